@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies: Foundation, the toolchain's test libraries, and C libraries from
+// Debian wrapped in system-library targets (see ops/setup for the packages).
+let package = Package(
+    name: "Dualhook",
+    products: [
+        .executable(name: "dualhook", targets: ["dualhook"]),
+    ],
+    targets: [
+        // C libraries: a module map and one shim header of typed `static inline` wrappers each.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+
+        // Lower modules: know nothing about onboarding.
+        .target(name: "Logging"),
+        .target(name: "Postgres", dependencies: ["CPostgres", "Logging"]),
+        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "JobQueue", dependencies: ["Postgres", "Logging"]),
+
+        // The executable.
+        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "Logging"]),
+
+        // Tests: one target per module; integration tests share TestSupport.
+        .target(name: "TestSupport", dependencies: ["Postgres", "Logging"], path: "Tests/TestSupport"),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
+    ]
+)

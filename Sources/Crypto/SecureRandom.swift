@@ -1,0 +1,41 @@
+import CCrypto
+import Foundation
+
+/// Cryptographically secure randomness from OpenSSL's DRBG.
+public enum SecureRandom {
+    public static func bytes(_ count: Int) -> Data {
+        var out = Data(count: count)
+        let ok = out.withUnsafeMutableBytes { RAND_bytes($0.bindMemory(to: UInt8.self).baseAddress, Int32(count)) }
+        // RAND_bytes fails only when the DRBG cannot be seeded; continuing with weak randomness
+        // would silently mint guessable keys and tokens.
+        precondition(ok == 1, "the system random generator failed")
+        return out
+    }
+
+    static let base62Alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+    /// `length` characters drawn uniformly from [0-9A-Za-z] (rejection sampling, no modulo bias).
+    public static func base62(_ length: Int) -> String {
+        var out = ""
+        out.reserveCapacity(length)
+        while out.count < length {
+            for byte in bytes(length * 2) where byte < 248 {
+                out.append(base62Alphabet[Int(byte) % 62])
+                if out.count == length { break }
+            }
+        }
+        return out
+    }
+}
+
+/// Comparison whose running time does not depend on where two secrets differ.
+public enum ConstantTime {
+    public static func equals(_ a: some DataProtocol, _ b: some DataProtocol) -> Bool {
+        let x = Array(a), y = Array(b)
+        guard x.count == y.count else { return false }
+        if x.isEmpty { return true }
+        return x.withUnsafeBytes { px in
+            y.withUnsafeBytes { py in CRYPTO_memcmp(px.baseAddress, py.baseAddress, x.count) == 0 }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// A structured logger that writes one logfmt line per call to standard error:
+/// `2026-11-21T16:34:00.123Z info  worker started queues=default concurrency=10`.
+///
+/// Lines are assembled in full and written with a single `write(2)`, so lines from many threads
+/// never interleave. Callers pass metadata explicitly; nothing is ever taken from a request or
+/// a job's arguments implicitly, which is how secrets stay out of logs.
+public struct Logger: Sendable {
+    public enum Level: Int, Sendable, Comparable, CustomStringConvertible {
+        case debug = 0, info, warning, error
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        public var description: String {
+            switch self {
+            case .debug: "debug"
+            case .info: "info"
+            case .warning: "warn"
+            case .error: "error"
+            }
+        }
+    }
+
+    public let label: String
+    public var minimumLevel: Level
+    public var metadata: [(String, String)]
+
+    public init(label: String, minimumLevel: Level = Logger.defaultLevel, metadata: [(String, String)] = []) {
+        self.label = label
+        self.minimumLevel = minimumLevel
+        self.metadata = metadata
+    }
+
+    /// `DUALHOOK_LOG_LEVEL` (debug, info, warn, error); info by default.
+    public static let defaultLevel: Level = {
+        switch ProcessInfo.processInfo.environment["DUALHOOK_LOG_LEVEL"]?.lowercased() {
+        case "debug": .debug
+        case "warn", "warning": .warning
+        case "error": .error
+        default: .info
+        }
+    }()
+
+    public func with(_ key: String, _ value: CustomStringConvertible) -> Logger {
+        var copy = self
+        copy.metadata.append((key, value.description))
+        return copy
+    }
+
+    public func debug(_ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
+        log(.debug, message(), fields)
+    }
+    public func info(_ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
+        log(.info, message(), fields)
+    }
+    public func warning(_ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
+        log(.warning, message(), fields)
+    }
+    public func error(_ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
+        log(.error, message(), fields)
+    }
+
+    public func log(_ level: Level, _ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
+        guard level >= minimumLevel else { return }
+        var line = Logger.timestamp()
+        line += " "
+        line += level.description.padding(toLength: 5, withPad: " ", startingAt: 0)
+        line += " ["
+        line += label
+        line += "] "
+        line += message()
+        for (key, value) in metadata { Logger.append(key, value, to: &line) }
+        for (key, value) in fields { Logger.append(key, "\(value)", to: &line) }
+        line += "\n"
+        LogSink.write(line)
+    }
+
+    static func append(_ key: String, _ value: String, to line: inout String) {
+        line += " "
+        line += key
+        line += "="
+        if value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) {
+            line += "\""
+            for ch in value {
+                switch ch {
+                case "\"": line += "\\\""
+                case "\\": line += "\\\\"
+                case "\n": line += "\\n"
+                case "\r": line += "\\r"
+                default: line.append(ch)
+                }
+            }
+            line += "\""
+        } else {
+            line += value
+        }
+    }
+
+    static func timestamp() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var seconds = tv.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(tv.tv_usec / 1000))
+    }
+}
+
+/// Where log lines go: standard error, one `write(2)` per line.
+enum LogSink {
+    static func write(_ line: String) {
+        var line = line
+        line.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Foundation.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import CPostgres
+import Foundation
+
+/// One libpq connection.
+///
+/// Statements are sent with bound parameters only (`$1`, `$2`, …) and are prepared once per
+/// connection and reused. Calls block the calling thread, so connections are used from threads
+/// the project owns, never from Swift Concurrency's cooperative pool.
+///
+/// `@unchecked Sendable`: a connection may move between threads, but it is used by one thread
+/// at a time — it is either owned by a single thread (listener, migrator) or lent out
+/// exclusively by `ConnectionPool`.
+public final class Connection: @unchecked Sendable {
+    let handle: OpaquePointer
+    private var preparedStatements: [String: String] = [:]
+    private var closed = false
+
+    /// Opens a connection from a URL (`postgres://…`) or a conninfo string (`host=… dbname=…`).
+    /// Every session runs in UTC with ISO dates, which the timestamp decoder relies on.
+    public static func connect(_ url: String, applicationName: String = "dualhook", connectTimeout: Int = 5) throws -> Connection {
+        // Defaults first, the caller's string last: libpq lets later keywords win, so anything
+        // the URL sets itself is kept.
+        let keywords = ["connect_timeout", "application_name", "options", "dbname"]
+        let values = [String(connectTimeout), applicationName, "-c TimeZone=UTC -c DateStyle=ISO,YMD", url]
+        let handle: OpaquePointer? = withCStrings(keywords) { k in
+            withCStrings(values) { v in
+                PQconnectdbParams(k, v, 1)
+            }
+        }
+        guard let handle else { throw PostgresError(.connectionFailed, "out of memory") }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = Connection.errorMessage(handle)
+            PQfinish(handle)
+            throw PostgresError(.connectionFailed, message)
+        }
+        dh_pq_quiet_notices(handle)
+        return Connection(handle: handle)
+    }
+
+    private init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        PQfinish(handle)
+    }
+
+    /// True when the session is gone (server restart, network cut); a broken connection is
+    /// never reused.
+    public var isBroken: Bool { closed || PQstatus(handle) != CONNECTION_OK }
+
+    /// True when a transaction is open (or failed and not yet rolled back).
+    public var isInTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// The backend's process id, for `pg_terminate_backend` and diagnostics.
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// Runs one statement with bound parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        let name = try preparedName(for: sql, parameterCount: parameters.count)
+        let texts: [String?] = parameters.map { $0?.postgresText }
+        let result: OpaquePointer? = withOptionalCStrings(texts) { values in
+            PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
+        }
+        return try check(result)
+    }
+
+    /// Runs SQL text with no parameters through the simple protocol; several statements
+    /// separated by semicolons are allowed (migrations, `BEGIN`, `LISTEN`).
+    @discardableResult
+    public func execute(_ sql: String) throws -> QueryResult {
+        try check(PQexec(handle, sql))
+    }
+
+    /// Quotes an identifier (a channel or table name) for the rare statement that cannot take
+    /// it as a parameter.
+    public func quoteIdentifier(_ identifier: String) throws -> String {
+        guard let quoted = PQescapeIdentifier(handle, identifier, identifier.utf8.count) else {
+            throw PostgresError(.server, Connection.errorMessage(handle))
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    private func preparedName(for sql: String, parameterCount: Int) throws -> String {
+        if let name = preparedStatements[sql] { return name }
+        let name = "dh\(preparedStatements.count + 1)"
+        let result = PQprepare(handle, name, sql, Int32(parameterCount), nil)
+        _ = try check(result)
+        preparedStatements[sql] = name
+        return name
+    }
+
+    private func check(_ result: OpaquePointer?) throws -> QueryResult {
+        guard let result else {
+            throw PostgresError(isBroken ? .connectionLost : .server, Connection.errorMessage(handle))
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT:
+            return QueryResult(result)
+        default:
+            let field = { (code: Character) -> String? in
+                guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+                return String(cString: value)
+            }
+            let sqlState = field("C")
+            let message = field("M") ?? Connection.errorMessage(handle)
+            let error = PostgresError(
+                isBroken ? .connectionLost : .server, message,
+                sqlState: sqlState, detail: field("D"), constraint: field("n"))
+            PQclear(result)
+            throw error
+        }
+    }
+
+    static func errorMessage(_ handle: OpaquePointer) -> String {
+        guard let message = PQerrorMessage(handle) else { return "unknown libpq error" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Calls `body` with a C array of C strings that lives for the duration of the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    withOptionalCStrings(strings.map { Optional($0) }) { pointer in
+        body(pointer)
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of C strings, `nil` entries passed as NULL.
+func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+    }
+}

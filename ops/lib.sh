@@ -1,0 +1,24 @@
+# Shared helpers for the ops/ scripts. Sourced, not run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DUALHOOK_SQL_DIR="${DUALHOOK_SQL_DIR:-$ROOT/sql}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The PostgreSQL server binaries Debian installs (highest version first).
+pg_bindir() {
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
+    [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
+  done
+  die "no PostgreSQL server found; run ops/setup"
+}
+
+# Build configuration shared by dev, test and bench.
+dualhook_build() {
+  local config="${1:-debug}"
+  say "swift build -c $config"
+  (cd "$ROOT" && swift build -c "$config" --product dualhook 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Planning)' >&2)
+  echo "$ROOT/.build/$config/dualhook"
+}
