@@ -30,6 +30,7 @@ public final class ConnectionPool: @unchecked Sendable {
     deinit { shutdown() }
 
     /// Lends a connection to `body` and takes it back afterwards.
+    @discardableResult
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         let connection = try acquire()
         defer { release(connection) }
@@ -37,6 +38,7 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// `withConnection` + `transaction`: one transaction on a pooled connection.
+    @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
         try withConnection { try $0.transaction(body) }
     }

@@ -1,0 +1,46 @@
+import Foundation
+import Postgres
+
+/// A job this worker has claimed: its row as the claim statement returned it.
+struct ClaimedJob: Sendable {
+    let id: Int64
+    let queue: String
+    let kind: String
+    let args: Data
+    let attempt: Int
+    let maxAttempts: Int
+    let timeoutSeconds: Int
+    let createdAt: Date
+
+    init(row: Row) throws {
+        id = try row.decode(at: 0)
+        queue = try row.decode(at: 1)
+        kind = try row.decode(at: 2)
+        args = Data(try row.decode(String.self, at: 3).utf8)
+        attempt = try row.decode(at: 4)
+        maxAttempts = try row.decode(at: 5)
+        timeoutSeconds = try row.decode(at: 6)
+        createdAt = try row.decode(at: 7)
+    }
+
+    /// Claims up to `limit` due jobs of one queue in one statement. Per queue so that the
+    /// partial index `(queue, priority, run_at, id)` hands rows over in order and LIMIT stops
+    /// the scan early, however many jobs wait.
+    static func claim(queue: String, limit: Int, workerID: String, leaseMargin: TimeInterval,
+                      on connection: Connection) throws -> [ClaimedJob] {
+        let result = try connection.query("""
+            WITH due AS (
+                SELECT id FROM jobs
+                WHERE state = 'available' AND queue = $1 AND run_at <= now()
+                ORDER BY priority, run_at, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED)
+            UPDATE jobs j
+            SET state = 'running', attempt = j.attempt + 1, locked_by = $3, attempted_at = now(),
+                locked_until = now() + make_interval(secs => j.timeout_seconds + $4::float8)
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.timeout_seconds, j.created_at
+            """, [queue, limit, workerID, leaseMargin])
+        return try result.rows.map(ClaimedJob.init(row:))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Postgres
+
+/// Operator queries behind `dualhook jobs …`.
+public enum JobAdmin {
+    public struct QueueStats: Codable, Sendable {
+        public let queue: String
+        public let available: Int
+        public let scheduled: Int
+        public let running: Int
+        public let completed: Int
+        public let discarded: Int
+        public let cancelled: Int
+    }
+
+    public struct JobSummary: Codable, Sendable {
+        public let id: Int64
+        public let queue: String
+        public let kind: String
+        public let state: String
+        public let attempt: Int
+        public let maxAttempts: Int
+        public let runAt: Date
+        public let createdAt: Date
+        public let lastError: String?
+    }
+
+    public static func stats(on connection: Connection) throws -> [QueueStats] {
+        try connection.query("""
+            SELECT queue,
+                   count(*) FILTER (WHERE state = 'available' AND run_at <= now()),
+                   count(*) FILTER (WHERE state = 'available' AND run_at > now()),
+                   count(*) FILTER (WHERE state = 'running'),
+                   count(*) FILTER (WHERE state = 'completed'),
+                   count(*) FILTER (WHERE state = 'discarded'),
+                   count(*) FILTER (WHERE state = 'cancelled')
+            FROM jobs GROUP BY queue ORDER BY queue
+            """).rows.map {
+            QueueStats(queue: try $0.decode(at: 0), available: try $0.decode(at: 1), scheduled: try $0.decode(at: 2),
+                       running: try $0.decode(at: 3), completed: try $0.decode(at: 4), discarded: try $0.decode(at: 5),
+                       cancelled: try $0.decode(at: 6))
+        }
+    }
+
+    public static func list(state: String?, kind: String?, limit: Int, on connection: Connection) throws -> [JobSummary] {
+        try connection.query("""
+            SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error
+            FROM jobs
+            WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
+            ORDER BY id DESC LIMIT $3
+            """, [state, kind, limit]).rows.map {
+            JobSummary(id: try $0.decode(at: 0), queue: try $0.decode(at: 1), kind: try $0.decode(at: 2),
+                       state: try $0.decode(at: 3), attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5),
+                       runAt: try $0.decode(at: 6), createdAt: try $0.decode(at: 7), lastError: try $0.decode(at: 8))
+        }
+    }
+
+    public enum ChangeResult: Equatable, Sendable {
+        case changed
+        case notFound
+        case wrongState(String)
+    }
+
+    /// Runs a finished (discarded, cancelled, completed) or waiting job again now, with one
+    /// more attempt allowed if its attempts were spent.
+    public static func retry(id: Int64, on connection: Connection) throws -> ChangeResult {
+        try connection.transaction { tx in
+            guard let state = try tx.query("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", [id]).scalar(String.self) else {
+                return .notFound
+            }
+            guard state != "running" else { return .wrongState(state) }
+            try tx.query("""
+                UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
+                    max_attempts = GREATEST(max_attempts, attempt + 1)
+                WHERE id = $1
+                RETURNING pg_notify('dualhook_jobs.' || queue, '')
+                """, [id])
+            return .changed
+        }
+    }
+
+    /// Cancels a job that has not finished. A running job's row is marked at once; its worker's
+    /// result is then ignored.
+    public static func cancel(id: Int64, on connection: Connection) throws -> ChangeResult {
+        try connection.transaction { tx in
+            guard let state = try tx.query("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", [id]).scalar(String.self) else {
+                return .notFound
+            }
+            guard state == "available" || state == "running" else { return .wrongState(state) }
+            try tx.query("""
+                UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
+                    errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
+                WHERE id = $1
+                """, [id])
+            return .changed
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+
+/// What a handler knows about the attempt it is running.
+///
+/// The deadline is the kind's timeout from the moment the job started; outbound calls derive
+/// their own timeouts from it. `isCancelled` turns true when the deadline passed or the worker
+/// is shutting down and its grace period ran out: long handlers check it between steps.
+public final class JobContext: Sendable {
+    public let jobID: Int64
+    public let kind: String
+    public let queue: String
+    public let attempt: Int
+    public let maxAttempts: Int
+    public let deadline: Date
+    public let workerID: String
+    public let logger: Logger
+    /// The worker's pool, for the handler's own transactions.
+    public let database: ConnectionPool
+    private let cancelled = Atomic<Bool>(false)
+
+    init(jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, deadline: Date,
+         workerID: String, logger: Logger, database: ConnectionPool) {
+        self.jobID = jobID
+        self.kind = kind
+        self.queue = queue
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.deadline = deadline
+        self.workerID = workerID
+        self.logger = logger
+        self.database = database
+    }
+
+    public var isLastAttempt: Bool { attempt >= maxAttempts }
+
+    /// Seconds left before the deadline (never negative).
+    public var remaining: TimeInterval { max(0, deadline.timeIntervalSinceNow) }
+
+    public var isCancelled: Bool { cancelled.load(ordering: .relaxed) || deadline <= Date() }
+
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A typed job kind: its arguments, where it runs, how long it may take, how it is retried.
+///
+/// Handlers are synchronous and run on threads the worker owns, so they may call blocking C
+/// libraries (libpq, libcurl) freely. A handler returns to succeed, throws `JobError.discard`
+/// for a permanent failure, `JobError.retry(after:)` to name its own delay, and any other error
+/// to be retried by `retryPolicy`.
+public protocol JobKind: Sendable {
+    associatedtype Args: Codable & Sendable
+
+    /// The stable name stored in `jobs.kind`, e.g. `onboarding.exchange_code`.
+    static var kind: String { get }
+    static var queue: String { get }
+    /// The attempt's deadline; the lease is this plus a margin, after which the reaper steps in.
+    static var timeout: TimeInterval { get }
+    static var retryPolicy: RetryPolicy { get }
+    static var priority: Int { get }
+
+    func perform(_ args: Args, context: JobContext) throws
+}
+
+extension JobKind {
+    public static var queue: String { "default" }
+    public static var timeout: TimeInterval { 60 }
+    public static var retryPolicy: RetryPolicy { .standard }
+    public static var priority: Int { 0 }
+}
+
+/// Per-enqueue overrides of a kind's defaults.
+public struct JobOptions: Sendable {
+    /// At most one available-or-running job per key; a second enqueue is a no-op.
+    public var uniqueKey: String?
+    public var runAt: Date?
+    public var delay: TimeInterval?
+    public var priority: Int?
+    public var queue: String?
+    public var maxAttempts: Int?
+    public var timeout: TimeInterval?
+
+    public init(uniqueKey: String? = nil, runAt: Date? = nil, delay: TimeInterval? = nil, priority: Int? = nil,
+                queue: String? = nil, maxAttempts: Int? = nil, timeout: TimeInterval? = nil) {
+        self.uniqueKey = uniqueKey
+        self.runAt = runAt
+        self.delay = delay
+        self.priority = priority
+        self.queue = queue
+        self.maxAttempts = maxAttempts
+        self.timeout = timeout
+    }
+}

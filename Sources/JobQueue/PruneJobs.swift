@@ -1,0 +1,51 @@
+import Foundation
+import Postgres
+
+/// The `prune` sweep: deletes completed jobs after 24 h and discarded or cancelled ones after
+/// 7 days, in batches so no statement holds locks for long, and forgets old scheduler periods.
+public struct PruneJobs: JobKind {
+    public struct Args: Codable, Sendable {
+        public init() {}
+    }
+    public static let kind = "sweep.prune"
+    public static let queue = "maintenance"
+    public static let timeout: TimeInterval = 300
+    public static let retryPolicy = RetryPolicy.fixed([60, 300])
+
+    public var completedRetention: TimeInterval
+    public var discardedRetention: TimeInterval
+    public var batchSize: Int
+
+    public init(completedRetention: TimeInterval = 86_400, discardedRetention: TimeInterval = 7 * 86_400, batchSize: Int = 5000) {
+        self.completedRetention = completedRetention
+        self.discardedRetention = discardedRetention
+        self.batchSize = batchSize
+    }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        var deleted = 0
+        for (states, age) in [(["completed"], completedRetention), (["discarded", "cancelled"], discardedRetention)] {
+            while !context.isCancelled {
+                let n = try context.database.withConnection { connection in
+                    try connection.query("""
+                        DELETE FROM jobs WHERE id IN (
+                            SELECT id FROM jobs
+                            WHERE finalized_at < now() - make_interval(secs => $1) AND state = ANY($2::text[])
+                            LIMIT $3)
+                        """, [age, states, batchSize]).affectedRows
+                }
+                deleted += n
+                if n < batchSize { break }
+            }
+        }
+        try context.database.withConnection { connection in
+            try connection.query("DELETE FROM job_periods WHERE period_start < now() - interval '7 days'")
+        }
+        context.logger.info("pruned finished jobs", ["deleted": deleted])
+    }
+
+    /// Hourly.
+    public static func periodic() -> PeriodicJob {
+        PeriodicJob.sweep(PruneJobs.self, name: "prune", every: 3600, args: Args())
+    }
+}

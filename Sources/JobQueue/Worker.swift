@@ -1,0 +1,316 @@
+import Foundation
+import Logging
+import Postgres
+
+/// A worker process's engine: claims jobs of its queues with `FOR UPDATE SKIP LOCKED`, runs
+/// them on its own threads, records outcomes, and reaps jobs of workers that died.
+///
+/// Threads: one fetcher (claims), one listener (LISTEN, wakes the fetcher), one completer
+/// (batched completions), one maintenance thread (deadlines and the reaper), and the slots of
+/// each queue. All blocking libpq calls happen on these threads.
+///
+/// `@unchecked Sendable`: the mutable fields below are guarded by `fetchCondition`; everything
+/// else is immutable or a thread-safe component.
+public final class Worker: @unchecked Sendable {
+    public let configuration: WorkerConfiguration
+    let registry: JobRegistry
+    let pool: ConnectionPool
+    let databaseURL: String
+    let logger: Logger
+    let health: DatabaseHealth
+    let completer: Completer
+    private(set) var runners: [QueueRunner] = []
+    private let threads = DispatchGroup()
+    private let slotThreads = DispatchGroup()
+
+    private let fetchCondition = NSCondition()
+    private var fetchRequested = true
+    private var stopping = false
+
+    public init(configuration: WorkerConfiguration, registry: JobRegistry, databaseURL: String, logger: Logger) {
+        self.configuration = configuration
+        self.registry = registry
+        self.databaseURL = databaseURL
+        self.logger = logger.with("worker", configuration.workerID)
+        // Slots, plus the fetcher, the completer and the reaper.
+        self.pool = ConnectionPool(url: databaseURL, maxConnections: configuration.totalConcurrency + 3,
+                                   acquireTimeout: 10, applicationName: "dualhook-worker")
+        self.health = DatabaseHealth(logger: self.logger)
+        self.completer = Completer(pool: pool, workerID: configuration.workerID,
+                                   batchSize: configuration.completionBatchSize,
+                                   flushInterval: configuration.completionFlushInterval,
+                                   health: health, logger: self.logger)
+    }
+
+    var isStopping: Bool { fetchCondition.withLock { stopping } }
+
+    /// Runs until `stop()` is called, then shuts down gracefully and returns.
+    public func run() {
+        runners = configuration.queues.map { queue in
+            QueueRunner(
+                name: queue.name, concurrency: queue.concurrency, group: slotThreads,
+                start: { [unowned self] job in self.begin(job) },
+                perform: { [unowned self] running in self.perform(running) },
+                record: { [unowned self] running, outcome in self.record(running.job, outcome) },
+                finished: { [unowned self] _ in self.requestFetch() })
+        }
+        for runner in runners { runner.startThreads() }
+        completer.start(group: threads)
+        spawn("dh-listener") { self.listenLoop() }
+        spawn("dh-maintenance") { self.maintenanceLoop() }
+        logger.info("worker started", [
+            "queues": configuration.queues.map { "\($0.name):\($0.concurrency)" }.joined(separator: ","),
+            "kinds": registry.kinds.count,
+        ])
+        fetchLoop()
+        shutdown()
+    }
+
+    /// Asks the worker to stop; safe from any thread (the signal handler's, say).
+    public func stop() {
+        fetchCondition.lock()
+        stopping = true
+        fetchCondition.broadcast()
+        fetchCondition.unlock()
+    }
+
+    func requestFetch() {
+        fetchCondition.lock()
+        fetchRequested = true
+        fetchCondition.signal()
+        fetchCondition.unlock()
+    }
+
+    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        threads.enter()
+        let thread = Thread { [threads] in
+            body()
+            threads.leave()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Sleeps up to `seconds`, waking early when the worker stops.
+    func pause(_ seconds: TimeInterval) {
+        let until = Date().addingTimeInterval(seconds)
+        fetchCondition.lock()
+        while !stopping && fetchCondition.wait(until: until) {}
+        fetchCondition.unlock()
+    }
+
+    // MARK: Claiming
+
+    private func fetchLoop() {
+        var nextPoll = Date().addingTimeInterval(configuration.pollInterval)
+        while true {
+            fetchCondition.lock()
+            while !fetchRequested && !stopping && Date() < nextPoll {
+                _ = fetchCondition.wait(until: nextPoll)
+            }
+            if stopping {
+                fetchCondition.unlock()
+                return
+            }
+            fetchRequested = false
+            fetchCondition.unlock()
+
+            let polling = Date() >= nextPoll
+            if polling { nextPoll = Date().addingTimeInterval(configuration.pollInterval) }
+            for runner in runners where polling || runner.mayHaveMore {
+                let free = runner.freeSlots
+                guard free > 0 else { continue }
+                do {
+                    let jobs = try pool.withConnection { connection in
+                        try ClaimedJob.claim(queue: runner.name, limit: free, workerID: configuration.workerID,
+                                             leaseMargin: configuration.leaseMargin, on: connection)
+                    }
+                    health.succeeded()
+                    runner.mayHaveMore = jobs.count == free
+                    runner.push(jobs)
+                } catch {
+                    pause(health.failed(error, during: "claim"))
+                    requestFetch()
+                    break
+                }
+            }
+        }
+    }
+
+    private func listenLoop() {
+        var listener: Listener?
+        let channels = Dictionary(uniqueKeysWithValues: runners.map { (JobQueue.channel(for: $0.name), $0) })
+        while !isStopping {
+            do {
+                if listener == nil {
+                    let fresh = try Listener(url: databaseURL, applicationName: "dualhook-worker-listener")
+                    for channel in channels.keys { try fresh.listen(channel) }
+                    listener = fresh
+                    // Anything enqueued while we were not listening is found by a claim now.
+                    for runner in runners { runner.mayHaveMore = true }
+                    requestFetch()
+                }
+                let notifications = try listener!.wait(timeout: 0.5)
+                if !notifications.isEmpty {
+                    for note in notifications { channels[note.channel]?.mayHaveMore = true }
+                    requestFetch()
+                }
+            } catch {
+                listener?.connection.close()
+                listener = nil
+                pause(health.failed(error, during: "listen"))
+            }
+        }
+        listener?.connection.close()
+    }
+
+    // MARK: Running
+
+    private func begin(_ job: ClaimedJob) -> RunningJob {
+        let now = Date()
+        let context = JobContext(
+            jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
+            deadline: now.addingTimeInterval(TimeInterval(job.timeoutSeconds)), workerID: configuration.workerID,
+            logger: logger.with("job", job.id).with("kind", job.kind), database: pool)
+        return RunningJob(job: job, context: context, startedAt: now)
+    }
+
+    private func perform(_ running: RunningJob) -> JobOutcome {
+        let job = running.job
+        guard let entry = registry.entry(job.kind) else {
+            return .discard(error: "unknown job kind \(job.kind): no handler is registered for it in this worker")
+        }
+        do {
+            try entry.run(job.args, running.context)
+            return .completed
+        } catch {
+            return JobOutcome.failure(error, attempt: job.attempt, maxAttempts: job.maxAttempts, policy: entry.retryPolicy)
+        }
+    }
+
+    func record(_ job: ClaimedJob, _ outcome: JobOutcome) {
+        switch outcome {
+        case .completed:
+            completer.add(id: job.id, attempt: job.attempt)
+        case .retry(let delay, let error):
+            logger.warning("job failed; will retry", [
+                "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
+                "retry_in_s": String(format: "%.1f", delay), "error": error,
+            ])
+            fail(job, state: "available", delay: delay, error: error)
+        case .discard(let error):
+            logger.error("job discarded", [
+                "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)", "error": error,
+            ])
+            fail(job, state: "discarded", delay: 0, error: error)
+        }
+    }
+
+    /// Records a failed attempt. Should the database be down, the lease runs out and the reaper
+    /// returns the job instead: nothing is lost either way.
+    private func fail(_ job: ClaimedJob, state: String, delay: TimeInterval, error: String) {
+        do {
+            try pool.withConnection { connection in
+                try connection.query("""
+                    UPDATE jobs SET
+                        state = $4,
+                        run_at = CASE WHEN $4 = 'available' THEN now() + make_interval(secs => $5) ELSE run_at END,
+                        finalized_at = CASE WHEN $4 = 'available' THEN NULL ELSE now() END,
+                        locked_until = NULL,
+                        last_error = $6,
+                        errors = errors || jsonb_build_array(jsonb_build_object(
+                            'attempt', attempt, 'at', now(), 'error', $6::text, 'worker', locked_by))
+                    WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
+                    """, [job.id, job.attempt, configuration.workerID, state, delay, error])
+            }
+            health.succeeded()
+        } catch {
+            _ = health.failed(error, during: "record failure")
+        }
+    }
+
+    // MARK: Deadlines and the reaper
+
+    private func maintenanceLoop() {
+        var nextReap = Date()
+        while !isStopping {
+            let now = Date()
+            for runner in runners {
+                for overdue in runner.abandonOverdue(now: now) {
+                    overdue.context.cancel()
+                    let policy = registry.entry(overdue.job.kind)?.retryPolicy ?? .standard
+                    // A timeout is an ordinary failure: retried by the kind's policy.
+                    record(overdue.job, JobOutcome.failure(
+                        JobTimeout(seconds: overdue.job.timeoutSeconds),
+                        attempt: overdue.job.attempt, maxAttempts: overdue.job.maxAttempts, policy: policy))
+                }
+            }
+            if now >= nextReap {
+                reap()
+                nextReap = Date().addingTimeInterval(configuration.reapInterval * Double.random(in: 0.8...1.2))
+            }
+            pause(0.1)
+        }
+    }
+
+    private func reap() {
+        do {
+            let reaped = try Reaper.reap(registry: registry, pool: pool)
+            health.succeeded()
+            if reaped > 0 { logger.warning("returned jobs of a lost worker", ["count": reaped]) }
+        } catch {
+            _ = health.failed(error, during: "reap")
+        }
+    }
+
+    // MARK: Shutdown
+
+    private func shutdown() {
+        logger.info("stopping: no new jobs are claimed", ["grace_s": configuration.shutdownGrace])
+        var unstarted: [ClaimedJob] = []
+        for runner in runners { unstarted += runner.stop() }
+        handBack(unstarted.map(\.id), interrupted: false)
+
+        let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
+        while runners.contains(where: { $0.busy > 0 }) && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        var interrupted: [RunningJob] = []
+        for runner in runners { interrupted += runner.abandonAll() }
+        for job in interrupted { job.context.cancel() }
+        handBack(interrupted.map(\.job.id), interrupted: true)
+
+        completer.stop()
+        _ = threads.wait(timeout: .now() + 5)
+        pool.shutdown()
+        logger.info("worker stopped", ["handed_back": unstarted.count, "interrupted": interrupted.count])
+    }
+
+    /// Returns claimed jobs to `available` without counting the attempt: unstarted ones, and
+    /// (with a note in `errors`) ones still running when the shutdown grace ran out.
+    private func handBack(_ ids: [Int64], interrupted: Bool) {
+        guard !ids.isEmpty else { return }
+        let note = interrupted ? "interrupted: the worker shut down before the job finished" : ""
+        for attempt in 1...3 {
+            do {
+                try pool.withConnection { connection in
+                    try connection.query("""
+                        UPDATE jobs SET state = 'available', attempt = attempt - 1, locked_by = NULL,
+                            locked_until = NULL, attempted_at = NULL, run_at = now(),
+                            last_error = CASE WHEN $3 = '' THEN last_error ELSE $3 END,
+                            errors = CASE WHEN $3 = '' THEN errors ELSE errors || jsonb_build_array(jsonb_build_object(
+                                'attempt', attempt, 'at', now(), 'error', $3::text, 'worker', locked_by)) END
+                        WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
+                        """, [ids, configuration.workerID, note])
+                }
+                return
+            } catch {
+                if attempt == 3 {
+                    logger.error("could not hand jobs back; the reaper will return them when their lease ends",
+                                 ["count": ids.count, "error": "\(error)"])
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// How a worker process runs: which queues with how many slots, and its timings.
+public struct WorkerConfiguration: Sendable {
+    public struct Queue: Sendable, Equatable {
+        public var name: String
+        public var concurrency: Int
+        public init(name: String, concurrency: Int) {
+            self.name = name
+            self.concurrency = concurrency
+        }
+    }
+
+    public var queues: [Queue]
+    public var workerID: String
+    /// The fallback when no notification arrives (future-scheduled jobs, a lost NOTIFY).
+    public var pollInterval: TimeInterval = 1
+    /// How often this worker looks for jobs of dead workers whose lease ran out.
+    public var reapInterval: TimeInterval = 5
+    /// The lease is the kind's timeout plus this margin; the worker itself stops waiting on a
+    /// handler at the timeout, the reaper only at the lease.
+    public var leaseMargin: TimeInterval = 5
+    /// How long running jobs may take to finish after SIGTERM before they are handed back.
+    public var shutdownGrace: TimeInterval = 25
+    public var completionBatchSize = 1000
+    public var completionFlushInterval: TimeInterval = 0.01
+
+    public init(queues: [Queue], workerID: String = WorkerConfiguration.defaultWorkerID()) {
+        self.queues = queues
+        self.workerID = workerID
+    }
+
+    public var totalConcurrency: Int { queues.reduce(0) { $0 + $1.concurrency } }
+
+    /// `host:pid:random`, unique per process and readable in `jobs.locked_by`.
+    public static func defaultWorkerID() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        let host = String(cString: name)
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return "\(host):\(getpid()):\(suffix)"
+    }
+}

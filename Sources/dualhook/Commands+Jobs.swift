@@ -1,0 +1,111 @@
+import Foundation
+import JobQueue
+import Postgres
+
+extension Commands {
+    static func jobs(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
+        guard let sub = args.first else { throw UsageError("missing subcommand: stats, list, retry, cancel or enqueue") }
+        let rest = args.dropFirst()
+        switch sub {
+        case "stats":
+            let parsed = try Arguments(rest, options: [], flags: ["json"])
+            try parsed.expectPositionals(0, "")
+            let connection = try connect(environment)
+            defer { connection.close() }
+            let stats = try JobAdmin.stats(on: connection)
+            if parsed.flags.contains("json") { return printJSON(stats) }
+            printTable(["queue", "available", "scheduled", "running", "completed", "discarded", "cancelled"],
+                       stats.map { [$0.queue, "\($0.available)", "\($0.scheduled)", "\($0.running)", "\($0.completed)",
+                                    "\($0.discarded)", "\($0.cancelled)"] })
+        case "list":
+            let parsed = try Arguments(rest, options: ["state", "kind", "limit"], flags: ["json"])
+            try parsed.expectPositionals(0, "")
+            let states = ["available", "running", "completed", "discarded", "cancelled"]
+            if let state = parsed.options["state"], !states.contains(state) {
+                throw UsageError("--state must be one of \(states.joined(separator: ", "))")
+            }
+            let limit = try parsed.int("limit", default: 50, range: 1...10_000)
+            let connection = try connect(environment)
+            defer { connection.close() }
+            let jobs = try JobAdmin.list(state: parsed.options["state"], kind: parsed.options["kind"], limit: limit, on: connection)
+            if parsed.flags.contains("json") { return printJSON(jobs) }
+            let formatter = ISO8601DateFormatter()
+            printTable(["id", "queue", "kind", "state", "attempt", "run_at", "last_error"],
+                       jobs.map { ["\($0.id)", $0.queue, $0.kind, $0.state, "\($0.attempt)/\($0.maxAttempts)",
+                                   formatter.string(from: $0.runAt), String(($0.lastError ?? "").prefix(60))] })
+        case "retry", "cancel":
+            let parsed = try Arguments(rest, options: [], flags: [])
+            try parsed.expectPositionals(1, "job ID")
+            guard let id = Int64(parsed.positionals[0]), id > 0 else { throw UsageError("job ID must be a positive number") }
+            let connection = try connect(environment)
+            defer { connection.close() }
+            let result = sub == "retry" ? try JobAdmin.retry(id: id, on: connection) : try JobAdmin.cancel(id: id, on: connection)
+            switch result {
+            case .changed:
+                print(sub == "retry" ? "job \(id) will run again now" : "job \(id) cancelled")
+            case .notFound:
+                fail("no job \(id)")
+                return 1
+            case .wrongState(let state):
+                fail("job \(id) is \(state); \(sub == "retry" ? "a running job cannot be retried" : "only available or running jobs can be cancelled")")
+                return 1
+            }
+        case "enqueue":
+            let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout"], flags: [])
+            try parsed.expectPositionals(1, "job KIND")
+            let kind = parsed.positionals[0]
+            let registry = Catalog.registry(environment)
+            let argsJSON = parsed.options["args"] ?? "{}"
+            guard let object = try? JSONSerialization.jsonObject(with: Data(argsJSON.utf8)), object is [String: Any] else {
+                throw UsageError("--args must be a JSON object")
+            }
+            let count = try parsed.int("count", default: 1, range: 1...10_000_000)
+            let queue = parsed.options["queue"] ?? registry.queue(of: kind) ?? "default"
+            let timeout = try parsed.seconds("timeout", default: registry.timeout(of: kind) ?? 60)
+            let maxAttempts = (registry.retryPolicy(of: kind) ?? .standard).maxAttempts
+            let connection = try connect(environment)
+            defer { connection.close() }
+            if count == 1 {
+                let id = try JobQueue.enqueueRaw(kind: kind, queue: queue, argsJSON: argsJSON, maxAttempts: maxAttempts,
+                                                 timeout: timeout, options: JobOptions(uniqueKey: parsed.options["unique-key"]),
+                                                 on: connection)
+                print(id.map { "\($0)" } ?? "a job with that unique key is already waiting")
+            } else {
+                guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job") }
+                var left = count
+                while left > 0 {
+                    let n = min(left, 5000)
+                    try JobQueue.enqueueManyRaw(kind: kind, queue: queue, argsJSON: Array(repeating: argsJSON, count: n),
+                                                maxAttempts: maxAttempts, timeout: timeout, on: connection)
+                    left -= n
+                }
+                print("enqueued \(count) \(kind) jobs")
+            }
+        default:
+            throw UsageError("unknown subcommand jobs \(sub)")
+        }
+        return 0
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) -> Int32 {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        guard let data = try? encoder.encode(value) else { return 1 }
+        print(String(decoding: data, as: UTF8.self))
+        return 0
+    }
+
+    static func printTable(_ header: [String], _ rows: [[String]]) {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        print(line(header))
+        print(line(widths.map { String(repeating: "-", count: $0) }))
+        for row in rows { print(line(row)) }
+        if rows.isEmpty { print("(none)") }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import JobQueue
+import Logging
+import Postgres
+
+/// `dualhook <command>`: one entry per command, each with its own help.
+struct Command: Sendable {
+    let name: String
+    let summary: String
+    let usage: String
+    let run: @Sendable (ArraySlice<String>, Environment) throws -> Int32
+}
+
+enum Commands {
+    static let version = "0.1.0"
+
+    static let all: [Command] = [
+        Command(name: "migrate", summary: "apply sql/ migrations (idempotent, safe to run concurrently)",
+                usage: "dualhook migrate", run: migrate),
+        Command(name: "work", summary: "run jobs: claim, run, retry",
+                usage: """
+                dualhook work [--queues q1[:N],q2[:N]] [--concurrency N] [--grace SECONDS] [--reap-interval SECONDS]
+                  --queues         queues to serve, each with an optional slot count (default: every queue this binary knows)
+                  --concurrency    slots per queue without an explicit count (default 10)
+                  --grace          how long running jobs may finish after SIGTERM (default 25)
+                  --reap-interval  how often to look for jobs of dead workers (default 5)
+                """, run: work),
+        Command(name: "schedule", summary: "enqueue periodic sweeps forever",
+                usage: "dualhook schedule", run: schedule),
+        Command(name: "sweep", summary: "enqueue one sweep now",
+                usage: "dualhook sweep NAME", run: sweep),
+        Command(name: "jobs", summary: "inspect and steer jobs",
+                usage: """
+                dualhook jobs stats [--json]
+                dualhook jobs list [--state S] [--kind K] [--limit N] [--json]
+                dualhook jobs retry ID
+                dualhook jobs cancel ID
+                dualhook jobs enqueue KIND [--args JSON] [--queue Q] [--count N] [--unique-key K] [--timeout SECONDS]
+                """, run: jobs),
+    ]
+
+    static func main(_ arguments: [String]) -> Int32 {
+        let args = arguments.dropFirst()
+        guard let name = args.first else {
+            printHelp()
+            return 2
+        }
+        switch name {
+        case "--help", "-h", "help":
+            printHelp()
+            return 0
+        case "--version", "version":
+            print("dualhook \(version)")
+            return 0
+        default:
+            break
+        }
+        guard let command = all.first(where: { $0.name == name }) else {
+            fail("unknown command \(name) (see dualhook --help)")
+            return 2
+        }
+        let rest = args.dropFirst()
+        if rest.contains("--help") || rest.contains("-h") {
+            print("\(command.summary)\n\nusage: \(command.usage)")
+            return 0
+        }
+        do {
+            return try command.run(rest, Environment())
+        } catch let error as UsageError {
+            fail("\(error)")
+            return 2
+        } catch {
+            fail("\(error)")
+            return 1
+        }
+    }
+
+    static func printHelp() {
+        print("dualhook \(version) — WhatsApp Business onboarding platform\n\nusage: dualhook <command> [options]\n")
+        for command in all { print("  \(command.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(command.summary)") }
+        print("\nRun `dualhook <command> --help` for a command's options.")
+    }
+
+    static func fail(_ message: String) {
+        FileHandle.standardError.write(Data("dualhook: \(message)\n".utf8))
+    }
+
+    static func connect(_ environment: Environment) throws -> Connection {
+        try Connection.connect(environment.databaseURL, applicationName: "dualhook-cli")
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// The process environment as API.md's configuration table names it.
+struct Environment: Sendable {
+    let values: [String: String]
+
+    init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
+        self.values = values
+    }
+
+    /// The embedded cluster `ops/pg` starts, when DATABASE_URL is not set.
+    static let embeddedDatabaseURL = "postgres://postgres@127.0.0.1:55432/dualhook"
+
+    var databaseURL: String { values["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? Environment.embeddedDatabaseURL }
+
+    /// Development-only job kinds (`diag.*`), for benchmarks and the test suite.
+    var diagnosticKinds: Bool { values["DUALHOOK_DIAG_KINDS"] == "1" }
+
+    /// Where the migrations are: `DUALHOOK_SQL_DIR`, `./sql`, a `sql/` above the executable
+    /// (a checkout's `.build/…/dualhook`), or the packaged `/usr/share/dualhook/sql`.
+    func migrationsDirectory() -> URL? {
+        let fm = FileManager.default
+        func hasMigrations(_ url: URL) -> Bool { fm.fileExists(atPath: url.appendingPathComponent("001_jobs.sql").path) }
+        if let dir = values["DUALHOOK_SQL_DIR"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        let cwd = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("sql")
+        if hasMigrations(cwd) { return cwd }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = dir.appendingPathComponent("sql")
+            if hasMigrations(candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let packaged = URL(fileURLWithPath: "/usr/share/dualhook/sql")
+        return hasMigrations(packaged) ? packaged : nil
+    }
+}
