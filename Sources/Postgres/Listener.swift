@@ -5,6 +5,11 @@ import Foundation
 public struct Notification: Sendable, Equatable {
     public let channel: String
     public let payload: String
+
+    public init(channel: String, payload: String) {
+        self.channel = channel
+        self.payload = payload
+    }
 }
 
 /// LISTEN/NOTIFY on a dedicated connection. `wait` sleeps in `poll(2)` on the connection's

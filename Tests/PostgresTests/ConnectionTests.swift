@@ -1,0 +1,115 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite struct ConnectionTests {
+    @Test func transactionRollsBackWhenTheBodyThrows() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        struct Boom: Error {}
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE t (id int PRIMARY KEY)")
+            #expect(throws: Boom.self) {
+                try connection.transaction { tx in
+                    try tx.query("INSERT INTO t VALUES ($1)", [1])
+                    throw Boom()
+                }
+            }
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0)
+            try connection.transaction { tx in try tx.query("INSERT INTO t VALUES ($1)", [2]) }
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test func uniqueViolationCarriesItsSQLState() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE u (k text CONSTRAINT u_k UNIQUE)")
+            try connection.query("INSERT INTO u VALUES ($1)", ["secret-value"])
+            do {
+                try connection.query("INSERT INTO u VALUES ($1)", ["secret-value"])
+                Issue.record("expected a unique violation")
+            } catch let error as PostgresError {
+                #expect(error.isUniqueViolation)
+                #expect(error.sqlState == "23505")
+                #expect(error.constraint == "u_k")
+                // The row's value stays in `detail`, out of the description that gets logged.
+                #expect(!error.description.contains("secret-value"))
+                #expect(error.detail?.contains("secret-value") == true)
+            }
+            // The connection is usable after a failed statement.
+            #expect(try connection.query("SELECT 1").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test func unreachableServerIsAConnectivityError() throws {
+        do {
+            _ = try Connection.connect("postgres://postgres@127.0.0.1:1/none", connectTimeout: 2)
+            Issue.record("expected a connection failure")
+        } catch let error as PostgresError {
+            #expect(error.kind == .connectionFailed)
+            #expect(error.isConnectivity)
+        }
+    }
+
+    @Test func poolTimesOutWaitersWhenEveryConnectionIsLent() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        let pool = ConnectionPool(url: db.url, maxConnections: 1, acquireTimeout: 0.3)
+        let held = try pool.acquire()
+        let started = Date()
+        do {
+            _ = try pool.acquire()
+            Issue.record("expected a pool timeout")
+        } catch let error as PostgresError {
+            #expect(error.kind == .poolTimeout)
+        }
+        #expect(Date().timeIntervalSince(started) >= 0.29)
+        pool.release(held)
+        #expect(try pool.withConnection { try $0.query("SELECT 1").scalar(Int.self) } == 1)
+    }
+
+    @Test func poolReplacesAConnectionThatBroke() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        let pool = ConnectionPool(url: db.url, maxConnections: 1, acquireTimeout: 2)
+        let firstPID = try pool.withConnection { $0.backendPID }
+        try db.with { admin throws in try admin.query("SELECT pg_terminate_backend($1)", [firstPID]) }
+        // The pooled connection is dead; using it fails as a lost connection …
+        #expect {
+            try pool.withConnection { try $0.query("SELECT 1") }
+        } throws: { ($0 as? PostgresError)?.isConnectivity == true }
+        // … and the pool hands out a fresh one afterwards.
+        let secondPID = try pool.withConnection { connection throws -> Int32 in
+            #expect(try connection.query("SELECT 1").scalar(Int.self) == 1)
+            return connection.backendPID
+        }
+        #expect(secondPID != firstPID)
+        #expect(pool.stats.open == 1)
+    }
+
+    @Test func listenerWakesOnNotifyWithoutPolling() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        let listener = try Listener(url: db.url)
+        try listener.listen("jobs.default")
+        let quiet = Date()
+        #expect(try listener.wait(timeout: 0.2).isEmpty)
+        #expect(Date().timeIntervalSince(quiet) >= 0.19)
+
+        try db.with { connection throws in
+            try connection.transaction { tx in
+                try tx.query("SELECT pg_notify($1, $2)", ["jobs.default", "hello"])
+                // Nothing is delivered before commit.
+                #expect(try listener.wait(timeout: 0.1).isEmpty)
+            }
+        }
+        let started = Date()
+        let received = try listener.wait(timeout: 5)
+        #expect(received == [Notification(channel: "jobs.default", payload: "hello")])
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+}

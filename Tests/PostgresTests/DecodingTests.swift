@@ -1,0 +1,68 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite struct DecodingTests {
+    struct Profile: Codable, Sendable, Equatable {
+        var name: String
+        var tags: [String]
+        var nested: [String: Int]
+    }
+
+    @Test func scalarsRoundTripThroughBoundParameters() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let date = Date(timeIntervalSince1970: 1_763_742_840.123456)
+            let bytes = Data([0, 1, 2, 0xfe, 0xff, 0x5c, 0x78])
+            let profile = Profile(name: "Clinic \"42\" \\ ü", tags: ["a", "b,c"], nested: ["x": 1])
+            let row = try connection.query("""
+                SELECT $1::text, $2::bigint, $3::int, $4::bool, $5::float8, $6::timestamptz, $7::bytea, $8::jsonb,
+                       $9::text IS NULL, $10::bigint[]
+                """, ["it's; DROP TABLE x; --", Int64.min, Int32(-7), true, 0.1, date, bytes, PostgresJSON(profile),
+                      nil as String?, [Int64(1), 2, 3]])[0]
+            #expect(try row.decode(String.self, at: 0) == "it's; DROP TABLE x; --")
+            #expect(try row.decode(Int64.self, at: 1) == Int64.min)
+            #expect(try row.decode(Int32.self, at: 2) == -7)
+            #expect(try row.decode(Bool.self, at: 3) == true)
+            #expect(try row.decode(Double.self, at: 4) == 0.1)
+            #expect(abs(try row.decode(Date.self, at: 5).timeIntervalSince(date)) < 0.000_001)
+            #expect(try row.decode(Data.self, at: 6) == bytes)
+            #expect(try row.decode(PostgresJSON<Profile>.self, at: 7).value == profile)
+            #expect(try row.decode(Bool.self, at: 8) == true)
+            #expect(try row.decode(String.self, at: 9) == "{1,2,3}")
+        }
+    }
+
+    @Test func nullDecodesOnlyAsOptional() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let row = try connection.query("SELECT NULL::text AS missing, 5 AS five")[0]
+            #expect(try row.decode(String?.self, "missing") == nil)
+            #expect(try row.decode(Int?.self, "five") == 5)
+            #expect(throws: PostgresError.self) { try row.decode(String.self, "missing") }
+            #expect(throws: PostgresError.self) { try row.decode(Int.self, "nope") }
+        }
+    }
+
+    @Test func timestampsParseEveryOffsetTheServerPrints() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let cases: [(String, Double)] = [
+                ("1970-01-01 00:00:00+00", 0),
+                ("2026-11-21 16:34:00.5+00", 1_795_278_840.5),
+                ("1969-12-31 23:59:59.999999+00", -0.000_001),
+                ("2000-02-29 12:00:00+00", 951_825_600),
+            ]
+            for (text, epoch) in cases {
+                let fromServer = try connection.query("SELECT $1::timestamptz", [text]).scalar(Date.self)!
+                #expect(abs(fromServer.timeIntervalSince1970 - epoch) < 0.000_002, "\(text)")
+                let echoed = try connection.query("SELECT extract(epoch FROM $1::timestamptz)::float8", [fromServer]).scalar(Double.self)!
+                #expect(abs(echoed - epoch) < 0.000_002, "\(text) via bound Date")
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Postgres
+
+/// A database of its own for one test, created on the shared cluster and migrated, so tests
+/// running side by side never see each other's rows.
+public final class TestDatabase: Sendable {
+    public let name: String
+    public let url: String
+
+    public init(migrated: Bool = true, label: String = "t") throws {
+        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        name = "dh_test_\(label)_\(suffix)"
+        url = TestEnvironment.url(database: name)
+        let admin = try Connection.connect(TestEnvironment.url(database: "postgres"))
+        defer { admin.close() }
+        try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name))")
+        if migrated {
+            let connection = try connect()
+            defer { connection.close() }
+            try Migrator(directory: TestEnvironment.migrationsDirectory).migrate(connection)
+        }
+    }
+
+    public func connect() throws -> Connection {
+        try Connection.connect(url, applicationName: "dualhook-test")
+    }
+
+    /// Runs `body` on a fresh connection and closes it.
+    @discardableResult
+    public func with<T>(_ body: (Connection) throws -> T) throws -> T {
+        let connection = try connect()
+        defer { connection.close() }
+        return try body(connection)
+    }
+
+    public func drop() {
+        guard let admin = try? Connection.connect(TestEnvironment.url(database: "postgres")) else { return }
+        defer { admin.close() }
+        _ = try? admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [name])
+        _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name))")
+    }
+}
