@@ -58,7 +58,7 @@ public struct JobRegistry: Sendable {
         case .keyNotFound(let key, let context):
             let parent = path(context)
             return "missing field \(parent == "(root)" ? key.stringValue : parent + "." + key.stringValue)"
-        case .typeMismatch(let type, let context): return "field \(path(context)) is not a \(type)"
+        case .typeMismatch(let type, let context): return "field \(path(context)) is not of type \(type)"
         case .valueNotFound(let type, let context): return "field \(path(context)) is null, expected \(type)"
         case .dataCorrupted(let context): return "malformed at \(path(context))"
         @unknown default: return "undecodable"

@@ -32,6 +32,7 @@ enum Reaper {
                     last_error = 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped without finishing the job',
                     errors = j.errors || jsonb_build_array(jsonb_build_object(
                         'attempt', j.attempt, 'at', now(), 'worker', j.locked_by,
+                        'retry_at', CASE WHEN j.attempt < j.max_attempts THEN now() + make_interval(secs => r.delay) END,
                         'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped without finishing the job'))
                 FROM unnest($1::bigint[], $2::float8[]) AS r(id, delay)
                 WHERE j.id = r.id

@@ -219,7 +219,8 @@ public final class Worker: @unchecked Sendable {
                         locked_until = NULL,
                         last_error = $6,
                         errors = errors || jsonb_build_array(jsonb_build_object(
-                            'attempt', attempt, 'at', now(), 'error', $6::text, 'worker', locked_by))
+                            'attempt', attempt, 'at', now(), 'error', $6::text, 'worker', locked_by,
+                            'retry_at', CASE WHEN $4 = 'available' THEN now() + make_interval(secs => $5) END))
                     WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
                     """, [job.id, job.attempt, configuration.workerID, state, delay, error])
             }

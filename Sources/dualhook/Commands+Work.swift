@@ -4,7 +4,7 @@ import Logging
 
 extension Commands {
     static func work(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["queues", "concurrency", "grace", "reap-interval", "poll-interval"], flags: [])
+        let parsed = try Arguments(args, options: ["queues", "concurrency", "grace", "reap-interval", "poll-interval", "lease-margin"], flags: [])
         try parsed.expectPositionals(0, "")
         let registry = Catalog.registry(environment)
         let concurrency = try parsed.int("concurrency", default: 10, range: 1...1000)
@@ -13,6 +13,7 @@ extension Commands {
         configuration.shutdownGrace = try parsed.seconds("grace", default: 25)
         configuration.reapInterval = max(0.1, try parsed.seconds("reap-interval", default: 5))
         configuration.pollInterval = max(0.05, try parsed.seconds("poll-interval", default: 1))
+        configuration.leaseMargin = try parsed.seconds("lease-margin", default: 5)
 
         let worker = Worker(configuration: configuration, registry: registry,
                             databaseURL: environment.databaseURL, logger: Logger(label: "work"))

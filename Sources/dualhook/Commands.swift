@@ -20,10 +20,13 @@ enum Commands {
         Command(name: "work", summary: "run jobs: claim, run, retry",
                 usage: """
                 dualhook work [--queues q1[:N],q2[:N]] [--concurrency N] [--grace SECONDS] [--reap-interval SECONDS]
+                              [--lease-margin SECONDS] [--poll-interval SECONDS]
                   --queues         queues to serve, each with an optional slot count (default: every queue this binary knows)
                   --concurrency    slots per queue without an explicit count (default 10)
                   --grace          how long running jobs may finish after SIGTERM (default 25)
                   --reap-interval  how often to look for jobs of dead workers (default 5)
+                  --lease-margin   seconds past a job's timeout before other workers may take it back (default 5)
+                  --poll-interval  claim this often even without a notification (default 1)
                 """, run: work),
         Command(name: "schedule", summary: "enqueue periodic sweeps forever",
                 usage: "dualhook schedule", run: schedule),

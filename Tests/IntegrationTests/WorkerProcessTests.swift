@@ -1,0 +1,216 @@
+import Foundation
+import JobQueue
+import Postgres
+import TestSupport
+import Testing
+
+/// The `dualhook` binary as operators run it: several worker processes over one queue,
+/// killed, stopped, starved of their database.
+@Suite(.serialized) struct WorkerProcessTests {
+    static let diag = ["DUALHOOK_DIAG_KINDS": "1"]
+
+    /// `start|done <job> <attempt> <worker>` lines written by `diag.touch`.
+    struct TouchLine: Hashable {
+        let phase: String
+        let job: Int64
+        let attempt: Int
+        let worker: String
+    }
+
+    static func touches(_ file: URL) -> [TouchLine] {
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 4, let job = Int64(parts[1]), let attempt = Int(parts[2]) else { return nil }
+            return TouchLine(phase: String(parts[0]), job: job, attempt: attempt, worker: String(parts[3]))
+        }
+    }
+
+    static func touchArgs(_ file: URL, sleep: Double = 0, honorDeadline: Bool = true) -> String {
+        #"{"file":"\#(file.path)","sleep":\#(sleep),"honorDeadline":\#(honorDeadline)}"#
+    }
+
+    @Test func fourWorkersRunTenThousandJobsExactlyOnce() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let file = try TestEnvironment.scratchDirectory("exactly-once").appendingPathComponent("touch.log")
+        try db.with { connection throws in
+            try connection.transaction { tx in
+                try JobQueue.enqueueManyRaw(kind: "diag.touch", queue: "default",
+                                            argsJSON: Array(repeating: Self.touchArgs(file), count: 10_000),
+                                            maxAttempts: 4, timeout: 30, on: tx)
+            }
+        }
+        let workers = try (0..<4).map { i in
+            try DualhookProcess(["work", "--queues", "default:8", "--reap-interval", "1"], databaseURL: db.url,
+                                environment: Self.diag, label: "worker\(i)")
+        }
+        let finished = eventually(timeout: 180) {
+            (try? db.with { try $0.query("SELECT count(*) FROM jobs WHERE state = 'completed'").scalar(Int.self) }) == 10_000
+        }
+        for worker in workers { worker.stop() }
+        #expect(finished, "not every job completed")
+        #expect(workers.allSatisfy { $0.process.terminationStatus == 0 })
+
+        let lines = Self.touches(file)
+        let starts = Dictionary(grouping: lines.filter { $0.phase == "start" }, by: \.job)
+        let dones = Dictionary(grouping: lines.filter { $0.phase == "done" }, by: \.job)
+        #expect(starts.count == 10_000)
+        #expect(starts.values.allSatisfy { $0.count == 1 }, "a job started twice")
+        #expect(dones.count == 10_000)
+        #expect(dones.values.allSatisfy { $0.count == 1 }, "a job finished twice")
+        try db.with { connection throws in
+            let row = try connection.query("""
+                SELECT count(*) FILTER (WHERE attempt <> 1), count(DISTINCT locked_by) FROM jobs
+                """)[0]
+            #expect(try row.decode(Int.self, at: 0) == 0)
+            #expect(try row.decode(Int.self, at: 1) == 4, "every worker process took part")
+        }
+    }
+
+    @Test func aJobOfAKilledWorkerRunsAgainAfterItsLease() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let file = try TestEnvironment.scratchDirectory("sigkill").appendingPathComponent("touch.log")
+        let id = try db.with { connection throws in
+            try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default", argsJSON: Self.touchArgs(file, sleep: 1.5),
+                                    maxAttempts: 4, timeout: 2, on: connection)!
+        }
+        let first = try DualhookProcess(["work", "--queues", "default:1", "--lease-margin", "1"], databaseURL: db.url,
+                                        environment: Self.diag, label: "doomed")
+        #expect(eventually(timeout: 15) { Self.touches(file).contains { $0.phase == "start" } })
+        first.signal(SIGKILL)
+        first.waitForExit(timeout: 5)
+        let second = try DualhookProcess(["work", "--queues", "default:1", "--reap-interval", "0.5"], databaseURL: db.url,
+                                         environment: Self.diag, label: "survivor")
+        defer { second.stop() }
+        #expect(eventually(timeout: 30) { (try? jobState(db, id)) == "completed" })
+
+        let lines = Self.touches(file)
+        #expect(lines.filter { $0.phase == "start" }.map(\.attempt) == [1, 2])
+        #expect(lines.filter { $0.phase == "done" }.map(\.attempt) == [2])
+        #expect(Set(lines.map(\.worker)).count == 2, "another worker ran it the second time")
+        let lastError = try db.with { try $0.query("SELECT errors->0->>'error' FROM jobs WHERE id = $1", [id]).scalar(String.self) }
+        #expect(lastError?.contains("lease expired") == true)
+    }
+
+    @Test func aHungHandlerIsStoppedAtItsTimeoutAndRetriedOnSchedule() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let file = try TestEnvironment.scratchDirectory("timeout").appendingPathComponent("touch.log")
+        // diag.touch retries after 1 s, 2 s and 3 s; this one sleeps through every deadline.
+        let id = try db.with { connection throws in
+            try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default",
+                                    argsJSON: Self.touchArgs(file, sleep: 60, honorDeadline: false),
+                                    maxAttempts: 4, timeout: 1, on: connection)!
+        }
+        // One slot only: the worker must replace the stuck thread to run anything else.
+        let worker = try DualhookProcess(["work", "--queues", "default:1"], databaseURL: db.url, environment: Self.diag)
+        defer { worker.stop() }
+        #expect(eventually(timeout: 40) { (try? jobState(db, id)) == "discarded" })
+
+        struct Attempt: Decodable {
+            let attempt: Int
+            let at: String
+            let error: String
+            let retry_at: String?
+        }
+        let json = try db.with { try $0.query("SELECT errors::text FROM jobs WHERE id = $1", [id]).scalar(String.self)! }
+        let attempts = try JSONDecoder().decode([Attempt].self, from: Data(json.utf8))
+        #expect(attempts.map(\.attempt) == [1, 2, 3, 4])
+        #expect(attempts.allSatisfy { $0.error == "timed out after 1 s" })
+        let gaps = try db.with { connection throws in
+            try connection.query("""
+                SELECT extract(epoch FROM (e->>'retry_at')::timestamptz - (e->>'at')::timestamptz)::float8
+                FROM jobs, jsonb_array_elements(errors) e WHERE id = $1 AND e ? 'retry_at' AND e->>'retry_at' IS NOT NULL
+                ORDER BY (e->>'attempt')::int
+                """, [id]).rows.map { try $0.decode(Double.self, at: 0) }
+        }
+        #expect(gaps == [1, 2, 3])
+        #expect(attempts.last?.retry_at == nil)
+
+        // The stuck threads no longer hold the only slot.
+        let next = try db.with { try JobQueue.enqueueRaw(kind: "diag.noop", queue: "default", argsJSON: "{}", on: $0)! }
+        #expect(eventually(timeout: 10) { (try? jobState(db, next)) == "completed" })
+    }
+
+    @Test func sigtermLetsRunningJobsFinishAndHandsTheRestBack() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let file = try TestEnvironment.scratchDirectory("sigterm").appendingPathComponent("touch.log")
+        let (short, long, waiting) = try db.with { connection throws in
+            (try (0..<2).map { _ in
+                try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default", argsJSON: Self.touchArgs(file, sleep: 1.5),
+                                        maxAttempts: 4, timeout: 30, on: connection)!
+            },
+             try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default", argsJSON: Self.touchArgs(file, sleep: 60),
+                                     maxAttempts: 4, timeout: 120, on: connection)!,
+             try (0..<5).map { _ in
+                try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default", argsJSON: Self.touchArgs(file),
+                                        maxAttempts: 4, timeout: 30, options: JobOptions(priority: 1), on: connection)!
+            })
+        }
+        let worker = try DualhookProcess(["work", "--queues", "default:3", "--grace", "3"], databaseURL: db.url,
+                                         environment: Self.diag)
+        #expect(eventually(timeout: 15) { Self.touches(file).filter { $0.phase == "start" }.count == 3 })
+        let stopped = Date()
+        worker.signal(SIGTERM)
+        let status = worker.waitForExit(timeout: 15)
+        #expect(status == 0)
+        #expect(Date().timeIntervalSince(stopped) < 6)
+
+        let lines = Self.touches(file)
+        #expect(Set(lines.filter { $0.phase == "done" }.map(\.job)) == Set(short), "running jobs finished")
+        for id in short { #expect(try jobState(db, id) == "completed") }
+        try db.with { connection throws in
+            let row = try connection.query("SELECT state, attempt, last_error FROM jobs WHERE id = $1", [long])[0]
+            #expect(try row.decode(String.self, at: 0) == "available")
+            #expect(try row.decode(Int.self, at: 1) == 0, "a handed-back attempt does not count")
+            #expect(try row.decode(String?.self, at: 2)?.contains("interrupted") == true)
+            #expect(try connection.query("SELECT count(*) FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'available' AND attempt = 0",
+                                         [waiting]).scalar(Int.self) == 5)
+            #expect(try connection.query("SELECT count(*) FROM jobs WHERE state = 'running'").scalar(Int.self) == 0)
+        }
+        #expect(worker.log.contains("worker stopped"))
+    }
+
+    @Test func twoSchedulerProcessesEnqueueOneSweepPerPeriod() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let schedulers = try (0..<2).map { i in
+            try DualhookProcess(["schedule"], databaseURL: db.url, environment: ["DUALHOOK_SWEEP_PRUNE_SECONDS": "1"],
+                                label: "scheduler\(i)")
+        }
+        Thread.sleep(forTimeInterval: 3.5)
+        for scheduler in schedulers { scheduler.stop() }
+        #expect(schedulers.allSatisfy { $0.process.terminationStatus == 0 })
+        try db.with { connection throws in
+            let row = try connection.query("""
+                SELECT count(*), count(DISTINCT unique_key), (SELECT count(*) FROM job_periods WHERE name = 'prune')
+                FROM jobs WHERE kind = 'sweep.prune'
+                """)[0]
+            let jobs: Int = try row.decode(at: 0)
+            #expect(jobs >= 3 && jobs <= 5)
+            #expect(try row.decode(Int.self, at: 1) == jobs)
+            #expect(try row.decode(Int.self, at: 2) == jobs)
+        }
+    }
+
+    @Test func badArgumentsExitTwoWithOneLine() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        for args in [["work", "--concurrency", "0"], ["work", "--queues", "nope"], ["jobs", "list", "--state", "weird"],
+                     ["frobnicate"], ["sweep", "no-such-sweep"], ["jobs", "retry", "abc"], ["work", "--bogus"]] {
+            let (status, output) = try DualhookProcess.run(args, databaseURL: db.url)
+            #expect(status == 2, "\(args)")
+            let lines = output.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("dualhook: "), "\(args): \(output)")
+        }
+        #expect(try DualhookProcess.run(["migrate"], databaseURL: db.url).status == 0)
+        #expect(try DualhookProcess.run(["work", "--help"], databaseURL: db.url).output.contains("--queues"))
+    }
+}
+
+func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
+    try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
+}

@@ -1,0 +1,65 @@
+import Foundation
+@testable import JobQueue
+import Logging
+import Postgres
+import TestSupport
+
+/// Records which jobs ran, from any thread.
+final class Recorder: @unchecked Sendable {
+    // `@unchecked Sendable`: guarded by `lock`.
+    private let lock = NSLock()
+    private var runs: [Int64] = []
+    func record(_ id: Int64) { lock.withLock { runs.append(id) } }
+    var all: [Int64] { lock.withLock { runs } }
+}
+
+struct CountJob: JobKind {
+    struct Args: Codable, Sendable { var n: Int }
+    static let kind = "test.count"
+    let recorder: Recorder
+    func perform(_ args: Args, context: JobContext) throws { recorder.record(context.jobID) }
+}
+
+struct RetryAfterJob: JobKind {
+    struct Args: Codable, Sendable {}
+    static let kind = "test.retry_after"
+    static let retryPolicy = RetryPolicy.fixed([1, 1, 1])
+    func perform(_ args: Args, context: JobContext) throws { throw JobError.retry(after: 7, "remote said 429") }
+}
+
+struct SlowPolicyJob: JobKind {
+    struct Args: Codable, Sendable {}
+    static let kind = "test.slow_policy"
+    static let retryPolicy = RetryPolicy.fixed([30, 60])
+    func perform(_ args: Args, context: JobContext) throws {}
+}
+
+/// A worker running on its own thread inside the test process.
+final class WorkerHarness: @unchecked Sendable {
+    // `@unchecked Sendable`: both fields are set once in init.
+    let worker: Worker
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ db: TestDatabase, registry: JobRegistry, queues: [String] = ["default"], concurrency: Int = 4,
+         configure: (inout WorkerConfiguration) -> Void = { _ in }) {
+        var configuration = WorkerConfiguration(queues: queues.map { .init(name: $0, concurrency: concurrency) })
+        configuration.pollInterval = 0.2
+        configure(&configuration)
+        worker = Worker(configuration: configuration, registry: registry, databaseURL: db.url,
+                        logger: Logger(label: "test-worker", minimumLevel: .error))
+        let thread = Thread { [worker, done] in
+            worker.run()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        worker.stop()
+        _ = done.wait(timeout: .now() + 30)
+    }
+}
+
+func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
+    try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
+}

@@ -1,0 +1,130 @@
+import Foundation
+@testable import JobQueue
+import Postgres
+import TestSupport
+import Testing
+
+@Suite struct WorkerTests {
+    @Test func unknownKindsAndUndecodableArgsAreDiscardedAndTheWorkerGoesOn() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        let recorder = Recorder()
+        var registry = JobRegistry()
+        registry.register(CountJob(recorder: recorder))
+        let (unknown, undecodable, good) = try db.with { connection throws in
+            (try JobQueue.enqueueRaw(kind: "no.such.kind", queue: "default", argsJSON: "{}", on: connection)!,
+             try JobQueue.enqueueRaw(kind: "test.count", queue: "default", argsJSON: #"{"n":"seven"}"#, on: connection)!,
+             try JobQueue.enqueue(CountJob.self, .init(n: 1), on: connection)!)
+        }
+        let harness = WorkerHarness(db, registry: registry)
+        defer { harness.stop() }
+        #expect(eventually(timeout: 10) { (try? jobState(db, good)) == "completed" })
+        #expect(eventually(timeout: 10) {
+            (try? jobState(db, unknown)) == "discarded" && (try? jobState(db, undecodable)) == "discarded"
+        })
+        let errors = try db.with { connection throws in
+            try connection.query("SELECT id, last_error, attempt FROM jobs WHERE state = 'discarded' ORDER BY id").rows.map {
+                (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(Int.self, at: 2))
+            }
+        }
+        #expect(errors.count == 2)
+        #expect(errors[0].1.contains("unknown job kind no.such.kind"))
+        #expect(errors[1].1.contains("arguments do not decode as test.count: field n is not of type"))
+        // Permanent errors are not retried.
+        #expect(errors.allSatisfy { $0.2 == 1 })
+        #expect(recorder.all == [good])
+    }
+
+    @Test func aHandlersRetryAfterSetsTheNextRun() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        var registry = JobRegistry()
+        registry.register(RetryAfterJob())
+        let id = try db.with { try JobQueue.enqueue(RetryAfterJob.self, .init(), on: $0)! }
+        let harness = WorkerHarness(db, registry: registry)
+        #expect(eventually(timeout: 10) {
+            (try? db.with { try $0.query("SELECT attempt FROM jobs WHERE id = $1 AND state = 'available'", [id]).scalar(Int.self) }) == 1
+        })
+        harness.stop()
+        let gap = try db.with { connection throws in
+            try connection.query("""
+                SELECT extract(epoch FROM run_at - (errors->0->>'at')::timestamptz)::float8 FROM jobs WHERE id = $1
+                """, [id]).scalar(Double.self)
+        }
+        #expect(gap.map { abs($0 - 7) < 0.01 } == true, "run_at should be 7 s after the failure, was \(String(describing: gap))")
+    }
+
+    @Test func theReaperReturnsJobsWhoseLeaseExpired() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        var registry = JobRegistry()
+        registry.register(SlowPolicyJob())
+        let ids = try db.with { connection throws in
+            try connection.query("""
+                INSERT INTO jobs (queue, kind, state, attempt, max_attempts, locked_by, locked_until, attempted_at)
+                VALUES ('default', 'test.slow_policy', 'running', 1, 3, 'dead-worker', now() - interval '1 second', now()),
+                       ('default', 'test.slow_policy', 'running', 3, 3, 'dead-worker', now() - interval '1 second', now()),
+                       ('default', 'test.slow_policy', 'running', 1, 3, 'live-worker', now() + interval '1 hour', now())
+                RETURNING id
+                """).rows.map { try $0.decode(Int64.self, at: 0) }
+        }
+        let pool = ConnectionPool(url: db.url, maxConnections: 1)
+        #expect(try Reaper.reap(registry: registry, pool: pool) == 2)
+        let rows = try db.with { connection throws in
+            try connection.query("""
+                SELECT state, extract(epoch FROM run_at - now())::float8, last_error FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id
+                """, [ids]).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Double.self, at: 1), try $0.decode(String?.self, at: 2)) }
+        }
+        #expect(rows[0].0 == "available")
+        #expect(abs(rows[0].1 - 30) < 2, "the kind's first delay applies")
+        #expect(rows[0].2?.contains("lease expired: worker dead-worker") == true)
+        #expect(rows[1].0 == "discarded")
+        #expect(rows[2].0 == "running")
+        #expect(try Reaper.reap(registry: registry, pool: pool) == 0)
+    }
+
+    @Test func operatorsRetryAndCancel() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let waiting = try JobQueue.enqueue(CountJob.self, .init(n: 1), on: connection)!
+            let dead = try connection.query("""
+                INSERT INTO jobs (queue, kind, state, attempt, max_attempts, finalized_at) VALUES ('default', 'test.count', 'discarded', 3, 3, now())
+                RETURNING id
+                """).scalar(Int64.self)!
+            #expect(try JobAdmin.cancel(id: waiting, on: connection) == .changed)
+            #expect(try JobAdmin.cancel(id: waiting, on: connection) == .wrongState("cancelled"))
+            #expect(try JobAdmin.retry(id: dead, on: connection) == .changed)
+            #expect(try JobAdmin.retry(id: 999_999, on: connection) == .notFound)
+            let row = try connection.query("SELECT state, max_attempts FROM jobs WHERE id = $1", [dead])[0]
+            #expect(try row.decode(String.self, at: 0) == "available")
+            #expect(try row.decode(Int.self, at: 1) == 4)
+            let stats = try JobAdmin.stats(on: connection)
+            #expect(stats.first?.available == 1 && stats.first?.cancelled == 1)
+        }
+    }
+
+    @Test func twoSchedulersEnqueueOneSweepPerPeriod() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        let sweep = PeriodicJob.sweep(PruneJobs.self, name: "prune", every: 1, args: .init())
+        let schedulers = (0..<2).map { _ in
+            Scheduler(jobs: [sweep], databaseURL: db.url, logger: .init(label: "t", minimumLevel: .error))
+        }
+        let group = DispatchGroup()
+        let end = Date().addingTimeInterval(2.5)
+        for scheduler in schedulers {
+            DispatchQueue.global().async(group: group) {
+                while Date() < end { _ = try? scheduler.tick(); Thread.sleep(forTimeInterval: 0.01) }
+            }
+        }
+        group.wait()
+        try db.with { connection throws in
+            let jobs = try connection.query("SELECT count(*), count(DISTINCT unique_key) FROM jobs WHERE kind = 'sweep.prune'")[0]
+            let periods = try connection.query("SELECT count(*) FROM job_periods WHERE name = 'prune'").scalar(Int.self)!
+            #expect(try jobs.decode(Int.self, at: 0) == periods)
+            #expect(try jobs.decode(Int.self, at: 1) == periods)
+            #expect(periods >= 2 && periods <= 4)
+        }
+    }
+}
