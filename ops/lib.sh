@@ -15,10 +15,14 @@ pg_bindir() {
   die "no PostgreSQL server found; run ops/setup"
 }
 
-# Build configuration shared by dev, test and bench.
+# Drops SwiftPM's per-file progress lines; warnings and errors stay. Always succeeds, so a
+# pipeline's status (pipefail) is the build's own.
+quiet_build() { sed -E '/^\[[0-9]+\/[0-9]+\] (Compiling|Emitting|Write|Linking|Planning|Wrapping|Merging|Copying)/d'; }
+
+# Builds the dualhook binary (debug or release) and prints its path.
 dualhook_build() {
   local config="${1:-debug}"
   say "swift build -c $config"
-  (cd "$ROOT" && swift build -c "$config" --product dualhook 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Planning)' >&2)
+  (cd "$ROOT" && swift build -c "$config" --product dualhook 2>&1 | quiet_build >&2) || die "build failed"
   echo "$ROOT/.build/$config/dualhook"
 }
