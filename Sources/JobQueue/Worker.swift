@@ -23,9 +23,13 @@ public final class Worker: @unchecked Sendable {
     private let threads = DispatchGroup()
     private let slotThreads = DispatchGroup()
 
+    /// Wakes the fetcher: a notification, a freed slot, a stop. Only the fetcher waits on it,
+    /// so a signal is never taken by another thread.
     private let fetchCondition = NSCondition()
     private var fetchRequested = true
     private var stopping = false
+    /// What the other threads sleep on between rounds; broadcast on stop.
+    private let pauseCondition = NSCondition()
 
     public init(configuration: WorkerConfiguration, registry: JobRegistry, databaseURL: String, logger: Logger) {
         self.configuration = configuration
@@ -72,6 +76,9 @@ public final class Worker: @unchecked Sendable {
         stopping = true
         fetchCondition.broadcast()
         fetchCondition.unlock()
+        pauseCondition.lock()
+        pauseCondition.broadcast()
+        pauseCondition.unlock()
     }
 
     func requestFetch() {
@@ -94,9 +101,9 @@ public final class Worker: @unchecked Sendable {
     /// Sleeps up to `seconds`, waking early when the worker stops.
     func pause(_ seconds: TimeInterval) {
         let until = Date().addingTimeInterval(seconds)
-        fetchCondition.lock()
-        while !stopping && fetchCondition.wait(until: until) {}
-        fetchCondition.unlock()
+        pauseCondition.lock()
+        while !isStopping && pauseCondition.wait(until: until) {}
+        pauseCondition.unlock()
     }
 
     // MARK: Claiming

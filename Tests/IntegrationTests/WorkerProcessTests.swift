@@ -210,7 +210,3 @@ import Testing
         #expect(try DualhookProcess.run(["work", "--help"], databaseURL: db.url).output.contains("--queues"))
     }
 }
-
-func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
-    try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
-}

@@ -59,7 +59,3 @@ final class WorkerHarness: @unchecked Sendable {
         _ = done.wait(timeout: .now() + 30)
     }
 }
-
-func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
-    try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
-}

@@ -40,3 +40,8 @@ public final class TestDatabase: Sendable {
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name))")
     }
 }
+
+/// The state of one job, or nil when there is no such job.
+public func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
+    try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
+}
