@@ -7,6 +7,10 @@ enum Signals {
     /// Blocks the signals in the calling thread; threads started afterwards inherit the mask.
     /// Call first thing, before any thread is created.
     static func blockTermination() {
+        // A shell starts background children with SIGINT ignored, and an ignored signal is
+        // discarded rather than queued for sigwait: take the default disposition back first.
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGTERM)
