@@ -20,9 +20,13 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CPostgres", "Logging"]),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         .target(name: "JobQueue", dependencies: ["Postgres", "Logging"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
+
+        // The product, one folder per feature.
+        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Crypto", "Logging"]),
 
         // The executable.
-        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "Logging"]),
+        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "Logging"]),
 
         // Tests: one target per module; integration tests share TestSupport.
         .target(name: "TestSupport", dependencies: ["Postgres", "Logging"], path: "Tests/TestSupport"),

@@ -40,6 +40,12 @@ public struct Logger: Sendable {
         }
     }()
 
+    /// Writes a line that is already formatted (access logs' JSON), with the same one-write
+    /// guarantee as every other line.
+    public static func writeRaw(_ line: String) {
+        LogSink.write(line)
+    }
+
     public func with(_ key: String, _ value: CustomStringConvertible) -> Logger {
         var copy = self
         copy.metadata.append((key, value.description))

@@ -17,6 +17,15 @@ enum Commands {
     static let all: [Command] = [
         Command(name: "migrate", summary: "apply sql/ migrations (idempotent, safe to run concurrently)",
                 usage: "dualhook migrate", run: migrate),
+        Command(name: "serve", summary: "the HTTP front (DUALHOOK_LISTEN, DUALHOOK_PUBLIC_URL)",
+                usage: "dualhook serve [--threads N] [--listen host:port]\n  --threads   HTTP threads, each with its own database connection (default 16)\n  --listen    overrides DUALHOOK_LISTEN (default 127.0.0.1:8080)",
+                run: serve),
+        Command(name: "accounts", summary: "create accounts",
+                usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once",
+                run: accounts),
+        Command(name: "keys", summary: "create, revoke and list API keys",
+                usage: "dualhook keys create --account ID\ndualhook keys revoke KEY_ID\ndualhook keys list --account ID [--json]",
+                run: keys),
         Command(name: "work", summary: "run jobs: claim, run, retry",
                 usage: """
                 dualhook work [--queues q1[:N],q2[:N]] [--concurrency N] [--grace SECONDS] [--reap-interval SECONDS]

@@ -13,6 +13,11 @@ struct Environment: Sendable {
 
     var databaseURL: String { values["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? Environment.embeddedDatabaseURL }
 
+    var listen: String { values["DUALHOOK_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:8080" }
+    var publicURL: String { values["DUALHOOK_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080" }
+    /// Development and tests only: http and private addresses allowed for outbound URLs.
+    var allowPrivateTargets: Bool { values["DUALHOOK_ALLOW_PRIVATE_TARGETS"] == "1" }
+
     /// Development-only job kinds (`diag.*`), for benchmarks and the test suite.
     var diagnosticKinds: Bool { values["DUALHOOK_DIAG_KINDS"] == "1" }
 

@@ -1,0 +1,78 @@
+import Foundation
+import HTTPServer
+
+/// Every error a client can see, with its stable code, mapped to HTTP here and nowhere else.
+public struct APIError: Error, Sendable, Equatable {
+    public let status: Int
+    public let code: String
+    public let message: String
+    public let param: String?
+    public var headers: [String: String] = [:]
+
+    public init(status: Int, code: String, message: String, param: String? = nil, headers: [String: String] = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.headers = headers
+    }
+
+    public static func validationFailed(param: String, _ message: String) -> APIError {
+        APIError(status: 400, code: "validation_failed", message: message, param: param)
+    }
+    public static func invalidJSON(_ message: String) -> APIError {
+        APIError(status: 400, code: "invalid_json", message: message)
+    }
+    public static let unauthorized = APIError(
+        status: 401, code: "unauthorized", message: "missing, unknown or revoked API key (Authorization: Bearer dh_live_…)")
+    public static func notFound(_ what: String) -> APIError {
+        APIError(status: 404, code: "not_found", message: "\(what) not found")
+    }
+    public static func methodNotAllowed(_ allowed: [String]) -> APIError {
+        APIError(status: 405, code: "method_not_allowed", message: "this path accepts \(allowed.joined(separator: ", "))",
+                 headers: ["Allow": allowed.joined(separator: ", ")])
+    }
+    public static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(status: 413, code: "payload_too_large", message: "the request body is larger than \(limit) bytes")
+    }
+    public static func rateLimited(retryAfter: Int) -> APIError {
+        APIError(status: 429, code: "rate_limited", message: "too many requests; retry after \(retryAfter) s",
+                 headers: ["Retry-After": String(retryAfter)])
+    }
+    public static let idempotencyKeyReused = APIError(
+        status: 422, code: "idempotency_key_reused", message: "this Idempotency-Key was used with a different request",
+        param: "Idempotency-Key")
+    public static let idempotencyKeyInUse = APIError(
+        status: 409, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is still being processed",
+        param: "Idempotency-Key")
+    public static func unavailable(retryAfter: Int = 5) -> APIError {
+        APIError(status: 503, code: "unavailable", message: "the database is unreachable; retry shortly",
+                 headers: ["Retry-After": String(retryAfter)])
+    }
+    public static let internalError = APIError(status: 500, code: "internal_error", message: "an unexpected error occurred")
+
+    struct Envelope: Encodable {
+        struct Body: Encodable {
+            let code: String
+            let message: String
+            let param: String?
+            let requestId: String
+
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(code, forKey: .code)
+                try c.encode(message, forKey: .message)
+                try c.encode(param, forKey: .param)
+                try c.encode(requestId, forKey: .requestId)
+            }
+            enum CodingKeys: String, CodingKey { case code, message, param, requestId }
+        }
+        let error: Body
+    }
+
+    public func response(requestID: String) -> Response {
+        var response = Response.json(status, Envelope(error: .init(code: code, message: message, param: param, requestId: requestID)))
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { response.setHeader(name, value) }
+        return response
+    }
+}

@@ -1,0 +1,65 @@
+import Crypto
+import Foundation
+import HTTPServer
+import Postgres
+
+/// `Idempotency-Key` on POSTs: the first response is stored in the request's own transaction
+/// and replayed byte for byte for an hour; the same key with another body is refused, and a
+/// key whose first request is still running answers 409.
+enum Idempotency {
+    static let window: TimeInterval = 3600
+
+    enum Claim {
+        /// First use: run the request, then `store` its answer in the same transaction.
+        case proceed
+        case replay(Response)
+    }
+
+    static func requestHash(_ request: Request) -> Data {
+        Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + request.body)
+    }
+
+    /// Reserves the key in its own short transaction, so a concurrent request with the same
+    /// key sees it at once.
+    static func claim(key: String, accountID: String, request: Request, on connection: Connection) throws -> Claim {
+        guard !key.isEmpty, key.count <= 255 else {
+            throw APIError.validationFailed(param: "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
+        }
+        let hash = requestHash(request)
+        for _ in 0..<2 {
+            let inserted = try connection.query("""
+                INSERT INTO idempotency_keys (account_id, key, request_hash, state) VALUES ($1, $2, $3, 'running')
+                ON CONFLICT (account_id, key) DO NOTHING RETURNING 1
+                """, [accountID, key, hash])
+            if !inserted.isEmpty { return .proceed }
+            guard let row = try connection.query("""
+                SELECT request_hash, state, response_status, response_body, created_at < now() - make_interval(secs => $3)
+                FROM idempotency_keys WHERE account_id = $1 AND key = $2
+                """, [accountID, key, window]).first else { continue }
+            if try row.decode(Bool.self, at: 4) {
+                try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
+                continue
+            }
+            guard try row.decode(Data.self, at: 0) == hash else { throw APIError.idempotencyKeyReused }
+            guard try row.decode(String.self, at: 1) == "done" else { throw APIError.idempotencyKeyInUse }
+            var response = Response(status: try row.decode(Int.self, at: 2), body: try row.decode(Data.self, at: 3))
+            response.setHeader("Content-Type", "application/json")
+            response.setHeader("Idempotent-Replayed", "true")
+            return .replay(response)
+        }
+        throw APIError.idempotencyKeyInUse
+    }
+
+    static func store(_ response: Response, key: String, accountID: String, on connection: Connection) throws {
+        try connection.query("""
+            UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4
+            WHERE account_id = $1 AND key = $2
+            """, [accountID, key, response.status, response.body])
+    }
+
+    /// A request that failed before answering frees its key for a retry.
+    static func release(key: String, accountID: String, on connection: Connection) {
+        _ = try? connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND state = 'running'",
+                                  [accountID, key])
+    }
+}

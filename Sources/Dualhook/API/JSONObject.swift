@@ -1,0 +1,90 @@
+import Foundation
+
+/// A request body parsed as a JSON object, read field by field so that every problem is
+/// reported as a typed error naming the field.
+struct JSONObject {
+    let fields: [String: Any]
+
+    init(body: Data, allowEmpty: Bool = false) throws {
+        if body.isEmpty && allowEmpty {
+            fields = [:]
+            return
+        }
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: body, options: [])
+        } catch {
+            throw APIError.invalidJSON("the request body is not valid JSON")
+        }
+        guard let object = parsed as? [String: Any] else { throw APIError.invalidJSON("the request body must be a JSON object") }
+        fields = object
+    }
+
+    /// JSONSerialization yields NSNumber for numbers and booleans alike; a JSON boolean is the
+    /// one stored as a C char.
+    static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
+
+    func rejectUnknown(allowed: Set<String>) throws {
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError.validationFailed(param: unknown, "\(unknown) is not a known field")
+        }
+    }
+
+    func has(_ name: String) -> Bool { fields[name] != nil && !(fields[name] is NSNull) }
+
+    func string(_ name: String, required: Bool = false, length: ClosedRange<Int>? = nil) throws -> String? {
+        guard let value = fields[name], !(value is NSNull) else {
+            if required { throw APIError.validationFailed(param: name, "\(name) is required") }
+            return nil
+        }
+        guard let text = value as? String else { throw APIError.validationFailed(param: name, "\(name) must be a string") }
+        if let length, !length.contains(text.count) {
+            throw APIError.validationFailed(param: name, "\(name) must be \(length.lowerBound) to \(length.upperBound) characters")
+        }
+        return text
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let value = fields[name], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, JSONObject.isBoolean(number) else {
+            throw APIError.validationFailed(param: name, "\(name) must be true or false")
+        }
+        return number.boolValue
+    }
+
+    func integer(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let value = fields[name], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, !JSONObject.isBoolean(number),
+              let int = Int(exactly: number.doubleValue) else {
+            throw APIError.validationFailed(param: name, "\(name) must be a whole number")
+        }
+        guard range.contains(int) else {
+            throw APIError.validationFailed(param: name, "\(name) must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return int
+    }
+
+    func stringArray(_ name: String, maxCount: Int) throws -> [String]? {
+        guard let value = fields[name], !(value is NSNull) else { return nil }
+        guard let array = value as? [Any], array.count <= maxCount else {
+            throw APIError.validationFailed(param: name, "\(name) must be an array of at most \(maxCount) strings")
+        }
+        return try array.map {
+            guard let text = $0 as? String else { throw APIError.validationFailed(param: name, "\(name) must contain strings only") }
+            return text
+        }
+    }
+
+    /// A nested object, re-serialised as canonical JSON text.
+    func object(_ name: String, maxBytes: Int) throws -> String? {
+        guard let value = fields[name], !(value is NSNull) else { return nil }
+        guard value is [String: Any],
+              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            throw APIError.validationFailed(param: name, "\(name) must be a JSON object")
+        }
+        guard data.count <= maxBytes else {
+            throw APIError.validationFailed(param: name, "\(name) must be at most \(maxBytes) bytes of JSON")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Checks for the URLs accounts give us.
+enum URLRules {
+    /// An absolute http(s) URL with a host, or a validation error naming `param`.
+    static func absolute(_ text: String, param: String, maxLength: Int = 2048) throws -> URL {
+        guard text.count <= maxLength, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+              scheme == "https" || scheme == "http", let host = url.host, !host.isEmpty else {
+            throw APIError.validationFailed(param: param, "\(param) must be an absolute http(s) URL")
+        }
+        return url
+    }
+
+    /// `scheme://host[:port]` in lower case.
+    static func origin(of url: URL) -> String {
+        var origin = "\(url.scheme!.lowercased())://\(url.host!.lowercased())"
+        if let port = url.port { origin += ":\(port)" }
+        return origin
+    }
+
+    /// An https URL (http allowed only when private targets are allowed, for development).
+    static func outbound(_ text: String, param: String, maxLength: Int, allowPrivate: Bool) throws -> URL {
+        guard text.count <= maxLength else {
+            throw APIError.validationFailed(param: param, "\(param) must be at most \(maxLength) characters")
+        }
+        let url = try absolute(text, param: param, maxLength: maxLength)
+        if url.scheme?.lowercased() != "https" && !allowPrivate {
+            throw APIError.validationFailed(param: param, "\(param) must use https")
+        }
+        return url
+    }
+}

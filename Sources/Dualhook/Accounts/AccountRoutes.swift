@@ -1,0 +1,68 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// `GET/PATCH /api/v1/account`, `POST /api/v1/account/signing-secret/rotate`.
+enum AccountRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/account", RouteEntry(authenticated: true, handler: get))
+        router.add("PATCH", "/api/v1/account", RouteEntry(authenticated: true, handler: patch))
+        router.add("POST", "/api/v1/account/signing-secret/rotate", RouteEntry(authenticated: true, handler: rotate))
+    }
+
+    static func get(_ context: APIContext) throws -> Response {
+        guard let account = try AccountStore.find(context.account.accountID, on: context.connection) else {
+            throw APIError.notFound("account")
+        }
+        return .json(200, account)
+    }
+
+    static func patch(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["displayName", "logoUrl", "eventUrl", "redirectOrigins"])
+        let allowPrivate = context.configuration.allowPrivateTargets
+        let connection = context.connection
+        let id = context.account.accountID
+        if let name = try body.string("displayName", length: 1...100) {
+            try connection.query("UPDATE accounts SET display_name = $2, updated_at = now() WHERE id = $1", [id, name])
+        }
+        if body.has("logoUrl"), let logo = try body.string("logoUrl") {
+            _ = try URLRules.outbound(logo, param: "logoUrl", maxLength: 2048, allowPrivate: allowPrivate)
+            try connection.query("UPDATE accounts SET logo_url = $2, updated_at = now() WHERE id = $1", [id, logo])
+        }
+        if body.has("eventUrl"), let url = try body.string("eventUrl") {
+            _ = try URLRules.outbound(url, param: "eventUrl", maxLength: 2048, allowPrivate: allowPrivate)
+            try connection.query("UPDATE accounts SET event_url = $2, updated_at = now() WHERE id = $1", [id, url])
+        }
+        if let origins = try body.stringArray("redirectOrigins", maxCount: 20) {
+            let normalized = try origins.map { text -> String in
+                let url = try URLRules.absolute(text, param: "redirectOrigins")
+                guard url.path.isEmpty || url.path == "/", url.query == nil else {
+                    throw APIError.validationFailed(param: "redirectOrigins", "each origin is scheme://host[:port] only")
+                }
+                return URLRules.origin(of: url)
+            }
+            try connection.query("UPDATE accounts SET redirect_origins = $2::text[], updated_at = now() WHERE id = $1",
+                                 [id, normalized])
+        }
+        return try get(context)
+    }
+
+    struct Rotated: Encodable {
+        let eventSigningSecret: String
+        let previousSecretExpiresAt: Date
+    }
+
+    /// The new secret signs from now on; the previous ones keep signing for 24 hours.
+    static func rotate(_ context: APIContext) throws -> Response {
+        let id = context.account.accountID
+        let expires = try context.connection.query("""
+            UPDATE account_signing_secrets SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + interval '24 hours')
+            WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())
+            RETURNING expires_at
+            """, [id]).scalar(Date.self) ?? Date().addingTimeInterval(86_400)
+        let secret = Identifiers.signingSecret()
+        try context.connection.query("INSERT INTO account_signing_secrets (account_id, secret) VALUES ($1, $2)", [id, secret])
+        return .json(200, Rotated(eventSigningSecret: secret, previousSecretExpiresAt: expires))
+    }
+}

@@ -1,0 +1,110 @@
+import Crypto
+import Foundation
+import Postgres
+
+/// The accounts table and its keys and signing secrets.
+public enum AccountStore {
+    public struct Created: Codable, Sendable {
+        public let accountId: String
+        public let apiKey: String
+        public let eventSigningSecret: String
+    }
+
+    public struct Account: Encodable, Sendable {
+        let accountId: String
+        let name: String
+        let displayName: String
+        let logoUrl: String?
+        let eventUrl: String?
+        let redirectOrigins: [String]
+        let rateLimitPerMinute: Int
+        let createdAt: Date
+    }
+
+    public struct KeySummary: Codable, Sendable {
+        public let keyId: String
+        public let prefix: String
+        public let createdAt: Date
+        public let revokedAt: Date?
+    }
+
+    public static func create(name: String, displayName: String?, logoURL: String?, eventURL: String?,
+                              redirectOrigins: [String], on connection: Connection) throws -> Created {
+        try connection.transaction { tx in
+            let id = Identifiers.make("acc")
+            try tx.query("""
+                INSERT INTO accounts (id, name, display_name, logo_url, event_url, redirect_origins)
+                VALUES ($1, $2, $3, $4, $5, $6::text[])
+                """, [id, name, displayName ?? name, logoURL, eventURL, redirectOrigins])
+            let secret = Identifiers.signingSecret()
+            try tx.query("INSERT INTO account_signing_secrets (account_id, secret) VALUES ($1, $2)", [id, secret])
+            let key = try createKey(accountID: id, on: tx)
+            return Created(accountId: id, apiKey: key.apiKey, eventSigningSecret: secret)
+        }
+    }
+
+    /// A new key; the key itself exists only in this return value.
+    public static func createKey(accountID: String, on connection: Connection) throws -> (keyId: String, apiKey: String) {
+        let key = Identifiers.apiKey()
+        let id = Identifiers.make("key")
+        try connection.query("INSERT INTO api_keys (id, account_id, key_hash, prefix) VALUES ($1, $2, $3, $4)",
+                             [id, accountID, Digest.sha256(key), String(key.prefix(12))])
+        return (id, key)
+    }
+
+    public static func revokeKey(_ keyID: String, on connection: Connection) throws -> Bool {
+        !(try connection.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING 1", [keyID]).isEmpty)
+    }
+
+    public static func listKeys(accountID: String, on connection: Connection) throws -> [KeySummary] {
+        try connection.query("SELECT id, prefix, created_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at",
+                             [accountID]).rows.map {
+            KeySummary(keyId: try $0.decode(at: 0), prefix: try $0.decode(at: 1), createdAt: try $0.decode(at: 2), revokedAt: try $0.decode(at: 3))
+        }
+    }
+
+    public static func exists(_ accountID: String, on connection: Connection) throws -> Bool {
+        !(try connection.query("SELECT 1 FROM accounts WHERE id = $1", [accountID]).isEmpty)
+    }
+
+    static func find(_ accountID: String, on connection: Connection) throws -> Account? {
+        try connection.query("""
+            SELECT id, name, display_name, logo_url, event_url, redirect_origins::text, rate_limit_per_minute, created_at
+            FROM accounts WHERE id = $1
+            """, [accountID]).first.map {
+            Account(accountId: try $0.decode(at: 0), name: try $0.decode(at: 1), displayName: try $0.decode(at: 2),
+                    logoUrl: try $0.decode(at: 3), eventUrl: try $0.decode(at: 4),
+                    redirectOrigins: PostgresTextArray.parse(try $0.decode(String.self, at: 5)),
+                    rateLimitPerMinute: try $0.decode(at: 6), createdAt: try $0.decode(at: 7))
+        }
+    }
+
+    /// The account's redirect origins (empty: any absolute URL is accepted).
+    static func redirectOrigins(_ accountID: String, on connection: Connection) throws -> [String] {
+        PostgresTextArray.parse(try connection.query("SELECT redirect_origins::text FROM accounts WHERE id = $1", [accountID])
+            .scalar(String.self) ?? "{}")
+    }
+}
+
+/// Parses a one-dimensional text[] literal as the server prints it.
+enum PostgresTextArray {
+    static func parse(_ text: String) -> [String] {
+        guard text.count >= 2 else { return [] }
+        var out: [String] = []
+        var current = ""
+        var quoted = false
+        var escaped = false
+        var any = false
+        for ch in text.dropFirst().dropLast() {
+            if escaped { current.append(ch); escaped = false; continue }
+            switch ch {
+            case "\\" where quoted: escaped = true
+            case "\"": quoted.toggle(); any = true
+            case "," where !quoted: out.append(current); current = ""; any = false
+            default: current.append(ch); any = true
+            }
+        }
+        if any || !current.isEmpty { out.append(current) }
+        return out
+    }
+}

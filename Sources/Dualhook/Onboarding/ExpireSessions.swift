@@ -1,0 +1,47 @@
+import Foundation
+import JobQueue
+import Postgres
+
+/// The `expire-sessions` sweep: sessions past their expiry that nobody finished become
+/// `expired`, each with an `onboarding.failed` event (reason `expired`) in the same transaction.
+public struct ExpireSessions: JobKind {
+    public struct Args: Codable, Sendable {
+        public init() {}
+    }
+    public static let kind = "sweep.expire_sessions"
+    public static let queue = "maintenance"
+    public static let timeout: TimeInterval = 120
+    public static let retryPolicy = RetryPolicy.fixed([30, 120])
+
+    public init() {}
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        var total = 0
+        while !context.isCancelled {
+            let expired = try context.database.transaction { tx in
+                try tx.query("""
+                    WITH due AS (
+                        SELECT id FROM onboarding_sessions
+                        WHERE status IN ('created', 'opened') AND expires_at < now()
+                        ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED),
+                    expired AS (
+                        UPDATE onboarding_sessions s SET status = 'expired', failure_reason = 'expired'
+                        FROM due WHERE s.id = due.id
+                        RETURNING s.id, s.account_id, s.tenant_id, s.metadata)
+                    INSERT INTO events (id, account_id, type, data)
+                    SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), account_id, 'onboarding.failed',
+                           jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'expired', 'metadata', metadata)
+                    FROM expired
+                    """).affectedRows
+            }
+            total += expired
+            if expired < 500 { break }
+        }
+        if total > 0 { context.logger.info("expired onboarding sessions", ["count": total]) }
+    }
+
+    /// Every minute.
+    public static func periodic() -> PeriodicJob {
+        PeriodicJob.sweep(ExpireSessions.self, name: "expire-sessions", every: 60, args: Args())
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// A validated `POST /api/v1/onboarding/sessions` body: every rule of API.md, each failure
+/// naming its field.
+struct SessionRequest {
+    let tenantId: String
+    let tenantName: String?
+    let successRedirectUrl: String
+    let failureRedirectUrl: String
+    let cancelRedirectUrl: String
+    let webhookOverrideUrl: String
+    let webhookVerifyToken: String
+    let metadataJSON: String
+    let coexistence: Bool
+    let expiresInSeconds: Int
+
+    static let fields: Set<String> = [
+        "tenantId", "tenantName", "successRedirectUrl", "failureRedirectUrl", "cancelRedirectUrl",
+        "webhookOverrideUrl", "webhookVerifyToken", "metadata", "coexistence", "expiresInSeconds",
+    ]
+
+    init(body: JSONObject, redirectOrigins: [String], allowPrivateTargets: Bool) throws {
+        try body.rejectUnknown(allowed: SessionRequest.fields)
+        tenantId = try body.string("tenantId", required: true, length: 1...128)!
+        tenantName = try body.string("tenantName", length: 1...200)
+        func redirect(_ name: String) throws -> String {
+            let text = try body.string(name, required: true)!
+            let url = try URLRules.absolute(text, param: name)
+            if !redirectOrigins.isEmpty && !redirectOrigins.contains(URLRules.origin(of: url)) {
+                throw APIError.validationFailed(param: name, "\(name) must be within the account's redirect origins")
+            }
+            return text
+        }
+        successRedirectUrl = try redirect("successRedirectUrl")
+        failureRedirectUrl = try redirect("failureRedirectUrl")
+        cancelRedirectUrl = try redirect("cancelRedirectUrl")
+        let override = try body.string("webhookOverrideUrl", required: true)!
+        _ = try URLRules.outbound(override, param: "webhookOverrideUrl", maxLength: 200, allowPrivate: allowPrivateTargets)
+        webhookOverrideUrl = override
+        let token = try body.string("webhookVerifyToken", required: true, length: 1...128)!
+        guard token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
+            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be printable ASCII without spaces")
+        }
+        webhookVerifyToken = token
+        metadataJSON = try body.object("metadata", maxBytes: 4096) ?? "{}"
+        coexistence = try body.bool("coexistence") ?? false
+        expiresInSeconds = try body.integer("expiresInSeconds", range: 300...86_400) ?? 3600
+    }
+}

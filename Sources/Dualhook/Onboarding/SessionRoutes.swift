@@ -1,0 +1,127 @@
+import Crypto
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// `POST/GET /api/v1/onboarding/sessions`, `GET /api/v1/onboarding/sessions/{id}`.
+enum SessionRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, handler: create))
+        router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, handler: list))
+        router.add("GET", "/api/v1/onboarding/sessions/{id}", RouteEntry(authenticated: true, handler: get))
+    }
+
+    struct Created: Encodable {
+        let sessionId: String
+        let onboardingUrl: String
+        let status: String
+        let expiresAt: Date
+    }
+
+    static func create(_ context: APIContext) throws -> Response {
+        let connection = context.connection
+        let accountID = context.account.accountID
+        let input = try SessionRequest(
+            body: try JSONObject(body: context.request.body),
+            redirectOrigins: try AccountStore.redirectOrigins(accountID, on: connection),
+            allowPrivateTargets: context.configuration.allowPrivateTargets)
+
+        try connection.query("""
+            INSERT INTO tenants (account_id, tenant_id, name) VALUES ($1, $2, $3)
+            ON CONFLICT (account_id, tenant_id) DO UPDATE SET name = COALESCE(EXCLUDED.name, tenants.name)
+            """, [accountID, input.tenantId, input.tenantName])
+        let id = Identifiers.make("ses")
+        let token = Identifiers.onboardingToken()
+        let expiresAt = try connection.query("""
+            INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
+                cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, now() + make_interval(secs => $12))
+            RETURNING expires_at
+            """, [id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
+                  input.cancelRedirectUrl, input.webhookOverrideUrl, input.webhookVerifyToken, PostgresRawJSON(input.metadataJSON),
+                  input.coexistence, input.expiresInSeconds]).scalar(Date.self)!
+        try JobQueue.enqueueRaw(kind: WebhookCheck.kind, queue: WebhookCheck.queue, argsJSON: #"{"sessionId":"\#(id)"}"#,
+                                maxAttempts: WebhookCheck.maxAttempts, timeout: WebhookCheck.timeout, on: connection)
+        return .json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
+                                  status: "created", expiresAt: expiresAt))
+    }
+
+    struct Session: Encodable {
+        let sessionId: String
+        let tenantId: String
+        let status: String
+        let webhookCheck: String
+        let failureReason: String?
+        let connectionId: String?
+        let metadata: RawJSON
+        let createdAt: Date
+        let expiresAt: Date
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(sessionId, forKey: .sessionId)
+            try c.encode(tenantId, forKey: .tenantId)
+            try c.encode(status, forKey: .status)
+            try c.encode(webhookCheck, forKey: .webhookCheck)
+            try c.encode(failureReason, forKey: .failureReason)
+            try c.encode(connectionId, forKey: .connectionId)
+            try c.encode(metadata, forKey: .metadata)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(expiresAt, forKey: .expiresAt)
+        }
+        enum CodingKeys: String, CodingKey {
+            case sessionId, tenantId, status, webhookCheck, failureReason, connectionId, metadata, createdAt, expiresAt
+        }
+    }
+
+    static let columns = """
+        id, tenant_id, status, webhook_check, failure_reason, connection_id, metadata::text, created_at, expires_at
+        """
+
+    static func session(_ row: Row) throws -> Session {
+        Session(sessionId: try row.decode(at: 0), tenantId: try row.decode(at: 1), status: try row.decode(at: 2),
+                webhookCheck: try row.decode(at: 3), failureReason: try row.decode(at: 4), connectionId: try row.decode(at: 5),
+                metadata: RawJSON(text: try row.decode(at: 6)), createdAt: try row.decode(at: 7), expiresAt: try row.decode(at: 8))
+    }
+
+    static func get(_ context: APIContext) throws -> Response {
+        let id = context.request.parameters["id"] ?? ""
+        guard let row = try context.connection.query(
+            "SELECT \(columns) FROM onboarding_sessions WHERE id = $1 AND account_id = $2",
+            [id, context.account.accountID]).first else {
+            throw APIError.notFound("onboarding session \(id)")
+        }
+        return .json(200, try session(row))
+    }
+
+    static let statuses = ["created", "opened", "exchanging", "completed", "failed", "cancelled", "expired"]
+
+    static func list(_ context: APIContext) throws -> Response {
+        let query = context.request.query
+        let page = try Pagination(query: query)
+        if let status = query["status"], !statuses.contains(status) {
+            throw APIError.validationFailed(param: "status", "status must be one of \(statuses.joined(separator: ", "))")
+        }
+        let rows = try context.connection.query("""
+            SELECT \(columns) FROM onboarding_sessions
+            WHERE account_id = $1 AND ($2::text IS NULL OR tenant_id = $2) AND ($3::text IS NULL OR status = $3)
+              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+            ORDER BY created_at DESC, id DESC LIMIT $6
+            """, [context.account.accountID, query["tenantId"], query["status"], page.after?.createdAt, page.after?.id,
+                  page.limit + 1]).rows
+        let sessions = try rows.prefix(page.limit).map(session)
+        let next = rows.count > page.limit ? sessions.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.sessionId) } : nil
+        return .json(200, Page(data: sessions, nextCursor: next))
+    }
+}
+
+/// JSON text passed through to a response untouched.
+struct RawJSON: Encodable {
+    let text: String
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try container.encode(value)
+    }
+}

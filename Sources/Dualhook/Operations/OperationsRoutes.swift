@@ -1,0 +1,38 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// `/healthz` (the process is up), `/readyz` (the database answers), `/metrics` (Prometheus).
+enum OperationsRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/healthz", RouteEntry(plain: { _, _ in .json(200, ["status": "ok"]) }))
+        router.add("GET", "/readyz", RouteEntry(plain: ready))
+        router.add("GET", "/metrics", RouteEntry(plain: metrics))
+    }
+
+    static func ready(_ request: Request, _ app: App) -> Response {
+        do {
+            _ = try app.pool.withConnection { try $0.query("SELECT 1") }
+            return .json(200, ["status": "ready"])
+        } catch {
+            return APIError.unavailable().response(requestID: request.requestID)
+        }
+    }
+
+    static func metrics(_ request: Request, _ app: App) -> Response {
+        var text = app.metrics.render()
+        let pool = app.pool.stats
+        text += "# HELP dualhook_db_pool_connections Database connections of this front process.\n"
+        text += "# TYPE dualhook_db_pool_connections gauge\n"
+        text += "dualhook_db_pool_connections{state=\"open\"} \(pool.open)\n"
+        text += "dualhook_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
+        if let jobs = try? app.pool.withConnection({ connection in
+            try connection.query("SELECT queue, state, count(*) FROM jobs GROUP BY queue, state ORDER BY 1, 2").rows
+                .map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(Int.self, at: 2)) }
+        }) {
+            text += "# HELP dualhook_jobs Jobs by queue and state.\n# TYPE dualhook_jobs gauge\n"
+            for (queue, state, count) in jobs { text += "dualhook_jobs{queue=\"\(queue)\",state=\"\(state)\"} \(count)\n" }
+        }
+        return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+}

@@ -1,0 +1,113 @@
+import CMicroHTTPD
+import Foundation
+
+/// What is known about a request between libmicrohttpd's calls for it.
+final class RequestState {
+    let started = Date()
+    var body = Data()
+    var tooLarge = false
+    var responded = false
+}
+
+/// libmicrohttpd's C callbacks. They are static members of a non-main file on purpose: a
+/// closure in top-level code would be inferred `@MainActor` and trap when MHD calls it from
+/// its own threads.
+extension HTTPServer {
+    static let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, requestContext in
+        guard let cls, let connection, let requestContext, let uploadSize else { return dh_mhd_no() }
+        let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+
+        guard let existing = requestContext.pointee else {
+            // First call: headers are in, the body (if any) comes next.
+            let state = RequestState()
+            requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+            if let length = dh_mhd_header(connection, "Content-Length").flatMap({ Int(String(cString: $0)) }),
+               length > server.configuration.maxBodyBytes {
+                state.tooLarge = true
+                state.responded = true
+                return server.finish(connection: connection, url: url, method: method, state: state)
+            }
+            return dh_mhd_yes()
+        }
+        let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+        if uploadSize.pointee > 0 {
+            let size = uploadSize.pointee
+            if !state.tooLarge, let uploadData {
+                if state.body.count + size > server.configuration.maxBodyBytes {
+                    state.tooLarge = true
+                    state.body = Data()
+                } else {
+                    uploadData.withMemoryRebound(to: UInt8.self, capacity: size) { state.body.append($0, count: size) }
+                }
+            }
+            uploadSize.pointee = 0
+            return dh_mhd_yes()
+        }
+        if state.responded { return dh_mhd_yes() }
+        state.responded = true
+        return server.finish(connection: connection, url: url, method: method, state: state)
+    }
+
+    static let completedHandler: MHD_RequestCompletedCallback = { _, _, requestContext, _ in
+        guard let requestContext, let pointer = requestContext.pointee else { return }
+        Unmanaged<RequestState>.fromOpaque(pointer).release()
+        requestContext.pointee = nil
+    }
+
+    private static let collect: dh_mhd_pair_cb = { context, key, value in
+        guard let context, let key else { return }
+        let box = Unmanaged<PairBox>.fromOpaque(context).takeUnretainedValue()
+        box.pairs[String(cString: key).lowercased(with: box.lowercase)] = value.map { String(cString: $0) } ?? ""
+    }
+
+    final class PairBox {
+        var pairs: [String: String] = [:]
+        let lowercase: Bool
+        init(lowercase: Bool) { self.lowercase = lowercase }
+    }
+
+    func finish(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+                state: RequestState) -> MHD_Result {
+        let headers = PairBox(lowercase: true)
+        let query = PairBox(lowercase: false)
+        withExtendedLifetime((headers, query)) {
+            dh_mhd_headers(connection, HTTPServer.collect, Unmanaged.passUnretained(headers).toOpaque())
+            dh_mhd_query_args(connection, HTTPServer.collect, Unmanaged.passUnretained(query).toOpaque())
+        }
+        var ip = [CChar](repeating: 0, count: 64)
+        dh_mhd_client_ip(connection, &ip, ip.count)
+        let request = Request(
+            method: method.map { String(cString: $0) } ?? "GET",
+            path: url.map { String(cString: $0) } ?? "/",
+            headers: headers.pairs, query: query.pairs, body: state.body,
+            requestID: RequestID.make(), clientIP: String(cString: ip))
+        let response = respond(to: request, state: state)
+
+        let mhdResponse = response.body.withUnsafeBytes { dh_mhd_response_copy($0.baseAddress, $0.count) }
+        guard let mhdResponse else { return dh_mhd_no() }
+        defer { MHD_destroy_response(mhdResponse) }
+        for (name, value) in response.headers { _ = MHD_add_response_header(mhdResponse, name, value) }
+        if state.tooLarge { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
+        return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+    }
+}
+
+extension String {
+    fileprivate func lowercased(with flag: Bool) -> String { flag ? lowercased() : self }
+}
+
+/// `req_` + 20 random hex characters.
+enum RequestID {
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let a = generator.next() as UInt64
+        let b = generator.next() as UInt64
+        return "req_" + String(a, radix: 16).leftPadded(16) + String(b >> 48, radix: 16).leftPadded(4)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

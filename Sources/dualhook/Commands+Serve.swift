@@ -1,0 +1,32 @@
+import Dualhook
+import Foundation
+import HTTPServer
+import Logging
+
+extension Commands {
+    static func serve(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
+        let parsed = try Arguments(args, options: ["threads", "listen"], flags: [])
+        try parsed.expectPositionals(0, "")
+        let threads = try parsed.int("threads", default: 16, range: 1...256)
+        let listen = parsed.options["listen"] ?? environment.listen
+        guard var server = HTTPServer.Configuration(listen: listen) else {
+            throw UsageError("listen address must be host:port, got \(listen)")
+        }
+        server.threads = threads
+        let configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,
+                                             allowPrivateTargets: environment.allowPrivateTargets)
+        let metrics = HTTPMetrics()
+        let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
+        let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)
+        try http.start()
+        let logger = Logger(label: "serve")
+        logger.info("listening", ["address": listen, "threads": threads, "public_url": configuration.publicURL])
+        let stopped = DispatchSemaphore(value: 0)
+        Signals.onTermination { _ in stopped.signal() }
+        stopped.wait()
+        logger.info("stopping")
+        http.stop()
+        app.pool.shutdown()
+        return 0
+    }
+}
