@@ -34,5 +34,6 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["Dualhook", "HTTPServer", "Postgres", "TestSupport"]),
     ]
 )

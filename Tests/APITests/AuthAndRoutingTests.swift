@@ -1,0 +1,78 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct AuthAndRoutingTests {
+    @Test func keysAuthenticateAndAccountsNeverSeeEachOther() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions").status == 401)
+        let unknown = try f.server.send("GET", "/api/v1/onboarding/sessions", key: "dh_live_" + String(repeating: "x", count: 32))
+        #expect(unknown.status == 401 && unknown.errorCode == "unauthorized")
+        #expect(try f.server.send("GET", "/api/v1/account", headers: ["Authorization": "Basic abc"]).status == 401)
+
+        let created = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody())
+        #expect(created.status == 201)
+        let id = created.json["sessionId"] as! String
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).status == 200)
+
+        let other = try f.anotherAccount()
+        let foreign = try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: other.apiKey)
+        #expect(foreign.status == 404 && foreign.errorCode == "not_found")
+        let list = try f.server.send("GET", "/api/v1/onboarding/sessions", key: other.apiKey)
+        #expect((list.json["data"] as? [Any])?.isEmpty == true)
+
+        // A revoked key stops working at once.
+        try f.db.with { try $0.query("UPDATE api_keys SET revoked_at = now() WHERE account_id = $1", [f.account.accountId]) }
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).status == 401)
+    }
+
+    @Test func everyResponseCarriesARequestIdAndErrorsTheirEnvelope() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let missing = try f.server.send("GET", "/api/v1/nope")
+        #expect(missing.status == 404 && missing.errorCode == "not_found")
+        #expect(missing.header("Request-Id")?.hasPrefix("req_") == true)
+        #expect(((missing.json["error"] as? [String: Any])?["requestId"] as? String) == missing.header("Request-Id"))
+
+        let wrongMethod = try f.server.send("DELETE", "/api/v1/account", key: f.account.apiKey)
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("Allow") == "GET, PATCH")
+
+        let health = try f.server.send("GET", "/healthz")
+        #expect(health.status == 200 && health.header("Request-Id") != nil)
+        #expect(try f.server.send("GET", "/readyz").status == 200)
+        let metrics = try f.server.send("GET", "/metrics")
+        #expect(metrics.text.contains("dualhook_http_requests_total{route=\"GET /healthz\",method=\"GET\",status=\"200\"} 1"))
+        #expect(metrics.text.contains("dualhook_http_request_duration_seconds_bucket"))
+        #expect(metrics.text.contains("dualhook_jobs"))
+    }
+
+    @Test func accountSettingsAndSigningSecretRotation() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let patched = try f.server.send("PATCH", "/api/v1/account", key: f.account.apiKey,
+                                        json: #"{"displayName":"Acme Care","redirectOrigins":["https://app.acme.test:8443"]}"#)
+        #expect(patched.status == 200)
+        #expect(patched.json["displayName"] as? String == "Acme Care")
+        #expect(patched.json["redirectOrigins"] as? [String] == ["https://app.acme.test:8443"])
+        let bad = try f.server.send("PATCH", "/api/v1/account", key: f.account.apiKey, json: #"{"eventUrl":"ftp://x"}"#)
+        #expect(bad.status == 400 && bad.errorParam == "eventUrl")
+
+        let rotated = try f.server.send("POST", "/api/v1/account/signing-secret/rotate", key: f.account.apiKey)
+        #expect(rotated.status == 200)
+        let secret = rotated.json["eventSigningSecret"] as? String
+        #expect(secret?.hasPrefix("whsec_") == true && secret != f.account.eventSigningSecret)
+        try f.db.with { connection throws in
+            let live = try connection.query("""
+                SELECT secret, extract(epoch FROM expires_at - now())::float8 FROM account_signing_secrets
+                WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY id
+                """, [f.account.accountId]).rows
+            #expect(live.count == 2, "the old secret keeps signing during the overlap")
+            #expect(try live[0].decode(String.self, at: 0) == f.account.eventSigningSecret)
+            #expect(abs(try live[0].decode(Double.self, at: 1) - 86_400) < 60)
+            #expect(try live[1].decode(String.self, at: 0) == secret)
+        }
+    }
+}
