@@ -8,6 +8,9 @@ enum OperationsRoutes {
         router.add("GET", "/healthz", RouteEntry(plain: { _, _ in .json(200, ["status": "ok"]) }))
         router.add("GET", "/readyz", RouteEntry(plain: ready))
         router.add("GET", "/metrics", RouteEntry(plain: metrics))
+        router.add("GET", "/api/v1/openapi.json", RouteEntry(plain: { _, _ in
+            Response(status: 200, headers: [("Content-Type", "application/json")], body: OpenAPIDocument.json)
+        }))
     }
 
     static func ready(_ request: Request, _ app: App) -> Response {

@@ -1,0 +1,147 @@
+import Foundation
+
+/// The OpenAPI 3.1 description of every route, served at `GET /api/v1/openapi.json`. A test
+/// compares its paths with the router's, so a route cannot exist without being described.
+enum OpenAPIDocument {
+    static let json: Data = {
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "Dualhook", "version": "1.0.0",
+                     "description": "Multi-tenant WhatsApp Business onboarding: sessions, accounts, operations."],
+            "servers": [["url": "/"]],
+            "security": [["bearer": [String]()]],
+            "components": components,
+            "paths": paths,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }()
+
+    static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
+
+    static func jsonContent(_ schema: [String: Any]) -> [String: Any] { ["application/json": ["schema": schema]] }
+
+    static func response(_ description: String, _ schema: [String: Any]? = nil, headers: [String] = []) -> [String: Any] {
+        var r: [String: Any] = ["description": description]
+        if let schema { r["content"] = jsonContent(schema) }
+        if !headers.isEmpty {
+            r["headers"] = Dictionary(uniqueKeysWithValues: headers.map { ($0, ["schema": ["type": "string"]]) })
+        }
+        return r
+    }
+
+    static var errorResponse: [String: Any] { response("An error", ref("Error"), headers: ["Request-Id"]) }
+    static let rateHeaders = ["Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+
+    /// An authenticated operation with the error answers every such route can give.
+    static func operation(_ id: String, _ summary: String, ok: (String, [String: Any]), body: [String: Any]? = nil,
+                          parameters: [[String: Any]] = [], idempotent: Bool = false, isPublic: Bool = false) -> [String: Any] {
+        var responses: [String: Any] = [ok.0: response(summary, ok.1, headers: isPublic ? ["Request-Id"] : rateHeaders)]
+        for code in isPublic ? ["503"] : ["400", "401", "404", "413", "429", "500", "503"] { responses[code] = errorResponse }
+        if idempotent {
+            responses["409"] = errorResponse
+            responses["422"] = errorResponse
+        }
+        var op: [String: Any] = ["operationId": id, "summary": summary, "responses": responses]
+        var params = parameters
+        if idempotent {
+            params.append(["name": "Idempotency-Key", "in": "header", "required": false,
+                           "schema": ["type": "string", "minLength": 1, "maxLength": 255]])
+        }
+        if !params.isEmpty { op["parameters"] = params }
+        if let body { op["requestBody"] = ["required": true, "content": jsonContent(body)] }
+        if isPublic { op["security"] = [[String: Any]]() }
+        return op
+    }
+
+    static func query(_ name: String, _ schema: [String: Any]) -> [String: Any] {
+        ["name": name, "in": "query", "required": false, "schema": schema]
+    }
+
+    static var pageParameters: [[String: Any]] {
+        [query("limit", ["type": "integer", "minimum": 1, "maximum": 100]), query("cursor", ["type": "string"])]
+    }
+
+    static let sessionStatuses = ["created", "opened", "exchanging", "completed", "failed", "cancelled", "expired"]
+
+    static var paths: [String: Any] { [
+        "/healthz": ["get": operation("health", "The process is up", ok: ("200", ["type": "object"]), isPublic: true)],
+        "/readyz": ["get": operation("ready", "The database answers", ok: ("200", ["type": "object"]), isPublic: true)],
+        "/metrics": ["get": ["operationId": "metrics", "summary": "Prometheus metrics", "security": [[String: Any]](),
+                             "responses": ["200": ["description": "Prometheus text",
+                                                   "content": ["text/plain": ["schema": ["type": "string"]]]]]]],
+        "/api/v1/openapi.json": ["get": ["operationId": "openapi", "summary": "This document", "security": [[String: Any]](),
+                                         "responses": ["200": response("OpenAPI 3.1", ["type": "object"])]]],
+        "/api/v1/account": [
+            "get": operation("getAccount", "The calling account", ok: ("200", ref("Account"))),
+            "patch": operation("updateAccount", "Change the account's settings", ok: ("200", ref("Account")),
+                               body: ref("AccountUpdate")),
+        ],
+        "/api/v1/account/signing-secret/rotate": [
+            "post": operation("rotateSigningSecret", "A new event signing secret; the old one signs for 24 h more",
+                              ok: ("200", ref("RotatedSecret")), idempotent: true),
+        ],
+        "/api/v1/onboarding/sessions": [
+            "post": operation("createSession", "Create an onboarding session", ok: ("201", ref("SessionCreated")),
+                              body: ref("SessionCreate"), idempotent: true),
+            "get": operation("listSessions", "List onboarding sessions", ok: ("200", ref("SessionPage")),
+                             parameters: pageParameters + [query("tenantId", ["type": "string"]),
+                                                           query("status", ["type": "string", "enum": sessionStatuses])]),
+        ],
+        "/api/v1/onboarding/sessions/{id}": [
+            "get": operation("getSession", "One onboarding session", ok: ("200", ref("Session")),
+                             parameters: [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]]),
+        ],
+    ] }
+
+    static var nullableString: [String: Any] { ["type": ["string", "null"]] }
+    static var timestamp: [String: Any] { ["type": "string", "format": "date-time"] }
+
+    static var components: [String: Any] { [
+        "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "dh_live_… API key"]],
+        "schemas": [
+            "Error": ["type": "object", "required": ["error"], "properties": [
+                "error": ["type": "object", "required": ["code", "message", "param", "requestId"], "properties": [
+                    "code": ["type": "string"], "message": ["type": "string"], "param": nullableString,
+                    "requestId": ["type": "string"]]]]],
+            "Account": ["type": "object", "required": ["accountId", "name", "displayName", "redirectOrigins", "rateLimitPerMinute", "createdAt"],
+                        "properties": [
+                "accountId": ["type": "string"], "name": ["type": "string"], "displayName": ["type": "string"],
+                "logoUrl": ["type": "string"], "eventUrl": ["type": "string"],
+                "redirectOrigins": ["type": "array", "items": ["type": "string"]],
+                "rateLimitPerMinute": ["type": "integer"], "createdAt": timestamp]],
+            "AccountUpdate": ["type": "object", "additionalProperties": false, "properties": [
+                "displayName": ["type": "string", "minLength": 1, "maxLength": 100],
+                "logoUrl": ["type": "string", "format": "uri"], "eventUrl": ["type": "string", "format": "uri"],
+                "redirectOrigins": ["type": "array", "maxItems": 20, "items": ["type": "string", "format": "uri"]]]],
+            "RotatedSecret": ["type": "object", "required": ["eventSigningSecret", "previousSecretExpiresAt"], "properties": [
+                "eventSigningSecret": ["type": "string"], "previousSecretExpiresAt": timestamp]],
+            "SessionCreate": ["type": "object", "additionalProperties": false,
+                              "required": ["tenantId", "successRedirectUrl", "failureRedirectUrl", "cancelRedirectUrl",
+                                           "webhookOverrideUrl", "webhookVerifyToken"],
+                              "properties": [
+                "tenantId": ["type": "string", "minLength": 1, "maxLength": 128],
+                "tenantName": ["type": "string", "minLength": 1, "maxLength": 200],
+                "successRedirectUrl": ["type": "string", "format": "uri"],
+                "failureRedirectUrl": ["type": "string", "format": "uri"],
+                "cancelRedirectUrl": ["type": "string", "format": "uri"],
+                "webhookOverrideUrl": ["type": "string", "format": "uri", "maxLength": 200],
+                "webhookVerifyToken": ["type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"],
+                "metadata": ["type": "object"], "coexistence": ["type": "boolean"],
+                "expiresInSeconds": ["type": "integer", "minimum": 300, "maximum": 86400]]],
+            "SessionCreated": ["type": "object", "required": ["sessionId", "onboardingUrl", "status", "expiresAt"], "properties": [
+                "sessionId": ["type": "string"], "onboardingUrl": ["type": "string"],
+                "status": ["type": "string", "enum": ["created"]], "expiresAt": timestamp]],
+            "Session": ["type": "object",
+                        "required": ["sessionId", "tenantId", "status", "webhookCheck", "failureReason", "connectionId",
+                                     "metadata", "createdAt", "expiresAt"],
+                        "properties": [
+                "sessionId": ["type": "string"], "tenantId": ["type": "string"],
+                "status": ["type": "string", "enum": sessionStatuses],
+                "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]],
+                "failureReason": nullableString, "connectionId": nullableString, "metadata": ["type": "object"],
+                "createdAt": timestamp, "expiresAt": timestamp]],
+            "SessionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
+                "data": ["type": "array", "items": ["$ref": "#/components/schemas/Session"]], "nextCursor": nullableString]],
+        ],
+    ] }
+}
