@@ -4,9 +4,10 @@ import JobQueue
 public enum ProductJobs {
     public static func register(in registry: inout JobRegistry) {
         registry.register(ExpireSessions())
+        registry.register(PruneAPIState())
     }
 
     public static var sweeps: [PeriodicJob] {
-        [ExpireSessions.periodic()]
+        [ExpireSessions.periodic(), PruneAPIState.periodic()]
     }
 }

@@ -1,0 +1,49 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// Sweeps run as operators run them: `dualhook sweep NAME`, then a worker.
+@Suite(.serialized) struct SweepTests {
+    @Test func expiredSessionsFailWithAnEventAndOldAPIStateIsPruned() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let ids = try (0..<2).map { _ in
+            try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody()).json["sessionId"] as! String
+        }
+        try f.db.with { connection throws in
+            try connection.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
+            try connection.query("""
+                INSERT INTO rate_limit_windows (key_id, budget, window_start, count) VALUES ('key_old', 'api', now() - interval '3 hours', 5)
+                """)
+            try connection.query("""
+                INSERT INTO idempotency_keys (account_id, key, request_hash, state, created_at)
+                VALUES ($1, 'old', '\\x00', 'done', now() - interval '2 hours')
+                """, [f.account.accountId])
+        }
+        for sweep in ["expire-sessions", "prune-api"] {
+            #expect(try DualhookProcess.run(["sweep", sweep], databaseURL: f.db.url).status == 0)
+        }
+        let worker = try DualhookProcess(["work", "--queues", "maintenance:2"], databaseURL: f.db.url)
+        defer { worker.stop() }
+        #expect(eventually(timeout: 20) {
+            (try? f.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind LIKE 'sweep.%' AND state = 'completed'").scalar(Int.self) }) == 2
+        })
+        let expired = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[0])", key: f.account.apiKey)
+        #expect(expired.json["status"] as? String == "expired")
+        #expect(expired.json["failureReason"] as? String == "expired")
+        let live = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[1])", key: f.account.apiKey)
+        #expect(live.json["status"] as? String == "created")
+        try f.db.with { connection throws in
+            let event = try connection.query("SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events")
+            #expect(event.rowCount == 1)
+            #expect(try event[0].decode(String.self, at: 0) == "onboarding.failed")
+            #expect(try event[0].decode(String.self, at: 1) == ids[0])
+            #expect(try event[0].decode(String.self, at: 2) == "expired")
+            #expect(try event[0].decode(String.self, at: 3) == "pro")
+            #expect(try connection.query("SELECT count(*) FROM rate_limit_windows WHERE key_id = 'key_old'").scalar(Int.self) == 0)
+            #expect(try connection.query("SELECT count(*) FROM idempotency_keys WHERE key = 'old'").scalar(Int.self) == 0)
+            #expect(try connection.query("SELECT count(*) FROM rate_limit_windows").scalar(Int.self)! > 0, "current windows stay")
+        }
+    }
+}
