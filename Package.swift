@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Crypto", "Logging"]),
 
         // The executable.
-        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "Logging"]),
+        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "Crypto", "Logging"]),
 
         // Tests: one target per module; integration tests share TestSupport.
         .target(name: "TestSupport", dependencies: ["Postgres", "Logging"], path: "Tests/TestSupport"),

@@ -15,6 +15,20 @@ pg_bindir() {
   die "no PostgreSQL server found; run ops/setup"
 }
 
+# DUALHOOK_MASTER_KEYS for development and tests: a key ring made once in .data/master-keys
+# (never committed). Production sets its own.
+dev_master_keys() {
+  if [ -z "${DUALHOOK_MASTER_KEYS:-}" ]; then
+    local file="$ROOT/.data/master-keys"
+    if [ ! -s "$file" ]; then
+      mkdir -p "$ROOT/.data"
+      (umask 077 && printf 'dev1:%s\n' "$(head -c 32 /dev/urandom | base64 -w0)" > "$file")
+    fi
+    DUALHOOK_MASTER_KEYS="$(cat "$file")"
+  fi
+  export DUALHOOK_MASTER_KEYS
+}
+
 # Drops SwiftPM's per-file progress lines; warnings and errors stay. Always succeeds, so a
 # pipeline's status (pipefail) is the build's own.
 quiet_build() { sed -E '/^\[[0-9]+\/[0-9]+\] (Compiling|Emitting|Write|Linking|Planning|Wrapping|Merging|Copying)/d'; }

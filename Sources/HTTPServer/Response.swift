@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// One HTTP response. `route` and `accountID` only feed the access log and metrics.
 public struct Response: Sendable {
@@ -34,11 +35,7 @@ public struct Response: Sendable {
     }()
 
     /// RFC 3339 in UTC with milliseconds.
-    public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    public static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     public static func json<T: Encodable>(_ status: Int, _ value: T) -> Response {
         let body = (try? jsonEncoder.encode(value)) ?? Data("{}".utf8)

@@ -101,17 +101,7 @@ public struct Logger: Sendable {
         }
     }
 
-    static func timestamp() -> String {
-        var tv = timeval()
-        gettimeofday(&tv, nil)
-        var seconds = tv.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(tv.tv_usec / 1000))
-    }
+    static func timestamp() -> String { Timestamp.rfc3339(Date()) }
 }
 
 /// Where log lines go: standard error, one `write(2)` per line.

@@ -1,3 +1,4 @@
+import Crypto
 import Dualhook
 import Foundation
 import HTTPServer
@@ -13,8 +14,13 @@ extension Commands {
             throw UsageError("listen address must be host:port, got \(listen)")
         }
         server.threads = threads
+        guard let ring = environment.values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {
+            throw UsageError("DUALHOOK_MASTER_KEYS is not set (ops/dev and ops/test make a development key ring in .data/master-keys)")
+        }
+        let vault: Vault
+        do { vault = try Vault(keyRing: ring) } catch { throw UsageError("\(error)") }
         let configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,
-                                             allowPrivateTargets: environment.allowPrivateTargets)
+                                             allowPrivateTargets: environment.allowPrivateTargets, vault: vault)
         let metrics = HTTPMetrics()
         let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
         let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)

@@ -15,6 +15,11 @@ import Testing
         #expect(second.header("Idempotent-Replayed") == "true")
         #expect(first.header("Idempotent-Replayed") == nil)
         #expect(try f.count("onboarding_sessions") == 1)
+        // The stored reply holds the onboarding URL, so it is sealed: the token is not in the row.
+        let token = String((first.json["onboardingUrl"] as! String).split(separator: "/").last!)
+        let leaked = try f.db.with { try $0.query("SELECT count(*) FROM idempotency_keys WHERE position($1::bytea in response_body) > 0",
+                                                  [Data(token.utf8)]).scalar(Int.self) }
+        #expect(leaked == 0)
 
         let other = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: headers,
                                       json: sessionBody(tenant: "someone-else"))

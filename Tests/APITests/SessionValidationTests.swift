@@ -76,6 +76,8 @@ import Testing
             let dump = try connection.query("SELECT count(*) FROM onboarding_sessions WHERE position($1 in row_to_json(onboarding_sessions)::text) > 0",
                                             [token]).scalar(Int.self)
             #expect(dump == 0, "the token is nowhere in the session row")
+            let verify = try connection.query("SELECT webhook_verify_token FROM onboarding_sessions WHERE id = $1", [id]).scalar(String.self)
+            #expect(verify?.hasPrefix("v1:") == true && verify?.contains("s3cret") == false, "the verify token is sealed")
             let job = try connection.query("SELECT queue, args->>'sessionId' FROM jobs WHERE kind = 'onboarding.webhook_check'")[0]
             #expect(try job.decode(String.self, at: 0) == "onboarding")
             #expect(try job.decode(String.self, at: 1) == id)

@@ -206,6 +206,9 @@ import Testing
             let lines = output.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].hasPrefix("dualhook: "), "\(args): \(output)")
         }
+        let keyless = try DualhookProcess.run(["serve", "--listen", "127.0.0.1:1"], databaseURL: db.url,
+                                              environment: ["DUALHOOK_MASTER_KEYS": ""])
+        #expect(keyless.status == 2 && keyless.output.contains("DUALHOOK_MASTER_KEYS is not set"))
         #expect(try DualhookProcess.run(["migrate"], databaseURL: db.url).status == 0)
         #expect(try DualhookProcess.run(["work", "--help"], databaseURL: db.url).output.contains("--queues"))
     }

@@ -22,6 +22,7 @@ public final class DualhookProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = databaseURL
         environment["DUALHOOK_SQL_DIR"] = TestEnvironment.migrationsDirectory.path
+        if environment["DUALHOOK_MASTER_KEYS"] == nil { environment["DUALHOOK_MASTER_KEYS"] = TestEnvironment.masterKeys }
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         process.standardOutput = handle

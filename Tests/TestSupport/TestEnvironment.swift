@@ -14,6 +14,14 @@ public enum TestEnvironment {
             ?? "postgres://postgres@127.0.0.1:55432/dualhook"
     }
 
+    /// `DUALHOOK_MASTER_KEYS` (ops/test exports it), else a key ring made for this test run.
+    public static let masterKeys: String = {
+        if let ring = ProcessInfo.processInfo.environment["DUALHOOK_MASTER_KEYS"], !ring.isEmpty { return ring }
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return "test1:" + Data(bytes).base64EncodedString()
+    }()
+
     public static var migrationsDirectory: URL { repositoryRoot.appendingPathComponent("sql") }
 
     /// `DUALHOOK_BIN`, else the debug build next to this checkout.

@@ -18,7 +18,7 @@ public final class App: Sendable {
     public init(configuration: AppConfiguration, poolSize: Int, metrics: HTTPMetrics) {
         self.configuration = configuration
         self.pool = ConnectionPool(url: configuration.databaseURL, maxConnections: poolSize, acquireTimeout: 5,
-                                   applicationName: "dualhook-serve")
+                                   applicationName: "dualhook-serve", setup: [App.bookkeepingCommitMode])
         self.metrics = metrics
         var router = Router<RouteEntry>()
         App.registerRoutes(&router)
@@ -76,7 +76,8 @@ public final class App: Sendable {
                     window = limits
                     if limits.exceeded { throw APIError.rateLimited(retryAfter: limits.retryAfter) }
                     if request.method == "POST", let key = request.header("Idempotency-Key") {
-                        switch try Idempotency.claim(key: key, accountID: who.accountID, request: request, on: connection) {
+                        switch try Idempotency.claim(key: key, accountID: who.accountID, request: request,
+                                                              vault: configuration.vault, on: connection) {
                         case .replay(let stored):
                             var replay = stored
                             limits.apply(to: &replay)
@@ -91,9 +92,12 @@ public final class App: Sendable {
                 var response: Response
                 do {
                     response = try connection.transaction { _ in
+                        // Only the request's own writes wait for the WAL flush; see `durableBookkeeping`.
+                        try connection.execute("SET LOCAL synchronous_commit = on")
                         let answer = try entry.handler(context)
                         if let key = idempotencyKey, let caller, answer.status < 500 {
-                            try Idempotency.store(answer, key: key, accountID: caller.accountID, on: connection)
+                            try Idempotency.store(answer, key: key, accountID: caller.accountID, vault: configuration.vault,
+                                                  on: connection)
                         }
                         return answer
                     }
@@ -122,6 +126,12 @@ public final class App: Sendable {
             return response
         }
     }
+
+    /// The front's sessions commit their bookkeeping (rate-limit counts, idempotency
+    /// reservations) without waiting for the WAL flush; each request's own transaction turns
+    /// it back on. Nothing is weakened: that synchronous commit flushes the WAL up to its own
+    /// record, which includes every earlier record of the request.
+    static let bookkeepingCommitMode = "SET synchronous_commit = off"
 
     static func bearerToken(_ request: Request) -> String? {
         guard let header = request.header("Authorization") else { return nil }

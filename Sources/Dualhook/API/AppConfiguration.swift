@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The settings of API.md's configuration table that the front needs.
@@ -6,8 +7,11 @@ public struct AppConfiguration: Sendable {
     public var publicURL: String
     public var allowPrivateTargets: Bool
     public var maxBodyBytes: Int = 1 << 20
+    /// Seals secrets at rest (verify tokens, stored idempotent replies).
+    public var vault: Vault
 
-    public init(databaseURL: String, publicURL: String, allowPrivateTargets: Bool) {
+    public init(databaseURL: String, publicURL: String, allowPrivateTargets: Bool, vault: Vault) {
+        self.vault = vault
         self.databaseURL = databaseURL
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.allowPrivateTargets = allowPrivateTargets

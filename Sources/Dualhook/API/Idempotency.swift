@@ -21,7 +21,7 @@ enum Idempotency {
 
     /// Reserves the key in its own short transaction, so a concurrent request with the same
     /// key sees it at once.
-    static func claim(key: String, accountID: String, request: Request, on connection: Connection) throws -> Claim {
+    static func claim(key: String, accountID: String, request: Request, vault: Vault, on connection: Connection) throws -> Claim {
         guard !key.isEmpty, key.count <= 255 else {
             throw APIError.validationFailed(param: "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
         }
@@ -42,7 +42,9 @@ enum Idempotency {
             }
             guard try row.decode(Data.self, at: 0) == hash else { throw APIError.idempotencyKeyReused }
             guard try row.decode(String.self, at: 1) == "done" else { throw APIError.idempotencyKeyInUse }
-            var response = Response(status: try row.decode(Int.self, at: 2), body: try row.decode(Data.self, at: 3))
+            let sealed = String(decoding: try row.decode(Data.self, at: 3), as: UTF8.self)
+            let body = try vault.open(sealed, associatedData: associatedData(accountID: accountID, key: key))
+            var response = Response(status: try row.decode(Int.self, at: 2), body: body)
             response.setHeader("Content-Type", "application/json")
             response.setHeader("Idempotent-Replayed", "true")
             return .replay(response)
@@ -50,11 +52,16 @@ enum Idempotency {
         throw APIError.idempotencyKeyInUse
     }
 
-    static func store(_ response: Response, key: String, accountID: String, on connection: Connection) throws {
+    /// Stored replies can hold secrets (an onboarding URL carries its token), so they are
+    /// sealed, bound to their account and key.
+    static func associatedData(accountID: String, key: String) -> String { "idempotency:\(accountID):\(key)" }
+
+    static func store(_ response: Response, key: String, accountID: String, vault: Vault, on connection: Connection) throws {
+        let sealed = try vault.seal(response.body, associatedData: associatedData(accountID: accountID, key: key))
         try connection.query("""
             UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4
             WHERE account_id = $1 AND key = $2
-            """, [accountID, key, response.status, response.body])
+            """, [accountID, key, response.status, Data(sealed.utf8)])
     }
 
     /// A request that failed before answering frees its key for a retry.

@@ -27,10 +27,17 @@ enum SessionRoutes {
             redirectOrigins: try AccountStore.redirectOrigins(accountID, on: connection),
             allowPrivateTargets: context.configuration.allowPrivateTargets)
 
-        try connection.query("""
+        // DO NOTHING, then an UPDATE only when the name changed: `DO UPDATE` would lock the
+        // tenant's row until commit and serialise every session of that tenant.
+        let inserted = try connection.query("""
             INSERT INTO tenants (account_id, tenant_id, name) VALUES ($1, $2, $3)
-            ON CONFLICT (account_id, tenant_id) DO UPDATE SET name = COALESCE(EXCLUDED.name, tenants.name)
+            ON CONFLICT (account_id, tenant_id) DO NOTHING RETURNING 1
             """, [accountID, input.tenantId, input.tenantName])
+        if inserted.isEmpty, let name = input.tenantName {
+            try connection.query("""
+                UPDATE tenants SET name = $3 WHERE account_id = $1 AND tenant_id = $2 AND name IS DISTINCT FROM $3
+                """, [accountID, input.tenantId, name])
+        }
         let id = Identifiers.make("ses")
         let token = Identifiers.onboardingToken()
         let expiresAt = try connection.query("""
@@ -39,7 +46,9 @@ enum SessionRoutes {
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, now() + make_interval(secs => $12))
             RETURNING expires_at
             """, [id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
-                  input.cancelRedirectUrl, input.webhookOverrideUrl, input.webhookVerifyToken, PostgresRawJSON(input.metadataJSON),
+                  input.cancelRedirectUrl, input.webhookOverrideUrl,
+                  try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token"),
+                  PostgresRawJSON(input.metadataJSON),
                   input.coexistence, input.expiresInSeconds]).scalar(Date.self)!
         try JobQueue.enqueueRaw(kind: WebhookCheck.kind, queue: WebhookCheck.queue, argsJSON: #"{"sessionId":"\#(id)"}"#,
                                 maxAttempts: WebhookCheck.maxAttempts, timeout: WebhookCheck.timeout, on: connection)
