@@ -3,7 +3,14 @@ extension Connection {
     /// rethrown. Nothing of a failed body is ever half-written.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
-        try execute("BEGIN")
+        try transaction(begin: "BEGIN", body)
+    }
+
+    /// A transaction opened with `begin`, which may carry settings in the same round trip
+    /// (`BEGIN; SET LOCAL synchronous_commit = on`).
+    @discardableResult
+    public func transaction<T>(begin: String, _ body: (Connection) throws -> T) throws -> T {
+        try execute(begin)
         let value: T
         do {
             value = try body(self)

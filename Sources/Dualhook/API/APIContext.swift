@@ -21,6 +21,8 @@ public struct APIContext {
 public struct Caller: Sendable {
     public let accountID: String
     public let keyID: String
+    /// The account's redirect origins, read with the key so session creation needs no extra query.
+    public let redirectOrigins: [String]
 }
 
 /// How a route answers.

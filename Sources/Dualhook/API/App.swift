@@ -91,9 +91,8 @@ public final class App: Sendable {
                 let context = APIContext(request: request, caller: caller, connection: connection, configuration: configuration)
                 var response: Response
                 do {
-                    response = try connection.transaction { _ in
-                        // Only the request's own writes wait for the WAL flush; see `durableBookkeeping`.
-                        try connection.execute("SET LOCAL synchronous_commit = on")
+                    // Only the request's own writes wait for the WAL flush; see `bookkeepingCommitMode`.
+                    response = try connection.transaction(begin: "BEGIN; SET LOCAL synchronous_commit = on") { _ in
                         let answer = try entry.handler(context)
                         if let key = idempotencyKey, let caller, answer.status < 500 {
                             try Idempotency.store(answer, key: key, accountID: caller.accountID, vault: configuration.vault,

@@ -78,12 +78,6 @@ public enum AccountStore {
                     rateLimitPerMinute: try $0.decode(at: 6), createdAt: try $0.decode(at: 7))
         }
     }
-
-    /// The account's redirect origins (empty: any absolute URL is accepted).
-    static func redirectOrigins(_ accountID: String, on connection: Connection) throws -> [String] {
-        PostgresTextArray.parse(try connection.query("SELECT redirect_origins::text FROM accounts WHERE id = $1", [accountID])
-            .scalar(String.self) ?? "{}")
-    }
 }
 
 /// Parses a one-dimensional text[] literal as the server prints it.

@@ -24,23 +24,20 @@ enum SessionRoutes {
         let accountID = context.account.accountID
         let input = try SessionRequest(
             body: try JSONObject(body: context.request.body),
-            redirectOrigins: try AccountStore.redirectOrigins(accountID, on: connection),
+            redirectOrigins: context.account.redirectOrigins,
             allowPrivateTargets: context.configuration.allowPrivateTargets)
 
-        // DO NOTHING, then an UPDATE only when the name changed: `DO UPDATE` would lock the
-        // tenant's row until commit and serialise every session of that tenant.
-        let inserted = try connection.query("""
-            INSERT INTO tenants (account_id, tenant_id, name) VALUES ($1, $2, $3)
-            ON CONFLICT (account_id, tenant_id) DO NOTHING RETURNING 1
-            """, [accountID, input.tenantId, input.tenantName])
-        if inserted.isEmpty, let name = input.tenantName {
-            try connection.query("""
-                UPDATE tenants SET name = $3 WHERE account_id = $1 AND tenant_id = $2 AND name IS DISTINCT FROM $3
-                """, [accountID, input.tenantId, name])
-        }
         let id = Identifiers.make("ses")
         let token = Identifiers.onboardingToken()
+        // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
+        // changed, so no row lock serialises a tenant's sessions) and the session.
         let expiresAt = try connection.query("""
+            WITH new_tenant AS (
+                INSERT INTO tenants (account_id, tenant_id, name) VALUES ($2, $3, $13)
+                ON CONFLICT (account_id, tenant_id) DO NOTHING),
+            renamed AS (
+                UPDATE tenants SET name = $13
+                WHERE account_id = $2 AND tenant_id = $3 AND $13::text IS NOT NULL AND name IS DISTINCT FROM $13)
             INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
                 cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, now() + make_interval(secs => $12))
@@ -48,8 +45,8 @@ enum SessionRoutes {
             """, [id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
                   input.cancelRedirectUrl, input.webhookOverrideUrl,
                   try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token"),
-                  PostgresRawJSON(input.metadataJSON),
-                  input.coexistence, input.expiresInSeconds]).scalar(Date.self)!
+                  PostgresRawJSON(input.metadataJSON), input.coexistence, input.expiresInSeconds, input.tenantName])
+            .scalar(Date.self)!
         try JobQueue.enqueueRaw(kind: WebhookCheck.kind, queue: WebhookCheck.queue, argsJSON: #"{"sessionId":"\#(id)"}"#,
                                 maxAttempts: WebhookCheck.maxAttempts, timeout: WebhookCheck.timeout, on: connection)
         return .json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
