@@ -6,7 +6,7 @@ import Logging
 
 extension Commands {
     static func serve(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["threads", "listen"], flags: [])
+        let parsed = try Arguments(args, options: ["threads", "listen", "idle-timeout"], flags: [])
         try parsed.expectPositionals(0, "")
         // Each thread holds a database connection and blocks on it: about two per core keeps
         // the cores busy without the context switching that more threads cost (measured with
@@ -17,6 +17,7 @@ extension Commands {
             throw UsageError("listen address must be host:port, got \(listen)")
         }
         server.threads = threads
+        server.connectionTimeout = try parsed.int("idle-timeout", default: 30, range: 1...3600)
         guard let ring = environment.values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {
             throw UsageError("DUALHOOK_MASTER_KEYS is not set (ops/dev and ops/test make a development key ring in .data/master-keys)")
         }
