@@ -9,6 +9,9 @@ public struct APIContext {
     public let caller: Caller?
     public let connection: Connection
     public let configuration: AppConfiguration
+    /// The reserved Idempotency-Key of a single-statement route, whose handler stores its own
+    /// reply in that statement (`Idempotency.storeFragment`).
+    let idempotency: IdempotencyTicket?
 
     /// The authenticated account; only authenticated routes call this.
     public var account: Caller {
@@ -28,20 +31,31 @@ public struct Caller: Sendable {
 /// How a route answers.
 typealias RouteHandler = @Sendable (APIContext) throws -> Response
 
+/// A reserved Idempotency-Key.
+struct IdempotencyTicket: Sendable {
+    let key: String
+    let accountID: String
+}
+
 struct RouteEntry: Sendable {
     let authenticated: Bool
     let handler: RouteHandler
+    /// The handler does all its writes in one statement (atomic on its own), so the request
+    /// needs no BEGIN/COMMIT round trips; it stores its idempotent reply in that statement.
+    let singleStatement: Bool
     /// Set for the few routes that answer without a transaction (health, readiness, metrics).
     let plain: (@Sendable (Request, App) -> Response)?
 
-    init(authenticated: Bool, handler: @escaping RouteHandler) {
+    init(authenticated: Bool, singleStatement: Bool = false, handler: @escaping RouteHandler) {
         self.authenticated = authenticated
         self.handler = handler
+        self.singleStatement = singleStatement
         self.plain = nil
     }
 
     init(plain: @escaping @Sendable (Request, App) -> Response) {
         self.authenticated = false
+        self.singleStatement = false
         self.handler = { _ in Response(status: 500) }
         self.plain = plain
     }

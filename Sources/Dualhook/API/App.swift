@@ -18,7 +18,7 @@ public final class App: Sendable {
     public init(configuration: AppConfiguration, poolSize: Int, metrics: HTTPMetrics) {
         self.configuration = configuration
         self.pool = ConnectionPool(url: configuration.databaseURL, maxConnections: poolSize, acquireTimeout: 5,
-                                   applicationName: "dualhook-serve", setup: [App.bookkeepingCommitMode])
+                                   applicationName: "dualhook-serve")
         self.metrics = metrics
         var router = Router<RouteEntry>()
         App.registerRoutes(&router)
@@ -88,17 +88,22 @@ public final class App: Sendable {
                         }
                     }
                 }
-                let context = APIContext(request: request, caller: caller, connection: connection, configuration: configuration)
+                let ticket = idempotencyKey.flatMap { key in caller.map { IdempotencyTicket(key: key, accountID: $0.accountID) } }
+                let context = APIContext(request: request, caller: caller, connection: connection, configuration: configuration,
+                                         idempotency: entry.singleStatement ? ticket : nil)
                 var response: Response
                 do {
-                    // Only the request's own writes wait for the WAL flush; see `bookkeepingCommitMode`.
-                    response = try connection.transaction(begin: "BEGIN; SET LOCAL synchronous_commit = on") { _ in
+                    if entry.singleStatement {
+                        response = try entry.handler(context)
+                    } else {
+                      response = try connection.transaction { _ in
                         let answer = try entry.handler(context)
                         if let key = idempotencyKey, let caller, answer.status < 500 {
                             try Idempotency.store(answer, key: key, accountID: caller.accountID, vault: configuration.vault,
                                                   on: connection)
                         }
                         return answer
+                      }
                     }
                 } catch {
                     if let key = idempotencyKey, let caller, !connection.isBroken {
@@ -125,12 +130,6 @@ public final class App: Sendable {
             return response
         }
     }
-
-    /// The front's sessions commit their bookkeeping (rate-limit counts, idempotency
-    /// reservations) without waiting for the WAL flush; each request's own transaction turns
-    /// it back on. Nothing is weakened: that synchronous commit flushes the WAL up to its own
-    /// record, which includes every earlier record of the request.
-    static let bookkeepingCommitMode = "SET synchronous_commit = off"
 
     static func bearerToken(_ request: Request) -> String? {
         guard let header = request.header("Authorization") else { return nil }

@@ -7,7 +7,7 @@ import Postgres
 /// `POST/GET /api/v1/onboarding/sessions`, `GET /api/v1/onboarding/sessions/{id}`.
 enum SessionRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, handler: create))
+        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, singleStatement: true, handler: create))
         router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, handler: list))
         router.add("GET", "/api/v1/onboarding/sessions/{id}", RouteEntry(authenticated: true, handler: get))
     }
@@ -29,28 +29,41 @@ enum SessionRoutes {
 
         let id = Identifiers.make("ses")
         let token = Identifiers.onboardingToken()
-        // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
-        // changed, so no row lock serialises a tenant's sessions) and the session.
-        let expiresAt = try connection.query("""
+        // Millisecond precision, as every timestamp the API prints.
+        let expiresAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + Double(input.expiresInSeconds)) * 1000).rounded(.down) / 1000)
+        let response = Response.json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
+                                                  status: "created", expiresAt: expiresAt))
+        let job = JobQueue.fragment(kind: WebhookCheck.kind, queue: WebhookCheck.queue, maxAttempts: WebhookCheck.maxAttempts,
+                                    timeout: WebhookCheck.timeout, argsExpression: "jsonb_build_object('sessionId', session.id)",
+                                    from: "session", firstParameter: 14)
+        let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault,
+                                                  firstParameter: 19)
+        // One statement, atomic on its own: the tenant (inserted with DO NOTHING and renamed
+        // only when its name changed, so no row lock serialises a tenant's sessions), the
+        // session, its webhook-check job and the stored idempotent reply.
+        let parameters: [(any PostgresEncodable)?] = [
+            id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
+            input.cancelRedirectUrl, input.webhookOverrideUrl,
+            try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token"),
+            PostgresRawJSON(input.metadataJSON), input.coexistence, expiresAt, input.tenantName,
+        ]
+        try connection.query("""
             WITH new_tenant AS (
                 INSERT INTO tenants (account_id, tenant_id, name) VALUES ($2, $3, $13)
                 ON CONFLICT (account_id, tenant_id) DO NOTHING),
             renamed AS (
                 UPDATE tenants SET name = $13
-                WHERE account_id = $2 AND tenant_id = $3 AND $13::text IS NOT NULL AND name IS DISTINCT FROM $13)
-            INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
-                cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, now() + make_interval(secs => $12))
-            RETURNING expires_at
-            """, [id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
-                  input.cancelRedirectUrl, input.webhookOverrideUrl,
-                  try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token"),
-                  PostgresRawJSON(input.metadataJSON), input.coexistence, input.expiresInSeconds, input.tenantName])
-            .scalar(Date.self)!
-        try JobQueue.enqueueRaw(kind: WebhookCheck.kind, queue: WebhookCheck.queue, argsJSON: #"{"sessionId":"\#(id)"}"#,
-                                maxAttempts: WebhookCheck.maxAttempts, timeout: WebhookCheck.timeout, on: connection)
-        return .json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
-                                  status: "created", expiresAt: expiresAt))
+                WHERE account_id = $2 AND tenant_id = $3 AND $13::text IS NOT NULL AND name IS DISTINCT FROM $13),
+            session AS (
+                INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
+                    cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
+                RETURNING id),
+            job AS (\(job.insert)),
+            stored AS (\(store.sql))
+            SELECT \(job.notify) FROM job
+            """, parameters + job.parameters + store.parameters)
+        return response
     }
 
     struct Session: Encodable {
