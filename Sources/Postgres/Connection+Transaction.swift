@@ -3,14 +3,7 @@ extension Connection {
     /// rethrown. Nothing of a failed body is ever half-written.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
-        try transaction(begin: "BEGIN", body)
-    }
-
-    /// A transaction opened with `begin`, which may carry settings in the same round trip
-    /// (`BEGIN; SET LOCAL synchronous_commit = on`).
-    @discardableResult
-    public func transaction<T>(begin: String, _ body: (Connection) throws -> T) throws -> T {
-        try execute(begin)
+        try execute("BEGIN")
         let value: T
         do {
             value = try body(self)

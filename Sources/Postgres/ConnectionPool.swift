@@ -13,22 +13,18 @@ public final class ConnectionPool: @unchecked Sendable {
     public let maxConnections: Int
     public let acquireTimeout: TimeInterval
     public let applicationName: String
-    /// Statements run once on every new connection (`SET …` session settings).
-    public let setup: [String]
 
     private let condition = NSCondition()
     private var idle: [Connection] = []
     private var open = 0
     private var isShutDown = false
 
-    public init(url: String, maxConnections: Int = 10, acquireTimeout: TimeInterval = 5, applicationName: String = "dualhook",
-                setup: [String] = []) {
+    public init(url: String, maxConnections: Int = 10, acquireTimeout: TimeInterval = 5, applicationName: String = "dualhook") {
         precondition(maxConnections > 0)
         self.url = url
         self.maxConnections = maxConnections
         self.acquireTimeout = acquireTimeout
         self.applicationName = applicationName
-        self.setup = setup
     }
 
     deinit { shutdown() }
@@ -75,9 +71,7 @@ public final class ConnectionPool: @unchecked Sendable {
                 open += 1
                 condition.unlock()
                 do {
-                    let connection = try Connection.connect(url, applicationName: applicationName)
-                    for statement in setup { try connection.execute(statement) }
-                    return connection
+                    return try Connection.connect(url, applicationName: applicationName)
                 } catch {
                     condition.lock()
                     open -= 1

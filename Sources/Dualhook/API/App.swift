@@ -12,7 +12,7 @@ public final class App: Sendable {
     public let pool: ConnectionPool
     let router: Router<RouteEntry>
     let logger = Logger(label: "api")
-    /// Set once by `serve` so /metrics can include the server's counters.
+    /// The HTTP server's counters, which /metrics renders with the database's figures.
     public let metrics: HTTPMetrics
 
     public init(configuration: AppConfiguration, poolSize: Int, metrics: HTTPMetrics) {
