@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         .target(name: "JobQueue", dependencies: ["Postgres", "Logging"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
 
         // The product, one folder per feature.
         .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Crypto", "Logging"]),
@@ -35,6 +36,7 @@ let package = Package(
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
         .testTarget(name: "APITests", dependencies: ["Dualhook", "HTTPServer", "Postgres", "TestSupport"]),
     ]
 )

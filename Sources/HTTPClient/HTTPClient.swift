@@ -1,0 +1,182 @@
+import CCurl
+import Foundation
+
+/// Outbound HTTP over libcurl, for calls that workers make to Meta and to customer URLs.
+///
+/// Each call has a deadline (curl's timeouts derive from it), never follows a redirect (a 3xx
+/// is an answer), keeps at most `maxResponseBytes` of the body, and, unless private targets are
+/// allowed, goes only to https URLs whose every resolved address is public — and to exactly the
+/// address that was checked (pinned with CURLOPT_RESOLVE), so a second DNS answer cannot
+/// redirect it (DNS rebinding). Calls block: run them on threads the caller owns.
+public struct HTTPClient: Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var url: String
+        public var headers: [(String, String)]
+        public var body: Data?
+
+        public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: Data? = nil) {
+            self.method = method
+            self.url = url
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    public struct Response: Sendable {
+        public let status: Int
+        /// Header names lower-cased; the last value wins.
+        public let headers: [String: String]
+        public let body: Data
+        public let truncated: Bool
+        public let duration: TimeInterval
+
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    /// Development and tests only: http and private addresses allowed.
+    public var allowPrivateTargets: Bool
+    public var maxResponseBytes: Int
+    public var userAgent: String
+
+    public init(allowPrivateTargets: Bool = false, maxResponseBytes: Int = 1 << 20, userAgent: String = "Dualhook/1.0") {
+        self.allowPrivateTargets = allowPrivateTargets
+        self.maxResponseBytes = maxResponseBytes
+        self.userAgent = userAgent
+        HTTPClient.globalInit
+    }
+
+    /// `curl_global_init` once per process, before any thread uses curl.
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+
+    public func send(_ request: Request, deadline: Date) throws -> Response {
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+            throw HTTPClientError.invalidURL
+        }
+        guard scheme == "https" || (scheme == "http" && allowPrivateTargets) else {
+            throw HTTPClientError.schemeNotAllowed(scheme)
+        }
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        var pin: String?
+        if !allowPrivateTargets {
+            let addresses = try AddressPolicy.resolve(bareHost, port: port)
+            guard !addresses.isEmpty, addresses.allSatisfy(AddressPolicy.isPublic) else {
+                throw HTTPClientError.blockedAddress(host: bareHost)
+            }
+            let first = addresses[0]
+            pin = "\(bareHost):\(port):\(first.contains(":") ? "[\(first)]" : first)"
+        }
+        let remainingMs = Int(deadline.timeIntervalSinceNow * 1000)
+        guard remainingMs > 0 else { throw HTTPClientError.timedOut }
+        return try perform(request, timeoutMs: remainingMs, pin: pin)
+    }
+
+    private func perform(_ request: Request, timeoutMs: Int, pin: String?) throws -> Response {
+        guard let handle = curl_easy_init() else { throw HTTPClientError.transport("curl_easy_init failed") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = ResponseSink(limit: maxResponseBytes)
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        var resolveList: UnsafeMutablePointer<curl_slist>?
+        defer {
+            curl_slist_free_all(headerList)
+            curl_slist_free_all(resolveList)
+        }
+        let started = Date()
+        let code: CURLcode = withExtendedLifetime(sink) {
+            _ = dh_curl_setopt_string(handle, CURLOPT_URL, request.url)
+            _ = dh_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = dh_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+            _ = dh_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
+            _ = dh_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(timeoutMs, 10_000))
+            _ = dh_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, allowPrivateTargets ? "http,https" : "https")
+            _ = dh_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
+            _ = dh_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+            if let pin {
+                resolveList = curl_slist_append(nil, pin)
+                _ = dh_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList)
+            }
+            for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+            if request.body != nil && !request.headers.contains(where: { $0.0.lowercased() == "expect" }) {
+                headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
+            }
+            _ = dh_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+            switch request.method {
+            case "GET": break
+            case "HEAD": _ = dh_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+            default: _ = dh_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            }
+            _ = dh_curl_setopt_write(handle, HTTPClient.writeBody)
+            _ = dh_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
+            _ = dh_curl_setopt_header(handle, HTTPClient.writeHeader)
+            _ = dh_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
+            if let body = request.body {
+                return body.withUnsafeBytes { bytes -> CURLcode in
+                    _ = dh_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
+                    _ = dh_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                    if request.method == "GET" || request.method == "POST" { _ = dh_curl_setopt_long(handle, CURLOPT_POST, 1) }
+                    return curl_easy_perform(handle)
+                }
+            }
+            return curl_easy_perform(handle)
+        }
+        let duration = Date().timeIntervalSince(started)
+        switch code {
+        case CURLE_OK, CURLE_WRITE_ERROR where sink.truncated:
+            break
+        case CURLE_OPERATION_TIMEDOUT:
+            throw HTTPClientError.timedOut
+        default:
+            throw HTTPClientError.transport(String(cString: curl_easy_strerror(code)))
+        }
+        var status = 0
+        _ = dh_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return Response(status: status, headers: sink.headers, body: sink.body, truncated: sink.truncated, duration: duration)
+    }
+
+    private static let writeBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        data, size, count, context in
+        guard let data, let context else { return 0 }
+        let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+        return sink.append(data, size * count)
+    }
+
+    private static let writeHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        data, size, count, context in
+        guard let data, let context else { return 0 }
+        let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+        sink.header(data, size * count)
+        return size * count
+    }
+}
+
+/// Collects one response. Used by one curl call on one thread.
+final class ResponseSink {
+    let limit: Int
+    var body = Data()
+    var headers: [String: String] = [:]
+    var truncated = false
+
+    init(limit: Int) { self.limit = limit }
+
+    func append(_ data: UnsafeMutablePointer<CChar>, _ length: Int) -> Int {
+        let room = limit - body.count
+        if length > room {
+            data.withMemoryRebound(to: UInt8.self, capacity: length) { body.append($0, count: max(0, room)) }
+            truncated = true
+            return 0  // stop the transfer: the bound is reached
+        }
+        data.withMemoryRebound(to: UInt8.self, capacity: length) { body.append($0, count: length) }
+        return length
+    }
+
+    func header(_ data: UnsafeMutablePointer<CChar>, _ length: Int) {
+        let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }.trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.hasPrefix("HTTP/") { headers.removeAll(); return }  // a new response (after 100 Continue)
+        guard let colon = line.firstIndex(of: ":") else { return }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+}

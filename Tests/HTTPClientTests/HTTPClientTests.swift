@@ -1,0 +1,121 @@
+import Foundation
+import HTTPClient
+import HTTPServer
+import Testing
+
+/// A real HTTP server on loopback with a few behaviours to call.
+final class TargetServer: @unchecked Sendable {
+    // `@unchecked Sendable`: both fields are set once in init.
+    let server: HTTPServer
+    let port: UInt16
+
+    init() throws {
+        var lastError: Error?
+        for _ in 0..<5 {
+            let port = UInt16.random(in: 30_000...39_999)
+            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
+            configuration.threads = 2
+            let server = HTTPServer(configuration: configuration, accessLog: false,
+                                    tooLarge: { _ in Response(status: 413) }, handler: TargetServer.handle)
+            do {
+                try server.start()
+                self.server = server
+                self.port = port
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    static func handle(_ request: Request) -> Response {
+        switch request.path {
+        case "/ok": return .text(200, "hello")
+        case "/echo":
+            let text = "\(request.method) \(request.header("X-Probe") ?? "-") \(String(decoding: request.body, as: UTF8.self))"
+            return .text(200, text)
+        case "/redirect": return Response(status: 302, headers: [("Location", "/ok")])
+        case "/slow":
+            Thread.sleep(forTimeInterval: 3)
+            return .text(200, "late")
+        case "/big": return Response(status: 200, body: Data(repeating: 0x61, count: 3 << 20))
+        default: return .text(404, "no")
+        }
+    }
+}
+
+@Suite(.serialized) struct HTTPClientTests {
+    let client = HTTPClient(allowPrivateTargets: true, maxResponseBytes: 1 << 20)
+
+    func deadline(_ seconds: Double = 5) -> Date { Date().addingTimeInterval(seconds) }
+
+    @Test func sendsMethodHeadersAndBodyAndReadsTheAnswer() throws {
+        let target = try TargetServer()
+        defer { target.server.stop() }
+        let ok = try client.send(.init(url: target.base + "/ok"), deadline: deadline())
+        #expect(ok.status == 200 && String(decoding: ok.body, as: UTF8.self) == "hello")
+        #expect(ok.header("Request-Id")?.hasPrefix("req_") == true)
+        let echo = try client.send(.init(method: "POST", url: target.base + "/echo", headers: [("X-Probe", "p1")],
+                                         body: Data("payload".utf8)), deadline: deadline())
+        #expect(String(decoding: echo.body, as: UTF8.self) == "POST p1 payload")
+        let put = try client.send(.init(method: "DELETE", url: target.base + "/echo"), deadline: deadline())
+        #expect(String(decoding: put.body, as: UTF8.self) == "DELETE - ")
+    }
+
+    @Test func aRedirectIsAnAnswerNotAHop() throws {
+        let target = try TargetServer()
+        defer { target.server.stop() }
+        let response = try client.send(.init(url: target.base + "/redirect"), deadline: deadline())
+        #expect(response.status == 302)
+        #expect(response.header("Location") == "/ok")
+    }
+
+    @Test func theDeadlineStopsASlowAnswer() throws {
+        let target = try TargetServer()
+        defer { target.server.stop() }
+        let started = Date()
+        #expect(throws: HTTPClientError.timedOut) { try client.send(.init(url: target.base + "/slow"), deadline: deadline(0.5)) }
+        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(throws: HTTPClientError.timedOut) { try client.send(.init(url: target.base + "/ok"), deadline: Date()) }
+    }
+
+    @Test func theBodyIsCapturedUpToTheBound() throws {
+        let target = try TargetServer()
+        defer { target.server.stop() }
+        let response = try client.send(.init(url: target.base + "/big"), deadline: deadline())
+        #expect(response.truncated)
+        #expect(response.body.count == 1 << 20)
+    }
+
+    @Test func privateAndPlainTargetsAreRefusedUnlessAllowed() throws {
+        let strict = HTTPClient()
+        for url in ["https://127.0.0.1/", "https://10.0.0.1/", "https://169.254.169.254/latest/meta-data",
+                    "https://[::1]/", "https://localhost/", "https://[::ffff:127.0.0.1]/", "https://100.64.0.1/"] {
+            #expect(throws: HTTPClientError.self, "\(url)") { try strict.send(.init(url: url), deadline: deadline()) }
+            do {
+                _ = try strict.send(.init(url: url), deadline: deadline())
+            } catch let error as HTTPClientError {
+                if case .blockedAddress = error {} else { Issue.record("\(url): \(error)") }
+            }
+        }
+        #expect(throws: HTTPClientError.schemeNotAllowed("http")) { try strict.send(.init(url: "http://example.com/"), deadline: deadline()) }
+        #expect(throws: HTTPClientError.schemeNotAllowed("ftp")) { try strict.send(.init(url: "ftp://example.com/"), deadline: deadline()) }
+        #expect(throws: HTTPClientError.invalidURL) { try strict.send(.init(url: "not a url"), deadline: deadline()) }
+    }
+
+    @Test func addressClassification() {
+        for address in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "157.240.1.35"] {
+            #expect(AddressPolicy.isPublic(address), "\(address)")
+        }
+        for address in ["0.0.0.0", "10.1.2.3", "100.100.1.1", "127.0.0.1", "169.254.169.254", "172.16.0.1", "172.31.255.255",
+                        "192.168.1.1", "192.0.2.5", "198.18.0.1", "224.0.0.1", "255.255.255.255", "::", "::1", "fe80::1",
+                        "fd00::1", "ff02::1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "2001:db8::1", "garbage"] {
+            #expect(!AddressPolicy.isPublic(address), "\(address)")
+        }
+        #expect(AddressPolicy.isPublic("172.32.0.1"))
+        #expect(AddressPolicy.isPublic("100.128.0.1"))
+    }
+}
