@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
 
         // The product, one folder per feature.
-        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Crypto", "Logging"]),
+        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Crypto", "Logging"]),
 
         // The executable.
         .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "Crypto", "Logging"]),

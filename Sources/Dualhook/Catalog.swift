@@ -1,9 +1,12 @@
+import Crypto
+import HTTPClient
 import JobQueue
 
 /// The job kinds and sweeps of the product.
 public enum ProductJobs {
-    public static func register(in registry: inout JobRegistry) {
+    public static func register(in registry: inout JobRegistry, vault: Vault, allowPrivateTargets: Bool) {
         registry.register(ExpireSessions())
+        registry.register(WebhookCheck(vault: vault, client: HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096)))
         registry.register(PruneAPIState())
     }
 

@@ -3,10 +3,11 @@ import JobQueue
 
 /// The job kinds and sweeps this binary knows.
 enum Catalog {
-    static func registry(_ environment: Environment) -> JobRegistry {
+    /// The product's kinds open secrets, so the registry needs the key ring.
+    static func registry(_ environment: Environment) throws -> JobRegistry {
         var registry = JobRegistry()
         registry.register(PruneJobs())
-        ProductJobs.register(in: &registry)
+        ProductJobs.register(in: &registry, vault: try environment.vault(), allowPrivateTargets: environment.allowPrivateTargets)
         if environment.diagnosticKinds { DiagnosticJobs.register(in: &registry) }
         return registry
     }

@@ -54,7 +54,7 @@ extension Commands {
             let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout"], flags: [])
             try parsed.expectPositionals(1, "job KIND")
             let kind = parsed.positionals[0]
-            let registry = Catalog.registry(environment)
+            let registry = try Catalog.registry(environment)
             let argsJSON = parsed.options["args"] ?? "{}"
             guard let object = try? JSONSerialization.jsonObject(with: Data(argsJSON.utf8)), object is [String: Any] else {
                 throw UsageError("--args must be a JSON object")

@@ -18,11 +18,7 @@ extension Commands {
         }
         server.threads = threads
         server.connectionTimeout = try parsed.int("idle-timeout", default: 30, range: 1...3600)
-        guard let ring = environment.values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {
-            throw UsageError("DUALHOOK_MASTER_KEYS is not set (ops/dev and ops/test make a development key ring in .data/master-keys)")
-        }
-        let vault: Vault
-        do { vault = try Vault(keyRing: ring) } catch { throw UsageError("\(error)") }
+        let vault = try environment.vault()
         let configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,
                                              allowPrivateTargets: environment.allowPrivateTargets, vault: vault)
         let metrics = HTTPMetrics()

@@ -6,7 +6,7 @@ extension Commands {
     static func work(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
         let parsed = try Arguments(args, options: ["queues", "concurrency", "grace", "reap-interval", "poll-interval", "lease-margin"], flags: [])
         try parsed.expectPositionals(0, "")
-        let registry = Catalog.registry(environment)
+        let registry = try Catalog.registry(environment)
         let concurrency = try parsed.int("concurrency", default: 10, range: 1...1000)
         let queues = try parseQueues(parsed.options["queues"], defaultConcurrency: concurrency, known: registry.queues)
         var configuration = WorkerConfiguration(queues: queues)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The process environment as API.md's configuration table names it.
@@ -17,6 +18,14 @@ struct Environment: Sendable {
     var publicURL: String { values["DUALHOOK_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080" }
     /// Development and tests only: http and private addresses allowed for outbound URLs.
     var allowPrivateTargets: Bool { values["DUALHOOK_ALLOW_PRIVATE_TARGETS"] == "1" }
+
+    /// The key ring for secrets at rest, or a one-line reason why there is none.
+    func vault() throws -> Vault {
+        guard let ring = values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {
+            throw UsageError("DUALHOOK_MASTER_KEYS is not set (ops/dev and ops/test make a development key ring in .data/master-keys)")
+        }
+        do { return try Vault(keyRing: ring) } catch { throw UsageError("\(error)") }
+    }
 
     /// Development-only job kinds (`diag.*`), for benchmarks and the test suite.
     var diagnosticKinds: Bool { values["DUALHOOK_DIAG_KINDS"] == "1" }

@@ -33,8 +33,7 @@ enum SessionRoutes {
         let expiresAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + Double(input.expiresInSeconds)) * 1000).rounded(.down) / 1000)
         let response = Response.json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
                                                   status: "created", expiresAt: expiresAt))
-        let job = JobQueue.fragment(kind: WebhookCheck.kind, queue: WebhookCheck.queue, maxAttempts: WebhookCheck.maxAttempts,
-                                    timeout: WebhookCheck.timeout, argsExpression: "jsonb_build_object('sessionId', session.id)",
+        let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)",
                                     from: "session", firstParameter: 14)
         let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault,
                                                   firstParameter: 19)

@@ -1,11 +1,78 @@
+import Crypto
 import Foundation
+import HTTPClient
+import JobQueue
+import Postgres
 
-/// The job that checks a session's override URL the way Meta will (GET with `hub.mode`,
-/// `hub.verify_token`, `hub.challenge`). Enqueued at session creation on the `onboarding`
-/// queue; its handler is part of the onboarding flow's provisioning work.
-enum WebhookCheck {
-    static let kind = "onboarding.webhook_check"
-    static let queue = "onboarding"
-    static let timeout: TimeInterval = 20
-    static let maxAttempts = 3
+/// Checks a session's override URL the way Meta will before accepting it: a GET with
+/// `hub.mode=subscribe`, `hub.verify_token` and a random `hub.challenge`, which must be answered
+/// with 200 and the challenge as the body. The session shows `webhookCheck: passed|failed`.
+public struct WebhookCheck: JobKind {
+    public struct Args: Codable, Sendable {
+        public let sessionId: String
+    }
+    public static let kind = "onboarding.webhook_check"
+    public static let queue = "onboarding"
+    public static let timeout: TimeInterval = 20
+    /// A URL that does not answer may be coming up: two more tries, then `failed`.
+    public static let retryPolicy = RetryPolicy.fixed([10, 60])
+    static var maxAttempts: Int { retryPolicy.maxAttempts }
+
+    let vault: Vault
+    let client: HTTPClient
+
+    public init(vault: Vault, client: HTTPClient) {
+        self.vault = vault
+        self.client = client
+    }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        guard let row = try context.database.withConnection({ connection in
+            try connection.query("""
+                SELECT webhook_override_url, webhook_verify_token FROM onboarding_sessions
+                WHERE id = $1 AND webhook_check = 'pending'
+                """, [args.sessionId]).first
+        }) else { return }  // gone, or already decided
+        let url: String = try row.decode(at: 0)
+        let token = try vault.openText(try row.decode(String.self, at: 1), associatedData: "session:\(args.sessionId):verify_token")
+        let challenge = SecureRandom.base62(24)
+
+        let outcome: String
+        do {
+            let response = try client.send(.init(url: WebhookCheck.handshakeURL(url, token: token, challenge: challenge)),
+                                            deadline: context.deadline)
+            let body = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            outcome = response.status == 200 && body == challenge ? "passed" : "failed"
+            if outcome == "failed" {
+                context.logger.info("webhook check refused", ["session": args.sessionId, "status": response.status])
+            }
+        } catch let error as HTTPClientError {
+            // Unreachable now may be reachable soon; a refused address or scheme never is.
+            switch error {
+            case .timedOut, .transport, .resolution:
+                if !context.isLastAttempt { throw JobError.retry(after: WebhookCheck.retryPolicy.delay(afterAttempt: context.attempt), "\(error)") }
+            default:
+                break
+            }
+            context.logger.info("webhook check failed", ["session": args.sessionId, "error": "\(error)"])
+            outcome = "failed"
+        }
+        try context.database.withConnection { connection in
+            try connection.query("UPDATE onboarding_sessions SET webhook_check = $2 WHERE id = $1 AND webhook_check = 'pending'",
+                                 [args.sessionId, outcome])
+        }
+    }
+
+    /// The URL with Meta's three query parameters added (keeping any it already has).
+    static func handshakeURL(_ url: String, token: String, challenge: String) -> String {
+        var components = URLComponents(string: url)
+        var items = components?.queryItems ?? []
+        items += [URLQueryItem(name: "hub.mode", value: "subscribe"), URLQueryItem(name: "hub.verify_token", value: token),
+                  URLQueryItem(name: "hub.challenge", value: challenge)]
+        components?.queryItems = items
+        // `+` and other reserved characters in a token must reach the receiver intact.
+        let encoded = components?.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        components?.percentEncodedQuery = encoded
+        return components?.string ?? url
+    }
 }
