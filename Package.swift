@@ -22,6 +22,7 @@ let package = Package(
         .target(name: "JobQueue", dependencies: ["Postgres", "Logging"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "Meta", dependencies: ["HTTPClient", "Crypto"]),
 
         // The product, one folder per feature.
         .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Crypto", "Logging"]),
@@ -37,6 +38,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
+        .testTarget(name: "MetaTests", dependencies: ["Meta", "HTTPClient", "HTTPServer", "Crypto"]),
         .testTarget(name: "APITests", dependencies: ["Dualhook", "HTTPServer", "Postgres", "TestSupport"]),
     ]
 )

@@ -1,0 +1,145 @@
+import Crypto
+import Foundation
+import HTTPClient
+
+/// A typed client for the Graph API calls Dualhook makes. Calls made with a token carry
+/// `appsecret_proof` (HMAC-SHA256 of the token with the app secret); non-2xx answers become
+/// `GraphError`. URLs can hold the app secret or a code, so they are never put in an error.
+public struct GraphClient: Sendable {
+    public struct Configuration: Sendable {
+        public var baseURL: String
+        public var version: String
+        public var appID: String
+        public var appSecret: String
+
+        public init(baseURL: String, version: String, appID: String, appSecret: String) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.version = version
+            self.appID = appID
+            self.appSecret = appSecret
+        }
+    }
+
+    public struct AccessToken: Decodable, Sendable {
+        public let access_token: String
+        public let token_type: String?
+        public let expires_in: Int?
+    }
+
+    public struct PhoneNumber: Decodable, Sendable, Equatable {
+        public let id: String
+        public let display_phone_number: String?
+        public let verified_name: String?
+        public let quality_rating: String?
+        public let is_on_biz_app: Bool?
+        public let platform_type: String?
+        public let code_verification_status: String?
+        public let status: String?
+        public let messaging_limit_tier: String?
+    }
+
+    struct Page<T: Decodable>: Decodable { let data: [T] }
+    struct Success: Decodable { let success: Bool? }
+
+    public static let phoneFields = "display_phone_number,verified_name,quality_rating,is_on_biz_app,platform_type,code_verification_status"
+
+    public let configuration: Configuration
+    let http: HTTPClient
+
+    public init(configuration: Configuration, http: HTTPClient) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    /// HMAC-SHA256(app secret, token), hex.
+    public func appSecretProof(_ token: String) -> String {
+        Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: Data(token.utf8)).hexString
+    }
+
+    // MARK: Calls
+
+    /// The Embedded Signup code for a business token (the code lives 30 s and works once).
+    public func exchangeCode(_ code: String, deadline: Date) throws -> AccessToken {
+        try call("GET", "oauth/access_token",
+                 query: [("client_id", configuration.appID), ("client_secret", configuration.appSecret), ("code", code)],
+                 token: nil, deadline: deadline)
+    }
+
+    public func phoneNumbers(waba: String, token: String, deadline: Date) throws -> [PhoneNumber] {
+        let page: Page<PhoneNumber> = try call("GET", "\(waba)/phone_numbers", query: [("fields", "id," + GraphClient.phoneFields)],
+                                               token: token, deadline: deadline)
+        return page.data
+    }
+
+    public func phoneNumber(_ id: String, fields: String = GraphClient.phoneFields, token: String, deadline: Date) throws -> PhoneNumber {
+        try call("GET", id, query: [("fields", fields)], token: token, deadline: deadline)
+    }
+
+    /// The app's plain subscription to the WABA's webhooks; Meta requires it before an override.
+    public func subscribe(waba: String, token: String, deadline: Date) throws {
+        let _: Success = try call("POST", "\(waba)/subscribed_apps", query: [], token: token, deadline: deadline)
+    }
+
+    /// Webhook Override: the WABA's webhooks go to `callbackURI`, verified with `verifyToken`.
+    public func overrideCallback(waba: String, callbackURI: String, verifyToken: String, token: String, deadline: Date) throws {
+        let _: Success = try call("POST", "\(waba)/subscribed_apps",
+                                  form: [("override_callback_uri", callbackURI), ("verify_token", verifyToken)],
+                                  token: token, deadline: deadline)
+    }
+
+    public func unsubscribe(waba: String, token: String, deadline: Date) throws {
+        let _: Success = try call("DELETE", "\(waba)/subscribed_apps", query: [], token: token, deadline: deadline)
+    }
+
+    /// Registers a Cloud API number (not for coexistence numbers).
+    public func register(phone: String, pin: String, token: String, deadline: Date) throws {
+        let _: Success = try call("POST", "\(phone)/register", form: [("messaging_product", "whatsapp"), ("pin", pin)],
+                                  token: token, deadline: deadline)
+    }
+
+    /// Coexistence: asks for the WhatsApp Business app's contacts (`smb_app_state_sync`) or
+    /// message history (`history`) to be synchronised.
+    public func requestSync(phone: String, type: String, token: String, deadline: Date) throws {
+        let _: Success = try call("POST", "\(phone)/smb_app_data", form: [("messaging_product", "whatsapp"), ("sync_type", type)],
+                                  token: token, deadline: deadline)
+    }
+
+    // MARK: Plumbing
+
+    private func call<T: Decodable>(_ method: String, _ path: String, query: [(String, String)] = [], form: [(String, String)]? = nil,
+                                    token: String?, deadline: Date) throws -> T {
+        var parameters = query
+        if let token { parameters.append(("appsecret_proof", appSecretProof(token))) }
+        var url = "\(configuration.baseURL)/\(configuration.version)/\(path)"
+        if !parameters.isEmpty { url += "?" + GraphClient.encode(parameters) }
+        var headers: [(String, String)] = []
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        var body: Data?
+        if let form {
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+            body = Data(GraphClient.encode(form).utf8)
+        } else if method == "POST" {
+            body = Data()
+        }
+        let response = try http.send(.init(method: method, url: url, headers: headers, body: body), deadline: deadline)
+        guard (200..<300).contains(response.status) else { throw GraphError.decode(status: response.status, body: response.body) }
+        do {
+            return try JSONDecoder().decode(T.self, from: response.body)
+        } catch {
+            throw GraphError(httpStatus: response.status, code: -1, subcode: nil, type: nil,
+                             message: "unexpected answer shape for \(method) \(GraphClient.route(path))", fbtraceID: nil)
+        }
+    }
+
+    /// A path with ids replaced, for messages: `{id}/subscribed_apps`.
+    static func route(_ path: String) -> String {
+        path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? "{id}" : String($0) }.joined(separator: "/")
+    }
+
+    static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: unreserved)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: unreserved)!)" }
+            .joined(separator: "&")
+    }
+}

@@ -1,0 +1,157 @@
+import Crypto
+import Foundation
+import HTTPClient
+import HTTPServer
+import Meta
+import Testing
+
+/// A loopback stand-in answering a few Graph routes in Meta's shapes and checking
+/// `appsecret_proof` the way Meta does.
+final class GraphStub: @unchecked Sendable {
+    // `@unchecked Sendable`: `server`/`port` are set once; `seen` is guarded by `lock`.
+    let server: HTTPServer
+    let port: UInt16
+    private let lock = NSLock()
+    private var seenRequests: [Request] = []
+    static let secret = "dev-app-secret"
+
+    var seen: [Request] { lock.withLock { seenRequests } }
+
+    init() throws {
+        var lastError: Error?
+        let box = Box()
+        for _ in 0..<5 {
+            let port = UInt16.random(in: 50_000...59_999)
+            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
+            configuration.threads = 2
+            let server = HTTPServer(configuration: configuration, accessLog: false, tooLarge: { _ in Response(status: 413) }) { request in
+                box.stub?.record(request)
+                return GraphStub.answer(request)
+            }
+            do {
+                try server.start()
+                self.server = server
+                self.port = port
+                box.stub = self
+                return
+            } catch { lastError = error }
+        }
+        throw lastError!
+    }
+
+    final class Box: @unchecked Sendable {
+        // `@unchecked Sendable`: set once, before the first request can arrive.
+        weak var stub: GraphStub?
+    }
+
+    func record(_ request: Request) { lock.withLock { seenRequests.append(request) } }
+
+    static func error(_ status: Int, _ code: Int, _ message: String, subcode: Int? = nil) -> Response {
+        var body: [String: Any] = ["message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"]
+        if let subcode { body["error_subcode"] = subcode }
+        let data = try! JSONSerialization.data(withJSONObject: ["error": body])
+        return Response(status: status, headers: [("Content-Type", "application/json")], body: data)
+    }
+
+    static func answer(_ request: Request) -> Response {
+        let path = request.path
+        if path == "/v25.0/oauth/access_token" {
+            guard request.query["client_id"] == "1234567890", request.query["client_secret"] == secret else {
+                return error(400, 101, "Error validating application.")
+            }
+            return request.query["code"] == "good-code"
+                ? .text(200, #"{"access_token":"EAAG-token","token_type":"bearer"}"#, contentType: "application/json")
+                : error(400, 100, "Invalid verification code format.", subcode: 36007)
+        }
+        guard let auth = request.header("Authorization"), auth.hasPrefix("Bearer ") else { return error(400, 104, "An access token is required.") }
+        let token = String(auth.dropFirst(7))
+        if token == "revoked" { return error(401, 190, "Error validating access token: The session has been invalidated.", subcode: 460) }
+        let proof = Digest.hmacSHA256(key: Data(secret.utf8), message: Data(token.utf8)).hexString
+        guard request.query["appsecret_proof"] == proof else { return error(400, 100, "Invalid appsecret_proof provided in the API argument") }
+        switch (request.method, path) {
+        case ("GET", "/v25.0/111/phone_numbers"):
+            return .text(200, #"{"data":[{"id":"555","display_phone_number":"+1 555-0100","verified_name":"Clinic 42","quality_rating":"GREEN"}]}"#,
+                         contentType: "application/json")
+        case ("GET", "/v25.0/555"):
+            return .text(200, #"{"id":"555","is_on_biz_app":true,"platform_type":"CLOUD_API","code_verification_status":"VERIFIED"}"#,
+                         contentType: "application/json")
+        case ("POST", "/v25.0/111/subscribed_apps"), ("DELETE", "/v25.0/111/subscribed_apps"), ("POST", "/v25.0/555/register"),
+             ("POST", "/v25.0/555/smb_app_data"):
+            return .text(200, #"{"success":true}"#, contentType: "application/json")
+        case ("GET", "/v25.0/busy"):
+            return error(400, 4, "Application request limit reached")
+        case ("GET", "/v25.0/broken"):
+            return .text(502, "<html>Bad Gateway</html>", contentType: "text/html")
+        default:
+            return error(400, 100, "Unsupported request")
+        }
+    }
+}
+
+@Suite(.serialized) struct GraphClientTests {
+    func client(_ stub: GraphStub) -> GraphClient {
+        GraphClient(configuration: .init(baseURL: "http://127.0.0.1:\(stub.port)", version: "v25.0", appID: "1234567890",
+                                         appSecret: GraphStub.secret),
+                    http: HTTPClient(allowPrivateTargets: true))
+    }
+    var deadline: Date { Date().addingTimeInterval(5) }
+
+    @Test func exchangesACodeAndDecodesItsErrors() throws {
+        let stub = try GraphStub()
+        defer { stub.server.stop() }
+        #expect(try client(stub).exchangeCode("good-code", deadline: deadline).access_token == "EAAG-token")
+        do {
+            _ = try client(stub).exchangeCode("expired", deadline: deadline)
+            Issue.record("expected a Graph error")
+        } catch let error as GraphError {
+            #expect(error.code == 100 && error.subcode == 36007 && error.httpStatus == 400 && error.fbtraceID == "AbCdEf")
+            #expect(!error.isTransient)
+            #expect(!error.description.contains(GraphStub.secret), "the app secret is in the URL, never in an error")
+        }
+    }
+
+    @Test func callsWithATokenCarryItsProofAndReadPhoneNumbers() throws {
+        let stub = try GraphStub()
+        defer { stub.server.stop() }
+        let graph = client(stub)
+        let numbers = try graph.phoneNumbers(waba: "111", token: "EAAG-token", deadline: deadline)
+        #expect(numbers.map(\.id) == ["555"])
+        #expect(numbers.first?.verified_name == "Clinic 42" && numbers.first?.quality_rating == "GREEN")
+        let phone = try graph.phoneNumber("555", token: "EAAG-token", deadline: deadline)
+        #expect(phone.is_on_biz_app == true && phone.platform_type == "CLOUD_API")
+        #expect(stub.seen.last?.query["fields"] == GraphClient.phoneFields)
+
+        try graph.subscribe(waba: "111", token: "EAAG-token", deadline: deadline)
+        try graph.overrideCallback(waba: "111", callbackURI: "https://api.example.com/whatsapp?x=1&y=2", verifyToken: "s3cret+/=",
+                                   token: "EAAG-token", deadline: deadline)
+        let form = String(decoding: stub.seen.last!.body, as: UTF8.self)
+        #expect(form == "override_callback_uri=https%3A%2F%2Fapi.example.com%2Fwhatsapp%3Fx%3D1%26y%3D2&verify_token=s3cret%2B%2F%3D")
+        try graph.register(phone: "555", pin: "123456", token: "EAAG-token", deadline: deadline)
+        try graph.requestSync(phone: "555", type: "smb_app_state_sync", token: "EAAG-token", deadline: deadline)
+        try graph.unsubscribe(waba: "111", token: "EAAG-token", deadline: deadline)
+        #expect(stub.seen.suffix(5).map(\.method) == ["POST", "POST", "POST", "POST", "DELETE"])
+
+        // A wrong proof is refused as Meta refuses it.
+        let wrongSecret = GraphClient(configuration: .init(baseURL: "http://127.0.0.1:\(stub.port)", version: "v25.0",
+                                                           appID: "1234567890", appSecret: "other"),
+                                      http: HTTPClient(allowPrivateTargets: true))
+        #expect(throws: GraphError.self) { try wrongSecret.phoneNumbers(waba: "111", token: "EAAG-token", deadline: deadline) }
+    }
+
+    @Test func classifiesRevokedTokensRateLimitsAndOutages() throws {
+        let stub = try GraphStub()
+        defer { stub.server.stop() }
+        let graph = client(stub)
+        func failure(_ body: () throws -> Void) -> GraphError? {
+            do { try body() } catch let error as GraphError { return error } catch {}
+            return nil
+        }
+        let revoked = failure { _ = try graph.phoneNumbers(waba: "111", token: "revoked", deadline: deadline) }
+        #expect(revoked?.isTokenInvalid == true && revoked?.subcode == 460 && revoked?.isTransient == false)
+        let busy = failure { _ = try graph.phoneNumber("busy", token: "EAAG-token", deadline: deadline) }
+        #expect(busy?.isRateLimited == true && busy?.isTransient == true)
+        let broken = failure { _ = try graph.phoneNumber("broken", token: "EAAG-token", deadline: deadline) }
+        #expect(broken?.httpStatus == 502 && broken?.isTransient == true)
+        #expect(graph.appSecretProof("EAAG-token") == Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: Data("EAAG-token".utf8)).hexString)
+    }
+}
