@@ -23,12 +23,13 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Meta", dependencies: ["HTTPClient", "Crypto"]),
+        .target(name: "FakeMeta", dependencies: ["HTTPServer", "HTTPClient", "Meta", "Crypto"]),
 
         // The product, one folder per feature.
-        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Crypto", "Logging"]),
+        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Meta", "Crypto", "Logging"]),
 
         // The executable.
-        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "Crypto", "Logging"]),
+        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "FakeMeta", "Crypto", "Logging"]),
 
         // Tests: one target per module; integration tests share TestSupport.
         .target(name: "TestSupport", dependencies: ["Postgres", "Logging"], path: "Tests/TestSupport"),
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
         .testTarget(name: "MetaTests", dependencies: ["Meta", "HTTPClient", "HTTPServer", "Crypto"]),
+        .testTarget(name: "FakeMetaTests", dependencies: ["FakeMeta", "Meta", "HTTPClient", "HTTPServer", "Crypto", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["Dualhook", "HTTPServer", "Postgres", "TestSupport"]),
     ]
 )

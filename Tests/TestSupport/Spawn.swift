@@ -25,5 +25,6 @@ public func spawnAndWait(_ argv: [String], environment: [String: String]) throws
 
 public struct SpawnError: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

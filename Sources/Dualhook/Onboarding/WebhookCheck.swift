@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPClient
 import JobQueue
+import Meta
 import Postgres
 
 /// Checks a session's override URL the way Meta will before accepting it: a GET with
@@ -39,10 +40,9 @@ public struct WebhookCheck: JobKind {
 
         let outcome: String
         do {
-            let response = try client.send(.init(url: WebhookCheck.handshakeURL(url, token: token, challenge: challenge)),
+            let response = try client.send(.init(url: VerificationHandshake.url(callback: url, verifyToken: token, challenge: challenge)),
                                             deadline: context.deadline)
-            let body = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            outcome = response.status == 200 && body == challenge ? "passed" : "failed"
+            outcome = VerificationHandshake.passes(status: response.status, body: response.body, challenge: challenge) ? "passed" : "failed"
             if outcome == "failed" {
                 context.logger.info("webhook check refused", ["session": args.sessionId, "status": response.status])
             }
@@ -61,18 +61,5 @@ public struct WebhookCheck: JobKind {
             try connection.query("UPDATE onboarding_sessions SET webhook_check = $2 WHERE id = $1 AND webhook_check = 'pending'",
                                  [args.sessionId, outcome])
         }
-    }
-
-    /// The URL with Meta's three query parameters added (keeping any it already has).
-    static func handshakeURL(_ url: String, token: String, challenge: String) -> String {
-        var components = URLComponents(string: url)
-        var items = components?.queryItems ?? []
-        items += [URLQueryItem(name: "hub.mode", value: "subscribe"), URLQueryItem(name: "hub.verify_token", value: token),
-                  URLQueryItem(name: "hub.challenge", value: challenge)]
-        components?.queryItems = items
-        // `+` and other reserved characters in a token must reach the receiver intact.
-        let encoded = components?.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        components?.percentEncodedQuery = encoded
-        return components?.string ?? url
     }
 }

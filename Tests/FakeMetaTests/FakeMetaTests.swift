@@ -1,0 +1,152 @@
+import Foundation
+import HTTPClient
+import HTTPServer
+import Meta
+import TestSupport
+import Testing
+
+/// The simulator as the platform meets it: the real `dualhook fake-meta` process, called
+/// through the project's own Graph client.
+@Suite(.serialized) struct FakeMetaTests {
+    final class Simulator: @unchecked Sendable {
+        // `@unchecked Sendable`: set once in init.
+        let process: DualhookProcess
+        let port: Int
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        init() throws {
+            for _ in 0..<5 {
+                let port = Int.random(in: 60_000...64_999)
+                let process = try DualhookProcess(["fake-meta", "--listen", "127.0.0.1:\(port)"], databaseURL: "", label: "fake-meta-\(port)")
+                if eventually(timeout: 10, { process.log.contains("listening") || !process.isRunning }), process.isRunning {
+                    self.process = process
+                    self.port = port
+                    return
+                }
+                process.stop()
+            }
+            throw SpawnError(message: "fake-meta did not start")
+        }
+
+        func post(_ path: String, _ json: String) throws -> [String: Any] {
+            let result = try HTTPResult.send("POST", base + path, headers: ["Content-Type": "application/json"], body: Data(json.utf8))
+            return result.json
+        }
+
+        func state() throws -> [String: Any] { try HTTPResult.send("GET", base + "/_fake/state").json }
+    }
+
+    func graph(_ sim: Simulator) -> GraphClient {
+        GraphClient(configuration: .init(baseURL: sim.base, version: "v25.0", appID: "1234567890", appSecret: "dev-app-secret"),
+                    http: HTTPClient(allowPrivateTargets: true))
+    }
+    var deadline: Date { Date().addingTimeInterval(10) }
+
+    func graphError(_ body: () throws -> Void) -> GraphError? {
+        do { try body() } catch let error as GraphError { return error } catch {}
+        return nil
+    }
+
+    @Test func aCodeWorksOnceAndTheTokenReachesOnlyItsWABA() throws {
+        let sim = try Simulator()
+        defer { sim.process.stop() }
+        let signup = try sim.post("/_fake/signup", #"{"mode":"cloud_api"}"#)
+        let code = signup["code"] as! String
+        let waba = signup["wabaId"] as! String
+        let phone = signup["phoneNumberId"] as! String
+        let token = try graph(sim).exchangeCode(code, deadline: deadline).access_token
+        #expect(graphError { _ = try graph(sim).exchangeCode(code, deadline: deadline) }?.subcode == 36009, "a code works once")
+        #expect(graphError { _ = try graph(sim).exchangeCode("made-up", deadline: deadline) }?.code == 100)
+
+        let numbers = try graph(sim).phoneNumbers(waba: waba, token: token, deadline: deadline)
+        #expect(numbers.map(\.id) == [phone])
+        let fields = try graph(sim).phoneNumber(phone, token: token, deadline: deadline)
+        #expect(fields.is_on_biz_app == false && fields.code_verification_status == "NOT_VERIFIED")
+
+        let other = try sim.post("/_fake/signup", #"{"mode":"coexistence"}"#)
+        #expect(graphError { _ = try graph(sim).phoneNumbers(waba: other["wabaId"] as! String, token: token, deadline: deadline) }?.code == 100,
+                "a token reaches only its own WABA")
+        #expect(graphError { _ = try graph(sim).phoneNumbers(waba: waba, token: "EAAGnot-issued", deadline: deadline) }?.isTokenInvalid == true)
+    }
+
+    @Test func subscriptionOverrideAndTheHandshake() throws {
+        let sim = try Simulator()
+        defer { sim.process.stop() }
+        let endpoint = try Receiver(token: "s3cret")
+        defer { endpoint.server.stop() }
+        let signup = try sim.post("/_fake/signup", #"{"mode":"coexistence"}"#)
+        let waba = signup["wabaId"] as! String
+        let phone = signup["phoneNumberId"] as! String
+        let token = try graph(sim).exchangeCode(signup["code"] as! String, deadline: deadline).access_token
+        let client = graph(sim)
+
+        let early = graphError { try client.overrideCallback(waba: waba, callbackURI: endpoint.url, verifyToken: "s3cret", token: token, deadline: deadline) }
+        #expect(early?.code == 100, "an override before the plain subscription fails as Meta's does")
+        try client.subscribe(waba: waba, token: token, deadline: deadline)
+        let refused = graphError { try client.overrideCallback(waba: waba, callbackURI: endpoint.url, verifyToken: "wrong", token: token, deadline: deadline) }
+        #expect(refused?.code == 2200, "the callback must answer the challenge")
+        try client.overrideCallback(waba: waba, callbackURI: endpoint.url, verifyToken: "s3cret", token: token, deadline: deadline)
+
+        #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) } != nil,
+                "coexistence numbers are not registered")
+        try client.requestSync(phone: phone, type: "smb_app_state_sync", token: token, deadline: deadline)
+
+        let wabas = try sim.state()["wabas"] as! [String: [String: Any]]
+        #expect(wabas[waba]?["subscribed"] as? Bool == true)
+        #expect(wabas[waba]?["overrideCallbackUri"] as? String == endpoint.url)
+        let phones = wabas[waba]?["phones"] as? [[String: Any]]
+        #expect(phones?.first?["syncRequests"] as? [String] == ["smb_app_state_sync"])
+
+        try client.unsubscribe(waba: waba, token: token, deadline: deadline)
+        let after = try sim.state()["wabas"] as! [String: [String: Any]]
+        #expect(after[waba]?["subscribed"] as? Bool == false)
+        #expect(after[waba]?["overrideCallbackUri"] is NSNull)
+    }
+
+    @Test func faultsAreInjectedPerRouteAndCallsAreRecorded() throws {
+        let sim = try Simulator()
+        defer { sim.process.stop() }
+        let signup = try sim.post("/_fake/signup", #"{}"#)
+        let waba = signup["wabaId"] as! String
+        let token = try graph(sim).exchangeCode(signup["code"] as! String, deadline: deadline).access_token
+        _ = try sim.post("/_fake/faults", #"{"match":"POST /v25.0/\#(waba)/subscribed_apps","status":500,"times":1}"#)
+        let failed = graphError { try graph(sim).subscribe(waba: waba, token: token, deadline: deadline) }
+        #expect(failed?.httpStatus == 500 && failed?.isTransient == true)
+        try graph(sim).subscribe(waba: waba, token: token, deadline: deadline)  // the fault was used up
+        let calls = try sim.state()["calls"] as! [[String: Any]]
+        #expect(calls.map { "\($0["method"]!) \($0["path"]!)" }.suffix(2) == ["POST /v25.0/\(waba)/subscribed_apps",
+                                                                            "POST /v25.0/\(waba)/subscribed_apps"])
+        _ = try sim.post("/_fake/phones/\(signup["phoneNumberId"] as! String)", #"{"qualityRating":"RED"}"#)
+        #expect(try graph(sim).phoneNumber(signup["phoneNumberId"] as! String, token: token, deadline: deadline).quality_rating == "RED")
+    }
+}
+
+/// A tenant endpoint answering Meta's verification handshake for one token.
+final class Receiver: @unchecked Sendable {
+    // `@unchecked Sendable`: set once in init.
+    let server: HTTPServer
+    let port: UInt16
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    init(token: String) throws {
+        var lastError: Error?
+        for _ in 0..<5 {
+            let port = UInt16.random(in: 45_000...49_999)
+            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
+            configuration.threads = 2
+            let server = HTTPServer(configuration: configuration, accessLog: false, tooLarge: { _ in Response(status: 413) }) { request in
+                guard request.query["hub.verify_token"] == token, let challenge = request.query["hub.challenge"] else {
+                    return .text(403, "no")
+                }
+                return .text(200, challenge)
+            }
+            do {
+                try server.start()
+                self.server = server
+                self.port = port
+                return
+            } catch { lastError = error }
+        }
+        throw lastError!
+    }
+}
