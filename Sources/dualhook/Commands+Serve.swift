@@ -19,8 +19,13 @@ extension Commands {
         server.threads = threads
         server.connectionTimeout = try parsed.int("idle-timeout", default: 30, range: 1...3600)
         let vault = try environment.vault()
-        let configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,
+        var configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,
                                              allowPrivateTargets: environment.allowPrivateTargets, vault: vault)
+        func setting(_ name: String) -> String? { environment.values[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let value = setting("META_APP_ID") { configuration.meta.appID = value }
+        if let value = setting("META_CONFIG_ID") { configuration.meta.configID = value }
+        if let value = setting("META_GRAPH_VERSION") { configuration.meta.graphVersion = value }
+        if let value = setting("META_SDK_URL") { configuration.meta.sdkURL = value }
         let metrics = HTTPMetrics()
         let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
         let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)

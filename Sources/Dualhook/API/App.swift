@@ -30,6 +30,7 @@ public final class App: Sendable {
         OperationsRoutes.register(&router)
         AccountRoutes.register(&router)
         SessionRoutes.register(&router)
+        PageRoutes.register(&router)
     }
 
     /// The routes as (method, pattern), for the OpenAPI check.

@@ -9,6 +9,16 @@ public struct AppConfiguration: Sendable {
     public var maxBodyBytes: Int = 1 << 20
     /// Seals secrets at rest (verify tokens, stored idempotent replies).
     public var vault: Vault
+    /// The Meta app the onboarding page runs Embedded Signup with.
+    public var meta = MetaApp()
+
+    public struct MetaApp: Sendable {
+        public var appID = "1234567890"
+        public var configID = "dev-config"
+        public var graphVersion = "v25.0"
+        public var sdkURL = "https://connect.facebook.net/en_US/sdk.js"
+        public init() {}
+    }
 
     public init(databaseURL: String, publicURL: String, allowPrivateTargets: Bool, vault: Vault) {
         self.vault = vault

@@ -53,6 +53,18 @@ enum OpenAPIDocument {
         return op
     }
 
+    static var tokenParameter: [String: Any] { ["name": "token", "in": "path", "required": true, "schema": ["type": "string"]] }
+
+    /// A public onboarding call: the link's token is the credential.
+    static func publicOperation(_ id: String, _ summary: String, ok: (String, [String: Any]), body: [String: Any]? = nil) -> [String: Any] {
+        var responses: [String: Any] = [ok.0: response(summary, ok.1, headers: ["Request-Id"])]
+        for code in ["400", "404", "409", "410", "413", "500", "503"] { responses[code] = errorResponse }
+        var op: [String: Any] = ["operationId": id, "summary": summary, "responses": responses, "security": [[String: Any]](),
+                                 "parameters": [tokenParameter]]
+        if let body { op["requestBody"] = ["required": body.isEmpty == false, "content": jsonContent(body)] }
+        return op
+    }
+
     static func query(_ name: String, _ schema: [String: Any]) -> [String: Any] {
         ["name": name, "in": "query", "required": false, "schema": schema]
     }
@@ -87,6 +99,17 @@ enum OpenAPIDocument {
                              parameters: pageParameters + [query("tenantId", ["type": "string"]),
                                                            query("status", ["type": "string", "enum": sessionStatuses])]),
         ],
+        "/onboard/{token}": ["get": ["operationId": "onboardingPage", "summary": "The co-branded onboarding page",
+                                     "security": [[String: Any]](), "parameters": [tokenParameter],
+                                     "responses": ["200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]],
+                                                   "404": ["description": "Unknown link (HTML)"],
+                                                   "410": ["description": "Expired or used link (HTML)"]]]],
+        "/onboard/{token}/complete": ["post": publicOperation("completeOnboarding", "The browser reports a finished Embedded Signup",
+                                                             ok: ("202", ["type": "object"]), body: ref("OnboardingComplete"))],
+        "/onboard/{token}/cancel": ["post": publicOperation("cancelOnboarding", "The browser reports a cancelled Embedded Signup",
+                                                           ok: ("200", ["type": "object"]), body: ref("OnboardingCancel"))],
+        "/onboard/{token}/status": ["get": publicOperation("onboardingStatus", "Where the session stands, and where to go",
+                                                          ok: ("200", ref("OnboardingStatus")))],
         "/api/v1/onboarding/sessions/{id}": [
             "get": operation("getSession", "One onboarding session", ok: ("200", ref("Session")),
                              parameters: [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]]),
@@ -140,6 +163,15 @@ enum OpenAPIDocument {
                 "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]],
                 "failureReason": nullableString, "connectionId": nullableString, "metadata": ["type": "object"],
                 "createdAt": timestamp, "expiresAt": timestamp]],
+            "OnboardingComplete": ["type": "object", "additionalProperties": false, "required": ["code", "wabaId"], "properties": [
+                "code": ["type": "string", "minLength": 1, "maxLength": 2048],
+                "wabaId": ["type": "string", "pattern": "^[0-9]{1,32}$"], "phoneNumberId": ["type": "string", "pattern": "^[0-9]{1,32}$"],
+                "businessId": ["type": "string", "pattern": "^[0-9]{1,32}$"], "event": ["type": "string", "maxLength": 64]]],
+            "OnboardingCancel": ["type": "object", "additionalProperties": false, "properties": [
+                "currentStep": ["type": "string", "maxLength": 100], "errorCode": ["type": "string", "maxLength": 100],
+                "errorMessage": ["type": "string", "maxLength": 1000]]],
+            "OnboardingStatus": ["type": "object", "required": ["status", "redirectUrl"], "properties": [
+                "status": ["type": "string", "enum": sessionStatuses], "redirectUrl": nullableString]],
             "SessionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Session"]], "nextCursor": nullableString]],
         ],

@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+import Postgres
+
+/// A session as the public onboarding routes see it, found by its link's token.
+struct OnboardingSession {
+    let id: String
+    let accountID: String
+    let tenantID: String
+    let status: String
+    let expired: Bool
+    let coexistence: Bool
+    let failureReason: String?
+    let successURL: String
+    let failureURL: String
+    let cancelURL: String
+    let metadataJSON: String
+    let displayName: String
+    let logoURL: String?
+    let tenantName: String?
+
+    /// Locks the session's row for the request's transaction.
+    static func find(token: String, on connection: Connection) throws -> OnboardingSession? {
+        try connection.query("""
+            SELECT s.id, s.account_id, s.tenant_id, s.status, s.expires_at < now(), s.coexistence, s.failure_reason,
+                   s.success_redirect_url, s.failure_redirect_url, s.cancel_redirect_url, s.metadata::text,
+                   a.display_name, a.logo_url, t.name
+            FROM onboarding_sessions s
+            JOIN accounts a ON a.id = s.account_id
+            JOIN tenants t ON t.account_id = s.account_id AND t.tenant_id = s.tenant_id
+            WHERE s.token_hash = $1
+            FOR UPDATE OF s
+            """, [Digest.sha256(token)]).first.map {
+            OnboardingSession(
+                id: try $0.decode(at: 0), accountID: try $0.decode(at: 1), tenantID: try $0.decode(at: 2), status: try $0.decode(at: 3),
+                expired: try $0.decode(at: 4), coexistence: try $0.decode(at: 5), failureReason: try $0.decode(at: 6),
+                successURL: try $0.decode(at: 7), failureURL: try $0.decode(at: 8), cancelURL: try $0.decode(at: 9),
+                metadataJSON: try $0.decode(at: 10), displayName: try $0.decode(at: 11), logoURL: try $0.decode(at: 12),
+                tenantName: try $0.decode(at: 13))
+        }
+    }
+
+    /// Open for the browser: not finished and not past its expiry.
+    var isOpen: Bool { (status == "created" || status == "opened") && !expired }
+
+    /// An unfinished session past its expiry is expired, whether or not the sweep ran yet.
+    var effectiveStatus: String {
+        expired && (status == "created" || status == "opened") ? "expired" : status
+    }
+
+    /// Where the browser goes once the session has ended, or nil while it has not.
+    var redirectURL: String? {
+        switch effectiveStatus {
+        case "completed": OnboardingSession.url(successURL, ["sessionId": id, "status": "completed"])
+        case "failed", "expired":
+            OnboardingSession.url(failureURL, ["sessionId": id, "status": "failed", "reason": failureReason ?? effectiveStatus])
+        case "cancelled": OnboardingSession.url(cancelURL, ["sessionId": id, "status": "cancelled"])
+        default: nil
+        }
+    }
+
+    static func url(_ base: String, _ parameters: [String: String]) -> String {
+        guard var components = URLComponents(string: base) else { return base }
+        components.queryItems = (components.queryItems ?? []) + parameters.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        return components.string ?? base
+    }
+
+    /// `onboarding.*` event data: the tenant, the session and the account's metadata.
+    func eventData(_ extra: [String: String] = [:]) -> String {
+        var fields = ["\"tenantId\":\(OnboardingSession.json(tenantID))", "\"sessionId\":\(OnboardingSession.json(id))"]
+        for (key, value) in extra.sorted(by: { $0.key < $1.key }) { fields.append("\(OnboardingSession.json(key)):\(OnboardingSession.json(value))") }
+        fields.append("\"metadata\":\(metadataJSON)")
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    static func json(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}

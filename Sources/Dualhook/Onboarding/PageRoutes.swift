@@ -1,0 +1,111 @@
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// The public side of onboarding, reached through the one-time link: the co-branded page and
+/// the calls its script makes. No API key; the link's token is the credential.
+enum PageRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/onboard/{token}", RouteEntry(authenticated: false, handler: page))
+        router.add("POST", "/onboard/{token}/complete", RouteEntry(authenticated: false, handler: complete))
+        router.add("POST", "/onboard/{token}/cancel", RouteEntry(authenticated: false, handler: cancel))
+        router.add("GET", "/onboard/{token}/status", RouteEntry(authenticated: false, handler: status))
+    }
+
+    static func session(_ context: APIContext) throws -> OnboardingSession {
+        guard let found = try OnboardingSession.find(token: context.request.parameters["token"] ?? "", on: context.connection) else {
+            throw APIError.notFound("onboarding link")
+        }
+        return found
+    }
+
+    /// First open: `opened` and `onboarding.started`, in this request's transaction.
+    static func page(_ context: APIContext) throws -> Response {
+        guard let session = try OnboardingSession.find(token: context.request.parameters["token"] ?? "", on: context.connection) else {
+            return OnboardingPage.gone(status: 404, title: "This link does not exist",
+                                       detail: "Check that the whole link was copied, or ask for a new one.")
+        }
+        guard session.isOpen else {
+            let expired = session.expired || session.status == "expired"
+            return OnboardingPage.gone(status: 410, title: expired ? "This link has expired" : "This link was already used",
+                                       detail: expired ? "Onboarding links work for a limited time. Ask for a new one."
+                                                       : "Each onboarding link works once. Ask for a new one if you need to connect again.")
+        }
+        if session.status == "created" {
+            try context.connection.query("UPDATE onboarding_sessions SET status = 'opened' WHERE id = $1", [session.id])
+            try Outbox.emit(type: "onboarding.started", accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
+        }
+        return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "")
+    }
+
+    static func complete(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["code", "wabaId", "phoneNumberId", "businessId", "event"])
+        let code = try body.string("code", required: true, length: 1...2048)!
+        func graphID(_ name: String, required: Bool) throws -> String? {
+            guard let value = try body.string(name, required: required, length: 1...32) else { return nil }
+            guard value.allSatisfy(\.isNumber) else { throw APIError.validationFailed(param: name, "\(name) must be a Graph id (digits)") }
+            return value
+        }
+        let wabaID = try graphID("wabaId", required: true)!
+        let phoneID = try graphID("phoneNumberId", required: false)
+        let businessID = try graphID("businessId", required: false)
+        _ = try body.string("event", length: 1...64)
+
+        let session = try session(context)
+        try requireOpen(session)
+        try context.connection.query("UPDATE onboarding_sessions SET status = 'exchanging' WHERE id = $1", [session.id])
+        let args = ExchangeCode.Args(
+            sessionId: session.id,
+            sealedCode: try context.configuration.vault.seal(code, associatedData: ExchangeCode.associatedData(sessionID: session.id)),
+            wabaId: wabaID, phoneNumberId: phoneID, businessId: businessID)
+        try JobQueue.enqueueRaw(kind: ExchangeCode.kind, queue: ExchangeCode.queue,
+                                argsJSON: String(decoding: try JSONEncoder().encode(args), as: UTF8.self),
+                                priority: -1, maxAttempts: ExchangeCode.maxAttempts, timeout: ExchangeCode.timeout,
+                                on: context.connection)
+        return .json(202, ["status": "exchanging"])
+    }
+
+    static func cancel(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body, allowEmpty: true)
+        try body.rejectUnknown(allowed: ["currentStep", "errorCode", "errorMessage"])
+        let step = try body.string("currentStep", length: 1...100)
+        _ = try body.string("errorCode", length: 1...100)
+        _ = try body.string("errorMessage", length: 1...1000)
+        let session = try session(context)
+        try requireOpen(session)
+        try context.connection.query("""
+            UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled' WHERE id = $1
+            """, [session.id])
+        var extra = ["reason": "cancelled"]
+        if let step { extra["currentStep"] = step }
+        try Outbox.emit(type: "onboarding.failed", accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
+        return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
+    }
+
+    struct Status: Encodable {
+        let status: String
+        let redirectUrl: String?
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(status, forKey: .status)
+            try c.encode(redirectUrl, forKey: .redirectUrl)
+        }
+        enum CodingKeys: String, CodingKey { case status, redirectUrl }
+    }
+
+    static func status(_ context: APIContext) throws -> Response {
+        let session = try session(context)
+        return .json(200, Status(status: session.effectiveStatus, redirectUrl: session.redirectURL))
+    }
+
+    static func requireOpen(_ session: OnboardingSession) throws {
+        if session.expired || session.status == "expired" {
+            throw APIError(status: 410, code: "session_expired", message: "this onboarding link has expired")
+        }
+        guard session.isOpen else {
+            throw APIError(status: 409, code: "session_used", message: "this onboarding link was already used")
+        }
+    }
+}
