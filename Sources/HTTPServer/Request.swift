@@ -12,8 +12,6 @@ public struct Request: Sendable {
     public let clientIP: String
     /// Path parameters (`{id}`) filled in by the router.
     public var parameters: [String: String] = [:]
-    /// The matched route pattern, for logs and metrics.
-    public var route: String?
 
     public init(method: String, path: String, headers: [String: String], query: [String: String], body: Data,
                 requestID: String, clientIP: String) {

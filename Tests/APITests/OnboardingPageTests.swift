@@ -37,7 +37,8 @@ import Testing
         _ = try f.server.send("GET", "/onboard/\(token)")
         let started = try events(f, "onboarding.started")
         #expect(started.count == 1, "only the first open starts")
-        #expect(started.first?.contains(#""sessionId": "\#(id)""#) == true || started.first?.contains(id) == true)
+        #expect(started.first?.contains(#""sessionId": "\#(id)""#) == true)
+        #expect(started.first?.contains(#""tenantId": "cust_42""#) == true)
         #expect(started.first?.contains("\"plan\": \"pro\"") == true)
 
         #expect(try f.server.send("GET", "/onboard/not-a-token").status == 404)

@@ -1,49 +1,17 @@
 import Foundation
-import HTTPServer
 import Postgres
 import TestSupport
 import Testing
 
-/// A tenant endpoint on loopback that verifies like a customer's would: the challenge comes
-/// back only for `hub.mode=subscribe` with the right verify token.
-final class TenantEndpoint: @unchecked Sendable {
-    // `@unchecked Sendable`: set once in init.
-    let server: HTTPServer
-    let port: UInt16
-
-    init(expectedToken: String) throws {
-        var lastError: Error?
-        for _ in 0..<5 {
-            let port = UInt16.random(in: 40_000...49_999)
-            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
-            configuration.threads = 2
-            let server = HTTPServer(configuration: configuration, accessLog: false, tooLarge: { _ in Response(status: 413) }) { request in
-                guard request.query["hub.mode"] == "subscribe", request.query["hub.verify_token"] == expectedToken,
-                      let challenge = request.query["hub.challenge"] else { return .text(403, "forbidden") }
-                return .text(200, challenge)
-            }
-            do {
-                try server.start()
-                self.server = server
-                self.port = port
-                return
-            } catch { lastError = error }
-        }
-        throw lastError!
-    }
-
-    var url: String { "http://127.0.0.1:\(port)/whatsapp" }
-}
-
 @Suite(.serialized) struct WebhookCheckTests {
     @Test func theOverrideURLIsCheckedWithMetasHandshake() throws {
-        let endpoint = try TenantEndpoint(expectedToken: "s3cret+/=")
-        defer { endpoint.server.stop() }
+        let endpoint = try LoopbackServer.handshakeReceiver(token: "s3cret+/=")
+        defer { endpoint.stop() }
         let f = try APIFixture(environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"])
         defer { f.close() }
         func create(token: String) throws -> String {
             let result = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
-                                           json: sessionBody(["webhookOverrideUrl": endpoint.url, "webhookVerifyToken": token]))
+                                           json: sessionBody(["webhookOverrideUrl": endpoint.base + "/whatsapp", "webhookVerifyToken": token]))
             #expect(result.status == 201, "\(result.text)")
             return result.json["sessionId"] as! String
         }

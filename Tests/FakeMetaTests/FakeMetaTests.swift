@@ -1,6 +1,5 @@
 import Foundation
 import HTTPClient
-import HTTPServer
 import Meta
 import TestSupport
 import Testing
@@ -72,20 +71,21 @@ import Testing
     @Test func subscriptionOverrideAndTheHandshake() throws {
         let sim = try Simulator()
         defer { sim.process.stop() }
-        let endpoint = try Receiver(token: "s3cret")
-        defer { endpoint.server.stop() }
+        let endpoint = try LoopbackServer.handshakeReceiver(token: "s3cret")
+        let callback = endpoint.base + "/hook"
+        defer { endpoint.stop() }
         let signup = try sim.post("/_fake/signup", #"{"mode":"coexistence"}"#)
         let waba = signup["wabaId"] as! String
         let phone = signup["phoneNumberId"] as! String
         let token = try graph(sim).exchangeCode(signup["code"] as! String, deadline: deadline).access_token
         let client = graph(sim)
 
-        let early = graphError { try client.overrideCallback(waba: waba, callbackURI: endpoint.url, verifyToken: "s3cret", token: token, deadline: deadline) }
+        let early = graphError { try client.overrideCallback(waba: waba, callbackURI: callback, verifyToken: "s3cret", token: token, deadline: deadline) }
         #expect(early?.code == 100, "an override before the plain subscription fails as Meta's does")
         try client.subscribe(waba: waba, token: token, deadline: deadline)
-        let refused = graphError { try client.overrideCallback(waba: waba, callbackURI: endpoint.url, verifyToken: "wrong", token: token, deadline: deadline) }
+        let refused = graphError { try client.overrideCallback(waba: waba, callbackURI: callback, verifyToken: "wrong", token: token, deadline: deadline) }
         #expect(refused?.code == 2200, "the callback must answer the challenge")
-        try client.overrideCallback(waba: waba, callbackURI: endpoint.url, verifyToken: "s3cret", token: token, deadline: deadline)
+        try client.overrideCallback(waba: waba, callbackURI: callback, verifyToken: "s3cret", token: token, deadline: deadline)
 
         #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) } != nil,
                 "coexistence numbers are not registered")
@@ -93,7 +93,7 @@ import Testing
 
         let wabas = try sim.state()["wabas"] as! [String: [String: Any]]
         #expect(wabas[waba]?["subscribed"] as? Bool == true)
-        #expect(wabas[waba]?["overrideCallbackUri"] as? String == endpoint.url)
+        #expect(wabas[waba]?["overrideCallbackUri"] as? String == callback)
         let phones = wabas[waba]?["phones"] as? [[String: Any]]
         #expect(phones?.first?["syncRequests"] as? [String] == ["smb_app_state_sync"])
 
@@ -118,35 +118,5 @@ import Testing
                                                                             "POST /v25.0/\(waba)/subscribed_apps"])
         _ = try sim.post("/_fake/phones/\(signup["phoneNumberId"] as! String)", #"{"qualityRating":"RED"}"#)
         #expect(try graph(sim).phoneNumber(signup["phoneNumberId"] as! String, token: token, deadline: deadline).quality_rating == "RED")
-    }
-}
-
-/// A tenant endpoint answering Meta's verification handshake for one token.
-final class Receiver: @unchecked Sendable {
-    // `@unchecked Sendable`: set once in init.
-    let server: HTTPServer
-    let port: UInt16
-    var url: String { "http://127.0.0.1:\(port)/hook" }
-
-    init(token: String) throws {
-        var lastError: Error?
-        for _ in 0..<5 {
-            let port = UInt16.random(in: 45_000...49_999)
-            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
-            configuration.threads = 2
-            let server = HTTPServer(configuration: configuration, accessLog: false, tooLarge: { _ in Response(status: 413) }) { request in
-                guard request.query["hub.verify_token"] == token, let challenge = request.query["hub.challenge"] else {
-                    return .text(403, "no")
-                }
-                return .text(200, challenge)
-            }
-            do {
-                try server.start()
-                self.server = server
-                self.port = port
-                return
-            } catch { lastError = error }
-        }
-        throw lastError!
     }
 }

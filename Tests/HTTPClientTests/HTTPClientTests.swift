@@ -1,36 +1,11 @@
 import Foundation
 import HTTPClient
 import HTTPServer
+import TestSupport
 import Testing
 
-/// A real HTTP server on loopback with a few behaviours to call.
-final class TargetServer: @unchecked Sendable {
-    // `@unchecked Sendable`: both fields are set once in init.
-    let server: HTTPServer
-    let port: UInt16
-
-    init() throws {
-        var lastError: Error?
-        for _ in 0..<5 {
-            let port = UInt16.random(in: 30_000...39_999)
-            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
-            configuration.threads = 2
-            let server = HTTPServer(configuration: configuration, accessLog: false,
-                                    tooLarge: { _ in Response(status: 413) }, handler: TargetServer.handle)
-            do {
-                try server.start()
-                self.server = server
-                self.port = port
-                return
-            } catch {
-                lastError = error
-            }
-        }
-        throw lastError!
-    }
-
-    var base: String { "http://127.0.0.1:\(port)" }
-
+/// The behaviours the client is tested against, served by a `LoopbackServer`.
+enum Target {
     static func handle(_ request: Request) -> Response {
         switch request.path {
         case "/ok": return .text(200, "hello")
@@ -53,8 +28,8 @@ final class TargetServer: @unchecked Sendable {
     func deadline(_ seconds: Double = 5) -> Date { Date().addingTimeInterval(seconds) }
 
     @Test func sendsMethodHeadersAndBodyAndReadsTheAnswer() throws {
-        let target = try TargetServer()
-        defer { target.server.stop() }
+        let target = try LoopbackServer(Target.handle)
+        defer { target.stop() }
         let ok = try client.send(.init(url: target.base + "/ok"), deadline: deadline())
         #expect(ok.status == 200 && String(decoding: ok.body, as: UTF8.self) == "hello")
         #expect(ok.header("Request-Id")?.hasPrefix("req_") == true)
@@ -66,16 +41,16 @@ final class TargetServer: @unchecked Sendable {
     }
 
     @Test func aRedirectIsAnAnswerNotAHop() throws {
-        let target = try TargetServer()
-        defer { target.server.stop() }
+        let target = try LoopbackServer(Target.handle)
+        defer { target.stop() }
         let response = try client.send(.init(url: target.base + "/redirect"), deadline: deadline())
         #expect(response.status == 302)
         #expect(response.header("Location") == "/ok")
     }
 
     @Test func theDeadlineStopsASlowAnswer() throws {
-        let target = try TargetServer()
-        defer { target.server.stop() }
+        let target = try LoopbackServer(Target.handle)
+        defer { target.stop() }
         let started = Date()
         #expect(throws: HTTPClientError.timedOut) { try client.send(.init(url: target.base + "/slow"), deadline: deadline(0.5)) }
         #expect(Date().timeIntervalSince(started) < 2)
@@ -83,8 +58,8 @@ final class TargetServer: @unchecked Sendable {
     }
 
     @Test func theBodyIsCapturedUpToTheBound() throws {
-        let target = try TargetServer()
-        defer { target.server.stop() }
+        let target = try LoopbackServer(Target.handle)
+        defer { target.stop() }
         let response = try client.send(.init(url: target.base + "/big"), deadline: deadline())
         #expect(response.truncated)
         #expect(response.body.count == 1 << 20)

@@ -3,14 +3,15 @@ import Foundation
 import HTTPClient
 import HTTPServer
 import Meta
+import TestSupport
 import Testing
 
 /// A loopback stand-in answering a few Graph routes in Meta's shapes and checking
 /// `appsecret_proof` the way Meta does.
 final class GraphStub: @unchecked Sendable {
-    // `@unchecked Sendable`: `server`/`port` are set once; `seen` is guarded by `lock`.
-    let server: HTTPServer
-    let port: UInt16
+    // `@unchecked Sendable`: `loopback` is set once; `seen` is guarded by `lock`.
+    let loopback: LoopbackServer
+    var port: UInt16 { loopback.port }
     private let lock = NSLock()
     private var seenRequests: [Request] = []
     static let secret = "dev-app-secret"
@@ -18,25 +19,12 @@ final class GraphStub: @unchecked Sendable {
     var seen: [Request] { lock.withLock { seenRequests } }
 
     init() throws {
-        var lastError: Error?
         let box = Box()
-        for _ in 0..<5 {
-            let port = UInt16.random(in: 50_000...59_999)
-            var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
-            configuration.threads = 2
-            let server = HTTPServer(configuration: configuration, accessLog: false, tooLarge: { _ in Response(status: 413) }) { request in
-                box.stub?.record(request)
-                return GraphStub.answer(request)
-            }
-            do {
-                try server.start()
-                self.server = server
-                self.port = port
-                box.stub = self
-                return
-            } catch { lastError = error }
+        loopback = try LoopbackServer { request in
+            box.stub?.record(request)
+            return GraphStub.answer(request)
         }
-        throw lastError!
+        box.stub = self
     }
 
     final class Box: @unchecked Sendable {
@@ -98,7 +86,7 @@ final class GraphStub: @unchecked Sendable {
 
     @Test func exchangesACodeAndDecodesItsErrors() throws {
         let stub = try GraphStub()
-        defer { stub.server.stop() }
+        defer { stub.loopback.stop() }
         #expect(try client(stub).exchangeCode("good-code", deadline: deadline).access_token == "EAAG-token")
         do {
             _ = try client(stub).exchangeCode("expired", deadline: deadline)
@@ -112,7 +100,7 @@ final class GraphStub: @unchecked Sendable {
 
     @Test func callsWithATokenCarryItsProofAndReadPhoneNumbers() throws {
         let stub = try GraphStub()
-        defer { stub.server.stop() }
+        defer { stub.loopback.stop() }
         let graph = client(stub)
         let numbers = try graph.phoneNumbers(waba: "111", token: "EAAG-token", deadline: deadline)
         #expect(numbers.map(\.id) == ["555"])
@@ -140,7 +128,7 @@ final class GraphStub: @unchecked Sendable {
 
     @Test func classifiesRevokedTokensRateLimitsAndOutages() throws {
         let stub = try GraphStub()
-        defer { stub.server.stop() }
+        defer { stub.loopback.stop() }
         let graph = client(stub)
         func failure(_ body: () throws -> Void) -> GraphError? {
             do { try body() } catch let error as GraphError { return error } catch {}

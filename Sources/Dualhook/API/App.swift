@@ -55,7 +55,6 @@ public final class App: Sendable {
             return response
         case .found(let route, let parameters):
             request.parameters = parameters
-            request.route = route.pattern
             var response = route.handler.plain.map { $0(request, self) } ?? run(route.handler, request: request)
             response.route = "\(route.method) \(route.pattern)"
             return response

@@ -17,7 +17,6 @@ public struct WebhookCheck: JobKind {
     public static let timeout: TimeInterval = 20
     /// A URL that does not answer may be coming up: two more tries, then `failed`.
     public static let retryPolicy = RetryPolicy.fixed([10, 60])
-    static var maxAttempts: Int { retryPolicy.maxAttempts }
 
     let vault: Vault
     let client: HTTPClient
