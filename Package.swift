@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Meta", "Crypto", "Logging"]),
 
         // The executable.
-        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "FakeMeta", "Crypto", "Logging"]),
+        .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "FakeMeta", "Meta", "Crypto", "Logging"]),
 
         // Tests: one target per module; integration tests share TestSupport.
         .target(name: "TestSupport", dependencies: ["Postgres", "HTTPServer", "Logging"], path: "Tests/TestSupport"),

@@ -21,6 +21,8 @@ extension FakeMeta {
                                             times: body["times"] as? Int ?? 1, delayMs: body["delayMs"] as? Int ?? 0)
             state.withLock { $0.faults.append(fault) }
             return .json(200, ["ok": true])
+        case ("GET", 1, "popup"):
+            return popup(request)
         case ("GET", 1, "state"):
             return stateSnapshot()
         case ("POST", 1, "deliver"):
@@ -85,6 +87,7 @@ extension FakeMeta {
                 wabas[id] = AnyEncodable([
                     "subscribed": AnyEncodable(waba.subscribed),
                     "overrideCallbackUri": AnyEncodable(waba.overrideCallbackURI),
+                    "overrideVerifyToken": AnyEncodable(waba.overrideVerifyToken),
                     "phones": AnyEncodable(waba.phoneIDs.compactMap { s.phones[$0] }.map { phone in
                         [
                             "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode),

@@ -29,6 +29,7 @@ public final class FakeMeta: Sendable {
 
     public func handle(_ request: Request) -> Response {
         let route = "\(request.method) \(request.path)"
+        if request.method == "GET" && request.path == "/sdk.js" { return sdk() }
         if !request.path.hasPrefix("/_fake/") {
             let fault = state.withLock { s -> FakeMetaState.Fault? in
                 s.calls.append(.init(method: request.method, path: request.path, at: Date()))
@@ -74,7 +75,7 @@ public final class FakeMeta: Sendable {
         case ("POST", 2, "subscribed_apps"):
             return subscribe(wabaID: path[0], tokenWABA: tokenWABA, form: form)
         case ("DELETE", 2, "subscribed_apps"):
-            return withWABA(path[0], token: tokenWABA, change: { $0.subscribed = false; $0.overrideCallbackURI = nil }) { _, _ in
+            return withWABA(path[0], token: tokenWABA, change: { $0.subscribed = false; $0.overrideCallbackURI = nil; $0.overrideVerifyToken = nil }) { _, _ in
                 .json(200, ["success": true])
             }
         case ("GET", 1, _):
@@ -140,7 +141,7 @@ public final class FakeMeta: Sendable {
         guard verified else {
             return FakeMeta.error(400, 2200, "Callback verification failed with the following errors: HTTP Status Code = 403")
         }
-        return withWABA(wabaID, token: tokenWABA, change: { $0.overrideCallbackURI = callback }) { _, _ in .json(200, ["success": true]) }
+        return withWABA(wabaID, token: tokenWABA, change: { $0.overrideCallbackURI = callback; $0.overrideVerifyToken = verifyToken }) { _, _ in .json(200, ["success": true]) }
     }
 
     // MARK: Helpers

@@ -25,6 +25,7 @@ struct FakeMetaState: Sendable {
         let id: String
         var subscribed = false
         var overrideCallbackURI: String?
+        var overrideVerifyToken: String?
         var phoneIDs: [String] = []
     }
 

@@ -7,7 +7,8 @@ enum Catalog {
     static func registry(_ environment: Environment) throws -> JobRegistry {
         var registry = JobRegistry()
         registry.register(PruneJobs())
-        ProductJobs.register(in: &registry, vault: try environment.vault(), allowPrivateTargets: environment.allowPrivateTargets)
+        ProductJobs.register(in: &registry, vault: try environment.vault(), allowPrivateTargets: environment.allowPrivateTargets,
+                             graph: environment.graph)
         if environment.diagnosticKinds { DiagnosticJobs.register(in: &registry) }
         return registry
     }

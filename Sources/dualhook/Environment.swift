@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Meta
 
 /// The process environment as API.md's configuration table names it.
 struct Environment: Sendable {
@@ -18,6 +19,17 @@ struct Environment: Sendable {
     var publicURL: String { values["DUALHOOK_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080" }
     /// Development and tests only: http and private addresses allowed for outbound URLs.
     var allowPrivateTargets: Bool { values["DUALHOOK_ALLOW_PRIVATE_TARGETS"] == "1" }
+
+    func setting(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The Meta app and Graph API the workers call; the defaults are the development values
+    /// `dualhook fake-meta` knows, except the Graph URL, which is Meta's own.
+    var graph: GraphClient.Configuration {
+        GraphClient.Configuration(baseURL: setting("META_GRAPH_URL") ?? "https://graph.facebook.com",
+                                  version: setting("META_GRAPH_VERSION") ?? "v25.0",
+                                  appID: setting("META_APP_ID") ?? "1234567890",
+                                  appSecret: setting("META_APP_SECRET") ?? "dev-app-secret")
+    }
 
     /// The key ring for secrets at rest, or a one-line reason why there is none.
     func vault() throws -> Vault {

@@ -7,33 +7,7 @@ import Testing
 /// The simulator as the platform meets it: the real `dualhook fake-meta` process, called
 /// through the project's own Graph client.
 @Suite(.serialized) struct FakeMetaTests {
-    final class Simulator: @unchecked Sendable {
-        // `@unchecked Sendable`: set once in init.
-        let process: DualhookProcess
-        let port: Int
-        var base: String { "http://127.0.0.1:\(port)" }
-
-        init() throws {
-            for _ in 0..<5 {
-                let port = Int.random(in: 60_000...64_999)
-                let process = try DualhookProcess(["fake-meta", "--listen", "127.0.0.1:\(port)"], databaseURL: "", label: "fake-meta-\(port)")
-                if eventually(timeout: 10, { process.log.contains("listening") || !process.isRunning }), process.isRunning {
-                    self.process = process
-                    self.port = port
-                    return
-                }
-                process.stop()
-            }
-            throw SpawnError(message: "fake-meta did not start")
-        }
-
-        func post(_ path: String, _ json: String) throws -> [String: Any] {
-            let result = try HTTPResult.send("POST", base + path, headers: ["Content-Type": "application/json"], body: Data(json.utf8))
-            return result.json
-        }
-
-        func state() throws -> [String: Any] { try HTTPResult.send("GET", base + "/_fake/state").json }
-    }
+    typealias Simulator = FakeMetaProcess
 
     func graph(_ sim: Simulator) -> GraphClient {
         GraphClient(configuration: .init(baseURL: sim.base, version: "v25.0", appID: "1234567890", appSecret: "dev-app-secret"),

@@ -11,4 +11,15 @@ enum Outbox {
                              [id, accountID, type, PostgresRawJSON(dataJSON)])
         return id
     }
+
+    /// An event's `data`: `fields` (JSON values; nils left out) and the session's metadata
+    /// spliced in as stored, so it round-trips exactly as the account sent it.
+    static func data(_ fields: [String: Any?], metadataJSON: String?) -> String {
+        let present = fields.compactMapValues { $0 }
+        let encoded = (try? JSONSerialization.data(withJSONObject: present, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        var text = String(decoding: encoded, as: UTF8.self)
+        guard let metadataJSON else { return text }
+        text.removeLast()  // the closing brace
+        return text + (present.isEmpty ? "" : ",") + "\"metadata\":" + metadataJSON + "}"
+    }
 }

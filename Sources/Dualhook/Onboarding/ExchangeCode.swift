@@ -1,20 +1,150 @@
+import Crypto
 import Foundation
+import HTTPClient
+import JobQueue
+import Meta
 
-/// The code exchange queued by `POST /onboard/{token}/complete` on the `onboarding` queue
-/// (Meta's code lives 30 s). The code travels sealed, bound to its session.
-enum ExchangeCode {
-    static let kind = "onboarding.exchange_code"
-    static let queue = "onboarding"
-    static let timeout: TimeInterval = 25
-    static let maxAttempts = 3
-
-    struct Args: Codable {
+/// From the code the browser handed over to a live connection: exchange the code (Meta's code
+/// lives 30 s, so this runs on the `onboarding` queue ahead of everything), claim the WABA for
+/// the tenant, read the numbers, subscribe and then override the WABA's webhooks, register
+/// Cloud API numbers or request the app's sync for Coexistence numbers, and store the
+/// connection with its token sealed. Each Meta call is safe to repeat, and the token is kept
+/// (sealed) as soon as it exists, so a retry after a transient failure picks up where it was.
+public struct ExchangeCode: JobKind {
+    public struct Args: Codable, Sendable {
         let sessionId: String
         let sealedCode: String
         let wabaId: String
         let phoneNumberId: String?
         let businessId: String?
     }
+    public static let kind = "onboarding.exchange_code"
+    public static let queue = "onboarding"
+    public static let timeout: TimeInterval = 25
+    /// Transient Meta failures (5xx, throttling, no answer) are retried quickly; the last
+    /// attempt's failure ends the session with `meta_error`.
+    public static let retryPolicy = RetryPolicy.fixed([1, 2, 5, 10])
+    /// Ahead of every other job of its queue.
+    public static let priority = -1
 
     static func associatedData(sessionID: String) -> String { "session:\(sessionID):code" }
+
+    let vault: Vault
+    let graph: GraphClient
+
+    public init(vault: Vault, graph: GraphClient) {
+        self.vault = vault
+        self.graph = graph
+    }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        let store = ProvisioningStore(database: context.database, vault: vault)
+        guard let session = try store.exchanging(args.sessionId) else { return }  // finished, cancelled, or gone
+        var subscribed = false
+        var token = session.exchangedToken
+        do {
+            try store.claim(waba: args.wabaId, for: session)
+            let token = try token ?? {
+                let fresh = try exchange(args, session: session, store: store, context: context)
+                token = fresh
+                return fresh
+            }()
+            let phoneIDs = try args.phoneNumberId.map { [$0] } ?? step("reading the WABA's numbers", context) {
+                try graph.phoneNumbers(waba: args.wabaId, token: token, deadline: context.deadline).map(\.id)
+            }
+            guard !phoneIDs.isEmpty else {
+                throw ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "the WABA has no phone number")
+            }
+            let phones = try phoneIDs.map { id in
+                try step("reading phone number \(id)", context) { try graph.phoneNumber(id, token: token, deadline: context.deadline) }
+            }
+            subscribed = true
+            try step("subscribing the app to the WABA", context, failing: ProvisioningFailure.webhookSubscriptionFailed) {
+                try graph.subscribe(waba: args.wabaId, token: token, deadline: context.deadline)
+            }
+            try step("setting the webhook override", context, failing: ProvisioningFailure.webhookSubscriptionFailed) {
+                try graph.overrideCallback(waba: args.wabaId, callbackURI: session.webhookOverrideURL,
+                                           verifyToken: session.webhookVerifyToken, token: token, deadline: context.deadline)
+            }
+            var numbers: [ProvisionedNumber] = []
+            for phone in phones {
+                numbers.append(try prepare(phone, session: session, token: token, store: store, context: context))
+            }
+            try store.complete(session, waba: args.wabaId, businessID: args.businessId, token: token, numbers: numbers)
+        } catch let failure as ProvisioningFailure {
+            context.logger.info("onboarding failed", ["session": session.id, "reason": failure.reason, "error": failure.message])
+            try store.fail(session, failure)
+            if subscribed, let token { releaseWABA(args.wabaId, token: token, store: store, context: context) }
+        }
+    }
+
+    /// Exchanges the code and keeps the token at once: the code will not work a second time.
+    func exchange(_ args: Args, session: ProvisioningStore.Session, store: ProvisioningStore, context: JobContext) throws -> String {
+        let code = try vault.openText(args.sealedCode, associatedData: ExchangeCode.associatedData(sessionID: session.id))
+        let token = try step("exchanging the code", context, failing: ProvisioningFailure.oauthExchangeFailed) {
+            try graph.exchangeCode(code, deadline: context.deadline).access_token
+        }
+        try store.keep(token: token, for: session)
+        return token
+    }
+
+    /// Registers a Cloud API number that is not yet (with a PIN kept across retries), or asks
+    /// a Coexistence number's app for its contacts and history.
+    func prepare(_ phone: GraphClient.PhoneNumber, session: ProvisioningStore.Session, token: String,
+                 store: ProvisioningStore, context: JobContext) throws -> ProvisionedNumber {
+        let mode = ConnectionMode.of(phone)
+        var pin = session.registrationPins[phone.id]
+        switch mode {
+        case .cloudAPI where ConnectionMode.needsRegistration(phone):
+            if pin == nil {
+                pin = ConnectionMode.newPIN()
+                try store.keep(pin: pin!, phone: phone.id, for: session)
+            }
+            try step("registering phone number \(phone.id)", context) {
+                try graph.register(phone: phone.id, pin: pin!, token: token, deadline: context.deadline)
+            }
+        case .coexistence:
+            ConnectionMode.requestSync(phone: phone.id, graph: graph, token: token, context: context)
+        default:
+            break
+        }
+        return ProvisionedNumber(phone: phone, mode: mode, pin: pin, registered: mode == .cloudAPI)
+    }
+
+    /// A WABA left subscribed by a failed onboarding would send its traffic to no one (or to
+    /// the app's own callback): unsubscribe it unless another connection lives on it.
+    func releaseWABA(_ waba: String, token: String, store: ProvisioningStore, context: JobContext) {
+        guard (try? store.liveConnections(waba: waba)) == 0 else { return }
+        do {
+            try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)
+        } catch {
+            context.logger.warning("could not unsubscribe after a failed onboarding", ["waba": waba, "error": "\(error)"])
+        }
+    }
+
+    /// Runs one Meta call: a transient failure (5xx, throttling, no answer) is retried while
+    /// attempts remain and is `meta_error` after the last; a refusal is `reason` at once.
+    func step<T>(_ name: String, _ context: JobContext, failing reason: String = ProvisioningFailure.metaError,
+                 _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as GraphError {
+            if error.isTransient && !context.isLastAttempt { throw JobError.retry(after: retryDelay(context), "\(name): \(error)") }
+            throw ProvisioningFailure(reason: error.isTransient ? ProvisioningFailure.metaError : reason,
+                                      message: "\(name): \(error)", graph: error)
+        } catch let error as HTTPClientError {
+            if !context.isLastAttempt { throw JobError.retry(after: retryDelay(context), "\(name): \(error)") }
+            throw ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "\(name): \(error)")
+        }
+    }
+
+    func retryDelay(_ context: JobContext) -> TimeInterval { ExchangeCode.retryPolicy.delay(afterAttempt: context.attempt) }
+}
+
+/// A number ready to be stored as a connection.
+struct ProvisionedNumber {
+    let phone: GraphClient.PhoneNumber
+    let mode: ConnectionMode
+    let pin: String?
+    let registered: Bool
 }

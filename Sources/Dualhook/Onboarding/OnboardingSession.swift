@@ -67,13 +67,8 @@ struct OnboardingSession {
 
     /// `onboarding.*` event data: the tenant, the session and the account's metadata.
     func eventData(_ extra: [String: String] = [:]) -> String {
-        var fields = ["\"tenantId\":\(OnboardingSession.json(tenantID))", "\"sessionId\":\(OnboardingSession.json(id))"]
-        for (key, value) in extra.sorted(by: { $0.key < $1.key }) { fields.append("\(OnboardingSession.json(key)):\(OnboardingSession.json(value))") }
-        fields.append("\"metadata\":\(metadataJSON)")
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
-    static func json(_ text: String) -> String {
-        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+        var fields: [String: Any?] = ["tenantId": tenantID, "sessionId": id]
+        for (key, value) in extra { fields[key] = value }
+        return Outbox.data(fields, metadataJSON: metadataJSON)
     }
 }

@@ -60,10 +60,7 @@ enum PageRoutes {
             sessionId: session.id,
             sealedCode: try context.configuration.vault.seal(code, associatedData: ExchangeCode.associatedData(sessionID: session.id)),
             wabaId: wabaID, phoneNumberId: phoneID, businessId: businessID)
-        try JobQueue.enqueueRaw(kind: ExchangeCode.kind, queue: ExchangeCode.queue,
-                                argsJSON: String(decoding: try JSONEncoder().encode(args), as: UTF8.self),
-                                priority: -1, maxAttempts: ExchangeCode.maxAttempts, timeout: ExchangeCode.timeout,
-                                on: context.connection)
+        try JobQueue.enqueue(ExchangeCode.self, args, on: context.connection)
         return .json(202, ["status": "exchanging"])
     }
 

@@ -1,0 +1,73 @@
+import Crypto
+import Foundation
+import JobQueue
+import Meta
+
+/// Polls Meta for a number whose mode was `unknown` at onboarding until Meta settles it, then
+/// finishes what onboarding would have done for that mode (registration or the app's sync) and
+/// emits `connection.mode_resolved`.
+public struct ResolveMode: JobKind {
+    public struct Args: Codable, Sendable {
+        let connectionId: String
+    }
+    public static let kind = "connections.resolve_mode"
+    public static let queue = "meta"
+    public static let timeout: TimeInterval = 30
+    /// Meta usually settles within minutes; polls thin out to hourly and stop after about
+    /// three days (the number stays `unknown`, still live).
+    public static let retryPolicy = RetryPolicy.fixed([60, 120, 300, 600, 1800] + Array(repeating: 3600, count: 70))
+    static let firstPoll: TimeInterval = 30
+
+    let vault: Vault
+    let graph: GraphClient
+
+    public init(vault: Vault, graph: GraphClient) {
+        self.vault = vault
+        self.graph = graph
+    }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        guard let row = try context.database.withConnection({ connection in
+            try connection.query("""
+                SELECT phone_number_id, access_token, registration_pin FROM connections
+                WHERE id = $1 AND status = 'active' AND connection_mode = 'unknown'
+                """, [args.connectionId]).first
+        }) else { return }  // settled, or disconnected
+        let phoneID: String = try row.decode(at: 0)
+        let token = try vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
+        let phone = try graph.phoneNumber(phoneID, token: token, deadline: context.deadline)
+        let mode = ConnectionMode.of(phone)
+        guard mode != .unknown else {
+            throw JobError.retry(after: ResolveMode.retryPolicy.delay(afterAttempt: context.attempt), "Meta has not settled the number's mode yet")
+        }
+        var pin = try row.decode(String?.self, at: 2).map { try vault.openText($0, associatedData: "connection:\(args.connectionId):pin") }
+        if mode == .cloudAPI && ConnectionMode.needsRegistration(phone) {
+            if pin == nil {
+                // Kept before Meta sets it, so a retry registers with the same PIN.
+                let fresh = ConnectionMode.newPIN()
+                let sealed = try vault.seal(fresh, associatedData: "connection:\(args.connectionId):pin")
+                try context.database.withConnection {
+                    try $0.query("UPDATE connections SET registration_pin = $2 WHERE id = $1", [args.connectionId, sealed])
+                }
+                pin = fresh
+            }
+            try graph.register(phone: phoneID, pin: pin!, token: token, deadline: context.deadline)
+        } else if mode == .coexistence {
+            ConnectionMode.requestSync(phone: phoneID, graph: graph, token: token, context: context)
+        }
+        try context.database.transaction { tx in
+            guard let row = try tx.query("""
+                UPDATE connections c SET connection_mode = $2, registered = $3, updated_at = now()
+                WHERE c.id = $1 AND c.connection_mode = 'unknown'
+                RETURNING c.account_id, c.tenant_id, c.session_id, c.waba_id,
+                          (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id)
+                """, [args.connectionId, mode.rawValue, mode == .cloudAPI]).first else { return }
+            let data = Outbox.data([
+                "tenantId": try row.decode(String.self, at: 1), "sessionId": try row.decode(String?.self, at: 2),
+                "connectionId": args.connectionId, "wabaId": try row.decode(String.self, at: 3), "phoneNumberId": phoneID,
+                "connectionMode": mode.rawValue, "previousMode": ConnectionMode.unknown.rawValue,
+            ], metadataJSON: try row.decode(String?.self, at: 4) ?? "{}")
+            try Outbox.emit(type: "connection.mode_resolved", accountID: try row.decode(at: 0), dataJSON: data, on: tx)
+        }
+    }
+}

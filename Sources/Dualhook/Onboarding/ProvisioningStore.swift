@@ -1,0 +1,188 @@
+import Crypto
+import Foundation
+import JobQueue
+import Postgres
+
+/// The exchange job's reads and writes: the session it works for, the progress it keeps
+/// across retries, and the final transaction that stores the connection (or the failure) with
+/// its event.
+struct ProvisioningStore {
+    let database: ConnectionPool
+    let vault: Vault
+
+    /// A session in `exchanging`, with its secrets opened for this attempt.
+    struct Session {
+        let id: String
+        let accountID: String
+        let tenantID: String
+        let webhookOverrideURL: String
+        let webhookVerifyToken: String
+        let exchangedToken: String?
+        let registrationPins: [String: String]
+        let metadataJSON: String
+    }
+
+    static func tokenAssociatedData(_ sessionID: String) -> String { "session:\(sessionID):access_token" }
+    static func pinAssociatedData(_ sessionID: String, phone: String) -> String { "session:\(sessionID):pin:\(phone)" }
+
+    func exchanging(_ id: String) throws -> Session? {
+        guard let row = try database.withConnection({ connection in
+            try connection.query("""
+                SELECT account_id, tenant_id, webhook_override_url, webhook_verify_token, exchanged_token,
+                       registration_pins::text, metadata::text
+                FROM onboarding_sessions WHERE id = $1 AND status = 'exchanging'
+                """, [id]).first
+        }) else { return nil }
+        let sealedPins = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(String.self, at: 5).utf8))
+        var pins: [String: String] = [:]
+        for (phone, sealed) in sealedPins {
+            pins[phone] = try vault.openText(sealed, associatedData: ProvisioningStore.pinAssociatedData(id, phone: phone))
+        }
+        return Session(
+            id: id, accountID: try row.decode(at: 0), tenantID: try row.decode(at: 1), webhookOverrideURL: try row.decode(at: 2),
+            webhookVerifyToken: try vault.openText(try row.decode(at: 3), associatedData: "session:\(id):verify_token"),
+            exchangedToken: try row.decode(String?.self, at: 4).map {
+                try vault.openText($0, associatedData: ProvisioningStore.tokenAssociatedData(id))
+            },
+            registrationPins: pins, metadataJSON: try row.decode(at: 6))
+    }
+
+    /// Takes the WABA for the session's tenant. Meta keeps one override per WABA, so a WABA
+    /// live (or being onboarded) for another tenant cannot be taken: `waba_webhook_conflict`,
+    /// naming the holder's URL only when it is the same account's.
+    func claim(waba: String, for session: Session) throws {
+        let holder = try database.transaction { tx -> (account: String, url: String)? in
+            _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('waba:' || $1, 0))", [waba])
+            let row = try tx.query("""
+                (SELECT account_id, webhook_override_url FROM connections
+                 WHERE waba_id = $1 AND status = 'active' AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
+                UNION ALL
+                (SELECT account_id, webhook_override_url FROM onboarding_sessions
+                 WHERE waba_id = $1 AND status = 'exchanging' AND id <> $4 AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
+                LIMIT 1
+                """, [waba, session.accountID, session.tenantID, session.id]).first
+            if let row { return (try row.decode(at: 0), try row.decode(at: 1)) }
+            try tx.query("UPDATE onboarding_sessions SET waba_id = $2 WHERE id = $1", [session.id, waba])
+            return nil
+        }
+        guard let holder else { return }
+        var failure = ProvisioningFailure(reason: ProvisioningFailure.wabaWebhookConflict,
+                                          message: "WABA \(waba) is connected for another tenant")
+        if holder.account == session.accountID { failure.existingWebhookOverrideUrl = holder.url }
+        throw failure
+    }
+
+    func keep(token: String, for session: Session) throws {
+        let sealed = try vault.seal(token, associatedData: ProvisioningStore.tokenAssociatedData(session.id))
+        try database.withConnection { try $0.query("UPDATE onboarding_sessions SET exchanged_token = $2 WHERE id = $1", [session.id, sealed]) }
+    }
+
+    func keep(pin: String, phone: String, for session: Session) throws {
+        let sealed = try vault.seal(pin, associatedData: ProvisioningStore.pinAssociatedData(session.id, phone: phone))
+        try database.withConnection {
+            try $0.query("UPDATE onboarding_sessions SET registration_pins = registration_pins || jsonb_build_object($2::text, $3::text) WHERE id = $1",
+                         [session.id, phone, sealed])
+        }
+    }
+
+    func liveConnections(waba: String) throws -> Int {
+        try database.withConnection {
+            try $0.query("SELECT count(*) FROM connections WHERE waba_id = $1 AND status = 'active'", [waba]).scalar(Int.self) ?? 0
+        }
+    }
+
+    /// One transaction: the connections (a number already live for this tenant takes the new
+    /// token), the latest webhook configuration on every sibling of the WABA, the session
+    /// `completed`, `onboarding.completed`, and a mode poll for each `unknown` number.
+    func complete(_ session: Session, waba: String, businessID: String?, token: String, numbers: [ProvisionedNumber]) throws {
+        try database.transaction { tx in
+            guard try tx.query("SELECT 1 FROM onboarding_sessions WHERE id = $1 AND status = 'exchanging' FOR UPDATE",
+                               [session.id]).first != nil else { return }
+            var stored: [(id: String, number: ProvisionedNumber)] = []
+            for number in numbers {
+                let existing = try tx.query("SELECT id FROM connections WHERE phone_number_id = $1 AND status = 'active' FOR UPDATE",
+                                            [number.phone.id]).scalar(String.self)
+                let id = existing ?? Identifiers.make("con")
+                let values: [(any PostgresEncodable)?] = [
+                    id, session.accountID, session.tenantID, session.id, waba, number.phone.id, businessID,
+                    number.phone.display_phone_number, number.phone.verified_name, number.mode.rawValue,
+                    try vault.seal(token, associatedData: id),
+                    try number.pin.map { try vault.seal($0, associatedData: "connection:\(id):pin") },
+                    number.registered, number.phone.quality_rating, session.webhookOverrideURL,
+                    try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token"),
+                ]
+                if existing == nil {
+                    try tx.query("""
+                        INSERT INTO connections (id, account_id, tenant_id, session_id, waba_id, phone_number_id, business_id,
+                            display_phone_number, verified_name, connection_mode, access_token, registration_pin, registered,
+                            quality_rating, webhook_override_url, webhook_verify_token)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                        """, values)
+                } else {
+                    try tx.query("""
+                        UPDATE connections SET session_id = $4, business_id = COALESCE($7, business_id),
+                            display_phone_number = $8, verified_name = $9, connection_mode = $10, access_token = $11,
+                            registration_pin = COALESCE($12, registration_pin), registered = $13, quality_rating = $14,
+                            webhook_override_url = $15, webhook_verify_token = $16, updated_at = now()
+                        WHERE id = $1 AND account_id = $2 AND tenant_id = $3 AND waba_id = $5 AND phone_number_id = $6
+                        """, values)
+                }
+                stored.append((id, number))
+            }
+            // The override Meta just accepted is the WABA's, so every sibling carries it.
+            let siblings = try tx.query("""
+                SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
+                ORDER BY created_at, id FOR UPDATE
+                """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
+            for id in siblings where !stored.contains(where: { $0.id == id }) {
+                try tx.query("""
+                    UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
+                    """, [id, session.webhookOverrideURL,
+                          try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token")])
+            }
+            let first = stored[0]
+            try tx.query("""
+                UPDATE onboarding_sessions SET status = 'completed', connection_id = $2, exchanged_token = NULL,
+                    registration_pins = '{}' WHERE id = $1
+                """, [session.id, first.id])
+            var data: [String: Any?] = [
+                "tenantId": session.tenantID, "sessionId": session.id, "connectionId": first.id, "wabaId": waba,
+                "phoneNumberId": first.number.phone.id, "businessId": businessID, "connectionMode": first.number.mode.rawValue,
+                "displayPhoneNumber": first.number.phone.display_phone_number, "verifiedName": first.number.phone.verified_name,
+                "webhookOverrideUrl": session.webhookOverrideURL,
+                "siblingConnectionIds": siblings.filter { id in !stored.contains { $0.id == id } },
+            ]
+            if stored.count > 1 {
+                data["connections"] = stored.map { ["connectionId": $0.id, "phoneNumberId": $0.number.phone.id,
+                                                    "connectionMode": $0.number.mode.rawValue] }
+            }
+            try Outbox.emit(type: "onboarding.completed", accountID: session.accountID,
+                            dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
+            for entry in stored where entry.number.mode == .unknown {
+                try JobQueue.enqueue(ResolveMode.self, .init(connectionId: entry.id),
+                                     options: JobOptions(uniqueKey: "resolve_mode:\(entry.id)", delay: ResolveMode.firstPoll), on: tx)
+            }
+        }
+    }
+
+    /// The session `failed` with its reason, and `onboarding.failed`; the kept token goes.
+    func fail(_ session: Session, _ failure: ProvisioningFailure) throws {
+        try database.transaction { tx in
+            guard try tx.query("""
+                UPDATE onboarding_sessions SET status = 'failed', failure_reason = $2, exchanged_token = NULL, registration_pins = '{}'
+                WHERE id = $1 AND status = 'exchanging' RETURNING id
+                """, [session.id, failure.reason]).first != nil else { return }
+            var data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "reason": failure.reason,
+                                        "error": failure.message,
+                                        "existingWebhookOverrideUrl": failure.existingWebhookOverrideUrl]
+            if let graph = failure.graph {
+                var meta: [String: Any] = ["code": graph.code]
+                if let subcode = graph.subcode { meta["subcode"] = subcode }
+                if let trace = graph.fbtraceID { meta["fbtraceId"] = trace }
+                data["metaError"] = meta
+            }
+            try Outbox.emit(type: "onboarding.failed", accountID: session.accountID,
+                            dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Dualhook
+import Foundation
+import Postgres
+import TestSupport
+
+/// Everything a whole onboarding needs: the fake Meta, `dualhook serve` and `dualhook work`
+/// talking to it, and a tenant endpoint that passes Meta's handshake for the verify token
+/// `s3cret`.
+final class OnboardingFixture: @unchecked Sendable {
+    // `@unchecked Sendable`: set once in init.
+    let meta: FakeMetaProcess
+    let api: APIFixture
+    let worker: DualhookProcess
+    let tenant: LoopbackServer
+
+    var db: TestDatabase { api.db }
+    var server: APIServer { api.server }
+    var key: String { api.account.apiKey }
+    var hookURL: String { tenant.base + "/whatsapp" }
+
+    init(serverEnvironment: [String: String] = [:]) throws {
+        meta = try FakeMetaProcess()
+        tenant = try LoopbackServer.handshakeReceiver(token: "s3cret")
+        api = try APIFixture(environment: meta.environment.merging(serverEnvironment) { _, new in new })
+        worker = try DualhookProcess(["work", "--queues", "onboarding:4,meta:2", "--poll-interval", "0.2"], databaseURL: api.db.url,
+                                     environment: meta.environment, label: "worker-\(meta.port)")
+    }
+
+    func close() {
+        worker.stop()
+        api.close()
+        meta.stop()
+        tenant.stop()
+    }
+
+    struct Link {
+        let sessionID: String
+        let token: String
+    }
+
+    func link(_ changes: [String: Any?] = [:], tenant: String = "cust_42") throws -> Link {
+        var changes = changes
+        if changes["webhookOverrideUrl"] == nil { changes["webhookOverrideUrl"] = hookURL }
+        let created = try server.send("POST", "/api/v1/onboarding/sessions", key: key, json: sessionBody(changes, tenant: tenant))
+        guard created.status == 201, let url = created.json["onboardingUrl"] as? String else {
+            throw SpawnError(message: "session not created: \(created.text)")
+        }
+        return Link(sessionID: created.json["sessionId"] as! String, token: String(url.split(separator: "/").last!))
+    }
+
+    /// What the page posts after Embedded Signup.
+    @discardableResult
+    func complete(_ link: Link, code: String, waba: String, phone: String?) throws -> HTTPResult {
+        var body = ["code": code, "wabaId": waba, "event": "FINISH"]
+        if let phone { body["phoneNumberId"] = phone }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        return try server.send("POST", "/onboard/\(link.token)/complete", json: json)
+    }
+
+    func session(_ link: Link) throws -> [String: Any] {
+        try server.send("GET", "/api/v1/onboarding/sessions/\(link.sessionID)", key: key).json
+    }
+
+    /// Waits until the session leaves `exchanging`; returns its final form.
+    func finished(_ link: Link, timeout: TimeInterval = 40) throws -> [String: Any] {
+        var last: [String: Any] = [:]
+        eventually(timeout: timeout) {
+            last = (try? session(link)) ?? [:]
+            return ["completed", "failed", "cancelled", "expired"].contains(last["status"] as? String ?? "")
+        }
+        return last
+    }
+
+    func status(_ link: Link) throws -> [String: Any] {
+        try server.send("GET", "/onboard/\(link.token)/status").json
+    }
+
+    /// A connection row, by column name.
+    func connection(_ id: String) throws -> Row? {
+        try db.with { try $0.query("""
+            SELECT status, connection_mode, waba_id, phone_number_id, webhook_override_url, access_token, registered,
+                   webhook_verify_token, tenant_id
+            FROM connections WHERE id = $1
+            """, [id]).first }
+    }
+
+    /// `data` of each event of a type, oldest first, decoded.
+    func events(_ type: String) throws -> [[String: Any]] {
+        try db.with { try $0.query("SELECT data::text FROM events WHERE type = $1 ORDER BY created_at, id", [type]).rows }
+            .map { (try JSONSerialization.jsonObject(with: Data(try $0.decode(String.self, at: 0).utf8))) as? [String: Any] ?? [:] }
+    }
+}

@@ -1,0 +1,183 @@
+import Crypto
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// From `complete` to a live connection, against the real worker and the fake Meta over HTTP.
+@Suite(.serialized) struct ProvisioningTests {
+    @Test func aCloudAPINumberEndsLiveSubscribedAndRegisteredWithItsTokenSealed() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let link = try f.link()
+        let signup = try f.meta.signup(mode: "cloud_api")
+        let waba = signup["wabaId"]!, phone = signup["phoneNumberId"]!
+        #expect(try f.complete(link, code: signup["code"]!, waba: waba, phone: phone).status == 202)
+
+        let session = try f.finished(link)
+        #expect(session["status"] as? String == "completed", "\(session)")
+        let connectionID = try #require(session["connectionId"] as? String)
+        let row = try #require(try f.connection(connectionID))
+        #expect(try row.decode(String.self, "status") == "active")
+        #expect(try row.decode(String.self, "connection_mode") == "cloud_api")
+        #expect(try row.decode(String.self, "webhook_override_url") == f.hookURL)
+        #expect(try row.decode(Bool.self, "registered"))
+
+        let atMeta = try #require(try f.meta.waba(waba))
+        #expect(atMeta["subscribed"] as? Bool == true)
+        #expect(atMeta["overrideCallbackUri"] as? String == f.hookURL)
+        #expect(atMeta["overrideVerifyToken"] as? String == "s3cret")
+        #expect(try f.meta.phone(phone, waba: waba)?["registered"] as? Bool == true)
+        let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
+        let subscribe = calls.firstIndex(of: "POST /v25.0/\(waba)/subscribed_apps")
+        #expect(subscribe != nil && calls.lastIndex(of: "POST /v25.0/\(waba)/subscribed_apps")! > subscribe!,
+                "a plain subscription, then the override")
+
+        let completed = try f.events("onboarding.completed")
+        #expect(completed.count == 1)
+        #expect(completed.first?["connectionId"] as? String == connectionID)
+        #expect(completed.first?["wabaId"] as? String == waba && completed.first?["phoneNumberId"] as? String == phone)
+        #expect(completed.first?["connectionMode"] as? String == "cloud_api")
+        #expect(completed.first?["metadata"] as? [String: String] == ["plan": "pro"])
+
+        let status = try f.status(link)
+        #expect(status["redirectUrl"] as? String == "https://app.example.com/done?sessionId=\(link.sessionID)&status=completed")
+        #expect(try f.server.send("GET", "/onboard/\(link.token)").status == 410, "the link no longer works")
+
+        // The token: sealed with the connection id, usable at Meta, in no log line.
+        let sealed = try row.decode(String.self, "access_token")
+        #expect(sealed.hasPrefix("v1:") && !sealed.contains("EAAG"))
+        let token = try Vault(keyRing: TestEnvironment.masterKeys).openText(sealed, associatedData: connectionID)
+        #expect(token.hasPrefix("EAAG"))
+        #expect(throws: (any Error).self) { try Vault(keyRing: TestEnvironment.masterKeys).openText(sealed, associatedData: "con_other") }
+        let leaked = try f.db.with { try $0.query("""
+            SELECT (SELECT count(*) FROM connections WHERE access_token LIKE '%' || $1 || '%')
+                 + (SELECT count(*) FROM onboarding_sessions WHERE exchanged_token IS NOT NULL)
+                 + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || $1 || '%' OR errors::text LIKE '%' || $1 || '%')
+            """, [token]).scalar(Int.self) }
+        #expect(leaked == 0)
+        for log in [f.worker.log, f.server.process.log] {
+            #expect(!log.contains(token) && !log.contains(signup["code"]!) && !log.contains("dev-app-secret"))
+        }
+    }
+
+    @Test func coexistenceIsNotRegisteredButSyncedAndAnUnknownModeIsResolvedLater() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let link = try f.link(["coexistence": true])
+        let signup = try f.meta.signup(mode: "coexistence")
+        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+        let session = try f.finished(link)
+        #expect(session["status"] as? String == "completed", "\(session)")
+        let row = try #require(try f.connection(session["connectionId"] as? String ?? ""))
+        #expect(try row.decode(String.self, "connection_mode") == "coexistence")
+        let phone = try f.meta.phone(signup["phoneNumberId"]!, waba: signup["wabaId"]!)
+        #expect(phone?["registered"] as? Bool == false)
+        #expect(phone?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"])
+
+        // Meta has not settled this one yet: live as `unknown`, polled until it is.
+        let later = try f.link(tenant: "cust_43")
+        let pending = try f.meta.signup(mode: "unknown")
+        try f.complete(later, code: pending["code"]!, waba: pending["wabaId"]!, phone: nil)
+        let unknown = try f.finished(later)
+        let connectionID = try #require(unknown["connectionId"] as? String)
+        #expect(try f.connection(connectionID)?.decode(String.self, "connection_mode") == "unknown")
+        #expect(try f.events("onboarding.completed").last?["connectionMode"] as? String == "unknown")
+        #expect(try f.events("connection.mode_resolved").isEmpty)
+
+        try f.meta.post("/_fake/phones/\(pending["phoneNumberId"]!)", #"{"mode":"cloud_api"}"#)
+        // The poll is due in 30 s; bring it forward instead of sleeping.
+        try f.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE kind = 'connections.resolve_mode' AND state = 'available'") }
+        #expect(eventually(timeout: 20) { (try? f.events("connection.mode_resolved").count) == 1 })
+        let resolved = try f.events("connection.mode_resolved").first
+        #expect(resolved?["connectionId"] as? String == connectionID && resolved?["connectionMode"] as? String == "cloud_api")
+        #expect(resolved?["tenantId"] as? String == "cust_43" && resolved?["metadata"] as? [String: String] == ["plan": "pro"])
+        #expect(try f.connection(connectionID)?.decode(String.self, "connection_mode") == "cloud_api")
+        #expect(try f.meta.phone(pending["phoneNumberId"]!, waba: pending["wabaId"]!)?["registered"] as? Bool == true)
+    }
+
+    @Test func aSecondNumberJoinsAsASiblingAndAnotherTenantIsRefusedTheWABA() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let second = try LoopbackServer.handshakeReceiver(token: "s3cret")
+        defer { second.stop() }
+        let first = try f.link()
+        let signup = try f.meta.signup()
+        let waba = signup["wabaId"]!
+        try f.complete(first, code: signup["code"]!, waba: waba, phone: signup["phoneNumberId"]!)
+        let one = try f.finished(first)
+        #expect(one["status"] as? String == "completed")
+
+        let newURL = second.base + "/v2/whatsapp"
+        let sibling = try f.link(["webhookOverrideUrl": newURL])
+        let more = try f.meta.signup(wabaID: waba)
+        try f.complete(sibling, code: more["code"]!, waba: waba, phone: more["phoneNumberId"]!)
+        let two = try f.finished(sibling)
+        #expect(two["status"] as? String == "completed", "\(two)")
+        for id in [one["connectionId"], two["connectionId"]].compactMap({ $0 as? String }) {
+            #expect(try f.connection(id)?.decode(String.self, "webhook_override_url") == newURL, "siblings carry the latest configuration")
+        }
+        #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == newURL)
+        #expect(try f.events("onboarding.completed").last?["siblingConnectionIds"] as? [String] == [one["connectionId"] as! String])
+
+        let intruder = try f.link(tenant: "cust_99")
+        let third = try f.meta.signup(wabaID: waba)
+        try f.complete(intruder, code: third["code"]!, waba: waba, phone: third["phoneNumberId"]!)
+        let refused = try f.finished(intruder)
+        #expect(refused["status"] as? String == "failed" && refused["failureReason"] as? String == "waba_webhook_conflict")
+        let failed = try f.events("onboarding.failed").last
+        #expect(failed?["reason"] as? String == "waba_webhook_conflict")
+        #expect(failed?["existingWebhookOverrideUrl"] as? String == newURL, "the same account learns which URL holds the WABA")
+        #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == newURL, "the holder's configuration is untouched")
+        #expect(try f.status(intruder)["redirectUrl"] as? String
+                == "https://app.example.com/error?reason=waba_webhook_conflict&sessionId=\(intruder.sessionID)&status=failed")
+    }
+
+    @Test func metaRefusalsEndInTheirReasonsAndATransientFailureIsRetried() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        func failure(_ link: OnboardingFixture.Link) throws -> String? {
+            let session = try f.finished(link)
+            #expect(session["status"] as? String == "failed", "\(session)")
+            return session["failureReason"] as? String
+        }
+        // A code Meta does not know.
+        let badCode = try f.link()
+        let signup = try f.meta.signup()
+        try f.complete(badCode, code: "AQnot-a-code", waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+        #expect(try failure(badCode) == "oauth_exchange_failed")
+        #expect(try f.status(badCode)["redirectUrl"] as? String
+                == "https://app.example.com/error?reason=oauth_exchange_failed&sessionId=\(badCode.sessionID)&status=failed")
+
+        // An override URL that does not answer Meta's challenge: 2200, and the WABA is left unsubscribed.
+        let refusedHook = try f.link(["webhookVerifyToken": "not-what-the-endpoint-expects"])
+        let refusedSignup = try f.meta.signup()
+        try f.complete(refusedHook, code: refusedSignup["code"]!, waba: refusedSignup["wabaId"]!, phone: refusedSignup["phoneNumberId"]!)
+        #expect(try failure(refusedHook) == "webhook_subscription_failed")
+        #expect(try f.events("onboarding.failed").last?["metaError"] as? [String: Any] != nil)
+        #expect((try f.events("onboarding.failed").last?["metaError"] as? [String: Any])?["code"] as? Int == 2200)
+        #expect(try f.meta.waba(refusedSignup["wabaId"]!)?["subscribed"] as? Bool == false)
+
+        // Meta answering 500 every time: retried, then `meta_error`.
+        let down = try f.link()
+        let downSignup = try f.meta.signup()
+        try f.meta.fault("POST /v25.0/\(downSignup["wabaId"]!)/subscribed_apps", status: 500, times: 10)
+        try f.complete(down, code: downSignup["code"]!, waba: downSignup["wabaId"]!, phone: downSignup["phoneNumberId"]!)
+        #expect(try failure(down) == "meta_error")
+        let attempts = try f.db.with { try $0.query("SELECT attempt FROM jobs WHERE kind = 'onboarding.exchange_code' AND args->>'sessionId' = $1",
+                                                    [down.sessionID]).scalar(Int.self) }
+        #expect(attempts == 5)
+
+        // One 500, then Meta is fine again: retried to success, the code exchanged once.
+        let blip = try f.link()
+        let blipSignup = try f.meta.signup()
+        try f.meta.fault("POST /v25.0/\(blipSignup["phoneNumberId"]!)/register", status: 500, times: 1)
+        try f.complete(blip, code: blipSignup["code"]!, waba: blipSignup["wabaId"]!, phone: blipSignup["phoneNumberId"]!)
+        let recovered = try f.finished(blip)
+        #expect(recovered["status"] as? String == "completed", "\(recovered)")
+        let exchanges = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).filter { ($0["path"] as? String) == "/v25.0/oauth/access_token" }
+        #expect(exchanges.count == 4, "one exchange per session: the token is kept across retries")
+        #expect(try f.meta.phone(blipSignup["phoneNumberId"]!, waba: blipSignup["wabaId"]!)?["registered"] as? Bool == true)
+        #expect(try f.events("onboarding.failed").map { $0["reason"] as? String } == ["oauth_exchange_failed", "webhook_subscription_failed", "meta_error"])
+    }
+}
