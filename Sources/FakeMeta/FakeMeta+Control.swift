@@ -7,6 +7,7 @@ import HTTPServer
 extension FakeMeta {
     func control(_ request: Request, _ path: [String]) -> Response {
         let body = (try? JSONSerialization.jsonObject(with: request.body.isEmpty ? Data("{}".utf8) : request.body)) as? [String: Any]
+        if path.first == "receiver" { return receiver(request) }
         switch (request.method, path.count, path.first) {
         case ("POST", 1, "signup"):
             guard let body else { return .json(400, ["error": "body must be a JSON object"]) }
@@ -98,7 +99,8 @@ extension FakeMeta {
                 ])
             }
             let calls = s.calls.map { ["method": $0.method, "path": $0.path, "at": Response.timestamp($0.at)] }
-            return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls)])
+            let received = s.received.map { ["path": $0.path, "at": Response.timestamp($0.at), "event": $0.event ?? "", "body": $0.body] }
+            return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls), "received": AnyEncodable(received)])
         }
     }
 }

@@ -43,12 +43,21 @@ struct FakeMetaState: Sendable {
         let at: Date
     }
 
+    /// What `/_fake/receiver` was sent.
+    struct Received: Sendable {
+        let path: String
+        let at: Date
+        let event: String?
+        let body: String
+    }
+
     var codes: [String: Code] = [:]
     var tokens: [String: String] = [:]  // token → WABA id
     var wabas: [String: WABA] = [:]
     var phones: [String: Phone] = [:]
     var faults: [Fault] = []
     var calls: [Call] = []
+    var received: [Received] = []
     var nextID: Int = 100_000_000_000_000
 
     mutating func makeID() -> String {

@@ -14,7 +14,7 @@ public final class DualhookProcess: @unchecked Sendable {
         self.arguments = arguments
         let dir = try TestEnvironment.scratchDirectory("logs")
         logFile = dir.appendingPathComponent("\(label ?? arguments.first ?? "dualhook").log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
         process = Process()
         process.executableURL = TestEnvironment.binary
