@@ -44,3 +44,5 @@ ALTER TABLE onboarding_sessions
     ADD COLUMN exchanged_token text,
     ADD COLUMN registration_pins jsonb NOT NULL DEFAULT '{}';
 CREATE INDEX onboarding_sessions_claims ON onboarding_sessions (waba_id) WHERE status = 'exchanging';
+-- Sessions whose exchange never reported back (a worker lost on the last attempt).
+CREATE INDEX onboarding_sessions_stuck ON onboarding_sessions (expires_at) WHERE status = 'exchanging';

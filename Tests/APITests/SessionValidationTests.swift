@@ -79,7 +79,7 @@ import Testing
             let verify = try connection.query("SELECT webhook_verify_token FROM onboarding_sessions WHERE id = $1", [id]).scalar(String.self)
             #expect(verify?.hasPrefix("v1:") == true && verify?.contains("s3cret") == false, "the verify token is sealed")
             let job = try connection.query("SELECT queue, args->>'sessionId' FROM jobs WHERE kind = 'onboarding.webhook_check'")[0]
-            #expect(try job.decode(String.self, at: 0) == "onboarding")
+            #expect(try job.decode(String.self, at: 0) == "meta")
             #expect(try job.decode(String.self, at: 1) == id)
         }
         let fetched = try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey)

@@ -8,11 +8,14 @@ import Testing
     @Test func expiredSessionsFailWithAnEventAndOldAPIStateIsPruned() throws {
         let f = try APIFixture()
         defer { f.close() }
-        let ids = try (0..<2).map { _ in
+        let ids = try (0..<4).map { _ in
             try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody()).json["sessionId"] as! String
         }
         try f.db.with { connection throws in
             try connection.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
+            // An exchange lost long ago, and one that may still be running.
+            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', expires_at = now() - interval '2 hours' WHERE id = $1", [ids[2]])
+            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', expires_at = now() - interval '10 minutes' WHERE id = $1", [ids[3]])
             try connection.query("""
                 INSERT INTO rate_limit_windows (key_id, budget, window_start, count) VALUES ('key_old', 'api', now() - interval '3 hours', 5)
                 """)
@@ -34,8 +37,15 @@ import Testing
         #expect(expired.json["failureReason"] as? String == "expired")
         let live = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[1])", key: f.account.apiKey)
         #expect(live.json["status"] as? String == "created")
+        let lost = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[2])", key: f.account.apiKey)
+        #expect(lost.json["status"] as? String == "failed" && lost.json["failureReason"] as? String == "meta_error")
+        let running = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[3])", key: f.account.apiKey)
+        #expect(running.json["status"] as? String == "exchanging")
         try f.db.with { connection throws in
-            let event = try connection.query("SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events")
+            #expect(try connection.query("SELECT data->>'reason' FROM events WHERE data->>'sessionId' = $1", [ids[2]]).scalar(String.self) == "meta_error")
+            let event = try connection.query("""
+                SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events WHERE data->>'sessionId' <> $1
+                """, [ids[2]])
             #expect(event.rowCount == 1)
             #expect(try event[0].decode(String.self, at: 0) == "onboarding.failed")
             #expect(try event[0].decode(String.self, at: 1) == ids[0])

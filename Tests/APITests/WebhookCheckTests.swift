@@ -20,7 +20,7 @@ import Testing
         }
         let good = try create(token: "s3cret+/=")
         let wrong = try create(token: "not-it")
-        let worker = try DualhookProcess(["work", "--queues", "onboarding:2"], databaseURL: f.db.url,
+        let worker = try DualhookProcess(["work", "--queues", "meta:2"], databaseURL: f.db.url,
                                          environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"], label: "onboarding-worker")
         #expect(eventually(timeout: 20) { check(good) == "passed" && check(wrong) == "failed" },
                 "good: \(String(describing: check(good))), wrong: \(String(describing: check(wrong)))")
@@ -29,7 +29,7 @@ import Testing
         // A worker that may not reach private targets refuses this plain-http loopback URL
         // outright (the address checks themselves are in HTTPClientTests).
         let guarded = try create(token: "s3cret+/=")
-        let strict = try DualhookProcess(["work", "--queues", "onboarding:1"], databaseURL: f.db.url,
+        let strict = try DualhookProcess(["work", "--queues", "meta:1"], databaseURL: f.db.url,
                                          environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": ""], label: "strict-worker")
         defer { strict.stop() }
         #expect(eventually(timeout: 20) { check(guarded) == "failed" })

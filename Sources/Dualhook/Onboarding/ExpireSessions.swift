@@ -4,6 +4,8 @@ import Postgres
 
 /// The `expire-sessions` sweep: sessions past their expiry that nobody finished become
 /// `expired`, each with an `onboarding.failed` event (reason `expired`) in the same transaction.
+/// A session still `exchanging` an hour after its expiry lost its exchange job (a worker killed
+/// during the last attempt; every attempt ends far sooner): it fails with `meta_error`.
 public struct ExpireSessions: JobKind {
     public struct Args: Codable, Sendable {
         public init() {}
@@ -38,6 +40,25 @@ public struct ExpireSessions: JobKind {
             if expired < 500 { break }
         }
         if total > 0 { context.logger.info("expired onboarding sessions", ["count": total]) }
+        let stuck = try context.database.transaction { tx in
+            try tx.query("""
+                WITH due AS (
+                    SELECT id FROM onboarding_sessions
+                    WHERE status = 'exchanging' AND expires_at < now() - interval '1 hour'
+                    ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED),
+                failed AS (
+                    UPDATE onboarding_sessions s SET status = 'failed', failure_reason = 'meta_error',
+                        exchanged_token = NULL, registration_pins = '{}'
+                    FROM due WHERE s.id = due.id
+                    RETURNING s.id, s.account_id, s.tenant_id, s.metadata)
+                INSERT INTO events (id, account_id, type, data)
+                SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), account_id, 'onboarding.failed',
+                       jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'meta_error',
+                                          'error', 'provisioning stopped without an outcome', 'metadata', metadata)
+                FROM failed
+                """).affectedRows
+        }
+        if stuck > 0 { context.logger.warning("failed onboarding sessions whose exchange was lost", ["count": stuck]) }
     }
 
     /// Every minute.

@@ -13,7 +13,8 @@ public struct WebhookCheck: JobKind {
         public let sessionId: String
     }
     public static let kind = "onboarding.webhook_check"
-    public static let queue = "onboarding"
+    /// Not `onboarding`: a slow tenant URL must never hold a slot the code exchange needs.
+    public static let queue = "meta"
     public static let timeout: TimeInterval = 20
     /// A URL that does not answer may be coming up: two more tries, then `failed`.
     public static let retryPolicy = RetryPolicy.fixed([10, 60])
