@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "FakeMeta", "Meta", "Crypto", "Logging"]),
 
         // Tests: one target per module; integration tests share TestSupport.
-        .target(name: "TestSupport", dependencies: ["Postgres", "HTTPServer", "HTTPClient", "Logging"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Postgres", "HTTPServer", "HTTPClient", "Crypto", "Logging"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),

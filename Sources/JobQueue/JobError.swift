@@ -8,6 +8,9 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
         case retry(after: TimeInterval)
         /// A permanent failure: no more attempts.
         case discard
+        /// Not now, and not a failure: back to `available` after this many seconds without
+        /// counting the attempt or recording an error (a resource the job needs is busy).
+        case snooze(after: TimeInterval)
     }
 
     public let action: Action
@@ -15,6 +18,10 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
 
     public static func retry(after seconds: TimeInterval, _ message: String) -> JobError {
         JobError(action: .retry(after: seconds), message: message)
+    }
+
+    public static func snooze(after seconds: TimeInterval, _ message: String) -> JobError {
+        JobError(action: .snooze(after: seconds), message: message)
     }
 
     public static func discard(_ message: String) -> JobError {

@@ -7,6 +7,8 @@ enum JobOutcome: Sendable {
     case retry(delay: TimeInterval, error: String)
     /// No more attempts.
     case discard(error: String)
+    /// Back to `available` after `delay` seconds, the attempt not counted.
+    case snooze(delay: TimeInterval)
 
     /// Maps a handler's error to an outcome under the kind's policy.
     static func failure(_ error: Error, attempt: Int, maxAttempts: Int, policy: RetryPolicy) -> JobOutcome {
@@ -17,6 +19,8 @@ enum JobOutcome: Sendable {
                 return .discard(error: message)
             case .retry(let after):
                 return attempt >= maxAttempts ? .discard(error: message) : .retry(delay: max(0, after), error: message)
+            case .snooze(let after):
+                return .snooze(delay: max(0, after))
             }
         }
         if attempt >= maxAttempts { return .discard(error: message) }

@@ -205,6 +205,8 @@ public final class Worker: @unchecked Sendable {
                 "retry_in_s": String(format: "%.1f", delay), "error": error,
             ])
             fail(job, state: "available", delay: delay, error: error)
+        case .snooze(let delay):
+            snooze(job, delay: delay)
         case .discard(let error):
             logger.error("job discarded", [
                 "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)", "error": error,
@@ -234,6 +236,21 @@ public final class Worker: @unchecked Sendable {
             health.succeeded()
         } catch {
             _ = health.failed(error, during: "record failure")
+        }
+    }
+
+    private func snooze(_ job: ClaimedJob, delay: TimeInterval) {
+        do {
+            try pool.withConnection { connection in
+                try connection.query("""
+                    UPDATE jobs SET state = 'available', run_at = now() + make_interval(secs => $4), attempt = attempt - 1,
+                        locked_until = NULL, locked_by = NULL
+                    WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
+                    """, [job.id, job.attempt, configuration.workerID, delay])
+            }
+            health.succeeded()
+        } catch {
+            _ = health.failed(error, during: "snooze")
         }
     }
 

@@ -8,7 +8,7 @@ enum Catalog {
         var registry = JobRegistry()
         registry.register(PruneJobs())
         ProductJobs.register(in: &registry, vault: try environment.vault(), allowPrivateTargets: environment.allowPrivateTargets,
-                             graph: environment.graph)
+                             graph: environment.graph, eventSlotsPerAccount: try environment.eventSlotsPerAccount())
         if environment.diagnosticKinds { DiagnosticJobs.register(in: &registry) }
         return registry
     }

@@ -26,7 +26,7 @@ extension Commands {
         defer { connection.close() }
         let created = try AccountStore.create(
             name: name, displayName: parsed.options["display-name"], logoURL: parsed.options["logo-url"],
-            eventURL: parsed.options["event-url"], redirectOrigins: origins, on: connection)
+            eventURL: parsed.options["event-url"], redirectOrigins: origins, vault: try environment.vault(), on: connection)
         return printCompactJSON(created)
     }
 

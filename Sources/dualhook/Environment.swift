@@ -31,6 +31,15 @@ struct Environment: Sendable {
                                   appSecret: setting("META_APP_SECRET") ?? "dev-app-secret")
     }
 
+    /// How many deliveries of one account may be in flight at once (all workers together).
+    func eventSlotsPerAccount() throws -> Int {
+        guard let text = setting("DUALHOOK_EVENT_SLOTS_PER_ACCOUNT") else { return 8 }
+        guard let n = Int(text), (1...1000).contains(n) else {
+            throw UsageError("DUALHOOK_EVENT_SLOTS_PER_ACCOUNT must be a whole number from 1 to 1000")
+        }
+        return n
+    }
+
     /// The key ring for secrets at rest, or a one-line reason why there is none.
     func vault() throws -> Vault {
         guard let ring = values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {

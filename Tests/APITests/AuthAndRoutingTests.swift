@@ -66,13 +66,16 @@ import Testing
         #expect(secret?.hasPrefix("whsec_") == true && secret != f.account.eventSigningSecret)
         try f.db.with { connection throws in
             let live = try connection.query("""
-                SELECT secret, extract(epoch FROM expires_at - now())::float8 FROM account_signing_secrets
+                SELECT sealed_secret, extract(epoch FROM expires_at - now())::float8 FROM account_signing_secrets
                 WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY id
                 """, [f.account.accountId]).rows
             #expect(live.count == 2, "the old secret keeps signing during the overlap")
-            #expect(try live[0].decode(String.self, at: 0) == f.account.eventSigningSecret)
+            let ad = "account:\(f.account.accountId):signing_secret"
+            let stored = try live.map { try $0.decode(String.self, at: 0) }
+            #expect(stored.allSatisfy { $0.hasPrefix("v1:") && !$0.contains("whsec_") }, "secrets are sealed at rest")
+            #expect(try TestEnvironment.vault.openText(stored[0], associatedData: ad) == f.account.eventSigningSecret)
             #expect(abs(try live[0].decode(Double.self, at: 1) - 86_400) < 60)
-            #expect(try live[1].decode(String.self, at: 0) == secret)
+            #expect(try TestEnvironment.vault.openText(stored[1], associatedData: ad) == secret)
         }
     }
 }

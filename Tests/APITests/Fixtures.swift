@@ -14,11 +14,11 @@ final class APIFixture: @unchecked Sendable {
         db = try TestDatabase(label: "api")
         server = try APIServer(databaseURL: db.url, environment: environment)
         account = try db.with { try AccountStore.create(name: "Acme", displayName: "Acme Health", logoURL: nil, eventURL: nil,
-                                                         redirectOrigins: ["https://app.example.com"], on: $0) }
+                                                         redirectOrigins: ["https://app.example.com"], vault: TestEnvironment.vault, on: $0) }
     }
 
     func anotherAccount() throws -> AccountStore.Created {
-        try db.with { try AccountStore.create(name: "Other", displayName: nil, logoURL: nil, eventURL: nil, redirectOrigins: [], on: $0) }
+        try db.with { try AccountStore.create(name: "Other", displayName: nil, logoURL: nil, eventURL: nil, redirectOrigins: [], vault: TestEnvironment.vault, on: $0) }
     }
 
     func close() {

@@ -13,7 +13,7 @@ import Testing
         let setup = try Connection.connect(cluster.url)
         try Migrator(directory: TestEnvironment.migrationsDirectory).migrate(setup)
         let account = try AccountStore.create(name: "Acme", displayName: nil, logoURL: nil, eventURL: nil,
-                                              redirectOrigins: [], on: setup)
+                                              redirectOrigins: [], vault: TestEnvironment.vault, on: setup)
         setup.close()
         let server = try APIServer(databaseURL: cluster.url)
         defer { server.stop() }

@@ -9,10 +9,11 @@ public final class LoopbackServer: @unchecked Sendable {
     public let port: UInt16
     public var base: String { "http://127.0.0.1:\(port)" }
 
-    public init(threads: Int = 2, _ handler: @escaping @Sendable (Request) -> Response) throws {
+    /// On `port`, or on a free random port when nil.
+    public init(threads: Int = 2, port fixed: UInt16? = nil, _ handler: @escaping @Sendable (Request) -> Response) throws {
         var lastError: Error?
-        for _ in 0..<5 {
-            let port = UInt16.random(in: 30_000...59_999)
+        for _ in 0..<(fixed == nil ? 5 : 1) {
+            let port = fixed ?? UInt16.random(in: 30_000...59_999)
             var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port)
             configuration.threads = threads
             let server = HTTPServer(configuration: configuration, accessLog: false,

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Postgres
 
@@ -21,6 +22,9 @@ public enum TestEnvironment {
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return "test1:" + Data(bytes).base64EncodedString()
     }()
+
+    /// The key ring above, for tests that seal or open what the binary does.
+    public static var vault: Vault { try! Vault(keyRing: masterKeys) }
 
     public static var migrationsDirectory: URL { repositoryRoot.appendingPathComponent("sql") }
 

@@ -31,6 +31,7 @@ public final class App: Sendable {
         AccountRoutes.register(&router)
         SessionRoutes.register(&router)
         PageRoutes.register(&router)
+        EventRoutes.register(&router)
     }
 
     /// The routes as (method, pattern), for the OpenAPI check.

@@ -111,13 +111,27 @@ enum OpenAPIDocument {
         "/onboard/{token}/status": ["get": publicOperation("onboardingStatus", "Where the session stands, and where to go",
                                                           ok: ("200", ref("OnboardingStatus")))],
         "/api/v1/onboarding/sessions/{id}": [
-            "get": operation("getSession", "One onboarding session", ok: ("200", ref("Session")),
-                             parameters: [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]]),
+            "get": operation("getSession", "One onboarding session", ok: ("200", ref("Session")), parameters: [idParameter]),
+        ],
+        "/api/v1/events": [
+            "get": operation("listEvents", "Lifecycle events sent to the account, newest first", ok: ("200", ref("EventPage")),
+                             parameters: pageParameters + [query("type", ["type": "string", "enum": EventRoutes.types]),
+                                                           query("since", ["type": "string", "format": "date-time"])]),
+        ],
+        "/api/v1/events/{id}": [
+            "get": operation("getEvent", "One event with every delivery attempt", ok: ("200", ref("Event")), parameters: [idParameter]),
+        ],
+        "/api/v1/events/{id}/redeliver": [
+            "post": operation("redeliverEvent", "Deliver the event again now", ok: ("202", ["type": "object"]),
+                              parameters: [idParameter], idempotent: true),
         ],
     ] }
 
+    static var idParameter: [String: Any] { ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]] }
+
     static var nullableString: [String: Any] { ["type": ["string", "null"]] }
     static var timestamp: [String: Any] { ["type": "string", "format": "date-time"] }
+    static var nullableTimestamp: [String: Any] { ["type": ["string", "null"], "format": "date-time"] }
 
     static var components: [String: Any] { [
         "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "dh_live_… API key"]],
@@ -126,12 +140,28 @@ enum OpenAPIDocument {
                 "error": ["type": "object", "required": ["code", "message", "param", "requestId"], "properties": [
                     "code": ["type": "string"], "message": ["type": "string"], "param": nullableString,
                     "requestId": ["type": "string"]]]]],
-            "Account": ["type": "object", "required": ["accountId", "name", "displayName", "redirectOrigins", "rateLimitPerMinute", "createdAt"],
+            "Account": ["type": "object", "required": ["accountId", "name", "displayName", "redirectOrigins", "rateLimitPerMinute",
+                                                       "createdAt", "eventEndpoint"],
                         "properties": [
                 "accountId": ["type": "string"], "name": ["type": "string"], "displayName": ["type": "string"],
-                "logoUrl": ["type": "string"], "eventUrl": ["type": "string"],
+                "logoUrl": nullableString, "eventUrl": nullableString,
                 "redirectOrigins": ["type": "array", "items": ["type": "string"]],
-                "rateLimitPerMinute": ["type": "integer"], "createdAt": timestamp]],
+                "rateLimitPerMinute": ["type": "integer"], "createdAt": timestamp,
+                "eventEndpoint": ["type": "object", "required": ["status", "failingSince", "lastError", "lastSuccessAt"], "properties": [
+                    "status": ["type": "string", "enum": ["healthy", "failing", "not_configured"]],
+                    "failingSince": nullableTimestamp, "lastError": nullableString, "lastSuccessAt": nullableTimestamp]]]],
+            "Event": ["type": "object",
+                      "required": ["id", "type", "createdAt", "data", "deliveryStatus", "attemptCount", "deliveredAt", "nextAttemptAt"],
+                      "properties": [
+                "id": ["type": "string"], "type": ["type": "string", "enum": EventRoutes.types], "createdAt": timestamp,
+                "data": ["type": "object"], "deliveryStatus": ["type": "string", "enum": ["pending", "delivered", "failed", "no_endpoint"]],
+                "attemptCount": ["type": "integer"], "deliveredAt": nullableTimestamp, "nextAttemptAt": nullableTimestamp,
+                "attempts": ["type": "array", "items": ["type": "object",
+                    "required": ["attemptedAt", "url", "statusCode", "durationMs", "error", "responseBody"], "properties": [
+                    "attemptedAt": timestamp, "url": ["type": "string"], "statusCode": ["type": ["integer", "null"]],
+                    "durationMs": ["type": "number"], "error": nullableString, "responseBody": nullableString]]]]],
+            "EventPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
+                "data": ["type": "array", "items": ["$ref": "#/components/schemas/Event"]], "nextCursor": nullableString]],
             "AccountUpdate": ["type": "object", "additionalProperties": false, "properties": [
                 "displayName": ["type": "string", "minLength": 1, "maxLength": 100],
                 "logoUrl": ["type": "string", "format": "uri"], "eventUrl": ["type": "string", "format": "uri"],

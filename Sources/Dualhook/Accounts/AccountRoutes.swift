@@ -61,8 +61,7 @@ enum AccountRoutes {
             WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())
             RETURNING expires_at
             """, [id]).scalar(Date.self) ?? Date().addingTimeInterval(86_400)
-        let secret = Identifiers.signingSecret()
-        try context.connection.query("INSERT INTO account_signing_secrets (account_id, secret) VALUES ($1, $2)", [id, secret])
+        let secret = try SigningSecrets.add(accountID: id, vault: context.configuration.vault, on: context.connection)
         return .json(200, Rotated(eventSigningSecret: secret, previousSecretExpiresAt: expires))
     }
 }

@@ -19,6 +19,25 @@ public enum AccountStore {
         let redirectOrigins: [String]
         let rateLimitPerMinute: Int
         let createdAt: Date
+        let eventEndpoint: EventEndpoint
+    }
+
+    /// How deliveries to the account's event URL are going.
+    struct EventEndpoint: Encodable, Sendable {
+        /// `healthy`, `failing`, or `not_configured` (no event URL).
+        let status: String
+        let failingSince: Date?
+        let lastError: String?
+        let lastSuccessAt: Date?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(status, forKey: .status)
+            try c.encode(failingSince, forKey: .failingSince)
+            try c.encode(lastError, forKey: .lastError)
+            try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
+        }
+        enum CodingKeys: String, CodingKey { case status, failingSince, lastError, lastSuccessAt }
     }
 
     public struct KeySummary: Codable, Sendable {
@@ -29,15 +48,14 @@ public enum AccountStore {
     }
 
     public static func create(name: String, displayName: String?, logoURL: String?, eventURL: String?,
-                              redirectOrigins: [String], on connection: Connection) throws -> Created {
+                              redirectOrigins: [String], vault: Vault, on connection: Connection) throws -> Created {
         try connection.transaction { tx in
             let id = Identifiers.make("acc")
             try tx.query("""
                 INSERT INTO accounts (id, name, display_name, logo_url, event_url, redirect_origins)
                 VALUES ($1, $2, $3, $4, $5, $6::text[])
                 """, [id, name, displayName ?? name, logoURL, eventURL, redirectOrigins])
-            let secret = Identifiers.signingSecret()
-            try tx.query("INSERT INTO account_signing_secrets (account_id, secret) VALUES ($1, $2)", [id, secret])
+            let secret = try SigningSecrets.add(accountID: id, vault: vault, on: tx)
             let key = try createKey(accountID: id, on: tx)
             return Created(accountId: id, apiKey: key.apiKey, eventSigningSecret: secret)
         }
@@ -69,13 +87,17 @@ public enum AccountStore {
 
     static func find(_ accountID: String, on connection: Connection) throws -> Account? {
         try connection.query("""
-            SELECT id, name, display_name, logo_url, event_url, redirect_origins::text, rate_limit_per_minute, created_at
-            FROM accounts WHERE id = $1
+            SELECT a.id, a.name, a.display_name, a.logo_url, a.event_url, a.redirect_origins::text, a.rate_limit_per_minute,
+                   a.created_at, CASE WHEN a.event_url IS NULL THEN 'not_configured' ELSE COALESCE(p.status, 'healthy') END,
+                   p.failing_since, p.last_error, p.last_success_at
+            FROM accounts a LEFT JOIN event_endpoints p ON p.account_id = a.id WHERE a.id = $1
             """, [accountID]).first.map {
             Account(accountId: try $0.decode(at: 0), name: try $0.decode(at: 1), displayName: try $0.decode(at: 2),
                     logoUrl: try $0.decode(at: 3), eventUrl: try $0.decode(at: 4),
                     redirectOrigins: PostgresTextArray.parse(try $0.decode(String.self, at: 5)),
-                    rateLimitPerMinute: try $0.decode(at: 6), createdAt: try $0.decode(at: 7))
+                    rateLimitPerMinute: try $0.decode(at: 6), createdAt: try $0.decode(at: 7),
+                    eventEndpoint: EventEndpoint(status: try $0.decode(at: 8), failingSince: try $0.decode(at: 9),
+                                                 lastError: try $0.decode(at: 10), lastSuccessAt: try $0.decode(at: 11)))
         }
     }
 }

@@ -1,0 +1,135 @@
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// `GET /api/v1/events`, `GET /api/v1/events/{id}` (with its attempts),
+/// `POST /api/v1/events/{id}/redeliver`.
+enum EventRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/events", RouteEntry(authenticated: true, handler: list))
+        router.add("GET", "/api/v1/events/{id}", RouteEntry(authenticated: true, handler: get))
+        router.add("POST", "/api/v1/events/{id}/redeliver", RouteEntry(authenticated: true, handler: redeliver))
+    }
+
+    static let types = [
+        "onboarding.started", "onboarding.completed", "onboarding.failed", "connection.disconnected",
+        "connection.mode_resolved", "connection.heartbeat.due_soon", "connection.heartbeat.overdue",
+        "connection.heartbeat.confirmed",
+    ]
+
+    struct Event: Encodable {
+        let id: String
+        let type: String
+        let createdAt: Date
+        let data: RawJSON
+        let deliveryStatus: String
+        let attemptCount: Int
+        let deliveredAt: Date?
+        let nextAttemptAt: Date?
+        var attempts: [Attempt]?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(type, forKey: .type)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(data, forKey: .data)
+            try c.encode(deliveryStatus, forKey: .deliveryStatus)
+            try c.encode(attemptCount, forKey: .attemptCount)
+            try c.encode(deliveredAt, forKey: .deliveredAt)
+            try c.encode(nextAttemptAt, forKey: .nextAttemptAt)
+            if let attempts { try c.encode(attempts, forKey: .attempts) }
+        }
+        enum CodingKeys: String, CodingKey {
+            case id, type, createdAt, data, deliveryStatus, attemptCount, deliveredAt, nextAttemptAt, attempts
+        }
+    }
+
+    struct Attempt: Encodable {
+        let attemptedAt: Date
+        let url: String
+        let statusCode: Int?
+        let durationMs: Double
+        let error: String?
+        let responseBody: String?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(attemptedAt, forKey: .attemptedAt)
+            try c.encode(url, forKey: .url)
+            try c.encode(statusCode, forKey: .statusCode)
+            try c.encode((durationMs * 10).rounded() / 10, forKey: .durationMs)
+            try c.encode(error, forKey: .error)
+            try c.encode(responseBody, forKey: .responseBody)
+        }
+        enum CodingKeys: String, CodingKey { case attemptedAt, url, statusCode, durationMs, error, responseBody }
+    }
+
+    static let columns = "id, type, created_at, data::text, delivery_status, attempts, delivered_at, next_attempt_at"
+
+    static func event(_ row: Row) throws -> Event {
+        Event(id: try row.decode(at: 0), type: try row.decode(at: 1), createdAt: try row.decode(at: 2),
+              data: RawJSON(text: try row.decode(at: 3)), deliveryStatus: try row.decode(at: 4), attemptCount: try row.decode(at: 5),
+              deliveredAt: try row.decode(at: 6), nextAttemptAt: try row.decode(at: 7))
+    }
+
+    static func list(_ context: APIContext) throws -> Response {
+        let query = context.request.query
+        let page = try Pagination(query: query)
+        if let type = query["type"], !types.contains(type) {
+            throw APIError.validationFailed(param: "type", "type must be one of \(types.joined(separator: ", "))")
+        }
+        var since: Date?
+        if let text = query["since"] {
+            guard let date = Timestamps.parse(text) else {
+                throw APIError.validationFailed(param: "since", "since must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
+            }
+            since = date
+        }
+        let rows = try context.connection.query("""
+            SELECT \(columns) FROM events
+            WHERE account_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::timestamptz IS NULL OR created_at >= $3)
+              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+            ORDER BY created_at DESC, id DESC LIMIT $6
+            """, [context.account.accountID, query["type"], since, page.after?.createdAt, page.after?.id, page.limit + 1]).rows
+        let events = try rows.prefix(page.limit).map(event)
+        let next = rows.count > page.limit ? events.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.id) } : nil
+        return .json(200, Page(data: events, nextCursor: next))
+    }
+
+    static func get(_ context: APIContext) throws -> Response {
+        let id = context.request.parameters["id"] ?? ""
+        guard let row = try context.connection.query("SELECT \(columns) FROM events WHERE id = $1 AND account_id = $2",
+                                                     [id, context.account.accountID]).first else {
+            throw APIError.notFound("event \(id)")
+        }
+        var found = try event(row)
+        found.attempts = try context.connection.query("""
+            SELECT attempted_at, url, status_code, duration_ms, error, response_body FROM event_attempts
+            WHERE event_id = $1 ORDER BY id
+            """, [id]).rows.map {
+            Attempt(attemptedAt: try $0.decode(at: 0), url: try $0.decode(at: 1), statusCode: try $0.decode(at: 2),
+                    durationMs: try $0.decode(at: 3), error: try $0.decode(at: 4), responseBody: try $0.decode(at: 5))
+        }
+        return .json(200, found)
+    }
+
+    /// Delivers the event again now: a retry that is waiting is brought forward, otherwise a
+    /// new delivery job (with a fresh set of attempts) is queued.
+    static func redeliver(_ context: APIContext) throws -> Response {
+        let id = context.request.parameters["id"] ?? ""
+        guard try context.connection.query("""
+            UPDATE events SET delivery_status = 'pending', next_attempt_at = now() WHERE id = $1 AND account_id = $2 RETURNING id
+            """, [id, context.account.accountID]).first != nil else {
+            throw APIError.notFound("event \(id)")
+        }
+        let waiting = try context.connection.query("""
+            UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING pg_notify($2, '')
+            """, ["deliver:" + id, JobQueue.channel(for: DeliverEvent.queue)]).rowCount
+        if waiting == 0 {
+            try JobQueue.enqueue(DeliverEvent.self, .init(eventId: id), options: JobOptions(uniqueKey: "deliver:" + id), on: context.connection)
+        }
+        return .json(202, ["eventId": id, "deliveryStatus": "pending"])
+    }
+}

@@ -1,0 +1,27 @@
+import Crypto
+import Foundation
+
+/// The two signature headers every delivery carries, one signature per valid secret (the new
+/// and, for 24 hours after a rotation, the old):
+/// - `X-Dualhook-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>[,v1=…]`, keyed
+///   with the secret string as given (`whsec_…`);
+/// - Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<t>.<body>")>[ v1,…]`,
+///   keyed with the base64-decoded part of the secret after `whsec_`.
+enum EventSignature {
+    static func dualhook(secrets: [String], timestamp: Int, body: Data) -> String {
+        let message = Data("\(timestamp).".utf8) + body
+        let signatures = secrets.map { "v1=" + Digest.hmacSHA256(key: Data($0.utf8), message: message).hexString }
+        return (["t=\(timestamp)"] + signatures).joined(separator: ",")
+    }
+
+    static func standard(secrets: [String], id: String, timestamp: Int, body: Data) -> String {
+        let message = Data("\(id).\(timestamp).".utf8) + body
+        return secrets.map { "v1," + Digest.hmacSHA256(key: standardKey($0), message: message).base64EncodedString() }
+            .joined(separator: " ")
+    }
+
+    static func standardKey(_ secret: String) -> Data {
+        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        return Data(base64Encoded: encoded) ?? Data(secret.utf8)
+    }
+}

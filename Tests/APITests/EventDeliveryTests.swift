@@ -1,0 +1,268 @@
+import Dualhook
+import Foundation
+import HTTPServer
+import Postgres
+import TestSupport
+import Testing
+
+/// Lifecycle events delivered by the real worker to real receivers on loopback.
+@Suite(.serialized) struct EventDeliveryTests {
+    /// An API server, a worker on the events queue, and the account's event URL set.
+    final class Fixture: @unchecked Sendable {
+        // `@unchecked Sendable`: set once in init.
+        let api: APIFixture
+        let worker: DualhookProcess
+
+        init(eventURL: String, slotsPerAccount: Int = 2) throws {
+            api = try APIFixture(environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"])
+            worker = try DualhookProcess(["work", "--queues", "events:8", "--poll-interval", "0.2"], databaseURL: api.db.url,
+                                         environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1",
+                                                       "DUALHOOK_EVENT_SLOTS_PER_ACCOUNT": String(slotsPerAccount)],
+                                         label: "events-worker")
+            try setEventURL(eventURL, key: api.account.apiKey)
+        }
+
+        func close() {
+            worker.stop()
+            api.close()
+        }
+
+        func setEventURL(_ url: String, key: String) throws {
+            let patched = try api.server.send("PATCH", "/api/v1/account", key: key, json: #"{"eventUrl":"\#(url)"}"#)
+            guard patched.status == 200 else { throw SpawnError(message: "PATCH account: \(patched.text)") }
+        }
+
+        /// Opening a fresh onboarding link emits `onboarding.started`; returns the event id.
+        @discardableResult
+        func emit(key: String? = nil) throws -> String {
+            let key = key ?? api.account.apiKey
+            let created = try api.server.send("POST", "/api/v1/onboarding/sessions", key: key, json: sessionBody())
+            let url = created.json["onboardingUrl"] as! String
+            _ = try api.server.send("GET", "/onboard/" + url.split(separator: "/").last!)
+            return try api.db.with {
+                try $0.query("SELECT id FROM events WHERE data->>'sessionId' = $1", [created.json["sessionId"] as! String]).scalar(String.self)!
+            }
+        }
+
+        func event(_ id: String, key: String? = nil) throws -> [String: Any] {
+            try api.server.send("GET", "/api/v1/events/\(id)", key: key ?? api.account.apiKey).json
+        }
+
+        func status(_ id: String) throws -> String? {
+            try api.db.with { try $0.query("SELECT delivery_status FROM events WHERE id = $1", [id]).scalar(String.self) }
+        }
+
+        /// Brings the event's waiting retry forward instead of sleeping through the schedule.
+        func runRetryNow(_ id: String) throws {
+            try api.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available'", ["deliver:" + id]) }
+        }
+    }
+
+    @Test func bothSignaturesVerifyWithTheSpecAloneAndTheTriggerEnqueuesTheKindAsDeclared() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let id = try f.emit()
+        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
+        let request = try #require(receiver.requests.first)
+        let secret = f.api.account.eventSigningSecret
+        #expect(request.json["id"] as? String == id && request.json["type"] as? String == "onboarding.started")
+        #expect((request.json["data"] as? [String: Any])?["metadata"] as? [String: String] == ["plan": "pro"])
+        #expect(request.json["createdAt"] is String)
+        #expect(request.headers["x-dualhook-event"] == "onboarding.started" && request.headers["x-dualhook-event-id"] == id)
+        #expect(request.headers["webhook-id"] == id)
+        let dualhook = try #require(request.headers["x-dualhook-signature"])
+        let timestamp = try #require(request.headers["webhook-timestamp"])
+        let standard = try #require(request.headers["webhook-signature"])
+        #expect(dualhook.hasPrefix("t=\(timestamp),v1="))
+        #expect(abs((Double(timestamp) ?? 0) - Date().timeIntervalSince1970) < 30)
+
+        #expect(try OpenSSL.verifiesDualhook(header: dualhook, body: request.body, secret: secret))
+        #expect(try OpenSSL.verifiesStandard(signature: standard, id: id, timestamp: timestamp, body: request.body, secret: secret))
+        var tampered = request.body
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(try !OpenSSL.verifiesDualhook(header: dualhook, body: tampered, secret: secret))
+        #expect(try !OpenSSL.verifiesStandard(signature: standard, id: id, timestamp: timestamp, body: tampered, secret: secret))
+        let otherTime = String((Int(timestamp) ?? 0) + 1)
+        #expect(try !OpenSSL.verifiesDualhook(header: dualhook.replacingOccurrences(of: "t=\(timestamp)", with: "t=\(otherTime)"),
+                                              body: request.body, secret: secret))
+        #expect(try !OpenSSL.verifiesStandard(signature: standard, id: id, timestamp: otherTime, body: request.body, secret: secret))
+        let otherSecret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        #expect(try !OpenSSL.verifiesDualhook(header: dualhook, body: request.body, secret: otherSecret))
+        #expect(try !OpenSSL.verifiesStandard(signature: standard, id: id, timestamp: timestamp, body: request.body, secret: otherSecret))
+
+        #expect(eventually(timeout: 5) { (try? f.status(id)) == "delivered" })
+        let shown = try f.event(id)
+        #expect(shown["deliveryStatus"] as? String == "delivered" && shown["attemptCount"] as? Int == 1)
+        #expect((shown["attempts"] as? [[String: Any]])?.first?["statusCode"] as? Int == 200)
+        let job = try f.api.db.with { try $0.query("SELECT kind, queue, max_attempts, timeout_seconds FROM jobs WHERE unique_key = $1",
+                                                   ["deliver:" + id]).first! }
+        #expect(try job.decode(String.self, at: 0) == DeliverEvent.kind && job.decode(String.self, at: 1) == DeliverEvent.queue)
+        #expect(try job.decode(Int.self, at: 2) == DeliverEvent.retryPolicy.maxAttempts)
+        #expect(try job.decode(Int.self, at: 3) == Int(DeliverEvent.timeout))
+        for log in [f.worker.log, f.api.server.process.log] { #expect(!log.contains(secret)) }
+    }
+
+    @Test func failedAttemptsAreLoggedAndRetriedOnTheSchedule() throws {
+        let receiver = try EventReceiver { n in n < 3 ? .text(500, "boom \(n)") : .text(200, "ok") }
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let id = try f.emit()
+        for (n, expected) in [60.0, 300, 900].enumerated() {
+            #expect(eventually(timeout: 15) { receiver.requests.count == n + 1 })
+            var delay: Double?
+            eventually(timeout: 5) {
+                delay = try? f.api.db.with { try $0.query("""
+                    SELECT extract(epoch FROM run_at - (errors->-1->>'at')::timestamptz)::float8 FROM jobs
+                    WHERE unique_key = $1 AND state = 'available' AND attempt = $2
+                    """, ["deliver:" + id, n + 1]).scalar(Double.self) }
+                return delay != nil
+            }
+            #expect(delay.map { abs($0 - expected) < 2 } == true, "retry \(n + 1) after \(String(describing: delay)) s, not \(expected)")
+            #expect(try f.status(id) == "pending")
+            try f.runRetryNow(id)
+        }
+        #expect(eventually(timeout: 15) { (try? f.status(id)) == "delivered" })
+        let attempts = try #require(try f.event(id)["attempts"] as? [[String: Any]])
+        #expect(attempts.map { $0["statusCode"] as? Int } == [500, 500, 500, 200])
+        #expect(attempts.first?["responseBody"] as? String == "boom 0" && attempts.first?["error"] as? String == "HTTP 500")
+        #expect(Set(receiver.requests.map(\.eventID)) == [id])
+    }
+
+    @Test func anEndpointThatWasDownGetsEverythingAndARedirectIsAFailure() throws {
+        let receiver = try EventReceiver()
+        receiver.stop()  // down: connections refused
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let ids = try (0..<5).map { _ in try f.emit() }
+        #expect(eventually(timeout: 15) {
+            (try? f.api.db.with { try $0.query("SELECT count(*) FROM event_attempts").scalar(Int.self) }) == 5
+        })
+        #expect(try ids.allSatisfy { try f.status($0) == "pending" })
+        let account = try f.api.server.send("GET", "/api/v1/account", key: f.api.account.apiKey).json
+        let endpoint = account["eventEndpoint"] as? [String: Any]
+        #expect(endpoint?["status"] as? String == "failing" && endpoint?["failingSince"] is String)
+        #expect((endpoint?["lastError"] as? String)?.contains("transport") == true)
+
+        try receiver.restart()
+        defer { receiver.stop() }
+        for id in ids { try f.runRetryNow(id) }
+        #expect(eventually(timeout: 15) { Set(receiver.requests.map(\.eventID)) == Set(ids) }, "nothing lost")
+        #expect(eventually(timeout: 5) { (try? ids.allSatisfy { try f.status($0) == "delivered" }) == true })
+        let healthy = try f.api.server.send("GET", "/api/v1/account", key: f.api.account.apiKey).json["eventEndpoint"] as? [String: Any]
+        #expect(healthy?["status"] as? String == "healthy" && healthy?["failingSince"] is NSNull)
+
+        // A redirect is an answer, not a hop.
+        let target = try EventReceiver()
+        defer { target.stop() }
+        let redirecting = try EventReceiver { _ in Response(status: 302, headers: [("Location", target.url)]) }
+        defer { redirecting.stop() }
+        try f.setEventURL(redirecting.url, key: f.api.account.apiKey)
+        let moved = try f.emit()
+        #expect(eventually(timeout: 15) { ((try? f.event(moved)["attempts"]) as? [[String: Any]])?.count == 1 })
+        let attempt = (try f.event(moved)["attempts"] as? [[String: Any]])?.first
+        #expect(attempt?["statusCode"] as? Int == 302 && (attempt?["error"] as? String)?.contains("redirects are not followed") == true)
+        #expect(try f.status(moved) == "pending" && target.requests.isEmpty)
+    }
+
+    @Test func duringARotationBothSecretsSignAndOldEventsCanBeRedelivered() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let old = try f.emit()
+        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
+        let oldSecret = f.api.account.eventSigningSecret
+        let rotated = try f.api.server.send("POST", "/api/v1/account/signing-secret/rotate", key: f.api.account.apiKey)
+        let newSecret = try #require(rotated.json["eventSigningSecret"] as? String)
+
+        let fresh = try f.emit()
+        #expect(eventually(timeout: 15) { receiver.requests.count == 2 })
+        let redelivery = try f.api.server.send("POST", "/api/v1/events/\(old)/redeliver", key: f.api.account.apiKey)
+        #expect(redelivery.status == 202)
+        #expect(eventually(timeout: 15) { receiver.requests.count == 3 })
+        let requests = receiver.requests
+        #expect(requests.map(\.eventID) == [old, fresh, old])
+        for request in requests.dropFirst() {
+            let header = request.headers["x-dualhook-signature"] ?? ""
+            #expect(header.components(separatedBy: "v1=").count == 3, "one signature per valid secret")
+            let standard = request.headers["webhook-signature"] ?? ""
+            for secret in [oldSecret, newSecret] {
+                #expect(try OpenSSL.verifiesDualhook(header: header, body: request.body, secret: secret))
+                #expect(try OpenSSL.verifiesStandard(signature: standard, id: request.eventID,
+                                                     timestamp: request.headers["webhook-timestamp"] ?? "", body: request.body, secret: secret))
+            }
+        }
+        #expect(requests[2].body == requests[0].body, "a redelivery sends the same event")
+        #expect(try f.event(old)["attemptCount"] as? Int == 2)
+
+        // After the overlap only the new secret signs.
+        try f.api.db.with { try $0.query("UPDATE account_signing_secrets SET expires_at = now() - interval '1 second' WHERE expires_at IS NOT NULL") }
+        try f.emit()
+        #expect(eventually(timeout: 15) { receiver.requests.count == 4 })
+        let last = receiver.requests[3]
+        let header = last.headers["x-dualhook-signature"] ?? ""
+        #expect(header.components(separatedBy: "v1=").count == 2)
+        #expect(try OpenSSL.verifiesDualhook(header: header, body: last.body, secret: newSecret))
+        #expect(try !OpenSSL.verifiesDualhook(header: header, body: last.body, secret: oldSecret))
+        #expect(try f.api.server.send("POST", "/api/v1/events/evt_nope/redeliver", key: f.api.account.apiKey).status == 404)
+    }
+
+    @Test func aHangingEndpointDoesNotSlowAnotherAccount() throws {
+        let hanging = try EventReceiver(threads: 8) { _ in
+            Thread.sleep(forTimeInterval: 20)
+            return .text(200, "late")
+        }
+        defer { hanging.stop() }
+        let fast = try EventReceiver()
+        defer { fast.stop() }
+        let f = try Fixture(eventURL: hanging.url, slotsPerAccount: 2)
+        defer { f.close() }
+        let other = try f.api.anotherAccount()
+        try f.setEventURL(fast.url, key: other.apiKey)
+
+        let stuck = try (0..<6).map { _ in try f.emit() }
+        #expect(eventually(timeout: 10) { hanging.requests.count == 2 }, "the hanging account's two slots are taken")
+        let started = Date()
+        let quick = try (0..<4).map { _ in try f.emit(key: other.apiKey) }
+        #expect(eventually(timeout: 5) { Set(fast.requests.map(\.eventID)) == Set(quick) })
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 5, "the other account's events took \(elapsed) s")
+        #expect(hanging.requests.count == 2, "no more than its slots in flight for the hanging account")
+        #expect(try stuck.allSatisfy { try f.status($0) == "pending" })
+        // The hanging endpoint times out after 15 s and shows as failing.
+        #expect(eventually(timeout: 25) {
+            (try? f.api.db.with { try $0.query("SELECT status FROM event_endpoints WHERE account_id = $1",
+                                               [f.api.account.accountId]).scalar(String.self) }) == "failing"
+        })
+        let endpoint = try f.api.server.send("GET", "/api/v1/account", key: f.api.account.apiKey).json["eventEndpoint"] as? [String: Any]
+        #expect(endpoint?["status"] as? String == "failing" && (endpoint?["lastError"] as? String)?.contains("no answer") == true)
+        // Another account's event id is not found.
+        #expect(try f.api.server.send("GET", "/api/v1/events/\(quick[0])", key: f.api.account.apiKey).status == 404)
+    }
+
+    @Test func listingFiltersAndPages() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let ids = try (0..<3).map { _ in try f.emit() }
+        let key = f.api.account.apiKey
+        let first = try f.api.server.send("GET", "/api/v1/events?limit=2", key: key)
+        #expect((first.json["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids[2], ids[1]])
+        let cursor = try #require(first.json["nextCursor"] as? String)
+        let second = try f.api.server.send("GET", "/api/v1/events?limit=2&cursor=\(cursor)", key: key)
+        #expect((second.json["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids[0]])
+        #expect(second.json["nextCursor"] is NSNull)
+        let none = try f.api.server.send("GET", "/api/v1/events?type=onboarding.completed", key: key)
+        #expect((none.json["data"] as? [Any])?.isEmpty == true)
+        let future = try f.api.server.send("GET", "/api/v1/events?since=2999-01-01T00:00:00Z", key: key)
+        #expect((future.json["data"] as? [Any])?.isEmpty == true)
+        let bad = try f.api.server.send("GET", "/api/v1/events?since=yesterday", key: key)
+        #expect(bad.status == 400 && bad.errorParam == "since")
+        let badType = try f.api.server.send("GET", "/api/v1/events?type=nope", key: key)
+        #expect(badType.status == 400 && badType.errorParam == "type")
+    }
+}
