@@ -1,6 +1,5 @@
--- Delivering the outbox: one `events.deliver` job per event, every attempt logged, each
--- account's endpoint health, and per-account delivery slots so one slow endpoint never holds
--- the workers other accounts need.
+-- Delivering the outbox: one `events.deliver` job per event, every attempt logged, and each
+-- account's endpoint health.
 
 ALTER TABLE events
     ADD COLUMN delivery_status text NOT NULL DEFAULT 'pending'
@@ -32,16 +31,6 @@ CREATE TABLE event_endpoints (
     last_error     text,
     last_success_at timestamptz,
     updated_at     timestamptz NOT NULL DEFAULT now()
-);
-
--- At most N deliveries in flight per account: a delivery leases one of its account's slots
--- (the lease outlives a killed worker by no more than the delivery timeout).
-CREATE TABLE event_delivery_slots (
-    account_id    text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    slot          smallint NOT NULL,
-    job_id        bigint,
-    locked_until  timestamptz,
-    PRIMARY KEY (account_id, slot)
 );
 
 -- Every event gets its delivery job in the transaction that wrote it, however it was written

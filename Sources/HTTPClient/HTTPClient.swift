@@ -73,8 +73,7 @@ public struct HTTPClient: Sendable {
     }
 
     private func perform(_ request: Request, timeoutMs: Int, pin: String?) throws -> Response {
-        guard let handle = curl_easy_init() else { throw HTTPClientError.transport("curl_easy_init failed") }
-        defer { curl_easy_cleanup(handle) }
+        guard let handle = CurlHandle.forCurrentThread()?.handle else { throw HTTPClientError.transport("curl_easy_init failed") }
         let sink = ResponseSink(limit: maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -123,8 +122,10 @@ public struct HTTPClient: Sendable {
         }
         let duration = Date().timeIntervalSince(started)
         switch code {
-        case CURLE_OK, CURLE_WRITE_ERROR where sink.truncated:
+        case CURLE_OK:
             break
+        case CURLE_WRITE_ERROR where sink.truncated:
+            break  // stopped at the capture bound: the answer so far is what we keep
         case CURLE_OPERATION_TIMEDOUT:
             throw HTTPClientError.timedOut
         default:

@@ -9,9 +9,10 @@ import JobQueue
 /// and 24h, then `failed`. A `Retry-After` on a 429 or 503 can push a retry later, never past
 /// 24 h. Each attempt is logged in `event_attempts`.
 ///
-/// At most `slotsPerAccount` deliveries of one account are in flight; a job that finds them all
-/// taken steps aside (snoozes, its attempt not counted), so a slow endpoint holds only its own
-/// account's slots and the queue's other slots keep serving every other account.
+/// At most `slotsPerAccount` deliveries of one account are in flight in a worker process; a job
+/// that finds them all taken steps aside (snoozes, its attempt not counted), so a slow endpoint
+/// holds only its own account's slots and the queue's other slots keep serving every other
+/// account.
 public struct DeliverEvent: JobKind {
     public struct Args: Codable, Sendable {
         let eventId: String
@@ -27,44 +28,42 @@ public struct DeliverEvent: JobKind {
 
     let vault: Vault
     let client: HTTPClient
-    let slotsPerAccount: Int
+    let slots: AccountSlots
 
     public init(vault: Vault, allowPrivateTargets: Bool, slotsPerAccount: Int) {
         self.vault = vault
         // The first 4 KiB of an answer are kept with the attempt.
         self.client = HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096, userAgent: "Dualhook-Webhooks/1.0")
-        self.slotsPerAccount = slotsPerAccount
+        self.slots = AccountSlots(limit: slotsPerAccount)
     }
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = DeliveryStore(database: context.database, vault: vault)
-        guard let start = try store.begin(eventID: args.eventId, jobID: context.jobID, slots: slotsPerAccount,
-                                          lease: DeliverEvent.timeout + 5) else { return }
-        let delivery: DeliveryStore.Delivery
-        switch start {
-        case .noEndpoint:
+        guard let (delivery, url) = try store.load(eventID: args.eventId) else { return }  // the event is gone
+        guard url != nil else {
             try store.markNoEndpoint(args.eventId)
             return
-        case .busy(let failing):
-            // A failing endpoint frees its slots slowly: look again later.
-            throw JobError.snooze(after: failing ? Double.random(in: 10...20) : Double.random(in: 0.2...1), "the account's delivery slots are taken")
-        case .ready(let ready):
-            delivery = ready
         }
+        guard slots.acquire(delivery.accountID) else {
+            // A failing endpoint frees its slots slowly: look again later.
+            throw JobError.snooze(after: delivery.endpointFailing ? Double.random(in: 10...20) : Double.random(in: 0.2...1),
+                                  "the account's delivery slots are taken")
+        }
+        defer { slots.release(delivery.accountID) }
 
         let attempt = send(delivery, context: context)
         if attempt.attempt.delivered {
-            try store.record(delivery, jobID: context.jobID, attempt: attempt.attempt, status: "delivered", nextAttemptAt: nil)
+            try store.record(delivery, attempt: attempt.attempt, status: "delivered", nextAttemptAt: nil)
             return
         }
         let message = "delivery failed: \(attempt.attempt.error ?? "")"
         if context.isLastAttempt {
-            try store.record(delivery, jobID: context.jobID, attempt: attempt.attempt, status: "failed", nextAttemptAt: nil)
+            try store.record(delivery, attempt: attempt.attempt, status: "failed", nextAttemptAt: nil)
             throw JobError.discard(message)
         }
         var delay = DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt)
         if let retryAfter = attempt.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
-        try store.record(delivery, jobID: context.jobID, attempt: attempt.attempt, status: "pending",
+        try store.record(delivery, attempt: attempt.attempt, status: "pending",
                          nextAttemptAt: Date().addingTimeInterval(delay))
         throw JobError.retry(after: delay, message)
     }
