@@ -40,9 +40,10 @@ CREATE INDEX connections_list ON connections (account_id, created_at DESC, id DE
 -- the token it gave is kept (sealed, bound to the session) until the connection holds it; the
 -- WABA the session claims; the registration PINs set at Meta, by phone number id.
 ALTER TABLE onboarding_sessions
+    ADD COLUMN exchanging_since timestamptz,
     ADD COLUMN waba_id text,
     ADD COLUMN exchanged_token text,
     ADD COLUMN registration_pins jsonb NOT NULL DEFAULT '{}';
 CREATE INDEX onboarding_sessions_claims ON onboarding_sessions (waba_id) WHERE status = 'exchanging';
--- Sessions whose exchange never reported back (a worker lost on the last attempt).
-CREATE INDEX onboarding_sessions_stuck ON onboarding_sessions (expires_at) WHERE status = 'exchanging';
+-- Sessions whose exchange never reported back (a worker lost during the last attempt).
+CREATE INDEX onboarding_sessions_stuck ON onboarding_sessions (exchanging_since) WHERE status = 'exchanging';

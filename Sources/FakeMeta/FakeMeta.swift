@@ -81,11 +81,20 @@ public final class FakeMeta: Sendable {
         case ("GET", 1, _):
             return withPhone(path[0], token: tokenWABA) { .json(200, FakeMeta.fields($0)) }
         case ("POST", 2, "register"):
+            let pin = form["pin"] ?? ""
             return withPhone(path[0], token: tokenWABA, change: { phone in
                 guard phone.mode != "coexistence" else {
                     return FakeMeta.error(400, 100, "Phone numbers onboarded to the WhatsApp Business app are not registered")
                 }
+                guard pin.count == 6, pin.allSatisfy(\.isNumber) else {
+                    return FakeMeta.error(400, 100, "(#100) Param pin must be a 6-digit number")
+                }
+                // Registration sets two-step verification; registering again needs the same PIN.
+                if let existing = phone.pin, existing != pin {
+                    return FakeMeta.error(400, 133005, "Two step verification PIN Mismatch")
+                }
                 phone.registered = true
+                phone.pin = pin
                 return nil
             }) { _ in .json(200, ["success": true]) }
         case ("POST", 2, "smb_app_data"):
@@ -170,13 +179,17 @@ public final class FakeMeta: Sendable {
         }
     }
 
+    /// A number as Meta shows it after Embedded Signup: verified by the person in the popup;
+    /// a Cloud API number is `NOT_APPLICABLE` and `PENDING` until registered; a Coexistence
+    /// number is on the app and on the Cloud API at once; an `unknown` one is not yet either.
     static func fields(_ phone: FakeMetaState.Phone) -> [String: AnyEncodable] {
-        [
+        let live = phone.registered || phone.mode == "coexistence"
+        return [
             "id": .init(phone.id), "display_phone_number": .init(phone.displayPhoneNumber), "verified_name": .init(phone.verifiedName),
             "quality_rating": .init(phone.qualityRating), "is_on_biz_app": .init(phone.mode == "coexistence"),
-            "platform_type": .init(phone.mode == "unknown" ? "NOT_APPLICABLE" : "CLOUD_API"),
-            "code_verification_status": .init(phone.registered || phone.mode == "coexistence" ? "VERIFIED" : "NOT_VERIFIED"),
-            "status": .init(phone.healthStatus == "BLOCKED" ? "BANNED" : "CONNECTED"),
+            "platform_type": .init(live ? "CLOUD_API" : "NOT_APPLICABLE"),
+            "code_verification_status": .init("VERIFIED"),
+            "status": .init(phone.healthStatus == "BLOCKED" ? "BANNED" : live ? "CONNECTED" : "PENDING"),
         ]
     }
 

@@ -18,6 +18,7 @@ struct FakeMetaState: Sendable {
         var healthStatus: String = "AVAILABLE"
         var mode: String
         var registered = false
+        var pin: String?
         var syncRequests: [String] = []
     }
 

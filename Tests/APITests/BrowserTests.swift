@@ -43,6 +43,17 @@ import Testing
         #expect(session["status"] as? String == "completed")
         #expect(try f.connection(session["connectionId"] as? String ?? "")?.decode(String.self, "status") == "active")
 
+        // Coexistence: the page asks for the WhatsApp Business app flow, the popup answers with
+        // its FINISH event, and the number keeps the app.
+        var coexistence = redirects
+        coexistence["coexistence"] = true
+        let kept = try f.link(coexistence)
+        try run(kept, press: "#finish")
+        let keptURL = "\(landing.base)/done?sessionId=\(kept.sessionID)&status=completed"
+        #expect(eventually(timeout: 40) { browser.currentURL == keptURL }, "landed on \(browser.currentURL)")
+        let keptSession = try f.session(kept)
+        #expect(try f.connection(keptSession["connectionId"] as? String ?? "")?.decode(String.self, "connection_mode") == "coexistence")
+
         let cancelled = try f.link(redirects)
         try run(cancelled, press: "#cancel")
         let cancelURL = "\(landing.base)/cancel?sessionId=\(cancelled.sessionID)&status=cancelled"

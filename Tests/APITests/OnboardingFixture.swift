@@ -50,8 +50,8 @@ final class OnboardingFixture: @unchecked Sendable {
 
     /// What the page posts after Embedded Signup.
     @discardableResult
-    func complete(_ link: Link, code: String, waba: String, phone: String?) throws -> HTTPResult {
-        var body = ["code": code, "wabaId": waba, "event": "FINISH"]
+    func complete(_ link: Link, code: String, waba: String, phone: String?, event: String = "FINISH") throws -> HTTPResult {
+        var body = ["code": code, "wabaId": waba, "event": event]
         if let phone { body["phoneNumberId"] = phone }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
         return try server.send("POST", "/onboard/\(link.token)/complete", json: json)
@@ -79,7 +79,7 @@ final class OnboardingFixture: @unchecked Sendable {
     func connection(_ id: String) throws -> Row? {
         try db.with { try $0.query("""
             SELECT status, connection_mode, waba_id, phone_number_id, webhook_override_url, access_token, registered,
-                   webhook_verify_token, tenant_id
+                   webhook_verify_token, tenant_id, registration_pin
             FROM connections WHERE id = $1
             """, [id]).first }
     }

@@ -28,6 +28,8 @@ import Testing
         #expect(atMeta["overrideCallbackUri"] as? String == f.hookURL)
         #expect(atMeta["overrideVerifyToken"] as? String == "s3cret")
         #expect(try f.meta.phone(phone, waba: waba)?["registered"] as? Bool == true)
+        let pin = try TestEnvironment.vault.openText(try row.decode(String.self, "registration_pin"), associatedData: "connection:\(connectionID):pin")
+        #expect(pin.count == 6 && pin.allSatisfy(\.isNumber), "the PIN registration set is kept, sealed")
         let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
         let subscribe = calls.firstIndex(of: "POST /v25.0/\(waba)/subscribed_apps")
         #expect(subscribe != nil && calls.lastIndex(of: "POST /v25.0/\(waba)/subscribed_apps")! > subscribe!,
@@ -66,7 +68,8 @@ import Testing
         defer { f.close() }
         let link = try f.link(["coexistence": true])
         let signup = try f.meta.signup(mode: "coexistence")
-        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!,
+                       event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
         let session = try f.finished(link)
         #expect(session["status"] as? String == "completed", "\(session)")
         let row = try #require(try f.connection(session["connectionId"] as? String ?? ""))
@@ -75,31 +78,33 @@ import Testing
         #expect(phone?["registered"] as? Bool == false)
         #expect(phone?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"])
 
-        // Meta has not settled this one yet: live as `unknown`, polled until it is.
-        let later = try f.link(tenant: "cust_43")
+        // A Coexistence signup Meta has not settled yet: live as `unknown`, polled until it is.
+        let later = try f.link(["coexistence": true], tenant: "cust_43")
         let pending = try f.meta.signup(mode: "unknown")
-        try f.complete(later, code: pending["code"]!, waba: pending["wabaId"]!, phone: nil)
+        try f.complete(later, code: pending["code"]!, waba: pending["wabaId"]!, phone: nil, event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
         let unknown = try f.finished(later)
         let connectionID = try #require(unknown["connectionId"] as? String)
         #expect(try f.connection(connectionID)?.decode(String.self, "connection_mode") == "unknown")
         #expect(try f.events("onboarding.completed").last?["connectionMode"] as? String == "unknown")
         #expect(try f.events("connection.mode_resolved").isEmpty)
+        #expect(try f.meta.phone(pending["phoneNumberId"]!, waba: pending["wabaId"]!)?["registered"] as? Bool == false)
 
-        try f.meta.post("/_fake/phones/\(pending["phoneNumberId"]!)", #"{"mode":"cloud_api"}"#)
+        try f.meta.post("/_fake/phones/\(pending["phoneNumberId"]!)", #"{"mode":"coexistence"}"#)
         // The poll is due in 30 s; bring it forward instead of sleeping.
         try f.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE kind = 'connections.resolve_mode' AND state = 'available'") }
         #expect(eventually(timeout: 20) { (try? f.events("connection.mode_resolved").count) == 1 })
         let resolved = try f.events("connection.mode_resolved").first
-        #expect(resolved?["connectionId"] as? String == connectionID && resolved?["connectionMode"] as? String == "cloud_api")
+        #expect(resolved?["connectionId"] as? String == connectionID && resolved?["connectionMode"] as? String == "coexistence")
         #expect(resolved?["tenantId"] as? String == "cust_43" && resolved?["metadata"] as? [String: String] == ["plan": "pro"])
-        #expect(try f.connection(connectionID)?.decode(String.self, "connection_mode") == "cloud_api")
-        #expect(try f.meta.phone(pending["phoneNumberId"]!, waba: pending["wabaId"]!)?["registered"] as? Bool == true)
+        #expect(try f.connection(connectionID)?.decode(String.self, "connection_mode") == "coexistence")
+        let settled = try f.meta.phone(pending["phoneNumberId"]!, waba: pending["wabaId"]!)
+        #expect(settled?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"] && settled?["registered"] as? Bool == false)
     }
 
     @Test func aSecondNumberJoinsAsASiblingAndAnotherTenantIsRefusedTheWABA() throws {
         let f = try OnboardingFixture()
         defer { f.close() }
-        let second = try LoopbackServer.handshakeReceiver(token: "s3cret")
+        let second = try LoopbackServer.handshakeReceiver(token: "s3cret-2")
         defer { second.stop() }
         let first = try f.link()
         let signup = try f.meta.signup()
@@ -109,14 +114,18 @@ import Testing
         #expect(one["status"] as? String == "completed")
 
         let newURL = second.base + "/v2/whatsapp"
-        let sibling = try f.link(["webhookOverrideUrl": newURL])
+        let sibling = try f.link(["webhookOverrideUrl": newURL, "webhookVerifyToken": "s3cret-2"])
         let more = try f.meta.signup(wabaID: waba)
         try f.complete(sibling, code: more["code"]!, waba: waba, phone: more["phoneNumberId"]!)
         let two = try f.finished(sibling)
         #expect(two["status"] as? String == "completed", "\(two)")
         for id in [one["connectionId"], two["connectionId"]].compactMap({ $0 as? String }) {
-            #expect(try f.connection(id)?.decode(String.self, "webhook_override_url") == newURL, "siblings carry the latest configuration")
+            let row = try f.connection(id)
+            #expect(try row?.decode(String.self, "webhook_override_url") == newURL, "siblings carry the latest configuration")
+            let sealed = try row?.decode(String.self, "webhook_verify_token") ?? ""
+            #expect(try TestEnvironment.vault.openText(sealed, associatedData: "connection:\(id):verify_token") == "s3cret-2")
         }
+        #expect(try f.meta.waba(waba)?["overrideVerifyToken"] as? String == "s3cret-2")
         #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == newURL)
         #expect(try f.events("onboarding.completed").last?["siblingConnectionIds"] as? [String] == [one["connectionId"] as! String])
 
@@ -131,6 +140,22 @@ import Testing
         #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == newURL, "the holder's configuration is untouched")
         #expect(try f.status(intruder)["redirectUrl"] as? String
                 == "https://app.example.com/error?reason=waba_webhook_conflict&sessionId=\(intruder.sessionID)&status=failed")
+
+        // Another account learns of the conflict, not whose URL holds the WABA.
+        let other = try f.api.anotherAccount()
+        let foreign = try f.server.send("POST", "/api/v1/onboarding/sessions", key: other.apiKey,
+                                        json: sessionBody(["webhookOverrideUrl": f.hookURL, "successRedirectUrl": "https://other.test/ok",
+                                                           "failureRedirectUrl": "https://other.test/no", "cancelRedirectUrl": "https://other.test/x"]))
+        let foreignLink = OnboardingFixture.Link(sessionID: foreign.json["sessionId"] as! String,
+                                                 token: String((foreign.json["onboardingUrl"] as! String).split(separator: "/").last!))
+        let fourth = try f.meta.signup(wabaID: waba)
+        try f.complete(foreignLink, code: fourth["code"]!, waba: waba, phone: fourth["phoneNumberId"]!)
+        #expect(eventually(timeout: 30) {
+            (try? f.db.with { try $0.query("SELECT failure_reason FROM onboarding_sessions WHERE id = $1", [foreignLink.sessionID]).scalar(String.self) })
+                == "waba_webhook_conflict"
+        })
+        let foreignEvent = try f.events("onboarding.failed").last
+        #expect(foreignEvent?["sessionId"] as? String == foreignLink.sessionID && foreignEvent?["existingWebhookOverrideUrl"] == nil)
     }
 
     @Test func metaRefusalsEndInTheirReasonsAndATransientFailureIsRetried() throws {
@@ -167,6 +192,7 @@ import Testing
         let attempts = try f.db.with { try $0.query("SELECT attempt FROM jobs WHERE kind = 'onboarding.exchange_code' AND args->>'sessionId' = $1",
                                                     [down.sessionID]).scalar(Int.self) }
         #expect(attempts == 5)
+        #expect(try f.meta.waba(downSignup["wabaId"]!)?["subscribed"] as? Bool == false, "a WABA no connection holds is released")
 
         // One 500, then Meta is fine again: retried to success, the code exchanged once.
         let blip = try f.link()
@@ -179,5 +205,15 @@ import Testing
         #expect(exchanges.count == 4, "one exchange per session: the token is kept across retries")
         #expect(try f.meta.phone(blipSignup["phoneNumberId"]!, waba: blipSignup["wabaId"]!)?["registered"] as? Bool == true)
         #expect(try f.events("onboarding.failed").map { $0["reason"] as? String } == ["oauth_exchange_failed", "webhook_subscription_failed", "meta_error"])
+
+        // Failures and retries logged plenty: none of it holds a code or the app secret.
+        let codes = [signup, refusedSignup, downSignup, blipSignup].map { $0["code"]! }
+        let stored = try f.db.with { try $0.query("""
+            SELECT coalesce(string_agg(data::text, ' '), '') FROM events
+            UNION ALL SELECT coalesce(string_agg(errors::text || coalesce(last_error, '') || args::text, ' '), '') FROM jobs
+            """).rows.map { try $0.decode(String.self, at: 0) }.joined() }
+        for text in [f.worker.log, f.server.process.log, stored] {
+            #expect(!codes.contains { text.contains($0) } && !text.contains("dev-app-secret") && !text.contains("EAAG"))
+        }
     }
 }

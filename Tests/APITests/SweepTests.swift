@@ -14,8 +14,8 @@ import Testing
         try f.db.with { connection throws in
             try connection.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
             // An exchange lost long ago, and one that may still be running.
-            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', expires_at = now() - interval '2 hours' WHERE id = $1", [ids[2]])
-            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', expires_at = now() - interval '10 minutes' WHERE id = $1", [ids[3]])
+            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '20 minutes' WHERE id = $1", [ids[2]])
+            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '5 minutes' WHERE id = $1", [ids[3]])
             try connection.query("""
                 INSERT INTO rate_limit_windows (key_id, budget, window_start, count) VALUES ('key_old', 'api', now() - interval '3 hours', 5)
                 """)

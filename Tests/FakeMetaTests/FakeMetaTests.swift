@@ -34,7 +34,13 @@ import Testing
         let numbers = try graph(sim).phoneNumbers(waba: waba, token: token, deadline: deadline)
         #expect(numbers.map(\.id) == [phone])
         let fields = try graph(sim).phoneNumber(phone, token: token, deadline: deadline)
-        #expect(fields.is_on_biz_app == false && fields.code_verification_status == "NOT_VERIFIED")
+        #expect(fields.is_on_biz_app == false && fields.platform_type == "NOT_APPLICABLE", "a Cloud API number before registration")
+        #expect(graphError { try graph(sim).register(phone: phone, pin: "12345", token: token, deadline: deadline) }?.code == 100)
+        try graph(sim).register(phone: phone, pin: "123456", token: token, deadline: deadline)
+        try graph(sim).register(phone: phone, pin: "123456", token: token, deadline: deadline)  // again, same PIN: fine
+        #expect(graphError { try graph(sim).register(phone: phone, pin: "654321", token: token, deadline: deadline) }?.code == 133005,
+                "registration set the two-step PIN")
+        #expect(try graph(sim).phoneNumber(phone, token: token, deadline: deadline).platform_type == "CLOUD_API")
 
         let other = try sim.post("/_fake/signup", #"{"mode":"coexistence"}"#)
         #expect(graphError { _ = try graph(sim).phoneNumbers(waba: other["wabaId"] as! String, token: token, deadline: deadline) }?.code == 100,

@@ -17,6 +17,9 @@ public struct ExchangeCode: JobKind {
         let wabaId: String
         let phoneNumberId: String?
         let businessId: String?
+        /// The `WA_EMBEDDED_SIGNUP` event the browser saw (`FINISH`, or
+        /// `FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING` for Coexistence), when it said.
+        var event: String?
     }
     public static let kind = "onboarding.exchange_code"
     public static let queue = "onboarding"
@@ -40,25 +43,24 @@ public struct ExchangeCode: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let store = ProvisioningStore(database: context.database, vault: vault)
         guard let session = try store.exchanging(args.sessionId) else { return }  // finished, cancelled, or gone
-        var subscribed = false
         var token = session.exchangedToken
+        var overridden = false
         do {
-            try store.claim(waba: args.wabaId, for: session)
+            // The code first: it lives 30 s, whatever else has to wait.
             let token = try token ?? {
                 let fresh = try exchange(args, session: session, store: store, context: context)
                 token = fresh
                 return fresh
             }()
-            let phoneIDs = try args.phoneNumberId.map { [$0] } ?? step("reading the WABA's numbers", context) {
-                try graph.phoneNumbers(waba: args.wabaId, token: token, deadline: context.deadline).map(\.id)
+            switch try store.claim(waba: args.wabaId, for: session) {
+            case .claimed:
+                break
+            case .busy:
+                // Another onboarding of this tenant is setting this WABA's override: one at a
+                // time, so Meta and the stored configuration end on the same one.
+                throw JobError.snooze(after: Double.random(in: 1...3), "another onboarding of the tenant holds WABA \(args.wabaId)")
             }
-            guard !phoneIDs.isEmpty else {
-                throw ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "the WABA has no phone number")
-            }
-            let phones = try phoneIDs.map { id in
-                try step("reading phone number \(id)", context) { try graph.phoneNumber(id, token: token, deadline: context.deadline) }
-            }
-            subscribed = true
+            let phones = try numbers(args, token: token, store: store, context: context)
             try step("subscribing the app to the WABA", context, failing: ProvisioningFailure.webhookSubscriptionFailed) {
                 try graph.subscribe(waba: args.wabaId, token: token, deadline: context.deadline)
             }
@@ -66,15 +68,58 @@ public struct ExchangeCode: JobKind {
                 try graph.overrideCallback(waba: args.wabaId, callbackURI: session.webhookOverrideURL,
                                            verifyToken: session.webhookVerifyToken, token: token, deadline: context.deadline)
             }
+            overridden = true
+            let expected = ConnectionMode.expected(event: args.event, coexistenceSession: session.coexistence)
             var numbers: [ProvisionedNumber] = []
             for phone in phones {
-                numbers.append(try prepare(phone, session: session, token: token, store: store, context: context))
+                numbers.append(try prepare(phone, expected: expected, session: session, token: token, store: store, context: context))
             }
             try store.complete(session, waba: args.wabaId, businessID: args.businessId, token: token, numbers: numbers)
         } catch let failure as ProvisioningFailure {
-            context.logger.info("onboarding failed", ["session": session.id, "reason": failure.reason, "error": failure.message])
-            try store.fail(session, failure)
-            if subscribed, let token { releaseWABA(args.wabaId, token: token, store: store, context: context) }
+            try end(session, failure, waba: args.wabaId, token: token, overridden: overridden, store: store, context: context)
+        } catch let error as JobError {
+            throw error
+        } catch where context.isLastAttempt {
+            // Nothing else will come for this session: it ends here, not in a stuck `exchanging`.
+            try end(session, ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "provisioning stopped: \(error)"),
+                    waba: args.wabaId, token: token, overridden: overridden, store: store, context: context)
+        }
+    }
+
+    /// The session fails with its reason. A WABA this onboarding subscribed is released unless
+    /// another connection or onboarding of it lives on; an override Meta already accepted stays
+    /// the WABA's, so the siblings carry it.
+    func end(_ session: ProvisioningStore.Session, _ failure: ProvisioningFailure, waba: String, token: String?, overridden: Bool,
+             store: ProvisioningStore, context: JobContext) throws {
+        context.logger.info("onboarding failed", ["session": session.id, "reason": failure.reason, "error": failure.message])
+        try store.fail(session, failure, waba: waba, overrideAccepted: overridden)
+        guard failure.reason != ProvisioningFailure.wabaWebhookConflict, let token,
+              (try? store.holders(waba: waba, except: session.id)) == 0 else { return }
+        do {
+            try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)
+        } catch {
+            context.logger.warning("could not unsubscribe after a failed onboarding", ["waba": waba, "error": "\(error)"])
+        }
+    }
+
+    /// The number the browser named, or else the WABA's numbers not yet live here (all of
+    /// them when every one is), each with its fields.
+    func numbers(_ args: Args, token: String, store: ProvisioningStore, context: JobContext) throws -> [GraphClient.PhoneNumber] {
+        var ids: [String]
+        if let phone = args.phoneNumberId {
+            ids = [phone]
+        } else {
+            ids = try step("reading the WABA's numbers", context) {
+                try graph.phoneNumbers(waba: args.wabaId, token: token, deadline: context.deadline).map(\.id)
+            }
+            let live = try store.liveNumbers(ids)
+            if ids.contains(where: { !live.contains($0) }) { ids.removeAll { live.contains($0) } }
+        }
+        guard !ids.isEmpty else {
+            throw ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "the WABA has no phone number")
+        }
+        return try ids.map { id in
+            try step("reading phone number \(id)", context) { try graph.phoneNumber(id, token: token, deadline: context.deadline) }
         }
     }
 
@@ -90,9 +135,9 @@ public struct ExchangeCode: JobKind {
 
     /// Registers a Cloud API number that is not yet (with a PIN kept across retries), or asks
     /// a Coexistence number's app for its contacts and history.
-    func prepare(_ phone: GraphClient.PhoneNumber, session: ProvisioningStore.Session, token: String,
+    func prepare(_ phone: GraphClient.PhoneNumber, expected: ConnectionMode, session: ProvisioningStore.Session, token: String,
                  store: ProvisioningStore, context: JobContext) throws -> ProvisionedNumber {
-        let mode = ConnectionMode.of(phone)
+        let mode = ConnectionMode.of(phone, expected: expected)
         var pin = session.registrationPins[phone.id]
         switch mode {
         case .cloudAPI where ConnectionMode.needsRegistration(phone):
@@ -109,17 +154,6 @@ public struct ExchangeCode: JobKind {
             break
         }
         return ProvisionedNumber(phone: phone, mode: mode, pin: pin, registered: mode == .cloudAPI)
-    }
-
-    /// A WABA left subscribed by a failed onboarding would send its traffic to no one (or to
-    /// the app's own callback): unsubscribe it unless another connection lives on it.
-    func releaseWABA(_ waba: String, token: String, store: ProvisioningStore, context: JobContext) {
-        guard (try? store.liveConnections(waba: waba)) == 0 else { return }
-        do {
-            try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)
-        } catch {
-            context.logger.warning("could not unsubscribe after a failed onboarding", ["waba": waba, "error": "\(error)"])
-        }
     }
 
     /// Runs one Meta call: a transient failure (5xx, throttling, no answer) is retried while

@@ -4,8 +4,9 @@ import Postgres
 
 /// The `expire-sessions` sweep: sessions past their expiry that nobody finished become
 /// `expired`, each with an `onboarding.failed` event (reason `expired`) in the same transaction.
-/// A session still `exchanging` an hour after its expiry lost its exchange job (a worker killed
-/// during the last attempt; every attempt ends far sooner): it fails with `meta_error`.
+/// A session `exchanging` for more than 15 minutes lost its exchange job (a worker killed during
+/// the last attempt; all five attempts end within about three minutes): it fails with
+/// `meta_error`.
 public struct ExpireSessions: JobKind {
     public struct Args: Codable, Sendable {
         public init() {}
@@ -44,8 +45,8 @@ public struct ExpireSessions: JobKind {
             try tx.query("""
                 WITH due AS (
                     SELECT id FROM onboarding_sessions
-                    WHERE status = 'exchanging' AND expires_at < now() - interval '1 hour'
-                    ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED),
+                    WHERE status = 'exchanging' AND exchanging_since < now() - interval '15 minutes'
+                    ORDER BY exchanging_since LIMIT 500 FOR UPDATE SKIP LOCKED),
                 failed AS (
                     UPDATE onboarding_sessions s SET status = 'failed', failure_reason = 'meta_error',
                         exchanged_token = NULL, registration_pins = '{}'

@@ -102,11 +102,18 @@ enum OnboardingPage {
                 var extras = {setup: {}, sessionInfoVersion: '3'};
                 if (cfg.coexistence) extras.featureType = 'whatsapp_business_app_onboarding';
                 button.disabled = true; say('Waiting for Meta…');
+                // The SDK may call back before the WA_EMBEDDED_SIGNUP message names the account:
+                // wait a moment for it.
+                function complete(code, tries) {
+                  if (!signup.wabaId && tries < 30) { setTimeout(function () { complete(code, tries + 1); }, 100); return; }
+                  say('Connecting your number…');
+                  post('/complete', Object.assign({code: code}, signup)).then(function (r) {
+                    if (r && r.error) { button.disabled = false; say('Meta did not finish the sign-up. Please try again.'); } else { poll(); }
+                  });
+                }
                 FB.login(function (response) {
                   if (response && response.authResponse && response.authResponse.code) {
-                    var body = Object.assign({code: response.authResponse.code}, signup);
-                    say('Connecting your number…');
-                    post('/complete', body).then(poll);
+                    complete(response.authResponse.code, 0);
                   } else {
                     button.disabled = false; say('The Meta window was closed before finishing.');
                   }

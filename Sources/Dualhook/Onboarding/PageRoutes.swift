@@ -51,15 +51,16 @@ enum PageRoutes {
         let wabaID = try graphID("wabaId", required: true)!
         let phoneID = try graphID("phoneNumberId", required: false)
         let businessID = try graphID("businessId", required: false)
-        _ = try body.string("event", length: 1...64)
+        let event = try body.string("event", length: 1...64)
 
         let session = try session(context)
         try requireOpen(session)
-        try context.connection.query("UPDATE onboarding_sessions SET status = 'exchanging' WHERE id = $1", [session.id])
+        try context.connection.query("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() WHERE id = $1",
+                                     [session.id])
         let args = ExchangeCode.Args(
             sessionId: session.id,
             sealedCode: try context.configuration.vault.seal(code, associatedData: ExchangeCode.associatedData(sessionID: session.id)),
-            wabaId: wabaID, phoneNumberId: phoneID, businessId: businessID)
+            wabaId: wabaID, phoneNumberId: phoneID, businessId: businessID, event: event)
         try JobQueue.enqueue(ExchangeCode.self, args, on: context.connection)
         return .json(202, ["status": "exchanging"])
     }

@@ -20,6 +20,7 @@ struct ProvisioningStore {
         let exchangedToken: String?
         let registrationPins: [String: String]
         let metadataJSON: String
+        let coexistence: Bool
     }
 
     static func tokenAssociatedData(_ sessionID: String) -> String { "session:\(sessionID):access_token" }
@@ -29,7 +30,7 @@ struct ProvisioningStore {
         guard let row = try database.withConnection({ connection in
             try connection.query("""
                 SELECT account_id, tenant_id, webhook_override_url, webhook_verify_token, exchanged_token,
-                       registration_pins::text, metadata::text
+                       registration_pins::text, metadata::text, coexistence
                 FROM onboarding_sessions WHERE id = $1 AND status = 'exchanging'
                 """, [id]).first
         }) else { return nil }
@@ -44,31 +45,39 @@ struct ProvisioningStore {
             exchangedToken: try row.decode(String?.self, at: 4).map {
                 try vault.openText($0, associatedData: ProvisioningStore.tokenAssociatedData(id))
             },
-            registrationPins: pins, metadataJSON: try row.decode(at: 6))
+            registrationPins: pins, metadataJSON: try row.decode(at: 6), coexistence: try row.decode(at: 7))
+    }
+
+    enum Claim {
+        case claimed
+        /// Another onboarding of the same tenant is provisioning this WABA right now.
+        case busy
     }
 
     /// Takes the WABA for the session's tenant. Meta keeps one override per WABA, so a WABA
     /// live (or being onboarded) for another tenant cannot be taken: `waba_webhook_conflict`,
     /// naming the holder's URL only when it is the same account's.
-    func claim(waba: String, for session: Session) throws {
-        let holder = try database.transaction { tx -> (account: String, url: String)? in
+    func claim(waba: String, for session: Session) throws -> Claim {
+        let found = try database.transaction { tx -> (account: String, url: String, sameTenant: Bool)? in
             _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('waba:' || $1, 0))", [waba])
             let row = try tx.query("""
-                (SELECT account_id, webhook_override_url FROM connections
+                (SELECT account_id, webhook_override_url, false FROM connections
                  WHERE waba_id = $1 AND status = 'active' AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
                 UNION ALL
-                (SELECT account_id, webhook_override_url FROM onboarding_sessions
-                 WHERE waba_id = $1 AND status = 'exchanging' AND id <> $4 AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
+                (SELECT account_id, webhook_override_url, (account_id, tenant_id) = ($2, $3) FROM onboarding_sessions
+                 WHERE waba_id = $1 AND status = 'exchanging' AND id <> $4
+                 ORDER BY (account_id, tenant_id) = ($2, $3) LIMIT 1)
                 LIMIT 1
                 """, [waba, session.accountID, session.tenantID, session.id]).first
-            if let row { return (try row.decode(at: 0), try row.decode(at: 1)) }
+            if let row { return (try row.decode(at: 0), try row.decode(at: 1), try row.decode(at: 2)) }
             try tx.query("UPDATE onboarding_sessions SET waba_id = $2 WHERE id = $1", [session.id, waba])
             return nil
         }
-        guard let holder else { return }
+        guard let found else { return .claimed }
+        if found.sameTenant { return .busy }
         var failure = ProvisioningFailure(reason: ProvisioningFailure.wabaWebhookConflict,
                                           message: "WABA \(waba) is connected for another tenant")
-        if holder.account == session.accountID { failure.existingWebhookOverrideUrl = holder.url }
+        if found.account == session.accountID { failure.existingWebhookOverrideUrl = found.url }
         throw failure
     }
 
@@ -85,10 +94,22 @@ struct ProvisioningStore {
         }
     }
 
-    func liveConnections(waba: String) throws -> Int {
+    /// What else holds the WABA: live connections, and other onboardings provisioning it.
+    func holders(waba: String, except sessionID: String) throws -> Int {
         try database.withConnection {
-            try $0.query("SELECT count(*) FROM connections WHERE waba_id = $1 AND status = 'active'", [waba]).scalar(Int.self) ?? 0
+            try $0.query("""
+                SELECT (SELECT count(*) FROM connections WHERE waba_id = $1 AND status = 'active')
+                     + (SELECT count(*) FROM onboarding_sessions WHERE waba_id = $1 AND status = 'exchanging' AND id <> $2)
+                """, [waba, sessionID]).scalar(Int.self) ?? 0
         }
+    }
+
+    /// Which of these numbers are live in a connection already.
+    func liveNumbers(_ ids: [String]) throws -> Set<String> {
+        Set(try database.withConnection {
+            try $0.query("SELECT phone_number_id FROM connections WHERE phone_number_id = ANY($1) AND status = 'active'", [ids])
+                .rows.map { try $0.decode(String.self, at: 0) }
+        })
     }
 
     /// One transaction: the connections (a number already live for this tenant takes the new
@@ -100,8 +121,15 @@ struct ProvisioningStore {
                                [session.id]).first != nil else { return }
             var stored: [(id: String, number: ProvisionedNumber)] = []
             for number in numbers {
-                let existing = try tx.query("SELECT id FROM connections WHERE phone_number_id = $1 AND status = 'active' FOR UPDATE",
-                                            [number.phone.id]).scalar(String.self)
+                let live = try tx.query("""
+                    SELECT id, (account_id, tenant_id) = ($2, $3) FROM connections WHERE phone_number_id = $1 AND status = 'active' FOR UPDATE
+                    """, [number.phone.id, session.accountID, session.tenantID]).first
+                if let live, try !live.decode(Bool.self, at: 1) {
+                    // Rolled back with the rest: the session fails, nothing of it is stored.
+                    throw ProvisioningFailure(reason: ProvisioningFailure.wabaWebhookConflict,
+                                              message: "phone number \(number.phone.id) is connected for another tenant")
+                }
+                let existing = try live?.decode(String.self, at: 0)
                 let id = existing ?? Identifiers.make("con")
                 let values: [(any PostgresEncodable)?] = [
                     id, session.accountID, session.tenantID, session.id, waba, number.phone.id, businessID,
@@ -120,11 +148,11 @@ struct ProvisioningStore {
                         """, values)
                 } else {
                     try tx.query("""
-                        UPDATE connections SET session_id = $4, business_id = COALESCE($7, business_id),
+                        UPDATE connections SET session_id = $4, waba_id = $5, business_id = COALESCE($7, business_id),
                             display_phone_number = $8, verified_name = $9, connection_mode = $10, access_token = $11,
                             registration_pin = COALESCE($12, registration_pin), registered = $13, quality_rating = $14,
                             webhook_override_url = $15, webhook_verify_token = $16, updated_at = now()
-                        WHERE id = $1 AND account_id = $2 AND tenant_id = $3 AND waba_id = $5 AND phone_number_id = $6
+                        WHERE id = $1 AND account_id = $2 AND tenant_id = $3 AND phone_number_id = $6
                         """, values)
                 }
                 stored.append((id, number))
@@ -134,12 +162,7 @@ struct ProvisioningStore {
                 SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
                 ORDER BY created_at, id FOR UPDATE
                 """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
-            for id in siblings where !stored.contains(where: { $0.id == id }) {
-                try tx.query("""
-                    UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
-                    """, [id, session.webhookOverrideURL,
-                          try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token")])
-            }
+            try configure(siblings.filter { id in !stored.contains { $0.id == id } }, like: session, on: tx)
             let first = stored[0]
             try tx.query("""
                 UPDATE onboarding_sessions SET status = 'completed', connection_id = $2, exchanged_token = NULL,
@@ -165,9 +188,27 @@ struct ProvisioningStore {
         }
     }
 
-    /// The session `failed` with its reason, and `onboarding.failed`; the kept token goes.
-    func fail(_ session: Session, _ failure: ProvisioningFailure) throws {
+    /// The webhook configuration Meta accepted for the WABA, on these connections.
+    func configure(_ ids: [String], like session: Session, on tx: Connection) throws {
+        for id in ids {
+            try tx.query("""
+                UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
+                """, [id, session.webhookOverrideURL,
+                      try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token")])
+        }
+    }
+
+    /// The session `failed` with its reason, and `onboarding.failed`; the kept token goes. An
+    /// override Meta already accepted is the WABA's now, so the tenant's siblings carry it.
+    func fail(_ session: Session, _ failure: ProvisioningFailure, waba: String, overrideAccepted: Bool) throws {
         try database.transaction { tx in
+            if overrideAccepted {
+                let siblings = try tx.query("""
+                    SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
+                    ORDER BY id FOR UPDATE
+                    """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
+                try configure(siblings, like: session, on: tx)
+            }
             guard try tx.query("""
                 UPDATE onboarding_sessions SET status = 'failed', failure_reason = $2, exchanged_token = NULL, registration_pins = '{}'
                 WHERE id = $1 AND status = 'exchanging' RETURNING id
