@@ -7,11 +7,13 @@ import Meta
 public enum ProductJobs {
     public static func register(in registry: inout JobRegistry, vault: Vault, allowPrivateTargets: Bool,
                                 graph: GraphClient.Configuration, eventSlotsPerAccount: Int = 8) {
-        let metaClient = GraphClient(configuration: graph, http: HTTPClient(allowPrivateTargets: allowPrivateTargets))
+        let meta = MetaAccess(vault: vault, graph: GraphClient(configuration: graph, http: HTTPClient(allowPrivateTargets: allowPrivateTargets)))
         registry.register(ExpireSessions())
         registry.register(WebhookCheck(vault: vault, client: HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096)))
-        registry.register(ExchangeCode(vault: vault, graph: metaClient))
-        registry.register(ResolveMode(vault: vault, graph: metaClient))
+        registry.register(ExchangeCode(meta))
+        registry.register(ResolveMode(meta))
+        registry.register(UpdateWebhook(meta))
+        registry.register(Disconnect(meta))
         registry.register(DeliverEvent(vault: vault, allowPrivateTargets: allowPrivateTargets, slotsPerAccount: eventSlotsPerAccount))
         registry.register(PruneAPIState())
     }

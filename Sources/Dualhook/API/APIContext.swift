@@ -45,11 +45,15 @@ struct RouteEntry: Sendable {
     let singleStatement: Bool
     /// Set for the few routes that answer without a transaction (health, readiness, metrics).
     let plain: (@Sendable (Request, App) -> Response)?
+    /// False where an answer must never be kept: a reveal of secrets is answered (and audited)
+    /// each time, so an Idempotency-Key does not apply there.
+    let storesReplies: Bool
 
-    init(authenticated: Bool, singleStatement: Bool = false, handler: @escaping RouteHandler) {
+    init(authenticated: Bool, singleStatement: Bool = false, storesReplies: Bool = true, handler: @escaping RouteHandler) {
         self.authenticated = authenticated
         self.handler = handler
         self.singleStatement = singleStatement
+        self.storesReplies = storesReplies
         self.plain = nil
     }
 
@@ -57,6 +61,7 @@ struct RouteEntry: Sendable {
         self.authenticated = false
         self.singleStatement = false
         self.handler = { _ in Response(status: 500) }
+        self.storesReplies = false
         self.plain = plain
     }
 }

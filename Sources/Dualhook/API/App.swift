@@ -32,6 +32,9 @@ public final class App: Sendable {
         SessionRoutes.register(&router)
         PageRoutes.register(&router)
         EventRoutes.register(&router)
+        ConnectionRoutes.register(&router)
+        RevealRoutes.register(&router)
+        TenantRoutes.register(&router)
     }
 
     /// The routes as (method, pattern), for the OpenAPI check.
@@ -76,7 +79,7 @@ public final class App: Sendable {
                     caller = who
                     window = limits
                     if limits.exceeded { throw APIError.rateLimited(retryAfter: limits.retryAfter) }
-                    if request.method == "POST", let key = request.header("Idempotency-Key") {
+                    if request.method == "POST", entry.storesReplies, let key = request.header("Idempotency-Key") {
                         switch try Idempotency.claim(key: key, accountID: who.accountID, request: request,
                                                               vault: configuration.vault, on: connection) {
                         case .replay(let stored):

@@ -125,6 +125,35 @@ enum OpenAPIDocument {
             "post": operation("redeliverEvent", "Deliver the event again now", ok: ("202", ["type": "object"]),
                               parameters: [idParameter], idempotent: true),
         ],
+        "/api/v1/connections": [
+            "get": operation("listConnections", "The account's connections, newest first", ok: ("200", ref("ConnectionPage")),
+                             parameters: pageParameters + [query("tenantId", ["type": "string"]), query("wabaId", ["type": "string"]),
+                                                           query("phoneNumberId", ["type": "string"]),
+                                                           query("status", ["type": "string", "enum": ["active", "disconnected"]])]),
+        ],
+        "/api/v1/connections/{id}": [
+            "get": operation("getConnection", "One connection (never its secrets)", ok: ("200", ref("Connection")), parameters: [idParameter]),
+            "patch": operation("updateConnectionWebhook", "Change the WABA's webhook override; applied at Meta, then on every sibling",
+                               ok: ("202", ["type": "object"]), body: ref("ConnectionUpdate"), parameters: [idParameter]),
+            "delete": operation("disconnectConnection", "Disconnect; the WABA is unsubscribed when it was its last connection",
+                                ok: ("202", ["type": "object"]), parameters: [idParameter]),
+        ],
+        "/api/v1/connections/{id}/reveal-secrets": [
+            "post": operation("revealSecrets", "The connection's secrets (audited; 60 per hour per API key)",
+                              ok: ("200", ref("RevealedSecrets")), body: ref("RevealRequest"), parameters: [idParameter]),
+        ],
+        "/api/v1/audit/secret-reveals": [
+            "get": operation("listSecretReveals", "Every reveal of a secret, newest first", ok: ("200", ref("SecretRevealPage")),
+                             parameters: pageParameters + [query("connectionId", ["type": "string"]), query("keyId", ["type": "string"]),
+                                                           query("since", ["type": "string", "format": "date-time"])]),
+        ],
+        "/api/v1/tenants": [
+            "get": operation("listTenants", "The account's tenants, newest first", ok: ("200", ref("TenantPage")), parameters: pageParameters),
+        ],
+        "/api/v1/tenants/{tenantId}": [
+            "get": operation("getTenant", "One tenant with its connections", ok: ("200", ref("Tenant")),
+                             parameters: [["name": "tenantId", "in": "path", "required": true, "schema": ["type": "string"]]]),
+        ],
     ] }
 
     static var idParameter: [String: Any] { ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]] }
@@ -160,6 +189,48 @@ enum OpenAPIDocument {
                     "required": ["attemptedAt", "url", "statusCode", "durationMs", "error", "responseBody"], "properties": [
                     "attemptedAt": timestamp, "url": ["type": "string"], "statusCode": ["type": ["integer", "null"]],
                     "durationMs": ["type": "number"], "error": nullableString, "responseBody": nullableString]]]]],
+            "Connection": ["type": "object",
+                           "required": ["connectionId", "tenantId", "wabaId", "phoneNumberId", "displayPhoneNumber", "verifiedName", "status",
+                                        "connectionMode", "webhookOverrideUrl", "health", "heartbeat", "createdAt", "webhookUpdate"],
+                           "properties": [
+                "connectionId": ["type": "string"], "tenantId": ["type": "string"], "wabaId": ["type": "string"],
+                "phoneNumberId": ["type": "string"], "displayPhoneNumber": nullableString, "verifiedName": nullableString,
+                "status": ["type": "string", "enum": ["active", "disconnected"]],
+                "connectionMode": ["type": "string", "enum": ["cloud_api", "coexistence", "unknown"]],
+                "webhookOverrideUrl": ["type": "string"], "createdAt": timestamp,
+                "disconnectReason": nullableString, "disconnectedAt": nullableTimestamp,
+                "health": ["type": "object", "required": ["status", "qualityRating", "messagingLimitTier", "checkedAt"], "properties": [
+                    "status": nullableString, "qualityRating": nullableString, "messagingLimitTier": nullableString,
+                    "checkedAt": nullableTimestamp]],
+                "heartbeat": ["type": "object", "required": ["applies", "status", "dueAt", "confirmedAt"], "properties": [
+                    "applies": ["type": "boolean"], "status": ["type": ["string", "null"], "enum": ["ok", "due_soon", "overdue", NSNull()]],
+                    "dueAt": nullableTimestamp, "confirmedAt": nullableTimestamp]],
+                "webhookUpdate": ["type": ["object", "null"], "properties": [
+                    "status": ["type": "string", "enum": ["pending", "applied", "failed"]], "error": nullableString,
+                    "requestedAt": nullableTimestamp]]]],
+            "ConnectionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
+                "data": ["type": "array", "items": ["$ref": "#/components/schemas/Connection"]], "nextCursor": nullableString]],
+            "ConnectionUpdate": ["type": "object", "additionalProperties": false, "required": ["webhookOverrideUrl", "webhookVerifyToken"],
+                                 "properties": [
+                "webhookOverrideUrl": ["type": "string", "format": "uri", "maxLength": 200],
+                "webhookVerifyToken": ["type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"]]],
+            "RevealRequest": ["type": "object", "additionalProperties": false, "required": ["secretTypes"], "properties": [
+                "secretTypes": ["type": "array", "minItems": 1, "maxItems": 3,
+                                "items": ["type": "string", "enum": ["access_token", "webhook_verify_token", "registration_pin"]]]]],
+            "RevealedSecrets": ["type": "object", "required": ["connectionId", "secrets"], "properties": [
+                "connectionId": ["type": "string"],
+                "secrets": ["type": "object", "additionalProperties": ["type": ["string", "null"]]]]],
+            "SecretRevealPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
+                "data": ["type": "array", "items": ["type": "object",
+                    "required": ["revealId", "keyId", "connectionId", "secretTypes", "clientIp", "createdAt"], "properties": [
+                    "revealId": ["type": "string"], "keyId": ["type": "string"], "connectionId": ["type": "string"],
+                    "secretTypes": ["type": "array", "items": ["type": "string"]], "clientIp": nullableString, "createdAt": timestamp]]],
+                "nextCursor": nullableString]],
+            "Tenant": ["type": "object", "required": ["tenantId", "name", "createdAt", "activeConnections"], "properties": [
+                "tenantId": ["type": "string"], "name": nullableString, "createdAt": timestamp, "activeConnections": ["type": "integer"],
+                "connections": ["type": "array", "items": ["$ref": "#/components/schemas/Connection"]]]],
+            "TenantPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
+                "data": ["type": "array", "items": ["$ref": "#/components/schemas/Tenant"]], "nextCursor": nullableString]],
             "EventPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Event"]], "nextCursor": nullableString]],
             "AccountUpdate": ["type": "object", "additionalProperties": false, "properties": [

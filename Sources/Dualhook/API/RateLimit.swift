@@ -12,7 +12,9 @@ struct RateLimitWindow {
     var remaining: Int { max(0, limit - used) }
     var exceeded: Bool { used > limit }
 
+    /// Sets the headers unless the route answered with those of a budget of its own.
     func apply(to response: inout Response) {
+        guard response.header("X-RateLimit-Limit") == nil else { return }
         response.setHeader("X-RateLimit-Limit", String(limit))
         response.setHeader("X-RateLimit-Remaining", String(remaining))
         response.setHeader("X-RateLimit-Reset", String(resetAt))

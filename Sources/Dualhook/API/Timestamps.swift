@@ -9,4 +9,13 @@ enum Timestamps {
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)
     }
+
+    /// The `since` filter of a list: absent, or an RFC 3339 timestamp.
+    static func since(_ query: [String: String]) throws -> Date? {
+        guard let text = query["since"] else { return nil }
+        guard let date = parse(text) else {
+            throw APIError.validationFailed(param: "since", "since must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
+        }
+        return date
+    }
 }

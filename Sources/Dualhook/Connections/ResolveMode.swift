@@ -18,13 +18,11 @@ public struct ResolveMode: JobKind {
     public static let retryPolicy = RetryPolicy.fixed([60, 120, 300, 600, 1800] + Array(repeating: 3600, count: 70))
     static let firstPoll: TimeInterval = 30
 
-    let vault: Vault
-    let graph: GraphClient
+    let meta: MetaAccess
+    var vault: Vault { meta.vault }
+    var graph: GraphClient { meta.graph }
 
-    public init(vault: Vault, graph: GraphClient) {
-        self.vault = vault
-        self.graph = graph
-    }
+    public init(_ meta: MetaAccess) { self.meta = meta }
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({ connection in

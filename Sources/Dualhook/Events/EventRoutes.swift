@@ -80,13 +80,7 @@ enum EventRoutes {
         if let type = query["type"], !types.contains(type) {
             throw APIError.validationFailed(param: "type", "type must be one of \(types.joined(separator: ", "))")
         }
-        var since: Date?
-        if let text = query["since"] {
-            guard let date = Timestamps.parse(text) else {
-                throw APIError.validationFailed(param: "since", "since must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
-            }
-            since = date
-        }
+        let since = try Timestamps.since(query)
         let rows = try context.connection.query("""
             SELECT \(columns) FROM events
             WHERE account_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::timestamptz IS NULL OR created_at >= $3)

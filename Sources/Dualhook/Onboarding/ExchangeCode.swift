@@ -32,13 +32,11 @@ public struct ExchangeCode: JobKind {
 
     static func associatedData(sessionID: String) -> String { "session:\(sessionID):code" }
 
-    let vault: Vault
-    let graph: GraphClient
+    let meta: MetaAccess
+    var vault: Vault { meta.vault }
+    var graph: GraphClient { meta.graph }
 
-    public init(vault: Vault, graph: GraphClient) {
-        self.vault = vault
-        self.graph = graph
-    }
+    public init(_ meta: MetaAccess) { self.meta = meta }
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = ProvisioningStore(database: context.database, vault: vault)

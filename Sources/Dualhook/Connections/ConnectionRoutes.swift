@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// `GET /api/v1/connections`, `GET|PATCH|DELETE /api/v1/connections/{id}`. PATCH and DELETE
+/// answer 202 and leave the work (Meta first, then the database) to a job.
+enum ConnectionRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/connections", RouteEntry(authenticated: true, handler: list))
+        router.add("GET", "/api/v1/connections/{id}", RouteEntry(authenticated: true, handler: get))
+        router.add("PATCH", "/api/v1/connections/{id}", RouteEntry(authenticated: true, handler: patch))
+        router.add("DELETE", "/api/v1/connections/{id}", RouteEntry(authenticated: true, handler: delete))
+    }
+
+    static let statuses = ["active", "disconnected"]
+
+    static func list(_ context: APIContext) throws -> Response {
+        let query = context.request.query
+        let page = try Pagination(query: query)
+        if let status = query["status"], !statuses.contains(status) {
+            throw APIError.validationFailed(param: "status", "status must be active or disconnected")
+        }
+        for name in ["tenantId", "wabaId", "phoneNumberId"] {
+            if let value = query[name], value.isEmpty || value.count > 128 {
+                throw APIError.validationFailed(param: name, "\(name) must be 1 to 128 characters")
+            }
+        }
+        let rows = try context.connection.query("""
+            SELECT \(ConnectionView.columns) FROM \(ConnectionView.from)
+            WHERE c.account_id = $1 AND ($2::text IS NULL OR c.tenant_id = $2) AND ($3::text IS NULL OR c.waba_id = $3)
+              AND ($4::text IS NULL OR c.phone_number_id = $4) AND ($5::text IS NULL OR c.status = $5)
+              AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7))
+            ORDER BY c.created_at DESC, c.id DESC LIMIT $8
+            """, [context.account.accountID, query["tenantId"], query["wabaId"], query["phoneNumberId"], query["status"],
+                  page.after?.createdAt, page.after?.id, page.limit + 1]).rows
+        let items = try rows.prefix(page.limit).map { try ConnectionView.object($0) }
+        var next: String?
+        if rows.count > page.limit, let last = rows.prefix(page.limit).last {
+            next = Pagination.cursor(createdAt: try last.decode(Date.self, at: 14), id: try last.decode(String.self, at: 0))
+        }
+        return JSONResponse.make(200, ["data": items, "nextCursor": next])
+    }
+
+    static func get(_ context: APIContext) throws -> Response {
+        JSONResponse.make(200, try ConnectionView.find(context.request.parameters["id"] ?? "", accountID: context.account.accountID,
+                                                       on: context.connection))
+    }
+
+    /// Records the requested configuration for the connection's WABA (a new version) and queues
+    /// the job that sets it at Meta and then on every sibling.
+    static func patch(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["webhookOverrideUrl", "webhookVerifyToken"])
+        let url = try body.string("webhookOverrideUrl", required: true)!
+        _ = try URLRules.outbound(url, param: "webhookOverrideUrl", maxLength: 200, allowPrivate: context.configuration.allowPrivateTargets)
+        let token = try body.string("webhookVerifyToken", required: true, length: 1...128)!
+        guard token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
+            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be printable ASCII without spaces")
+        }
+        let id = context.request.parameters["id"] ?? ""
+        guard let row = try context.connection.query("""
+            SELECT waba_id, status FROM connections WHERE id = $1 AND account_id = $2
+            """, [id, context.account.accountID]).first else {
+            throw APIError.notFound("connection \(id)")
+        }
+        guard try row.decode(String.self, at: 1) == "active" else {
+            throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected")
+        }
+        let waba: String = try row.decode(at: 0)
+        let version = try context.connection.query("""
+            INSERT INTO webhook_updates AS w (waba_id, account_id, version, webhook_override_url, webhook_verify_token, status)
+            VALUES ($1, $2, 1, $3, $4, 'pending')
+            ON CONFLICT (waba_id) DO UPDATE SET version = w.version + 1, account_id = $2, webhook_override_url = $3,
+                webhook_verify_token = $4, status = 'pending', error = NULL, requested_at = now(), updated_at = now()
+            RETURNING version
+            """, [waba, context.account.accountID, url,
+                  try context.configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(waba: waba))]).scalar(Int.self) ?? 1
+        try JobQueue.enqueue(UpdateWebhook.self, .init(wabaId: waba, connectionId: id), on: context.connection)
+        return JSONResponse.make(202, ["connectionId": id, "wabaId": waba, "webhookUpdate": ["status": "pending", "version": version] as [String: Any?]])
+    }
+
+    /// Queues the disconnection; a connection already disconnected answers the same.
+    static func delete(_ context: APIContext) throws -> Response {
+        let id = context.request.parameters["id"] ?? ""
+        guard let status = try context.connection.query("SELECT status FROM connections WHERE id = $1 AND account_id = $2",
+                                                        [id, context.account.accountID]).scalar(String.self) else {
+            throw APIError.notFound("connection \(id)")
+        }
+        if status == "active" {
+            try JobQueue.enqueue(Disconnect.self, .init(connectionId: id, reason: "api"),
+                                 options: JobOptions(uniqueKey: "disconnect:\(id)"), on: context.connection)
+        }
+        return JSONResponse.make(202, ["connectionId": id, "status": status == "active" ? "disconnecting" : "disconnected"])
+    }
+}

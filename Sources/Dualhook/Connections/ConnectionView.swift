@@ -1,0 +1,57 @@
+import Foundation
+import Postgres
+
+/// A connection as the API shows it: never its token, its verify token or its PIN.
+enum ConnectionView {
+    /// Meta's window for opening a Coexistence number in the WhatsApp Business app is 14 days;
+    /// the platform counts 13 from the last confirmation, warning a day before.
+    static let heartbeatPeriod: TimeInterval = 13 * 86_400
+    static let heartbeatWarning: TimeInterval = 86_400
+
+    static let columns = """
+        c.id, c.tenant_id, c.waba_id, c.phone_number_id, c.display_phone_number, c.verified_name, c.status,
+        c.connection_mode, c.webhook_override_url, c.health_status, c.quality_rating, c.messaging_limit_tier,
+        c.health_checked_at, COALESCE(c.heartbeat_confirmed_at, c.created_at), c.created_at, c.disconnect_reason,
+        c.disconnected_at, w.status, w.error, w.requested_at
+        """
+    /// `FROM` for `columns`: the connection and its WABA's latest webhook request.
+    static let from = "connections c LEFT JOIN webhook_updates w ON w.waba_id = c.waba_id"
+
+    static func object(_ row: Row, now: Date = Date()) throws -> [String: Any?] {
+        let mode: String = try row.decode(at: 7)
+        let confirmed: Date = try row.decode(at: 13)
+        let due = confirmed.addingTimeInterval(heartbeatPeriod)
+        let heartbeatStatus = now >= due ? "overdue" : now >= due.addingTimeInterval(-heartbeatWarning) ? "due_soon" : "ok"
+        let applies = mode == ConnectionMode.coexistence.rawValue
+        let health: [String: Any?] = [
+            "status": try row.decode(String?.self, at: 9), "qualityRating": try row.decode(String?.self, at: 10),
+            "messagingLimitTier": try row.decode(String?.self, at: 11), "checkedAt": try row.decode(Date?.self, at: 12),
+        ]
+        let heartbeat: [String: Any?] = [
+            "applies": applies, "status": applies ? heartbeatStatus : nil,
+            "dueAt": applies ? due : nil, "confirmedAt": applies ? confirmed : nil,
+        ]
+        var webhookUpdate: [String: Any?]?
+        if let status = try row.decode(String?.self, at: 17) {
+            webhookUpdate = ["status": status, "error": try row.decode(String?.self, at: 18), "requestedAt": try row.decode(Date?.self, at: 19)]
+        }
+        return [
+            "connectionId": try row.decode(String.self, at: 0), "tenantId": try row.decode(String.self, at: 1),
+            "wabaId": try row.decode(String.self, at: 2), "phoneNumberId": try row.decode(String.self, at: 3),
+            "displayPhoneNumber": try row.decode(String?.self, at: 4), "verifiedName": try row.decode(String?.self, at: 5),
+            "status": try row.decode(String.self, at: 6), "connectionMode": mode,
+            "webhookOverrideUrl": try row.decode(String.self, at: 8), "health": health, "heartbeat": heartbeat,
+            "createdAt": try row.decode(Date.self, at: 14), "disconnectReason": try row.decode(String?.self, at: 15),
+            "disconnectedAt": try row.decode(Date?.self, at: 16), "webhookUpdate": webhookUpdate,
+        ]
+    }
+
+    /// The account's connection, or 404 (another account's id is not found either).
+    static func find(_ id: String, accountID: String, on connection: Connection) throws -> [String: Any?] {
+        guard let row = try connection.query("SELECT \(columns) FROM \(from) WHERE c.id = $1 AND c.account_id = $2",
+                                             [id, accountID]).first else {
+            throw APIError.notFound("connection \(id)")
+        }
+        return try object(row)
+    }
+}

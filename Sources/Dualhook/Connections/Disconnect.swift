@@ -1,0 +1,61 @@
+import Crypto
+import Foundation
+import JobQueue
+import Meta
+import Postgres
+
+/// Ends a connection: when it was the WABA's last live one, the app unsubscribes from the WABA
+/// at Meta first (a token Meta no longer accepts cannot, and does not stop the disconnection);
+/// then the connection is `disconnected` with `connection.disconnected` and its reason, in one
+/// transaction. Jobs for one WABA run one at a time, so two siblings disconnected together
+/// still leave the WABA unsubscribed. Running it twice does nothing the second time.
+public struct Disconnect: JobKind {
+    public struct Args: Codable, Sendable {
+        let connectionId: String
+        let reason: String
+    }
+    public static let kind = "connections.disconnect"
+    public static let queue = "meta"
+    public static let timeout: TimeInterval = 40
+    public static let retryPolicy = RetryPolicy.fixed([5, 30, 120, 600])
+
+    let meta: MetaAccess
+    var vault: Vault { meta.vault }
+    var graph: GraphClient { meta.graph }
+
+    public init(_ meta: MetaAccess) { self.meta = meta }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        try context.database.transaction { tx in
+            guard let waba = try tx.query("SELECT waba_id FROM connections WHERE id = $1 AND status = 'active'",
+                                          [args.connectionId]).scalar(String.self) else { return }
+            try tx.query("SET LOCAL lock_timeout = '30s'")
+            _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || $1, 0))", [waba])
+            guard let row = try tx.query("""
+                SELECT c.account_id, c.tenant_id, c.phone_number_id, c.access_token, c.session_id,
+                       (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id),
+                       (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status = 'active' AND o.id <> c.id)
+                FROM connections c WHERE c.id = $1 AND c.status = 'active' FOR UPDATE
+                """, [args.connectionId]).first else { return }
+            if try row.decode(Int.self, at: 6) == 0 {
+                let token = try vault.openText(try row.decode(at: 3), associatedData: args.connectionId)
+                do {
+                    try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)
+                } catch let error as GraphError where !error.isTransient || context.isLastAttempt {
+                    // Nothing more can be done at Meta with this token; the connection ends anyway.
+                    context.logger.warning("could not unsubscribe the WABA", ["waba": waba, "error": "\(error)"])
+                }
+            }
+            try tx.query("""
+                UPDATE connections SET status = 'disconnected', disconnect_reason = $2, disconnected_at = now(), updated_at = now()
+                WHERE id = $1
+                """, [args.connectionId, args.reason])
+            let data = Outbox.data([
+                "tenantId": try row.decode(String.self, at: 1), "sessionId": try row.decode(String?.self, at: 4),
+                "connectionId": args.connectionId, "wabaId": waba, "phoneNumberId": try row.decode(String.self, at: 2),
+                "reason": args.reason,
+            ], metadataJSON: try row.decode(String?.self, at: 5) ?? "{}")
+            try Outbox.emit(type: "connection.disconnected", accountID: try row.decode(at: 0), dataJSON: data, on: tx)
+        }
+    }
+}

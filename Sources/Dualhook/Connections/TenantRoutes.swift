@@ -1,0 +1,50 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// `GET /api/v1/tenants` and `GET /api/v1/tenants/{tenantId}` (with its connections).
+enum TenantRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/tenants", RouteEntry(authenticated: true, handler: list))
+        router.add("GET", "/api/v1/tenants/{tenantId}", RouteEntry(authenticated: true, handler: get))
+    }
+
+    static let columns = """
+        t.tenant_id, t.name, t.created_at,
+        (SELECT count(*)::int FROM connections c WHERE c.account_id = t.account_id AND c.tenant_id = t.tenant_id AND c.status = 'active')
+        """
+
+    static func object(_ row: Row) throws -> [String: Any?] {
+        ["tenantId": try row.decode(String.self, at: 0), "name": try row.decode(String?.self, at: 1),
+         "createdAt": try row.decode(Date.self, at: 2), "activeConnections": try row.decode(Int.self, at: 3)]
+    }
+
+    static func list(_ context: APIContext) throws -> Response {
+        let page = try Pagination(query: context.request.query)
+        let rows = try context.connection.query("""
+            SELECT \(columns) FROM tenants t
+            WHERE t.account_id = $1 AND ($2::timestamptz IS NULL OR (t.created_at, t.tenant_id) < ($2, $3))
+            ORDER BY t.created_at DESC, t.tenant_id DESC LIMIT $4
+            """, [context.account.accountID, page.after?.createdAt, page.after?.id, page.limit + 1]).rows
+        let items = try rows.prefix(page.limit).map(object)
+        var next: String?
+        if rows.count > page.limit, let last = rows.prefix(page.limit).last {
+            next = Pagination.cursor(createdAt: try last.decode(Date.self, at: 2), id: try last.decode(String.self, at: 0))
+        }
+        return JSONResponse.make(200, ["data": items, "nextCursor": next])
+    }
+
+    static func get(_ context: APIContext) throws -> Response {
+        let id = context.request.parameters["tenantId"] ?? ""
+        guard let row = try context.connection.query("SELECT \(columns) FROM tenants t WHERE t.account_id = $1 AND t.tenant_id = $2",
+                                                     [context.account.accountID, id]).first else {
+            throw APIError.notFound("tenant \(id)")
+        }
+        var tenant = try object(row)
+        tenant["connections"] = try context.connection.query("""
+            SELECT \(ConnectionView.columns) FROM \(ConnectionView.from)
+            WHERE c.account_id = $1 AND c.tenant_id = $2 ORDER BY c.created_at DESC, c.id DESC LIMIT 1000
+            """, [context.account.accountID, id]).rows.map { try ConnectionView.object($0) }
+        return JSONResponse.make(200, tenant)
+    }
+}
