@@ -131,6 +131,34 @@ import Testing
         #expect(Set(receiver.requests.map(\.eventID)) == [id])
     }
 
+    @Test func aRetryAfterPushesTheRetryLaterWithinTheSchedule() throws {
+        let receiver = try EventReceiver { n in
+            n == 0 ? Response(status: 429, headers: [("Retry-After", "240")]) : Response(status: 503, headers: [("Retry-After", "5")])
+        }
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let id = try f.emit()
+        func scheduledDelay(attempt: Int) -> Double? {
+            var delay: Double?
+            eventually(timeout: 15) {
+                delay = try? f.api.db.with { try $0.query("""
+                    SELECT extract(epoch FROM run_at - (errors->-1->>'at')::timestamptz)::float8 FROM jobs
+                    WHERE unique_key = $1 AND state = 'available' AND attempt = $2
+                    """, ["deliver:" + id, attempt]).scalar(Double.self) }
+                return delay != nil
+            }
+            return delay
+        }
+        let first = scheduledDelay(attempt: 1)
+        #expect(first.map { abs($0 - 240) < 2 } == true, "a 429's Retry-After of 240 s beats the 60 s step: \(String(describing: first))")
+        try f.runRetryNow(id)
+        let second = scheduledDelay(attempt: 2)
+        #expect(second.map { abs($0 - 300) < 2 } == true, "a shorter Retry-After keeps the schedule's 5 minutes: \(String(describing: second))")
+        let attempts = try f.event(id)["attempts"] as? [[String: Any]]
+        #expect(attempts?.map { $0["statusCode"] as? Int } == [429, 503])
+    }
+
     @Test func anEndpointThatWasDownGetsEverythingAndARedirectIsAFailure() throws {
         let receiver = try EventReceiver()
         receiver.stop()  // down: connections refused
