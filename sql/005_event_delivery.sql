@@ -8,6 +8,8 @@ ALTER TABLE events
     ADD COLUMN delivered_at timestamptz,
     ADD COLUMN next_attempt_at timestamptz;
 CREATE INDEX events_account_type ON events (account_id, type, created_at DESC, id DESC);
+-- The settle sweep: pending events whose delivery job is gone.
+CREATE INDEX events_pending ON events (created_at) WHERE delivery_status = 'pending';
 
 CREATE TABLE event_attempts (
     id             bigserial PRIMARY KEY,
@@ -38,7 +40,7 @@ CREATE TABLE event_endpoints (
 CREATE FUNCTION events_enqueue_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO jobs (queue, kind, args, max_attempts, timeout_seconds, unique_key)
-    SELECT 'events', 'events.deliver', jsonb_build_object('eventId', n.id), 7, 20, 'deliver:' || n.id
+    SELECT 'events', 'events.deliver', jsonb_build_object('eventId', n.id, 'accountId', n.account_id), 7, 20, 'deliver:' || n.id
     FROM new_events n
     ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING;
     PERFORM pg_notify('dualhook_jobs.events', '');
@@ -46,6 +48,12 @@ BEGIN
 END $$;
 CREATE TRIGGER events_enqueue_delivery AFTER INSERT ON events
     REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION events_enqueue_delivery();
+
+-- Events written before delivery existed are delivered now.
+INSERT INTO jobs (queue, kind, args, max_attempts, timeout_seconds, unique_key)
+SELECT 'events', 'events.deliver', jsonb_build_object('eventId', e.id, 'accountId', e.account_id), 7, 20, 'deliver:' || e.id
+FROM events e
+ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING;
 
 -- Signing secrets are sealed from now on (`v1:<kid>:<base64>`, bound to the account); a value
 -- still starting with `whsec_` is one written before, read as it is.

@@ -15,10 +15,11 @@ public enum ProductJobs {
         registry.register(UpdateWebhook(meta))
         registry.register(Disconnect(meta))
         registry.register(DeliverEvent(vault: vault, allowPrivateTargets: allowPrivateTargets, slotsPerAccount: eventSlotsPerAccount))
+        registry.register(SettleEvents())
         registry.register(PruneAPIState())
     }
 
     public static var sweeps: [PeriodicJob] {
-        [ExpireSessions.periodic(), PruneAPIState.periodic()]
+        [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic()]
     }
 }

@@ -31,7 +31,7 @@ struct Environment: Sendable {
                                   appSecret: setting("META_APP_SECRET") ?? "dev-app-secret")
     }
 
-    /// How many deliveries of one account may be in flight at once (all workers together).
+    /// How many deliveries of one account may be in flight at once in one worker process.
     func eventSlotsPerAccount() throws -> Int {
         guard let text = setting("DUALHOOK_EVENT_SLOTS_PER_ACCOUNT") else { return 8 }
         guard let n = Int(text), (1...1000).contains(n) else {

@@ -254,7 +254,8 @@ import Testing
         let other = try f.api.anotherAccount()
         try f.setEventURL(fast.url, key: other.apiKey)
 
-        let stuck = try (0..<6).map { _ in try f.emit() }
+        // More of them than the queue has slots (8): without the per-account bound they would take all.
+        let stuck = try (0..<12).map { _ in try f.emit() }
         #expect(eventually(timeout: 10) { hanging.requests.count == 2 }, "the hanging account's two slots are taken")
         let started = Date()
         let quick = try (0..<4).map { _ in try f.emit(key: other.apiKey) }

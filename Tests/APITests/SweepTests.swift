@@ -24,13 +24,21 @@ import Testing
                 VALUES ($1, 'old', '\\x00', 'done', now() - interval '2 hours')
                 """, [f.account.accountId])
         }
-        for sweep in ["expire-sessions", "prune-api"] {
+        // An event whose delivery job was discarded without a word, long ago.
+        try f.db.with { connection throws in
+            try connection.query("""
+                INSERT INTO events (id, account_id, type, data, created_at)
+                VALUES ('evt_lost', $1, 'onboarding.started', '{}', now() - interval '1 hour')
+                """, [f.account.accountId])
+            try connection.query("UPDATE jobs SET state = 'discarded', finalized_at = now() WHERE unique_key = 'deliver:evt_lost'")
+        }
+        for sweep in ["expire-sessions", "prune-api", "settle-events"] {
             #expect(try DualhookProcess.run(["sweep", sweep], databaseURL: f.db.url).status == 0)
         }
         let worker = try DualhookProcess(["work", "--queues", "maintenance:2"], databaseURL: f.db.url)
         defer { worker.stop() }
         #expect(eventually(timeout: 20) {
-            (try? f.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind LIKE 'sweep.%' AND state = 'completed'").scalar(Int.self) }) == 2
+            (try? f.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind LIKE 'sweep.%' AND state = 'completed'").scalar(Int.self) }) == 3
         })
         let expired = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[0])", key: f.account.apiKey)
         #expect(expired.json["status"] as? String == "expired")
@@ -42,6 +50,8 @@ import Testing
         let running = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[3])", key: f.account.apiKey)
         #expect(running.json["status"] as? String == "exchanging")
         try f.db.with { connection throws in
+            #expect(try connection.query("SELECT delivery_status FROM events WHERE id = 'evt_lost'").scalar(String.self) == "failed")
+            try connection.query("DELETE FROM events WHERE id = 'evt_lost'")
             #expect(try connection.query("SELECT data->>'reason' FROM events WHERE data->>'sessionId' = $1", [ids[2]]).scalar(String.self) == "meta_error")
             let event = try connection.query("""
                 SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events WHERE data->>'sessionId' <> $1

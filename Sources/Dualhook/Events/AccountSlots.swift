@@ -7,6 +7,8 @@ import Synchronization
 final class AccountSlots: Sendable {
     let limit: Int
     private let inFlight = Mutex<[String: Int]>([:])
+    /// Accounts whose endpoint failed its last attempt here: their slots free slowly.
+    private let failing = Mutex<Set<String>>([])
 
     init(limit: Int) { self.limit = limit }
 
@@ -18,6 +20,15 @@ final class AccountSlots: Sendable {
             counts[account] = current + 1
             return true
         }
+    }
+
+    /// How long a job that found the account's slots taken should stay away.
+    func snoozeDelay(_ account: String) -> Double {
+        failing.withLock { $0.contains(account) } ? Double.random(in: 10...20) : Double.random(in: 0.5...2)
+    }
+
+    func noteOutcome(_ account: String, delivered: Bool) {
+        failing.withLock { if delivered { $0.remove(account) } else { $0.insert(account) } }
     }
 
     func release(_ account: String) {

@@ -16,6 +16,8 @@ import JobQueue
 public struct DeliverEvent: JobKind {
     public struct Args: Codable, Sendable {
         let eventId: String
+        /// Lets a job whose account has no free slot step aside before reading anything.
+        var accountId: String?
     }
     // The `events` insert trigger (sql/005_event_delivery.sql) enqueues this kind with these
     // values; EventDeliveryTests checks they agree.
@@ -39,19 +41,32 @@ public struct DeliverEvent: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = DeliveryStore(database: context.database, vault: vault)
+        var held: String?
+        defer { held.map(slots.release) }
+        if let account = args.accountId {
+            guard slots.acquire(account) else {
+                throw JobError.snooze(after: slots.snoozeDelay(account), "the account's delivery slots are taken")
+            }
+            held = account
+        }
         guard let (delivery, url) = try store.load(eventID: args.eventId) else { return }  // the event is gone
         guard url != nil else {
             try store.markNoEndpoint(args.eventId)
             return
         }
-        guard slots.acquire(delivery.accountID) else {
-            // A failing endpoint frees its slots slowly: look again later.
-            throw JobError.snooze(after: delivery.endpointFailing ? Double.random(in: 10...20) : Double.random(in: 0.2...1),
-                                  "the account's delivery slots are taken")
+        if held == nil {  // a job queued without its account (redelivery of an old job)
+            guard slots.acquire(delivery.accountID) else {
+                throw JobError.snooze(after: slots.snoozeDelay(delivery.accountID), "the account's delivery slots are taken")
+            }
+            held = delivery.accountID
         }
-        defer { slots.release(delivery.accountID) }
+        guard !delivery.secrets.isEmpty else {
+            // Never send unsigned: a receiver could not tell it from a forgery.
+            throw JobError.retry(after: DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt), "the account has no valid signing secret")
+        }
 
         let attempt = send(delivery, context: context)
+        slots.noteOutcome(delivery.accountID, delivered: attempt.attempt.delivered)
         if attempt.attempt.delivered {
             try store.record(delivery, attempt: attempt.attempt, status: "delivered", nextAttemptAt: nil)
             return

@@ -28,6 +28,9 @@ struct DeliveryStore {
         let url = try row.decode(String?.self, at: 5)
         let secrets = url == nil ? [] : try PostgresTextArray.parse(try row.decode(String.self, at: 6))
             .map { try SigningSecrets.open($0, accountID: accountID, vault: vault) }
+        guard secrets.allSatisfy({ EventSignature.standardKey($0) != nil }) else {
+            throw MalformedSecret(accountID: accountID)
+        }
         let type: String = try row.decode(at: 2)
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(type)),"
             + "\"createdAt\":\"\(try row.decode(String.self, at: 4))\",\"data\":\(try row.decode(String.self, at: 3))}"
@@ -90,6 +93,11 @@ struct DeliveryStore {
         try database.withConnection {
             try $0.query("UPDATE events SET delivery_status = 'no_endpoint', next_attempt_at = NULL WHERE id = $1", [eventID])
         }
+    }
+
+    struct MalformedSecret: Error, CustomStringConvertible {
+        let accountID: String
+        var description: String { "a signing secret of account \(accountID) is not whsec_<base64>" }
     }
 
     static func quote(_ text: String) -> String {

@@ -122,7 +122,11 @@ enum EventRoutes {
             UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING pg_notify($2, '')
             """, ["deliver:" + id, JobQueue.channel(for: DeliverEvent.queue)]).rowCount
         if waiting == 0 {
-            try JobQueue.enqueue(DeliverEvent.self, .init(eventId: id), options: JobOptions(uniqueKey: "deliver:" + id), on: context.connection)
+            // No retry waiting: a new delivery, or, while an attempt is running, one more after it.
+            let args = DeliverEvent.Args(eventId: id, accountId: context.account.accountID)
+            if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "deliver:" + id), on: context.connection) == nil {
+                try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "redeliver:" + id), on: context.connection)
+            }
         }
         return .json(202, ["eventId": id, "deliveryStatus": "pending"])
     }

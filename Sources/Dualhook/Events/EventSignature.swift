@@ -16,12 +16,15 @@ enum EventSignature {
 
     static func standard(secrets: [String], id: String, timestamp: Int, body: Data) -> String {
         let message = Data("\(id).\(timestamp).".utf8) + body
-        return secrets.map { "v1," + Digest.hmacSHA256(key: standardKey($0), message: message).base64EncodedString() }
+        return secrets.compactMap { standardKey($0) }
+            .map { "v1," + Digest.hmacSHA256(key: $0, message: message).base64EncodedString() }
             .joined(separator: " ")
     }
 
-    static func standardKey(_ secret: String) -> Data {
-        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
-        return Data(base64Encoded: encoded) ?? Data(secret.utf8)
+    /// The key of a `whsec_<base64>` secret, or nil for anything else (the loader refuses
+    /// those before a delivery is signed).
+    static func standardKey(_ secret: String) -> Data? {
+        guard secret.hasPrefix("whsec_") else { return nil }
+        return Data(base64Encoded: String(secret.dropFirst(6)))
     }
 }
