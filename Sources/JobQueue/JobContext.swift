@@ -43,3 +43,18 @@ public final class JobContext: Sendable {
 
     func cancel() { cancelled.store(true, ordering: .relaxed) }
 }
+
+extension JobContext {
+    /// Runs `batch` (one statement or transaction touching at most `size` rows, returning how
+    /// many it touched) until a batch comes back short or the attempt is cancelled; returns
+    /// the total. Sweeps work this way so no single statement holds locks over a whole table.
+    public func inBatches(of size: Int, _ batch: () throws -> Int) rethrows -> Int {
+        var total = 0
+        while !isCancelled {
+            let touched = try batch()
+            total += touched
+            if touched < size { break }
+        }
+        return total
+    }
+}

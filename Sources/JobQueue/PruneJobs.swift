@@ -25,8 +25,8 @@ public struct PruneJobs: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         var deleted = 0
         for (states, age) in [(["completed"], completedRetention), (["discarded", "cancelled"], discardedRetention)] {
-            while !context.isCancelled {
-                let n = try context.database.withConnection { connection in
+            deleted += try context.inBatches(of: batchSize) {
+                try context.database.withConnection { connection in
                     try connection.query("""
                         DELETE FROM jobs WHERE id IN (
                             SELECT id FROM jobs
@@ -34,8 +34,6 @@ public struct PruneJobs: JobKind {
                             LIMIT $3)
                         """, [age, states, batchSize]).affectedRows
                 }
-                deleted += n
-                if n < batchSize { break }
             }
         }
         try context.database.withConnection { connection in

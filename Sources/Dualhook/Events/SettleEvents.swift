@@ -18,9 +18,8 @@ public struct SettleEvents: JobKind {
     public init() {}
 
     public func perform(_ args: Args, context: JobContext) throws {
-        var total = 0
-        while !context.isCancelled {
-            let settled = try context.database.withConnection { connection in
+        let total = try context.inBatches(of: 500) {
+            try context.database.withConnection { connection in
                 try connection.query("""
                     WITH lost AS (
                         SELECT e.id FROM events e
@@ -31,8 +30,6 @@ public struct SettleEvents: JobKind {
                     UPDATE events e SET delivery_status = 'failed', next_attempt_at = NULL FROM lost WHERE e.id = lost.id
                     """).affectedRows
             }
-            total += settled
-            if settled < 500 { break }
         }
         if total > 0 { context.logger.warning("events whose delivery job was lost marked failed", ["count": total]) }
     }

@@ -19,9 +19,8 @@ public struct ExpireSessions: JobKind {
     public init() {}
 
     public func perform(_ args: Args, context: JobContext) throws {
-        var total = 0
-        while !context.isCancelled {
-            let expired = try context.database.transaction { tx in
+        let total = try context.inBatches(of: 500) {
+            try context.database.transaction { tx in
                 try tx.query("""
                     WITH due AS (
                         SELECT id FROM onboarding_sessions
@@ -37,8 +36,6 @@ public struct ExpireSessions: JobKind {
                     FROM expired
                     """).affectedRows
             }
-            total += expired
-            if expired < 500 { break }
         }
         if total > 0 { context.logger.info("expired onboarding sessions", ["count": total]) }
         let stuck = try context.database.transaction { tx in
