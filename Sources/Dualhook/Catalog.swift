@@ -16,10 +16,17 @@ public enum ProductJobs {
         registry.register(Disconnect(meta))
         registry.register(DeliverEvent(vault: vault, allowPrivateTargets: allowPrivateTargets, slotsPerAccount: eventSlotsPerAccount))
         registry.register(SettleEvents())
+        registry.register(ProcessManagementChange(vault: vault, allowPrivateTargets: allowPrivateTargets))
+        registry.register(PollHealth(meta))
+        registry.register(HealthSweep())
+        registry.register(Heartbeat())
         registry.register(PruneAPIState())
     }
 
-    public static var sweeps: [PeriodicJob] {
-        [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic()]
+    /// `healthInterval`: how often each connection's health is polled; `heartbeatWarning`: how
+    /// long before the Coexistence heartbeat is due `due_soon` is sent.
+    public static func sweeps(healthInterval: Double = 21_600, heartbeatWarning: Double = 86_400) -> [PeriodicJob] {
+        [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic(),
+         HealthSweep.periodic(intervalSeconds: healthInterval), Heartbeat.periodic(warningSeconds: heartbeatWarning)]
     }
 }

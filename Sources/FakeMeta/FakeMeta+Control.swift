@@ -22,6 +22,14 @@ extension FakeMeta {
                                             times: body["times"] as? Int ?? 1, delayMs: body["delayMs"] as? Int ?? 0)
             state.withLock { $0.faults.append(fault) }
             return .json(200, ["ok": true])
+        case ("POST", 3, "wabas") where path[2] == "revoke":
+            // The business removed the app's access: every token of the WABA stops working (190).
+            let revoked = state.withLock { s -> Int in
+                let tokens = s.tokens.filter { $0.value == path[1] }.map(\.key)
+                for token in tokens { s.tokens.removeValue(forKey: token) }
+                return tokens.count
+            }
+            return .json(200, ["revoked": revoked])
         case ("GET", 1, "popup"):
             return popup(request)
         case ("GET", 1, "state"):
@@ -76,6 +84,7 @@ extension FakeMeta {
             if let quality = body["qualityRating"] as? String { phone.qualityRating = quality }
             if let health = body["healthStatus"] as? String { phone.healthStatus = health }
             if let mode = body["mode"] as? String { phone.mode = mode }
+            if let tier = body["messagingLimitTier"] as? String { phone.messagingLimitTier = tier }
             s.phones[id] = phone
             return .json(200, FakeMeta.fields(phone))
         }

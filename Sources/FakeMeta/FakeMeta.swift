@@ -190,6 +190,8 @@ public final class FakeMeta: Sendable {
             "platform_type": .init(live ? "CLOUD_API" : "NOT_APPLICABLE"),
             "code_verification_status": .init("VERIFIED"),
             "status": .init(phone.healthStatus == "BLOCKED" ? "BANNED" : live ? "CONNECTED" : "PENDING"),
+            "messaging_limit_tier": .init(phone.messagingLimitTier),
+            "health_status": .init(["can_send_message": AnyEncodable(phone.healthStatus), "entities": AnyEncodable([String]())]),
         ]
     }
 

@@ -16,6 +16,7 @@ struct FakeMetaState: Sendable {
         var verifiedName: String
         var qualityRating: String = "GREEN"
         var healthStatus: String = "AVAILABLE"
+        var messagingLimitTier: String = "TIER_1K"
         var mode: String
         var registered = false
         var pin: String?

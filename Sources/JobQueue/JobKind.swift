@@ -37,9 +37,13 @@ public struct JobOptions: Sendable {
     public var queue: String?
     public var maxAttempts: Int?
     public var timeout: TimeInterval?
+    /// Bulk enqueue only: each job starts up to this many seconds later, at random, so a sweep's
+    /// jobs spread over time instead of starting together.
+    public var spread: TimeInterval?
 
     public init(uniqueKey: String? = nil, runAt: Date? = nil, delay: TimeInterval? = nil, priority: Int? = nil,
-                queue: String? = nil, maxAttempts: Int? = nil, timeout: TimeInterval? = nil) {
+                queue: String? = nil, maxAttempts: Int? = nil, timeout: TimeInterval? = nil, spread: TimeInterval? = nil) {
+        self.spread = spread
         self.uniqueKey = uniqueKey
         self.runAt = runAt
         self.delay = delay

@@ -68,14 +68,14 @@ public enum JobQueue {
         let result = try connection.query("""
             WITH inserted AS (
                 INSERT INTO jobs (queue, kind, args, priority, run_at, max_attempts, timeout_seconds, unique_key)
-                SELECT $1, $2, a, $4, COALESCE($5::timestamptz, now() + make_interval(secs => $6)), $7, $8, NULLIF(k, '')
+                SELECT $1, $2, a, $4, COALESCE($5::timestamptz, now()) + make_interval(secs => $6 + random() * $11), $7, $8, NULLIF(k, '')
                 FROM unnest($3::jsonb[], $9::text[]) AS t(a, k)
                 ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING
                 RETURNING 1)
             SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify($10, '') END FROM inserted
             """,
             [queue, kind, argsJSON, priority, options.runAt, options.delay ?? 0, maxAttempts,
-             Int(max(1, timeout.rounded(.up))), keys, channel(for: queue)])
+             Int(max(1, timeout.rounded(.up))), keys, channel(for: queue), options.spread ?? 0])
         return try result.scalar(Int.self) ?? 0
     }
 }

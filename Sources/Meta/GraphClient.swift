@@ -36,7 +36,16 @@ public struct GraphClient: Sendable {
         public let code_verification_status: String?
         public let status: String?
         public let messaging_limit_tier: String?
+        public let health_status: HealthStatus?
     }
+
+    /// `health_status` of a number: whether it can send (`AVAILABLE`, `LIMITED`, `BLOCKED`).
+    public struct HealthStatus: Decodable, Sendable, Equatable {
+        public let can_send_message: String?
+    }
+
+    /// What a health poll reads.
+    public static let healthFields = "quality_rating,messaging_limit_tier,health_status,status"
 
     struct Page<T: Decodable>: Decodable { let data: [T] }
     struct Success: Decodable { let success: Bool? }

@@ -13,7 +13,9 @@ enum Catalog {
         return registry
     }
 
-    static func sweeps(_ environment: Environment) -> [PeriodicJob] {
-        ([PruneJobs.periodic()] + ProductJobs.sweeps).map { $0.withEnvironmentOverride(environment.values) }
+    static func sweeps(_ environment: Environment) throws -> [PeriodicJob] {
+        let product = ProductJobs.sweeps(healthInterval: try environment.seconds("DUALHOOK_HEALTH_INTERVAL_SECONDS", default: 21_600),
+                                         heartbeatWarning: try environment.seconds("DUALHOOK_HEARTBEAT_WARNING_SECONDS", default: 86_400))
+        return ([PruneJobs.periodic()] + product).map { $0.withEnvironmentOverride(environment.values) }
     }
 }

@@ -26,6 +26,8 @@ extension Commands {
         if let value = setting("META_CONFIG_ID") { configuration.meta.configID = value }
         if let value = setting("META_GRAPH_VERSION") { configuration.meta.graphVersion = value }
         if let value = setting("META_SDK_URL") { configuration.meta.sdkURL = value }
+        if let value = setting("META_APP_SECRET") { configuration.meta.appSecret = value }
+        if let value = setting("META_WEBHOOK_VERIFY_TOKEN") { configuration.meta.webhookVerifyToken = value }
         let metrics = HTTPMetrics()
         let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
         let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)

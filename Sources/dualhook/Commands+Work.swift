@@ -53,7 +53,7 @@ extension Commands {
     static func schedule(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
         let parsed = try Arguments(args, options: [], flags: [])
         try parsed.expectPositionals(0, "")
-        let scheduler = Scheduler(jobs: Catalog.sweeps(environment), databaseURL: environment.databaseURL,
+        let scheduler = Scheduler(jobs: try Catalog.sweeps(environment), databaseURL: environment.databaseURL,
                                   logger: Logger(label: "schedule"))
         Signals.onTermination { _ in scheduler.stop() }
         scheduler.run()
@@ -64,7 +64,7 @@ extension Commands {
         let parsed = try Arguments(args, options: [], flags: [])
         try parsed.expectPositionals(1, "sweep NAME")
         let name = parsed.positionals[0]
-        let sweeps = Catalog.sweeps(environment)
+        let sweeps = try Catalog.sweeps(environment)
         guard let sweep = sweeps.first(where: { $0.name == name }) else {
             throw UsageError("unknown sweep \(name) (known: \(sweeps.map(\.name).joined(separator: ", ")))")
         }

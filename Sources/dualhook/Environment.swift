@@ -40,6 +40,15 @@ struct Environment: Sendable {
         return n
     }
 
+    /// A duration setting in seconds (60 s to 30 days), or its default.
+    func seconds(_ name: String, default value: Double) throws -> Double {
+        guard let text = setting(name) else { return value }
+        guard let n = Double(text), (60...2_592_000).contains(n) else {
+            throw UsageError("\(name) must be a number of seconds from 60 to 2592000")
+        }
+        return n
+    }
+
     /// The key ring for secrets at rest, or a one-line reason why there is none.
     func vault() throws -> Vault {
         guard let ring = values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {

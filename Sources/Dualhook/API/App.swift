@@ -35,6 +35,8 @@ public final class App: Sendable {
         ConnectionRoutes.register(&router)
         RevealRoutes.register(&router)
         TenantRoutes.register(&router)
+        MetaCallbackRoutes.register(&router)
+        HealthRoutes.register(&router)
     }
 
     /// The routes as (method, pattern), for the OpenAPI check.

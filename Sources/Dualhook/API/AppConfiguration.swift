@@ -17,6 +17,10 @@ public struct AppConfiguration: Sendable {
         public var configID = "dev-config"
         public var graphVersion = "v25.0"
         public var sdkURL = "https://connect.facebook.net/en_US/sdk.js"
+        /// Checks `X-Hub-Signature-256` on the app callback.
+        public var appSecret = "dev-app-secret"
+        /// Meta's verification GET of the app callback must present this.
+        public var webhookVerifyToken = "dev-verify-token"
         public init() {}
     }
 

@@ -154,6 +154,31 @@ enum OpenAPIDocument {
             "get": operation("getTenant", "One tenant with its connections", ok: ("200", ref("Tenant")),
                              parameters: [["name": "tenantId", "in": "path", "required": true, "schema": ["type": "string"]]]),
         ],
+        "/api/v1/connections/{id}/health": [
+            "get": operation("getConnectionHealth", "The latest health snapshot", ok: ("200", ref("Health")), parameters: [idParameter]),
+        ],
+        "/api/v1/connections/{id}/health/refresh": [
+            "post": operation("refreshConnectionHealth", "Poll Meta for the number's health now", ok: ("202", ["type": "object"]),
+                              parameters: [idParameter], idempotent: true),
+        ],
+        "/api/v1/connections/{id}/heartbeat/confirm": [
+            "post": operation("confirmHeartbeat", "The tenant opened the WhatsApp Business app: a new 13-day cycle",
+                              ok: ("200", ref("Connection")), parameters: [idParameter], idempotent: true),
+        ],
+        "/meta/webhook": [
+            "get": ["operationId": "verifyMetaCallback", "summary": "Meta's verification of the app callback",
+                    "security": [[String: Any]](),
+                    "parameters": [query("hub.mode", ["type": "string"]), query("hub.verify_token", ["type": "string"]),
+                                   query("hub.challenge", ["type": "string"])],
+                    "responses": ["200": ["description": "The challenge", "content": ["text/plain": ["schema": ["type": "string"]]]],
+                                  "403": errorResponse]],
+            "post": ["operationId": "receiveMetaCallback", "summary": "Meta's app-level webhook (X-Hub-Signature-256 required)",
+                     "security": [[String: Any]](),
+                     "parameters": [["name": "X-Hub-Signature-256", "in": "header", "required": true, "schema": ["type": "string"]]],
+                     "requestBody": ["required": true, "content": jsonContent(["type": "object"])],
+                     "responses": ["200": response("Recorded", ["type": "object"]), "400": errorResponse, "401": errorResponse,
+                                   "413": errorResponse, "503": errorResponse]],
+        ],
     ] }
 
     static var idParameter: [String: Any] { ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]] }
@@ -208,6 +233,10 @@ enum OpenAPIDocument {
                 "webhookUpdate": ["type": ["object", "null"], "properties": [
                     "status": ["type": "string", "enum": ["pending", "applied", "failed"]], "error": nullableString,
                     "requestedAt": nullableTimestamp]]]],
+            "Health": ["type": "object", "required": ["connectionId", "status", "qualityRating", "messagingLimitTier", "checkedAt"],
+                       "properties": [
+                "connectionId": ["type": "string"], "status": ["type": ["string", "null"]], "qualityRating": nullableString,
+                "messagingLimitTier": nullableString, "checkedAt": nullableTimestamp]],
             "ConnectionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Connection"]], "nextCursor": nullableString]],
             "ConnectionUpdate": ["type": "object", "additionalProperties": false, "required": ["webhookOverrideUrl", "webhookVerifyToken"],

@@ -13,6 +13,8 @@ public struct Disconnect: JobKind {
     public struct Args: Codable, Sendable {
         let connectionId: String
         let reason: String
+        /// False when Meta already ended the link (ban, partner removed, token revoked).
+        var unsubscribe: Bool?
     }
     public static let kind = "connections.disconnect"
     public static let queue = "meta"
@@ -37,7 +39,7 @@ public struct Disconnect: JobKind {
                        (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status = 'active' AND o.id <> c.id)
                 FROM connections c WHERE c.id = $1 AND c.status = 'active' FOR UPDATE
                 """, [args.connectionId]).first else { return }
-            if try row.decode(Int.self, at: 6) == 0 {
+            if args.unsubscribe ?? true, try row.decode(Int.self, at: 6) == 0 {
                 let token = try vault.openText(try row.decode(at: 3), associatedData: args.connectionId)
                 do {
                     try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)

@@ -1,0 +1,35 @@
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// `GET /api/v1/connections/{id}/health`, `POST …/health/refresh` and
+/// `POST …/heartbeat/confirm`.
+enum HealthRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/connections/{id}/health", RouteEntry(authenticated: true, handler: health))
+        router.add("POST", "/api/v1/connections/{id}/health/refresh", RouteEntry(authenticated: true, handler: refresh))
+        router.add("POST", "/api/v1/connections/{id}/heartbeat/confirm", RouteEntry(authenticated: true, handler: Heartbeat.confirm))
+    }
+
+    static func health(_ context: APIContext) throws -> Response {
+        let connection = try ConnectionView.find(context.request.parameters["id"] ?? "", accountID: context.account.accountID,
+                                                 on: context.connection)
+        var health = connection["health"] as? [String: Any?] ?? [:]
+        health["connectionId"] = connection["connectionId"] ?? nil
+        return JSONResponse.make(200, health)
+    }
+
+    static func refresh(_ context: APIContext) throws -> Response {
+        let id = context.request.parameters["id"] ?? ""
+        guard let status = try context.connection.query("SELECT status FROM connections WHERE id = $1 AND account_id = $2",
+                                                        [id, context.account.accountID]).scalar(String.self) else {
+            throw APIError.notFound("connection \(id)")
+        }
+        guard status == "active" else { throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected") }
+        try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: "health:\(id)"), on: context.connection)
+        // A poll that was waiting for later runs now.
+        try context.connection.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available'", ["health:\(id)"])
+        return JSONResponse.make(202, ["connectionId": id, "status": "refreshing"])
+    }
+}

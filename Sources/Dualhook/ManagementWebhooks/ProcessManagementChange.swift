@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import HTTPClient
+import JobQueue
+import Postgres
+
+/// Applies a management change to Dualhook's state (once), then forwards it to the WABA's
+/// webhook URL the way Meta sent it, with `X-Dualhook-Event`, `-WABA`, `-Connection`, `-Trace`
+/// and `-Signature` (signed like events, with the account's secrets). 15 s timeout; retried on
+/// the events' schedule; `pending`, `delivered` or `failed` on the change.
+public struct ProcessManagementChange: JobKind {
+    public struct Args: Codable, Sendable {
+        let changeId: String
+    }
+    public static let kind = "management.process"
+    public static let queue = "events"
+    public static let timeout: TimeInterval = 20
+    public static let retryPolicy = DeliverEvent.retryPolicy
+
+    let vault: Vault
+    let client: HTTPClient
+
+    public init(vault: Vault, allowPrivateTargets: Bool) {
+        self.vault = vault
+        self.client = HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096, userAgent: "Dualhook-Webhooks/1.0")
+    }
+
+    struct Target {
+        let accountID: String
+        let connectionID: String
+        let url: String
+        let secrets: [String]
+    }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        guard let change = try context.database.withConnection({ connection in
+            try connection.query("SELECT waba_id, field, value::text, forward_status, received_at FROM management_changes WHERE id = $1",
+                                 [args.changeId]).first
+        }) else { return }
+        let waba: String = try change.decode(at: 0)
+        let field: String = try change.decode(at: 1)
+        let valueJSON: String = try change.decode(at: 2)
+        guard try change.decode(String.self, at: 3) == "pending" else { return }
+        let value = (try? JSONSerialization.jsonObject(with: Data(valueJSON.utf8), options: [.fragmentsAllowed])) as? [String: Any] ?? [:]
+
+        let target = try context.database.transaction { tx -> Target? in
+            try ManagementState.apply(changeID: args.changeId, waba: waba, field: field, value: value, on: tx)
+            return try ProcessManagementChange.target(waba: waba, value: value, vault: vault, on: tx)
+        }
+        guard let target else {
+            try context.database.withConnection {
+                try $0.query("UPDATE management_changes SET forward_status = 'no_connection' WHERE id = $1", [args.changeId])
+            }
+            return
+        }
+
+        let receivedAt = Int(try change.decode(Date.self, at: 4).timeIntervalSince1970)
+        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":\#(DeliveryStore.quote(waba)),"time":\#(receivedAt),"changes":[{"field":\#(DeliveryStore.quote(field)),"value":\#(valueJSON)}]}]}"#.utf8)
+        let timestamp = Int(Date().timeIntervalSince1970)
+        let headers = [
+            ("Content-Type", "application/json"), ("X-Dualhook-Event", field), ("X-Dualhook-WABA", waba),
+            ("X-Dualhook-Connection", target.connectionID), ("X-Dualhook-Trace", args.changeId),
+            ("X-Dualhook-Signature", EventSignature.dualhook(secrets: target.secrets, timestamp: timestamp, body: body)),
+        ]
+        var error: String?
+        do {
+            let response = try client.send(.init(method: "POST", url: target.url, headers: headers, body: body),
+                                           deadline: min(context.deadline, Date().addingTimeInterval(DeliverEvent.requestTimeout)))
+            if !(200..<300).contains(response.status) { error = "HTTP \(response.status)" }
+        } catch let failure {
+            error = "\(failure)"
+        }
+        let status = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
+        try context.database.withConnection {
+            try $0.query("""
+                UPDATE management_changes SET forward_status = $2, forward_attempts = forward_attempts + 1, last_error = $3,
+                    forwarded_at = CASE WHEN $2 = 'delivered' THEN now() END, account_id = $4, connection_id = $5
+                WHERE id = $1
+                """, [args.changeId, status, error, target.accountID, target.connectionID])
+        }
+        if let error {
+            if context.isLastAttempt { throw JobError.discard("forward failed: \(error)") }
+            throw JobError.retry(after: ProcessManagementChange.retryPolicy.delay(afterAttempt: context.attempt), "forward failed: \(error)")
+        }
+    }
+
+    /// The connection the change is about (its number, when the value names one), else the
+    /// WABA's oldest live connection; its URL is the WABA's.
+    static func target(waba: String, value: [String: Any], vault: Vault, on tx: Connection) throws -> Target? {
+        let phone = value["phone_number_id"] as? String ?? (value["phone_number_id"] as? NSNumber)?.stringValue
+        guard let row = try tx.query("""
+            SELECT c.account_id, c.id, c.webhook_override_url,
+                   ARRAY(SELECT k.sealed_secret FROM account_signing_secrets k
+                         WHERE k.account_id = c.account_id AND (k.expires_at IS NULL OR k.expires_at > now())
+                         ORDER BY k.created_at DESC, k.id DESC)::text
+            FROM connections c WHERE c.waba_id = $1 AND c.status = 'active'
+            ORDER BY c.phone_number_id = $2 DESC, c.created_at LIMIT 1
+            """, [waba, phone ?? ""]).first else { return nil }
+        let account: String = try row.decode(at: 0)
+        let secrets = try PostgresTextArray.parse(try row.decode(String.self, at: 3))
+            .map { try SigningSecrets.open($0, accountID: account, vault: vault) }
+        return Target(accountID: account, connectionID: try row.decode(at: 1), url: try row.decode(at: 2), secrets: secrets)
+    }
+}
