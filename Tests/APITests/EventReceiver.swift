@@ -31,6 +31,10 @@ final class EventReceiver: Sendable {
     var url: String { "http://127.0.0.1:\(port)/events" }
 
     func handle(_ request: Request) -> Response {
+        // Meta's verification handshake, for receivers that stand in for a tenant endpoint.
+        if request.method == "GET", request.query["hub.mode"] == "subscribe", let challenge = request.query["hub.challenge"] {
+            return .text(200, challenge)
+        }
         let count = received.withLock { list -> Int in
             list.append(Received(headers: request.headers, body: request.body, at: Date()))
             return list.count - 1

@@ -22,7 +22,8 @@ final class OnboardingFixture: @unchecked Sendable {
         meta = try FakeMetaProcess()
         tenant = try LoopbackServer.handshakeReceiver(token: "s3cret")
         api = try APIFixture(environment: meta.environment.merging(serverEnvironment) { _, new in new })
-        worker = try DualhookProcess(["work", "--queues", "onboarding:4,meta:2", "--poll-interval", "0.2"], databaseURL: api.db.url,
+        worker = try DualhookProcess(["work", "--queues", "onboarding:4,meta:2,events:8,health:2,maintenance:1", "--poll-interval", "0.2"],
+                                     databaseURL: api.db.url,
                                      environment: meta.environment, label: "worker-\(meta.port)")
     }
 

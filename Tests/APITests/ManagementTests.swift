@@ -1,0 +1,213 @@
+import Crypto
+import Foundation
+import Postgres
+import Synchronization
+import TestSupport
+import Testing
+
+/// Meta's app-level callback, health and the Coexistence heartbeat, with the fake Meta, the
+/// real worker and a real receiver standing in for the tenant's endpoint.
+@Suite(.serialized) struct ManagementTests {
+    /// An onboarding whose tenant endpoint is `receiver`.
+    func onboard(_ f: OnboardingFixture, receiver: EventReceiver, tenant: String = "cust_a", waba: String? = nil,
+                 mode: String = "cloud_api") throws -> (connection: String, waba: String, phone: String) {
+        let link = try f.link(["webhookOverrideUrl": receiver.url, "coexistence": mode != "cloud_api"], tenant: tenant)
+        let signup = try f.meta.signup(mode: mode, wabaID: waba)
+        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!,
+                       event: mode == "cloud_api" ? "FINISH" : "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
+        let session = try f.finished(link)
+        guard let id = session["connectionId"] as? String else { throw SpawnError(message: "not onboarded: \(session)") }
+        return (id, signup["wabaId"]!, signup["phoneNumberId"]!)
+    }
+
+    /// POSTs a body to the callback, signed as Meta signs (or with the signature given).
+    func deliver(_ f: OnboardingFixture, _ body: Data, signature: String? = nil) throws -> HTTPResult {
+        let signed = "sha256=" + Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: body).hexString
+        return try f.server.send("POST", "/meta/webhook", headers: ["X-Hub-Signature-256": signature ?? signed, "Content-Type": "application/json"],
+                                 body: body)
+    }
+
+    func envelope(waba: String, field: String, value: String) -> Data {
+        Data(#"{"object":"whatsapp_business_account","entry":[{"id":"\#(waba)","time":1760000000,"changes":[{"field":"\#(field)","value":\#(value)}]}]}"#.utf8)
+    }
+
+    func count(_ f: OnboardingFixture, _ sql: String) throws -> Int {
+        try f.db.with { try $0.query(sql).scalar(Int.self) ?? -1 }
+    }
+
+    @Test func onlySignedCallbacksAreStoredAndVerificationNeedsTheToken() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let challenge = try f.server.send("GET", "/meta/webhook?hub.mode=subscribe&hub.verify_token=dev-verify-token&hub.challenge=12345")
+        #expect(challenge.status == 200 && challenge.text == "12345")
+        let wrong = try f.server.send("GET", "/meta/webhook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=12345")
+        #expect(wrong.status == 403 && !wrong.text.contains("12345"))
+
+        let body = envelope(waba: "111", field: "account_alerts", value: #"{"alert_type":"X"}"#)
+        var tampered = body
+        tampered[10] ^= 1
+        let good = "sha256=" + Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: body).hexString
+        #expect(try deliver(f, tampered, signature: good).status == 401, "one byte off")
+        #expect(try deliver(f, body, signature: "sha256=" + String(repeating: "0", count: 64)).status == 401)
+        let missing = try f.server.send("POST", "/meta/webhook", headers: ["Content-Type": "application/json"], body: body)
+        #expect(missing.status == 401 && missing.errorCode == "unauthorized")
+        #expect(try count(f, "SELECT (SELECT count(*) FROM management_changes) + (SELECT count(*) FROM routing_anomalies) + (SELECT count(*) FROM jobs WHERE kind = 'management.process')") == 0,
+                "nothing stored")
+        #expect(try deliver(f, body).status == 200)
+        #expect(try count(f, "SELECT count(*) FROM management_changes") == 1)
+        #expect(try deliver(f, Data("not json".utf8)).status == 400)
+    }
+
+    @Test func aBurstWithDuplicatesIsForwardedExactlyOnceEach() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let tenant = try EventReceiver(threads: 8)
+        defer { tenant.stop() }
+        let live = try onboard(f, receiver: tenant)
+        let unique = 4000
+        var bodies = (0..<unique).map { i in
+            envelope(waba: live.waba, field: "message_template_status_update",
+                     value: #"{"message_template_id":"\#(900_000 + i)","message_template_name":"t\#(i)","message_template_language":"en_US","event":"APPROVED"}"#)
+        }
+        bodies += (0..<1000).map { _ in bodies[Int.random(in: 0..<unique)] }  // 20% of the 5,000 are duplicates
+        bodies.shuffle()
+        let burst = bodies
+        let statuses = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { lane in
+            for index in stride(from: lane, to: burst.count, by: 8) {
+                let status = (try? deliver(f, burst[index]).status) ?? -1
+                statuses.withLock { $0.append(status) }
+            }
+        }
+        #expect(statuses.withLock { $0.count == 5000 && $0.allSatisfy { $0 == 200 } }, "every delivery answered 200")
+        #expect(eventually(timeout: 90) { tenant.requests.count >= unique })
+        Thread.sleep(forTimeInterval: 1)  // anything extra would show up now
+        let forwards = tenant.requests
+        #expect(forwards.count == unique, "each unique change once: \(forwards.count)")
+        let templates = forwards.compactMap { request -> String? in
+            let change = ((request.json["entry"] as? [[String: Any]])?.first?["changes"] as? [[String: Any]])?.first
+            return (change?["value"] as? [String: Any])?["message_template_id"] as? String
+        }
+        #expect(Set(templates).count == unique)
+        #expect(Set(forwards.compactMap { $0.headers["x-dualhook-trace"] }).count == unique)
+        let sample = try #require(forwards.first)
+        #expect(sample.headers["x-dualhook-event"] == "message_template_status_update")
+        #expect(sample.headers["x-dualhook-waba"] == live.waba && sample.headers["x-dualhook-connection"] == live.connection)
+        #expect(try OpenSSL.verifiesDualhook(header: sample.headers["x-dualhook-signature"] ?? "", body: sample.body,
+                                             secret: f.api.account.eventSigningSecret))
+        #expect(eventually(timeout: 10) {
+            (try? count(f, "SELECT count(*) FROM management_changes WHERE forward_status = 'delivered'")) == unique
+        })
+        #expect(try count(f, "SELECT count(*) FROM templates WHERE status = 'APPROVED'") == unique)
+    }
+
+    @Test func messagePathFieldsAreAnomaliesWithoutContent() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let tenant = try EventReceiver()
+        defer { tenant.stop() }
+        let live = try onboard(f, receiver: tenant)
+        let secret = "hello-this-is-private-\(UUID().uuidString)"
+        let body = envelope(waba: live.waba, field: "messages",
+                            value: #"{"messaging_product":"whatsapp","messages":[{"from":"15550001111","type":"text","text":{"body":"\#(secret)"}}]}"#)
+        #expect(try deliver(f, body).status == 200)
+        let anomaly = try f.db.with { try $0.query("SELECT waba_id, field FROM routing_anomalies").first }
+        #expect(try anomaly?.decode(String.self, at: 0) == live.waba && anomaly?.decode(String.self, at: 1) == "messages")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(tenant.requests.isEmpty, "not forwarded")
+        let dump = try f.db.with { try $0.query("""
+            SELECT (SELECT count(*) FROM management_changes) + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || $1 || '%')
+                 + (SELECT count(*) FROM events WHERE data::text LIKE '%' || $1 || '%')
+            """, [secret]).scalar(Int.self) }
+        #expect(dump == 0)
+        for log in [f.server.process.log, f.worker.log] {
+            #expect(!log.contains(secret))
+        }
+        #expect(f.server.process.log.contains("routing anomaly") && f.server.process.log.contains(live.waba))
+    }
+
+    @Test func aBanDisconnectsTheWABAAndHealthFollowsMeta() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let tenant = try EventReceiver()
+        defer { tenant.stop() }
+        let first = try onboard(f, receiver: tenant)
+        let second = try onboard(f, receiver: tenant, waba: first.waba)
+        let other = try onboard(f, receiver: tenant, tenant: "cust_b")
+
+        // Quality drops at Meta; a refresh brings it into the health endpoint.
+        try f.meta.post("/_fake/phones/\(other.phone)", #"{"qualityRating":"RED","healthStatus":"LIMITED","messagingLimitTier":"TIER_250"}"#)
+        #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)
+        var health: [String: Any] = [:]
+        #expect(eventually(timeout: 20) {
+            health = (try? f.server.send("GET", "/api/v1/connections/\(other.connection)/health", key: f.key).json) ?? [:]
+            return health["qualityRating"] as? String == "RED"
+        })
+        #expect(health["status"] as? String == "LIMITED" && health["messagingLimitTier"] as? String == "TIER_250" && health["checkedAt"] is String)
+
+        // Meta bans the WABA: both of its connections end, the other tenant's stays.
+        let ban = envelope(waba: first.waba, field: "account_update",
+                           value: #"{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"DISABLE","waba_ban_date":"2026-11-21"}}"#)
+        #expect(try deliver(f, ban).status == 200)
+        #expect(eventually(timeout: 20) { (try? f.events("connection.disconnected").count) == 2 })
+        let ended = try f.events("connection.disconnected")
+        #expect(Set(ended.compactMap { $0["connectionId"] as? String }) == [first.connection, second.connection])
+        #expect(ended.allSatisfy { $0["reason"] as? String == "account_banned" })
+        #expect(try f.connection(other.connection)?.decode(String.self, "status") == "active")
+        #expect(eventually(timeout: 10) { tenant.requests.contains { $0.headers["x-dualhook-event"] == "account_update" } }, "forwarded too")
+
+        // A token Meta no longer accepts ends the connection at the next poll.
+        try f.meta.post("/_fake/wabas/\(other.waba)/revoke", "{}")
+        #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)
+        #expect(eventually(timeout: 20) { (try? f.connection(other.connection)?.decode(String.self, "status")) == "disconnected" })
+        #expect(try f.events("connection.disconnected").last?["reason"] as? String == "token_revoked")
+    }
+
+    @Test func heartbeatRemindersFireOncePerCycleAndConfirmStartsANewOne() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let tenant = try EventReceiver()
+        defer { tenant.stop() }
+        let live = try onboard(f, receiver: tenant, mode: "coexistence")
+        func sweep() throws {
+            let before = try count(f, "SELECT count(*) FROM jobs WHERE kind = 'sweep.heartbeat' AND state = 'completed'")
+            #expect(try DualhookProcess.run(["sweep", "heartbeat"], databaseURL: f.db.url).status == 0)
+            #expect(eventually(timeout: 20) {
+                (try? count(f, "SELECT count(*) FROM jobs WHERE kind = 'sweep.heartbeat' AND state = 'completed'")) == before + 1
+            })
+        }
+        /// Moves the connection's clock: its cycle start and the cycles its reminders were sent for.
+        func shift(days: Double) throws {
+            try f.db.with { try $0.query("""
+                UPDATE connections SET heartbeat_confirmed_at = COALESCE(heartbeat_confirmed_at, created_at) - make_interval(secs => $2),
+                    heartbeat_due_soon_for = heartbeat_due_soon_for - make_interval(secs => $2),
+                    heartbeat_overdue_for = heartbeat_overdue_for - make_interval(secs => $2)
+                WHERE id = $1
+                """, [live.connection, days * 86_400]) }
+        }
+        func sent(_ type: String) throws -> Int { try f.events(type).count }
+
+        try sweep()
+        #expect(try sent("connection.heartbeat.due_soon") == 0, "a fresh connection is not due")
+        try shift(days: 12.5)
+        try sweep()
+        try sweep()
+        #expect(try sent("connection.heartbeat.due_soon") == 1 && sent("connection.heartbeat.overdue") == 0)
+        let shown = try f.server.send("GET", "/api/v1/connections/\(live.connection)", key: f.key).json["heartbeat"] as? [String: Any]
+        #expect(shown?["applies"] as? Bool == true && shown?["status"] as? String == "due_soon")
+        try shift(days: 1)
+        try sweep()
+        try sweep()
+        #expect(try sent("connection.heartbeat.due_soon") == 1 && sent("connection.heartbeat.overdue") == 1)
+        #expect(try f.events("connection.heartbeat.overdue").first?["connectionId"] as? String == live.connection)
+
+        let confirmed = try f.server.send("POST", "/api/v1/connections/\(live.connection)/heartbeat/confirm", key: f.key)
+        #expect(confirmed.status == 200 && (confirmed.json["heartbeat"] as? [String: Any])?["status"] as? String == "ok")
+        #expect(try sent("connection.heartbeat.confirmed") == 1)
+        try sweep()
+        #expect(try sent("connection.heartbeat.due_soon") == 1 && sent("connection.heartbeat.overdue") == 1, "a new cycle")
+        try shift(days: 12.5)
+        try sweep()
+        #expect(try sent("connection.heartbeat.due_soon") == 2, "the new cycle has its own reminder")
+    }
+}
