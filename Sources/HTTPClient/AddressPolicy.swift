@@ -51,6 +51,15 @@ public enum AddressPolicy {
         return !blocked.contains { inRange($0.0, $0.1) }
     }
 
+    /// For checking a URL when it is given (the send checks again and pins): the first
+    /// non-public address `host` resolves to, or nil when all are public. A name that does not
+    /// resolve now is not refused here; the send will refuse it if it still does not.
+    public static func privateAddress(host: String) -> String? {
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        guard let addresses = try? resolve(bare, port: 443) else { return nil }
+        return addresses.first { !isPublic($0) }
+    }
+
     /// Every address `host` resolves to, as text.
     static func resolve(_ host: String, port: Int) throws -> [String] {
         var hints = addrinfo()
@@ -75,7 +84,7 @@ public enum AddressPolicy {
                     _ = inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
                 }
             }
-            let text = String(cString: buffer)
+            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !text.isEmpty && !addresses.contains(text) { addresses.append(text) }
             cursor = info.pointee.ai_next
         }

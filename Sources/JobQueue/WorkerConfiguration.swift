@@ -36,7 +36,7 @@ public struct WorkerConfiguration: Sendable {
     public static func defaultWorkerID() -> String {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        let host = String(cString: name)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         return "\(host):\(getpid()):\(suffix)"
     }

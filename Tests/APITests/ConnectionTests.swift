@@ -198,5 +198,13 @@ import Testing
         let stored = try f.db.with { try $0.query("SELECT count(*) FROM idempotency_keys WHERE key = 'same'").scalar(Int.self) }
         #expect(stored == 0, "a reveal's answer is never stored")
         for log in [f.server.process.log, f.worker.log] { #expect(!log.contains(token)) }
+
+        // The whole database, as a backup would hold it: no token, key, secret or verify token in clear.
+        let dump = try f.db.dump()
+        #expect(dump.contains("CREATE TABLE public.connections") && dump.contains("v1:"))
+        for (name, secret) in [("access token", token), ("API key", f.key), ("signing secret", f.api.account.eventSigningSecret),
+                               ("verify token", "s3cret")] {
+            #expect(!dump.contains(secret), "the \(name) is in the dump")
+        }
     }
 }

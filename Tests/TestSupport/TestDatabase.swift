@@ -45,3 +45,19 @@ public final class TestDatabase: Sendable {
 public func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
     try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
 }
+
+extension TestDatabase {
+    /// The whole database as `pg_dump` writes it (plain SQL, data included).
+    public func dump() throws -> String {
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .sorted { $0.compare($1, options: .numeric) == .orderedDescending }
+            .map { "/usr/lib/postgresql/\($0)/bin/pg_dump" }
+        guard let pgDump = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw SpawnError(message: "no pg_dump under /usr/lib/postgresql")
+        }
+        let file = try TestEnvironment.scratchDirectory("dump").appendingPathComponent("\(name).sql")
+        let status = try spawnAndWait([pgDump, "--no-owner", "--file", file.path, url], environment: ProcessInfo.processInfo.environment)
+        guard status == 0 else { throw SpawnError(message: "pg_dump exited with \(status)") }
+        return try String(contentsOf: file, encoding: .utf8)
+    }
+}

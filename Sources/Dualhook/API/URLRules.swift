@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 
 /// Checks for the URLs accounts give us.
 enum URLRules {
@@ -24,8 +25,14 @@ enum URLRules {
             throw APIError.validationFailed(param: param, "\(param) must be at most \(maxLength) characters")
         }
         let url = try absolute(text, param: param, maxLength: maxLength)
-        if url.scheme?.lowercased() != "https" && !allowPrivate {
-            throw APIError.validationFailed(param: param, "\(param) must use https")
+        if !allowPrivate {
+            guard url.scheme?.lowercased() == "https" else {
+                throw APIError.validationFailed(param: param, "\(param) must use https")
+            }
+            if let address = AddressPolicy.privateAddress(host: url.host ?? "") {
+                throw APIError.validationFailed(param: param,
+                    "\(param) must point at a public address; its host resolves to \(address) (private, loopback, link-local or reserved)")
+            }
         }
         return url
     }
