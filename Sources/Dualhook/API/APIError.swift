@@ -32,6 +32,9 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(status: 405, code: "method_not_allowed", message: "this path accepts \(allowed.joined(separator: ", "))",
                  headers: ["Allow": allowed.joined(separator: ", ")])
     }
+    public static let unsupportedMediaType = APIError(
+        status: 415, code: "unsupported_media_type", message: "the body must be JSON, sent with Content-Type: application/json",
+        param: "Content-Type")
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(status: 413, code: "payload_too_large", message: "the request body is larger than \(limit) bytes")
     }

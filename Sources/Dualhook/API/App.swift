@@ -72,6 +72,10 @@ public final class App: Sendable {
         var caller: Caller?
         var idempotencyKey: String?
         do {
+            // Checked first: nothing (an Idempotency-Key included) is taken for a body we cannot read.
+            if !request.body.isEmpty, !App.isJSON(request.header("Content-Type")) {
+                throw APIError.unsupportedMediaType
+            }
             return try pool.withConnection { connection in
                 if entry.authenticated {
                     guard let token = App.bearerToken(request), token.hasPrefix("dh_live_"),
@@ -135,6 +139,12 @@ public final class App: Sendable {
             window?.apply(to: &response)
             return response
         }
+    }
+
+    /// `application/json`, with or without parameters (`; charset=utf-8`).
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+        return type == "application/json"
     }
 
     static func bearerToken(_ request: Request) -> String? {

@@ -37,6 +37,7 @@ enum OpenAPIDocument {
                           parameters: [[String: Any]] = [], idempotent: Bool = false, isPublic: Bool = false) -> [String: Any] {
         var responses: [String: Any] = [ok.0: response(summary, ok.1, headers: isPublic ? ["Request-Id"] : rateHeaders)]
         for code in isPublic ? ["503"] : ["400", "401", "404", "413", "429", "500", "503"] { responses[code] = errorResponse }
+        if body != nil { responses["415"] = errorResponse }
         if idempotent {
             responses["409"] = errorResponse
             responses["422"] = errorResponse
@@ -58,7 +59,7 @@ enum OpenAPIDocument {
     /// A public onboarding call: the link's token is the credential.
     static func publicOperation(_ id: String, _ summary: String, ok: (String, [String: Any]), body: [String: Any]? = nil) -> [String: Any] {
         var responses: [String: Any] = [ok.0: response(summary, ok.1, headers: ["Request-Id"])]
-        for code in ["400", "404", "409", "410", "413", "500", "503"] { responses[code] = errorResponse }
+        for code in ["400", "404", "409", "410", "413", "415", "500", "503"] { responses[code] = errorResponse }
         var op: [String: Any] = ["operationId": id, "summary": summary, "responses": responses, "security": [[String: Any]](),
                                  "parameters": [tokenParameter]]
         if let body { op["requestBody"] = ["required": body.isEmpty == false, "content": jsonContent(body)] }
@@ -177,7 +178,7 @@ enum OpenAPIDocument {
                      "parameters": [["name": "X-Hub-Signature-256", "in": "header", "required": true, "schema": ["type": "string"]]],
                      "requestBody": ["required": true, "content": jsonContent(["type": "object"])],
                      "responses": ["200": response("Recorded", ["type": "object"]), "400": errorResponse, "401": errorResponse,
-                                   "413": errorResponse, "503": errorResponse]],
+                                   "413": errorResponse, "415": errorResponse, "503": errorResponse]],
         ],
     ] }
 
