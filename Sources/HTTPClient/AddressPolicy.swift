@@ -51,13 +51,17 @@ public enum AddressPolicy {
         return !blocked.contains { inRange($0.0, $0.1) }
     }
 
-    /// For checking a URL when it is given (the send checks again and pins): the first
-    /// non-public address `host` resolves to, or nil when all are public. A name that does not
-    /// resolve now is not refused here; the send will refuse it if it still does not.
-    public static func privateAddress(host: String) -> String? {
-        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        guard let addresses = try? resolve(bare, port: 443) else { return nil }
-        return addresses.first { !isPublic($0) }
+    /// For checking a URL when it is given, without a DNS lookup (a slow resolver must not stall
+    /// the request that gives it): an IP literal that is not public, or a name that is local by
+    /// definition (`localhost`, `*.localhost`). Other names are resolved, checked and pinned
+    /// when the URL is called.
+    public static func nonPublicLiteral(host: String) -> String? {
+        let bare = (host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host).lowercased()
+        if bare == "localhost" || bare.hasSuffix(".localhost") { return bare }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        let isLiteral = inet_pton(AF_INET, bare, &v4) == 1 || inet_pton(AF_INET6, bare, &v6) == 1
+        return isLiteral && !isPublic(bare) ? bare : nil
     }
 
     /// Every address `host` resolves to, as text.

@@ -3,8 +3,9 @@ import TestSupport
 import Testing
 
 /// Without `DUALHOOK_ALLOW_PRIVATE_TARGETS`, URLs the platform will call are refused when they
-/// point at private, loopback, link-local or metadata addresses, by literal or by name; the
-/// send checks again and pins the address (HTTPClientTests).
+/// are given if they point at private, loopback, link-local or metadata addresses (literals and
+/// `localhost`); any other name is resolved, checked and pinned when it is called
+/// (HTTPClientTests: a name resolving to loopback is refused).
 @Suite(.serialized) struct OutboundURLTests {
     @Test func privateAndMetadataTargetsAreRefusedWhenGiven() throws {
         let f = try APIFixture()

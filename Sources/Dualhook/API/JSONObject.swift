@@ -38,6 +38,7 @@ struct JSONObject {
             return nil
         }
         guard let text = value as? String else { throw APIError.validationFailed(param: name, "\(name) must be a string") }
+        try JSONObject.rejectNUL(text, param: name)
         if let length, !length.contains(text.count) {
             throw APIError.validationFailed(param: name, "\(name) must be \(length.lowerBound) to \(length.upperBound) characters")
         }
@@ -71,6 +72,7 @@ struct JSONObject {
         }
         return try array.map {
             guard let text = $0 as? String else { throw APIError.validationFailed(param: name, "\(name) must contain strings only") }
+            try JSONObject.rejectNUL(text, param: name)
             return text
         }
     }
@@ -85,6 +87,28 @@ struct JSONObject {
         guard data.count <= maxBytes else {
             throw APIError.validationFailed(param: name, "\(name) must be at most \(maxBytes) bytes of JSON")
         }
+        try JSONObject.rejectNUL(in: value, param: name)
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Postgres keeps no NUL character in text or jsonb: refused here, naming the field,
+    /// rather than failing in the database.
+    static func rejectNUL(_ text: String, param: String) throws {
+        if text.unicodeScalars.contains("\u{0}") {
+            throw APIError.validationFailed(param: param, "\(param) must not contain the NUL character (U+0000)")
+        }
+    }
+
+    static func rejectNUL(in value: Any, param: String) throws {
+        switch value {
+        case let text as String: try rejectNUL(text, param: param)
+        case let array as [Any]: for item in array { try rejectNUL(in: item, param: param) }
+        case let object as [String: Any]:
+            for (key, item) in object {
+                try rejectNUL(key, param: param)
+                try rejectNUL(in: item, param: param)
+            }
+        default: break
+        }
     }
 }

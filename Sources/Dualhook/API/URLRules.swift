@@ -29,9 +29,9 @@ enum URLRules {
             guard url.scheme?.lowercased() == "https" else {
                 throw APIError.validationFailed(param: param, "\(param) must use https")
             }
-            if let address = AddressPolicy.privateAddress(host: url.host ?? "") {
+            if let host = AddressPolicy.nonPublicLiteral(host: url.host ?? "") {
                 throw APIError.validationFailed(param: param,
-                    "\(param) must point at a public address; its host resolves to \(address) (private, loopback, link-local or reserved)")
+                    "\(param) must point at a public address; \(host) is private, loopback, link-local or reserved")
             }
         }
         return url

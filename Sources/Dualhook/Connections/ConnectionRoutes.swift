@@ -27,14 +27,18 @@ enum ConnectionRoutes {
                 throw APIError.validationFailed(param: name, "\(name) must be 1 to 128 characters")
             }
         }
+        var filter = SQLFilter()
+        filter.add("c.account_id = ?", context.account.accountID)
+        filter.add("c.tenant_id = ?", ifGiven: query["tenantId"])
+        filter.add("c.waba_id = ?", ifGiven: query["wabaId"])
+        filter.add("c.phone_number_id = ?", ifGiven: query["phoneNumberId"])
+        filter.add("c.status = ?", ifGiven: query["status"])
+        filter.after(page, createdAt: "c.created_at", id: "c.id")
+        let limit = filter.bind(page.limit + 1)
         let rows = try context.connection.query("""
             SELECT \(ConnectionView.columns) FROM \(ConnectionView.from)
-            WHERE c.account_id = $1 AND ($2::text IS NULL OR c.tenant_id = $2) AND ($3::text IS NULL OR c.waba_id = $3)
-              AND ($4::text IS NULL OR c.phone_number_id = $4) AND ($5::text IS NULL OR c.status = $5)
-              AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7))
-            ORDER BY c.created_at DESC, c.id DESC LIMIT $8
-            """, [context.account.accountID, query["tenantId"], query["wabaId"], query["phoneNumberId"], query["status"],
-                  page.after?.createdAt, page.after?.id, page.limit + 1]).rows
+            WHERE \(filter.sql) ORDER BY c.created_at DESC, c.id DESC LIMIT \(limit)
+            """, filter.parameters).rows
         let items = try rows.prefix(page.limit).map { try ConnectionView.object($0) }
         var next: String?
         if rows.count > page.limit, let last = rows.prefix(page.limit).last {

@@ -79,13 +79,17 @@ enum RevealRoutes {
         let query = context.request.query
         let page = try Pagination(query: query)
         let since = try Timestamps.since(query)
+        var filter = SQLFilter()
+        filter.add("account_id = ?", context.account.accountID)
+        filter.add("connection_id = ?", ifGiven: query["connectionId"])
+        filter.add("api_key_id = ?", ifGiven: query["keyId"])
+        filter.add("created_at >= ?", ifGiven: since)
+        filter.after(page, createdAt: "created_at", id: "id")
+        let limit = filter.bind(page.limit + 1)
         let rows = try context.connection.query("""
             SELECT id, api_key_id, connection_id, secret_types::text, client_ip, created_at FROM secret_reveal_events
-            WHERE account_id = $1 AND ($2::text IS NULL OR connection_id = $2) AND ($3::text IS NULL OR api_key_id = $3)
-              AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
-            ORDER BY created_at DESC, id DESC LIMIT $7
-            """, [context.account.accountID, query["connectionId"], query["keyId"], since, page.after?.createdAt, page.after?.id,
-                  page.limit + 1]).rows
+            WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, filter.parameters).rows
         let items: [[String: Any?]] = try rows.prefix(page.limit).map {
             ["revealId": try $0.decode(String.self, at: 0), "keyId": try $0.decode(String.self, at: 1),
              "connectionId": try $0.decode(String.self, at: 2), "secretTypes": PostgresTextArray.parse(try $0.decode(String.self, at: 3)),

@@ -21,11 +21,13 @@ enum TenantRoutes {
 
     static func list(_ context: APIContext) throws -> Response {
         let page = try Pagination(query: context.request.query)
+        var filter = SQLFilter()
+        filter.add("t.account_id = ?", context.account.accountID)
+        filter.after(page, createdAt: "t.created_at", id: "t.tenant_id")
+        let limit = filter.bind(page.limit + 1)
         let rows = try context.connection.query("""
-            SELECT \(columns) FROM tenants t
-            WHERE t.account_id = $1 AND ($2::timestamptz IS NULL OR (t.created_at, t.tenant_id) < ($2, $3))
-            ORDER BY t.created_at DESC, t.tenant_id DESC LIMIT $4
-            """, [context.account.accountID, page.after?.createdAt, page.after?.id, page.limit + 1]).rows
+            SELECT \(columns) FROM tenants t WHERE \(filter.sql) ORDER BY t.created_at DESC, t.tenant_id DESC LIMIT \(limit)
+            """, filter.parameters).rows
         let items = try rows.prefix(page.limit).map(object)
         var next: String?
         if rows.count > page.limit, let last = rows.prefix(page.limit).last {

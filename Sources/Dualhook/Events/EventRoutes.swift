@@ -81,12 +81,15 @@ enum EventRoutes {
             throw APIError.validationFailed(param: "type", "type must be one of \(types.joined(separator: ", "))")
         }
         let since = try Timestamps.since(query)
+        var filter = SQLFilter()
+        filter.add("account_id = ?", context.account.accountID)
+        filter.add("type = ?", ifGiven: query["type"])
+        filter.add("created_at >= ?", ifGiven: since)
+        filter.after(page, createdAt: "created_at", id: "id")
+        let limit = filter.bind(page.limit + 1)
         let rows = try context.connection.query("""
-            SELECT \(columns) FROM events
-            WHERE account_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::timestamptz IS NULL OR created_at >= $3)
-              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
-            ORDER BY created_at DESC, id DESC LIMIT $6
-            """, [context.account.accountID, query["type"], since, page.after?.createdAt, page.after?.id, page.limit + 1]).rows
+            SELECT \(columns) FROM events WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, filter.parameters).rows
         let events = try rows.prefix(page.limit).map(event)
         let next = rows.count > page.limit ? events.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.id) } : nil
         return .json(200, Page(data: events, nextCursor: next))

@@ -121,13 +121,15 @@ enum SessionRoutes {
         if let status = query["status"], !statuses.contains(status) {
             throw APIError.validationFailed(param: "status", "status must be one of \(statuses.joined(separator: ", "))")
         }
+        var filter = SQLFilter()
+        filter.add("account_id = ?", context.account.accountID)
+        filter.add("tenant_id = ?", ifGiven: query["tenantId"])
+        filter.add("status = ?", ifGiven: query["status"])
+        filter.after(page, createdAt: "created_at", id: "id")
+        let limit = filter.bind(page.limit + 1)
         let rows = try context.connection.query("""
-            SELECT \(columns) FROM onboarding_sessions
-            WHERE account_id = $1 AND ($2::text IS NULL OR tenant_id = $2) AND ($3::text IS NULL OR status = $3)
-              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
-            ORDER BY created_at DESC, id DESC LIMIT $6
-            """, [context.account.accountID, query["tenantId"], query["status"], page.after?.createdAt, page.after?.id,
-                  page.limit + 1]).rows
+            SELECT \(columns) FROM onboarding_sessions WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, filter.parameters).rows
         let sessions = try rows.prefix(page.limit).map(session)
         let next = rows.count > page.limit ? sessions.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.sessionId) } : nil
         return .json(200, Page(data: sessions, nextCursor: next))
