@@ -8,11 +8,22 @@ public final class PrivateCluster: Sendable {
     public let port: Int
     public let url: String
 
+    /// Ports above the kernel's ephemeral range (32768–60999), tried again elsewhere when taken.
     public init() throws {
         directory = try TestEnvironment.scratchDirectory("cluster")
-        port = Int.random(in: 56_000...56_999)
-        url = "postgres://postgres@127.0.0.1:\(port)/dualhook"
-        try run("start")
+        var lastError: Error?
+        for _ in 0..<5 {
+            let candidate = Int.random(in: 61_000...64_999)
+            do {
+                try PrivateCluster.run("start", directory: directory, port: candidate)
+                port = candidate
+                url = "postgres://postgres@127.0.0.1:\(candidate)/dualhook"
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
     }
 
     public func start() throws { try run("start") }
@@ -21,6 +32,10 @@ public final class PrivateCluster: Sendable {
     public func stop() { try? run("stop") }
 
     private func run(_ command: String) throws {
+        try PrivateCluster.run(command, directory: directory, port: port)
+    }
+
+    private static func run(_ command: String, directory: URL, port: Int) throws {
         var environment = ProcessInfo.processInfo.environment
         environment["DUALHOOK_PG_DIR"] = directory.path
         environment["DUALHOOK_PG_PORT"] = String(port)
