@@ -7,7 +7,7 @@ enum OpenAPIDocument {
         let document: [String: Any] = [
             "openapi": "3.1.0",
             "info": ["title": "Dualhook", "version": "1.0.0",
-                     "description": "Multi-tenant WhatsApp Business onboarding: sessions, accounts, operations."],
+                     "description": "Multi-tenant WhatsApp Business onboarding: sessions, the onboarding link, connections and tenants, events, Meta's callback, accounts, operations."],
             "servers": [["url": "/"]],
             "security": [["bearer": [String]()]],
             "components": components,
