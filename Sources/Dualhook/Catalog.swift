@@ -25,7 +25,7 @@ public enum ProductJobs {
 
     /// `healthInterval`: how often each connection's health is polled; `heartbeatWarning`: how
     /// long before the Coexistence heartbeat is due `due_soon` is sent.
-    public static func sweeps(healthInterval: Double = 21_600, heartbeatWarning: Double = 86_400) -> [PeriodicJob] {
+    public static func sweeps(healthInterval: Double = 21_600, heartbeatWarning: Double = Heartbeat.defaultWarning) -> [PeriodicJob] {
         [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic(),
          HealthSweep.periodic(intervalSeconds: healthInterval), Heartbeat.periodic(warningSeconds: heartbeatWarning)]
     }

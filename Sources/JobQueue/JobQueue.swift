@@ -44,6 +44,14 @@ public enum JobQueue {
         return try result.scalar(Int64.self)
     }
 
+    /// Brings the waiting (`available`) job with this unique key forward to now and wakes its
+    /// queue; false when there is none (it is running, finished, or was never queued).
+    @discardableResult
+    public static func runNow(uniqueKey: String, queue: String, on connection: Connection) throws -> Bool {
+        try connection.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING pg_notify($2, '')",
+                             [uniqueKey, channel(for: queue)]).rowCount > 0
+    }
+
     /// Enqueues many jobs of one kind in one statement; returns how many were inserted
     /// (fewer than given when unique keys collided). `uniqueKeys`, when given, pairs with `args`.
     @discardableResult

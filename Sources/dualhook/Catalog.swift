@@ -15,7 +15,7 @@ enum Catalog {
 
     static func sweeps(_ environment: Environment) throws -> [PeriodicJob] {
         let product = ProductJobs.sweeps(healthInterval: try environment.seconds("DUALHOOK_HEALTH_INTERVAL_SECONDS", default: 21_600),
-                                         heartbeatWarning: try environment.seconds("DUALHOOK_HEARTBEAT_WARNING_SECONDS", default: 86_400))
+                                         heartbeatWarning: try environment.seconds("DUALHOOK_HEARTBEAT_WARNING_SECONDS", default: Heartbeat.defaultWarning))
         return ([PruneJobs.periodic()] + product).map { $0.withEnvironmentOverride(environment.values) }
     }
 }

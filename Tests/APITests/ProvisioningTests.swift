@@ -53,8 +53,7 @@ import Testing
         #expect(token.hasPrefix("EAAG"))
         #expect(throws: (any Error).self) { try Vault(keyRing: TestEnvironment.masterKeys).openText(sealed, associatedData: "con_other") }
         let leaked = try f.db.with { try $0.query("""
-            SELECT (SELECT count(*) FROM connections WHERE access_token LIKE '%' || $1 || '%')
-                 + (SELECT count(*) FROM onboarding_sessions WHERE exchanged_token IS NOT NULL)
+            SELECT (SELECT count(*) FROM onboarding_sessions WHERE exchanged_token IS NOT NULL)
                  + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || $1 || '%' OR errors::text LIKE '%' || $1 || '%')
             """, [token]).scalar(Int.self) }
         #expect(leaked == 0)

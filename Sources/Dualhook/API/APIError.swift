@@ -58,17 +58,8 @@ public struct APIError: Error, Sendable, Equatable {
         struct Body: Encodable {
             let code: String
             let message: String
-            let param: String?
+            @Nullable var param: String?
             let requestId: String
-
-            func encode(to encoder: Encoder) throws {
-                var c = encoder.container(keyedBy: CodingKeys.self)
-                try c.encode(code, forKey: .code)
-                try c.encode(message, forKey: .message)
-                try c.encode(param, forKey: .param)
-                try c.encode(requestId, forKey: .requestId)
-            }
-            enum CodingKeys: String, CodingKey { case code, message, param, requestId }
         }
         let error: Body
     }

@@ -42,12 +42,5 @@ struct Pagination {
 
 struct Page<T: Encodable>: Encodable {
     let data: [T]
-    let nextCursor: String?
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(data, forKey: .data)
-        try c.encode(nextCursor, forKey: .nextCursor)
-    }
-    enum CodingKeys: String, CodingKey { case data, nextCursor }
+    @Nullable var nextCursor: String?
 }

@@ -14,8 +14,8 @@ public enum AccountStore {
         let accountId: String
         let name: String
         let displayName: String
-        let logoUrl: String?
-        let eventUrl: String?
+        @Nullable var logoUrl: String?
+        @Nullable var eventUrl: String?
         let redirectOrigins: [String]
         let rateLimitPerMinute: Int
         let createdAt: Date
@@ -26,18 +26,9 @@ public enum AccountStore {
     struct EventEndpoint: Encodable, Sendable {
         /// `healthy`, `failing`, or `not_configured` (no event URL).
         let status: String
-        let failingSince: Date?
-        let lastError: String?
-        let lastSuccessAt: Date?
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(status, forKey: .status)
-            try c.encode(failingSince, forKey: .failingSince)
-            try c.encode(lastError, forKey: .lastError)
-            try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
-        }
-        enum CodingKeys: String, CodingKey { case status, failingSince, lastError, lastSuccessAt }
+        @Nullable var failingSince: Date?
+        @Nullable var lastError: String?
+        @Nullable var lastSuccessAt: Date?
     }
 
     public struct KeySummary: Codable, Sendable {

@@ -93,8 +93,7 @@ enum ConnectionRoutes {
             throw APIError.notFound("connection \(id)")
         }
         if status == "active" {
-            try JobQueue.enqueue(Disconnect.self, .init(connectionId: id, reason: "api"),
-                                 options: JobOptions(uniqueKey: "disconnect:\(id)"), on: context.connection)
+            try Disconnect.enqueue(id, reason: "api", unsubscribe: true, on: context.connection)
         }
         return JSONResponse.make(202, ["connectionId": id, "status": status == "active" ? "disconnecting" : "disconnected"])
     }

@@ -3,10 +3,6 @@ import Postgres
 
 /// A connection as the API shows it: never its token, its verify token or its PIN.
 enum ConnectionView {
-    /// Meta's window for opening a Coexistence number in the WhatsApp Business app is 14 days;
-    /// the platform counts 13 from the last confirmation, warning a day before.
-    static let heartbeatPeriod: TimeInterval = 13 * 86_400
-    static let heartbeatWarning: TimeInterval = 86_400
 
     static let columns = """
         c.id, c.tenant_id, c.waba_id, c.phone_number_id, c.display_phone_number, c.verified_name, c.status,
@@ -20,8 +16,8 @@ enum ConnectionView {
     static func object(_ row: Row, now: Date = Date()) throws -> [String: Any?] {
         let mode: String = try row.decode(at: 7)
         let confirmed: Date = try row.decode(at: 13)
-        let due = confirmed.addingTimeInterval(heartbeatPeriod)
-        let heartbeatStatus = now >= due ? "overdue" : now >= due.addingTimeInterval(-heartbeatWarning) ? "due_soon" : "ok"
+        let due = confirmed.addingTimeInterval(Heartbeat.period)
+        let heartbeatStatus = now >= due ? "overdue" : now >= due.addingTimeInterval(-Heartbeat.defaultWarning) ? "due_soon" : "ok"
         let applies = mode == ConnectionMode.coexistence.rawValue
         let health: [String: Any?] = [
             "status": try row.decode(String?.self, at: 9), "qualityRating": try row.decode(String?.self, at: 10),

@@ -27,6 +27,12 @@ public struct Disconnect: JobKind {
 
     public init(_ meta: MetaAccess) { self.meta = meta }
 
+    /// Queues the disconnection; one at a time per connection, so asking twice does nothing more.
+    static func enqueue(_ connectionID: String, reason: String, unsubscribe: Bool, on connection: Connection) throws {
+        try JobQueue.enqueue(Disconnect.self, .init(connectionId: connectionID, reason: reason, unsubscribe: unsubscribe),
+                             options: JobOptions(uniqueKey: "disconnect:\(connectionID)"), on: connection)
+    }
+
     public func perform(_ args: Args, context: JobContext) throws {
         try context.database.transaction { tx in
             guard let waba = try tx.query("SELECT waba_id FROM connections WHERE id = $1 AND status = 'active'",

@@ -26,11 +26,7 @@ struct DeliveryStore {
         guard let row = try database.withConnection({ try $0.query(DeliveryStore.loadSQL, [eventID]).first }) else { return nil }
         let accountID: String = try row.decode(at: 1)
         let url = try row.decode(String?.self, at: 5)
-        let secrets = url == nil ? [] : try PostgresTextArray.parse(try row.decode(String.self, at: 6))
-            .map { try SigningSecrets.open($0, accountID: accountID, vault: vault) }
-        guard secrets.allSatisfy({ EventSignature.standardKey($0) != nil }) else {
-            throw MalformedSecret(accountID: accountID)
-        }
+        let secrets = url == nil ? [] : try SigningSecrets.openAll(try row.decode(at: 6), accountID: accountID, vault: vault)
         let type: String = try row.decode(at: 2)
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(type)),"
             + "\"createdAt\":\"\(try row.decode(String.self, at: 4))\",\"data\":\(try row.decode(String.self, at: 3))}"
@@ -42,9 +38,7 @@ struct DeliveryStore {
     static let loadSQL = """
         SELECT e.id, e.account_id, e.type, e.data::text,
                to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), a.event_url,
-               ARRAY(SELECT k.sealed_secret FROM account_signing_secrets k
-                     WHERE k.account_id = e.account_id AND (k.expires_at IS NULL OR k.expires_at > now())
-                     ORDER BY k.created_at DESC, k.id DESC)::text,
+               \(SigningSecrets.validSQL(account: "e.account_id")),
                COALESCE(p.status, 'healthy'), COALESCE(p.updated_at < now() - interval '5 seconds', true)
         FROM events e JOIN accounts a ON a.id = e.account_id LEFT JOIN event_endpoints p ON p.account_id = e.account_id
         WHERE e.id = $1
@@ -93,11 +87,6 @@ struct DeliveryStore {
         try database.withConnection {
             try $0.query("UPDATE events SET delivery_status = 'no_endpoint', next_attempt_at = NULL WHERE id = $1", [eventID])
         }
-    }
-
-    struct MalformedSecret: Error, CustomStringConvertible {
-        let accountID: String
-        var description: String { "a signing secret of account \(accountID) is not whsec_<base64>" }
     }
 
     static func quote(_ text: String) -> String {

@@ -25,45 +25,18 @@ enum EventRoutes {
         let data: RawJSON
         let deliveryStatus: String
         let attemptCount: Int
-        let deliveredAt: Date?
-        let nextAttemptAt: Date?
+        @Nullable var deliveredAt: Date?
+        @Nullable var nextAttemptAt: Date?
         var attempts: [Attempt]?
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(type, forKey: .type)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(data, forKey: .data)
-            try c.encode(deliveryStatus, forKey: .deliveryStatus)
-            try c.encode(attemptCount, forKey: .attemptCount)
-            try c.encode(deliveredAt, forKey: .deliveredAt)
-            try c.encode(nextAttemptAt, forKey: .nextAttemptAt)
-            if let attempts { try c.encode(attempts, forKey: .attempts) }
-        }
-        enum CodingKeys: String, CodingKey {
-            case id, type, createdAt, data, deliveryStatus, attemptCount, deliveredAt, nextAttemptAt, attempts
-        }
     }
 
     struct Attempt: Encodable {
         let attemptedAt: Date
         let url: String
-        let statusCode: Int?
+        @Nullable var statusCode: Int?
         let durationMs: Double
-        let error: String?
-        let responseBody: String?
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(attemptedAt, forKey: .attemptedAt)
-            try c.encode(url, forKey: .url)
-            try c.encode(statusCode, forKey: .statusCode)
-            try c.encode((durationMs * 10).rounded() / 10, forKey: .durationMs)
-            try c.encode(error, forKey: .error)
-            try c.encode(responseBody, forKey: .responseBody)
-        }
-        enum CodingKeys: String, CodingKey { case attemptedAt, url, statusCode, durationMs, error, responseBody }
+        @Nullable var error: String?
+        @Nullable var responseBody: String?
     }
 
     static let columns = "id, type, created_at, data::text, delivery_status, attempts, delivered_at, next_attempt_at"
@@ -107,7 +80,7 @@ enum EventRoutes {
             WHERE event_id = $1 ORDER BY id
             """, [id]).rows.map {
             Attempt(attemptedAt: try $0.decode(at: 0), url: try $0.decode(at: 1), statusCode: try $0.decode(at: 2),
-                    durationMs: try $0.decode(at: 3), error: try $0.decode(at: 4), responseBody: try $0.decode(at: 5))
+                    durationMs: (try $0.decode(Double.self, at: 3) * 10).rounded() / 10, error: try $0.decode(at: 4), responseBody: try $0.decode(at: 5))
         }
         return .json(200, found)
     }
@@ -121,10 +94,7 @@ enum EventRoutes {
             """, [id, context.account.accountID]).first != nil else {
             throw APIError.notFound("event \(id)")
         }
-        let waiting = try context.connection.query("""
-            UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING pg_notify($2, '')
-            """, ["deliver:" + id, JobQueue.channel(for: DeliverEvent.queue)]).rowCount
-        if waiting == 0 {
+        if try !JobQueue.runNow(uniqueKey: "deliver:" + id, queue: DeliverEvent.queue, on: context.connection) {
             // No retry waiting: a new delivery, or, while an attempt is running, one more after it.
             let args = DeliverEvent.Args(eventId: id, accountId: context.account.accountID)
             if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "deliver:" + id), on: context.connection) == nil {

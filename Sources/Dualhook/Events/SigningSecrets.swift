@@ -14,6 +14,29 @@ enum SigningSecrets {
         return secret
     }
 
+    /// SQL for the account's valid secrets, newest first, as one text[] column: `account` is
+    /// the column (in the caller's statement) naming the account.
+    static func validSQL(account: String) -> String {
+        """
+        ARRAY(SELECT k.sealed_secret FROM account_signing_secrets k
+              WHERE k.account_id = \(account) AND (k.expires_at IS NULL OR k.expires_at > now())
+              ORDER BY k.created_at DESC, k.id DESC)::text
+        """
+    }
+
+    /// The secrets `validSQL` selected, opened; a secret that is not `whsec_<base64>` stops the
+    /// signing rather than signing with something no receiver can check.
+    static func openAll(_ textArray: String, accountID: String, vault: Vault) throws -> [String] {
+        let secrets = try PostgresTextArray.parse(textArray).map { try open($0, accountID: accountID, vault: vault) }
+        guard secrets.allSatisfy({ EventSignature.standardKey($0) != nil }) else { throw Malformed(accountID: accountID) }
+        return secrets
+    }
+
+    struct Malformed: Error, CustomStringConvertible {
+        let accountID: String
+        var description: String { "a signing secret of account \(accountID) is not whsec_<base64>" }
+    }
+
     /// A stored value opened: sealed, or (written before secrets were sealed) plain `whsec_…`.
     static func open(_ stored: String, accountID: String, vault: Vault) throws -> String {
         stored.hasPrefix("whsec_") ? stored : try vault.openText(stored, associatedData: associatedData(accountID: accountID))

@@ -27,9 +27,11 @@ enum HealthRoutes {
             throw APIError.notFound("connection \(id)")
         }
         guard status == "active" else { throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected") }
-        try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: "health:\(id)"), on: context.connection)
-        // A poll that was waiting for later runs now.
-        try context.connection.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available'", ["health:\(id)"])
+        // A poll that was waiting for later runs now; otherwise one is queued.
+        if try !JobQueue.runNow(uniqueKey: PollHealth.uniqueKey(id), queue: PollHealth.queue, on: context.connection) {
+            try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: PollHealth.uniqueKey(id)),
+                                 on: context.connection)
+        }
         return JSONResponse.make(202, ["connectionId": id, "status": "refreshing"])
     }
 }

@@ -31,7 +31,7 @@ public struct HealthSweep: JobKind {
             }
             guard let last = ids.last else { break }
             queued += try context.database.withConnection { connection in
-                try JobQueue.enqueueMany(PollHealth.self, ids.map { .init(connectionId: $0) }, uniqueKeys: ids.map { "health:\($0)" },
+                try JobQueue.enqueueMany(PollHealth.self, ids.map { .init(connectionId: $0) }, uniqueKeys: ids.map(PollHealth.uniqueKey),
                                          options: JobOptions(spread: min(600, args.intervalSeconds / 2)), on: connection)
             }
             after = last

@@ -15,6 +15,9 @@ public struct PollHealth: JobKind {
     public static let timeout: TimeInterval = 30
     public static let retryPolicy = RetryPolicy.exponential(base: 30, maximum: 1800, maxAttempts: 5, jitter: 0.2)
 
+    /// One poll per connection waits at a time.
+    static func uniqueKey(_ connectionID: String) -> String { "health:\(connectionID)" }
+
     let meta: MetaAccess
 
     public init(_ meta: MetaAccess) { self.meta = meta }
@@ -32,8 +35,7 @@ public struct PollHealth: JobKind {
         } catch let error as GraphError where error.isTokenInvalid {
             context.logger.info("token no longer accepted; disconnecting", ["connection": args.connectionId])
             try context.database.withConnection {
-                try JobQueue.enqueue(Disconnect.self, .init(connectionId: args.connectionId, reason: "token_revoked", unsubscribe: false),
-                                     options: JobOptions(uniqueKey: "disconnect:\(args.connectionId)"), on: $0)
+                try Disconnect.enqueue(args.connectionId, reason: "token_revoked", unsubscribe: false, on: $0)
             }
             return
         }

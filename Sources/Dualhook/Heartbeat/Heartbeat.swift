@@ -21,13 +21,16 @@ public struct Heartbeat: JobKind {
     public init() {}
 
     static let cycle = "COALESCE(c.heartbeat_confirmed_at, c.created_at)"
+    /// Meta's window is 14 days; the count is 13, to leave a day to act.
+    static let period: TimeInterval = 13 * 86_400
+    public static let defaultWarning: TimeInterval = 86_400
 
     public func perform(_ args: Args, context: JobContext) throws {
         var sent = 0
-        for (type, column, due) in [
-            ("connection.heartbeat.overdue", "heartbeat_overdue_for", "now() >= \(Heartbeat.cycle) + interval '13 days'"),
-            ("connection.heartbeat.due_soon", "heartbeat_due_soon_for",
-             "now() >= \(Heartbeat.cycle) + interval '13 days' - make_interval(secs => $1)"),
+        // Overdue first, so a connection found already overdue gets no `due_soon` for that cycle.
+        for (type, column, lead) in [
+            ("connection.heartbeat.overdue", "heartbeat_overdue_for", 0.0),
+            ("connection.heartbeat.due_soon", "heartbeat_due_soon_for", args.warningSeconds),
         ] {
             sent += try context.inBatches(of: 500) {
                 try context.database.transaction { tx in
@@ -35,15 +38,16 @@ public struct Heartbeat: JobKind {
                     let rows = try tx.query("""
                         UPDATE connections c SET \(column) = \(Heartbeat.cycle)
                         FROM (SELECT c.id FROM connections c
-                              WHERE c.status = 'active' AND c.connection_mode = 'coexistence' AND $1::float8 >= 0 AND \(due)
+                              WHERE c.status = 'active' AND c.connection_mode = 'coexistence'
+                                AND now() >= \(Heartbeat.cycle) + make_interval(secs => $3::float8 - $1::float8)
                                 AND c.\(column) IS DISTINCT FROM \(Heartbeat.cycle)
-                                AND ($2 OR c.heartbeat_overdue_for IS DISTINCT FROM \(Heartbeat.cycle))
+                                AND ($2::bool OR c.heartbeat_overdue_for IS DISTINCT FROM \(Heartbeat.cycle))
                               ORDER BY c.id LIMIT 500 FOR UPDATE SKIP LOCKED) due
                         WHERE c.id = due.id
                         RETURNING c.id, c.account_id, c.tenant_id, c.session_id, c.waba_id, c.phone_number_id,
-                                  \(Heartbeat.cycle) + interval '13 days',
+                                  \(Heartbeat.cycle) + make_interval(secs => $3::float8),
                                   (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id)
-                        """, [args.warningSeconds, type == "connection.heartbeat.overdue"]).rows
+                        """, [lead, type == "connection.heartbeat.overdue", Heartbeat.period]).rows
                     for row in rows {
                         try Heartbeat.emit(type, row: row, on: tx)
                     }
@@ -81,9 +85,9 @@ public struct Heartbeat: JobKind {
         }
         let confirmed = try context.connection.query("""
             UPDATE connections c SET heartbeat_confirmed_at = now(), updated_at = now() WHERE c.id = $1
-            RETURNING c.id, c.account_id, c.tenant_id, c.session_id, c.waba_id, c.phone_number_id, now() + interval '13 days',
+            RETURNING c.id, c.account_id, c.tenant_id, c.session_id, c.waba_id, c.phone_number_id, now() + make_interval(secs => $2),
                       (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id)
-            """, [id]).first!
+            """, [id, Heartbeat.period]).first!
         try emit("connection.heartbeat.confirmed", row: confirmed, on: context.connection)
         return JSONResponse.make(200, try ConnectionView.find(id, accountID: context.account.accountID, on: context.connection))
     }

@@ -45,8 +45,7 @@ enum ManagementState {
                 let ids = try tx.query("SELECT id FROM connections WHERE waba_id = $1 AND status = 'active'", [waba])
                     .rows.map { try $0.decode(String.self, at: 0) }
                 for id in ids {
-                    try JobQueue.enqueue(Disconnect.self, .init(connectionId: id, reason: reason, unsubscribe: false),
-                                         options: JobOptions(uniqueKey: "disconnect:\(id)"), on: tx)
+                    try Disconnect.enqueue(id, reason: reason, unsubscribe: false, on: tx)
                 }
             } else if event == "ACCOUNT_RECONNECTED" {
                 try settleCoexistence(waba: waba, on: tx)

@@ -89,16 +89,12 @@ public struct ProcessManagementChange: JobKind {
     static func target(waba: String, value: [String: Any], vault: Vault, on tx: Connection) throws -> Target? {
         let phone = value["phone_number_id"] as? String ?? (value["phone_number_id"] as? NSNumber)?.stringValue
         guard let row = try tx.query("""
-            SELECT c.account_id, c.id, c.webhook_override_url,
-                   ARRAY(SELECT k.sealed_secret FROM account_signing_secrets k
-                         WHERE k.account_id = c.account_id AND (k.expires_at IS NULL OR k.expires_at > now())
-                         ORDER BY k.created_at DESC, k.id DESC)::text
+            SELECT c.account_id, c.id, c.webhook_override_url, \(SigningSecrets.validSQL(account: "c.account_id"))
             FROM connections c WHERE c.waba_id = $1 AND c.status = 'active'
             ORDER BY c.phone_number_id = $2 DESC, c.created_at LIMIT 1
             """, [waba, phone ?? ""]).first else { return nil }
         let account: String = try row.decode(at: 0)
-        let secrets = try PostgresTextArray.parse(try row.decode(String.self, at: 3))
-            .map { try SigningSecrets.open($0, accountID: account, vault: vault) }
+        let secrets = try SigningSecrets.openAll(try row.decode(at: 3), accountID: account, vault: vault)
         return Target(accountID: account, connectionID: try row.decode(at: 1), url: try row.decode(at: 2), secrets: secrets)
     }
 }

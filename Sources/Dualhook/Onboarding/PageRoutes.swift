@@ -84,13 +84,7 @@ enum PageRoutes {
 
     struct Status: Encodable {
         let status: String
-        let redirectUrl: String?
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(status, forKey: .status)
-            try c.encode(redirectUrl, forKey: .redirectUrl)
-        }
-        enum CodingKeys: String, CodingKey { case status, redirectUrl }
+        @Nullable var redirectUrl: String?
     }
 
     static func status(_ context: APIContext) throws -> Response {

@@ -70,27 +70,11 @@ enum SessionRoutes {
         let tenantId: String
         let status: String
         let webhookCheck: String
-        let failureReason: String?
-        let connectionId: String?
+        @Nullable var failureReason: String?
+        @Nullable var connectionId: String?
         let metadata: RawJSON
         let createdAt: Date
         let expiresAt: Date
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(sessionId, forKey: .sessionId)
-            try c.encode(tenantId, forKey: .tenantId)
-            try c.encode(status, forKey: .status)
-            try c.encode(webhookCheck, forKey: .webhookCheck)
-            try c.encode(failureReason, forKey: .failureReason)
-            try c.encode(connectionId, forKey: .connectionId)
-            try c.encode(metadata, forKey: .metadata)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(expiresAt, forKey: .expiresAt)
-        }
-        enum CodingKeys: String, CodingKey {
-            case sessionId, tenantId, status, webhookCheck, failureReason, connectionId, metadata, createdAt, expiresAt
-        }
     }
 
     static let columns = """
