@@ -3,8 +3,24 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DUALHOOK_SQL_DIR="${DUALHOOK_SQL_DIR:-$ROOT/sql}"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Bold only on a terminal, and never when NO_COLOR is set (no-color.org).
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+  say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+else
+  say() { printf '==> %s\n' "$*" >&2; }
+fi
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# True when something accepts connections on 127.0.0.1:PORT.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The first loopback port from $1 up that nothing listens on, so a second checkout's scripts
+# run beside the first one's.
+first_free_port() {
+  local p="$1"
+  while port_taken "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
 
 # The PostgreSQL server binaries Debian installs (highest version first).
 pg_bindir() {

@@ -39,6 +39,8 @@ enum Commands {
                   --lease-margin   seconds past a job's timeout before other workers may take it back (default 5)
                   --poll-interval  claim this often even without a notification (default 1)
                 """, run: work),
+        Command(name: "openapi", summary: "print the OpenAPI document of the HTTP API (what GET /api/v1/openapi.json serves)",
+                usage: "dualhook openapi", run: openapi),
         Command(name: "schedule", summary: "enqueue periodic sweeps forever",
                 usage: "dualhook schedule", run: schedule),
         Command(name: "sweep", summary: "enqueue one sweep now",

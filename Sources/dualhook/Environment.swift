@@ -10,8 +10,15 @@ struct Environment: Sendable {
         self.values = values
     }
 
-    /// The embedded cluster `ops/pg` starts, when DATABASE_URL is not set.
-    static let embeddedDatabaseURL = "postgres://postgres@127.0.0.1:55432/dualhook"
+    /// The embedded cluster `ops/pg` starts, when DATABASE_URL is not set: each checkout's
+    /// cluster has a port of its own, remembered in `.data/pg.port` of the directory the
+    /// command runs in (55432 when there is none).
+    static var embeddedDatabaseURL: String {
+        let file = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".data/pg.port")
+        let text = (try? String(contentsOf: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = text.flatMap(Int.init) ?? 55432
+        return "postgres://postgres@127.0.0.1:\(port)/dualhook"
+    }
 
     var databaseURL: String { values["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? Environment.embeddedDatabaseURL }
 

@@ -23,4 +23,18 @@ import Testing
         #expect(!refs.isEmpty)
         for name in refs { #expect(schemas[name] != nil, "unresolved $ref \(name)") }
     }
+
+    /// `dualhook openapi` prints what the server serves, so a user needs no running server
+    /// (and no file outside the checkout) to read the contract.
+    @Test func theCommandPrintsTheServedDocument() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let served = try f.server.send("GET", "/api/v1/openapi.json").text
+        let out = try TestEnvironment.scratchDirectory("openapi").appendingPathComponent("openapi.json")
+        let status = try spawnAndWait([TestEnvironment.binary.path, "openapi"], environment: [:], stdout: out.path)
+        #expect(status == 0)
+        let printed = try String(contentsOf: out, encoding: .utf8)
+        #expect(printed == served + "\n")
+        #expect(served.contains("\"/api/v1/onboarding/sessions\""))
+    }
 }

@@ -1,13 +1,13 @@
 import Foundation
 
 /// Runs a program to completion with `posix_spawn` and `waitpid`, its standard output
-/// discarded. Used for `ops/` scripts whose children outlive them (pg_ctl's server), which
+/// written to `stdout` (discarded by default). Used for `ops/` scripts whose children outlive them (pg_ctl's server), which
 /// Foundation's `Process` does not always reap.
-public func spawnAndWait(_ argv: [String], environment: [String: String]) throws -> Int32 {
+public func spawnAndWait(_ argv: [String], environment: [String: String], stdout: String = "/dev/null") throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     let cArgs = argv.map { strdup($0) } + [nil]
     let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {

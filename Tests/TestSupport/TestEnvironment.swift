@@ -9,10 +9,13 @@ public enum TestEnvironment {
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `DATABASE_URL` (ops/test exports it), else the cluster `ops/pg start` runs by default.
+    /// `DATABASE_URL` (ops/test exports it), else this checkout's cluster as `ops/pg start`
+    /// runs it, on the port it remembered in `.data/pg.port`.
     public static var serverURL: String {
-        ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? "postgres://postgres@127.0.0.1:55432/dualhook"
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty { return url }
+        let file = repositoryRoot.appendingPathComponent(".data/pg.port")
+        let port = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 55432
+        return "postgres://postgres@127.0.0.1:\(port)/dualhook"
     }
 
     /// `DUALHOOK_MASTER_KEYS` (ops/test exports it), else a key ring made for this test run.

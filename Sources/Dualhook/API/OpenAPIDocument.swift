@@ -2,8 +2,8 @@ import Foundation
 
 /// The OpenAPI 3.1 description of every route, served at `GET /api/v1/openapi.json`. A test
 /// compares its paths with the router's, so a route cannot exist without being described.
-enum OpenAPIDocument {
-    static let json: Data = {
+public enum OpenAPIDocument {
+    public static let json: Data = {
         let document: [String: Any] = [
             "openapi": "3.1.0",
             "info": ["title": "Dualhook", "version": "1.0.0",
