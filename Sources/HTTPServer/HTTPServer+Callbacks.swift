@@ -80,7 +80,8 @@ extension HTTPServer {
             method: method.map { String(cString: $0) } ?? "GET",
             path: url.map { String(cString: $0) } ?? "/",
             headers: headers.pairs, query: query.pairs, body: state.body,
-            requestID: RequestID.make(), clientIP: String(cString: ip))
+            requestID: RequestID.make(),
+            clientIP: String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         let response = respond(to: request, state: state)
 
         let mhdResponse = response.body.withUnsafeBytes { dh_mhd_response_copy($0.baseAddress, $0.count) }
