@@ -12,6 +12,10 @@ public enum ProductJobs {
         registry.register(WebhookCheck(vault: vault, client: HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096)))
         registry.register(ExchangeCode(meta))
         registry.register(ResolveMode(meta))
+        registry.register(AwaitNumber(meta))
+        registry.register(RequestSync(meta))
+        registry.register(RegisterNumber(meta))
+        registry.register(TokenExpiry())
         registry.register(UpdateWebhook(meta))
         registry.register(Disconnect(meta))
         registry.register(DeliverEvent(vault: vault, allowPrivateTargets: allowPrivateTargets, slotsPerAccount: eventSlotsPerAccount))
@@ -27,6 +31,7 @@ public enum ProductJobs {
     /// long before the Coexistence heartbeat is due `due_soon` is sent.
     public static func sweeps(healthInterval: Double = 21_600, heartbeatWarning: Double = Heartbeat.defaultWarning) -> [PeriodicJob] {
         [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic(),
-         HealthSweep.periodic(intervalSeconds: healthInterval), Heartbeat.periodic(warningSeconds: heartbeatWarning)]
+         HealthSweep.periodic(intervalSeconds: healthInterval), Heartbeat.periodic(warningSeconds: heartbeatWarning),
+         TokenExpiry.periodic()]
     }
 }

@@ -2,10 +2,20 @@ import Foundation
 import HTTPServer
 
 /// The browser half of Embedded Signup: a stand-in for Meta's JS SDK (`FB.init`, `FB.login`)
-/// and the popup a person would click through. `#finish` makes a signup (as `/_fake/signup`
-/// does), posts `WA_EMBEDDED_SIGNUP` to the opener and hands the code to `FB.login`'s callback;
-/// `#cancel` posts `CANCEL` with the step it was on.
+/// and the popup a person would click through. `#finish` and `#finish-only-waba` make a
+/// signup (as `/_fake/signup` does), post `WA_EMBEDDED_SIGNUP` to the opener and hand the code
+/// to `FB.login`'s callback; `#cancel` posts `CANCEL` with the step it was on;
+/// `#report-error` posts the error a person reports.
 extension FakeMeta {
+    /// The SDK's paths: `/{ll_CC}/sdk.js` as Meta serves it in each locale, and `/sdk.js`
+    /// (recorded as `en_US`).
+    static func sdkLocale(_ path: String) -> String? {
+        if path == "/sdk.js" { return "en_US" }
+        let parts = path.split(separator: "/")
+        guard parts.count == 2, parts[1] == "sdk.js", parts[0].count == 5, parts[0].dropFirst(2).first == "_" else { return nil }
+        return String(parts[0])
+    }
+
     func sdk() -> Response {
         Response(status: 200, headers: [("Content-Type", "application/javascript; charset=utf-8"),
                                         ("Access-Control-Allow-Origin", "*"), ("Cache-Control", "no-cache")],
@@ -33,12 +43,28 @@ extension FakeMeta {
                         body: Data(html.utf8))
     }
 
+    /// The popup's choices, and the `WA_EMBEDDED_SIGNUP` messages they post, shaped as Meta
+    /// documents them
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/implementation):
+    /// `FINISH` with `phone_number_id`, `waba_id`, `business_id`; `FINISH_ONLY_WABA` without a
+    /// number; a Coexistence finish (`FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING`) with only
+    /// `waba_id`
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/onboarding-business-app-users);
+    /// `CANCEL` with `current_step`, or with `error_message`, `error_id`, `session_id` and
+    /// `timestamp` when the person reports an error; older SDKs sent `ERROR` with `error_message`.
     static let popupControls = """
         <p><label for="mode">The number will be</label>
         <select id="mode"><option value="cloud_api">on the Cloud API</option>
         <option value="coexistence">kept in the WhatsApp Business app (Coexistence)</option>
         <option value="unknown">not yet known to Meta</option></select></p>
-        <button id="finish" type="button">Finish</button><button id="cancel" type="button">Cancel</button>
+        <p><label><input type="checkbox" id="verified" checked> The number's ownership is verified</label></p>
+        <button id="finish" type="button">Finish</button>
+        <button id="finish-only-waba" type="button">Finish without a number</button>
+        <button id="cancel" type="button">Cancel</button>
+        <p><label for="error-message">Something went wrong?</label>
+        <input id="error-message" value="The phone number could not be verified">
+        <label><input type="checkbox" id="legacy"> as an older SDK</label>
+        <button id="report-error" type="button">Report the problem</button></p>
         <p id="status" role="status"></p>
         <script>
         (function () {
@@ -47,21 +73,38 @@ extension FakeMeta {
           var mode = document.getElementById('mode'), status = document.getElementById('status');
           mode.value = coexistence ? 'coexistence' : 'cloud_api';
           function send(message) { if (window.opener) window.opener.postMessage(message, '*'); }
-          document.getElementById('finish').addEventListener('click', function () {
+          function login(response) { send({type: 'FAKE_FB_LOGIN_RESULT', response: response}); }
+          function finish(onlyWABA) {
             status.textContent = 'Finishing…';
-            fetch('/_fake/signup', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({mode: mode.value})})
+            var event = onlyWABA ? 'FINISH_ONLY_WABA' : coexistence ? 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING' : 'FINISH';
+            fetch('/_fake/signup', {method: 'POST', headers: {'Content-Type': 'application/json'},
+              body: JSON.stringify({mode: mode.value, finish: event, verified: document.getElementById('verified').checked})})
               .then(function (r) { return r.json(); })
               .then(function (r) {
-                send(JSON.stringify({type: 'WA_EMBEDDED_SIGNUP', version: '3',
-                  event: coexistence ? 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING' : 'FINISH',
-                  data: {phone_number_id: r.phoneNumberId, waba_id: r.wabaId, business_id: r.businessId}}));
-                send({type: 'FAKE_FB_LOGIN_RESULT', response: {status: 'connected', authResponse: {code: r.code, userID: '', expiresIn: 0}}});
+                var data = {waba_id: r.wabaId};
+                if (event === 'FINISH') { data.phone_number_id = r.phoneNumberId; data.business_id = r.businessId; }
+                if (event === 'FINISH_ONLY_WABA') { data.business_id = r.businessId; }
+                send(JSON.stringify({type: 'WA_EMBEDDED_SIGNUP', version: '3', event: event, data: data}));
+                login({status: 'connected', authResponse: {code: r.code, userID: '', expiresIn: 0}});
                 window.close();
               });
-          });
+          }
+          document.getElementById('finish').addEventListener('click', function () { finish(false); });
+          document.getElementById('finish-only-waba').addEventListener('click', function () { finish(true); });
           document.getElementById('cancel').addEventListener('click', function () {
             send(JSON.stringify({type: 'WA_EMBEDDED_SIGNUP', version: '3', event: 'CANCEL', data: {current_step: 'PHONE_NUMBER_SETUP'}}));
-            send({type: 'FAKE_FB_LOGIN_RESULT', response: {status: 'unknown', authResponse: null}});
+            login({status: 'unknown', authResponse: null});
+            window.close();
+          });
+          document.getElementById('report-error').addEventListener('click', function () {
+            var message = document.getElementById('error-message').value;
+            if (document.getElementById('legacy').checked) {
+              send(JSON.stringify({type: 'WA_EMBEDDED_SIGNUP', version: '2', event: 'ERROR', data: {error_message: message}}));
+            } else {
+              send(JSON.stringify({type: 'WA_EMBEDDED_SIGNUP', version: '3', event: 'CANCEL',
+                data: {error_message: message, error_id: '524126', session_id: 'f34b51dab5e0498', timestamp: String(Math.floor(Date.now() / 1000))}}));
+            }
+            login({status: 'unknown', authResponse: null});
             window.close();
           });
         })();

@@ -15,6 +15,16 @@ extension FakeMeta {
         case ("POST", 2, "phones"):
             guard let body else { return .json(400, ["error": "body must be a JSON object"]) }
             return changePhone(path[1], body)
+        case ("POST", 3, "wabas") where path[2] == "phones":
+            guard let body else { return .json(400, ["error": "body must be a JSON object"]) }
+            return addPhone(waba: path[1], body)
+        case ("POST", 1, "emit"):
+            guard let body else { return .json(400, ["error": "body must be a JSON object"]) }
+            return emit(body)
+        case ("POST", 1, "app"):
+            guard let body, let url = body["callbackUrl"] as? String else { return .json(400, ["error": "callbackUrl is required"]) }
+            state.withLock { $0.appCallbackURL = url }
+            return .json(200, ["callbackUrl": url])
         case ("POST", 1, "faults"):
             guard let body, let match = body["match"] as? String else { return .json(400, ["error": "match is required"]) }
             let errorBody = (body["body"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
@@ -53,29 +63,67 @@ extension FakeMeta {
         }
     }
 
-    /// What a finished Embedded Signup yields: a fresh code for a WABA and a phone number.
+    /// What a finished Embedded Signup yields: a fresh code for a WABA and, unless the flow
+    /// was `FINISH_ONLY_WABA` (the business shares its WABA and adds a number later), a number.
+    /// `verified: false` makes a number whose ownership is not verified yet; `tokenExpiresIn`
+    /// makes the exchanged token expire.
     func signup(_ body: [String: Any]) -> Response {
         let mode = body["mode"] as? String ?? "cloud_api"
         guard ["cloud_api", "coexistence", "unknown"].contains(mode) else {
             return .json(400, ["error": "mode must be cloud_api, coexistence or unknown"])
         }
+        let finish = body["finish"] as? String ?? (mode == "coexistence" ? "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING" : "FINISH")
+        guard ["FINISH", "FINISH_ONLY_WABA", "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"].contains(finish) else {
+            return .json(400, ["error": "finish must be FINISH, FINISH_ONLY_WABA or FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"])
+        }
+        let verified = body["verified"] as? Bool ?? true
+        let lifetime = body["tokenExpiresIn"] as? Int
         let result = state.withLock { s -> [String: String] in
             let wabaID = body["wabaId"] as? String ?? s.makeID()
-            let phoneID = body["phoneNumberId"] as? String ?? s.makeID()
             var waba = s.wabas[wabaID] ?? FakeMetaState.WABA(id: wabaID)
-            if s.phones[phoneID] == nil {
-                let suffix = String(phoneID.suffix(4))
-                s.phones[phoneID] = FakeMetaState.Phone(id: phoneID, wabaID: wabaID, displayPhoneNumber: "+1 555-010-\(suffix)",
-                                                        verifiedName: "Business \(suffix)", mode: mode)
-                waba.phoneIDs.append(phoneID)
-            }
             s.wabas[wabaID] = waba
+            var phoneID: String?
+            if finish != "FINISH_ONLY_WABA" {
+                let id = body["phoneNumberId"] as? String ?? s.makeID()
+                if s.phones[id] == nil {
+                    s.phones[id] = FakeMeta.newPhone(id, waba: wabaID, mode: mode, verified: verified)
+                    waba.phoneIDs.append(id)
+                    s.wabas[wabaID] = waba
+                }
+                phoneID = id
+            }
             let businessID = s.makeID()
             let code = "AQ" + SecureRandom.base62(60)
-            s.codes[code] = .init(wabaID: wabaID, businessID: businessID, issuedAt: Date(), used: false)
-            return ["code": code, "wabaId": wabaID, "phoneNumberId": phoneID, "businessId": businessID]
+            s.codes[code] = .init(wabaID: wabaID, businessID: businessID, issuedAt: Date(), used: false, tokenLifetime: lifetime)
+            var out = ["code": code, "wabaId": wabaID, "businessId": businessID, "finish": finish]
+            if let phoneID { out["phoneNumberId"] = phoneID }
+            return out
         }
         return .json(200, result)
+    }
+
+    static func newPhone(_ id: String, waba: String, mode: String, verified: Bool) -> FakeMetaState.Phone {
+        let suffix = String(id.suffix(4))
+        var phone = FakeMetaState.Phone(id: id, wabaID: waba, displayPhoneNumber: "+1 555-010-\(suffix)",
+                                        verifiedName: "Business \(suffix)", mode: mode)
+        phone.verified = verified
+        return phone
+    }
+
+    /// A number appears on a WABA after signup (the business added it later).
+    func addPhone(waba wabaID: String, _ body: [String: Any]) -> Response {
+        let mode = body["mode"] as? String ?? "cloud_api"
+        guard ["cloud_api", "coexistence", "unknown"].contains(mode) else {
+            return .json(400, ["error": "mode must be cloud_api, coexistence or unknown"])
+        }
+        return state.withLock { s -> Response in
+            guard var waba = s.wabas[wabaID] else { return .json(404, ["error": "no WABA \(wabaID)"]) }
+            let id = s.makeID()
+            s.phones[id] = FakeMeta.newPhone(id, waba: wabaID, mode: mode, verified: body["verified"] as? Bool ?? true)
+            waba.phoneIDs.append(id)
+            s.wabas[wabaID] = waba
+            return .json(201, ["phoneNumberId": id])
+        }
     }
 
     func changePhone(_ id: String, _ body: [String: Any]) -> Response {
@@ -85,8 +133,45 @@ extension FakeMeta {
             if let health = body["healthStatus"] as? String { phone.healthStatus = health }
             if let mode = body["mode"] as? String { phone.mode = mode }
             if let tier = body["messagingLimitTier"] as? String { phone.messagingLimitTier = tier }
+            if let verified = body["verified"] as? Bool { phone.verified = verified }
+            if let ago = body["onboardedSecondsAgo"] as? Int { phone.onboardedAt = Date().addingTimeInterval(-TimeInterval(ago)) }
             s.phones[id] = phone
-            return .json(200, FakeMeta.fields(phone))
+            return .json(200, FakeMeta.fields(phone, in: s))
+        }
+    }
+
+    /// Meta sends a webhook change: routed as Meta routes it (`FakeMeta.route`), in Meta's
+    /// envelope, signed with the app secret as `X-Hub-Signature-256`
+    /// (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications).
+    func emit(_ body: [String: Any]) -> Response {
+        guard let wabaID = body["wabaId"] as? String, let field = body["field"] as? String, let value = body["value"] else {
+            return .json(400, ["error": "wabaId, field and value are required"])
+        }
+        let phoneID = body["phoneNumberId"] as? String
+        let target = state.withLock { s -> Result<String?, FakeControlError> in
+            guard let waba = s.wabas[wabaID] else { return .failure(.init("no WABA \(wabaID)")) }
+            let phone = phoneID.flatMap { s.phones[$0] }
+            if phoneID != nil && phone?.wabaID != wabaID { return .failure(.init("no phone \(phoneID!) on WABA \(wabaID)")) }
+            return .success(FakeMeta.route(field: field, waba: waba, phone: phone, in: s))
+        }
+        let url: String
+        switch target {
+        case .failure(let error): return .json(404, ["error": error.message])
+        case .success(nil): return .json(200, ["target": AnyEncodable(String?.none), "status": AnyEncodable(Int?.none)])
+        case .success(let found?): url = found
+        }
+        let envelope: [String: Any] = ["object": "whatsapp_business_account",
+                                       "entry": [["id": wabaID, "time": Int(Date().timeIntervalSince1970),
+                                                  "changes": [["value": value, "field": field]]]]]
+        guard let data = try? JSONSerialization.data(withJSONObject: envelope) else { return .json(400, ["error": "value is not JSON"]) }
+        let signature = "sha256=" + Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: data).hexString
+        do {
+            let answer = try http.send(.init(method: "POST", url: url, headers: [("Content-Type", "application/json"),
+                                                                                 ("X-Hub-Signature-256", signature)], body: data),
+                                       deadline: Date().addingTimeInterval(15))
+            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(answer.status)])
+        } catch {
+            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(0), "error": AnyEncodable("\(error)")])
         }
     }
 
@@ -100,16 +185,24 @@ extension FakeMeta {
                     "overrideVerifyToken": AnyEncodable(waba.overrideVerifyToken),
                     "phones": AnyEncodable(waba.phoneIDs.compactMap { s.phones[$0] }.map { phone in
                         [
-                            "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode),
-                            "registered": AnyEncodable(phone.registered), "syncRequests": AnyEncodable(phone.syncRequests),
+                            "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode), "verified": AnyEncodable(phone.verified),
+                            "registered": AnyEncodable(phone.registered), "registerCalls": AnyEncodable(phone.registerCalls.count),
+                            "syncRequests": AnyEncodable(phone.syncRequests),
                             "qualityRating": AnyEncodable(phone.qualityRating), "healthStatus": AnyEncodable(phone.healthStatus),
+                            "webhookConfiguration": AnyEncodable(phone.overrideCallbackURI.map { ["overrideCallbackUri": $0] }),
                         ]
                     }),
                 ])
             }
             let calls = s.calls.map { ["method": $0.method, "path": $0.path, "at": Response.timestamp($0.at)] }
             let received = s.received.map { ["path": $0.path, "at": Response.timestamp($0.at), "event": $0.event ?? "", "body": $0.body] }
-            return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls), "received": AnyEncodable(received)])
+            return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls), "received": AnyEncodable(received),
+                               "appCallbackUrl": AnyEncodable(s.appCallbackURL), "sdkLocales": AnyEncodable(s.sdkLocales)])
         }
     }
+}
+
+struct FakeControlError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }

@@ -6,15 +6,18 @@ import Meta
 import Synchronization
 
 /// A Graph API simulator that keeps state the way Meta does: an Embedded Signup code lives 30 s
-/// and works once; a token belongs to the WABA it was issued for; an override before a plain
-/// subscription fails with code 100; an override URL must pass the `hub.challenge` handshake
-/// (code 2200 otherwise); faults can be injected per route.
+/// and works once; a token belongs to the WABA it was issued for (and may expire); webhook
+/// subscriptions and overrides follow Meta's rules (`FakeMeta+Webhooks`); numbers register and
+/// sync as Meta allows (`FakeMeta+Numbers`); faults can be injected per route.
 public final class FakeMeta: Sendable {
     public struct Configuration: Sendable {
         public var appID = "1234567890"
         public var appSecret = "dev-app-secret"
         public var version = "v25.0"
         public var codeLifetime: TimeInterval = 30
+        /// The app's own webhook callback (the App Dashboard's setting), where Meta sends what no
+        /// override captures.
+        public var appCallbackURL: String?
         public init() {}
     }
 
@@ -25,11 +28,15 @@ public final class FakeMeta: Sendable {
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        state.withLock { $0.appCallbackURL = configuration.appCallbackURL }
     }
 
     public func handle(_ request: Request) -> Response {
         let route = "\(request.method) \(request.path)"
-        if request.method == "GET" && request.path == "/sdk.js" { return sdk() }
+        if request.method == "GET", let locale = FakeMeta.sdkLocale(request.path) {
+            state.withLock { $0.sdkLocales.append(locale) }
+            return sdk()
+        }
         if !request.path.hasPrefix("/_fake/") {
             let fault = state.withLock { s -> FakeMetaState.Fault? in
                 s.calls.append(.init(method: request.method, path: request.path, at: Date()))
@@ -59,8 +66,12 @@ public final class FakeMeta: Sendable {
             return FakeMeta.error(400, 104, "An access token is required to request this resource.")
         }
         let token = String(auth.dropFirst(7))
-        guard let tokenWABA = state.withLock({ $0.tokens[token] }) else {
+        guard let (tokenWABA, expiry) = state.withLock({ s in s.tokens[token].map { ($0, s.tokenExpiry[token]) } }) else {
             return FakeMeta.error(401, 190, "Invalid OAuth access token - Cannot parse access token", subcode: 460)
+        }
+        // https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging-and-error-handling
+        if let expiry, expiry <= Date() {
+            return FakeMeta.error(401, 190, "Error validating access token: Session has expired.", subcode: 463)
         }
         let proof = Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: Data(token.utf8)).hexString
         guard request.query["appsecret_proof"] == proof else {
@@ -70,40 +81,29 @@ public final class FakeMeta: Sendable {
         switch (request.method, path.count, path.last) {
         case ("GET", 2, "phone_numbers"):
             return withWABA(path[0], token: tokenWABA) { waba, s in
-                .json(200, ["data": waba.phoneIDs.compactMap { s.phones[$0] }.map(FakeMeta.fields)])
+                let selected = request.query["fields"].map { Set($0.split(separator: ",").map(String.init)) }
+                return .json(200, ["data": waba.phoneIDs.compactMap { s.phones[$0] }.map { FakeMeta.fields($0, in: s, selecting: selected) }])
             }
         case ("POST", 2, "subscribed_apps"):
             return subscribe(wabaID: path[0], tokenWABA: tokenWABA, form: form)
+        case ("GET", 2, "subscribed_apps"):
+            return subscriptions(wabaID: path[0], tokenWABA: tokenWABA)
         case ("DELETE", 2, "subscribed_apps"):
             return withWABA(path[0], token: tokenWABA, change: { $0.subscribed = false; $0.overrideCallbackURI = nil; $0.overrideVerifyToken = nil }) { _, _ in
                 .json(200, ["success": true])
             }
         case ("GET", 1, _):
-            return withPhone(path[0], token: tokenWABA) { .json(200, FakeMeta.fields($0)) }
+            let selected = request.query["fields"].map { Set($0.split(separator: ",").map(String.init)) }
+            return state.withLock { s in
+                guard let phone = s.phones[path[0]], phone.wabaID == tokenWABA else { return FakeMeta.missing(path[0]) }
+                return .json(200, FakeMeta.fields(phone, in: s, selecting: selected))
+            }
+        case ("POST", 1, _):
+            return configurePhone(path[0], tokenWABA: tokenWABA, request: request)
         case ("POST", 2, "register"):
-            let pin = form["pin"] ?? ""
-            return withPhone(path[0], token: tokenWABA, change: { phone in
-                guard phone.mode != "coexistence" else {
-                    return FakeMeta.error(400, 100, "Phone numbers onboarded to the WhatsApp Business app are not registered")
-                }
-                guard pin.count == 6, pin.allSatisfy(\.isNumber) else {
-                    return FakeMeta.error(400, 100, "(#100) Param pin must be a 6-digit number")
-                }
-                // Registration sets two-step verification; registering again needs the same PIN.
-                if let existing = phone.pin, existing != pin {
-                    return FakeMeta.error(400, 133005, "Two step verification PIN Mismatch")
-                }
-                phone.registered = true
-                phone.pin = pin
-                return nil
-            }) { _ in .json(200, ["success": true]) }
+            return register(path[0], tokenWABA: tokenWABA, pin: form["pin"] ?? "")
         case ("POST", 2, "smb_app_data"):
-            guard let type = form["sync_type"], ["smb_app_state_sync", "history"].contains(type) else {
-                return FakeMeta.error(400, 100, "(#100) The parameter sync_type is required")
-            }
-            return withPhone(path[0], token: tokenWABA, change: { $0.syncRequests.append(type); return nil }) { _ in
-                .json(200, ["success": true])
-            }
+            return requestSync(path[0], tokenWABA: tokenWABA, type: form["sync_type"])
         default:
             return FakeMeta.error(400, 100, "Unsupported \(request.method) request.")
         }
@@ -127,30 +127,13 @@ public final class FakeMeta: Sendable {
             s.codes[code] = entry
             let token = "EAAG" + SecureRandom.base62(40)
             s.tokens[token] = entry.wabaID
-            return .json(200, ["access_token": token, "token_type": "bearer"])
+            // A business integration system user token never expires unless the signup asked
+            // for one that does; then the answer says so in `expires_in`, as Login's does
+            // (https://developers.facebook.com/documentation/facebook-login/guides/advanced/manual-flow#exchangecode).
+            guard let lifetime = entry.tokenLifetime else { return .json(200, ["access_token": token, "token_type": "bearer"]) }
+            s.tokenExpiry[token] = Date().addingTimeInterval(TimeInterval(lifetime))
+            return .json(200, ["access_token": AnyEncodable(token), "token_type": AnyEncodable("bearer"), "expires_in": AnyEncodable(lifetime)])
         }
-    }
-
-    func subscribe(wabaID: String, tokenWABA: String, form: [String: String]) -> Response {
-        guard let callback = form["override_callback_uri"] else {
-            return withWABA(wabaID, token: tokenWABA, change: { $0.subscribed = true }) { _, _ in .json(200, ["success": true]) }
-        }
-        let subscribed = state.withLock { $0.wabas[wabaID]?.subscribed ?? false }
-        guard subscribed else {
-            return FakeMeta.error(400, 100, "(#100) The app must be subscribed to the WhatsApp Business Account before overriding its callback")
-        }
-        guard let verifyToken = form["verify_token"] else {
-            return FakeMeta.error(400, 100, "(#100) The parameter verify_token is required")
-        }
-        // Meta verifies the callback before accepting it.
-        let challenge = SecureRandom.base62(16)
-        let handshake = VerificationHandshake.url(callback: callback, verifyToken: verifyToken, challenge: challenge)
-        let verified = (try? http.send(.init(url: handshake), deadline: Date().addingTimeInterval(5)))
-            .map { VerificationHandshake.passes(status: $0.status, body: $0.body, challenge: challenge) } ?? false
-        guard verified else {
-            return FakeMeta.error(400, 2200, "Callback verification failed with the following errors: HTTP Status Code = 403")
-        }
-        return withWABA(wabaID, token: tokenWABA, change: { $0.overrideCallbackURI = callback; $0.overrideVerifyToken = verifyToken }) { _, _ in .json(200, ["success": true]) }
     }
 
     // MARK: Helpers
@@ -158,9 +141,7 @@ public final class FakeMeta: Sendable {
     func withWABA(_ id: String, token: String, change: (inout FakeMetaState.WABA) -> Void = { _ in },
                   _ answer: (FakeMetaState.WABA, FakeMetaState) -> Response) -> Response {
         state.withLock { s in
-            guard var waba = s.wabas[id], id == token else {
-                return FakeMeta.error(400, 100, "Unsupported request - Object with ID '\(id)' does not exist, cannot be loaded due to missing permissions, or does not support this operation", subcode: 33)
-            }
+            guard var waba = s.wabas[id], id == token else { return FakeMeta.missing(id) }
             change(&waba)
             s.wabas[id] = waba
             return answer(waba, s)
@@ -170,29 +151,16 @@ public final class FakeMeta: Sendable {
     func withPhone(_ id: String, token: String, change: (inout FakeMetaState.Phone) -> Response? = { _ in nil },
                    _ answer: (FakeMetaState.Phone) -> Response) -> Response {
         state.withLock { s in
-            guard var phone = s.phones[id], phone.wabaID == token else {
-                return FakeMeta.error(400, 100, "Unsupported request - Object with ID '\(id)' does not exist, cannot be loaded due to missing permissions, or does not support this operation", subcode: 33)
-            }
+            guard var phone = s.phones[id], phone.wabaID == token else { return FakeMeta.missing(id) }
             if let refusal = change(&phone) { return refusal }
             s.phones[id] = phone
             return answer(phone)
         }
     }
 
-    /// A number as Meta shows it after Embedded Signup: verified by the person in the popup;
-    /// a Cloud API number is `NOT_APPLICABLE` and `PENDING` until registered; a Coexistence
-    /// number is on the app and on the Cloud API at once; an `unknown` one is not yet either.
-    static func fields(_ phone: FakeMetaState.Phone) -> [String: AnyEncodable] {
-        let live = phone.registered || phone.mode == "coexistence"
-        return [
-            "id": .init(phone.id), "display_phone_number": .init(phone.displayPhoneNumber), "verified_name": .init(phone.verifiedName),
-            "quality_rating": .init(phone.qualityRating), "is_on_biz_app": .init(phone.mode == "coexistence"),
-            "platform_type": .init(live ? "CLOUD_API" : "NOT_APPLICABLE"),
-            "code_verification_status": .init("VERIFIED"),
-            "status": .init(phone.healthStatus == "BLOCKED" ? "BANNED" : live ? "CONNECTED" : "PENDING"),
-            "messaging_limit_tier": .init(phone.messagingLimitTier),
-            "health_status": .init(["can_send_message": AnyEncodable(phone.healthStatus), "entities": AnyEncodable([String]())]),
-        ]
+    /// What Meta answers for an id the token cannot reach.
+    static func missing(_ id: String) -> Response {
+        FakeMeta.error(400, 100, "Unsupported request - Object with ID '\(id)' does not exist, cannot be loaded due to missing permissions, or does not support this operation", subcode: 33)
     }
 
     static func form(_ request: Request) -> [String: String] {

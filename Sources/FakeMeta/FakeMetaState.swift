@@ -7,6 +7,8 @@ struct FakeMetaState: Sendable {
         let businessID: String
         let issuedAt: Date
         var used: Bool
+        /// Seconds the exchanged token lives (`expires_in`); nil for one that never expires.
+        var tokenLifetime: Int? = nil
     }
 
     struct Phone: Sendable {
@@ -20,7 +22,17 @@ struct FakeMetaState: Sendable {
         var mode: String
         var registered = false
         var pin: String?
+        /// The `sync_type`s accepted, in order; each works once.
         var syncRequests: [String] = []
+        /// Whether the owner proved the number (`code_verification_status`).
+        var verified = true
+        /// When it was onboarded: Coexistence sync works within 24 h of it.
+        var onboardedAt = Date()
+        /// Register calls in Meta's 72-hour window (10 allowed).
+        var registerCalls: [Date] = []
+        /// The number's own override (`webhook_configuration`), which wins over the WABA's.
+        var overrideCallbackURI: String?
+        var overrideVerifyToken: String?
     }
 
     struct WABA: Sendable {
@@ -55,11 +67,18 @@ struct FakeMetaState: Sendable {
 
     var codes: [String: Code] = [:]
     var tokens: [String: String] = [:]  // token → WABA id
+    /// Tokens that stop working at a time (`expires_in` of the exchange).
+    var tokenExpiry: [String: Date] = [:]
+    /// Where the app's own callback is (the App Dashboard's Webhooks setting): the last place
+    /// Meta routes a change to.
+    var appCallbackURL: String?
     var wabas: [String: WABA] = [:]
     var phones: [String: Phone] = [:]
     var faults: [Fault] = []
     var calls: [Call] = []
     var received: [Received] = []
+    /// The locale of each SDK load (`/pt_BR/sdk.js` → `pt_BR`).
+    var sdkLocales: [String] = []
     var nextID: Int = 100_000_000_000_000
 
     mutating func makeID() -> String {

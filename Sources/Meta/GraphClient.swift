@@ -37,6 +37,39 @@ public struct GraphClient: Sendable {
         public let status: String?
         public let messaging_limit_tier: String?
         public let health_status: HealthStatus?
+        public let webhook_configuration: WebhookConfiguration?
+
+        /// Whether Meta shows the number's ownership verified: only such a number can be
+        /// registered. Meta's pages name the other values `NOT_VERIFIED`, `UNVERIFIED` and
+        /// `EXPIRED`, so anything but `VERIFIED` is not.
+        public var isVerified: Bool { code_verification_status == "VERIFIED" }
+    }
+
+    /// Where Meta sends a number's webhooks, level by level, as
+    /// `GET /{phone}?fields=webhook_configuration` shows it
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/override):
+    /// `whatsapp_business_account` only when the WABA has an override.
+    public struct WebhookConfiguration: Decodable, Sendable, Equatable {
+        public let phone_number: String?
+        public let whatsapp_business_account: String?
+        public let application: String?
+
+        public init(phone_number: String?, whatsapp_business_account: String?, application: String?) {
+            self.phone_number = phone_number
+            self.whatsapp_business_account = whatsapp_business_account
+            self.application = application
+        }
+
+        /// Meta's precedence: the number's override, else the WABA's, else the app's callback.
+        public var effective: String? { phone_number ?? whatsapp_business_account ?? application }
+    }
+
+    /// One app subscribed to a WABA, as `GET /{waba}/subscribed_apps` lists it, with the WABA's
+    /// override when it has one.
+    public struct SubscribedApp: Decodable, Sendable {
+        public struct App: Decodable, Sendable { public let id: String? }
+        public let whatsapp_business_api_data: App?
+        public let override_callback_uri: String?
     }
 
     /// `health_status` of a number: whether it can send (`AVAILABLE`, `LIMITED`, `BLOCKED`).
@@ -84,7 +117,17 @@ public struct GraphClient: Sendable {
         try call("GET", id, query: [("fields", fields)], token: token, deadline: deadline)
     }
 
+    /// The app's subscription to the WABA, or nil when it is not subscribed.
+    public func subscription(waba: String, token: String, deadline: Date) throws -> SubscribedApp? {
+        let page: Page<SubscribedApp> = try call("GET", "\(waba)/subscribed_apps", query: [], token: token, deadline: deadline)
+        return page.data.first { $0.whatsapp_business_api_data?.id == configuration.appID }
+    }
+
     /// The app's plain subscription to the WABA's webhooks; Meta requires it before an override.
+    /// It also removes the WABA's override: "Subscribing without post body parameters removes
+    /// the alternate callback URL from the WABA"
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/override),
+    /// so it is only for a WABA the app is not subscribed to yet.
     public func subscribe(waba: String, token: String, deadline: Date) throws {
         let _: Success = try call("POST", "\(waba)/subscribed_apps", query: [], token: token, deadline: deadline)
     }
@@ -94,6 +137,21 @@ public struct GraphClient: Sendable {
         let _: Success = try call("POST", "\(waba)/subscribed_apps",
                                   form: [("override_callback_uri", callbackURI), ("verify_token", verifyToken)],
                                   token: token, deadline: deadline)
+    }
+
+    /// A number's own override (`webhook_configuration`), which wins over the WABA's; an empty
+    /// `callbackURI` removes it.
+    public func overridePhoneCallback(phone: String, callbackURI: String, verifyToken: String?, token: String, deadline: Date) throws {
+        var object = ["override_callback_uri": callbackURI]
+        if let verifyToken { object["verify_token"] = verifyToken }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        let _: Success = try call("POST", phone, form: [("webhook_configuration", json)], token: token, deadline: deadline)
+    }
+
+    /// Where Meta sends the number's webhooks now.
+    public func webhookConfiguration(phone: String, token: String, deadline: Date) throws -> WebhookConfiguration {
+        let fields: PhoneNumber = try call("GET", phone, query: [("fields", "webhook_configuration")], token: token, deadline: deadline)
+        return fields.webhook_configuration ?? WebhookConfiguration(phone_number: nil, whatsapp_business_account: nil, application: nil)
     }
 
     public func unsubscribe(waba: String, token: String, deadline: Date) throws {
@@ -108,10 +166,14 @@ public struct GraphClient: Sendable {
 
     /// Coexistence: asks for the WhatsApp Business app's contacts (`smb_app_state_sync`) or
     /// message history (`history`) to be synchronised.
-    public func requestSync(phone: String, type: String, token: String, deadline: Date) throws {
-        let _: Success = try call("POST", "\(phone)/smb_app_data", form: [("messaging_product", "whatsapp"), ("sync_type", type)],
+    public func requestSync(phone: String, type: String, token: String, deadline: Date) throws -> String? {
+        let answer: SyncRequest = try call("POST", "\(phone)/smb_app_data", form: [("messaging_product", "whatsapp"), ("sync_type", type)],
                                   token: token, deadline: deadline)
+        return answer.request_id
     }
+
+    /// `{"messaging_product":"whatsapp","request_id":"…"}`
+    struct SyncRequest: Decodable { let request_id: String? }
 
     // MARK: Plumbing
 

@@ -11,6 +11,18 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// 190: the access token expired, was revoked, or the app lost its permissions.
     public var isTokenInvalid: Bool { code == 190 }
+    /// 190 with subcode 463: the token expired, rather than being revoked
+    /// (https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging-and-error-handling).
+    public var isTokenExpired: Bool { code == 190 && subcode == 463 }
+    /// 133016: more than 10 register or deregister requests for the number within 72 hours;
+    /// Meta refuses registration until the window has passed
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/registration).
+    public var isRegisterLimit: Bool { code == 133016 }
+    /// Coexistence sync (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes):
+    /// 2593107, this sync was already requested (it works once); 2593108, the 24 hours after
+    /// onboarding have passed.
+    public var isSyncAlreadyRequested: Bool { code == 2593107 }
+    public var isSyncWindowClosed: Bool { code == 2593108 }
     /// Throttling: application (4), user (17), page (32), custom (613), WhatsApp business use
     /// case (80007), Cloud API (130429, 131056).
     public var isRateLimited: Bool { [4, 17, 32, 613, 80007, 130429, 131056].contains(code) }

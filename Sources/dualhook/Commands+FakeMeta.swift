@@ -6,7 +6,7 @@ import Logging
 extension Commands {
     /// The Graph API simulator for development and tests (see API.md, "The fake Meta").
     static func fakeMeta(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["listen"], flags: [])
+        let parsed = try Arguments(args, options: ["listen", "app-callback"], flags: [])
         try parsed.expectPositionals(0, "")
         let listen = parsed.options["listen"] ?? "127.0.0.1:9090"
         guard var configuration = HTTPServer.Configuration(listen: listen) else {
@@ -17,6 +17,7 @@ extension Commands {
         if let id = environment.values["META_APP_ID"], !id.isEmpty { meta.appID = id }
         if let secret = environment.values["META_APP_SECRET"], !secret.isEmpty { meta.appSecret = secret }
         if let version = environment.values["META_GRAPH_VERSION"], !version.isEmpty { meta.version = version }
+        meta.appCallbackURL = parsed.options["app-callback"]
         let fake = FakeMeta(configuration: meta)
         let server = HTTPServer(configuration: configuration, tooLarge: { _ in Response(status: 413) }, handler: fake.handle)
         try server.start()

@@ -27,7 +27,7 @@ enum Commands {
                 usage: "dualhook keys create --account ID\ndualhook keys revoke KEY_ID\ndualhook keys list --account ID [--json]",
                 run: keys),
         Command(name: "fake-meta", summary: "Graph API + Embedded Signup simulator for development and tests",
-                usage: "dualhook fake-meta [--listen host:port]   (default 127.0.0.1:9090)", run: fakeMeta),
+                usage: "dualhook fake-meta [--listen host:port] [--app-callback URL]\n  --listen        default 127.0.0.1:9090\n  --app-callback  the app's webhook callback (Dualhook's /meta/webhook), where Meta sends what no override captures", run: fakeMeta),
         Command(name: "work", summary: "run jobs: claim, run, retry",
                 usage: """
                 dualhook work [--queues q1[:N],q2[:N]] [--concurrency N] [--grace SECONDS] [--reap-interval SECONDS]

@@ -25,6 +25,8 @@ final class OnboardingFixture: @unchecked Sendable {
         worker = try DualhookProcess(["work", "--queues", "onboarding:4,meta:2,events:8,health:2,maintenance:1", "--poll-interval", "0.2"],
                                      databaseURL: api.db.url,
                                      environment: meta.environment, label: "worker-\(meta.port)")
+        // The app's own callback, where Meta sends what no override captures.
+        try meta.post("/_fake/app", #"{"callbackUrl":"\#(api.server.baseURL)/meta/webhook"}"#)
     }
 
     func close() {

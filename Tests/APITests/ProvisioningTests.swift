@@ -77,10 +77,12 @@ import Testing
         #expect(phone?["registered"] as? Bool == false)
         #expect(phone?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"])
 
-        // A Coexistence signup Meta has not settled yet: live as `unknown`, polled until it is.
+        // A Coexistence signup that names its number, which Meta has not settled yet: live as
+        // `unknown`, polled until it is.
         let later = try f.link(["coexistence": true], tenant: "cust_43")
         let pending = try f.meta.signup(mode: "unknown")
-        try f.complete(later, code: pending["code"]!, waba: pending["wabaId"]!, phone: nil, event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
+        try f.complete(later, code: pending["code"]!, waba: pending["wabaId"]!, phone: pending["phoneNumberId"]!,
+                       event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
         let unknown = try f.finished(later)
         let connectionID = try #require(unknown["connectionId"] as? String)
         #expect(try f.connection(connectionID)?.decode(String.self, "connection_mode") == "unknown")

@@ -56,6 +56,6 @@ public final class FakeMetaProcess: @unchecked Sendable {
 
     /// The environment a `dualhook` process needs to talk to this simulator.
     public var environment: [String: String] {
-        ["META_GRAPH_URL": base, "META_SDK_URL": base + "/sdk.js", "DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"]
+        ["META_GRAPH_URL": base, "META_SDK_URL": base + "/en_US/sdk.js", "DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"]
     }
 }

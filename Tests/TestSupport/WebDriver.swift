@@ -13,8 +13,9 @@ public final class WebDriver: @unchecked Sendable {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
     }
 
-    /// A phone-sized window (390×844) unless told otherwise.
-    public init(width: Int = 390, height: Int = 844) throws {
+    /// A phone-sized window (390×844) unless told otherwise; `language` is what the browser
+    /// asks for in `Accept-Language`.
+    public init(width: Int = 390, height: Int = 844, language: String = "en-US") throws {
         let profile = try TestEnvironment.scratchDirectory("chromium")
         var started: (Process, String)?
         var lastError = ""
@@ -48,8 +49,11 @@ public final class WebDriver: @unchecked Sendable {
             "goog:chromeOptions": [
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
-                         "--window-size=\(width),\(height)", "--user-data-dir=\(profile.path)/profile"],
+                         "--window-size=\(width),\(height)", "--user-data-dir=\(profile.path)/profile", "--lang=\(language)"],
+                "prefs": ["intl.accept_languages": language],
             ],
+            // The console, for tests that check a page logs no error (a CSP violation is one).
+            "goog:loggingPrefs": ["browser": "ALL"],
         ]]]
         let answer = try WebDriver.call("POST", url + "/session", capabilities, timeout: 60)
         guard let id = (answer["value"] as? [String: Any])?["sessionId"] as? String else {
@@ -89,6 +93,12 @@ public final class WebDriver: @unchecked Sendable {
         }
         guard let element else { throw SpawnError(message: "no element \(selector) at \(currentURL)") }
         try command("POST", "element/\(element)/click", [:])
+    }
+
+    /// What the pages logged to the console since the last call: (level, message).
+    public func consoleLog() throws -> [(level: String, message: String)] {
+        let entries = try command("POST", "se/log", ["type": "browser"]) as? [[String: Any]] ?? []
+        return entries.map { ($0["level"] as? String ?? "", $0["message"] as? String ?? "") }
     }
 
     /// Runs a script in the page and returns its result.

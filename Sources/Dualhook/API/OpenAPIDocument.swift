@@ -74,7 +74,7 @@ public enum OpenAPIDocument {
         [query("limit", ["type": "integer", "minimum": 1, "maximum": 100]), query("cursor", ["type": "string"])]
     }
 
-    static let sessionStatuses = ["created", "opened", "exchanging", "completed", "failed", "cancelled", "expired"]
+    static let sessionStatuses = ["created", "opened", "exchanging", "awaiting_number", "completed", "failed", "cancelled", "expired"]
 
     static var paths: [String: Any] { [
         "/healthz": ["get": operation("health", "The process is up", ok: ("200", ["type": "object"]), isPublic: true)],

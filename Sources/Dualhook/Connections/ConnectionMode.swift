@@ -43,17 +43,4 @@ enum ConnectionMode: String, Sendable {
         }
         return digits
     }
-
-    /// Coexistence: ask the app for its contacts, then its message history. Meta allows this
-    /// once, shortly after onboarding; a refusal does not undo a working connection, so it is
-    /// logged and onboarding goes on.
-    static func requestSync(phone: String, graph: GraphClient, token: String, context: JobContext) {
-        for type in ["smb_app_state_sync", "history"] {
-            do {
-                try graph.requestSync(phone: phone, type: type, token: token, deadline: context.deadline)
-            } catch {
-                context.logger.warning("coexistence sync request refused", ["phone_number_id": phone, "sync_type": type, "error": "\(error)"])
-            }
-        }
-    }
 }

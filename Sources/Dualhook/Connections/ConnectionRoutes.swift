@@ -65,7 +65,7 @@ enum ConnectionRoutes {
         }
         let id = context.request.parameters["id"] ?? ""
         guard let row = try context.connection.query("""
-            SELECT waba_id, status FROM connections WHERE id = $1 AND account_id = $2
+            SELECT waba_id, status, webhook_scope, phone_number_id FROM connections WHERE id = $1 AND account_id = $2
             """, [id, context.account.accountID]).first else {
             throw APIError.notFound("connection \(id)")
         }
@@ -73,15 +73,18 @@ enum ConnectionRoutes {
             throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected")
         }
         let waba: String = try row.decode(at: 0)
+        // Per-number routing changes only this number's override; otherwise the WABA's.
+        let phone: String? = try row.decode(String.self, at: 2) == WebhookScope.phoneNumber.rawValue ? try row.decode(String.self, at: 3) : nil
+        let target = phone ?? waba
         let version = try context.connection.query("""
-            INSERT INTO webhook_updates AS w (waba_id, account_id, version, webhook_override_url, webhook_verify_token, status)
-            VALUES ($1, $2, 1, $3, $4, 'pending')
-            ON CONFLICT (waba_id) DO UPDATE SET version = w.version + 1, account_id = $2, webhook_override_url = $3,
-                webhook_verify_token = $4, status = 'pending', error = NULL, requested_at = now(), updated_at = now()
+            INSERT INTO webhook_updates AS w (target, waba_id, account_id, version, webhook_override_url, webhook_verify_token, status)
+            VALUES ($1, $2, $3, 1, $4, $5, 'pending')
+            ON CONFLICT (target) DO UPDATE SET version = w.version + 1, account_id = $3, webhook_override_url = $4,
+                webhook_verify_token = $5, status = 'pending', error = NULL, requested_at = now(), updated_at = now()
             RETURNING version
-            """, [waba, context.account.accountID, url,
-                  try context.configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(waba: waba))]).scalar(Int.self) ?? 1
-        try JobQueue.enqueue(UpdateWebhook.self, .init(wabaId: waba, connectionId: id), on: context.connection)
+            """, [target, waba, context.account.accountID, url,
+                  try context.configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(target: target))]).scalar(Int.self) ?? 1
+        try JobQueue.enqueue(UpdateWebhook.self, .init(wabaId: waba, connectionId: id, phoneNumberId: phone), on: context.connection)
         return JSONResponse.make(202, ["connectionId": id, "wabaId": waba, "webhookUpdate": ["status": "pending", "version": version] as [String: Any?]])
     }
 

@@ -8,10 +8,15 @@ enum ConnectionView {
         c.id, c.tenant_id, c.waba_id, c.phone_number_id, c.display_phone_number, c.verified_name, c.status,
         c.connection_mode, c.webhook_override_url, c.health_status, c.quality_rating, c.messaging_limit_tier,
         c.health_checked_at, COALESCE(c.heartbeat_confirmed_at, c.created_at), c.created_at, c.disconnect_reason,
-        c.disconnected_at, w.status, w.error, w.requested_at
+        c.disconnected_at, w.status, w.error, w.requested_at, c.webhook_scope, c.routing_effective_url, c.routing_checked_at,
+        c.token_expires_at
         """
-    /// `FROM` for `columns`: the connection and its WABA's latest webhook request.
-    static let from = "connections c LEFT JOIN webhook_updates w ON w.waba_id = c.waba_id"
+    /// `FROM` for `columns`: the connection and the latest webhook request of what routes it
+    /// (its WABA, or its own number with per-number routing).
+    static let from = """
+        connections c LEFT JOIN webhook_updates w
+            ON w.target = CASE WHEN c.webhook_scope = 'phone_number' THEN c.phone_number_id ELSE c.waba_id END
+        """
 
     static func object(_ row: Row, now: Date = Date()) throws -> [String: Any?] {
         let mode: String = try row.decode(at: 7)
@@ -31,12 +36,21 @@ enum ConnectionView {
         if let status = try row.decode(String?.self, at: 17) {
             webhookUpdate = ["status": status, "error": try row.decode(String?.self, at: 18), "requestedAt": try row.decode(Date?.self, at: 19)]
         }
+        let url: String = try row.decode(at: 8)
+        var routing: [String: Any?]?
+        if let checked = try row.decode(Date?.self, at: 22) {
+            let effective = try row.decode(String?.self, at: 21)
+            // Meta would deliver somewhere other than the connection's URL: a number's leftover
+            // override, another WABA override, or only the app's callback.
+            routing = ["effectiveUrl": effective, "shadowed": effective != url, "checkedAt": checked]
+        }
         return [
             "connectionId": try row.decode(String.self, at: 0), "tenantId": try row.decode(String.self, at: 1),
             "wabaId": try row.decode(String.self, at: 2), "phoneNumberId": try row.decode(String.self, at: 3),
             "displayPhoneNumber": try row.decode(String?.self, at: 4), "verifiedName": try row.decode(String?.self, at: 5),
             "status": try row.decode(String.self, at: 6), "connectionMode": mode,
-            "webhookOverrideUrl": try row.decode(String.self, at: 8), "health": health, "heartbeat": heartbeat,
+            "webhookOverrideUrl": url, "webhookScope": try row.decode(String.self, at: 20), "routing": routing,
+            "tokenExpiresAt": try row.decode(Date?.self, at: 23), "health": health, "heartbeat": heartbeat,
             "createdAt": try row.decode(Date.self, at: 14), "disconnectReason": try row.decode(String?.self, at: 15),
             "disconnectedAt": try row.decode(Date?.self, at: 16), "webhookUpdate": webhookUpdate,
         ]

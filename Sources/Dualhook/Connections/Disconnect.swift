@@ -4,8 +4,9 @@ import JobQueue
 import Meta
 import Postgres
 
-/// Ends a connection: when it was the WABA's last live one, the app unsubscribes from the WABA
-/// at Meta first (a token Meta no longer accepts cannot, and does not stop the disconnection);
+/// Ends a connection: a number routed by its own override has that override removed at Meta
+/// (so it cannot shadow whoever routes the WABA next); when it was the WABA's last live one, the
+/// app unsubscribes from the WABA at Meta first (a token Meta no longer accepts cannot, and does not stop the disconnection);
 /// then the connection is `disconnected` with `connection.disconnected` and its reason, in one
 /// transaction. Jobs for one WABA run one at a time, so two siblings disconnected together
 /// still leave the WABA unsubscribed. Running it twice does nothing the second time.
@@ -42,16 +43,25 @@ public struct Disconnect: JobKind {
             guard let row = try tx.query("""
                 SELECT c.account_id, c.tenant_id, c.phone_number_id, c.access_token, c.session_id,
                        (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id),
-                       (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status = 'active' AND o.id <> c.id)
+                       (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status = 'active' AND o.id <> c.id),
+                       c.webhook_scope
                 FROM connections c WHERE c.id = $1 AND c.status = 'active' FOR UPDATE
                 """, [args.connectionId]).first else { return }
-            if args.unsubscribe ?? true, try row.decode(Int.self, at: 6) == 0 {
+            if args.unsubscribe ?? true {
                 let token = try vault.openText(try row.decode(at: 3), associatedData: args.connectionId)
                 do {
-                    try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)
+                    if try row.decode(String.self, at: 7) == WebhookScope.phoneNumber.rawValue {
+                        try WebhookRouting(graph: graph, token: token, deadline: context.deadline)
+                            .clearPhoneOverride(phone: try row.decode(at: 2))
+                    }
+                    if try row.decode(Int.self, at: 6) == 0 {
+                        try graph.unsubscribe(waba: waba, token: token, deadline: context.deadline)
+                    }
                 } catch let error as GraphError where !error.isTransient || context.isLastAttempt {
                     // Nothing more can be done at Meta with this token; the connection ends anyway.
-                    context.logger.warning("could not unsubscribe the WABA", ["waba": waba, "error": "\(error)"])
+                    context.logger.warning("could not release the WABA or number", ["waba": waba, "error": "\(error)"])
+                } catch let error as WebhookRouting.Mismatch where context.isLastAttempt {
+                    context.logger.warning("the number's override is still shown at Meta", ["waba": waba, "error": "\(error)"])
                 }
             }
             try tx.query("""

@@ -39,6 +39,10 @@ public struct ResolveMode: JobKind {
             throw JobError.retry(after: ResolveMode.retryPolicy.delay(afterAttempt: context.attempt), "Meta has not settled the number's mode yet")
         }
         var pin = try row.decode(String?.self, at: 2).map { try vault.openText($0, associatedData: "connection:\(args.connectionId):pin") }
+        if mode == .cloudAPI && ConnectionMode.needsRegistration(phone) && !phone.isVerified {
+            // Only a number Meta shows verified can be registered.
+            throw JobError.retry(after: ResolveMode.retryPolicy.delay(afterAttempt: context.attempt), "phone number \(phoneID) is not verified yet")
+        }
         if mode == .cloudAPI && ConnectionMode.needsRegistration(phone) {
             if pin == nil {
                 // Kept before Meta sets it, so a retry registers with the same PIN.
@@ -50,8 +54,6 @@ public struct ResolveMode: JobKind {
                 pin = fresh
             }
             try graph.register(phone: phoneID, pin: pin!, token: token, deadline: context.deadline)
-        } else if mode == .coexistence {
-            ConnectionMode.requestSync(phone: phoneID, graph: graph, token: token, context: context)
         }
         try context.database.transaction { tx in
             guard let row = try tx.query("""
@@ -66,6 +68,7 @@ public struct ResolveMode: JobKind {
                 "connectionMode": mode.rawValue, "previousMode": ConnectionMode.unknown.rawValue,
             ], metadataJSON: try row.decode(String?.self, at: 4) ?? "{}")
             try Outbox.emit(type: "connection.mode_resolved", accountID: try row.decode(at: 0), dataJSON: data, on: tx)
+            if mode == .coexistence { try RequestSync.enqueue(args.connectionId, after: 0, on: tx) }
         }
     }
 }

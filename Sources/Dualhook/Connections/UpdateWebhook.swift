@@ -5,23 +5,29 @@ import JobQueue
 import Meta
 import Postgres
 
-/// Applies the latest webhook configuration asked for a WABA: at Meta first (subscription,
-/// then override, which Meta checks with its handshake), and only once Meta accepted it, on the
-/// connection and every sibling under the WABA, in one transaction. Jobs for one WABA run one at
-/// a time (an advisory lock held across the Meta call), and each applies the newest version, so
-/// racing PATCHes end with Meta and every sibling on the last one. A refusal changes nothing
-/// and shows as `webhookUpdate: {status: "failed", error}`.
+/// Applies the latest webhook configuration asked for a WABA (or, with per-number routing, for
+/// one number): at Meta first, through `WebhookRouting`, which never subscribes plainly a WABA
+/// the app is subscribed to (that would drop its override) and reads the result back; only
+/// once Meta shows it, on the connections it routes (every WABA-routed sibling, or the one
+/// number), in one transaction. Jobs for one WABA run one at a time (an advisory lock held
+/// across the Meta calls), and each applies the newest version, so racing PATCHes end with Meta
+/// and the rows on the last one. A refusal leaves the previous override at Meta and on every
+/// row, and shows as `webhookUpdate: {status: "failed", error}`.
 public struct UpdateWebhook: JobKind {
     public struct Args: Codable, Sendable {
         let wabaId: String
         let connectionId: String
+        /// Set for a connection routed per number: only this number's override changes.
+        var phoneNumberId: String?
     }
     public static let kind = "connections.update_webhook"
     public static let queue = "meta"
     public static let timeout: TimeInterval = 40
     public static let retryPolicy = RetryPolicy.fixed([5, 30, 120, 600])
 
-    static func associatedData(waba: String) -> String { "waba:\(waba):verify_token" }
+    /// The requested verify token is sealed to the Meta object it is for (rows written before
+    /// per-number routing used the WABA's id, which is the same string).
+    static func associatedData(target: String) -> String { "waba:\(target):verify_token" }
 
     let meta: MetaAccess
     var vault: Vault { meta.vault }
@@ -30,51 +36,88 @@ public struct UpdateWebhook: JobKind {
     public init(_ meta: MetaAccess) { self.meta = meta }
 
     public func perform(_ args: Args, context: JobContext) throws {
+        let target = args.phoneNumberId ?? args.wabaId
         try context.database.transaction { tx in
             try tx.query("SET LOCAL lock_timeout = '30s'")
             _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || $1, 0))", [args.wabaId])
             guard let wanted = try tx.query("""
-                SELECT version, webhook_override_url, webhook_verify_token, applied_version FROM webhook_updates WHERE waba_id = $1
-                """, [args.wabaId]).first else { return }
+                SELECT version, webhook_override_url, webhook_verify_token, applied_version FROM webhook_updates WHERE target = $1
+                """, [target]).first else { return }
             let version: Int = try wanted.decode(at: 0)
             guard try wanted.decode(Int?.self, at: 3) != version else { return }  // already applied by an earlier job
             let url: String = try wanted.decode(at: 1)
-            let verifyToken = try vault.openText(try wanted.decode(at: 2), associatedData: UpdateWebhook.associatedData(waba: args.wabaId))
+            let verifyToken = try vault.openText(try wanted.decode(at: 2), associatedData: UpdateWebhook.associatedData(target: target))
+            func failed(_ error: String) throws {
+                try tx.query("UPDATE webhook_updates SET status = 'failed', error = $3, updated_at = now() WHERE target = $1 AND version = $2",
+                             [target, version, error])
+            }
             guard let holder = try tx.query("""
                 SELECT id, access_token FROM connections WHERE waba_id = $1 AND status = 'active'
                 ORDER BY id = $2 DESC, created_at DESC LIMIT 1
                 """, [args.wabaId, args.connectionId]).first else {
-                try tx.query("UPDATE webhook_updates SET status = 'failed', error = $3, updated_at = now() WHERE waba_id = $1 AND version = $2",
-                             [args.wabaId, version, "the WABA has no active connection"])
-                return
+                return try failed("the WABA has no active connection")
             }
             let token = try vault.openText(try holder.decode(at: 1), associatedData: try holder.decode(String.self, at: 0))
+            let routing = WebhookRouting(graph: graph, token: token, deadline: context.deadline)
+            // The connections this configuration routes: the number's own, or every sibling
+            // routed by the WABA (a number with its own override keeps it).
+            let routed = try tx.query("""
+                SELECT id, phone_number_id FROM connections
+                WHERE waba_id = $1 AND status = 'active' AND ($2::text IS NULL OR phone_number_id = $2) AND
+                      ($2::text IS NOT NULL OR webhook_scope = 'waba')
+                ORDER BY id FOR UPDATE
+                """, [args.wabaId, args.phoneNumberId]).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
             do {
-                try graph.subscribe(waba: args.wabaId, token: token, deadline: context.deadline)
-                try graph.overrideCallback(waba: args.wabaId, callbackURI: url, verifyToken: verifyToken, token: token,
-                                           deadline: context.deadline)
+                if let phone = args.phoneNumberId {
+                    try routing.setPhoneOverride(phone: phone, waba: args.wabaId, url: url, verifyToken: verifyToken)
+                } else {
+                    try routing.setWABAOverride(waba: args.wabaId, url: url, verifyToken: verifyToken)
+                }
             } catch let error as GraphError where !error.isTransient || context.isLastAttempt {
-                context.logger.info("webhook update refused", ["waba": args.wabaId, "error": "\(error)"])
-                try tx.query("UPDATE webhook_updates SET status = 'failed', error = $3, updated_at = now() WHERE waba_id = $1 AND version = $2",
-                             [args.wabaId, version, "Meta refused the override: \(error)"])
+                context.logger.info("webhook update refused", ["waba": args.wabaId, "target": target, "error": "\(error)"])
+                try failed("Meta refused the override: \(error)")
+                try refreshRouting(routed, routing: routing, on: tx, context: context)
+                return
+            } catch let error as WebhookRouting.Mismatch where context.isLastAttempt {
+                try failed("\(error)")
+                try refreshRouting(routed, routing: routing, on: tx, context: context)
                 return
             } catch let error as HTTPClientError where context.isLastAttempt {
-                try tx.query("UPDATE webhook_updates SET status = 'failed', error = $3, updated_at = now() WHERE waba_id = $1 AND version = $2",
-                             [args.wabaId, version, "Meta did not answer: \(error)"])
-                return
+                return try failed("Meta did not answer: \(error)")
             }
-            let siblings = try tx.query("SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' ORDER BY id FOR UPDATE",
-                                        [args.wabaId]).rows.map { try $0.decode(String.self, at: 0) }
-            for id in siblings {
+            for (id, _) in routed {
                 try tx.query("""
                     UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
                     """, [id, url, try vault.seal(verifyToken, associatedData: "connection:\(id):verify_token")])
             }
+            try refreshRouting(routed, routing: routing, on: tx, context: context)
             try tx.query("""
                 UPDATE webhook_updates SET applied_version = $2, updated_at = now(),
                     status = CASE WHEN version = $2 THEN 'applied' ELSE status END
-                WHERE waba_id = $1
-                """, [args.wabaId, version])
+                WHERE target = $1
+                """, [target, version])
         }
+    }
+
+    /// Reads back where Meta now sends each number's webhooks onto its connection. A failed
+    /// read leaves the last known routing.
+    func refreshRouting(_ connections: [(id: String, phone: String)], routing: WebhookRouting, on tx: Connection,
+                        context: JobContext) throws {
+        for (id, phone) in connections {
+            guard let effective = try? routing.effectiveURL(phone: phone) else {
+                context.logger.warning("could not read the number's routing", ["phone_number_id": phone])
+                continue
+            }
+            try ConnectionRouting.record(connectionID: id, effectiveURL: effective, on: tx)
+        }
+    }
+}
+
+/// The routing Meta resolves for a connection's number, as last read.
+enum ConnectionRouting {
+    static func record(connectionID: String, effectiveURL: String?, on connection: Connection) throws {
+        try connection.query("""
+            UPDATE connections SET routing_effective_url = $2, routing_checked_at = now() WHERE id = $1
+            """, [connectionID, effectiveURL])
     }
 }

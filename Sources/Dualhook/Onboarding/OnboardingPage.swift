@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPServer
 
@@ -40,93 +41,146 @@ enum OnboardingPage {
         #message{min-height:1.5rem;margin-top:1rem}small{color:#606770}
         """
 
-    static func render(_ session: OnboardingSession, meta: AppConfiguration.MetaApp, token: String) -> Response {
+    /// The page in `language`, with a Content-Security-Policy that lets run only the page's own
+    /// script (by a nonce made for this answer) and Meta's SDK from its origin.
+    static func render(_ session: OnboardingSession, meta: AppConfiguration.MetaApp, token: String, language: PageLanguage) -> Response {
+        let text = PageText.of(language)
         let brand = escape(session.displayName)
         let tenant = escape(session.tenantName ?? session.tenantID)
+        func fill(_ template: String) -> String {
+            escape(template).replacingOccurrences(of: "{brand}", with: brand).replacingOccurrences(of: "{tenant}", with: tenant)
+        }
         let logo = session.logoURL.map { #"<img src="\#(escape($0))" alt="">"# } ?? ""
+        let sdkURL = language.sdkURL(meta.sdkURL)
         let config = scriptJSON([
             "appId": AnyJSON(meta.appID), "configId": AnyJSON(meta.configID), "version": AnyJSON(meta.graphVersion),
-            "sdkUrl": AnyJSON(meta.sdkURL), "coexistence": AnyJSON(session.coexistence), "base": AnyJSON("/onboard/" + token),
+            "sdkUrl": AnyJSON(sdkURL), "coexistence": AnyJSON(session.coexistence), "base": AnyJSON("/onboard/" + token),
+            "text": AnyJSON(text.script),
         ])
+        let nonce = SecureRandom.base62(24)
         let html = """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <meta name="referrer" content="no-referrer"><title>Connect WhatsApp · \(brand)</title><style>\(style)</style></head>
+            <html lang="\(language.tag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <meta name="referrer" content="no-referrer"><title>\(escape(text.title)) · \(brand)</title><style nonce="\(nonce)">\(style)</style></head>
             <body><main>
             <header>\(logo)<strong>\(brand)</strong></header>
-            <h1>Connect WhatsApp for \(tenant)</h1>
-            <p>\(brand) uses Meta's secure sign-up to connect your WhatsApp Business number. A Meta window will open; follow its steps and you will come back here.</p>
-            <button id="connect" type="button">Connect WhatsApp</button>
+            <h1>\(fill(text.heading))</h1>
+            <p>\(fill(text.intro))</p>
+            <button id="connect" type="button">\(escape(text.button))</button>
             <p id="message" role="status" aria-live="polite"></p>
-            <p><small>Your messages go directly from Meta to \(brand); they are never stored here.</small></p>
+            <p><small>\(fill(text.privacy))</small></p>
             </main>
             <script id="dualhook-config" type="application/json">\(config)</script>
-            <script>
-            (function () {
-              var cfg = JSON.parse(document.getElementById('dualhook-config').textContent);
-              var button = document.getElementById('connect'), message = document.getElementById('message');
-              var signup = {}, sdkOrigin = new URL(cfg.sdkUrl, location.href).origin;
-              function say(text) { message.textContent = text; }
-              function post(path, body) {
-                return fetch(cfg.base + path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
-                  .then(function (r) { return r.json(); });
-              }
-              function poll() {
-                fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
-                  if (s.redirectUrl) { location.assign(s.redirectUrl); } else { setTimeout(poll, 1000); }
-                }).catch(function () { setTimeout(poll, 2000); });
-              }
-              window.addEventListener('message', function (event) {
-                var origin = event.origin, trusted = origin === sdkOrigin || /^https:\\/\\/([a-z0-9-]+\\.)*facebook\\.com$/.test(origin);
-                if (!trusted) return;
-                var data; try { data = typeof event.data === 'string' ? JSON.parse(event.data) : event.data; } catch (e) { return; }
-                if (!data || data.type !== 'WA_EMBEDDED_SIGNUP') return;
-                if (data.event === 'CANCEL') {
-                  say('Cancelled.');
-                  post('/cancel', {currentStep: (data.data && data.data.current_step) || undefined}).then(function (r) {
-                    if (r.redirectUrl) location.assign(r.redirectUrl);
-                  });
-                } else if (data.data) {
-                  signup = {event: data.event, wabaId: data.data.waba_id, phoneNumberId: data.data.phone_number_id, businessId: data.data.business_id};
-                }
-              });
-              window.fbAsyncInit = function () {
-                FB.init({appId: cfg.appId, autoLogAppEvents: true, xfbml: false, version: cfg.version});
-              };
-              var sdk = document.createElement('script');
-              sdk.src = cfg.sdkUrl; sdk.async = true; sdk.crossOrigin = 'anonymous';
-              sdk.onerror = function () { say('Meta\\'s sign-up could not be loaded. Check your connection and reload.'); };
-              document.head.appendChild(sdk);
-              button.addEventListener('click', function () {
-                if (!window.FB) { say('Still loading Meta\\'s sign-up…'); return; }
-                var extras = {setup: {}, sessionInfoVersion: '3'};
-                if (cfg.coexistence) extras.featureType = 'whatsapp_business_app_onboarding';
-                button.disabled = true; say('Waiting for Meta…');
-                // The SDK may call back before the WA_EMBEDDED_SIGNUP message names the account:
-                // wait a moment for it.
-                function complete(code, tries) {
-                  if (!signup.wabaId && tries < 30) { setTimeout(function () { complete(code, tries + 1); }, 100); return; }
-                  say('Connecting your number…');
-                  post('/complete', Object.assign({code: code}, signup)).then(function (r) {
-                    if (r && r.error) { button.disabled = false; say('Meta did not finish the sign-up. Please try again.'); } else { poll(); }
-                  });
-                }
-                FB.login(function (response) {
-                  if (response && response.authResponse && response.authResponse.code) {
-                    complete(response.authResponse.code, 0);
-                  } else {
-                    button.disabled = false; say('The Meta window was closed before finishing.');
-                  }
-                }, {config_id: cfg.configId, response_type: 'code', override_default_response_type: true, extras: extras});
-              });
-            })();
-            </script>
+            <script nonce="\(nonce)">\(script)</script>
             </body></html>
             """
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                                               ("Content-Language", language.tag), ("Vary", "Accept-Language"),
+                                               ("Content-Security-Policy", contentSecurityPolicy(nonce: nonce, sdkURL: sdkURL, logoURL: session.logoURL)),
                                                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")],
                         body: Data(html.utf8))
     }
+
+    /// Nothing runs but the page's script and Meta's SDK. The SDK draws its frames from
+    /// facebook.com and talks to it; the page calls only its own routes.
+    static func contentSecurityPolicy(nonce: String, sdkURL: String, logoURL: String?) -> String {
+        let sdkOrigin = URL(string: sdkURL).flatMap { url -> String? in
+            guard let scheme = url.scheme, let host = url.host else { return nil }
+            return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+        } ?? "https://connect.facebook.net"
+        var images = "'self' data: https:"
+        if let logoURL, let url = URL(string: logoURL), url.scheme == "http", let host = url.host {
+            images += " http://\(host)" + (url.port.map { ":\($0)" } ?? "")
+        }
+        return [
+            "default-src 'none'",
+            "script-src 'nonce-\(nonce)' \(sdkOrigin)",
+            "style-src 'nonce-\(nonce)'",
+            "img-src \(images)",
+            "connect-src 'self' \(sdkOrigin) https://*.facebook.com",
+            "frame-src \(sdkOrigin) https://*.facebook.com",
+            "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+        ].joined(separator: "; ")
+    }
+
+    /// The page's script: runs Embedded Signup with Meta's SDK and reports what Meta's window
+    /// says. `WA_EMBEDDED_SIGNUP` events as Meta documents them
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/implementation):
+    /// a `FINISH…` event names the WABA (and, but for `FINISH_ONLY_WABA` and a Coexistence
+    /// finish, the number); `CANCEL` carries `current_step`, or `error_message` and `error_id`
+    /// (`error_code` in newer SDKs) when the person reported an error; older SDKs send `ERROR`,
+    /// which never replaces a finished signup's data.
+    static let script = """
+        (function () {
+          var cfg = JSON.parse(document.getElementById('dualhook-config').textContent), T = cfg.text;
+          var button = document.getElementById('connect'), message = document.getElementById('message');
+          var signup = {}, ended = false, sdkOrigin = new URL(cfg.sdkUrl, location.href).origin;
+          function say(text) { message.textContent = text; }
+          function post(path, body) {
+            return fetch(cfg.base + path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
+              .then(function (r) { return r.json(); });
+          }
+          function poll() {
+            fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
+              if (s.redirectUrl) { location.assign(s.redirectUrl); } else { setTimeout(poll, 1000); }
+            }).catch(function () { setTimeout(poll, 2000); });
+          }
+          function cancel(d, reported) {
+            ended = true;
+            say(reported ? T.reported : T.cancelled);
+            var body = {currentStep: d.current_step || undefined};
+            if (reported) {
+              body.errorMessage = d.error_message || undefined;
+              body.errorId = String(d.error_id || d.error_code || '') || undefined;
+              body.metaSessionId = d.session_id || undefined;
+            }
+            post('/cancel', body).then(function (r) { if (r.redirectUrl) location.assign(r.redirectUrl); });
+          }
+          window.addEventListener('message', function (event) {
+            var origin = event.origin, trusted = origin === sdkOrigin || /^https:\\/\\/([a-z0-9-]+\\.)*facebook\\.com$/.test(origin);
+            if (!trusted) return;
+            var data; try { data = typeof event.data === 'string' ? JSON.parse(event.data) : event.data; } catch (e) { return; }
+            if (!data || data.type !== 'WA_EMBEDDED_SIGNUP' || ended) return;
+            var d = data.data || {};
+            if (data.event === 'CANCEL') {
+              cancel(d, !!(d.error_message || d.error_id || d.error_code));
+            } else if (data.event === 'ERROR') {
+              if (!signup.wabaId) cancel(d, true);
+            } else if (/^FINISH/.test(data.event || '') && d.waba_id) {
+              signup = {event: data.event, wabaId: d.waba_id, phoneNumberId: d.phone_number_id, businessId: d.business_id};
+            }
+          });
+          window.fbAsyncInit = function () {
+            FB.init({appId: cfg.appId, autoLogAppEvents: true, xfbml: false, version: cfg.version});
+          };
+          var sdk = document.createElement('script');
+          sdk.src = cfg.sdkUrl; sdk.async = true; sdk.crossOrigin = 'anonymous';
+          sdk.onerror = function () { say(T.sdkFailed); };
+          document.head.appendChild(sdk);
+          button.addEventListener('click', function () {
+            if (!window.FB) { say(T.loading); return; }
+            var extras = {setup: {}, sessionInfoVersion: '3'};
+            if (cfg.coexistence) extras.featureType = 'whatsapp_business_app_onboarding';
+            button.disabled = true; ended = false; say(T.waiting);
+            // The SDK may call back before the WA_EMBEDDED_SIGNUP message names the account:
+            // wait a moment for it.
+            function complete(code, tries) {
+              if (!signup.wabaId && tries < 30) { setTimeout(function () { complete(code, tries + 1); }, 100); return; }
+              say(T.connecting);
+              post('/complete', Object.assign({code: code}, signup)).then(function (r) {
+                if (r && r.error) { button.disabled = false; say(T.retry); } else { poll(); }
+              });
+            }
+            FB.login(function (response) {
+              if (response && response.authResponse && response.authResponse.code) {
+                complete(response.authResponse.code, 0);
+              } else if (!ended) {
+                button.disabled = false; say(T.closed);
+              }
+            }, {config_id: cfg.configId, response_type: 'code', override_default_response_type: true, extras: extras});
+          });
+        })();
+        """
 
     static func gone(status: Int, title: String, detail: String) -> Response {
         let html = """

@@ -18,13 +18,14 @@ struct OnboardingSession {
     let displayName: String
     let logoURL: String?
     let tenantName: String?
+    let locale: String?
 
     /// Locks the session's row for the request's transaction.
     static func find(token: String, on connection: Connection) throws -> OnboardingSession? {
         try connection.query("""
             SELECT s.id, s.account_id, s.tenant_id, s.status, s.expires_at < now(), s.coexistence, s.failure_reason,
                    s.success_redirect_url, s.failure_redirect_url, s.cancel_redirect_url, s.metadata::text,
-                   a.display_name, a.logo_url, t.name
+                   a.display_name, a.logo_url, t.name, s.locale
             FROM onboarding_sessions s
             JOIN accounts a ON a.id = s.account_id
             JOIN tenants t ON t.account_id = s.account_id AND t.tenant_id = s.tenant_id
@@ -36,7 +37,7 @@ struct OnboardingSession {
                 expired: try $0.decode(at: 4), coexistence: try $0.decode(at: 5), failureReason: try $0.decode(at: 6),
                 successURL: try $0.decode(at: 7), failureURL: try $0.decode(at: 8), cancelURL: try $0.decode(at: 9),
                 metadataJSON: try $0.decode(at: 10), displayName: try $0.decode(at: 11), logoURL: try $0.decode(at: 12),
-                tenantName: try $0.decode(at: 13))
+                tenantName: try $0.decode(at: 13), locale: try $0.decode(at: 14))
         }
     }
 
@@ -52,6 +53,8 @@ struct OnboardingSession {
     var redirectURL: String? {
         switch effectiveStatus {
         case "completed": OnboardingSession.url(successURL, ["sessionId": id, "status": "completed"])
+        // The WABA is connected; its number will follow (API.md: awaiting_number).
+        case "awaiting_number": OnboardingSession.url(successURL, ["sessionId": id, "status": "awaiting_number"])
         case "failed", "expired":
             OnboardingSession.url(failureURL, ["sessionId": id, "status": "failed", "reason": failureReason ?? effectiveStatus])
         case "cancelled": OnboardingSession.url(cancelURL, ["sessionId": id, "status": "cancelled"])

@@ -36,7 +36,9 @@ enum PageRoutes {
             try context.connection.query("UPDATE onboarding_sessions SET status = 'opened' WHERE id = $1", [session.id])
             try Outbox.emit(type: "onboarding.started", accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
         }
-        return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "")
+        let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
+        return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
+                                     language: language)
     }
 
     static func complete(_ context: APIContext) throws -> Response {
@@ -65,21 +67,53 @@ enum PageRoutes {
         return .json(202, ["status": "exchanging"])
     }
 
+    /// The person left Meta's window. Without an error it is their choice: `cancelled`. With an
+    /// error they reported there (Meta's `CANCEL` with `error_message`/`error_id`, or an older
+    /// SDK's `ERROR`) it is a failure: `failed` with `signup_error` and what they reported.
     static func cancel(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body, allowEmpty: true)
-        try body.rejectUnknown(allowed: ["currentStep", "errorCode", "errorMessage"])
+        try body.rejectUnknown(allowed: ["currentStep", "errorCode", "errorId", "errorMessage", "metaSessionId"])
         let step = try body.string("currentStep", length: 1...100)
-        _ = try body.string("errorCode", length: 1...100)
-        _ = try body.string("errorMessage", length: 1...1000)
+        // `errorCode` is the older name of `errorId`.
+        let errorID = try body.string("errorId", length: 1...100) ?? body.string("errorCode", length: 1...100)
+        let errorMessage = try body.string("errorMessage", length: 1...1000)
+        let metaSessionID = try body.string("metaSessionId", length: 1...100)
         let session = try session(context)
         try requireOpen(session)
+        guard errorID != nil || errorMessage != nil else {
+            try context.connection.query("""
+                UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled' WHERE id = $1
+                """, [session.id])
+            var extra = ["reason": "cancelled"]
+            if let step { extra["currentStep"] = step }
+            try Outbox.emit(type: "onboarding.failed", accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
+            return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
+        }
+        let detail = SignupErrorDetail(currentStep: step, errorMessage: errorMessage, errorId: errorID, metaSessionId: metaSessionID)
         try context.connection.query("""
-            UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled' WHERE id = $1
-            """, [session.id])
-        var extra = ["reason": "cancelled"]
+            UPDATE onboarding_sessions SET status = 'failed', failure_reason = $2, failure_detail = $3::jsonb WHERE id = $1
+            """, [session.id, ProvisioningFailure.signupError, PostgresRawJSON(detail.json)])
+        var extra = ["reason": ProvisioningFailure.signupError]
         if let step { extra["currentStep"] = step }
+        if let errorMessage { extra["errorMessage"] = errorMessage }
+        if let errorID { extra["errorId"] = errorID }
         try Outbox.emit(type: "onboarding.failed", accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
-        return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
+        return .json(200, ["redirectUrl": OnboardingSession.url(session.failureURL, ["sessionId": session.id, "status": "failed",
+                                                                                     "reason": ProvisioningFailure.signupError])])
+    }
+
+    /// What the person reported in Meta's window, as the session's `failureDetail` shows it.
+    struct SignupErrorDetail: Encodable {
+        @Nullable var currentStep: String?
+        @Nullable var errorMessage: String?
+        @Nullable var errorId: String?
+        let metaSessionId: String?
+
+        var json: String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        }
     }
 
     struct Status: Encodable {

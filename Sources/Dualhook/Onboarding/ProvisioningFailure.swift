@@ -16,4 +16,8 @@ struct ProvisioningFailure: Error, CustomStringConvertible {
     static let wabaWebhookConflict = "waba_webhook_conflict"
     static let webhookSubscriptionFailed = "webhook_subscription_failed"
     static let metaError = "meta_error"
+    /// The WABA never showed a verified number before the link's expiry plus 7 days.
+    static let noPhoneNumber = "no_phone_number"
+    /// The person reported an error in Meta's window.
+    static let signupError = "signup_error"
 }

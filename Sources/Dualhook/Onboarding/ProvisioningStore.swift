@@ -10,7 +10,8 @@ struct ProvisioningStore {
     let database: ConnectionPool
     let vault: Vault
 
-    /// A session in `exchanging`, with its secrets opened for this attempt.
+    /// A session being provisioned (`exchanging`, or `awaiting_number` with its WABA already
+    /// subscribed), with its secrets opened for this attempt.
     struct Session {
         let id: String
         let accountID: String
@@ -21,17 +22,23 @@ struct ProvisioningStore {
         let registrationPins: [String: String]
         let metadataJSON: String
         let coexistence: Bool
+        let status: String
+        let webhookScope: WebhookScope
+        var tokenExpiresAt: Date?
+        let expiresAt: Date
+        let awaitingSince: Date?
     }
 
     static func tokenAssociatedData(_ sessionID: String) -> String { "session:\(sessionID):access_token" }
     static func pinAssociatedData(_ sessionID: String, phone: String) -> String { "session:\(sessionID):pin:\(phone)" }
 
-    func exchanging(_ id: String) throws -> Session? {
+    func provisioning(_ id: String) throws -> Session? {
         guard let row = try database.withConnection({ connection in
             try connection.query("""
                 SELECT account_id, tenant_id, webhook_override_url, webhook_verify_token, exchanged_token,
-                       registration_pins::text, metadata::text, coexistence
-                FROM onboarding_sessions WHERE id = $1 AND status = 'exchanging'
+                       registration_pins::text, metadata::text, coexistence, status, webhook_scope, token_expires_at, expires_at,
+                       awaiting_since
+                FROM onboarding_sessions WHERE id = $1 AND status IN ('exchanging', 'awaiting_number')
                 """, [id]).first
         }) else { return nil }
         let sealedPins = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(String.self, at: 5).utf8))
@@ -45,7 +52,10 @@ struct ProvisioningStore {
             exchangedToken: try row.decode(String?.self, at: 4).map {
                 try vault.openText($0, associatedData: ProvisioningStore.tokenAssociatedData(id))
             },
-            registrationPins: pins, metadataJSON: try row.decode(at: 6), coexistence: try row.decode(at: 7))
+            registrationPins: pins, metadataJSON: try row.decode(at: 6), coexistence: try row.decode(at: 7),
+            status: try row.decode(at: 8), webhookScope: WebhookScope(rawValue: try row.decode(at: 9)) ?? .waba,
+            tokenExpiresAt: try row.decode(Date?.self, at: 10), expiresAt: try row.decode(at: 11),
+            awaitingSince: try row.decode(Date?.self, at: 12))
     }
 
     enum Claim {
@@ -65,7 +75,7 @@ struct ProvisioningStore {
                  WHERE waba_id = $1 AND status = 'active' AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
                 UNION ALL
                 (SELECT account_id, webhook_override_url, (account_id, tenant_id) = ($2, $3) FROM onboarding_sessions
-                 WHERE waba_id = $1 AND status = 'exchanging' AND id <> $4
+                 WHERE waba_id = $1 AND status IN ('exchanging', 'awaiting_number') AND id <> $4
                  ORDER BY (account_id, tenant_id) = ($2, $3) LIMIT 1)
                 LIMIT 1
                 """, [waba, session.accountID, session.tenantID, session.id]).first
@@ -81,9 +91,12 @@ struct ProvisioningStore {
         throw failure
     }
 
-    func keep(token: String, for session: Session) throws {
+    func keep(token: String, expiresAt: Date?, for session: Session) throws {
         let sealed = try vault.seal(token, associatedData: ProvisioningStore.tokenAssociatedData(session.id))
-        try database.withConnection { try $0.query("UPDATE onboarding_sessions SET exchanged_token = $2 WHERE id = $1", [session.id, sealed]) }
+        try database.withConnection {
+            try $0.query("UPDATE onboarding_sessions SET exchanged_token = $2, token_expires_at = $3 WHERE id = $1",
+                         [session.id, sealed, expiresAt])
+        }
     }
 
     func keep(pin: String, phone: String, for session: Session) throws {
@@ -99,7 +112,8 @@ struct ProvisioningStore {
         try database.withConnection {
             try $0.query("""
                 SELECT (SELECT count(*) FROM connections WHERE waba_id = $1 AND status = 'active')
-                     + (SELECT count(*) FROM onboarding_sessions WHERE waba_id = $1 AND status = 'exchanging' AND id <> $2)
+                     + (SELECT count(*) FROM onboarding_sessions WHERE waba_id = $1 AND status IN ('exchanging', 'awaiting_number')
+                          AND id <> $2)
                 """, [waba, sessionID]).scalar(Int.self) ?? 0
         }
     }
@@ -117,8 +131,9 @@ struct ProvisioningStore {
     /// `completed`, `onboarding.completed`, and a mode poll for each `unknown` number.
     func complete(_ session: Session, waba: String, businessID: String?, token: String, numbers: [ProvisionedNumber]) throws {
         try database.transaction { tx in
-            guard try tx.query("SELECT 1 FROM onboarding_sessions WHERE id = $1 AND status = 'exchanging' FOR UPDATE",
-                               [session.id]).first != nil else { return }
+            guard try tx.query("""
+                SELECT 1 FROM onboarding_sessions WHERE id = $1 AND status IN ('exchanging', 'awaiting_number') FOR UPDATE
+                """, [session.id]).first != nil else { return }
             var stored: [(id: String, number: ProvisionedNumber)] = []
             for number in numbers {
                 let live = try tx.query("""
@@ -138,31 +153,38 @@ struct ProvisioningStore {
                     try number.pin.map { try vault.seal($0, associatedData: "connection:\(id):pin") },
                     number.registered, number.phone.quality_rating, session.webhookOverrideURL,
                     try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token"),
+                    session.webhookScope.rawValue, number.routing, session.tokenExpiresAt, number.syncRequestsJSON,
                 ]
                 if existing == nil {
                     try tx.query("""
                         INSERT INTO connections (id, account_id, tenant_id, session_id, waba_id, phone_number_id, business_id,
                             display_phone_number, verified_name, connection_mode, access_token, registration_pin, registered,
-                            quality_rating, webhook_override_url, webhook_verify_token)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                            quality_rating, webhook_override_url, webhook_verify_token, webhook_scope, routing_effective_url,
+                            routing_checked_at, token_expires_at, sync_requests)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now(), $19, $20::jsonb)
                         """, values)
                 } else {
                     try tx.query("""
                         UPDATE connections SET session_id = $4, waba_id = $5, business_id = COALESCE($7, business_id),
                             display_phone_number = $8, verified_name = $9, connection_mode = $10, access_token = $11,
                             registration_pin = COALESCE($12, registration_pin), registered = $13, quality_rating = $14,
-                            webhook_override_url = $15, webhook_verify_token = $16, updated_at = now()
+                            webhook_override_url = $15, webhook_verify_token = $16, webhook_scope = $17,
+                            routing_effective_url = $18, routing_checked_at = now(), token_expires_at = $19,
+                            token_expiring_notified_at = NULL, sync_requests = $20::jsonb, updated_at = now()
                         WHERE id = $1 AND account_id = $2 AND tenant_id = $3 AND phone_number_id = $6
                         """, values)
                 }
                 stored.append((id, number))
             }
-            // The override Meta just accepted is the WABA's, so every sibling carries it.
+            // The override Meta just accepted is the WABA's, so every sibling routed by the WABA
+            // carries it; with per-number routing the siblings keep their own.
             let siblings = try tx.query("""
                 SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
                 ORDER BY created_at, id FOR UPDATE
                 """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
-            try configure(siblings.filter { id in !stored.contains { $0.id == id } }, like: session, on: tx)
+            if session.webhookScope == .waba {
+                try configure(siblings.filter { id in !stored.contains { $0.id == id } }, like: session, on: tx)
+            }
             let first = stored[0]
             try tx.query("""
                 UPDATE onboarding_sessions SET status = 'completed', connection_id = $2, exchanged_token = NULL,
@@ -172,7 +194,7 @@ struct ProvisioningStore {
                 "tenantId": session.tenantID, "sessionId": session.id, "connectionId": first.id, "wabaId": waba,
                 "phoneNumberId": first.number.phone.id, "businessId": businessID, "connectionMode": first.number.mode.rawValue,
                 "displayPhoneNumber": first.number.phone.display_phone_number, "verifiedName": first.number.phone.verified_name,
-                "webhookOverrideUrl": session.webhookOverrideURL,
+                "webhookOverrideUrl": session.webhookOverrideURL, "webhookScope": session.webhookScope.rawValue,
                 "siblingConnectionIds": siblings.filter { id in !stored.contains { $0.id == id } },
             ]
             if stored.count > 1 {
@@ -184,6 +206,12 @@ struct ProvisioningStore {
             for entry in stored where entry.number.mode == .unknown {
                 try JobQueue.enqueue(ResolveMode.self, .init(connectionId: entry.id),
                                      options: JobOptions(uniqueKey: "resolve_mode:\(entry.id)", delay: ResolveMode.firstPoll), on: tx)
+            }
+            for entry in stored where entry.number.registrationDeferred {
+                try RegisterNumber.enqueue(entry.id, after: RegisterNumber.limitWindow, on: tx)
+            }
+            for entry in stored where entry.number.mode == .coexistence && !entry.number.syncDone {
+                try RequestSync.enqueue(entry.id, after: 0, on: tx)
             }
         }
     }
@@ -198,20 +226,45 @@ struct ProvisioningStore {
         }
     }
 
+    /// The WABA is subscribed with its override but Meta shows no usable number yet: the
+    /// session waits in `awaiting_number` (with `onboarding.awaiting_number`) while a job asks
+    /// Meta again.
+    func awaitNumber(_ session: Session, waba: String, phoneID: String?, businessID: String?, event: String?,
+                     overrideAccepted: Bool) throws {
+        try database.transaction { tx in
+            if overrideAccepted && session.webhookScope == .waba { try configureSiblings(of: session, waba: waba, on: tx) }
+            guard try tx.query("""
+                UPDATE onboarding_sessions SET status = 'awaiting_number', awaiting_since = now(), business_id = $2
+                WHERE id = $1 AND status = 'exchanging' RETURNING id
+                """, [session.id, businessID]).first != nil else { return }
+            let data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "wabaId": waba, "businessId": businessID,
+                                        "webhookOverrideUrl": session.webhookOverrideURL]
+            try Outbox.emit(type: "onboarding.awaiting_number", accountID: session.accountID,
+                            dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
+            try JobQueue.enqueue(AwaitNumber.self, .init(sessionId: session.id, wabaId: waba, phoneNumberId: phoneID,
+                                                         businessId: businessID, event: event),
+                                 options: JobOptions(uniqueKey: "await_number:\(session.id)", delay: AwaitNumber.firstPoll), on: tx)
+        }
+    }
+
+    private func configureSiblings(of session: Session, waba: String, on tx: Connection) throws {
+        let siblings = try tx.query("""
+            SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
+            ORDER BY id FOR UPDATE
+            """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
+        try configure(siblings, like: session, on: tx)
+    }
+
     /// The session `failed` with its reason, and `onboarding.failed`; the kept token goes. An
     /// override Meta already accepted is the WABA's now, so the tenant's siblings carry it.
     func fail(_ session: Session, _ failure: ProvisioningFailure, waba: String, overrideAccepted: Bool) throws {
         try database.transaction { tx in
-            if overrideAccepted {
-                let siblings = try tx.query("""
-                    SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
-                    ORDER BY id FOR UPDATE
-                    """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
-                try configure(siblings, like: session, on: tx)
+            if overrideAccepted && session.webhookScope == .waba {
+                try configureSiblings(of: session, waba: waba, on: tx)
             }
             guard try tx.query("""
                 UPDATE onboarding_sessions SET status = 'failed', failure_reason = $2, exchanged_token = NULL, registration_pins = '{}'
-                WHERE id = $1 AND status = 'exchanging' RETURNING id
+                WHERE id = $1 AND status IN ('exchanging', 'awaiting_number') RETURNING id
                 """, [session.id, failure.reason]).first != nil else { return }
             var data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "reason": failure.reason,
                                         "error": failure.message,

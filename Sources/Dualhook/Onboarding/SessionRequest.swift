@@ -13,10 +13,13 @@ struct SessionRequest {
     let metadataJSON: String
     let coexistence: Bool
     let expiresInSeconds: Int
+    let webhookScope: WebhookScope
+    /// A BCP 47 tag; nil leaves the page's language to the browser.
+    let locale: String?
 
     static let fields: Set<String> = [
         "tenantId", "tenantName", "successRedirectUrl", "failureRedirectUrl", "cancelRedirectUrl",
-        "webhookOverrideUrl", "webhookVerifyToken", "metadata", "coexistence", "expiresInSeconds",
+        "webhookOverrideUrl", "webhookVerifyToken", "metadata", "coexistence", "expiresInSeconds", "webhookScope", "locale",
     ]
 
     init(body: JSONObject, redirectOrigins: [String], allowPrivateTargets: Bool) throws {
@@ -45,5 +48,14 @@ struct SessionRequest {
         metadataJSON = try body.object("metadata", maxBytes: 4096) ?? "{}"
         coexistence = try body.bool("coexistence") ?? false
         expiresInSeconds = try body.integer("expiresInSeconds", range: 300...86_400) ?? 3600
+        let scope = try body.string("webhookScope") ?? WebhookScope.waba.rawValue
+        guard let parsedScope = WebhookScope(rawValue: scope) else {
+            throw APIError.validationFailed(param: "webhookScope", "webhookScope must be waba or phone_number")
+        }
+        webhookScope = parsedScope
+        locale = try body.string("locale", length: 2...35)
+        if let locale, !PageLanguage.isLanguageTag(locale) {
+            throw APIError.validationFailed(param: "locale", "locale must be a BCP 47 language tag such as pt-BR")
+        }
     }
 }

@@ -34,9 +34,9 @@ enum SessionRoutes {
         let response = Response.json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
                                                   status: "created", expiresAt: expiresAt))
         let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)",
-                                    from: "session", firstParameter: 14)
+                                    from: "session", firstParameter: 16)
         let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault,
-                                                  firstParameter: 19)
+                                                  firstParameter: 21)
         // One statement, atomic on its own: the tenant (inserted with DO NOTHING and renamed
         // only when its name changed, so no row lock serialises a tenant's sessions), the
         // session, its webhook-check job and the stored idempotent reply.
@@ -44,7 +44,7 @@ enum SessionRoutes {
             id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
             input.cancelRedirectUrl, input.webhookOverrideUrl,
             try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token"),
-            PostgresRawJSON(input.metadataJSON), input.coexistence, expiresAt, input.tenantName,
+            PostgresRawJSON(input.metadataJSON), input.coexistence, expiresAt, input.tenantName, input.webhookScope.rawValue, input.locale,
         ]
         try connection.query("""
             WITH new_tenant AS (
@@ -55,8 +55,9 @@ enum SessionRoutes {
                 WHERE account_id = $2 AND tenant_id = $3 AND $13::text IS NOT NULL AND name IS DISTINCT FROM $13),
             session AS (
                 INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
-                    cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
+                    cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at,
+                    webhook_scope, locale)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $14, $15)
                 RETURNING id),
             job AS (\(job.insert)),
             stored AS (\(store.sql))
@@ -71,20 +72,27 @@ enum SessionRoutes {
         let status: String
         let webhookCheck: String
         @Nullable var failureReason: String?
+        /// What the person reported in Meta's window, for `signup_error`.
+        @Nullable var failureDetail: RawJSON?
         @Nullable var connectionId: String?
         let metadata: RawJSON
+        let webhookScope: String
+        @Nullable var locale: String?
         let createdAt: Date
         let expiresAt: Date
     }
 
     static let columns = """
-        id, tenant_id, status, webhook_check, failure_reason, connection_id, metadata::text, created_at, expires_at
+        id, tenant_id, status, webhook_check, failure_reason, connection_id, metadata::text, created_at, expires_at,
+        failure_detail::text, webhook_scope, locale
         """
 
     static func session(_ row: Row) throws -> Session {
         Session(sessionId: try row.decode(at: 0), tenantId: try row.decode(at: 1), status: try row.decode(at: 2),
-                webhookCheck: try row.decode(at: 3), failureReason: try row.decode(at: 4), connectionId: try row.decode(at: 5),
-                metadata: RawJSON(text: try row.decode(at: 6)), createdAt: try row.decode(at: 7), expiresAt: try row.decode(at: 8))
+                webhookCheck: try row.decode(at: 3), failureReason: try row.decode(at: 4),
+                failureDetail: try row.decode(String?.self, at: 9).map(RawJSON.init), connectionId: try row.decode(at: 5),
+                metadata: RawJSON(text: try row.decode(at: 6)), webhookScope: try row.decode(at: 10), locale: try row.decode(at: 11),
+                createdAt: try row.decode(at: 7), expiresAt: try row.decode(at: 8))
     }
 
     static func get(_ context: APIContext) throws -> Response {
@@ -97,7 +105,7 @@ enum SessionRoutes {
         return .json(200, try session(row))
     }
 
-    static let statuses = ["created", "opened", "exchanging", "completed", "failed", "cancelled", "expired"]
+    static let statuses = ["created", "opened", "exchanging", "awaiting_number", "completed", "failed", "cancelled", "expired"]
 
     static func list(_ context: APIContext) throws -> Response {
         let query = context.request.query

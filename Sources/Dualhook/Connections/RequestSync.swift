@@ -1,0 +1,77 @@
+import Crypto
+import Foundation
+import JobQueue
+import Meta
+import Postgres
+
+/// Coexistence: asks Meta to synchronise the WhatsApp Business app's contacts, then its message
+/// history (`POST /{phone}/smb_app_data`), keeping each `request_id`. Meta allows each sync once
+/// and only within 24 hours of onboarding
+/// (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/onboarding-business-app-users),
+/// so a transient failure is retried until that window closes, and "already requested"
+/// (2593107) counts as done.
+public struct RequestSync: JobKind {
+    public struct Args: Codable, Sendable {
+        let connectionId: String
+    }
+    public static let kind = "connections.request_sync"
+    public static let queue = "meta"
+    public static let timeout: TimeInterval = 30
+    public static let retryPolicy = RetryPolicy.exponential(base: 30, maximum: 1800, maxAttempts: 60, jitter: 0.2)
+    /// Contacts first, then history, as Meta's steps go.
+    static let types = ["smb_app_state_sync", "history"]
+    static let window: TimeInterval = 86_400
+
+    let meta: MetaAccess
+
+    public init(_ meta: MetaAccess) { self.meta = meta }
+
+    static func enqueue(_ connectionID: String, after delay: TimeInterval, on connection: Connection) throws {
+        try JobQueue.enqueue(RequestSync.self, .init(connectionId: connectionID),
+                             options: JobOptions(uniqueKey: "sync:\(connectionID)", delay: delay), on: connection)
+    }
+
+    /// Requests, in order, each sync not in `done`; stops at the first that fails (history
+    /// waits for contacts). Returns `done` with what Meta accepted: its `request_id`, or ""
+    /// for a sync Meta says was already requested.
+    static func request(phone: String, done: [String: String], graph: GraphClient, token: String, context: JobContext) -> [String: String] {
+        var done = done
+        for type in types where done[type] == nil {
+            do {
+                done[type] = try graph.requestSync(phone: phone, type: type, token: token, deadline: context.deadline) ?? ""
+            } catch let error as GraphError where error.isSyncAlreadyRequested {
+                done[type] = ""
+            } catch {
+                context.logger.warning("coexistence sync request not accepted", ["phone_number_id": phone, "sync_type": type, "error": "\(error)"])
+                break
+            }
+        }
+        return done
+    }
+
+    public func perform(_ args: Args, context: JobContext) throws {
+        guard let row = try context.database.withConnection({
+            try $0.query("""
+                SELECT phone_number_id, access_token, sync_requests::text, created_at FROM connections
+                WHERE id = $1 AND status = 'active' AND connection_mode = 'coexistence'
+                """, [args.connectionId]).first
+        }) else { return }
+        let createdAt: Date = try row.decode(at: 3)
+        guard Date().timeIntervalSince(createdAt) < RequestSync.window else {
+            context.logger.warning("coexistence sync window closed", ["connection": args.connectionId])
+            return
+        }
+        let before = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(String.self, at: 2).utf8))
+        let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
+        let after = RequestSync.request(phone: try row.decode(at: 0), done: before, graph: meta.graph, token: token, context: context)
+        if after != before {
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: after, options: [.sortedKeys]), as: UTF8.self)
+            try context.database.withConnection {
+                try $0.query("UPDATE connections SET sync_requests = $2::jsonb, updated_at = now() WHERE id = $1", [args.connectionId, json])
+            }
+        }
+        guard RequestSync.types.allSatisfy({ after[$0] != nil }) else {
+            throw JobError.retry(after: RequestSync.retryPolicy.delay(afterAttempt: context.attempt), "not every sync was accepted yet")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/// The onboarding page's words in each of its languages. `{brand}` and `{tenant}` are filled
+/// in (escaped) when the page is drawn; the `script` texts are shown by the page's script.
+struct PageText: Sendable {
+    let title: String
+    let heading: String
+    let intro: String
+    let button: String
+    let privacy: String
+    let script: [String: String]
+
+    static let scriptKeys = ["cancelled", "loading", "waiting", "connecting", "retry", "closed", "sdkFailed", "reported"]
+
+    static func of(_ language: PageLanguage) -> PageText {
+        switch language {
+        case .english:
+            PageText(title: "Connect WhatsApp", heading: "Connect WhatsApp for {tenant}",
+                     intro: "{brand} uses Meta's secure sign-up to connect your WhatsApp Business number. A Meta window will open; follow its steps and you will come back here.",
+                     button: "Connect WhatsApp", privacy: "Your messages go directly from Meta to {brand}; they are never stored here.",
+                     script: ["cancelled": "Cancelled.", "loading": "Still loading Meta's sign-up…", "waiting": "Waiting for Meta…",
+                              "connecting": "Connecting your number…", "retry": "Meta did not finish the sign-up. Please try again.",
+                              "closed": "The Meta window was closed before finishing.",
+                              "sdkFailed": "Meta's sign-up could not be loaded. Check your connection and reload.",
+                              "reported": "Meta reported a problem with the sign-up."])
+        case .portugueseBrazil:
+            PageText(title: "Conectar o WhatsApp", heading: "Conectar o WhatsApp de {tenant}",
+                     intro: "{brand} usa o cadastro seguro da Meta para conectar o seu número do WhatsApp Business. Uma janela da Meta vai abrir; siga as etapas e você voltará para cá.",
+                     button: "Conectar o WhatsApp", privacy: "Suas mensagens vão diretamente da Meta para {brand}; elas nunca são armazenadas aqui.",
+                     script: ["cancelled": "Cancelado.", "loading": "Ainda carregando o cadastro da Meta…", "waiting": "Aguardando a Meta…",
+                              "connecting": "Conectando o seu número…", "retry": "A Meta não concluiu o cadastro. Tente novamente.",
+                              "closed": "A janela da Meta foi fechada antes de terminar.",
+                              "sdkFailed": "Não foi possível carregar o cadastro da Meta. Verifique sua conexão e recarregue a página.",
+                              "reported": "A Meta informou um problema no cadastro."])
+        case .spanish:
+            PageText(title: "Conectar WhatsApp", heading: "Conectar WhatsApp para {tenant}",
+                     intro: "{brand} usa el registro seguro de Meta para conectar tu número de WhatsApp Business. Se abrirá una ventana de Meta; sigue los pasos y volverás aquí.",
+                     button: "Conectar WhatsApp", privacy: "Tus mensajes van directamente de Meta a {brand}; nunca se guardan aquí.",
+                     script: ["cancelled": "Cancelado.", "loading": "Todavía se está cargando el registro de Meta…", "waiting": "Esperando a Meta…",
+                              "connecting": "Conectando tu número…", "retry": "Meta no terminó el registro. Inténtalo de nuevo.",
+                              "closed": "La ventana de Meta se cerró antes de terminar.",
+                              "sdkFailed": "No se pudo cargar el registro de Meta. Revisa tu conexión y vuelve a cargar la página.",
+                              "reported": "Meta informó un problema con el registro."])
+        case .indonesian:
+            PageText(title: "Hubungkan WhatsApp", heading: "Hubungkan WhatsApp untuk {tenant}",
+                     intro: "{brand} menggunakan pendaftaran aman Meta untuk menghubungkan nomor WhatsApp Business Anda. Jendela Meta akan terbuka; ikuti langkah-langkahnya dan Anda akan kembali ke sini.",
+                     button: "Hubungkan WhatsApp", privacy: "Pesan Anda dikirim langsung dari Meta ke {brand}; pesan tidak pernah disimpan di sini.",
+                     script: ["cancelled": "Dibatalkan.", "loading": "Pendaftaran Meta masih dimuat…", "waiting": "Menunggu Meta…",
+                              "connecting": "Menghubungkan nomor Anda…", "retry": "Meta tidak menyelesaikan pendaftaran. Silakan coba lagi.",
+                              "closed": "Jendela Meta ditutup sebelum selesai.",
+                              "sdkFailed": "Pendaftaran Meta tidak dapat dimuat. Periksa koneksi Anda lalu muat ulang.",
+                              "reported": "Meta melaporkan masalah pada pendaftaran."])
+        case .hindi:
+            PageText(title: "WhatsApp कनेक्ट करें", heading: "{tenant} के लिए WhatsApp कनेक्ट करें",
+                     intro: "{brand} आपके WhatsApp Business नंबर को कनेक्ट करने के लिए Meta के सुरक्षित साइन-अप का उपयोग करता है। Meta की एक विंडो खुलेगी; उसके चरणों का पालन करें और आप यहाँ वापस आ जाएँगे।",
+                     button: "WhatsApp कनेक्ट करें", privacy: "आपके संदेश सीधे Meta से {brand} तक जाते हैं; वे यहाँ कभी संग्रहीत नहीं किए जाते।",
+                     script: ["cancelled": "रद्द किया गया।", "loading": "Meta का साइन-अप अभी लोड हो रहा है…", "waiting": "Meta की प्रतीक्षा की जा रही है…",
+                              "connecting": "आपका नंबर कनेक्ट किया जा रहा है…", "retry": "Meta ने साइन-अप पूरा नहीं किया। कृपया फिर से प्रयास करें।",
+                              "closed": "Meta की विंडो पूरा होने से पहले बंद हो गई।",
+                              "sdkFailed": "Meta का साइन-अप लोड नहीं हो सका। अपना कनेक्शन जाँचें और पेज फिर से लोड करें।",
+                              "reported": "Meta ने साइन-अप में एक समस्या बताई।"])
+        case .german:
+            PageText(title: "WhatsApp verbinden", heading: "WhatsApp für {tenant} verbinden",
+                     intro: "{brand} nutzt die sichere Registrierung von Meta, um Ihre WhatsApp-Business-Nummer zu verbinden. Ein Meta-Fenster öffnet sich; folgen Sie den Schritten, danach kommen Sie hierher zurück.",
+                     button: "WhatsApp verbinden", privacy: "Ihre Nachrichten gehen direkt von Meta an {brand}; sie werden hier nie gespeichert.",
+                     script: ["cancelled": "Abgebrochen.", "loading": "Die Registrierung von Meta wird noch geladen …", "waiting": "Warten auf Meta …",
+                              "connecting": "Ihre Nummer wird verbunden …", "retry": "Meta hat die Registrierung nicht abgeschlossen. Bitte versuchen Sie es erneut.",
+                              "closed": "Das Meta-Fenster wurde vor dem Abschluss geschlossen.",
+                              "sdkFailed": "Die Registrierung von Meta konnte nicht geladen werden. Prüfen Sie Ihre Verbindung und laden Sie die Seite neu.",
+                              "reported": "Meta hat ein Problem mit der Registrierung gemeldet."])
+        case .french:
+            PageText(title: "Connecter WhatsApp", heading: "Connecter WhatsApp pour {tenant}",
+                     intro: "{brand} utilise l’inscription sécurisée de Meta pour connecter votre numéro WhatsApp Business. Une fenêtre Meta va s’ouvrir ; suivez ses étapes et vous reviendrez ici.",
+                     button: "Connecter WhatsApp", privacy: "Vos messages vont directement de Meta à {brand} ; ils ne sont jamais stockés ici.",
+                     script: ["cancelled": "Annulé.", "loading": "L’inscription Meta est encore en cours de chargement…", "waiting": "En attente de Meta…",
+                              "connecting": "Connexion de votre numéro…", "retry": "Meta n’a pas terminé l’inscription. Veuillez réessayer.",
+                              "closed": "La fenêtre Meta a été fermée avant la fin.",
+                              "sdkFailed": "Impossible de charger l’inscription Meta. Vérifiez votre connexion et rechargez la page.",
+                              "reported": "Meta a signalé un problème lors de l’inscription."])
+        case .italian:
+            PageText(title: "Collega WhatsApp", heading: "Collega WhatsApp per {tenant}",
+                     intro: "{brand} usa la registrazione sicura di Meta per collegare il tuo numero WhatsApp Business. Si aprirà una finestra di Meta; segui i passaggi e tornerai qui.",
+                     button: "Collega WhatsApp", privacy: "I tuoi messaggi vanno direttamente da Meta a {brand}; non vengono mai archiviati qui.",
+                     script: ["cancelled": "Annullato.", "loading": "La registrazione di Meta è ancora in caricamento…", "waiting": "In attesa di Meta…",
+                              "connecting": "Collegamento del tuo numero…", "retry": "Meta non ha completato la registrazione. Riprova.",
+                              "closed": "La finestra di Meta è stata chiusa prima di terminare.",
+                              "sdkFailed": "Impossibile caricare la registrazione di Meta. Controlla la connessione e ricarica la pagina.",
+                              "reported": "Meta ha segnalato un problema con la registrazione."])
+        }
+    }
+}

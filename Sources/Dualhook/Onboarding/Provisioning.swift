@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import HTTPClient
+import JobQueue
+import Meta
+
+/// The part of onboarding that follows the code exchange, shared by the exchange job and by
+/// the job that waits for a number: choose the numbers Meta shows usable, route the tenant's
+/// webhooks to its URL (on the WABA, or on each number), then register or sync each number and
+/// store the connections.
+struct Provisioning {
+    let meta: MetaAccess
+    let store: ProvisioningStore
+    let session: ProvisioningStore.Session
+    let waba: String
+    let token: String
+    let context: JobContext
+
+    var graph: GraphClient { meta.graph }
+    var routing: WebhookRouting { WebhookRouting(graph: graph, token: token, deadline: context.deadline) }
+
+    /// The numbers this signup connects, each with its fields; empty when Meta shows none usable
+    /// yet. The browser's number when it named one; after a Coexistence finish (which may name
+    /// only the WABA) the WABA's numbers that are on the WhatsApp Business app, never the others;
+    /// otherwise the WABA's numbers not live here yet (all of them when every one is). A number
+    /// counts only once Meta shows its ownership verified: only then can it be registered.
+    func usableNumbers(named phoneID: String?, expected: ConnectionMode) throws -> [GraphClient.PhoneNumber] {
+        if let phoneID {
+            let phone = try step("reading phone number \(phoneID)") { try graph.phoneNumber(phoneID, token: token, deadline: context.deadline) }
+            return phone.isVerified || phone.is_on_biz_app == true ? [phone] : []
+        }
+        var phones = try step("reading the WABA's numbers") { try graph.phoneNumbers(waba: waba, token: token, deadline: context.deadline) }
+        if expected == .coexistence {
+            phones.removeAll { $0.is_on_biz_app != true }
+        } else {
+            phones.removeAll { !$0.isVerified }
+        }
+        let live = try store.liveNumbers(phones.map(\.id))
+        if phones.contains(where: { !live.contains($0.id) }) { phones.removeAll { live.contains($0.id) } }
+        return phones
+    }
+
+    /// The tenant's override: on the WABA (its earlier override stays at Meta when this one is
+    /// refused), or on each number with per-number routing (the WABA is only subscribed, and
+    /// its siblings keep their own). Returns whether a WABA override was accepted.
+    @discardableResult
+    func route(_ phones: [GraphClient.PhoneNumber]) throws -> Bool {
+        switch session.webhookScope {
+        case .waba:
+            try step("setting the WABA's webhook override", failing: ProvisioningFailure.webhookSubscriptionFailed) {
+                try routing.setWABAOverride(waba: waba, url: session.webhookOverrideURL, verifyToken: session.webhookVerifyToken)
+            }
+            return true
+        case .phoneNumber:
+            try step("subscribing the app to the WABA", failing: ProvisioningFailure.webhookSubscriptionFailed) {
+                try routing.ensureSubscribed(waba: waba)
+            }
+            for phone in phones {
+                try step("setting phone number \(phone.id)'s webhook override", failing: ProvisioningFailure.webhookSubscriptionFailed) {
+                    try routing.setPhoneOverride(phone: phone.id, waba: waba, url: session.webhookOverrideURL,
+                                                 verifyToken: session.webhookVerifyToken)
+                }
+            }
+            return false
+        }
+    }
+
+    /// Registers or syncs each number, reads back where Meta routes it, and stores the
+    /// connections with `onboarding.completed`.
+    func finish(_ phones: [GraphClient.PhoneNumber], expected: ConnectionMode, businessID: String?) throws {
+        var numbers: [ProvisionedNumber] = []
+        for phone in phones {
+            var number = try prepare(phone, expected: expected)
+            number.routing = try step("reading where Meta routes phone number \(phone.id)") { try routing.effectiveURL(phone: phone.id) }
+            numbers.append(number)
+        }
+        try store.complete(session, waba: waba, businessID: businessID, token: token, numbers: numbers)
+    }
+
+    /// Registers a verified Cloud API number that is not yet (with a PIN kept across retries;
+    /// Meta's limit of 10 registrations in 72 hours defers it instead of failing), or asks a
+    /// Coexistence number's app for its contacts, then its history.
+    func prepare(_ phone: GraphClient.PhoneNumber, expected: ConnectionMode) throws -> ProvisionedNumber {
+        let mode = ConnectionMode.of(phone, expected: expected)
+        var number = ProvisionedNumber(phone: phone, mode: mode, pin: session.registrationPins[phone.id], registered: false)
+        switch mode {
+        case .cloudAPI where ConnectionMode.needsRegistration(phone):
+            if number.pin == nil {
+                number.pin = ConnectionMode.newPIN()
+                try store.keep(pin: number.pin!, phone: phone.id, for: session)
+            }
+            do {
+                try step("registering phone number \(phone.id)") {
+                    try graph.register(phone: phone.id, pin: number.pin!, token: token, deadline: context.deadline)
+                }
+                number.registered = true
+            } catch let failure as ProvisioningFailure where failure.graph?.isRegisterLimit == true {
+                context.logger.info("registration deferred: Meta's limit of 10 in 72 hours", ["phone_number_id": phone.id])
+                number.registrationDeferred = true
+            }
+        case .cloudAPI:
+            number.registered = true
+        case .coexistence:
+            number.syncRequests = RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
+        case .unknown:
+            break
+        }
+        return number
+    }
+
+    /// Runs one Meta call: a transient failure (5xx, throttling, no answer, a change Meta does
+    /// not show back) is retried while attempts remain and is `meta_error` after the last; a
+    /// refusal is `reason` at once.
+    func step<T>(_ name: String, failing reason: String = ProvisioningFailure.metaError, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as GraphError {
+            if error.isTransient && !context.isLastAttempt { throw JobError.retry(after: retryDelay, "\(name): \(error)") }
+            throw ProvisioningFailure(reason: error.isTransient ? ProvisioningFailure.metaError : reason,
+                                      message: "\(name): \(error)", graph: error)
+        } catch let error as WebhookRouting.Mismatch {
+            if !context.isLastAttempt { throw JobError.retry(after: retryDelay, "\(name): \(error)") }
+            throw ProvisioningFailure(reason: reason, message: "\(name): \(error)")
+        } catch let error as HTTPClientError {
+            if !context.isLastAttempt { throw JobError.retry(after: retryDelay, "\(name): \(error)") }
+            throw ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "\(name): \(error)")
+        }
+    }
+
+    var retryDelay: TimeInterval { ExchangeCode.retryPolicy.delay(afterAttempt: context.attempt) }
+}
+
+/// A number ready to be stored as a connection.
+struct ProvisionedNumber {
+    let phone: GraphClient.PhoneNumber
+    let mode: ConnectionMode
+    var pin: String?
+    var registered: Bool
+    /// Meta's registration limit was reached: a job registers it when the window has passed.
+    var registrationDeferred = false
+    /// Where Meta routes the number's webhooks, read back after routing.
+    var routing: String?
+    /// Coexistence: `sync_type` → Meta's `request_id` for each sync done.
+    var syncRequests: [String: String] = [:]
+
+    var syncDone: Bool { RequestSync.types.allSatisfy { syncRequests[$0] != nil } }
+    var syncRequestsJSON: String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: syncRequests, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
