@@ -32,7 +32,7 @@ extension FakeMeta {
         let html = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <title>WhatsApp Embedded Signup (simulated)</title>
+            <link rel="icon" href="data:,"><title>WhatsApp Embedded Signup (simulated)</title>
             <style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem}button{font-size:1rem;padding:.6rem 1.2rem;margin-right:.5rem}</style>
             </head><body><h1>WhatsApp Business: Embedded Signup</h1>
             <p><small>Simulated by <code>dualhook fake-meta</code>.</small></p>

@@ -61,4 +61,115 @@ import Testing
         #expect(try f.session(cancelled)["status"] as? String == "cancelled")
         #expect(try f.events("onboarding.failed").last?["currentStep"] as? String == "PHONE_NUMBER_SETUP")
     }
+
+    /// A landing server the account may redirect to, and the three redirects pointing at it.
+    func landing(_ f: OnboardingFixture) throws -> (LoopbackServer, [String: Any?]) {
+        let landing = try LoopbackServer { request in .text(200, "landed on \(request.path)") }
+        let patched = try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"redirectOrigins":["\#(landing.base)"]}"#)
+        #expect(patched.status == 200, "\(patched.text)")
+        return (landing, ["successRedirectUrl": landing.base + "/done", "failureRedirectUrl": landing.base + "/error",
+                          "cancelRedirectUrl": landing.base + "/cancel"])
+    }
+
+    /// Opens the link, presses Connect, and in Meta's window runs `popup` (a script) or presses
+    /// `button`.
+    func signUp(_ browser: WebDriver, _ url: String, press button: String, before: String? = nil) throws {
+        try browser.open(url)
+        #expect(eventually(timeout: 10) { (try? browser.script("return !!(window.FB && FB.login)")) as? Bool == true })
+        let page = browser.currentWindow
+        try browser.click("#connect")
+        #expect(eventually(timeout: 10) { browser.windowHandles.count == 2 }, "the Embedded Signup popup opened")
+        guard let popup = browser.windowHandles.first(where: { $0 != page }) else { return }
+        try browser.switchTo(window: popup)
+        if let before { try browser.script(before) }
+        try browser.click(button)
+        try browser.switchTo(window: page)
+    }
+
+    @Test func onlyTheWABAThenANumberAndAReportedErrorInARealBrowser() throws {
+        try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let (landing, redirects) = try landing(f)
+        defer { landing.stop() }
+        let browser = try WebDriver()
+        defer { browser.close() }
+
+        // FINISH_ONLY_WABA: the browser is told the number will follow; a number appears at
+        // Meta and the session completes by itself.
+        let link = try f.link(redirects)
+        try signUp(browser, f.server.baseURL + "/onboard/" + link.token, press: "#finish-only-waba")
+        let awaiting = "\(landing.base)/done?sessionId=\(link.sessionID)&status=awaiting_number"
+        #expect(eventually(timeout: 40) { browser.currentURL == awaiting }, "landed on \(browser.currentURL)")
+        let waba = try #require(try f.db.with {
+            try $0.query("SELECT waba_id FROM onboarding_sessions WHERE id = $1", [link.sessionID]).scalar(String.self)
+        })
+        let phone = try f.meta.post("/_fake/wabas/\(waba)/phones", "{}")["phoneNumberId"] as! String
+        try f.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE kind = 'onboarding.await_number' AND state = 'available'") }
+        #expect(eventually(timeout: 30) { (try? f.session(link))?["status"] as? String == "completed" })
+        let connection = try f.connection(try f.session(link)["connectionId"] as? String ?? "")
+        #expect(try connection?.decode(String.self, "phone_number_id") == phone)
+
+        // The person reports an error in Meta's window: the failure redirect, and what they said
+        // is on the session and in the event.
+        let failing = try f.link(redirects)
+        try signUp(browser, f.server.baseURL + "/onboard/" + failing.token, press: "#report-error")
+        let failed = "\(landing.base)/error?reason=signup_error&sessionId=\(failing.sessionID)&status=failed"
+        #expect(eventually(timeout: 20) { browser.currentURL == failed }, "landed on \(browser.currentURL)")
+        let session = try f.session(failing)
+        #expect((session["failureDetail"] as? [String: Any])?["errorMessage"] as? String == "The phone number could not be verified")
+        #expect((session["failureDetail"] as? [String: Any])?["errorId"] as? String == "524126")
+        #expect(try f.events("onboarding.failed").last?["errorMessage"] as? String == "The phone number could not be verified")
+
+        // An older SDK's ERROR event does the same.
+        let legacy = try f.link(redirects)
+        try signUp(browser, f.server.baseURL + "/onboard/" + legacy.token, press: "#report-error",
+                   before: "document.getElementById('legacy').checked = true")
+        let legacyFailed = "\(landing.base)/error?reason=signup_error&sessionId=\(legacy.sessionID)&status=failed"
+        #expect(eventually(timeout: 20) { browser.currentURL == legacyFailed }, "landed on \(browser.currentURL)")
+    }
+
+    @Test func thePageSpeaksTheTenantsLanguageUnderItsContentSecurityPolicy() throws {
+        try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let (landing, redirects) = try landing(f)
+        defer { landing.stop() }
+
+        // Brazilian Portuguese from the browser's Accept-Language.
+        let portuguese = try WebDriver(language: "pt-BR")
+        defer { portuguese.close() }
+        let link = try f.link(redirects)
+        try portuguese.open(f.server.baseURL + "/onboard/" + link.token)
+        #expect(eventually(timeout: 10) { (try? portuguese.script("return !!(window.FB && FB.login)")) as? Bool == true })
+        #expect(try portuguese.script("return document.documentElement.lang") as? String == "pt-BR")
+        #expect(try portuguese.script("return document.getElementById('connect').textContent") as? String == "Conectar o WhatsApp")
+        try portuguese.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/onboarding-page-pt-BR.png"))
+        try portuguese.click("#connect")
+        #expect(eventually(timeout: 10) { portuguese.windowHandles.count == 2 })
+        let errors = try portuguese.consoleLog().filter { $0.level == "SEVERE" }
+        #expect(errors.isEmpty, "console errors: \(errors)")
+
+        // Spanish because the session asks for it, whatever the browser prefers.
+        let english = try WebDriver(language: "en-US")
+        defer { english.close() }
+        var spanish = redirects
+        spanish["locale"] = "es"
+        let es = try f.link(spanish)
+        try english.open(f.server.baseURL + "/onboard/" + es.token)
+        #expect(eventually(timeout: 10) { (try? english.script("return !!(window.FB && FB.login)")) as? Bool == true })
+        #expect(try english.script("return document.documentElement.lang") as? String == "es")
+        #expect(try english.script("return document.querySelector('h1').textContent") as? String == "Conectar WhatsApp para Clinic 42")
+        try english.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/onboarding-page-es.png"))
+        #expect(try english.consoleLog().filter { $0.level == "SEVERE" }.isEmpty)
+        #expect(try f.meta.state()["sdkLocales"] as? [String] == ["pt_BR", "es_LA"], "Meta's SDK in the page's language")
+
+        // The policy is in force: a script the page did not send is refused.
+        let page = try f.server.send("GET", "/onboard/\(es.token)")
+        let policy = try #require(page.header("Content-Security-Policy"))
+        #expect(policy.contains("script-src 'nonce-") && policy.contains("default-src 'none'"))
+        try english.script("var s = document.createElement('script'); s.textContent = 'window.injected = true'; document.body.appendChild(s)")
+        #expect(try english.script("return window.injected === true") as? Bool == false)
+        #expect(try english.consoleLog().contains { $0.message.contains("Content Security Policy") })
+    }
 }

@@ -36,6 +36,12 @@ public final class FakeMetaProcess: @unchecked Sendable {
         return try post("/_fake/signup", json).compactMapValues { $0 as? String }
     }
 
+    /// `/_fake/signup` with any of its fields (`finish`, `verified`, `tokenExpiresIn`, …).
+    public func signup(_ body: [String: Any]) throws -> [String: String] {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        return try post("/_fake/signup", json).compactMapValues { $0 as? String }
+    }
+
     /// Makes the next `times` calls whose "METHOD /path" starts with `match` fail that way.
     public func fault(_ match: String, status: Int, body: String? = nil, times: Int = 1) throws {
         try post("/_fake/faults", #"{"match":"\#(match)","status":\#(status),"times":\#(times)\#(body.map { ",\"body\":\($0)" } ?? "")}"#)

@@ -61,7 +61,8 @@ enum OnboardingPage {
         let html = """
             <!doctype html>
             <html lang="\(language.tag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <meta name="referrer" content="no-referrer"><title>\(escape(text.title)) · \(brand)</title><style nonce="\(nonce)">\(style)</style></head>
+            <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
+            <title>\(escape(text.title)) · \(brand)</title><style nonce="\(nonce)">\(style)</style></head>
             <body><main>
             <header>\(logo)<strong>\(brand)</strong></header>
             <h1>\(fill(text.heading))</h1>
