@@ -152,8 +152,11 @@ public final class FakeMeta: Sendable {
                    _ answer: (FakeMetaState.Phone) -> Response) -> Response {
         state.withLock { s in
             guard var phone = s.phones[id], phone.wabaID == token else { return FakeMeta.missing(id) }
-            if let refusal = change(&phone) { return refusal }
+            // Kept even when refused: a refused request still counts where Meta counts it
+            // (registration's 72-hour limit).
+            let refusal = change(&phone)
             s.phones[id] = phone
+            if let refusal { return refusal }
             return answer(phone)
         }
     }

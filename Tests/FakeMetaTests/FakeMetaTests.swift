@@ -99,4 +99,76 @@ import Testing
         _ = try sim.post("/_fake/phones/\(signup["phoneNumberId"] as! String)", #"{"qualityRating":"RED"}"#)
         #expect(try graph(sim).phoneNumber(signup["phoneNumberId"] as! String, token: token, deadline: deadline).quality_rating == "RED")
     }
+
+    /// Meta's override rules: a plain subscription removes the WABA's override, the app's
+    /// subscription shows it, a number's own override wins and an empty one removes it.
+    @Test func aPlainSubscriptionRemovesTheOverrideAndANumbersOwnWins() throws {
+        let sim = try Simulator()
+        defer { sim.process.stop() }
+        let endpoint = try LoopbackServer.handshakeReceiver(token: "s3cret")
+        defer { endpoint.stop() }
+        let signup = try sim.post("/_fake/signup", #"{}"#)
+        let waba = signup["wabaId"] as! String
+        let phone = signup["phoneNumberId"] as! String
+        let client = graph(sim)
+        let token = try client.exchangeCode(signup["code"] as! String, deadline: deadline).access_token
+
+        #expect(try client.subscription(waba: waba, token: token, deadline: deadline) == nil)
+        #expect(graphError { try client.overridePhoneCallback(phone: phone, callbackURI: endpoint.base + "/p", verifyToken: "s3cret",
+                                                              token: token, deadline: deadline) }?.code == 100,
+                "a number's override needs the WABA subscribed")
+        try client.subscribe(waba: waba, token: token, deadline: deadline)
+        try client.overrideCallback(waba: waba, callbackURI: endpoint.base + "/w", verifyToken: "s3cret", token: token, deadline: deadline)
+        #expect(try client.subscription(waba: waba, token: token, deadline: deadline)?.override_callback_uri == endpoint.base + "/w")
+        try client.subscribe(waba: waba, token: token, deadline: deadline)
+        #expect(try client.subscription(waba: waba, token: token, deadline: deadline)?.override_callback_uri == nil,
+                "subscribing without parameters removes the override")
+        #expect(try sim.waba(waba)?["overrideCallbackUri"] is NSNull)
+
+        try client.overrideCallback(waba: waba, callbackURI: endpoint.base + "/w", verifyToken: "s3cret", token: token, deadline: deadline)
+        #expect(graphError { try client.overridePhoneCallback(phone: phone, callbackURI: endpoint.base + "/p", verifyToken: "wrong",
+                                                              token: token, deadline: deadline) }?.code == 2200)
+        try client.overridePhoneCallback(phone: phone, callbackURI: endpoint.base + "/p", verifyToken: "s3cret", token: token, deadline: deadline)
+        let configuration = try client.webhookConfiguration(phone: phone, token: token, deadline: deadline)
+        #expect(configuration.phone_number == endpoint.base + "/p" && configuration.whatsapp_business_account == endpoint.base + "/w")
+        #expect(configuration.effective == endpoint.base + "/p")
+        let routed = try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","phoneNumberId":"\#(phone)","field":"messages","value":{}}"#)
+        #expect(routed["target"] as? String == endpoint.base + "/p")
+        try client.overridePhoneCallback(phone: phone, callbackURI: "", verifyToken: nil, token: token, deadline: deadline)
+        #expect(try client.webhookConfiguration(phone: phone, token: token, deadline: deadline).effective == endpoint.base + "/w")
+        // Without an app callback configured, template fields go nowhere.
+        let template = try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"message_template_status_update","value":{}}"#)
+        #expect(template["target"] is NSNull)
+    }
+
+    /// Registration only for verified numbers and at most 10 times in 72 hours; each
+    /// Coexistence sync once, within 24 hours, with a request id; tokens that expire.
+    @Test func registrationSyncAndTokenLimitsAsMetaSetsThem() throws {
+        let sim = try Simulator()
+        defer { sim.process.stop() }
+        let client = graph(sim)
+        let unverified = try sim.post("/_fake/signup", #"{"verified":false}"#)
+        let phone = unverified["phoneNumberId"] as! String
+        let token = try client.exchangeCode(unverified["code"] as! String, deadline: deadline).access_token
+        #expect(try client.phoneNumber(phone, token: token, deadline: deadline).isVerified == false)
+        #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }?.code == 133006)
+        _ = try sim.post("/_fake/phones/\(phone)", #"{"verified":true}"#)
+        for _ in 0..<9 { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }
+        #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }?.isRegisterLimit == true,
+                "the eleventh request within 72 hours")
+
+        let app = try sim.post("/_fake/signup", #"{"mode":"coexistence","tokenExpiresIn":2}"#)
+        let appPhone = app["phoneNumberId"] as! String
+        let answer = try client.exchangeCode(app["code"] as! String, deadline: deadline)
+        #expect(answer.expires_in == 2)
+        let id = try client.requestSync(phone: appPhone, type: "smb_app_state_sync", token: answer.access_token, deadline: deadline)
+        #expect(id?.isEmpty == false)
+        #expect(graphError { _ = try client.requestSync(phone: appPhone, type: "smb_app_state_sync", token: answer.access_token,
+                                                        deadline: deadline) }?.isSyncAlreadyRequested == true)
+        _ = try sim.post("/_fake/phones/\(appPhone)", #"{"onboardedSecondsAgo":90000}"#)
+        #expect(graphError { _ = try client.requestSync(phone: appPhone, type: "history", token: answer.access_token,
+                                                        deadline: deadline) }?.isSyncWindowClosed == true)
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(graphError { _ = try client.phoneNumber(appPhone, token: answer.access_token, deadline: deadline) }?.isTokenExpired == true)
+    }
 }

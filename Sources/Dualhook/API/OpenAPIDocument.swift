@@ -231,6 +231,10 @@ public enum OpenAPIDocument {
                 "heartbeat": ["type": "object", "required": ["applies", "status", "dueAt", "confirmedAt"], "properties": [
                     "applies": ["type": "boolean"], "status": ["type": ["string", "null"], "enum": ["ok", "due_soon", "overdue", NSNull()]],
                     "dueAt": nullableTimestamp, "confirmedAt": nullableTimestamp]],
+                "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]],
+                "routing": ["type": ["object", "null"], "required": ["effectiveUrl", "shadowed", "checkedAt"], "properties": [
+                    "effectiveUrl": nullableString, "shadowed": ["type": "boolean"], "checkedAt": timestamp]],
+                "tokenExpiresAt": nullableTimestamp,
                 "webhookUpdate": ["type": ["object", "null"], "properties": [
                     "status": ["type": "string", "enum": ["pending", "applied", "failed"]], "error": nullableString,
                     "requestedAt": nullableTimestamp]]]],
@@ -281,7 +285,9 @@ public enum OpenAPIDocument {
                 "webhookOverrideUrl": ["type": "string", "format": "uri", "maxLength": 200],
                 "webhookVerifyToken": ["type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"],
                 "metadata": ["type": "object"], "coexistence": ["type": "boolean"],
-                "expiresInSeconds": ["type": "integer", "minimum": 300, "maximum": 86400]]],
+                "expiresInSeconds": ["type": "integer", "minimum": 300, "maximum": 86400],
+                "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]],
+                "locale": ["type": "string", "minLength": 2, "maxLength": 35, "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"]]],
             "SessionCreated": ["type": "object", "required": ["sessionId", "onboardingUrl", "status", "expiresAt"], "properties": [
                 "sessionId": ["type": "string"], "onboardingUrl": ["type": "string"],
                 "status": ["type": "string", "enum": ["created"]], "expiresAt": timestamp]],
@@ -293,14 +299,18 @@ public enum OpenAPIDocument {
                 "status": ["type": "string", "enum": sessionStatuses],
                 "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]],
                 "failureReason": nullableString, "connectionId": nullableString, "metadata": ["type": "object"],
+                "failureDetail": ["type": ["object", "null"], "properties": [
+                    "currentStep": nullableString, "errorMessage": nullableString, "errorId": nullableString]],
+                "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]], "locale": nullableString,
                 "createdAt": timestamp, "expiresAt": timestamp]],
             "OnboardingComplete": ["type": "object", "additionalProperties": false, "required": ["code", "wabaId"], "properties": [
                 "code": ["type": "string", "minLength": 1, "maxLength": 2048],
                 "wabaId": ["type": "string", "pattern": "^[0-9]{1,32}$"], "phoneNumberId": ["type": "string", "pattern": "^[0-9]{1,32}$"],
                 "businessId": ["type": "string", "pattern": "^[0-9]{1,32}$"], "event": ["type": "string", "maxLength": 64]]],
             "OnboardingCancel": ["type": "object", "additionalProperties": false, "properties": [
-                "currentStep": ["type": "string", "maxLength": 100], "errorCode": ["type": "string", "maxLength": 100],
-                "errorMessage": ["type": "string", "maxLength": 1000]]],
+                "currentStep": ["type": "string", "maxLength": 100], "errorId": ["type": "string", "maxLength": 100],
+                "errorCode": ["type": "string", "maxLength": 100, "description": "The older name of errorId"],
+                "errorMessage": ["type": "string", "maxLength": 1000], "metaSessionId": ["type": "string", "maxLength": 100]]],
             "OnboardingStatus": ["type": "object", "required": ["status", "redirectUrl"], "properties": [
                 "status": ["type": "string", "enum": sessionStatuses], "redirectUrl": nullableString]],
             "SessionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [

@@ -15,7 +15,7 @@ enum EventRoutes {
     static let types = [
         "onboarding.started", "onboarding.completed", "onboarding.failed", "connection.disconnected",
         "connection.mode_resolved", "connection.heartbeat.due_soon", "connection.heartbeat.overdue",
-        "connection.heartbeat.confirmed",
+        "connection.heartbeat.confirmed", "onboarding.awaiting_number", "connection.token_expiring",
     ]
 
     struct Event: Encodable {
