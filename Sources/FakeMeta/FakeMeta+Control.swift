@@ -134,6 +134,10 @@ extension FakeMeta {
             if let mode = body["mode"] as? String { phone.mode = mode }
             if let tier = body["messagingLimitTier"] as? String { phone.messagingLimitTier = tier }
             if let verified = body["verified"] as? Bool { phone.verified = verified }
+            if let limit = body["messagingLimit"] as? String { phone.messagingLimit = limit }
+            if let errors = body["healthErrors"] as? [[String: Any]] {
+                phone.healthErrors = errors.map { .init(code: $0["code"] as? Int ?? 0, description: $0["description"] as? String ?? "") }
+            }
             if let ago = body["onboardedSecondsAgo"] as? Int { phone.onboardedAt = Date().addingTimeInterval(-TimeInterval(ago)) }
             s.phones[id] = phone
             return .json(200, FakeMeta.fields(phone, in: s))
@@ -144,8 +148,20 @@ extension FakeMeta {
     /// envelope, signed with the app secret as `X-Hub-Signature-256`
     /// (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications).
     func emit(_ body: [String: Any]) -> Response {
-        guard let wabaID = body["wabaId"] as? String, let field = body["field"] as? String, let value = body["value"] else {
-            return .json(400, ["error": "wabaId, field and value are required"])
+        guard let wabaID = body["wabaId"] as? String, let field = body["field"] as? String else {
+            return .json(400, ["error": "wabaId, field and value (or valueText) are required"])
+        }
+        // `valueText`: the value's JSON exactly as Meta is to write it (spacing, key order, escapes).
+        let valueText: String
+        if let text = body["valueText"] as? String {
+            guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil else {
+                return .json(400, ["error": "valueText is not JSON"])
+            }
+            valueText = text
+        } else if let value = body["value"], let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
+            valueText = String(decoding: data, as: UTF8.self)
+        } else {
+            return .json(400, ["error": "wabaId, field and value (or valueText) are required"])
         }
         let phoneID = body["phoneNumberId"] as? String
         let target = state.withLock { s -> Result<String?, FakeControlError> in
@@ -160,16 +176,18 @@ extension FakeMeta {
         case .success(nil): return .json(200, ["target": AnyEncodable(String?.none), "status": AnyEncodable(Int?.none)])
         case .success(let found?): url = found
         }
-        let envelope: [String: Any] = ["object": "whatsapp_business_account",
-                                       "entry": [["id": wabaID, "time": Int(Date().timeIntervalSince1970),
-                                                  "changes": [["value": value, "field": field]]]]]
-        guard let data = try? JSONSerialization.data(withJSONObject: envelope) else { return .json(400, ["error": "value is not JSON"]) }
+        // The entry's id is the WABA, except where Meta names another object (a partner's
+        // business for some `account_update`s): `entryId`.
+        let entryID = body["entryId"] as? String ?? wabaID
+        let quote = { (text: String) in String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self) }
+        let envelope = #"{"object":"whatsapp_business_account","entry":[{"id":\#(quote(entryID)),"time":\#(Int(Date().timeIntervalSince1970)),"changes":[{"value":\#(valueText),"field":\#(quote(field))}]}]}"#
+        let data = Data(envelope.utf8)
         let signature = "sha256=" + Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: data).hexString
         do {
             let answer = try http.send(.init(method: "POST", url: url, headers: [("Content-Type", "application/json"),
                                                                                  ("X-Hub-Signature-256", signature)], body: data),
                                        deadline: Date().addingTimeInterval(15))
-            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(answer.status)])
+            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(answer.status), "sent": AnyEncodable(envelope)])
         } catch {
             return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(0), "error": AnyEncodable("\(error)")])
         }

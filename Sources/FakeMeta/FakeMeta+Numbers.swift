@@ -20,11 +20,31 @@ extension FakeMeta {
             "code_verification_status": .init(phone.verified ? "VERIFIED" : "NOT_VERIFIED"),
             "status": .init(phone.healthStatus == "BLOCKED" ? "BANNED" : live ? "CONNECTED" : "PENDING"),
             "messaging_limit_tier": .init(phone.messagingLimitTier),
-            "health_status": .init(["can_send_message": AnyEncodable(phone.healthStatus), "entities": AnyEncodable([String]())]),
+            "health_status": .init(FakeMeta.healthStatus(phone)),
+            "whatsapp_business_manager_messaging_limit": .init(phone.messagingLimit),
             "webhook_configuration": .init(webhookConfiguration(phone, in: s)),
         ]
         if let selected { all = all.filter { $0.key == "id" || selected.contains($0.key) } }
         return all
+    }
+
+    /// `health_status` as Meta shows it for a number
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/health-status):
+    /// the overall status, and the number, WABA, business and app entities, each with its own
+    /// status and, when limited, its errors.
+    static func healthStatus(_ phone: FakeMetaState.Phone) -> [String: AnyEncodable] {
+        var number: [String: AnyEncodable] = ["entity_type": .init("PHONE_NUMBER"), "id": .init(phone.id),
+                                              "can_send_message": .init(phone.healthStatus)]
+        if !phone.healthErrors.isEmpty {
+            number["errors"] = .init(phone.healthErrors.map {
+                ["error_code": AnyEncodable($0.code), "error_description": AnyEncodable($0.description),
+                 "possible_solution": AnyEncodable("See WhatsApp Manager.")]
+            })
+        }
+        let others = [("WABA", phone.wabaID), ("BUSINESS", "0"), ("APP", "0")].map { type, id -> [String: AnyEncodable] in
+            ["entity_type": .init(type), "id": .init(id), "can_send_message": .init("AVAILABLE")]
+        }
+        return ["can_send_message": .init(phone.healthStatus), "entities": .init([number] + others)]
     }
 
     /// `POST /{phone}/register`

@@ -19,6 +19,10 @@ struct FakeMetaState: Sendable {
         var qualityRating: String = "GREEN"
         var healthStatus: String = "AVAILABLE"
         var messagingLimitTier: String = "TIER_1K"
+        /// `whatsapp_business_manager_messaging_limit`.
+        var messagingLimit: String = "TIER_1K"
+        /// What limits the number, as `health_status.entities[].errors` reports it.
+        var healthErrors: [HealthError] = []
         var mode: String
         var registered = false
         var pin: String?
@@ -33,6 +37,11 @@ struct FakeMetaState: Sendable {
         /// The number's own override (`webhook_configuration`), which wins over the WABA's.
         var overrideCallbackURI: String?
         var overrideVerifyToken: String?
+    }
+
+    struct HealthError: Sendable {
+        let code: Int
+        let description: String
     }
 
     struct WABA: Sendable {

@@ -38,6 +38,8 @@ public struct GraphClient: Sendable {
         public let messaging_limit_tier: String?
         public let health_status: HealthStatus?
         public let webhook_configuration: WebhookConfiguration?
+        /// The number's messaging limit as WhatsApp Manager shows it (e.g. `TIER_2K`).
+        public let whatsapp_business_manager_messaging_limit: String?
 
         /// Whether Meta shows the number's ownership verified: only such a number can be
         /// registered. Meta's pages name the other values `NOT_VERIFIED`, `UNVERIFIED` and
@@ -72,13 +74,28 @@ public struct GraphClient: Sendable {
         public let override_callback_uri: String?
     }
 
-    /// `health_status` of a number: whether it can send (`AVAILABLE`, `LIMITED`, `BLOCKED`).
+    /// `health_status` of a number: whether it can send (`AVAILABLE`, `LIMITED`, `BLOCKED`),
+    /// and for each entity involved (number, WABA, business, app) its own status and the errors
+    /// that limit it
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/health-status).
     public struct HealthStatus: Decodable, Sendable, Equatable {
+        public struct Entity: Decodable, Sendable, Equatable {
+            public struct Problem: Decodable, Sendable, Equatable {
+                public let error_code: Int?
+                public let error_description: String?
+                public let possible_solution: String?
+            }
+            public let entity_type: String?
+            public let id: String?
+            public let can_send_message: String?
+            public let errors: [Problem]?
+        }
         public let can_send_message: String?
+        public let entities: [Entity]?
     }
 
     /// What a health poll reads.
-    public static let healthFields = "quality_rating,messaging_limit_tier,health_status,status"
+    public static let healthFields = "quality_rating,messaging_limit_tier,health_status,status,whatsapp_business_manager_messaging_limit"
 
     struct Page<T: Decodable>: Decodable { let data: [T] }
     struct Success: Decodable { let success: Bool? }

@@ -89,3 +89,13 @@ enum OpenSSL {
         return signature.split(separator: " ").contains { $0 == "v1,\(expected)" }
     }
 }
+
+extension OpenSSL {
+    /// `X-Hub-Signature-256: sha256=<hex>` as Meta webhook libraries (pywa, the Node and PHP
+    /// SDKs) check it: HMAC-SHA256 keyed with the secret string, over the raw body.
+    static func verifiesMeta(header: String, body: Data, secret: String) throws -> Bool {
+        guard header.hasPrefix("sha256=") else { return false }
+        let expected = try hmacSHA256(key: Data(secret.utf8), message: body).map { String(format: "%02x", $0) }.joined()
+        return String(header.dropFirst(7)) == expected
+    }
+}

@@ -185,6 +185,11 @@ public enum OpenAPIDocument {
     static var idParameter: [String: Any] { ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]] }
 
     static var nullableString: [String: Any] { ["type": ["string", "null"]] }
+    /// `health.issues`: what limits the number, per entity, as Meta reports it.
+    static var healthIssues: [String: Any] {
+        ["type": "array", "items": ["type": "object", "required": ["entity", "code"], "properties": [
+            "entity": ["type": "string"], "code": ["type": "string"], "description": nullableString]]]
+    }
     static var timestamp: [String: Any] { ["type": "string", "format": "date-time"] }
     static var nullableTimestamp: [String: Any] { ["type": ["string", "null"], "format": "date-time"] }
 
@@ -221,13 +226,13 @@ public enum OpenAPIDocument {
                            "properties": [
                 "connectionId": ["type": "string"], "tenantId": ["type": "string"], "wabaId": ["type": "string"],
                 "phoneNumberId": ["type": "string"], "displayPhoneNumber": nullableString, "verifiedName": nullableString,
-                "status": ["type": "string", "enum": ["active", "disconnected"]],
+                "status": ["type": "string", "enum": ConnectionStatus.allCases.map(\.rawValue)],
                 "connectionMode": ["type": "string", "enum": ["cloud_api", "coexistence", "unknown"]],
                 "webhookOverrideUrl": ["type": "string"], "createdAt": timestamp,
                 "disconnectReason": nullableString, "disconnectedAt": nullableTimestamp,
                 "health": ["type": "object", "required": ["status", "qualityRating", "messagingLimitTier", "checkedAt"], "properties": [
                     "status": nullableString, "qualityRating": nullableString, "messagingLimitTier": nullableString,
-                    "checkedAt": nullableTimestamp]],
+                    "checkedAt": nullableTimestamp, "messagingLimit": nullableString, "issues": healthIssues]],
                 "heartbeat": ["type": "object", "required": ["applies", "status", "dueAt", "confirmedAt"], "properties": [
                     "applies": ["type": "boolean"], "status": ["type": ["string", "null"], "enum": ["ok", "due_soon", "overdue", NSNull()]],
                     "dueAt": nullableTimestamp, "confirmedAt": nullableTimestamp]],
@@ -241,7 +246,8 @@ public enum OpenAPIDocument {
             "Health": ["type": "object", "required": ["connectionId", "status", "qualityRating", "messagingLimitTier", "checkedAt"],
                        "properties": [
                 "connectionId": ["type": "string"], "status": ["type": ["string", "null"]], "qualityRating": nullableString,
-                "messagingLimitTier": nullableString, "checkedAt": nullableTimestamp]],
+                "messagingLimitTier": nullableString, "checkedAt": nullableTimestamp, "messagingLimit": nullableString,
+                "issues": healthIssues]],
             "ConnectionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Connection"]], "nextCursor": nullableString]],
             "ConnectionUpdate": ["type": "object", "additionalProperties": false, "required": ["webhookOverrideUrl", "webhookVerifyToken"],

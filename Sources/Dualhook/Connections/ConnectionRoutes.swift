@@ -14,13 +14,13 @@ enum ConnectionRoutes {
         router.add("DELETE", "/api/v1/connections/{id}", RouteEntry(authenticated: true, handler: delete))
     }
 
-    static let statuses = ["active", "disconnected"]
+    static let statuses = ConnectionStatus.allCases.map(\.rawValue)
 
     static func list(_ context: APIContext) throws -> Response {
         let query = context.request.query
         let page = try Pagination(query: query)
         if let status = query["status"], !statuses.contains(status) {
-            throw APIError.validationFailed(param: "status", "status must be active or disconnected")
+            throw APIError.validationFailed(param: "status", "status must be active, suspended or disconnected")
         }
         for name in ["tenantId", "wabaId", "phoneNumberId"] {
             if let value = query[name], value.isEmpty || value.count > 128 {
@@ -69,8 +69,9 @@ enum ConnectionRoutes {
             """, [id, context.account.accountID]).first else {
             throw APIError.notFound("connection \(id)")
         }
-        guard try row.decode(String.self, at: 1) == "active" else {
-            throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected")
+        let status: String = try row.decode(at: 1)
+        guard status == ConnectionStatus.active.rawValue else {
+            throw APIError(status: 409, code: "conflict", message: "connection \(id) is \(status)")
         }
         let waba: String = try row.decode(at: 0)
         // Per-number routing changes only this number's override; otherwise the WABA's.
@@ -95,9 +96,10 @@ enum ConnectionRoutes {
                                                         [id, context.account.accountID]).scalar(String.self) else {
             throw APIError.notFound("connection \(id)")
         }
-        if status == "active" {
-            try Disconnect.enqueue(id, reason: "api", unsubscribe: true, on: context.connection)
+        let live = ConnectionStatus(rawValue: status).map(ConnectionStatus.live.contains) ?? false
+        if live {
+            try Disconnect.enqueue(id, reason: .api, unsubscribe: true, on: context.connection)
         }
-        return JSONResponse.make(202, ["connectionId": id, "status": status == "active" ? "disconnecting" : "disconnected"])
+        return JSONResponse.make(202, ["connectionId": id, "status": live ? "disconnecting" : "disconnected"])
     }
 }

@@ -9,7 +9,7 @@ enum ConnectionView {
         c.connection_mode, c.webhook_override_url, c.health_status, c.quality_rating, c.messaging_limit_tier,
         c.health_checked_at, COALESCE(c.heartbeat_confirmed_at, c.created_at), c.created_at, c.disconnect_reason,
         c.disconnected_at, w.status, w.error, w.requested_at, c.webhook_scope, c.routing_effective_url, c.routing_checked_at,
-        c.token_expires_at
+        c.token_expires_at, c.messaging_limit, c.health_issues::text
         """
     /// `FROM` for `columns`: the connection and the latest webhook request of what routes it
     /// (its WABA, or its own number with per-number routing).
@@ -27,6 +27,8 @@ enum ConnectionView {
         let health: [String: Any?] = [
             "status": try row.decode(String?.self, at: 9), "qualityRating": try row.decode(String?.self, at: 10),
             "messagingLimitTier": try row.decode(String?.self, at: 11), "checkedAt": try row.decode(Date?.self, at: 12),
+            "messagingLimit": try row.decode(String?.self, at: 24),
+            "issues": try JSONSerialization.jsonObject(with: Data(try row.decode(String.self, at: 25).utf8)),
         ]
         let heartbeat: [String: Any?] = [
             "applies": applies, "status": applies ? heartbeatStatus : nil,

@@ -13,7 +13,7 @@ import Postgres
 public struct Disconnect: JobKind {
     public struct Args: Codable, Sendable {
         let connectionId: String
-        let reason: String
+        let reason: DisconnectReason
         /// False when Meta already ended the link (ban, partner removed, token revoked).
         var unsubscribe: Bool?
     }
@@ -29,23 +29,24 @@ public struct Disconnect: JobKind {
     public init(_ meta: MetaAccess) { self.meta = meta }
 
     /// Queues the disconnection; one at a time per connection, so asking twice does nothing more.
-    static func enqueue(_ connectionID: String, reason: String, unsubscribe: Bool, on connection: Connection) throws {
+    static func enqueue(_ connectionID: String, reason: DisconnectReason, unsubscribe: Bool, on connection: Connection) throws {
         try JobQueue.enqueue(Disconnect.self, .init(connectionId: connectionID, reason: reason, unsubscribe: unsubscribe),
                              options: JobOptions(uniqueKey: "disconnect:\(connectionID)"), on: connection)
     }
 
     public func perform(_ args: Args, context: JobContext) throws {
         try context.database.transaction { tx in
-            guard let waba = try tx.query("SELECT waba_id FROM connections WHERE id = $1 AND status = 'active'",
+            guard let waba = try tx.query("SELECT waba_id FROM connections WHERE id = $1 AND status IN ('active', 'suspended')",
                                           [args.connectionId]).scalar(String.self) else { return }
             try tx.query("SET LOCAL lock_timeout = '30s'")
             _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || $1, 0))", [waba])
             guard let row = try tx.query("""
                 SELECT c.account_id, c.tenant_id, c.phone_number_id, c.access_token, c.session_id,
                        (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id),
-                       (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status = 'active' AND o.id <> c.id),
+                       (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status IN ('active', 'suspended')
+                          AND o.id <> c.id),
                        c.webhook_scope
-                FROM connections c WHERE c.id = $1 AND c.status = 'active' FOR UPDATE
+                FROM connections c WHERE c.id = $1 AND c.status IN ('active', 'suspended') FOR UPDATE
                 """, [args.connectionId]).first else { return }
             if args.unsubscribe ?? true {
                 let token = try vault.openText(try row.decode(at: 3), associatedData: args.connectionId)
@@ -64,16 +65,7 @@ public struct Disconnect: JobKind {
                     context.logger.warning("the number's override is still shown at Meta", ["waba": waba, "error": "\(error)"])
                 }
             }
-            try tx.query("""
-                UPDATE connections SET status = 'disconnected', disconnect_reason = $2, disconnected_at = now(), updated_at = now()
-                WHERE id = $1
-                """, [args.connectionId, args.reason])
-            let data = Outbox.data([
-                "tenantId": try row.decode(String.self, at: 1), "sessionId": try row.decode(String?.self, at: 4),
-                "connectionId": args.connectionId, "wabaId": waba, "phoneNumberId": try row.decode(String.self, at: 2),
-                "reason": args.reason,
-            ], metadataJSON: try row.decode(String?.self, at: 5) ?? "{}")
-            try Outbox.emit(type: "connection.disconnected", accountID: try row.decode(at: 0), dataJSON: data, on: tx)
+            try ConnectionStore.disconnect(args.connectionId, reason: args.reason, on: tx)
         }
     }
 }

@@ -48,8 +48,6 @@ public struct RegisterNumber: JobKind {
                 throw JobError.snooze(after: RegisterNumber.limitWindow, "Meta's registration limit: \(error)")
             }
         }
-        try context.database.withConnection {
-            try $0.query("UPDATE connections SET registered = true, updated_at = now() WHERE id = $1", [args.connectionId])
-        }
+        try context.database.withConnection { try ConnectionStore.markRegistered(args.connectionId, on: $0) }
     }
 }

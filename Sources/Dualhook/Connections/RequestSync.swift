@@ -66,9 +66,7 @@ public struct RequestSync: JobKind {
         let after = RequestSync.request(phone: try row.decode(at: 0), done: before, graph: meta.graph, token: token, context: context)
         if after != before {
             let json = String(decoding: try JSONSerialization.data(withJSONObject: after, options: [.sortedKeys]), as: UTF8.self)
-            try context.database.withConnection {
-                try $0.query("UPDATE connections SET sync_requests = $2::jsonb, updated_at = now() WHERE id = $1", [args.connectionId, json])
-            }
+            try context.database.withConnection { try ConnectionStore.recordSync(args.connectionId, requestsJSON: json, on: $0) }
         }
         guard RequestSync.types.allSatisfy({ after[$0] != nil }) else {
             throw JobError.retry(after: RequestSync.retryPolicy.delay(afterAttempt: context.attempt), "not every sync was accepted yet")

@@ -48,26 +48,13 @@ public struct ResolveMode: JobKind {
                 // Kept before Meta sets it, so a retry registers with the same PIN.
                 let fresh = ConnectionMode.newPIN()
                 let sealed = try vault.seal(fresh, associatedData: "connection:\(args.connectionId):pin")
-                try context.database.withConnection {
-                    try $0.query("UPDATE connections SET registration_pin = $2 WHERE id = $1", [args.connectionId, sealed])
-                }
+                try context.database.withConnection { try ConnectionStore.keepRegistrationPin(args.connectionId, sealed: sealed, on: $0) }
                 pin = fresh
             }
             try graph.register(phone: phoneID, pin: pin!, token: token, deadline: context.deadline)
         }
         try context.database.transaction { tx in
-            guard let row = try tx.query("""
-                UPDATE connections c SET connection_mode = $2, registered = $3, updated_at = now()
-                WHERE c.id = $1 AND c.connection_mode = 'unknown'
-                RETURNING c.account_id, c.tenant_id, c.session_id, c.waba_id,
-                          (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id)
-                """, [args.connectionId, mode.rawValue, mode == .cloudAPI]).first else { return }
-            let data = Outbox.data([
-                "tenantId": try row.decode(String.self, at: 1), "sessionId": try row.decode(String?.self, at: 2),
-                "connectionId": args.connectionId, "wabaId": try row.decode(String.self, at: 3), "phoneNumberId": phoneID,
-                "connectionMode": mode.rawValue, "previousMode": ConnectionMode.unknown.rawValue,
-            ], metadataJSON: try row.decode(String?.self, at: 4) ?? "{}")
-            try Outbox.emit(type: "connection.mode_resolved", accountID: try row.decode(at: 0), dataJSON: data, on: tx)
+            try ConnectionStore.settleMode(args.connectionId, mode: mode, on: tx)
             if mode == .coexistence { try RequestSync.enqueue(args.connectionId, after: 0, on: tx) }
         }
     }

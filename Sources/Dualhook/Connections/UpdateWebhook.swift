@@ -86,9 +86,8 @@ public struct UpdateWebhook: JobKind {
                 return try failed("Meta did not answer: \(error)")
             }
             for (id, _) in routed {
-                try tx.query("""
-                    UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
-                    """, [id, url, try vault.seal(verifyToken, associatedData: "connection:\(id):verify_token")])
+                try ConnectionStore.setWebhook(id, url: url, sealedVerifyToken: try vault.seal(verifyToken, associatedData: "connection:\(id):verify_token"),
+                                               on: tx)
             }
             try refreshRouting(routed, routing: routing, on: tx, context: context)
             try tx.query("""
@@ -108,16 +107,7 @@ public struct UpdateWebhook: JobKind {
                 context.logger.warning("could not read the number's routing", ["phone_number_id": phone])
                 continue
             }
-            try ConnectionRouting.record(connectionID: id, effectiveURL: effective, on: tx)
+            try ConnectionStore.recordRouting(id, effectiveURL: effective, on: tx)
         }
-    }
-}
-
-/// The routing Meta resolves for a connection's number, as last read.
-enum ConnectionRouting {
-    static func record(connectionID: String, effectiveURL: String?, on connection: Connection) throws {
-        try connection.query("""
-            UPDATE connections SET routing_effective_url = $2, routing_checked_at = now() WHERE id = $1
-            """, [connectionID, effectiveURL])
     }
 }

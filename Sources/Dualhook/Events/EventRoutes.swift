@@ -12,11 +12,7 @@ enum EventRoutes {
         router.add("POST", "/api/v1/events/{id}/redeliver", RouteEntry(authenticated: true, handler: redeliver))
     }
 
-    static let types = [
-        "onboarding.started", "onboarding.completed", "onboarding.failed", "connection.disconnected",
-        "connection.mode_resolved", "connection.heartbeat.due_soon", "connection.heartbeat.overdue",
-        "connection.heartbeat.confirmed", "onboarding.awaiting_number", "connection.token_expiring",
-    ]
+    static let types = EventType.allCases.map(\.rawValue)
 
     struct Event: Encodable {
         let id: String

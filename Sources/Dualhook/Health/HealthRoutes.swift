@@ -26,12 +26,10 @@ enum HealthRoutes {
                                                         [id, context.account.accountID]).scalar(String.self) else {
             throw APIError.notFound("connection \(id)")
         }
-        guard status == "active" else { throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected") }
-        // A poll that was waiting for later runs now; otherwise one is queued.
-        if try !JobQueue.runNow(uniqueKey: PollHealth.uniqueKey(id), queue: PollHealth.queue, on: context.connection) {
-            try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: PollHealth.uniqueKey(id)),
-                                 on: context.connection)
+        guard status == ConnectionStatus.active.rawValue else {
+            throw APIError(status: 409, code: "conflict", message: "connection \(id) is \(status)")
         }
+        try PollHealth.bringForward(id, on: context.connection)
         return JSONResponse.make(202, ["connectionId": id, "status": "refreshing"])
     }
 }

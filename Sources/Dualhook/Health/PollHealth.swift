@@ -3,8 +3,10 @@ import JobQueue
 import Meta
 import Postgres
 
-/// Reads a connection's number at Meta (can it send, quality, messaging tier, and where Meta
-/// routes its webhooks) into its health and routing snapshots. A token Meta no longer accepts
+/// Reads a connection's number at Meta (can it send, quality, messaging limit, the errors of each
+/// entity that limit it, and where Meta routes its webhooks) into its health and routing
+/// snapshots; a change emits `connection.health_changed`. Suspended numbers are not polled:
+/// their app is offboarded, and what Meta says of them then is not a failure. A token Meta no longer accepts
 /// (190) ends the connection: `connection.disconnected` with `reason: "token_expired"` when
 /// Meta says it expired (subcode 463), else `"token_revoked"`.
 public struct PollHealth: JobKind {
@@ -21,6 +23,13 @@ public struct PollHealth: JobKind {
 
     let meta: MetaAccess
 
+    /// A poll now: the waiting one runs at once, or one is queued.
+    static func bringForward(_ id: String, on connection: Connection) throws {
+        if try !JobQueue.runNow(uniqueKey: uniqueKey(id), queue: queue, on: connection) {
+            try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: uniqueKey(id)), on: connection)
+        }
+    }
+
     public init(_ meta: MetaAccess) { self.meta = meta }
 
     public func perform(_ args: Args, context: JobContext) throws {
@@ -34,21 +43,26 @@ public struct PollHealth: JobKind {
             phone = try meta.graph.phoneNumber(try row.decode(at: 0), fields: GraphClient.healthFields + ",webhook_configuration",
                                                token: token, deadline: context.deadline)
         } catch let error as GraphError where error.isTokenInvalid {
-            let reason = error.isTokenExpired ? "token_expired" : "token_revoked"
-            context.logger.info("token no longer accepted; disconnecting", ["connection": args.connectionId, "reason": reason])
+            let reason: DisconnectReason = error.isTokenExpired ? .tokenExpired : .tokenRevoked
+            context.logger.info("token no longer accepted; disconnecting", ["connection": args.connectionId, "reason": reason.rawValue])
             try context.database.withConnection {
                 try Disconnect.enqueue(args.connectionId, reason: reason, unsubscribe: false, on: $0)
             }
             return
         }
+        let issues = (phone.health_status?.entities ?? []).flatMap { entity in
+            (entity.errors ?? []).map { problem in
+                HealthSnapshot.Issue(entity: entity.entity_type ?? "UNKNOWN", code: problem.error_code.map(String.init) ?? "unknown",
+                                     description: problem.error_description)
+            }
+        }
+        let reading = HealthReading(status: phone.health_status?.can_send_message, qualityRating: phone.quality_rating,
+                                    messagingLimitTier: phone.messaging_limit_tier,
+                                    messagingLimit: phone.whatsapp_business_manager_messaging_limit, issues: issues)
         try context.database.transaction { tx in
-            try tx.query("""
-                UPDATE connections SET health_status = COALESCE($2, health_status), quality_rating = COALESCE($3, quality_rating),
-                    messaging_limit_tier = COALESCE($4, messaging_limit_tier), health_checked_at = now(), updated_at = now()
-                WHERE id = $1 AND status = 'active'
-                """, [args.connectionId, phone.health_status?.can_send_message, phone.quality_rating, phone.messaging_limit_tier])
+            try ConnectionStore.recordHealth(args.connectionId, reading: reading, on: tx)
             if let configuration = phone.webhook_configuration {
-                try ConnectionRouting.record(connectionID: args.connectionId, effectiveURL: configuration.effective, on: tx)
+                try ConnectionStore.recordRouting(args.connectionId, effectiveURL: configuration.effective, on: tx)
             }
         }
     }

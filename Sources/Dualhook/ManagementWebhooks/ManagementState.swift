@@ -3,28 +3,18 @@ import JobQueue
 import Postgres
 
 /// What a management change means for Dualhook's own state, applied once per change in the
-/// transaction that marks it applied.
+/// transaction that marks it applied. Payloads are read as Meta's webhook reference pages
+/// describe them; fields Dualhook does not act on are only forwarded.
 enum ManagementState {
-    /// `account_update` events that end every connection of the WABA, with the reason each
-    /// `connection.disconnected` names. The partner link is gone at Meta: nothing to unsubscribe.
-    static let endingEvents = [
-        "PARTNER_REMOVED": "partner_removed", "PARTNER_APP_UNINSTALLED": "partner_app_uninstalled",
-        "ACCOUNT_DELETED": "account_deleted", "ACCOUNT_OFFBOARDED": "coexistence_offboarded",
-    ]
-
     static func apply(changeID: String, waba: String, field: String, value: [String: Any], on tx: Connection) throws {
         guard try tx.query("UPDATE management_changes SET applied_at = now() WHERE id = $1 AND applied_at IS NULL RETURNING 1",
                            [changeID]).first != nil else { return }
-        func text(_ key: String) -> String? { value[key] as? String ?? (value[key] as? NSNumber)?.stringValue }
+        func text(_ key: String) -> String? { ManagementState.text(value[key]) }
         switch field {
+        case "account_update":
+            try AccountUpdate(value).apply(waba: waba, on: tx)
         case "phone_number_quality_update":
-            try tx.query("""
-                UPDATE connections SET quality_rating = COALESCE($3, quality_rating),
-                    messaging_limit_tier = COALESCE($4, messaging_limit_tier), updated_at = now()
-                WHERE waba_id = $1 AND status = 'active'
-                  AND (phone_number_id = $2 OR regexp_replace(COALESCE(display_phone_number, ''), '[^0-9]', '', 'g')
-                                               = regexp_replace(COALESCE($5, '-'), '[^0-9]', '', 'g'))
-                """, [waba, text("phone_number_id"), text("current_quality_rating"), text("current_limit"), text("display_phone_number")])
+            try qualityUpdate(waba: waba, value: value, on: tx)
         case "message_template_status_update", "message_template_quality_update", "template_category_update":
             guard let template = text("message_template_id") else { return }
             try tx.query("""
@@ -38,52 +28,109 @@ enum ManagementState {
                       field == "message_template_status_update" ? text("event") : nil,
                       field == "message_template_quality_update" ? text("new_quality_score") : nil,
                       field == "template_category_update" ? text("new_category") : nil])
-        case "account_update":
-            let event = text("event") ?? ""
-            let banned = event == "DISABLED_UPDATE" && ((value["ban_info"] as? [String: Any])?["waba_ban_state"] as? String) == "DISABLE"
-            if let reason = banned ? "account_banned" : endingEvents[event] {
-                let ids = try tx.query("SELECT id FROM connections WHERE waba_id = $1 AND status = 'active'", [waba])
-                    .rows.map { try $0.decode(String.self, at: 0) }
-                for id in ids {
-                    try Disconnect.enqueue(id, reason: reason, unsubscribe: false, on: tx)
-                }
-            } else if event == "ACCOUNT_RECONNECTED" {
-                try settleCoexistence(waba: waba, on: tx)
-            }
-        case "smb_app_state_sync":
-            try settleCoexistence(waba: waba, on: tx)
         case "phone_number_name_update":
             if text("decision") == "APPROVED", let name = text("requested_verified_name") {
-                try tx.query("""
-                    UPDATE connections SET verified_name = $2, updated_at = now()
-                    WHERE waba_id = $1 AND status = 'active'
-                      AND regexp_replace(COALESCE(display_phone_number, ''), '[^0-9]', '', 'g') = regexp_replace(COALESCE($3, '-'), '[^0-9]', '', 'g')
-                    """, [waba, name, text("display_phone_number")])
+                try ConnectionStore.rename(waba: waba, displayPhoneNumber: text("display_phone_number"), verifiedName: name, on: tx)
             }
         default:
             break  // forwarded only
         }
     }
 
-    /// The WhatsApp Business app is in use on the WABA's numbers: a Coexistence number Meta had
-    /// not settled is Coexistence now (`connection.mode_resolved`), and the sync time is kept.
-    static func settleCoexistence(waba: String, on tx: Connection) throws {
-        let resolved = try tx.query("""
-            UPDATE connections c SET connection_mode = 'coexistence', updated_at = now()
-            WHERE c.waba_id = $1 AND c.status = 'active' AND c.connection_mode = 'unknown'
-            RETURNING c.id, c.account_id, c.tenant_id, c.session_id, c.phone_number_id,
-                      (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id)
-            """, [waba]).rows
-        for row in resolved {
-            let data = Outbox.data([
-                "tenantId": try row.decode(String.self, at: 2), "sessionId": try row.decode(String?.self, at: 3),
-                "connectionId": try row.decode(String.self, at: 0), "wabaId": waba, "phoneNumberId": try row.decode(String.self, at: 4),
-                "connectionMode": "coexistence", "previousMode": "unknown",
-            ], metadataJSON: try row.decode(String?.self, at: 5) ?? "{}")
-            try Outbox.emit(type: "connection.mode_resolved", accountID: try row.decode(at: 1), dataJSON: data, on: tx)
+    static func text(_ any: Any?) -> String? { any as? String ?? (any as? NSNumber)?.stringValue }
+
+    /// `phone_number_quality_update` as Meta sends it now: the number by its display number,
+    /// `event` (`FLAGGED`, `UNFLAGGED`, `UPGRADE`, `DOWNGRADE`…), and its limit as
+    /// `max_daily_conversations_per_business` (or `current_limit` while that lasts), without a
+    /// quality rating
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update).
+    /// The limit is recorded and a health poll brought forward to read the rating.
+    static func qualityUpdate(waba: String, value: [String: Any], on tx: Connection) throws {
+        let limit = text(value["max_daily_conversations_per_business"]) ?? text(value["current_limit"])
+        for id in try ConnectionStore.live(waba: waba, displayPhoneNumber: text(value["display_phone_number"]), on: tx) {
+            if let limit {
+                try ConnectionStore.changeHealth(id, on: tx) { previous in
+                    (HealthSnapshot(status: previous.status, qualityRating: previous.qualityRating, messagingLimit: limit,
+                                    issues: previous.issues), nil)
+                }
+            }
+            try PollHealth.bringForward(id, on: tx)
         }
-        try tx.query("""
-            UPDATE connections SET coexistence_synced_at = now() WHERE waba_id = $1 AND status = 'active' AND connection_mode = 'coexistence'
-            """, [waba])
+    }
+}
+
+/// One `account_update` change, read as Meta's reference describes it
+/// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_update).
+struct AccountUpdate {
+    let event: String
+    /// A Coexistence `PARTNER_REMOVED`, `ACCOUNT_OFFBOARDED` or `ACCOUNT_RECONNECTED` names
+    /// the number it is about.
+    let phoneNumber: String?
+    /// `DISABLED_UPDATE`'s `ban_info.waba_ban_state`: a string, or a list of them.
+    let banStates: [String]
+    let banDate: String?
+
+    init(_ value: [String: Any]) {
+        event = ManagementState.text(value["event"]) ?? ""
+        phoneNumber = ManagementState.text(value["phone_number"])
+        let ban = value["ban_info"] as? [String: Any]
+        if let list = ban?["waba_ban_state"] as? [Any] {
+            banStates = list.compactMap(ManagementState.text)
+        } else {
+            banStates = ManagementState.text(ban?["waba_ban_state"]).map { [$0] } ?? []
+        }
+        banDate = ManagementState.text(ban?["waba_ban_date"])
+    }
+
+    /// The partner link is gone at Meta in each of these, so there is nothing to unsubscribe.
+    /// `PARTNER_ADDED` and `PARTNER_APP_INSTALLED` are recorded and forwarded only.
+    func apply(waba: String, on tx: Connection) throws {
+        switch event {
+        case "PARTNER_APP_UNINSTALLED":
+            try end(ConnectionStore.live(waba: waba, on: tx), .partnerAppUninstalled, on: tx)
+        case "PARTNER_REMOVED":
+            // A Coexistence number removed from the partner ends only its own connection.
+            try end(ConnectionStore.live(waba: waba, displayPhoneNumber: phoneNumber, on: tx), .partnerRemoved, on: tx)
+        case "ACCOUNT_DELETED":
+            try end(ConnectionStore.live(waba: waba, on: tx), .accountDeleted, on: tx)
+        case "ACCOUNT_OFFBOARDED":
+            // A Coexistence number moved devices or re-registered its app: Meta offboards its
+            // Cloud API companion until the business reconnects
+            // (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/reconnect-offboarded-coexistence-clients/).
+            try ConnectionStore.suspend(waba: waba, displayPhoneNumber: phoneNumber, reason: event, on: tx)
+        case "ACCOUNT_RECONNECTED":
+            try ConnectionStore.resume(waba: waba, displayPhoneNumber: phoneNumber, reason: event, on: tx)
+        case "DISABLED_UPDATE":
+            try ban(waba: waba, on: tx)
+        default:
+            break
+        }
+    }
+
+    /// `DISABLE` ends the WABA's connections (`account_banned`). `SCHEDULE_FOR_DISABLE` is a
+    /// warning: a health issue on each live connection, with `connection.health_changed`.
+    /// `REINSTATE` lifts that warning; connections already ended by a `DISABLE` stay ended (the
+    /// tenant onboards again, which also re-checks the WABA at Meta).
+    func ban(waba: String, on tx: Connection) throws {
+        let live = try ConnectionStore.live(waba: waba, on: tx)
+        if banStates.contains("DISABLE") {
+            return try end(live, .accountBanned, on: tx)
+        }
+        let scheduled = banStates.contains(HealthIssues.scheduledForDisable)
+        guard scheduled || banStates.contains("REINSTATE") else { return }
+        let issue = HealthSnapshot.Issue(entity: HealthIssues.ownEntity, code: HealthIssues.scheduledForDisable,
+                                         description: "Meta scheduled the WhatsApp Business Account to be disabled" + (banDate.map { " on \($0)" } ?? ""))
+        for id in live {
+            try ConnectionStore.changeHealth(id, on: tx) { previous in
+                var issues = previous.issues.filter { $0.code != HealthIssues.scheduledForDisable }
+                if scheduled { issues.append(issue) }
+                return (HealthSnapshot(status: previous.status, qualityRating: previous.qualityRating,
+                                       messagingLimit: previous.messagingLimit, issues: issues), nil)
+            }
+        }
+    }
+
+    func end(_ ids: [String], _ reason: DisconnectReason, on tx: Connection) throws {
+        for id in ids { try Disconnect.enqueue(id, reason: reason, unsubscribe: false, on: tx) }
     }
 }

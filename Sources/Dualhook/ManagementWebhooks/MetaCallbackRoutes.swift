@@ -3,24 +3,27 @@ import Foundation
 import HTTPServer
 import JobQueue
 import Logging
+import Meta
 import Postgres
 
 /// `GET /meta/webhook` (Meta's verification) and `POST /meta/webhook` (the app-level callback).
 /// The signature is checked over the raw body before anything else; then each change is
 /// recorded, deduplicated and queued, in the request's one transaction, and the answer is 200.
-/// Message-path fields here are a routing anomaly: logged (WABA, field, time) and dropped.
+/// Fields an override captures are a routing anomaly here: logged (WABA, field, time) and
+/// dropped; every other field, known or not, is recorded and forwarded.
 enum MetaCallbackRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("GET", "/meta/webhook", RouteEntry(authenticated: false, handler: verify))
         router.add("POST", "/meta/webhook", RouteEntry(authenticated: false, storesReplies: false, handler: receive))
     }
 
-    /// What Meta delivers to the tenant's own URL through the override; never processed here.
-    static let messagePathFields: Set<String> = ["messages", "smb_message_echoes", "history"]
-    static let managementFields: Set<String> = [
-        "message_template_status_update", "message_template_quality_update", "phone_number_quality_update",
-        "phone_number_name_update", "account_update", "account_review_update", "business_capability_update",
-        "smb_app_state_sync", "template_category_update", "security", "account_alerts",
+    /// The fields a webhook override captures: Meta sends them to the tenant's own URL, never
+    /// here, so nothing may depend on receiving them; one arriving here is a routing anomaly
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/override).
+    static let overriddenFields: Set<String> = [
+        "messages", "message_echoes", "calls", "consumer_profile", "messaging_handovers", "standby",
+        "group_lifecycle_update", "group_participants_update", "group_settings_update", "group_status_update",
+        "smb_message_echoes", "smb_app_state_sync", "history", "account_settings_update",
     ]
     static let logger = Logger(label: "meta-callback")
 
@@ -43,22 +46,23 @@ enum MetaCallbackRoutes {
             throw APIError(status: 401, code: "unauthorized", message: "X-Hub-Signature-256 is missing or does not match the body",
                            param: "X-Hub-Signature-256")
         }
-        guard let envelope = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+        guard let envelope = try? WebhookEnvelope(body) else {
             throw APIError.invalidJSON("the body is not a JSON object")
         }
         var recorded = 0
-        for entry in envelope["entry"] as? [[String: Any]] ?? [] {
-            let waba = (entry["id"] as? String) ?? (entry["id"] as? NSNumber)?.stringValue
-            for change in entry["changes"] as? [[String: Any]] ?? [] {
-                guard let field = change["field"] as? String else { continue }
-                if messagePathFields.contains(field) {
+        for entry in envelope.entries {
+            for change in entry.changes {
+                if overriddenFields.contains(change.field) {
                     // Where and when only: the value (message content) is neither logged nor kept.
-                    logger.warning("routing anomaly: a message-path field reached the app callback", ["waba": waba ?? "-", "field": field])
-                    try context.connection.query("INSERT INTO routing_anomalies (waba_id, field) VALUES ($1, $2)", [waba, field])
-                } else if managementFields.contains(field), let waba, let value = change["value"] {
-                    if try ManagementChange.record(waba: waba, field: field, value: value, on: context.connection) { recorded += 1 }
-                } else {
-                    logger.info("ignored an app callback field", ["waba": waba ?? "-", "field": field])
+                    logger.warning("routing anomaly: a field an override captures reached the app callback",
+                                   ["waba": entry.id ?? "-", "field": change.field])
+                    try context.connection.query("INSERT INTO routing_anomalies (waba_id, field) VALUES ($1, $2)", [entry.id, change.field])
+                } else if let id = entry.id {
+                    // Every other field, known or not, is recorded and forwarded as Meta sent it.
+                    if try ManagementChange.record(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
+                                                   on: context.connection) {
+                        recorded += 1
+                    }
                 }
             }
         }

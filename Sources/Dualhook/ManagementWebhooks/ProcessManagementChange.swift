@@ -5,9 +5,11 @@ import JobQueue
 import Postgres
 
 /// Applies a management change to Dualhook's state (once), then forwards it to the WABA's
-/// webhook URL the way Meta sent it, with `X-Dualhook-Event`, `-WABA`, `-Connection`, `-Trace`
-/// and `-Signature` (signed like events, with the account's secrets). 15 s timeout; retried on
-/// the events' schedule; `pending`, `delivered` or `failed` on the change.
+/// webhook URL exactly as Meta sent it (the bytes of its `value`, Meta's `time`), with
+/// `X-Dualhook-Event`, `-WABA`, `-Connection`, `-Trace` and `-Signature` (signed like events,
+/// with the account's secrets), and `X-Hub-Signature-256` keyed with the account's current
+/// signing secret, so a receiver built for Meta's webhooks verifies it as it verifies Meta's.
+/// 15 s timeout; retried on the events' schedule; `pending`, `delivered` or `failed` on the change.
 public struct ProcessManagementChange: JobKind {
     public struct Args: Codable, Sendable {
         let changeId: String
@@ -34,8 +36,10 @@ public struct ProcessManagementChange: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let change = try context.database.withConnection({ connection in
-            try connection.query("SELECT waba_id, field, value::text, forward_status, received_at FROM management_changes WHERE id = $1",
-                                 [args.changeId]).first
+            try connection.query("""
+                SELECT waba_id, field, value::text, forward_status, received_at, value_raw, entry_time
+                FROM management_changes WHERE id = $1
+                """, [args.changeId]).first
         }) else { return }
         let waba: String = try change.decode(at: 0)
         let field: String = try change.decode(at: 1)
@@ -54,13 +58,17 @@ public struct ProcessManagementChange: JobKind {
             return
         }
 
-        let receivedAt = Int(try change.decode(Date.self, at: 4).timeIntervalSince1970)
-        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":\#(DeliveryStore.quote(waba)),"time":\#(receivedAt),"changes":[{"field":\#(DeliveryStore.quote(field)),"value":\#(valueJSON)}]}]}"#.utf8)
+        // Meta's own bytes and time; changes recorded before they were kept fall back to the
+        // parsed value and the time of receipt.
+        let raw = try change.decode(String?.self, at: 5) ?? valueJSON
+        let time = try change.decode(Int?.self, at: 6) ?? Int(try change.decode(Date.self, at: 4).timeIntervalSince1970)
+        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":\#(DeliveryStore.quote(waba)),"time":\#(time),"changes":[{"field":\#(DeliveryStore.quote(field)),"value":\#(raw)}]}]}"#.utf8)
         let timestamp = Int(Date().timeIntervalSince1970)
         let headers = [
             ("Content-Type", "application/json"), ("X-Dualhook-Event", field), ("X-Dualhook-WABA", waba),
             ("X-Dualhook-Connection", target.connectionID), ("X-Dualhook-Trace", args.changeId),
             ("X-Dualhook-Signature", EventSignature.dualhook(secrets: target.secrets, timestamp: timestamp, body: body)),
+            ("X-Hub-Signature-256", "sha256=" + Digest.hmacSHA256(key: Data(target.secrets[0].utf8), message: body).hexString),
         ]
         var error: String?
         do {
@@ -90,11 +98,12 @@ public struct ProcessManagementChange: JobKind {
         let phone = value["phone_number_id"] as? String ?? (value["phone_number_id"] as? NSNumber)?.stringValue
         guard let row = try tx.query("""
             SELECT c.account_id, c.id, c.webhook_override_url, \(SigningSecrets.validSQL(account: "c.account_id"))
-            FROM connections c WHERE c.waba_id = $1 AND c.status = 'active'
+            FROM connections c WHERE c.waba_id = $1 AND c.status IN ('active', 'suspended')
             ORDER BY c.phone_number_id = $2 DESC, c.created_at LIMIT 1
             """, [waba, phone ?? ""]).first else { return nil }
         let account: String = try row.decode(at: 0)
         let secrets = try SigningSecrets.openAll(try row.decode(at: 3), accountID: account, vault: vault)
+        guard !secrets.isEmpty else { throw SigningSecrets.Malformed(accountID: account) }
         return Target(accountID: account, connectionID: try row.decode(at: 1), url: try row.decode(at: 2), secrets: secrets)
     }
 }

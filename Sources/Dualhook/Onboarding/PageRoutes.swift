@@ -34,7 +34,7 @@ enum PageRoutes {
         }
         if session.status == "created" {
             try context.connection.query("UPDATE onboarding_sessions SET status = 'opened' WHERE id = $1", [session.id])
-            try Outbox.emit(type: "onboarding.started", accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
+            try Outbox.emit(type: .onboardingStarted, accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
         }
         let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
         return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
@@ -86,7 +86,7 @@ enum PageRoutes {
                 """, [session.id])
             var extra = ["reason": "cancelled"]
             if let step { extra["currentStep"] = step }
-            try Outbox.emit(type: "onboarding.failed", accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
+            try Outbox.emit(type: .onboardingFailed, accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
             return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
         }
         let detail = SignupErrorDetail(currentStep: step, errorMessage: errorMessage, errorId: errorID, metaSessionId: metaSessionID)
@@ -97,7 +97,7 @@ enum PageRoutes {
         if let step { extra["currentStep"] = step }
         if let errorMessage { extra["errorMessage"] = errorMessage }
         if let errorID { extra["errorId"] = errorID }
-        try Outbox.emit(type: "onboarding.failed", accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
+        try Outbox.emit(type: .onboardingFailed, accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
         return .json(200, ["redirectUrl": OnboardingSession.url(session.failureURL, ["sessionId": session.id, "status": "failed",
                                                                                      "reason": ProvisioningFailure.signupError])])
     }

@@ -72,7 +72,7 @@ struct ProvisioningStore {
             _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('waba:' || $1, 0))", [waba])
             let row = try tx.query("""
                 (SELECT account_id, webhook_override_url, false FROM connections
-                 WHERE waba_id = $1 AND status = 'active' AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
+                 WHERE waba_id = $1 AND status IN ('active', 'suspended') AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
                 UNION ALL
                 (SELECT account_id, webhook_override_url, (account_id, tenant_id) = ($2, $3) FROM onboarding_sessions
                  WHERE waba_id = $1 AND status IN ('exchanging', 'awaiting_number') AND id <> $4
@@ -111,7 +111,7 @@ struct ProvisioningStore {
     func holders(waba: String, except sessionID: String) throws -> Int {
         try database.withConnection {
             try $0.query("""
-                SELECT (SELECT count(*) FROM connections WHERE waba_id = $1 AND status = 'active')
+                SELECT (SELECT count(*) FROM connections WHERE waba_id = $1 AND status IN ('active', 'suspended'))
                      + (SELECT count(*) FROM onboarding_sessions WHERE waba_id = $1 AND status IN ('exchanging', 'awaiting_number')
                           AND id <> $2)
                 """, [waba, sessionID]).scalar(Int.self) ?? 0
@@ -121,7 +121,8 @@ struct ProvisioningStore {
     /// Which of these numbers are live in a connection already.
     func liveNumbers(_ ids: [String]) throws -> Set<String> {
         Set(try database.withConnection {
-            try $0.query("SELECT phone_number_id FROM connections WHERE phone_number_id = ANY($1) AND status = 'active'", [ids])
+            try $0.query("SELECT phone_number_id FROM connections WHERE phone_number_id = ANY($1) AND status IN ('active', 'suspended')",
+                         [ids])
                 .rows.map { try $0.decode(String.self, at: 0) }
         })
     }
@@ -137,7 +138,8 @@ struct ProvisioningStore {
             var stored: [(id: String, number: ProvisionedNumber)] = []
             for number in numbers {
                 let live = try tx.query("""
-                    SELECT id, (account_id, tenant_id) = ($2, $3) FROM connections WHERE phone_number_id = $1 AND status = 'active' FOR UPDATE
+                    SELECT id, (account_id, tenant_id) = ($2, $3) FROM connections
+                    WHERE phone_number_id = $1 AND status IN ('active', 'suspended') FOR UPDATE
                     """, [number.phone.id, session.accountID, session.tenantID]).first
                 if let live, try !live.decode(Bool.self, at: 1) {
                     // Rolled back with the rest: the session fails, nothing of it is stored.
@@ -146,34 +148,16 @@ struct ProvisioningStore {
                 }
                 let existing = try live?.decode(String.self, at: 0)
                 let id = existing ?? Identifiers.make("con")
-                let values: [(any PostgresEncodable)?] = [
-                    id, session.accountID, session.tenantID, session.id, waba, number.phone.id, businessID,
-                    number.phone.display_phone_number, number.phone.verified_name, number.mode.rawValue,
-                    try vault.seal(token, associatedData: id),
-                    try number.pin.map { try vault.seal($0, associatedData: "connection:\(id):pin") },
-                    number.registered, number.phone.quality_rating, session.webhookOverrideURL,
-                    try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token"),
-                    session.webhookScope.rawValue, number.routing, session.tokenExpiresAt, number.syncRequestsJSON,
-                ]
-                if existing == nil {
-                    try tx.query("""
-                        INSERT INTO connections (id, account_id, tenant_id, session_id, waba_id, phone_number_id, business_id,
-                            display_phone_number, verified_name, connection_mode, access_token, registration_pin, registered,
-                            quality_rating, webhook_override_url, webhook_verify_token, webhook_scope, routing_effective_url,
-                            routing_checked_at, token_expires_at, sync_requests)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now(), $19, $20::jsonb)
-                        """, values)
-                } else {
-                    try tx.query("""
-                        UPDATE connections SET session_id = $4, waba_id = $5, business_id = COALESCE($7, business_id),
-                            display_phone_number = $8, verified_name = $9, connection_mode = $10, access_token = $11,
-                            registration_pin = COALESCE($12, registration_pin), registered = $13, quality_rating = $14,
-                            webhook_override_url = $15, webhook_verify_token = $16, webhook_scope = $17,
-                            routing_effective_url = $18, routing_checked_at = now(), token_expires_at = $19,
-                            token_expiring_notified_at = NULL, sync_requests = $20::jsonb, updated_at = now()
-                        WHERE id = $1 AND account_id = $2 AND tenant_id = $3 AND phone_number_id = $6
-                        """, values)
-                }
+                try ConnectionStore.store(ConnectionRecord(
+                    id: id, accountID: session.accountID, tenantID: session.tenantID, sessionID: session.id, wabaID: waba,
+                    phoneNumberID: number.phone.id, businessID: businessID, displayPhoneNumber: number.phone.display_phone_number,
+                    verifiedName: number.phone.verified_name, mode: number.mode, sealedAccessToken: try vault.seal(token, associatedData: id),
+                    sealedRegistrationPin: try number.pin.map { try vault.seal($0, associatedData: "connection:\(id):pin") },
+                    registered: number.registered, qualityRating: number.phone.quality_rating,
+                    webhookOverrideURL: session.webhookOverrideURL,
+                    sealedVerifyToken: try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token"),
+                    webhookScope: session.webhookScope, routingEffectiveURL: number.routing, tokenExpiresAt: session.tokenExpiresAt,
+                    syncRequestsJSON: number.syncRequestsJSON), replacing: existing != nil, on: tx)
                 stored.append((id, number))
             }
             // The override Meta just accepted is the WABA's, so every sibling routed by the WABA
@@ -201,7 +185,7 @@ struct ProvisioningStore {
                 data["connections"] = stored.map { ["connectionId": $0.id, "phoneNumberId": $0.number.phone.id,
                                                     "connectionMode": $0.number.mode.rawValue] }
             }
-            try Outbox.emit(type: "onboarding.completed", accountID: session.accountID,
+            try Outbox.emit(type: .onboardingCompleted, accountID: session.accountID,
                             dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
             for entry in stored where entry.number.mode == .unknown {
                 try JobQueue.enqueue(ResolveMode.self, .init(connectionId: entry.id),
@@ -219,10 +203,9 @@ struct ProvisioningStore {
     /// The webhook configuration Meta accepted for the WABA, on these connections.
     func configure(_ ids: [String], like session: Session, on tx: Connection) throws {
         for id in ids {
-            try tx.query("""
-                UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
-                """, [id, session.webhookOverrideURL,
-                      try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token")])
+            try ConnectionStore.setWebhook(id, url: session.webhookOverrideURL,
+                                           sealedVerifyToken: try vault.seal(session.webhookVerifyToken, associatedData: "connection:\(id):verify_token"),
+                                           on: tx)
         }
     }
 
@@ -239,7 +222,7 @@ struct ProvisioningStore {
                 """, [session.id, businessID]).first != nil else { return }
             let data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "wabaId": waba, "businessId": businessID,
                                         "webhookOverrideUrl": session.webhookOverrideURL]
-            try Outbox.emit(type: "onboarding.awaiting_number", accountID: session.accountID,
+            try Outbox.emit(type: .onboardingAwaitingNumber, accountID: session.accountID,
                             dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
             try JobQueue.enqueue(AwaitNumber.self, .init(sessionId: session.id, wabaId: waba, phoneNumberId: phoneID,
                                                          businessId: businessID, event: event),
@@ -275,7 +258,7 @@ struct ProvisioningStore {
                 if let trace = graph.fbtraceID { meta["fbtraceId"] = trace }
                 data["metaError"] = meta
             }
-            try Outbox.emit(type: "onboarding.failed", accountID: session.accountID,
+            try Outbox.emit(type: .onboardingFailed, accountID: session.accountID,
                             dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
         }
     }

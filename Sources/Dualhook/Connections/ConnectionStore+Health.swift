@@ -1,0 +1,74 @@
+import Foundation
+import Postgres
+
+/// What a health poll read for a number.
+struct HealthReading {
+    let status: String?
+    let qualityRating: String?
+    let messagingLimitTier: String?
+    let messagingLimit: String?
+    let issues: [HealthSnapshot.Issue]
+}
+
+extension ConnectionStore {
+    static let healthColumns = "c.health_status, c.quality_rating, c.messaging_limit, c.health_issues::text"
+
+    static func snapshot(_ row: Row, at offset: Int) throws -> HealthSnapshot {
+        let issues = try JSONDecoder().decode([HealthSnapshot.Issue].self, from: Data(try row.decode(String.self, at: offset + 3).utf8))
+        return HealthSnapshot(status: try row.decode(at: offset), qualityRating: try row.decode(at: offset + 1),
+                              messagingLimit: try row.decode(at: offset + 2), issues: issues)
+    }
+
+    static func issuesJSON(_ issues: [HealthSnapshot.Issue]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(issues), as: UTF8.self)
+    }
+
+    /// Changes one connection's health with `change`; any change of status, quality, limit or
+    /// issues emits `connection.health_changed` with the previous and the current snapshot.
+    static func changeHealth(_ id: String, on tx: Connection, _ change: (HealthSnapshot) -> (HealthSnapshot, tier: String?)) throws {
+        guard let row = try tx.query("""
+            SELECT \(ConnectionSubject.columns), \(healthColumns) FROM connections c
+            WHERE c.id = $1 AND c.status IN ('active', 'suspended') FOR UPDATE
+            """, [id]).first else { return }
+        let subject = try ConnectionSubject(row: row)
+        let previous = try snapshot(row, at: ConnectionSubject.columnCount)
+        let (current, tier) = change(previous)
+        try tx.query("""
+            UPDATE connections SET health_status = $2, quality_rating = $3, messaging_limit = $4, health_issues = $5::jsonb,
+                messaging_limit_tier = COALESCE($6, messaging_limit_tier), health_checked_at = now(), updated_at = now()
+            WHERE id = $1
+            """, [id, current.status, current.qualityRating, current.messagingLimit, try issuesJSON(current.issues), tier])
+        if current != previous {
+            try Outbox.emit(ConnectionHealthChanged(previous: previous, current: current), about: subject, on: tx)
+        }
+    }
+
+    /// A health poll's reading. Issues Dualhook raised itself (a scheduled disable) stay.
+    static func recordHealth(_ id: String, reading: HealthReading, on tx: Connection) throws {
+        try changeHealth(id, on: tx) { previous in
+            let own = previous.issues.filter { $0.entity == HealthIssues.ownEntity }
+            return (HealthSnapshot(status: reading.status ?? previous.status, qualityRating: reading.qualityRating ?? previous.qualityRating,
+                                   messagingLimit: reading.messagingLimit ?? previous.messagingLimit,
+                                   issues: reading.issues + own), reading.messagingLimitTier)
+        }
+    }
+
+    /// The live connections of a WABA (those whose number matches `displayPhoneNumber`, when
+    /// given).
+    static func live(waba: String, displayPhoneNumber: String? = nil, on tx: Connection) throws -> [String] {
+        try tx.query("""
+            SELECT id FROM connections
+            WHERE waba_id = $1 AND status IN ('active', 'suspended') AND ($2::text IS NULL OR \(sameNumber("display_phone_number", "$2")))
+            ORDER BY id
+            """, [waba, displayPhoneNumber]).rows.map { try $0.decode(String.self, at: 0) }
+    }
+}
+
+/// Health issues Dualhook records from Meta's account updates, next to those a poll reads.
+enum HealthIssues {
+    /// The entity of the issues Dualhook raises from webhooks (a poll never reports them).
+    static let ownEntity = "WABA_BAN_STATE"
+    static let scheduledForDisable = "SCHEDULE_FOR_DISABLE"
+}

@@ -1,0 +1,16 @@
+/// Every event type an account receives (the `type` of an event and `X-Dualhook-Event`).
+enum EventType: String, CaseIterable, Sendable, Encodable {
+    case onboardingStarted = "onboarding.started"
+    case onboardingCompleted = "onboarding.completed"
+    case onboardingFailed = "onboarding.failed"
+    case onboardingAwaitingNumber = "onboarding.awaiting_number"
+    case connectionDisconnected = "connection.disconnected"
+    case connectionSuspended = "connection.suspended"
+    case connectionResumed = "connection.resumed"
+    case connectionModeResolved = "connection.mode_resolved"
+    case connectionHealthChanged = "connection.health_changed"
+    case connectionTokenExpiring = "connection.token_expiring"
+    case heartbeatDueSoon = "connection.heartbeat.due_soon"
+    case heartbeatOverdue = "connection.heartbeat.overdue"
+    case heartbeatConfirmed = "connection.heartbeat.confirmed"
+}
