@@ -7,17 +7,10 @@ import Testing
 /// them, so they reach the app callback): partner removals and uninstalls, Coexistence
 /// offboarding, bans, quality updates, and fields Dualhook does not know.
 @Suite(.serialized) struct AccountUpdateTests {
+    /// An onboarding whose tenant endpoint is `receiver`.
     func onboard(_ f: OnboardingFixture, receiver: EventReceiver, tenant: String = "cust_a", waba: String? = nil,
                  mode: String = "cloud_api") throws -> (connection: String, waba: String, phone: String) {
-        let link = try f.link(["webhookOverrideUrl": receiver.url, "coexistence": mode != "cloud_api"], tenant: tenant)
-        var body: [String: Any] = ["mode": mode]
-        if let waba { body["wabaId"] = waba }
-        let signup = try f.meta.signup(body)
-        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!,
-                       event: mode == "cloud_api" ? "FINISH" : "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
-        let session = try f.finished(link)
-        guard let id = session["connectionId"] as? String else { throw SpawnError(message: "not onboarded: \(session)") }
-        return (id, signup["wabaId"]!, signup["phoneNumberId"]!)
+        try f.onboard(to: receiver.url, tenant: tenant, waba: waba, mode: mode)
     }
 
     /// Meta sends a change; it must reach Dualhook's app callback.

@@ -11,13 +11,7 @@ import Testing
     /// An onboarding whose tenant endpoint is `receiver`.
     func onboard(_ f: OnboardingFixture, receiver: EventReceiver, tenant: String = "cust_a", waba: String? = nil,
                  mode: String = "cloud_api") throws -> (connection: String, waba: String, phone: String) {
-        let link = try f.link(["webhookOverrideUrl": receiver.url, "coexistence": mode != "cloud_api"], tenant: tenant)
-        let signup = try f.meta.signup(mode: mode, wabaID: waba)
-        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!,
-                       event: mode == "cloud_api" ? "FINISH" : "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
-        let session = try f.finished(link)
-        guard let id = session["connectionId"] as? String else { throw SpawnError(message: "not onboarded: \(session)") }
-        return (id, signup["wabaId"]!, signup["phoneNumberId"]!)
+        try f.onboard(to: receiver.url, tenant: tenant, waba: waba, mode: mode)
     }
 
     /// POSTs a body to the callback, signed as Meta signs (or with the signature given).

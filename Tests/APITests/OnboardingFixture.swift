@@ -51,6 +51,19 @@ final class OnboardingFixture: @unchecked Sendable {
         return Link(sessionID: created.json["sessionId"] as! String, token: String(url.split(separator: "/").last!))
     }
 
+    /// A whole onboarding whose tenant endpoint is `url`: a session, a signup at the fake Meta
+    /// (a known `waba` adds a number to it), and `complete`; the connection's id, WABA and number.
+    func onboard(to url: String, tenant: String = "cust_a", waba: String? = nil,
+                 mode: String = "cloud_api") throws -> (connection: String, waba: String, phone: String) {
+        let link = try self.link(["webhookOverrideUrl": url, "coexistence": mode != "cloud_api"], tenant: tenant)
+        let signup = try meta.signup(mode: mode, wabaID: waba)
+        try complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!,
+                     event: mode == "cloud_api" ? "FINISH" : "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
+        let session = try finished(link)
+        guard let id = session["connectionId"] as? String else { throw SpawnError(message: "not onboarded: \(session)") }
+        return (id, signup["wabaId"]!, signup["phoneNumberId"]!)
+    }
+
     /// What the page posts after Embedded Signup.
     @discardableResult
     func complete(_ link: Link, code: String, waba: String, phone: String?, event: String = "FINISH") throws -> HTTPResult {
