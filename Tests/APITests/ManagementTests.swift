@@ -140,9 +140,9 @@ import Testing
         #expect(health["status"] as? String == "LIMITED" && health["messagingLimitTier"] as? String == "TIER_250" && health["checkedAt"] is String)
 
         // Meta bans the WABA: both of its connections end, the other tenant's stays.
-        let ban = envelope(waba: first.waba, field: "account_update",
-                           value: #"{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"DISABLE","waba_ban_date":"2026-11-21"}}"#)
-        #expect(try deliver(f, ban).status == 200)
+        // Sent by the fake Meta, routed as Meta routes account updates: to the app's callback.
+        let ban = try f.meta.post("/_fake/emit", #"{"wabaId":"\#(first.waba)","field":"account_update","value":{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"DISABLE","waba_ban_date":"2026-11-21"}}}"#)
+        #expect(ban["target"] as? String == f.server.baseURL + "/meta/webhook" && ban["status"] as? Int == 200)
         #expect(eventually(timeout: 20) { (try? f.events("connection.disconnected").count) == 2 })
         let ended = try f.events("connection.disconnected")
         #expect(Set(ended.compactMap { $0["connectionId"] as? String }) == [first.connection, second.connection])
