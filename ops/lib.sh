@@ -32,8 +32,10 @@ pg_bindir() {
 }
 
 # DUALHOOK_MASTER_KEYS for development and tests: a key ring made once in .data/master-keys
-# (never committed). Production sets its own.
+# (never committed). Production sets its own. Also DUALHOOK_ENV=development: these scripts run
+# against the fake Meta's development values, which `serve` and `work` accept only then.
 dev_master_keys() {
+  export DUALHOOK_ENV="${DUALHOOK_ENV:-development}"
   if [ -z "${DUALHOOK_MASTER_KEYS:-}" ]; then
     local file="$ROOT/.data/master-keys"
     if [ ! -s "$file" ]; then

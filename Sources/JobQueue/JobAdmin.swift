@@ -69,12 +69,14 @@ public enum JobAdmin {
                 return .notFound
             }
             guard state != "running" else { return .wrongState(state) }
-            try tx.query("""
+            if let queue = try tx.query("""
                 UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
                     max_attempts = GREATEST(max_attempts, attempt + 1)
                 WHERE id = $1
-                RETURNING pg_notify('dualhook_jobs.' || queue, '')
-                """, [id])
+                RETURNING queue
+                """, [id]).scalar(String.self) {
+                WakeUps.shared.wake(queue, after: tx)
+            }
             return .changed
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import Postgres
 
 /// Enqueuing, always inside the caller's transaction: a job exists exactly when the work that
-/// asked for it committed. A notification on the job's queue wakes idle workers at commit.
+/// asked for it committed. Idle workers are woken after the commit (`WakeUps`), never by a
+/// `NOTIFY` inside the enqueuing transaction.
 public enum JobQueue {
     /// The LISTEN/NOTIFY channel of a queue.
     public static func channel(for queue: String) -> String { "dualhook_jobs.\(queue)" }
@@ -32,24 +33,33 @@ public enum JobQueue {
                                   maxAttempts: Int = RetryPolicy.standard.maxAttempts, timeout: TimeInterval = 60,
                                   options: JobOptions = JobOptions(), on connection: Connection) throws -> Int64? {
         let result = try connection.query("""
-            WITH inserted AS (
-                INSERT INTO jobs (queue, kind, args, priority, run_at, max_attempts, timeout_seconds, unique_key)
-                VALUES ($1, $2, $3::jsonb, $4, COALESCE($5::timestamptz, now() + make_interval(secs => $6)), $7, $8, $9)
-                ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING
-                RETURNING id)
-            SELECT id, pg_notify($10, '') FROM inserted
+            INSERT INTO jobs (queue, kind, args, priority, run_at, max_attempts, timeout_seconds, unique_key)
+            VALUES ($1, $2, $3::jsonb, $4, COALESCE($5::timestamptz, now() + make_interval(secs => $6)), $7, $8, $9)
+            ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING
+            RETURNING id
             """,
             [queue, kind, argsJSON, priority, options.runAt, options.delay ?? 0, maxAttempts,
-             Int(max(1, timeout.rounded(.up))), options.uniqueKey, channel(for: queue)])
-        return try result.scalar(Int64.self)
+             Int(max(1, timeout.rounded(.up))), options.uniqueKey])
+        let id = try result.scalar(Int64.self)
+        if id != nil && (options.runAt ?? .distantPast) <= Date() && (options.delay ?? 0) <= 0 {
+            WakeUps.shared.wake(queue, after: connection)
+        }
+        return id
+    }
+
+    /// Wakes the queue's idle workers once `connection`'s work has committed (coalesced).
+    public static func wake(_ queue: String, after connection: Connection) {
+        WakeUps.shared.wake(queue, after: connection)
     }
 
     /// Brings the waiting (`available`) job with this unique key forward to now and wakes its
     /// queue; false when there is none (it is running, finished, or was never queued).
     @discardableResult
     public static func runNow(uniqueKey: String, queue: String, on connection: Connection) throws -> Bool {
-        try connection.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING pg_notify($2, '')",
-                             [uniqueKey, channel(for: queue)]).rowCount > 0
+        let moved = try connection.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING id",
+                                         [uniqueKey]).rowCount > 0
+        if moved { wake(queue, after: connection) }
+        return moved
     }
 
     /// Enqueues many jobs of one kind in one statement; returns how many were inserted
@@ -76,15 +86,17 @@ public enum JobQueue {
         let result = try connection.query("""
             WITH inserted AS (
                 INSERT INTO jobs (queue, kind, args, priority, run_at, max_attempts, timeout_seconds, unique_key)
-                SELECT $1, $2, a, $4, COALESCE($5::timestamptz, now()) + make_interval(secs => $6 + random() * $11), $7, $8, NULLIF(k, '')
+                SELECT $1, $2, a, $4, COALESCE($5::timestamptz, now()) + make_interval(secs => $6 + random() * $10), $7, $8, NULLIF(k, '')
                 FROM unnest($3::jsonb[], $9::text[]) AS t(a, k)
                 ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING
                 RETURNING 1)
-            SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify($10, '') END FROM inserted
+            SELECT count(*) FROM inserted
             """,
             [queue, kind, argsJSON, priority, options.runAt, options.delay ?? 0, maxAttempts,
-             Int(max(1, timeout.rounded(.up))), keys, channel(for: queue), options.spread ?? 0])
-        return try result.scalar(Int.self) ?? 0
+             Int(max(1, timeout.rounded(.up))), keys, options.spread ?? 0])
+        let inserted = try result.scalar(Int.self) ?? 0
+        if inserted > 0 { wake(queue, after: connection) }
+        return inserted
     }
 }
 
@@ -95,9 +107,9 @@ extension JobQueue {
     public struct Fragment: Sendable {
         /// `INSERT INTO jobs … RETURNING id`.
         public let insert: String
-        /// `pg_notify(…)`, to select in the outer statement when the insert produced a row.
-        public let notify: String
         public let parameters: [(any PostgresEncodable)?]
+        /// The queue to `wake` after the statement's commit.
+        public let queue: String
     }
 
     /// `argsExpression` is SQL over `source`'s columns (for example
@@ -115,7 +127,6 @@ extension JobQueue {
                 INSERT INTO jobs (queue, kind, args, max_attempts, timeout_seconds)
                 SELECT $\(n), $\(n + 1), \(argsExpression), $\(n + 2), $\(n + 3) FROM \(source) RETURNING id
                 """,
-            notify: "pg_notify($\(n + 4), '')",
-            parameters: [queue, kind, maxAttempts, Int(max(1, timeout.rounded(.up))), channel(for: queue)])
+            parameters: [queue, kind, maxAttempts, Int(max(1, timeout.rounded(.up)))], queue: queue)
     }
 }

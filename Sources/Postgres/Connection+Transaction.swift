@@ -1,22 +1,36 @@
 extension Connection {
+    /// Runs `action` once what this connection wrote so far is committed: at the end of the
+    /// open `transaction`, or now when there is none (the last statement committed on its own).
+    /// A rolled-back transaction drops its actions. For work that must not happen inside a
+    /// transaction, such as a wake-up that would otherwise hold the commit.
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        if isInTransaction { commitActions.append(action) } else { action() }
+    }
+
     /// Runs `body` inside `BEGIN … COMMIT`; any thrown error rolls the transaction back and is
     /// rethrown. Nothing of a failed body is ever half-written.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
         try execute("BEGIN")
+        commitActions.removeAll()
         let value: T
         do {
             value = try body(self)
         } catch {
+            commitActions.removeAll()
             if !isBroken { _ = try? execute("ROLLBACK") }
             throw error
         }
         do {
             try execute("COMMIT")
         } catch {
+            commitActions.removeAll()
             if !isBroken && isInTransaction { _ = try? execute("ROLLBACK") }
             throw error
         }
+        let actions = commitActions
+        commitActions.removeAll()
+        for action in actions { action() }
         return value
     }
 }

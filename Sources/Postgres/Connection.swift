@@ -14,6 +14,8 @@ public final class Connection: @unchecked Sendable {
     let handle: OpaquePointer
     private var preparedStatements: [String: String] = [:]
     private var closed = false
+    /// Actions to run once the open transaction commits (dropped when it rolls back).
+    var commitActions: [@Sendable () -> Void] = []
 
     /// Opens a connection from a URL (`postgres://…`) or a conninfo string (`host=… dbname=…`).
     /// Every session runs in UTC with ISO dates, which the timestamp decoder relies on.

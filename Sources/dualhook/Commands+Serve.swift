@@ -2,12 +2,14 @@ import Crypto
 import Dualhook
 import Foundation
 import HTTPServer
+import JobQueue
 import Logging
 
 extension Commands {
     static func serve(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
         let parsed = try Arguments(args, options: ["threads", "listen", "idle-timeout"], flags: [])
         try parsed.expectPositionals(0, "")
+        try environment.requireProductionSettings()
         // Each thread holds a database connection and blocks on it: about two per core keeps
         // the cores busy without the context switching that more threads cost (measured with
         // ops/bench/api: 2 threads 1,304 req/s, 16 threads 810 req/s on 2 cores).
@@ -30,6 +32,7 @@ extension Commands {
         if let value = setting("META_WEBHOOK_VERIFY_TOKEN") { configuration.meta.webhookVerifyToken = value }
         let metrics = HTTPMetrics()
         let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
+        WakeUps.shared.start(databaseURL: environment.databaseURL)
         let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)
         try http.start()
         let logger = Logger(label: "serve")

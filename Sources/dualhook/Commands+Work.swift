@@ -6,6 +6,7 @@ extension Commands {
     static func work(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
         let parsed = try Arguments(args, options: ["queues", "concurrency", "grace", "reap-interval", "poll-interval", "lease-margin"], flags: [])
         try parsed.expectPositionals(0, "")
+        try environment.requireProductionSettings()
         let registry = try Catalog.registry(environment)
         let concurrency = try parsed.int("concurrency", default: 10, range: 1...1000)
         let queues = try parseQueues(parsed.options["queues"], defaultConcurrency: concurrency, known: registry.queues)
@@ -18,6 +19,7 @@ extension Commands {
         let worker = Worker(configuration: configuration, registry: registry,
                             databaseURL: environment.databaseURL, logger: Logger(label: "work"))
         Signals.onTermination { _ in worker.stop() }
+        WakeUps.shared.start(databaseURL: environment.databaseURL)
         worker.run()
         return 0
     }

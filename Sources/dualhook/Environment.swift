@@ -64,6 +64,23 @@ struct Environment: Sendable {
         do { return try Vault(keyRing: ring) } catch { throw UsageError("\(error)") }
     }
 
+    /// `DUALHOOK_ENV=development`: the development values of API.md stand in for missing
+    /// settings. Anything else is production, which fails closed.
+    var isDevelopment: Bool { values["DUALHOOK_ENV"] == "development" }
+
+    /// The settings `serve` and `work` cannot run without in production: without them the app
+    /// secret would be the public development one, and Meta's signatures would be checked
+    /// against it. The first missing one is named (exit 2).
+    static let requiredInProduction = ["META_APP_ID", "META_APP_SECRET", "META_CONFIG_ID", "META_WEBHOOK_VERIFY_TOKEN",
+                                       "DUALHOOK_MASTER_KEYS"]
+
+    func requireProductionSettings() throws {
+        guard !isDevelopment else { return }
+        if let missing = Environment.requiredInProduction.first(where: { setting($0) == nil }) {
+            throw UsageError("\(missing) is not set (required unless DUALHOOK_ENV=development, which uses the development values)")
+        }
+    }
+
     /// Development-only job kinds (`diag.*`), for benchmarks and the test suite.
     var diagnosticKinds: Bool { values["DUALHOOK_DIAG_KINDS"] == "1" }
 

@@ -51,8 +51,13 @@ import Testing
             results.add(try? f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
                                            headers: ["Idempotency-Key": "race"], json: sessionBody()))
         }
+        // The first request holds the key's reservation (a transaction-scoped advisory lock) and
+        // waits on the tenant's row.
         #expect(eventually(timeout: 10) {
-            (try? f.db.with { try $0.query("SELECT count(*) FROM idempotency_keys WHERE key = 'race'").scalar(Int.self) }) == 1
+            (try? f.db.with { try $0.query("""
+                SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()
+                """).scalar(Int.self) }) == 1
         })
         let second = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
                                        headers: ["Idempotency-Key": "race"], json: sessionBody())

@@ -23,6 +23,8 @@ public final class DualhookProcess: @unchecked Sendable {
         environment["DATABASE_URL"] = databaseURL
         environment["DUALHOOK_SQL_DIR"] = TestEnvironment.migrationsDirectory.path
         if environment["DUALHOOK_MASTER_KEYS"] == nil { environment["DUALHOOK_MASTER_KEYS"] = TestEnvironment.masterKeys }
+        // The tests run against the fake Meta's development values.
+        if environment["DUALHOOK_ENV"] == nil { environment["DUALHOOK_ENV"] = "development" }
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         process.standardOutput = handle

@@ -35,6 +35,7 @@ typealias RouteHandler = @Sendable (APIContext) throws -> Response
 struct IdempotencyTicket: Sendable {
     let key: String
     let accountID: String
+    let requestHash: Data
 }
 
 struct RouteEntry: Sendable {

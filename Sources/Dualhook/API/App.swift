@@ -70,7 +70,6 @@ public final class App: Sendable {
     private func run(_ entry: RouteEntry, request: Request) -> Response {
         var window: RateLimitWindow?
         var caller: Caller?
-        var idempotencyKey: String?
         do {
             // Checked first: nothing (an Idempotency-Key included) is taken for a body we cannot read.
             if !request.body.isEmpty, !App.isJSON(request.header("Content-Type")) {
@@ -78,6 +77,7 @@ public final class App: Sendable {
             }
             return try pool.withConnection { connection in
                 if entry.authenticated {
+                    // Counted in an unlogged table: no durable commit of its own.
                     guard let token = App.bearerToken(request), token.hasPrefix("dh_live_"),
                           let (who, limits) = try RateLimitWindow.authenticate(keyHash: Digest.sha256(token), on: connection) else {
                         throw APIError.unauthorized
@@ -85,42 +85,31 @@ public final class App: Sendable {
                     caller = who
                     window = limits
                     if limits.exceeded { throw APIError.rateLimited(retryAfter: limits.retryAfter) }
-                    if request.method == "POST", entry.storesReplies, let key = request.header("Idempotency-Key") {
-                        switch try Idempotency.claim(key: key, accountID: who.accountID, request: request,
-                                                              vault: configuration.vault, on: connection) {
+                }
+                let key = request.method == "POST" && entry.storesReplies ? request.header("Idempotency-Key") : nil
+                // One transaction, and so one durable commit, per request: the key's claim, the
+                // route's writes and its jobs, and the stored answer.
+                func serve(_ connection: Connection) throws -> Response {
+                    var ticket: IdempotencyTicket?
+                    if let key, let caller {
+                        switch try Idempotency.claim(key: key, accountID: caller.accountID, request: request,
+                                                     vault: configuration.vault, on: connection) {
                         case .replay(let stored):
-                            var replay = stored
-                            limits.apply(to: &replay)
-                            replay.accountID = who.accountID
-                            return replay
+                            return stored
                         case .proceed:
-                            idempotencyKey = key
+                            ticket = IdempotencyTicket(key: key, accountID: caller.accountID, requestHash: Idempotency.requestHash(request))
                         }
                     }
-                }
-                let ticket = idempotencyKey.flatMap { key in caller.map { IdempotencyTicket(key: key, accountID: $0.accountID) } }
-                let context = APIContext(request: request, caller: caller, connection: connection, configuration: configuration,
-                                         idempotency: entry.singleStatement ? ticket : nil)
-                var response: Response
-                do {
-                    if entry.singleStatement {
-                        response = try entry.handler(context)
-                    } else {
-                      response = try connection.transaction { _ in
-                        let answer = try entry.handler(context)
-                        if let key = idempotencyKey, let caller, answer.status < 500 {
-                            try Idempotency.store(answer, key: key, accountID: caller.accountID, vault: configuration.vault,
-                                                  on: connection)
-                        }
-                        return answer
-                      }
+                    let context = APIContext(request: request, caller: caller, connection: connection, configuration: configuration,
+                                             idempotency: entry.singleStatement ? ticket : nil)
+                    let answer = try entry.handler(context)
+                    if let ticket, !entry.singleStatement, answer.status < 500 {
+                        try Idempotency.store(answer, ticket: ticket, vault: configuration.vault, on: connection)
                     }
-                } catch {
-                    if let key = idempotencyKey, let caller, !connection.isBroken {
-                        Idempotency.release(key: key, accountID: caller.accountID, on: connection)
-                    }
-                    throw error
+                    return answer
                 }
+                // A single-statement route without a key is atomic on its own (autocommit).
+                var response = entry.singleStatement && key == nil ? try serve(connection) : try connection.transaction(serve)
                 window?.apply(to: &response)
                 response.accountID = caller?.accountID
                 return response

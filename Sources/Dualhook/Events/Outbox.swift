@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import Postgres
 
 /// Lifecycle events are written here in the transaction that causes them; delivery reads
@@ -9,6 +10,8 @@ enum Outbox {
         let id = Identifiers.make("evt")
         try connection.query("INSERT INTO events (id, account_id, type, data) VALUES ($1, $2, $3, $4::jsonb)",
                              [id, accountID, type.rawValue, PostgresRawJSON(dataJSON)])
+        // The insert trigger queued the delivery; its workers are woken after the commit.
+        JobQueue.wake(DeliverEvent.queue, after: connection)
         return id
     }
 

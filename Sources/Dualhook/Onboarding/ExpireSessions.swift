@@ -21,7 +21,7 @@ public struct ExpireSessions: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let total = try context.inBatches(of: 500) {
             try context.database.transaction { tx in
-                try tx.query("""
+                let count = try tx.query("""
                     WITH due AS (
                         SELECT id FROM onboarding_sessions
                         WHERE status IN ('created', 'opened') AND expires_at < now()
@@ -35,11 +35,13 @@ public struct ExpireSessions: JobKind {
                            jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'expired', 'metadata', metadata)
                     FROM expired
                     """).affectedRows
+                JobQueue.wake(DeliverEvent.queue, after: tx)
+                return count
             }
         }
         if total > 0 { context.logger.info("expired onboarding sessions", ["count": total]) }
         let stuck = try context.database.transaction { tx in
-            try tx.query("""
+            let count = try tx.query("""
                 WITH due AS (
                     SELECT id FROM onboarding_sessions
                     WHERE status = 'exchanging' AND exchanging_since < now() - interval '15 minutes'
@@ -55,6 +57,8 @@ public struct ExpireSessions: JobKind {
                                           'error', 'provisioning stopped without an outcome', 'metadata', metadata)
                 FROM failed
                 """).affectedRows
+            JobQueue.wake(DeliverEvent.queue, after: tx)
+            return count
         }
         if stuck > 0 { context.logger.warning("failed onboarding sessions whose exchange was lost", ["count": stuck]) }
     }

@@ -36,7 +36,7 @@ enum SessionRoutes {
         let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)",
                                     from: "session", firstParameter: 16)
         let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault,
-                                                  firstParameter: 21)
+                                                  firstParameter: 20)
         // One statement, atomic on its own: the tenant (inserted with DO NOTHING and renamed
         // only when its name changed, so no row lock serialises a tenant's sessions), the
         // session, its webhook-check job and the stored idempotent reply.
@@ -61,8 +61,9 @@ enum SessionRoutes {
                 RETURNING id),
             job AS (\(job.insert)),
             stored AS (\(store.sql))
-            SELECT \(job.notify) FROM job
+            SELECT id FROM job
             """, parameters + job.parameters + store.parameters)
+        JobQueue.wake(job.queue, after: connection)
         return response
     }
 

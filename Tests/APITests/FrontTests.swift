@@ -1,0 +1,61 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// The front's wake-ups and configuration: a job its request enqueued starts at once although
+/// the request's transaction sends no NOTIFY, and production refuses to start without Meta's
+/// settings.
+@Suite(.serialized) struct FrontTests {
+    @Test func aJobEnqueuedByARequestStartsWithinTheWakeUpBound() throws {
+        let endpoint = try LoopbackServer.handshakeReceiver(token: "s3cret")
+        defer { endpoint.stop() }
+        let f = try APIFixture(environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"])
+        defer { f.close() }
+        // A worker that polls only every 60 s: only a wake-up can start the job sooner.
+        let worker = try DualhookProcess(["work", "--queues", "meta:2", "--poll-interval", "60"], databaseURL: f.db.url,
+                                         environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"], label: "slow-poll-worker")
+        defer { worker.stop() }
+        #expect(eventually(timeout: 10) { worker.log.contains("worker started") })
+        Thread.sleep(forTimeInterval: 0.5)  // its LISTEN is in place
+        var waits: [TimeInterval] = []
+        for _ in 0..<5 {
+            let created = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                            json: sessionBody(["webhookOverrideUrl": endpoint.base + "/whatsapp"]))
+            #expect(created.status == 201, "\(created.text)")
+            let id = created.json["sessionId"] as? String ?? ""
+            #expect(eventually(timeout: 10) {
+                (try? f.db.with { try $0.query("SELECT webhook_check FROM onboarding_sessions WHERE id = $1", [id]).scalar(String.self) })
+                    == "passed"
+            })
+            let wait = try f.db.with { try $0.query("""
+                SELECT extract(epoch FROM attempted_at - created_at) FROM jobs
+                WHERE kind = 'onboarding.webhook_check' AND args->>'sessionId' = $1
+                """, [id]).scalar(Double.self) }
+            waits.append(try #require(wait))
+        }
+        // Generous for a loaded 2-core machine, and far below the 60 s poll.
+        #expect(waits.allSatisfy { $0 < 2 }, "enqueue → start: \(waits)")
+    }
+
+    @Test func productionServeAndWorkRefuseToStartWithoutMetasSettings() throws {
+        let db = try TestDatabase(label: "config")
+        defer { db.drop() }
+        let production = ["DUALHOOK_ENV": "production", "META_APP_ID": "42", "META_APP_SECRET": "", "META_CONFIG_ID": "cfg",
+                          "META_WEBHOOK_VERIFY_TOKEN": "vt"]
+        for command in [["serve", "--listen", "127.0.0.1:0"], ["work"]] {
+            let refused = try DualhookProcess.run(command, databaseURL: db.url, environment: production, timeout: 20)
+            #expect(refused.status == 2, "\(command[0]): \(refused.output)")
+            #expect(refused.output.contains("META_APP_SECRET is not set"))
+            #expect(refused.output.split(separator: "\n").count == 1, "one line")
+        }
+        // Development: the development values stand in, and it runs.
+        var development = production
+        development["DUALHOOK_ENV"] = "development"
+        let port = Int.random(in: 30_000...31_999)
+        let serve = try DualhookProcess(["serve", "--listen", "127.0.0.1:\(port)"], databaseURL: db.url, environment: development)
+        defer { serve.stop() }
+        #expect(eventually(timeout: 10) { serve.log.contains("listening") }, "\(serve.log)")
+        #expect(serve.isRunning)
+    }
+}
