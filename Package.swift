@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer", "TestSupport"]),
         .testTarget(name: "MetaTests", dependencies: ["Meta", "HTTPClient", "HTTPServer", "Crypto", "TestSupport"]),
         .testTarget(name: "FakeMetaTests", dependencies: ["FakeMeta", "Meta", "HTTPClient", "HTTPServer", "Crypto", "TestSupport"]),
-        .testTarget(name: "APITests", dependencies: ["Dualhook", "HTTPServer", "HTTPClient", "Meta", "Postgres", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["Dualhook", "HTTPServer", "HTTPClient", "JobQueue", "Meta", "Postgres", "TestSupport"]),
     ]
 )

@@ -61,6 +61,17 @@ public enum JobAdmin {
         case wrongState(String)
     }
 
+    /// Brings every waiting job of a kind forward to now and wakes their queues; returns how
+    /// many moved. For operators (and tests) who do not want to wait for a scheduled retry or poll.
+    @discardableResult
+    public static func runNow(kind: String, on connection: Connection) throws -> Int {
+        let queues = try connection.query("""
+            UPDATE jobs SET run_at = now() WHERE kind = $1 AND state = 'available' AND run_at > now() RETURNING queue
+            """, [kind]).rows.map { try $0.decode(String.self, at: 0) }
+        for queue in Set(queues) { WakeUps.shared.wake(queue, after: connection) }
+        return queues.count
+    }
+
     /// Runs a finished (discarded, cancelled, completed) or waiting job again now, with one
     /// more attempt allowed if its attempts were spent.
     public static func retry(id: Int64, on connection: Connection) throws -> ChangeResult {

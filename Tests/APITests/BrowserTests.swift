@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import TestSupport
 import Testing
 
@@ -105,7 +106,7 @@ import Testing
             try $0.query("SELECT waba_id FROM onboarding_sessions WHERE id = $1", [link.sessionID]).scalar(String.self)
         })
         let phone = try f.meta.post("/_fake/wabas/\(waba)/phones", "{}")["phoneNumberId"] as! String
-        try f.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE kind = 'onboarding.await_number' AND state = 'available'") }
+        try f.db.with { try JobAdmin.runNow(kind: "onboarding.await_number", on: $0) }
         #expect(eventually(timeout: 30) { (try? f.session(link))?["status"] as? String == "completed" })
         let connection = try f.connection(try f.session(link)["connectionId"] as? String ?? "")
         #expect(try connection?.decode(String.self, "phone_number_id") == phone)

@@ -1,5 +1,6 @@
 import Dualhook
 import Foundation
+import JobQueue
 import HTTPServer
 import Postgres
 import TestSupport
@@ -54,7 +55,7 @@ import Testing
 
         /// Brings the event's waiting retry forward instead of sleeping through the schedule.
         func runRetryNow(_ id: String) throws {
-            try api.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available'", ["deliver:" + id]) }
+            try api.db.with { try JobQueue.runNow(uniqueKey: "deliver:" + id, queue: "events", on: $0) }
         }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JobQueue
 import Postgres
 import TestSupport
 import Testing
@@ -92,7 +93,7 @@ import Testing
 
         try f.meta.post("/_fake/phones/\(pending["phoneNumberId"]!)", #"{"mode":"coexistence"}"#)
         // The poll is due in 30 s; bring it forward instead of sleeping.
-        try f.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE kind = 'connections.resolve_mode' AND state = 'available'") }
+        try f.db.with { try JobAdmin.runNow(kind: "connections.resolve_mode", on: $0) }
         #expect(eventually(timeout: 20) { (try? f.events("connection.mode_resolved").count) == 1 })
         let resolved = try f.events("connection.mode_resolved").first
         #expect(resolved?["connectionId"] as? String == connectionID && resolved?["connectionMode"] as? String == "coexistence")

@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import Postgres
 import TestSupport
 import Testing
@@ -16,7 +17,7 @@ import Testing
 
     /// Brings a waiting job's next run forward (as a sweep would have it due).
     func runNow(_ f: OnboardingFixture, kind: String) throws {
-        try f.db.with { try $0.query("UPDATE jobs SET run_at = now() WHERE kind = $1 AND state = 'available'", [kind]) }
+        try f.db.with { try JobAdmin.runNow(kind: kind, on: $0) }
     }
 
     @Test func aWABAWithoutAVerifiedNumberWaitsAndCompletesWhenOneAppears() throws {
