@@ -17,8 +17,9 @@ public final class JobContext: Sendable {
     public let deadline: Date
     public let workerID: String
     public let logger: Logger
-    /// The worker's pool, for the handler's own transactions.
-    public let database: ConnectionPool
+    /// The worker's pool, for the handler's own transactions, with statements cut at the
+    /// deadline (`JobDatabase`).
+    public let database: JobDatabase
     private let cancelled = Atomic<Bool>(false)
 
     init(jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, deadline: Date,
@@ -31,7 +32,7 @@ public final class JobContext: Sendable {
         self.deadline = deadline
         self.workerID = workerID
         self.logger = logger
-        self.database = database
+        self.database = JobDatabase(pool: database, deadline: deadline)
     }
 
     public var isLastAttempt: Bool { attempt >= maxAttempts }

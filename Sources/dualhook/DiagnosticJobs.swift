@@ -8,6 +8,22 @@ enum DiagnosticJobs {
         registry.register(Noop())
         registry.register(Touch())
         registry.register(Fail())
+        registry.register(SleepInDatabase())
+    }
+
+    /// Waits in the database (`pg_sleep`) longer than its 2 s timeout, like a handler stuck on
+    /// a lock or a runaway query: its statement is cut at the deadline.
+    struct SleepInDatabase: JobKind {
+        struct Args: Codable, Sendable {
+            var seconds: Double
+        }
+        static let kind = "diag.sleep_in_database"
+        static let timeout: TimeInterval = 2
+        static let retryPolicy = RetryPolicy.fixed([1, 1])
+
+        func perform(_ args: Args, context: JobContext) throws {
+            try context.database.withConnection { _ = try $0.query("SELECT pg_sleep($1)", [args.seconds]) }
+        }
     }
 
     /// Does nothing; measures the engine alone.

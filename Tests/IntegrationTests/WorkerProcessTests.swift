@@ -134,6 +134,31 @@ import Testing
         #expect(eventually(timeout: 10) { (try? jobState(db, next)) == "completed" })
     }
 
+    @Test func aHandlerStuckInADatabaseCallIsCutByItsStatementTimeoutAndRetried() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let id = try db.with { connection throws in
+            try JobQueue.enqueueRaw(kind: "diag.sleep_in_database", queue: "default", argsJSON: #"{"seconds":60}"#,
+                                    maxAttempts: 3, timeout: 2, on: connection)!
+        }
+        func sleeping() -> Int? {
+            try? db.with { try $0.query("""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
+                  AND query LIKE 'SELECT pg_sleep%'
+                """).scalar(Int.self) }
+        }
+        let worker = try DualhookProcess(["work", "--queues", "default:1"], databaseURL: db.url, environment: Self.diag)
+        defer { worker.stop() }
+        #expect(eventually(timeout: 10) { sleeping() == 1 }, "the first attempt waits in the database")
+        // Without its statement timeout the call would go on for 60 s after the 2 s deadline;
+        // it is cut there, and the job is retried on its schedule until its attempts are spent.
+        #expect(eventually(timeout: 20) { (try? jobState(db, id)) == "discarded" })
+        let attempts = try db.with { try $0.query("SELECT attempt FROM jobs WHERE id = $1", [id]).scalar(Int.self) }
+        #expect(attempts == 3)
+        #expect(eventually(timeout: 3) { sleeping() == 0 }, "no statement outlives its attempt")
+        #expect(worker.isRunning)
+    }
+
     @Test func sigtermLetsRunningJobsFinishAndHandsTheRestBack() throws {
         let db = try TestDatabase(label: "int")
         defer { db.drop() }

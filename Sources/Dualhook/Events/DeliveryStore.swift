@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
+import JobQueue
 import Postgres
 
 /// The delivery job's SQL: the event with its account's endpoint and secrets, in one read; then
 /// the attempt, the event's status and the endpoint's health, in one statement.
 struct DeliveryStore {
-    let database: ConnectionPool
+    let database: JobDatabase
     let vault: Vault
 
     struct Delivery {

@@ -7,7 +7,7 @@ import Postgres
 /// across retries, and the final transaction that stores the connection (or the failure) with
 /// its event.
 struct ProvisioningStore {
-    let database: ConnectionPool
+    let database: JobDatabase
     let vault: Vault
 
     /// A session being provisioned (`exchanging`, or `awaiting_number` with its WABA already

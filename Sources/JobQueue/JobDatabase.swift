@@ -1,0 +1,34 @@
+import Foundation
+import Postgres
+
+/// The worker's pool as a handler sees it: every connection it lends runs its statements with
+/// `statement_timeout` set to what is left of the attempt's deadline, so a handler stuck in a
+/// database call (a lock wait, a runaway query) is cut at its deadline and retried, instead of
+/// holding a worker slot, a connection and its locks. The setting is reset before the
+/// connection goes back to the pool, which the engine's own claims and completions share.
+public struct JobDatabase: Sendable {
+    let pool: ConnectionPool
+    let deadline: Date
+
+    public init(pool: ConnectionPool, deadline: Date) {
+        self.pool = pool
+        self.deadline = deadline
+    }
+
+    /// Milliseconds left, at least 1 (0 would mean no limit at all).
+    var remainingMilliseconds: Int { max(1, Int((deadline.timeIntervalSinceNow * 1000).rounded(.up))) }
+
+    public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        try pool.withConnection { connection in
+            try connection.execute("SET statement_timeout = \(remainingMilliseconds)")
+            defer { if !connection.isBroken && !connection.isInTransaction { _ = try? connection.execute("RESET statement_timeout") } }
+            return try body(connection)
+        }
+    }
+
+    /// `withConnection` + `transaction`.
+    @discardableResult
+    public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
+        try withConnection { try $0.transaction(body) }
+    }
+}
