@@ -19,18 +19,26 @@ final class RunningJob: @unchecked Sendable {
 /// The slots of one queue: `concurrency` threads that each run one claimed job at a time.
 ///
 /// A slot whose handler overran its deadline is abandoned: its job is failed as timed out and
-/// a fresh thread takes the slot, so one stuck handler never shrinks the worker's capacity.
+/// a fresh thread takes the slot, so one stuck handler never shrinks the worker's capacity. The
+/// replacements are capped: with as many stuck threads as the queue has slots, an abandoned slot
+/// stays empty (and is reported) until a stuck thread comes back and takes it, so handlers that
+/// never return cannot grow the process's threads without bound.
 ///
 /// `@unchecked Sendable`: all mutable state is guarded by `condition`.
 final class QueueRunner: @unchecked Sendable {
     let name: String
     let concurrency: Int
+    /// How many abandoned threads may still be running before slots stop being replaced.
+    let maxStuckThreads: Int
     private let condition = NSCondition()
     private var pending: [ClaimedJob] = []
     private var running: [Int64: RunningJob] = [:]
     private var stopping = false
     private var threads = 0
     private var abandonedThreads = 0
+    /// Slots left empty because the cap of stuck threads was reached.
+    private var emptySlots = 0
+
     private var mayHaveMoreFlag = true
     private let start: @Sendable (ClaimedJob) -> RunningJob
     private let perform: @Sendable (RunningJob) -> JobOutcome
@@ -38,13 +46,14 @@ final class QueueRunner: @unchecked Sendable {
     private let finished: @Sendable (QueueRunner) -> Void
     private let group: DispatchGroup
 
-    init(name: String, concurrency: Int, group: DispatchGroup,
+    init(name: String, concurrency: Int, maxStuckThreads: Int? = nil, group: DispatchGroup,
          start: @escaping @Sendable (ClaimedJob) -> RunningJob,
          perform: @escaping @Sendable (RunningJob) -> JobOutcome,
          record: @escaping @Sendable (RunningJob, JobOutcome) -> Void,
          finished: @escaping @Sendable (QueueRunner) -> Void) {
         self.name = name
         self.concurrency = concurrency
+        self.maxStuckThreads = maxStuckThreads ?? max(4, concurrency)
         self.group = group
         self.start = start
         self.perform = perform
@@ -63,7 +72,7 @@ final class QueueRunner: @unchecked Sendable {
     }
 
     var freeSlots: Int {
-        condition.withLock { stopping ? 0 : concurrency - pending.count - running.count }
+        condition.withLock { stopping ? 0 : max(0, concurrency - emptySlots - pending.count - running.count) }
     }
 
     var busy: Int { condition.withLock { pending.count + running.count } }
@@ -91,10 +100,14 @@ final class QueueRunner: @unchecked Sendable {
     func abandonOverdue(now: Date) -> [RunningJob] {
         condition.lock()
         let overdue = running.values.filter { $0.context.deadline <= now }
-        for job in overdue { abandon(job) }
-        let replace = !stopping
+        var replacements = 0
+        for job in overdue {
+            abandon(job)
+            if stopping { continue }
+            if abandonedThreads <= maxStuckThreads { replacements += 1 } else { emptySlots += 1 }
+        }
         condition.unlock()
-        if replace { for _ in overdue { spawn() } }
+        for _ in 0..<replacements { spawn() }
         return overdue
     }
 
@@ -112,6 +125,9 @@ final class QueueRunner: @unchecked Sendable {
         running[job.job.id] = nil
         abandonedThreads += 1
     }
+
+    /// Threads still running handlers past their deadlines, and slots left empty for them.
+    var stuck: (threads: Int, emptySlots: Int) { condition.withLock { (abandonedThreads, emptySlots) } }
 
     private func spawn() {
         condition.withLock { threads += 1 }
@@ -144,8 +160,14 @@ final class QueueRunner: @unchecked Sendable {
             // or the watchdog that abandoned the job first.
             condition.lock()
             if current.abandoned {
-                // The watchdog already failed this job and put a fresh thread in this slot.
                 abandonedThreads -= 1
+                if emptySlots > 0 && !stopping {
+                    // Its slot was left empty at the cap: this thread takes an empty slot again.
+                    emptySlots -= 1
+                    condition.unlock()
+                    continue
+                }
+                // The watchdog already failed this job and put a fresh thread in this slot.
                 threads -= 1
                 condition.unlock()
                 return

@@ -52,7 +52,7 @@ public final class Worker: @unchecked Sendable {
     public func run() {
         runners = configuration.queues.map { queue in
             QueueRunner(
-                name: queue.name, concurrency: queue.concurrency, group: slotThreads,
+                name: queue.name, concurrency: queue.concurrency, maxStuckThreads: configuration.maxStuckThreads, group: slotThreads,
                 start: { [unowned self] job in self.begin(job) },
                 perform: { [unowned self] running in self.perform(running) },
                 record: { [unowned self] running, outcome in self.record(running.job, outcome) },
@@ -261,7 +261,18 @@ public final class Worker: @unchecked Sendable {
         while !isStopping {
             let now = Date()
             for runner in runners {
-                for overdue in runner.abandonOverdue(now: now) {
+                let overdueJobs = runner.abandonOverdue(now: now)
+                if !overdueJobs.isEmpty {
+                    let stuck = runner.stuck
+                    if stuck.emptySlots > 0 {
+                        // Reported each time a slot is left empty, naming what is stuck.
+                        logger.warning("stuck handlers: slots left empty until they return", [
+                            "queue": runner.name, "stuck_threads": stuck.threads, "empty_slots": stuck.emptySlots,
+                            "kinds": Set(overdueJobs.map(\.job.kind)).sorted().joined(separator: ","),
+                        ])
+                    }
+                }
+                for overdue in overdueJobs {
                     overdue.context.cancel()
                     let policy = registry.entry(overdue.job.kind)?.retryPolicy ?? .standard
                     // A timeout is an ordinary failure: retried by the kind's policy.

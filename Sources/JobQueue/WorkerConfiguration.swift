@@ -22,6 +22,9 @@ public struct WorkerConfiguration: Sendable {
     public var leaseMargin: TimeInterval = 5
     /// How long running jobs may take to finish after SIGTERM before they are handed back.
     public var shutdownGrace: TimeInterval = 25
+    /// Per queue, how many threads may still run handlers past their deadlines before their
+    /// slots are left empty instead of replaced; nil: four, or the queue's slot count if larger.
+    public var maxStuckThreads: Int?
     public var completionBatchSize = 1000
     public var completionFlushInterval: TimeInterval = 0.01
 

@@ -4,7 +4,8 @@ import Logging
 
 extension Commands {
     static func work(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["queues", "concurrency", "grace", "reap-interval", "poll-interval", "lease-margin"], flags: [])
+        let parsed = try Arguments(args, options: ["queues", "concurrency", "grace", "reap-interval", "poll-interval", "lease-margin",
+                                                   "max-stuck"], flags: [])
         try parsed.expectPositionals(0, "")
         try environment.requireProductionSettings()
         let registry = try Catalog.registry(environment)
@@ -15,6 +16,7 @@ extension Commands {
         configuration.reapInterval = max(0.1, try parsed.seconds("reap-interval", default: 5))
         configuration.pollInterval = max(0.05, try parsed.seconds("poll-interval", default: 1))
         configuration.leaseMargin = try parsed.seconds("lease-margin", default: 5)
+        if parsed.options["max-stuck"] != nil { configuration.maxStuckThreads = try parsed.int("max-stuck", default: 4, range: 0...10_000) }
 
         let worker = Worker(configuration: configuration, registry: registry,
                             databaseURL: environment.databaseURL, logger: Logger(label: "work"))

@@ -31,13 +31,15 @@ enum Commands {
         Command(name: "work", summary: "run jobs: claim, run, retry",
                 usage: """
                 dualhook work [--queues q1[:N],q2[:N]] [--concurrency N] [--grace SECONDS] [--reap-interval SECONDS]
-                              [--lease-margin SECONDS] [--poll-interval SECONDS]
+                              [--lease-margin SECONDS] [--poll-interval SECONDS] [--max-stuck N]
                   --queues         queues to serve, each with an optional slot count (default: every queue this binary knows)
                   --concurrency    slots per queue without an explicit count (default 10)
                   --grace          how long running jobs may finish after SIGTERM (default 25)
                   --reap-interval  how often to look for jobs of dead workers (default 5)
                   --lease-margin   seconds past a job's timeout before other workers may take it back (default 5)
                   --poll-interval  claim this often even without a notification (default 1)
+                  --max-stuck      per queue, threads still running handlers past their deadlines before their slots
+                                   are left empty instead of replaced (default: 4, or the queue's slots if more)
                 """, run: work),
         Command(name: "openapi", summary: "print the OpenAPI document of the HTTP API (what GET /api/v1/openapi.json serves)",
                 usage: "dualhook openapi", run: openapi),

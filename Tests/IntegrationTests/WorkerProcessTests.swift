@@ -159,6 +159,47 @@ import Testing
         #expect(worker.isRunning)
     }
 
+    @Test func stuckHandlersCannotGrowTheWorkersThreadsWithoutBound() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        let file = try TestEnvironment.scratchDirectory("stuck").appendingPathComponent("touch.log")
+        let worker = try DualhookProcess(["work", "--queues", "default:1", "--max-stuck", "1"], databaseURL: db.url,
+                                         environment: Self.diag)
+        defer { worker.stop() }
+        /// The worker process's threads, as the kernel counts them.
+        func threads() -> Int? {
+            (try? String(contentsOfFile: "/proc/\(worker.pid)/status", encoding: .utf8))?
+                .split(separator: "\n").first { $0.hasPrefix("Threads:") }
+                .flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) }
+        }
+        #expect(eventually(timeout: 10) { worker.log.contains("worker started") })
+        Thread.sleep(forTimeInterval: 1)
+        let idle = try #require(threads())
+        // Two handlers that ignore their 1 s deadline for 8 s, then two quick jobs behind them.
+        let ids = try db.with { connection throws -> [Int64] in
+            var ids: [Int64] = []
+            for _ in 0..<2 {
+                ids.append(try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default",
+                                                   argsJSON: Self.touchArgs(file, sleep: 8, honorDeadline: false),
+                                                   maxAttempts: 1, timeout: 1, on: connection)!)
+            }
+            for _ in 0..<2 {
+                ids.append(try JobQueue.enqueueRaw(kind: "diag.touch", queue: "default", argsJSON: Self.touchArgs(file, sleep: 0),
+                                                   on: connection)!)
+            }
+            return ids
+        }
+        // The first stuck handler gets a replacement thread; the second, past the cap (one
+        // here), does not: its slot stays empty and is reported, and the quick jobs wait.
+        #expect(eventually(timeout: 10) { worker.log.contains("stuck handlers") })
+        #expect(threads() == idle + 1, "one replacement thread, no more")
+        #expect(try jobState(db, ids[2]) == "available" && jobState(db, ids[3]) == "available")
+        // When a stuck handler returns, its thread takes the empty slot and the queue moves again.
+        #expect(eventually(timeout: 20) { (try? jobState(db, ids[2])) == "completed" && (try? jobState(db, ids[3])) == "completed" })
+        #expect(try jobState(db, ids[0]) == "discarded" && jobState(db, ids[1]) == "discarded")
+        #expect(eventually(timeout: 10) { threads() == idle }, "back to one thread for the slot")
+    }
+
     @Test func sigtermLetsRunningJobsFinishAndHandsTheRestBack() throws {
         let db = try TestDatabase(label: "int")
         defer { db.drop() }
