@@ -103,30 +103,22 @@ public enum JobQueue {
 extension JobQueue {
     /// An enqueue to fold into a statement of the caller's own, so that writing a row and
     /// queueing its job is one round trip: an `INSERT INTO jobs … SELECT … FROM <source>` for
-    /// use as a CTE, with its values bound as parameters numbered from `firstParameter`.
+    /// use as a CTE, its values bound wherever the query is interpolated.
     public struct Fragment: Sendable {
         /// `INSERT INTO jobs … RETURNING id`.
-        public let insert: String
-        public let parameters: [(any PostgresEncodable)?]
+        public let insert: PostgresQuery
         /// The queue to `wake` after the statement's commit.
         public let queue: String
     }
 
     /// `argsExpression` is SQL over `source`'s columns (for example
     /// `jsonb_build_object('sessionId', session.id)`); it is the caller's code, never input.
-    public static func fragment<K: JobKind>(_ kind: K.Type, argsExpression: String, from source: String,
-                                            firstParameter n: Int) -> Fragment {
-        fragment(kind: K.kind, queue: K.queue, maxAttempts: K.retryPolicy.maxAttempts, timeout: K.timeout,
-                 argsExpression: argsExpression, from: source, firstParameter: n)
-    }
-
-    public static func fragment(kind: String, queue: String, maxAttempts: Int, timeout: TimeInterval,
-                                argsExpression: String, from source: String, firstParameter n: Int) -> Fragment {
-        Fragment(
-            insert: """
-                INSERT INTO jobs (queue, kind, args, max_attempts, timeout_seconds)
-                SELECT $\(n), $\(n + 1), \(argsExpression), $\(n + 2), $\(n + 3) FROM \(source) RETURNING id
-                """,
-            parameters: [queue, kind, maxAttempts, Int(max(1, timeout.rounded(.up)))], queue: queue)
+    public static func fragment<K: JobKind>(_ kind: K.Type, argsExpression: String, from source: String) -> Fragment {
+        let timeout = Int(max(1, K.timeout.rounded(.up)))
+        return Fragment(insert: """
+            INSERT INTO jobs (queue, kind, args, max_attempts, timeout_seconds)
+            SELECT \(K.queue), \(K.kind), \(unescaped: argsExpression), \(K.retryPolicy.maxAttempts), \(timeout)
+            FROM \(unescaped: source) RETURNING id
+            """, queue: K.queue)
     }
 }

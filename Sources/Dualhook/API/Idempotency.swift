@@ -59,20 +59,20 @@ enum Idempotency {
 
     /// Stores the first answer for the key, in the request's transaction.
     static func store(_ response: Response, ticket: IdempotencyTicket, vault: Vault, on connection: Connection) throws {
-        let fragment = try storeFragment(response, ticket: ticket, vault: vault, firstParameter: 1)
-        try connection.query(fragment.sql, fragment.parameters)
+        try connection.sql(try storeFragment(response, ticket: ticket, vault: vault))
     }
 
-    /// The store as an `INSERT` to fold into a single-statement route's own statement, with its
-    /// parameters numbered from `n`; without a ticket it inserts nothing.
-    static func storeFragment(_ response: Response, ticket: IdempotencyTicket?, vault: Vault,
-                              firstParameter n: Int) throws -> (sql: String, parameters: [(any PostgresEncodable)?]) {
+    /// The store as an `INSERT` to fold into a single-statement route's own statement; without
+    /// a ticket it inserts nothing.
+    static func storeFragment(_ response: Response, ticket: IdempotencyTicket?, vault: Vault) throws -> PostgresQuery {
         let sealed = try ticket.map {
             Data(try vault.seal(response.body, associatedData: associatedData(accountID: $0.accountID, key: $0.key)).utf8)
         } ?? Data()
-        return ("""
+        let key = ticket?.key ?? ""
+        return """
             INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
-            SELECT $\(n + 2), $\(n + 3), $\(n + 4), 'done', $\(n), $\(n + 1) WHERE $\(n + 3)::text <> ''
-            """, [response.status, sealed, ticket?.accountID ?? "", ticket?.key ?? "", ticket?.requestHash ?? Data()])
+            SELECT \(ticket?.accountID ?? ""), \(key), \(ticket?.requestHash ?? Data()), 'done', \(response.status), \(sealed)
+            WHERE \(key)::text <> ''
+            """
     }
 }

@@ -33,36 +33,33 @@ enum SessionRoutes {
         let expiresAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + Double(input.expiresInSeconds)) * 1000).rounded(.down) / 1000)
         let response = Response.json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
                                                   status: "created", expiresAt: expiresAt))
-        let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)",
-                                    from: "session", firstParameter: 16)
-        let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault,
-                                                  firstParameter: 20)
+        let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)", from: "session")
+        let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault)
+        let sealedVerifyToken = try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
         // One statement, atomic on its own: the tenant (inserted with DO NOTHING and renamed
         // only when its name changed, so no row lock serialises a tenant's sessions), the
         // session, its webhook-check job and the stored idempotent reply.
-        let parameters: [(any PostgresEncodable)?] = [
-            id, accountID, input.tenantId, Digest.sha256(token), input.successRedirectUrl, input.failureRedirectUrl,
-            input.cancelRedirectUrl, input.webhookOverrideUrl,
-            try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token"),
-            PostgresRawJSON(input.metadataJSON), input.coexistence, expiresAt, input.tenantName, input.webhookScope.rawValue, input.locale,
-        ]
-        try connection.query("""
+        try connection.sql("""
             WITH new_tenant AS (
-                INSERT INTO tenants (account_id, tenant_id, name) VALUES ($2, $3, $13)
+                INSERT INTO tenants (account_id, tenant_id, name) VALUES (\(accountID), \(input.tenantId), \(input.tenantName))
                 ON CONFLICT (account_id, tenant_id) DO NOTHING),
             renamed AS (
-                UPDATE tenants SET name = $13
-                WHERE account_id = $2 AND tenant_id = $3 AND $13::text IS NOT NULL AND name IS DISTINCT FROM $13),
+                UPDATE tenants SET name = \(input.tenantName)
+                WHERE account_id = \(accountID) AND tenant_id = \(input.tenantId) AND \(input.tenantName)::text IS NOT NULL
+                  AND name IS DISTINCT FROM \(input.tenantName)),
             session AS (
                 INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
                     cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at,
                     webhook_scope, locale)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $14, $15)
+                VALUES (\(id), \(accountID), \(input.tenantId), \(Digest.sha256(token)), \(input.successRedirectUrl),
+                        \(input.failureRedirectUrl), \(input.cancelRedirectUrl), \(input.webhookOverrideUrl), \(sealedVerifyToken),
+                        \(PostgresRawJSON(input.metadataJSON))::jsonb, \(input.coexistence), \(expiresAt),
+                        \(input.webhookScope.rawValue), \(input.locale))
                 RETURNING id),
             job AS (\(job.insert)),
-            stored AS (\(store.sql))
+            stored AS (\(store))
             SELECT id FROM job
-            """, parameters + job.parameters + store.parameters)
+            """)
         JobQueue.wake(job.queue, after: connection)
         return response
     }
