@@ -11,6 +11,17 @@ public enum JobAdmin {
         public let completed: Int
         public let discarded: Int
         public let cancelled: Int
+
+        /// Jobs in `state` (`available` counts the scheduled ones too).
+        public func count(_ state: JobState) -> Int {
+            switch state {
+            case .available: available + scheduled
+            case .running: running
+            case .completed: completed
+            case .discarded: discarded
+            case .cancelled: cancelled
+            }
+        }
     }
 
     public struct JobSummary: Codable, Sendable {

@@ -43,10 +43,12 @@ import Testing
         let health = try f.server.send("GET", "/healthz")
         #expect(health.status == 200 && health.header("Request-Id") != nil)
         #expect(try f.server.send("GET", "/readyz").status == 200)
+        // One session: its webhook check waits on the meta queue (no worker runs here).
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody()).status == 201)
         let metrics = try f.server.send("GET", "/metrics")
         #expect(metrics.text.contains("dualhook_http_requests_total{route=\"GET /healthz\",method=\"GET\",status=\"200\"} 1"))
         #expect(metrics.text.contains("dualhook_http_request_duration_seconds_bucket"))
-        #expect(metrics.text.contains("dualhook_jobs"))
+        #expect(metrics.text.contains("dualhook_jobs{queue=\"meta\",state=\"available\"} 1"), "\(metrics.text)")
     }
 
     @Test func accountSettingsAndSigningSecretRotation() throws {

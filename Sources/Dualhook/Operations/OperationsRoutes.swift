@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import JobQueue
 import Postgres
 
 /// `/healthz` (the process is up), `/readyz` (the database answers), `/metrics` (Prometheus).
@@ -29,12 +30,14 @@ enum OperationsRoutes {
         text += "# TYPE dualhook_db_pool_connections gauge\n"
         text += "dualhook_db_pool_connections{state=\"open\"} \(pool.open)\n"
         text += "dualhook_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
-        if let jobs = try? app.pool.withConnection({ connection in
-            try connection.query("SELECT queue, state, count(*) FROM jobs GROUP BY queue, state ORDER BY 1, 2").rows
-                .map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(Int.self, at: 2)) }
-        }) {
+        // Through the engine's stats API: the product does not read the engine's tables.
+        if let stats = try? app.pool.withConnection({ try JobAdmin.stats(on: $0) }) {
             text += "# HELP dualhook_jobs Jobs by queue and state.\n# TYPE dualhook_jobs gauge\n"
-            for (queue, state, count) in jobs { text += "dualhook_jobs{queue=\"\(queue)\",state=\"\(state)\"} \(count)\n" }
+            for queue in stats {
+                for state in JobState.allCases where queue.count(state) > 0 {
+                    text += "dualhook_jobs{queue=\"\(queue.queue)\",state=\"\(state.rawValue)\"} \(queue.count(state))\n"
+                }
+            }
         }
         return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
