@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import Postgres
 import TestSupport
 import Testing
@@ -24,13 +25,15 @@ import Testing
                 VALUES ($1, 'old', '\\x00', 'done', now() - interval '2 hours')
                 """, [f.account.accountId])
         }
-        // An event whose delivery job was discarded without a word, long ago.
+        // An event whose delivery job was ended without a word, long ago.
         try f.db.with { connection throws in
             try connection.query("""
                 INSERT INTO events (id, account_id, type, data, created_at)
                 VALUES ('evt_lost', $1, 'onboarding.started', '{}', now() - interval '1 hour')
                 """, [f.account.accountId])
-            try connection.query("UPDATE jobs SET state = 'discarded', finalized_at = now() WHERE unique_key = 'deliver:evt_lost'")
+            // Ended through the engine's own operator API, as an operator might have done.
+            let job = try connection.query("SELECT id FROM jobs WHERE unique_key = 'deliver:evt_lost'").scalar(Int64.self)
+            _ = try JobAdmin.cancel(id: try #require(job), on: connection)
         }
         for sweep in ["expire-sessions", "prune-api", "settle-events"] {
             #expect(try DualhookProcess.run(["sweep", sweep], databaseURL: f.db.url).status == 0)
