@@ -28,6 +28,7 @@ public struct WebhookEnvelope: Sendable {
 
     /// Reads a body; `Malformed` when it is not a JSON object.
     public init(_ body: Data) throws {
+        guard String(data: body, encoding: .utf8) != nil else { throw Malformed(description: "the body is not UTF-8") }
         let bytes = [UInt8](body)
         var scanner = JSONScanner(bytes: bytes)
         let root = try scanner.document()
@@ -39,7 +40,8 @@ public struct WebhookEnvelope: Sendable {
                 guard case .object(let fields) = item.kind else { continue }
                 let idNode = fields.first { $0.key == "id" }?.value
                 let id = idNode?.string(in: bytes) ?? idNode?.number(in: bytes)
-                let time = fields.first { $0.key == "time" }?.value.number(in: bytes).flatMap { Int($0) ?? Double($0).map { Int($0) } }
+                // Seconds as Meta writes them; anything else (a fraction, out of range) is no time.
+                let time = fields.first { $0.key == "time" }?.value.number(in: bytes).flatMap { Int($0) }
                 var changes: [Change] = []
                 if case .array(let list)? = fields.first(where: { $0.key == "changes" })?.value.kind {
                     for change in list {
@@ -122,6 +124,9 @@ struct JSONScanner {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                 let key = try string()
+                // A receiver may read either of two equal keys; refusing them keeps every reader of
+                // the value on the same one.
+                guard !members.contains(where: { $0.key == key }) else { throw fail("duplicate key \"\(key)\"") }
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1
@@ -240,7 +245,8 @@ struct JSONScanner {
     }
 
     mutating func hex4() throws -> UInt32 {
-        guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+        guard index + 4 <= bytes.count, bytes[index..<index + 4].allSatisfy({ $0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit }),
+              let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
             throw fail("invalid \\u escape")
         }
         index += 4

@@ -28,16 +28,16 @@ enum Idempotency {
             throw APIError.validationFailed(param: "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
         }
         let hash = requestHash(request)
-        let row = try connection.query("""
-            SELECT l.locked, e.request_hash, e.state, e.response_status, e.response_body, e.expired
-            FROM (SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || $1 || ':' || $2, 0)) AS locked) AS l
-            LEFT JOIN LATERAL (
-                SELECT request_hash, state, response_status, response_body,
-                       created_at < now() - make_interval(secs => $3) AS expired
-                FROM idempotency_keys WHERE account_id = $1 AND key = $2) AS e ON l.locked
-            """, [accountID, key, window])[0]
-        guard try row.decode(Bool.self, at: 0) else { throw APIError.idempotencyKeyInUse }
-        guard let storedHash = try row.decode(Data?.self, at: 1) else { return .proceed }
+        // The lock first, in a statement of its own: the read below then takes a snapshot from
+        // after the lock, so it sees the answer of a request that finished just before.
+        let locked = try connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || $1 || ':' || $2, 0))",
+                                          [accountID, key]).scalar(Bool.self) ?? false
+        guard locked else { throw APIError.idempotencyKeyInUse }
+        guard let row = try connection.query("""
+            SELECT true, request_hash, state, response_status, response_body, created_at < now() - make_interval(secs => $3)
+            FROM idempotency_keys WHERE account_id = $1 AND key = $2
+            """, [accountID, key, window]).first else { return .proceed }
+        let storedHash: Data = try row.decode(at: 1)
         if try row.decode(Bool.self, at: 5) {
             try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
             return .proceed

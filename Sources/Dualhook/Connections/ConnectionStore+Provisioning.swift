@@ -27,7 +27,8 @@ struct ConnectionRecord {
 
 extension ConnectionStore {
     /// Stores a freshly onboarded connection, or (`replacing`) gives a number already live for
-    /// the same tenant its new token and configuration.
+    /// the same tenant its new token and configuration; a suspended one becomes active again,
+    /// with `connection.resumed`.
     static func store(_ record: ConnectionRecord, replacing: Bool, on tx: Connection) throws {
         let values: [(any PostgresEncodable)?] = [
             record.id, record.accountID, record.tenantID, record.sessionID, record.wabaID, record.phoneNumberID, record.businessID,
@@ -45,6 +46,7 @@ extension ConnectionStore {
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now(), $19, $20::jsonb)
                 """, values)
         } else {
+            let previous = try tx.query("SELECT status FROM connections WHERE id = $1 FOR UPDATE", [record.id]).scalar(String.self)
             try tx.query("""
                 UPDATE connections SET session_id = $4, waba_id = $5, business_id = COALESCE($7, business_id),
                     display_phone_number = $8, verified_name = $9, connection_mode = $10, access_token = $11,
@@ -55,6 +57,11 @@ extension ConnectionStore {
                     updated_at = now()
                 WHERE id = $1 AND account_id = $2 AND tenant_id = $3 AND phone_number_id = $6
                 """, values)
+            // The tenant onboarded a suspended number again: that is its way back to active.
+            if previous == ConnectionStatus.suspended.rawValue,
+               let row = try tx.query("SELECT \(ConnectionSubject.columns) FROM connections c WHERE c.id = $1", [record.id]).first {
+                try Outbox.emit(ConnectionResumed(reason: "onboarded_again"), about: try ConnectionSubject(row: row), on: tx)
+            }
         }
     }
 }

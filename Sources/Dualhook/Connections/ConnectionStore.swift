@@ -91,8 +91,12 @@ enum ConnectionStore {
             """, [waba, verifiedName, displayPhoneNumber])
     }
 
-    /// SQL comparing two phone numbers by their digits (`+1 555-010-1234` = `15550101234`).
+    /// SQL comparing two phone numbers by their digits (`+1 555-010-1234` = `15550101234`); a
+    /// number without digits (or none) matches nothing.
     static func sameNumber(_ column: String, _ parameter: String) -> String {
-        "regexp_replace(COALESCE(\(column), ''), '[^0-9]', '', 'g') = regexp_replace(COALESCE(\(parameter)::text, '-'), '[^0-9]', '', 'g')"
+        """
+        (regexp_replace(COALESCE(\(parameter)::text, ''), '[^0-9]', '', 'g') <> ''
+         AND regexp_replace(COALESCE(\(column), ''), '[^0-9]', '', 'g') = regexp_replace(\(parameter)::text, '[^0-9]', '', 'g'))
+        """
     }
 }
