@@ -21,7 +21,13 @@ public struct JobDatabase: Sendable {
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         try pool.withConnection { connection in
             try connection.execute("SET statement_timeout = \(remainingMilliseconds)")
-            defer { if !connection.isBroken && !connection.isInTransaction { _ = try? connection.execute("RESET statement_timeout") } }
+            defer {
+                // A connection that cannot be reset must not reach the engine's own statements
+                // with a short timeout: closed, the pool replaces it.
+                if !connection.isBroken && (connection.isInTransaction || (try? connection.execute("RESET statement_timeout")) == nil) {
+                    connection.close()
+                }
+            }
             return try body(connection)
         }
     }

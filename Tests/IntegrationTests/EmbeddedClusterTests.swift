@@ -26,7 +26,11 @@ import Testing
             var environment = ProcessInfo.processInfo.environment
             for name in ["DUALHOOK_PG_PORT", "DUALHOOK_PG_DIR", "DUALHOOK_PG_DB", "DATABASE_URL"] { environment[name] = nil }
             let out = root.appendingPathComponent("pg-\(command).out").path
-            let status = try spawnAndWait([root.appendingPathComponent("ops/pg").path, command], environment: environment, stdout: out)
+            // Run by bash rather than exec'd: the script was just copied, and a process forked
+            // meanwhile by another test may still hold it open for writing (exec would fail
+            // with ETXTBSY).
+            let status = try spawnAndWait(["/bin/bash", root.appendingPathComponent("ops/pg").path, command],
+                                          environment: environment, stdout: out)
             let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
             return (status, text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
