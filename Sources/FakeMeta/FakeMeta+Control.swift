@@ -49,12 +49,8 @@ extension FakeMeta {
                   let data = try? JSONSerialization.data(withJSONObject: payload) else {
                 return .json(400, ["error": "target and body are required"])
             }
-            let signature = "sha256=" + Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: data).hexString
             do {
-                let answer = try http.send(.init(method: "POST", url: target, headers: [("Content-Type", "application/json"),
-                                                                                       ("X-Hub-Signature-256", signature)], body: data),
-                                           deadline: Date().addingTimeInterval(15))
-                return .json(200, ["status": answer.status])
+                return .json(200, ["status": try signedPost(data, to: target)])
             } catch {
                 return .json(502, ["error": "\(error)"])
             }
@@ -181,16 +177,20 @@ extension FakeMeta {
         let entryID = body["entryId"] as? String ?? wabaID
         let quote = { (text: String) in String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self) }
         let envelope = #"{"object":"whatsapp_business_account","entry":[{"id":\#(quote(entryID)),"time":\#(Int(Date().timeIntervalSince1970)),"changes":[{"value":\#(valueText),"field":\#(quote(field))}]}]}"#
-        let data = Data(envelope.utf8)
-        let signature = "sha256=" + Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: data).hexString
         do {
-            let answer = try http.send(.init(method: "POST", url: url, headers: [("Content-Type", "application/json"),
-                                                                                 ("X-Hub-Signature-256", signature)], body: data),
-                                       deadline: Date().addingTimeInterval(15))
-            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(answer.status), "sent": AnyEncodable(envelope)])
+            let status = try signedPost(Data(envelope.utf8), to: url)
+            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(status), "sent": AnyEncodable(envelope)])
         } catch {
             return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(0), "error": AnyEncodable("\(error)")])
         }
+    }
+
+    /// POSTs a body as Meta delivers webhooks: signed with the app secret as
+    /// `X-Hub-Signature-256` (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications).
+    func signedPost(_ body: Data, to url: String) throws -> Int {
+        let signature = "sha256=" + Digest.hmacSHA256(key: Data(configuration.appSecret.utf8), message: body).hexString
+        return try http.send(.init(method: "POST", url: url, headers: [("Content-Type", "application/json"), ("X-Hub-Signature-256", signature)],
+                                   body: body), deadline: Date().addingTimeInterval(15)).status
     }
 
     func stateSnapshot() -> Response {

@@ -6,6 +6,4 @@ public enum JobState: String, CaseIterable, Codable, Sendable {
     case completed
     case discarded
     case cancelled
-
-    public var isFinal: Bool { self == .completed || self == .discarded || self == .cancelled }
 }

@@ -38,7 +38,9 @@ public struct GraphClient: Sendable {
         public let messaging_limit_tier: String?
         public let health_status: HealthStatus?
         public let webhook_configuration: WebhookConfiguration?
-        /// The number's messaging limit as WhatsApp Manager shows it (e.g. `TIER_2K`).
+        /// The number's messaging limit as WhatsApp Manager shows it (e.g. `TIER_2K`). Named in
+        /// the product's contract; I found it only in partners' documentation, not on a Meta
+        /// reference page, so a missing value is read as "unchanged".
         public let whatsapp_business_manager_messaging_limit: String?
 
         /// Whether Meta shows the number's ownership verified: only such a number can be
@@ -75,9 +77,10 @@ public struct GraphClient: Sendable {
     }
 
     /// `health_status` of a number: whether it can send (`AVAILABLE`, `LIMITED`, `BLOCKED`),
-    /// and for each entity involved (number, WABA, business, app) its own status and the errors
-    /// that limit it
+    /// and for each entity involved (number, WABA, business, app) its own status
     /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/health-status).
+    /// The `errors` of a limited entity (`error_code`, `error_description`, `possible_solution`)
+    /// are read as partners document them; every field is optional, so another shape reads as none.
     public struct HealthStatus: Decodable, Sendable, Equatable {
         public struct Entity: Decodable, Sendable, Equatable {
             public struct Problem: Decodable, Sendable, Equatable {

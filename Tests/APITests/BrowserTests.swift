@@ -11,29 +11,12 @@ import Testing
         try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
         let f = try OnboardingFixture()
         defer { f.close() }
-        let landing = try LoopbackServer { request in .text(200, "landed on \(request.path)") }
+        let (landing, redirects) = try landing(f)
         defer { landing.stop() }
-        let patched = try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"redirectOrigins":["\#(landing.base)"]}"#)
-        #expect(patched.status == 200, "\(patched.text)")
-        let redirects: [String: Any?] = ["successRedirectUrl": landing.base + "/done", "failureRedirectUrl": landing.base + "/error",
-                                         "cancelRedirectUrl": landing.base + "/cancel"]
         let browser = try WebDriver()
         defer { browser.close() }
-
         func run(_ link: OnboardingFixture.Link, press button: String, screenshot: String? = nil) throws {
-            try browser.open(f.server.baseURL + "/onboard/" + link.token)
-            #expect(eventually(timeout: 10) { (try? browser.script("return !!(window.FB && FB.login)")) as? Bool == true },
-                    "the SDK loaded from the fake Meta")
-            if let screenshot {
-                try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/\(screenshot)"))
-            }
-            let page = browser.currentWindow
-            try browser.click("#connect")
-            #expect(eventually(timeout: 10) { browser.windowHandles.count == 2 }, "the Embedded Signup popup opened")
-            guard let popup = browser.windowHandles.first(where: { $0 != page }) else { return }
-            try browser.switchTo(window: popup)
-            try browser.click(button)
-            try browser.switchTo(window: page)
+            try signUp(browser, f.server.baseURL + "/onboard/" + link.token, press: button, screenshot: screenshot)
         }
 
         let link = try f.link(redirects)
@@ -74,9 +57,13 @@ import Testing
 
     /// Opens the link, presses Connect, and in Meta's window runs `popup` (a script) or presses
     /// `button`.
-    func signUp(_ browser: WebDriver, _ url: String, press button: String, before: String? = nil) throws {
+    func signUp(_ browser: WebDriver, _ url: String, press button: String, before: String? = nil, screenshot: String? = nil) throws {
         try browser.open(url)
-        #expect(eventually(timeout: 10) { (try? browser.script("return !!(window.FB && FB.login)")) as? Bool == true })
+        #expect(eventually(timeout: 10) { (try? browser.script("return !!(window.FB && FB.login)")) as? Bool == true },
+                "the SDK loaded from the fake Meta")
+        if let screenshot {
+            try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/\(screenshot)"))
+        }
         let page = browser.currentWindow
         try browser.click("#connect")
         #expect(eventually(timeout: 10) { browser.windowHandles.count == 2 }, "the Embedded Signup popup opened")

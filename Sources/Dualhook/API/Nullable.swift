@@ -12,3 +12,4 @@ struct Nullable<Value: Encodable>: Encodable {
     }
 }
 extension Nullable: Sendable where Value: Sendable {}
+extension Nullable: Equatable where Value: Equatable {}

@@ -82,19 +82,10 @@ struct HealthSnapshot: Encodable, Equatable, Sendable {
         let code: String
         let description: String?
     }
-    let status: String?
-    let qualityRating: String?
-    let messagingLimit: String?
+    @Nullable var status: String?
+    @Nullable var qualityRating: String?
+    @Nullable var messagingLimit: String?
     let issues: [Issue]
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(status, forKey: .status)
-        try container.encode(qualityRating, forKey: .qualityRating)
-        try container.encode(messagingLimit, forKey: .messagingLimit)
-        try container.encode(issues, forKey: .issues)
-    }
-    enum CodingKeys: String, CodingKey { case status, qualityRating, messagingLimit, issues }
 }
 
 extension Outbox {

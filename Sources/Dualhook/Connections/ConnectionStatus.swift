@@ -6,11 +6,13 @@ enum ConnectionStatus: String, Sendable, CaseIterable {
     case suspended
     case disconnected
 
-    /// The moves the store makes; anything else is refused.
-    func canMove(to next: ConnectionStatus) -> Bool {
-        switch (self, next) {
-        case (.active, .suspended), (.suspended, .active), (.active, .disconnected), (.suspended, .disconnected): true
-        default: false
+    /// The statuses a connection may move to this one from: the store's transitions select
+    /// rows by these, so a move the machine does not allow matches no row.
+    var predecessors: [String] {
+        switch self {
+        case .active: [ConnectionStatus.suspended.rawValue]
+        case .suspended: [ConnectionStatus.active.rawValue]
+        case .disconnected: [ConnectionStatus.active.rawValue, ConnectionStatus.suspended.rawValue]
         }
     }
 

@@ -11,9 +11,9 @@ enum ConnectionStore {
     static func disconnect(_ id: String, reason: DisconnectReason, on tx: Connection) throws -> Bool {
         guard let row = try tx.query("""
             UPDATE connections c SET status = 'disconnected', disconnect_reason = $2, disconnected_at = now(), updated_at = now()
-            WHERE c.id = $1 AND c.status IN ('active', 'suspended')
+            WHERE c.id = $1 AND c.status = ANY($3)
             RETURNING \(ConnectionSubject.columns)
-            """, [id, reason.rawValue]).first else { return false }
+            """, [id, reason.rawValue, ConnectionStatus.disconnected.predecessors]).first else { return false }
         try Outbox.emit(ConnectionDisconnected(reason: reason), about: try ConnectionSubject(row: row), on: tx)
         return true
     }
@@ -24,10 +24,10 @@ enum ConnectionStore {
     static func suspend(waba: String, displayPhoneNumber: String?, reason: String, on tx: Connection) throws -> Int {
         let rows = try tx.query("""
             UPDATE connections c SET status = 'suspended', suspended_at = now(), updated_at = now()
-            WHERE c.waba_id = $1 AND c.status = 'active' AND c.connection_mode = 'coexistence'
+            WHERE c.waba_id = $1 AND c.status = ANY($3) AND c.connection_mode = 'coexistence'
               AND ($2::text IS NULL OR \(sameNumber("c.display_phone_number", "$2")))
             RETURNING \(ConnectionSubject.columns)
-            """, [waba, displayPhoneNumber]).rows
+            """, [waba, displayPhoneNumber, ConnectionStatus.suspended.predecessors]).rows
         for row in rows { try Outbox.emit(ConnectionSuspended(reason: reason), about: try ConnectionSubject(row: row), on: tx) }
         return rows.count
     }
@@ -37,10 +37,10 @@ enum ConnectionStore {
     static func resume(waba: String, displayPhoneNumber: String?, reason: String, on tx: Connection) throws -> Int {
         let rows = try tx.query("""
             UPDATE connections c SET status = 'active', suspended_at = NULL, updated_at = now()
-            WHERE c.waba_id = $1 AND c.status = 'suspended'
+            WHERE c.waba_id = $1 AND c.status = ANY($3)
               AND ($2::text IS NULL OR \(sameNumber("c.display_phone_number", "$2")))
             RETURNING \(ConnectionSubject.columns)
-            """, [waba, displayPhoneNumber]).rows
+            """, [waba, displayPhoneNumber, ConnectionStatus.active.predecessors]).rows
         for row in rows { try Outbox.emit(ConnectionResumed(reason: reason), about: try ConnectionSubject(row: row), on: tx) }
         return rows.count
     }

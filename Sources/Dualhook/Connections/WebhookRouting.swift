@@ -38,12 +38,15 @@ struct WebhookRouting {
         guard found == url else { throw Mismatch(object: "WABA \(waba)", expected: url, found: found) }
     }
 
-    /// One number's own override, set and read back; the WABA's is left as it is.
-    func setPhoneOverride(phone: String, waba: String, url: String, verifyToken: String) throws {
+    /// One number's own override, set and read back; the WABA's is left as it is. Returns what
+    /// was read back, which also says where Meta now routes the number.
+    @discardableResult
+    func setPhoneOverride(phone: String, waba: String, url: String, verifyToken: String) throws -> GraphClient.WebhookConfiguration {
         try ensureSubscribed(waba: waba)
         try graph.overridePhoneCallback(phone: phone, callbackURI: url, verifyToken: verifyToken, token: token, deadline: deadline)
-        let found = try graph.webhookConfiguration(phone: phone, token: token, deadline: deadline).phone_number
-        guard found == url else { throw Mismatch(object: "phone number \(phone)", expected: url, found: found) }
+        let found = try graph.webhookConfiguration(phone: phone, token: token, deadline: deadline)
+        guard found.phone_number == url else { throw Mismatch(object: "phone number \(phone)", expected: url, found: found.phone_number) }
+        return found
     }
 
     /// Removes a number's own override (an empty `override_callback_uri`), read back.

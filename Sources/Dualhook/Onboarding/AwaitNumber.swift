@@ -16,14 +16,6 @@ public struct AwaitNumber: JobKind {
         var phoneNumberId: String?
         var businessId: String?
         var event: String?
-
-        init(sessionId: String, wabaId: String, phoneNumberId: String? = nil, businessId: String?, event: String?) {
-            self.sessionId = sessionId
-            self.wabaId = wabaId
-            self.phoneNumberId = phoneNumberId
-            self.businessId = businessId
-            self.event = event
-        }
     }
     public static let kind = "onboarding.await_number"
     public static let queue = "meta"
@@ -69,8 +61,9 @@ public struct AwaitNumber: JobKind {
                 let waited = Date().timeIntervalSince(session.awaitingSince ?? Date())
                 throw JobError.snooze(after: AwaitNumber.nextPoll(waited: waited), "Meta shows no usable number on WABA \(args.wabaId) yet")
             }
-            if session.webhookScope == .phoneNumber { try provisioning.route(phones) }
-            try provisioning.finish(phones, expected: expected, businessID: args.businessId)
+            // The WABA's own override was set when the session began to wait.
+            let routed = session.webhookScope == .phoneNumber ? try provisioning.route(phones) : Provisioning.Routed()
+            try provisioning.finish(phones, routed: routed, expected: expected, businessID: args.businessId)
         } catch let failure as ProvisioningFailure {
             try ExchangeCode.end(session, failure, waba: args.wabaId, token: token, overridden: false, store: store,
                                  graph: meta.graph, context: context)

@@ -63,7 +63,8 @@ public struct ExchangeCode: JobKind {
             let provisioning = Provisioning(meta: meta, store: store, session: session, waba: args.wabaId, token: token, context: context)
             let expected = ConnectionMode.expected(event: args.event, coexistenceSession: session.coexistence)
             let phones = try provisioning.usableNumbers(named: args.phoneNumberId, expected: expected)
-            overridden = try provisioning.route(phones)
+            let routed = try provisioning.route(phones)
+            overridden = routed.wabaOverride
             guard !phones.isEmpty else {
                 // FINISH_ONLY_WABA, an unverified number, or a Coexistence number Meta does not
                 // show on the app yet: the WABA is routed; the session waits for a number.
@@ -71,7 +72,7 @@ public struct ExchangeCode: JobKind {
                                       event: args.event, overrideAccepted: overridden)
                 return
             }
-            try provisioning.finish(phones, expected: expected, businessID: args.businessId)
+            try provisioning.finish(phones, routed: routed, expected: expected, businessID: args.businessId)
         } catch let failure as ProvisioningFailure {
             try ExchangeCode.end(session, failure, waba: args.wabaId, token: token, overridden: overridden, store: store,
                                  graph: graph, context: context)
@@ -105,8 +106,7 @@ public struct ExchangeCode: JobKind {
     func exchange(_ args: Args, session: ProvisioningStore.Session, store: ProvisioningStore,
                   context: JobContext) throws -> (token: String, expiresAt: Date?) {
         let code = try vault.openText(args.sealedCode, associatedData: ExchangeCode.associatedData(sessionID: session.id))
-        let provisioning = Provisioning(meta: meta, store: store, session: session, waba: args.wabaId, token: "", context: context)
-        let answer = try provisioning.step("exchanging the code", failing: ProvisioningFailure.oauthExchangeFailed) {
+        let answer = try Provisioning.step("exchanging the code", context: context, failing: ProvisioningFailure.oauthExchangeFailed) {
             try graph.exchangeCode(code, deadline: context.deadline)
         }
         // `expires_in` is in seconds; business integration system user tokens usually have none

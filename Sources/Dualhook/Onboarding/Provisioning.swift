@@ -40,38 +40,50 @@ struct Provisioning {
         return phones
     }
 
+    /// Where the tenant's override was set, and where Meta routes the numbers it set it on.
+    struct Routed {
+        /// A WABA override Meta accepted: the tenant's siblings carry it.
+        var wabaOverride = false
+        /// Per number, where Meta routes it, as read back after setting its own override.
+        var effective: [String: String?] = [:]
+    }
+
     /// The tenant's override: on the WABA (its earlier override stays at Meta when this one is
     /// refused), or on each number with per-number routing (the WABA is only subscribed, and
-    /// its siblings keep their own). Returns whether a WABA override was accepted.
+    /// its siblings keep their own).
     @discardableResult
-    func route(_ phones: [GraphClient.PhoneNumber]) throws -> Bool {
+    func route(_ phones: [GraphClient.PhoneNumber]) throws -> Routed {
+        var routed = Routed()
         switch session.webhookScope {
         case .waba:
             try step("setting the WABA's webhook override", failing: ProvisioningFailure.webhookSubscriptionFailed) {
                 try routing.setWABAOverride(waba: waba, url: session.webhookOverrideURL, verifyToken: session.webhookVerifyToken)
             }
-            return true
+            routed.wabaOverride = true
         case .phoneNumber:
             try step("subscribing the app to the WABA", failing: ProvisioningFailure.webhookSubscriptionFailed) {
                 try routing.ensureSubscribed(waba: waba)
             }
             for phone in phones {
-                try step("setting phone number \(phone.id)'s webhook override", failing: ProvisioningFailure.webhookSubscriptionFailed) {
+                let found = try step("setting phone number \(phone.id)'s webhook override", failing: ProvisioningFailure.webhookSubscriptionFailed) {
                     try routing.setPhoneOverride(phone: phone.id, waba: waba, url: session.webhookOverrideURL,
                                                  verifyToken: session.webhookVerifyToken)
                 }
+                routed.effective[phone.id] = found.effective
             }
-            return false
         }
+        return routed
     }
 
-    /// Registers or syncs each number, reads back where Meta routes it, and stores the
-    /// connections with `onboarding.completed`.
-    func finish(_ phones: [GraphClient.PhoneNumber], expected: ConnectionMode, businessID: String?) throws {
+    /// Registers or syncs each number, reads back where Meta routes it (unless `routed` read it
+    /// already), and stores the connections with `onboarding.completed`.
+    func finish(_ phones: [GraphClient.PhoneNumber], routed: Routed, expected: ConnectionMode, businessID: String?) throws {
         var numbers: [ProvisionedNumber] = []
         for phone in phones {
             var number = try prepare(phone, expected: expected)
-            number.routing = try step("reading where Meta routes phone number \(phone.id)") { try routing.effectiveURL(phone: phone.id) }
+            number.routing = try routed.effective[phone.id] ?? step("reading where Meta routes phone number \(phone.id)") {
+                try routing.effectiveURL(phone: phone.id)
+            }
             numbers.append(number)
         }
         try store.complete(session, waba: waba, businessID: businessID, token: token, numbers: numbers)
@@ -112,6 +124,12 @@ struct Provisioning {
     /// not show back) is retried while attempts remain and is `meta_error` after the last; a
     /// refusal is `reason` at once.
     func step<T>(_ name: String, failing reason: String = ProvisioningFailure.metaError, _ body: () throws -> T) throws -> T {
+        try Provisioning.step(name, context: context, failing: reason, body)
+    }
+
+    static func step<T>(_ name: String, context: JobContext, failing reason: String = ProvisioningFailure.metaError,
+                        _ body: () throws -> T) throws -> T {
+        let retryDelay = ExchangeCode.retryPolicy.delay(afterAttempt: context.attempt)
         do {
             return try body()
         } catch let error as GraphError {
@@ -127,7 +145,6 @@ struct Provisioning {
         }
     }
 
-    var retryDelay: TimeInterval { ExchangeCode.retryPolicy.delay(afterAttempt: context.attempt) }
 }
 
 /// A number ready to be stored as a connection.
