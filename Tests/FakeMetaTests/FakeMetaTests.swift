@@ -69,7 +69,7 @@ import Testing
 
         #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) } != nil,
                 "coexistence numbers are not registered")
-        try client.requestSync(phone: phone, type: "smb_app_state_sync", token: token, deadline: deadline)
+        _ = try client.requestSync(phone: phone, type: "smb_app_state_sync", token: token, deadline: deadline)
 
         let wabas = try sim.state()["wabas"] as! [String: [String: Any]]
         #expect(wabas[waba]?["subscribed"] as? Bool == true)

@@ -115,7 +115,7 @@ final class GraphStub: @unchecked Sendable {
         let form = String(decoding: stub.seen.last!.body, as: UTF8.self)
         #expect(form == "override_callback_uri=https%3A%2F%2Fapi.example.com%2Fwhatsapp%3Fx%3D1%26y%3D2&verify_token=s3cret%2B%2F%3D")
         try graph.register(phone: "555", pin: "123456", token: "EAAG-token", deadline: deadline)
-        try graph.requestSync(phone: "555", type: "smb_app_state_sync", token: "EAAG-token", deadline: deadline)
+        _ = try graph.requestSync(phone: "555", type: "smb_app_state_sync", token: "EAAG-token", deadline: deadline)
         try graph.unsubscribe(waba: "111", token: "EAAG-token", deadline: deadline)
         #expect(stub.seen.suffix(5).map(\.method) == ["POST", "POST", "POST", "POST", "DELETE"])
 

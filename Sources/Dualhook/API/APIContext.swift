@@ -9,9 +9,6 @@ public struct APIContext {
     public let caller: Caller?
     public let connection: Connection
     public let configuration: AppConfiguration
-    /// The reserved Idempotency-Key of a single-statement route, whose handler stores its own
-    /// reply in that statement (`Idempotency.storeFragment`).
-    let idempotency: IdempotencyTicket?
 
     /// The authenticated account; only authenticated routes call this.
     public var account: Caller {
@@ -31,38 +28,26 @@ public struct Caller: Sendable {
 /// How a route answers.
 typealias RouteHandler = @Sendable (APIContext) throws -> Response
 
-/// A reserved Idempotency-Key.
-struct IdempotencyTicket: Sendable {
-    let key: String
-    let accountID: String
-    let requestHash: Data
-}
-
+/// A route: the pipeline of its group and the endpoint at its end.
 struct RouteEntry: Sendable {
-    let authenticated: Bool
-    let handler: RouteHandler
-    /// The handler does all its writes in one statement (atomic on its own), so the request
-    /// needs no BEGIN/COMMIT round trips; it stores its idempotent reply in that statement.
-    let singleStatement: Bool
-    /// Set for the few routes that answer without a transaction (health, readiness, metrics).
-    let plain: (@Sendable (Request, App) -> Response)?
-    /// False where an answer must never be kept: a reveal of secrets is answered (and audited)
-    /// each time, so an Idempotency-Key does not apply there.
-    let storesReplies: Bool
+    let group: RouteGroup
+    let endpoint: @Sendable (Request, inout RequestContext) throws -> Response
 
-    init(authenticated: Bool, singleStatement: Bool = false, storesReplies: Bool = true, handler: @escaping RouteHandler) {
-        self.authenticated = authenticated
-        self.handler = handler
-        self.singleStatement = singleStatement
-        self.storesReplies = storesReplies
-        self.plain = nil
+    /// A route whose handler works in the request's database transaction.
+    init(_ group: RouteGroup, _ handler: @escaping RouteHandler) {
+        self.group = group
+        self.endpoint = { request, context in
+            guard let connection = context.connection else {
+                preconditionFailure("route group \(group.name) gives its handlers no database connection")
+            }
+            return try handler(APIContext(request: request, caller: context.caller, connection: connection,
+                                          configuration: context.app.configuration))
+        }
     }
 
-    init(plain: @escaping @Sendable (Request, App) -> Response) {
-        self.authenticated = false
-        self.singleStatement = false
-        self.handler = { _ in Response(status: 500) }
-        self.storesReplies = false
-        self.plain = plain
+    /// A route that answers from the process alone (health, metrics, documents).
+    init(_ group: RouteGroup, plain: @escaping @Sendable (Request, App) -> Response) {
+        self.group = group
+        self.endpoint = { request, context in plain(request, context.app) }
     }
 }

@@ -11,7 +11,7 @@ enum Idempotency {
 
     enum Claim {
         /// First use: run the request, then `store` its answer in the same transaction.
-        case proceed
+        case proceed(IdempotencyTicket)
         case replay(Response)
     }
 
@@ -28,6 +28,7 @@ enum Idempotency {
             throw APIError.validationFailed(param: "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
         }
         let hash = requestHash(request)
+        let ticket = IdempotencyTicket(key: key, accountID: accountID, requestHash: hash)
         // The lock first, in a statement of its own: the read below then takes a snapshot from
         // after the lock, so it sees the answer of a request that finished just before.
         let locked = try connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || $1 || ':' || $2, 0))",
@@ -36,11 +37,11 @@ enum Idempotency {
         guard let row = try connection.query("""
             SELECT true, request_hash, state, response_status, response_body, created_at < now() - make_interval(secs => $3)
             FROM idempotency_keys WHERE account_id = $1 AND key = $2
-            """, [accountID, key, window]).first else { return .proceed }
+            """, [accountID, key, window]).first else { return .proceed(ticket) }
         let storedHash: Data = try row.decode(at: 1)
         if try row.decode(Bool.self, at: 5) {
             try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
-            return .proceed
+            return .proceed(ticket)
         }
         guard storedHash == hash else { throw APIError.idempotencyKeyReused }
         // A `running` row can only be one written before reservations became locks.
@@ -59,20 +60,17 @@ enum Idempotency {
 
     /// Stores the first answer for the key, in the request's transaction.
     static func store(_ response: Response, ticket: IdempotencyTicket, vault: Vault, on connection: Connection) throws {
-        try connection.sql(try storeFragment(response, ticket: ticket, vault: vault))
-    }
-
-    /// The store as an `INSERT` to fold into a single-statement route's own statement; without
-    /// a ticket it inserts nothing.
-    static func storeFragment(_ response: Response, ticket: IdempotencyTicket?, vault: Vault) throws -> PostgresQuery {
-        let sealed = try ticket.map {
-            Data(try vault.seal(response.body, associatedData: associatedData(accountID: $0.accountID, key: $0.key)).utf8)
-        } ?? Data()
-        let key = ticket?.key ?? ""
-        return """
+        let sealed = Data(try vault.seal(response.body, associatedData: associatedData(accountID: ticket.accountID, key: ticket.key)).utf8)
+        try connection.sql("""
             INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
-            SELECT \(ticket?.accountID ?? ""), \(key), \(ticket?.requestHash ?? Data()), 'done', \(response.status), \(sealed)
-            WHERE \(key)::text <> ''
-            """
+            VALUES (\(ticket.accountID), \(ticket.key), \(ticket.requestHash), 'done', \(response.status), \(sealed))
+            """)
     }
+}
+
+/// A claimed Idempotency-Key.
+struct IdempotencyTicket: Sendable {
+    let key: String
+    let accountID: String
+    let requestHash: Data
 }

@@ -5,9 +5,9 @@ import Postgres
 /// `GET/PATCH /api/v1/account`, `POST /api/v1/account/signing-secret/rotate`.
 enum AccountRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/account", RouteEntry(authenticated: true, handler: get))
-        router.add("PATCH", "/api/v1/account", RouteEntry(authenticated: true, handler: patch))
-        router.add("POST", "/api/v1/account/signing-secret/rotate", RouteEntry(authenticated: true, handler: rotate))
+        router.add("GET", "/api/v1/account", RouteEntry(.api, get))
+        router.add("PATCH", "/api/v1/account", RouteEntry(.api, patch))
+        router.add("POST", "/api/v1/account/signing-secret/rotate", RouteEntry(.api, rotate))
     }
 
     static func get(_ context: APIContext) throws -> Response {

@@ -10,8 +10,8 @@ import Postgres
 /// stored for an Idempotency-Key: every call is a reveal, and is audited.
 enum RevealRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("POST", "/api/v1/connections/{id}/reveal-secrets", RouteEntry(authenticated: true, storesReplies: false, handler: reveal))
-        router.add("GET", "/api/v1/audit/secret-reveals", RouteEntry(authenticated: true, handler: list))
+        router.add("POST", "/api/v1/connections/{id}/reveal-secrets", RouteEntry(.apiAnsweredEachTime, reveal))
+        router.add("GET", "/api/v1/audit/secret-reveals", RouteEntry(.api, list))
     }
 
     static let secretTypes = ["access_token", "webhook_verify_token", "registration_pin"]

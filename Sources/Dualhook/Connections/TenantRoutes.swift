@@ -5,8 +5,8 @@ import Postgres
 /// `GET /api/v1/tenants` and `GET /api/v1/tenants/{tenantId}` (with its connections).
 enum TenantRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/tenants", RouteEntry(authenticated: true, handler: list))
-        router.add("GET", "/api/v1/tenants/{tenantId}", RouteEntry(authenticated: true, handler: get))
+        router.add("GET", "/api/v1/tenants", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/tenants/{tenantId}", RouteEntry(.api, get))
     }
 
     static let columns = """

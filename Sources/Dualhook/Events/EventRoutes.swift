@@ -7,9 +7,9 @@ import Postgres
 /// `POST /api/v1/events/{id}/redeliver`.
 enum EventRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/events", RouteEntry(authenticated: true, handler: list))
-        router.add("GET", "/api/v1/events/{id}", RouteEntry(authenticated: true, handler: get))
-        router.add("POST", "/api/v1/events/{id}/redeliver", RouteEntry(authenticated: true, handler: redeliver))
+        router.add("GET", "/api/v1/events", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/events/{id}", RouteEntry(.api, get))
+        router.add("POST", "/api/v1/events/{id}/redeliver", RouteEntry(.api, redeliver))
     }
 
     static let types = EventType.allCases.map(\.rawValue)

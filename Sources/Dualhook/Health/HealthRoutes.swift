@@ -7,9 +7,9 @@ import Postgres
 /// `POST …/heartbeat/confirm`.
 enum HealthRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/connections/{id}/health", RouteEntry(authenticated: true, handler: health))
-        router.add("POST", "/api/v1/connections/{id}/health/refresh", RouteEntry(authenticated: true, handler: refresh))
-        router.add("POST", "/api/v1/connections/{id}/heartbeat/confirm", RouteEntry(authenticated: true, handler: Heartbeat.confirm))
+        router.add("GET", "/api/v1/connections/{id}/health", RouteEntry(.api, health))
+        router.add("POST", "/api/v1/connections/{id}/health/refresh", RouteEntry(.api, refresh))
+        router.add("POST", "/api/v1/connections/{id}/heartbeat/confirm", RouteEntry(.api, Heartbeat.confirm))
     }
 
     static func health(_ context: APIContext) throws -> Response {

@@ -13,8 +13,8 @@ import Postgres
 /// dropped; every other field, known or not, is recorded and forwarded.
 enum MetaCallbackRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/meta/webhook", RouteEntry(authenticated: false, handler: verify))
-        router.add("POST", "/meta/webhook", RouteEntry(authenticated: false, storesReplies: false, handler: receive))
+        router.add("GET", "/meta/webhook", RouteEntry(.open, verify))
+        router.add("POST", "/meta/webhook", RouteEntry(.open, receive))
     }
 
     /// The fields a webhook override captures: Meta sends them to the tenant's own URL, never

@@ -7,10 +7,10 @@ import Postgres
 /// the calls its script makes. No API key; the link's token is the credential.
 enum PageRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/onboard/{token}", RouteEntry(authenticated: false, handler: page))
-        router.add("POST", "/onboard/{token}/complete", RouteEntry(authenticated: false, handler: complete))
-        router.add("POST", "/onboard/{token}/cancel", RouteEntry(authenticated: false, handler: cancel))
-        router.add("GET", "/onboard/{token}/status", RouteEntry(authenticated: false, handler: status))
+        router.add("GET", "/onboard/{token}", RouteEntry(.open, page))
+        router.add("POST", "/onboard/{token}/complete", RouteEntry(.open, complete))
+        router.add("POST", "/onboard/{token}/cancel", RouteEntry(.open, cancel))
+        router.add("GET", "/onboard/{token}/status", RouteEntry(.open, status))
     }
 
     static func session(_ context: APIContext) throws -> OnboardingSession {

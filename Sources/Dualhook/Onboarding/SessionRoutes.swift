@@ -7,9 +7,9 @@ import Postgres
 /// `POST/GET /api/v1/onboarding/sessions`, `GET /api/v1/onboarding/sessions/{id}`.
 enum SessionRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, singleStatement: true, handler: create))
-        router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(authenticated: true, handler: list))
-        router.add("GET", "/api/v1/onboarding/sessions/{id}", RouteEntry(authenticated: true, handler: get))
+        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(.api, create))
+        router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/onboarding/sessions/{id}", RouteEntry(.api, get))
     }
 
     struct Created: Encodable {
@@ -34,11 +34,10 @@ enum SessionRoutes {
         let response = Response.json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
                                                   status: "created", expiresAt: expiresAt))
         let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)", from: "session")
-        let store = try Idempotency.storeFragment(response, ticket: context.idempotency, vault: context.configuration.vault)
         let sealedVerifyToken = try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
-        // One statement, atomic on its own: the tenant (inserted with DO NOTHING and renamed
-        // only when its name changed, so no row lock serialises a tenant's sessions), the
-        // session, its webhook-check job and the stored idempotent reply.
+        // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
+        // changed, so no row lock serialises a tenant's sessions), the session and its
+        // webhook-check job.
         try connection.sql("""
             WITH new_tenant AS (
                 INSERT INTO tenants (account_id, tenant_id, name) VALUES (\(accountID), \(input.tenantId), \(input.tenantName))
@@ -56,8 +55,7 @@ enum SessionRoutes {
                         \(PostgresRawJSON(input.metadataJSON))::jsonb, \(input.coexistence), \(expiresAt),
                         \(input.webhookScope.rawValue), \(input.locale))
                 RETURNING id),
-            job AS (\(job.insert)),
-            stored AS (\(store))
+            job AS (\(job.insert))
             SELECT id FROM job
             """)
         JobQueue.wake(job.queue, after: connection)

@@ -6,10 +6,10 @@ import Postgres
 /// `/healthz` (the process is up), `/readyz` (the database answers), `/metrics` (Prometheus).
 enum OperationsRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/healthz", RouteEntry(plain: { _, _ in .json(200, ["status": "ok"]) }))
-        router.add("GET", "/readyz", RouteEntry(plain: ready))
-        router.add("GET", "/metrics", RouteEntry(plain: metrics))
-        router.add("GET", "/api/v1/openapi.json", RouteEntry(plain: { _, _ in
+        router.add("GET", "/healthz", RouteEntry(.process, plain: { _, _ in .json(200, ["status": "ok"]) }))
+        router.add("GET", "/readyz", RouteEntry(.process, plain: ready))
+        router.add("GET", "/metrics", RouteEntry(.process, plain: metrics))
+        router.add("GET", "/api/v1/openapi.json", RouteEntry(.process, plain: { _, _ in
             Response(status: 200, headers: [("Content-Type", "application/json")], body: OpenAPIDocument.json)
         }))
     }

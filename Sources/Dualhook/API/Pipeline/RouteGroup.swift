@@ -1,0 +1,25 @@
+import HTTPServer
+
+/// A named pipeline that routes share: what runs before a handler and in what order.
+struct RouteGroup: Sendable {
+    let name: String
+    let middleware: MiddlewareStack<RequestContext>
+
+    init(_ name: String, _ steps: [any Middleware<RequestContext>]) {
+        self.name = name
+        self.middleware = MiddlewareStack(steps)
+    }
+
+    /// `/api/v1`: an API key, its rate limit, one transaction, and stored replies for
+    /// `Idempotency-Key`.
+    static let api = RouteGroup("api", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Authentication(), Transaction(),
+                                        IdempotentReplies()])
+    /// `/api/v1` routes whose answer must never be kept: a reveal of secrets is answered (and
+    /// audited) each time, so an Idempotency-Key does not apply there.
+    static let apiAnsweredEachTime = RouteGroup("api-answered-each-time", [ErrorMapping(), JSONBodyOnly(), PooledConnection(),
+                                                                          Authentication(), Transaction()])
+    /// Public routes (the onboarding page, Meta's callback): no key, one transaction.
+    static let open = RouteGroup("open", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Transaction()])
+    /// Routes that answer from the process alone.
+    static let process = RouteGroup("process", [ErrorMapping()])
+}
