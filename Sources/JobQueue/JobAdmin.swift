@@ -36,21 +36,10 @@ public enum JobAdmin {
         public let lastError: String?
     }
 
+    /// Jobs by queue and state, from the engine's roll-ups (`JobCounts`), never a count of
+    /// the whole table.
     public static func stats(on connection: Connection) throws -> [QueueStats] {
-        try connection.query("""
-            SELECT queue,
-                   count(*) FILTER (WHERE state = 'available' AND run_at <= now()),
-                   count(*) FILTER (WHERE state = 'available' AND run_at > now()),
-                   count(*) FILTER (WHERE state = 'running'),
-                   count(*) FILTER (WHERE state = 'completed'),
-                   count(*) FILTER (WHERE state = 'discarded'),
-                   count(*) FILTER (WHERE state = 'cancelled')
-            FROM jobs GROUP BY queue ORDER BY queue
-            """).rows.map {
-            QueueStats(queue: try $0.decode(at: 0), available: try $0.decode(at: 1), scheduled: try $0.decode(at: 2),
-                       running: try $0.decode(at: 3), completed: try $0.decode(at: 4), discarded: try $0.decode(at: 5),
-                       cancelled: try $0.decode(at: 6))
-        }
+        try JobCounts.read(on: connection)
     }
 
     public static func list(state: String?, kind: String?, limit: Int, on connection: Connection) throws -> [JobSummary] {

@@ -18,6 +18,7 @@ public struct JobDatabase: Sendable {
     /// Milliseconds left, at least 1 (0 would mean no limit at all).
     var remainingMilliseconds: Int { max(1, Int((deadline.timeIntervalSinceNow * 1000).rounded(.up))) }
 
+    @discardableResult
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         try pool.withConnection { connection in
             try connection.execute("SET statement_timeout = \(remainingMilliseconds)")

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// Maps `jobs.kind` strings to typed handlers. A kind the registry does not know is discarded
 /// by the worker with a clear error; it never crashes a worker.
@@ -8,6 +9,7 @@ public struct JobRegistry: Sendable {
         let queue: String
         let timeout: TimeInterval
         let retryPolicy: RetryPolicy
+        let priority: Int
         let run: @Sendable (Data, JobContext) throws -> Void
     }
 
@@ -18,7 +20,7 @@ public struct JobRegistry: Sendable {
     public mutating func register<K: JobKind>(_ handler: K) {
         precondition(entries[K.kind] == nil, "job kind \(K.kind) registered twice")
         entries[K.kind] = Entry(
-            kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy,
+            kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy, priority: K.priority,
             run: { data, context in
                 let args: K.Args
                 do {
@@ -40,6 +42,23 @@ public struct JobRegistry: Sendable {
     public func retryPolicy(of kind: String) -> RetryPolicy? { entries[kind]?.retryPolicy }
 
     func entry(_ kind: String) -> Entry? { entries[kind] }
+
+    /// Writes every kind's settings to `job_kinds`, where SQL that enqueues (`job_enqueue`)
+    /// reads them; a worker does this when it starts, so the table follows the code it runs.
+    public func publish(on connection: Connection) throws {
+        let ordered = entries.values.sorted { $0.kind < $1.kind }
+        guard !ordered.isEmpty else { return }
+        try connection.sql("""
+            INSERT INTO job_kinds (kind, queue, priority, max_attempts, timeout_seconds)
+            SELECT * FROM unnest(\(ordered.map(\.kind))::text[], \(ordered.map(\.queue))::text[], \(ordered.map(\.priority))::int[],
+                                 \(ordered.map(\.retryPolicy.maxAttempts))::int[],
+                                 \(ordered.map { Int(max(1, $0.timeout.rounded(.up))) })::int[])
+            ON CONFLICT (kind) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
+                max_attempts = excluded.max_attempts, timeout_seconds = excluded.timeout_seconds, published_at = now()
+            WHERE (job_kinds.queue, job_kinds.priority, job_kinds.max_attempts, job_kinds.timeout_seconds)
+                IS DISTINCT FROM (excluded.queue, excluded.priority, excluded.max_attempts, excluded.timeout_seconds)
+            """)
+    }
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()

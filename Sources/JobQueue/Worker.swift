@@ -258,6 +258,7 @@ public final class Worker: @unchecked Sendable {
 
     private func maintenanceLoop() {
         var nextReap = Date()
+        var published = false
         while !isStopping {
             let now = Date()
             for runner in runners {
@@ -282,6 +283,7 @@ public final class Worker: @unchecked Sendable {
                 }
             }
             if now >= nextReap {
+                if !published { published = publishKinds() }
                 reap()
                 nextReap = Date().addingTimeInterval(configuration.reapInterval * Double.random(in: 0.8...1.2))
             }
@@ -289,9 +291,21 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Until it has succeeded once (the database may be down when the worker starts).
+    private func publishKinds() -> Bool {
+        do {
+            try pool.withConnection { try registry.publish(on: $0) }
+            return true
+        } catch {
+            _ = health.failed(error, during: "publish job kinds")
+            return false
+        }
+    }
+
     private func reap() {
         do {
             let reaped = try Reaper.reap(registry: registry, pool: pool)
+            try JobCounts.fold(pool: pool)
             health.succeeded()
             if reaped > 0 { logger.warning("returned jobs of a lost worker", ["count": reaped]) }
         } catch {
