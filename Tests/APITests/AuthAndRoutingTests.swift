@@ -45,7 +45,11 @@ import Testing
         #expect(try f.server.send("GET", "/readyz").status == 200)
         // One session: its webhook check waits on the meta queue (no worker runs here).
         #expect(try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody()).status == 201)
-        let metrics = try f.server.send("GET", "/metrics")
+        // Only for the scraper holding DUALHOOK_METRICS_TOKEN.
+        #expect(try f.server.send("GET", "/metrics").status == 401)
+        #expect(try f.server.send("GET", "/metrics", key: "wrong-token").status == 401)
+        let metrics = try f.server.send("GET", "/metrics", key: APIServer.metricsToken)
+        #expect(metrics.status == 200)
         #expect(metrics.text.contains("dualhook_http_requests_total{route=\"GET /healthz\",method=\"GET\",status=\"200\"} 1"))
         #expect(metrics.text.contains("dualhook_http_request_duration_seconds_bucket"))
         #expect(metrics.text.contains("dualhook_jobs{queue=\"meta\",state=\"available\"} 1"), "\(metrics.text)")

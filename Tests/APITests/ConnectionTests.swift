@@ -142,6 +142,17 @@ import Testing
         #expect(try f.server.send("DELETE", "/api/v1/connections/\(sibling.connectionID)", key: f.key).status == 202)
         #expect(eventually(timeout: 20) { disconnected(sibling.connectionID) })
         #expect(try f.meta.waba(first.waba)?["subscribed"] as? Bool == false, "the last connection unsubscribes the WABA")
+        // A disconnected connection keeps no secret, and reveal says so.
+        for id in [first.connectionID, sibling.connectionID] {
+            let reveal = try f.server.send("POST", "/api/v1/connections/\(id)/reveal-secrets", key: f.key,
+                                           json: #"{"secretTypes":["access_token","webhook_verify_token","registration_pin"]}"#)
+            #expect(reveal.status == 409 && reveal.errorCode == "conflict" && reveal.text.contains("erased"))
+            let kept = try f.db.with {
+                try $0.query("SELECT access_token IS NULL AND webhook_verify_token IS NULL AND registration_pin IS NULL FROM connections WHERE id = $1",
+                             [id]).scalar(Bool.self)
+            }
+            #expect(kept == true)
+        }
         #expect(try f.meta.waba(first.waba)?["overrideCallbackUri"] is NSNull)
 
         let events = try f.events("connection.disconnected")

@@ -10,12 +10,16 @@ public final class APIServer: @unchecked Sendable {
     public let port: Int
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// The bearer token `/metrics` asks of the servers tests start (unless a test sets its own).
+    public static let metricsToken = "metrics-" + UUID().uuidString
+
     public init(databaseURL: String, threads: Int = 4, environment: [String: String] = [:], extraArguments: [String] = []) throws {
         var lastLog = ""
         for _ in 0..<5 {
             let port = Int.random(in: 20_000...29_999)
             var env = environment
             env["DUALHOOK_PUBLIC_URL"] = env["DUALHOOK_PUBLIC_URL"] ?? "https://onboard.test"
+            env["DUALHOOK_METRICS_TOKEN"] = env["DUALHOOK_METRICS_TOKEN"] ?? APIServer.metricsToken
             let process = try DualhookProcess(["serve", "--listen", "127.0.0.1:\(port)", "--threads", String(threads)] + extraArguments,
                                               databaseURL: databaseURL, environment: env, label: "serve-\(port)")
             if eventually(timeout: 10, { process.log.contains("listening") || !process.isRunning }), process.isRunning {

@@ -33,10 +33,17 @@ struct RouteEntry: Sendable {
     let group: RouteGroup
     let endpoint: @Sendable (Request, inout RequestContext) throws -> Response
 
-    /// A route whose handler works in the request's database transaction.
-    init(_ group: RouteGroup, _ handler: @escaping RouteHandler) {
+    /// A route whose handler works in the request's database transaction. `query` names the
+    /// query parameters it reads; in a group that refuses others, any other one is a 400
+    /// naming it, rather than a filter silently ignored.
+    init(_ group: RouteGroup, query: [String] = [], _ handler: @escaping RouteHandler) {
         self.group = group
+        let known = Set(query)
         self.endpoint = { request, context in
+            if group.refusesUnknownQuery, let unknown = request.query.keys.sorted().first(where: { !known.contains($0) }) {
+                let accepted = query.isEmpty ? "it takes no query parameters" : "it takes \(query.joined(separator: ", "))"
+                throw APIError.validationFailed(param: unknown, "unknown query parameter \(unknown): \(accepted)")
+            }
             guard let connection = context.connection else {
                 preconditionFailure("route group \(group.name) gives its handlers no database connection")
             }

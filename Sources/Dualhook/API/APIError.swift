@@ -38,8 +38,9 @@ public struct APIError: Error, Sendable, Equatable {
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(status: 413, code: "payload_too_large", message: "the request body is larger than \(limit) bytes")
     }
-    public static func rateLimited(retryAfter: Int) -> APIError {
-        APIError(status: 429, code: "rate_limited", message: "too many requests; retry after \(retryAfter) s",
+    /// `budget` names which limit ran out, when it is not the key's requests per minute.
+    public static func rateLimited(retryAfter: Int, budget: String = "requests per minute for this API key") -> APIError {
+        APIError(status: 429, code: "rate_limited", message: "too many requests: the limit of \(budget) is used up; retry after \(retryAfter) s",
                  headers: ["Retry-After": String(retryAfter)])
     }
     public static let idempotencyKeyReused = APIError(

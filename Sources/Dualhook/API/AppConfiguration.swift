@@ -7,6 +7,9 @@ public struct AppConfiguration: Sendable {
     public var publicURL: String
     public var allowPrivateTargets: Bool
     public var maxBodyBytes: Int = 1 << 20
+    /// `DUALHOOK_METRICS_TOKEN`: `/metrics` answers only a scraper that presents it as a bearer
+    /// token; without it metrics are off (404), so an open port shows nothing of the queues.
+    public var metricsToken: String?
     /// Seals secrets at rest (verify tokens, stored idempotent replies).
     public var vault: Vault
     /// The Meta app the onboarding page runs Embedded Signup with.

@@ -15,7 +15,22 @@ enum Idempotency {
         case replay(Response)
     }
 
+    /// The request as parsed JSON in canonical form (keys sorted, no insignificant whitespace),
+    /// so a client that serialises its retry differently still sends the same request. A body
+    /// that is not JSON is taken as its bytes.
     static func requestHash(_ request: Request) -> Data {
+        Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + canonical(request.body))
+    }
+
+    static func canonical(_ body: Data) -> Data {
+        guard !body.isEmpty, let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
+              let text = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+        else { return body }
+        return text
+    }
+
+    /// How replies stored before requests were compared as parsed JSON were keyed.
+    static func rawHash(_ request: Request) -> Data {
         Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + request.body)
     }
 
@@ -43,7 +58,7 @@ enum Idempotency {
             try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
             return .proceed(ticket)
         }
-        guard storedHash == hash else { throw APIError.idempotencyKeyReused }
+        guard storedHash == hash || storedHash == rawHash(request) else { throw APIError.idempotencyKeyReused }
         // A `running` row can only be one written before reservations became locks.
         guard try row.decode(String.self, at: 2) == "done" else { throw APIError.idempotencyKeyInUse }
         let sealed = String(decoding: try row.decode(Data.self, at: 4), as: UTF8.self)

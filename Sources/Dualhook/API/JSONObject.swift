@@ -5,6 +5,9 @@ import Foundation
 struct JSONObject {
     let fields: [String: Any]
 
+    /// The deepest nesting Foundation's JSON parser accepts.
+    static let maxDepth = 511
+
     init(body: Data, allowEmpty: Bool = false) throws {
         if body.isEmpty && allowEmpty {
             fields = [:]
@@ -12,11 +15,19 @@ struct JSONObject {
         }
         let parsed: Any
         do {
-            parsed = try JSONSerialization.jsonObject(with: body, options: [])
+            parsed = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         } catch {
+            // Foundation's parser stops at 512 levels of nesting; valid JSON deeper than that is
+            // refused for its depth, not called malformed.
+            if (error as NSError).userInfo[NSDebugDescriptionErrorKey].map({ "\($0)" })?.contains("Too many nested") == true {
+                throw APIError.invalidJSON("the request body nests arrays or objects deeper than \(JSONObject.maxDepth) levels")
+            }
             throw APIError.invalidJSON("the request body is not valid JSON")
         }
-        guard let object = parsed as? [String: Any] else { throw APIError.invalidJSON("the request body must be a JSON object") }
+        guard let object = parsed as? [String: Any] else {
+            let kind = parsed is NSNull ? "null" : parsed is [Any] ? "an array" : parsed is String ? "a string" : "a number or boolean"
+            throw APIError.invalidJSON("the request body is \(kind); it must be a JSON object")
+        }
         fields = object
     }
 

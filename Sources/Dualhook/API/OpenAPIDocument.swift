@@ -54,6 +54,20 @@ public enum OpenAPIDocument {
         return op
     }
 
+    /// A body that is optional and, when sent, the empty object.
+    static var emptyObject: [String: Any] { ["type": "object", "additionalProperties": false, "properties": [String: Any]()] }
+
+    /// A session action: an optional empty body, and 410 for an expired session.
+    static func sessionAction(_ operation: [String: Any]) -> [String: Any] {
+        var op = operation
+        op["requestBody"] = ["required": false, "content": jsonContent(emptyObject)]
+        var responses = op["responses"] as! [String: Any]
+        responses["410"] = errorResponse
+        responses["415"] = errorResponse
+        op["responses"] = responses
+        return op
+    }
+
     static var tokenParameter: [String: Any] { ["name": "token", "in": "path", "required": true, "schema": ["type": "string"]] }
 
     /// A public onboarding call: the link's token is the credential.
@@ -98,26 +112,42 @@ public enum OpenAPIDocument {
                               body: ref("SessionCreate"), idempotent: true),
             "get": operation("listSessions", "List onboarding sessions", ok: ("200", ref("SessionPage")),
                              parameters: pageParameters + [query("tenantId", ["type": "string"]),
-                                                           query("status", ["type": "string", "enum": sessionStatuses])]),
+                                                           query("status", ["type": "string", "enum": sessionStatuses]),
+                                                           query("since", ["type": "string", "format": "date-time"])]),
         ],
         "/onboard/{token}": ["get": ["operationId": "onboardingPage", "summary": "The co-branded onboarding page",
                                      "security": [[String: Any]](), "parameters": [tokenParameter],
                                      "responses": ["200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]],
                                                    "404": ["description": "Unknown link (HTML)"],
                                                    "410": ["description": "Expired or used link (HTML)"]]]],
+        "/onboard/{token}/open": ["post": {
+            var op = publicOperation("openOnboarding", "The page's script reports that a person opened the link",
+                                     ok: ("204", [:]), body: emptyObject)
+            op["responses"] = (op["responses"] as! [String: Any]).merging(["204": ["description": "Counted"]]) { _, new in new }
+            op["requestBody"] = ["required": false, "content": jsonContent(emptyObject)]
+            return op
+        }()],
         "/onboard/{token}/complete": ["post": publicOperation("completeOnboarding", "The browser reports a finished Embedded Signup",
                                                              ok: ("202", ["type": "object"]), body: ref("OnboardingComplete"))],
         "/onboard/{token}/cancel": ["post": publicOperation("cancelOnboarding", "The browser reports a cancelled Embedded Signup",
                                                            ok: ("200", ["type": "object"]), body: ref("OnboardingCancel"))],
         "/onboard/{token}/status": ["get": publicOperation("onboardingStatus", "Where the session stands, and where to go",
                                                           ok: ("200", ref("OnboardingStatus")))],
+        "/api/v1/onboarding/sessions/{id}/cancel": ["post": sessionAction(
+            operation("cancelSession", "Cancel a session: its link stops working, for good", ok: ("200", ref("Session")),
+                      parameters: [idParameter], idempotent: true))],
+        "/api/v1/onboarding/sessions/{id}/link": ["post": sessionAction(
+            operation("renewSessionLink", "A fresh one-time link for an unfinished session; the old one answers 410",
+                      ok: ("201", ref("SessionLink")), parameters: [idParameter], idempotent: true))],
         "/api/v1/onboarding/sessions/{id}": [
             "get": operation("getSession", "One onboarding session", ok: ("200", ref("Session")), parameters: [idParameter]),
         ],
         "/api/v1/events": [
             "get": operation("listEvents", "Lifecycle events sent to the account, newest first", ok: ("200", ref("EventPage")),
                              parameters: pageParameters + [query("type", ["type": "string", "enum": EventRoutes.types]),
-                                                           query("since", ["type": "string", "format": "date-time"])]),
+                                                           query("since", ["type": "string", "format": "date-time"]),
+                                                           query("deliveryStatus", ["type": "string", "enum": EventRoutes.deliveryStatuses]),
+                                                           query("tenantId", ["type": "string", "minLength": 1, "maxLength": 128])]),
         ],
         "/api/v1/events/{id}": [
             "get": operation("getEvent", "One event with every delivery attempt", ok: ("200", ref("Event")), parameters: [idParameter]),
@@ -294,6 +324,8 @@ public enum OpenAPIDocument {
                 "expiresInSeconds": ["type": "integer", "minimum": 300, "maximum": 86400],
                 "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]],
                 "locale": ["type": "string", "minLength": 2, "maxLength": 35, "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"]]],
+            "SessionLink": ["type": "object", "required": ["sessionId", "onboardingUrl", "expiresAt"], "properties": [
+                "sessionId": ["type": "string"], "onboardingUrl": ["type": "string"], "expiresAt": timestamp]],
             "SessionCreated": ["type": "object", "required": ["sessionId", "onboardingUrl", "status", "expiresAt"], "properties": [
                 "sessionId": ["type": "string"], "onboardingUrl": ["type": "string"],
                 "status": ["type": "string", "enum": ["created"]], "expiresAt": timestamp]],

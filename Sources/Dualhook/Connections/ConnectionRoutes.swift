@@ -8,7 +8,7 @@ import Postgres
 /// answer 202 and leave the work (Meta first, then the database) to a job.
 enum ConnectionRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/connections", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/connections", RouteEntry(.api, query: ["limit", "cursor", "tenantId", "wabaId", "phoneNumberId", "status"], list))
         router.add("GET", "/api/v1/connections/{id}", RouteEntry(.api, get))
         router.add("PATCH", "/api/v1/connections/{id}", RouteEntry(.api, patch))
         router.add("DELETE", "/api/v1/connections/{id}", RouteEntry(.api, delete))

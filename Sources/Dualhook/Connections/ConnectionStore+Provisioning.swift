@@ -63,5 +63,7 @@ extension ConnectionStore {
                 try Outbox.emit(ConnectionResumed(reason: "onboarded_again"), about: try ConnectionSubject(row: row), on: tx)
             }
         }
+        // Health is read once now, not at the sweep's next round up to ten minutes away.
+        try PollHealth.bringForward(record.id, on: tx)
     }
 }

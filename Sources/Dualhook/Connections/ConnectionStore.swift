@@ -10,7 +10,8 @@ enum ConnectionStore {
     @discardableResult
     static func disconnect(_ id: String, reason: DisconnectReason, on tx: Connection) throws -> Bool {
         guard let row = try tx.query("""
-            UPDATE connections c SET status = 'disconnected', disconnect_reason = $2, disconnected_at = now(), updated_at = now()
+            UPDATE connections c SET status = 'disconnected', disconnect_reason = $2, disconnected_at = now(), updated_at = now(),
+                access_token = NULL, webhook_verify_token = NULL, registration_pin = NULL
             WHERE c.id = $1 AND c.status = ANY($3)
             RETURNING \(ConnectionSubject.columns)
             """, [id, reason.rawValue, ConnectionStatus.disconnected.predecessors]).first else { return false }

@@ -11,7 +11,7 @@ import Postgres
 enum RevealRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("POST", "/api/v1/connections/{id}/reveal-secrets", RouteEntry(.apiAnsweredEachTime, reveal))
-        router.add("GET", "/api/v1/audit/secret-reveals", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/audit/secret-reveals", RouteEntry(.api, query: ["limit", "cursor", "connectionId", "keyId", "since"], list))
     }
 
     static let secretTypes = ["access_token", "webhook_verify_token", "registration_pin"]
@@ -31,9 +31,13 @@ enum RevealRoutes {
         let id = context.request.parameters["id"] ?? ""
         let connection = context.connection
         guard let row = try connection.query("""
-            SELECT access_token, webhook_verify_token, registration_pin FROM connections WHERE id = $1 AND account_id = $2
+            SELECT access_token, webhook_verify_token, registration_pin, status FROM connections WHERE id = $1 AND account_id = $2
             """, [id, context.account.accountID]).first else {
             throw APIError.notFound("connection \(id)")
+        }
+        // Disconnecting erases a connection's secrets (after Meta was told); nothing is left to show.
+        if try row.decode(String.self, at: 3) == ConnectionStatus.disconnected.rawValue {
+            throw APIError(status: 409, code: "conflict", message: "connection \(id) is disconnected; its secrets were erased")
         }
 
         // The key's budget: reveals of the last hour, counted under a per-key lock.
@@ -49,7 +53,7 @@ enum RevealRoutes {
         let budget = ["X-RateLimit-Limit": String(perHour), "X-RateLimit-Remaining": String(max(0, perHour - used - 1)),
                       "X-RateLimit-Reset": String(reset)]
         guard used < perHour else {
-            var error = APIError.rateLimited(retryAfter: Int(max(1, reset - now)))
+            var error = APIError.rateLimited(retryAfter: Int(max(1, reset - now)), budget: "\(perHour) secret reveals per hour for this API key")
             error.headers.merge(budget) { _, new in new }
             error.headers["X-RateLimit-Remaining"] = "0"
             throw error

@@ -5,7 +5,7 @@ import Postgres
 /// `GET /api/v1/tenants` and `GET /api/v1/tenants/{tenantId}` (with its connections).
 enum TenantRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/tenants", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/tenants", RouteEntry(.api, query: ["limit", "cursor"], list))
         router.add("GET", "/api/v1/tenants/{tenantId}", RouteEntry(.api, get))
     }
 

@@ -7,12 +7,13 @@ import Postgres
 /// `POST /api/v1/events/{id}/redeliver`.
 enum EventRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/events", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/events", RouteEntry(.api, query: ["limit", "cursor", "type", "since", "deliveryStatus", "tenantId"], list))
         router.add("GET", "/api/v1/events/{id}", RouteEntry(.api, get))
         router.add("POST", "/api/v1/events/{id}/redeliver", RouteEntry(.api, redeliver))
     }
 
     static let types = EventType.allCases.map(\.rawValue)
+    static let deliveryStatuses = ["pending", "delivered", "failed", "no_endpoint"]
 
     struct Event: Encodable {
         let id: String
@@ -49,10 +50,18 @@ enum EventRoutes {
         if let type = query["type"], !types.contains(type) {
             throw APIError.validationFailed(param: "type", "type must be one of \(types.joined(separator: ", "))")
         }
+        if let status = query["deliveryStatus"], !deliveryStatuses.contains(status) {
+            throw APIError.validationFailed(param: "deliveryStatus", "deliveryStatus must be one of \(deliveryStatuses.joined(separator: ", "))")
+        }
+        if let tenant = query["tenantId"], tenant.isEmpty || tenant.count > 128 {
+            throw APIError.validationFailed(param: "tenantId", "tenantId must be 1 to 128 characters")
+        }
         let since = try Timestamps.since(query)
         var filter = SQLFilter()
         filter.add("account_id = ?", context.account.accountID)
         filter.add("type = ?", ifGiven: query["type"])
+        filter.add("delivery_status = ?", ifGiven: query["deliveryStatus"])
+        filter.add("data->>'tenantId' = ?", ifGiven: query["tenantId"])
         filter.add("created_at >= ?", ifGiven: since)
         filter.after(page, createdAt: "created_at", id: "id")
         let limit = filter.bind(page.limit + 1)

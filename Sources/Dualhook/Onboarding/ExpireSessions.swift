@@ -31,7 +31,7 @@ public struct ExpireSessions: JobKind {
                         FROM due WHERE s.id = due.id
                         RETURNING s.id, s.account_id, s.tenant_id, s.metadata)
                     INSERT INTO events (id, account_id, type, data)
-                    SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), account_id, 'onboarding.failed',
+                    SELECT dualhook_id('evt'), account_id, 'onboarding.failed',
                            jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'expired', 'metadata', metadata)
                     FROM expired
                     """).affectedRows
@@ -52,7 +52,7 @@ public struct ExpireSessions: JobKind {
                     FROM due WHERE s.id = due.id
                     RETURNING s.id, s.account_id, s.tenant_id, s.metadata)
                 INSERT INTO events (id, account_id, type, data)
-                SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), account_id, 'onboarding.failed',
+                SELECT dualhook_id('evt'), account_id, 'onboarding.failed',
                        jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'meta_error',
                                           'error', 'provisioning stopped without an outcome', 'metadata', metadata)
                 FROM failed

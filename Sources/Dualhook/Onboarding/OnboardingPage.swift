@@ -119,8 +119,10 @@ enum OnboardingPage {
           function say(text) { message.textContent = text; }
           function post(path, body) {
             return fetch(cfg.base + path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
-              .then(function (r) { return r.json(); });
+              .then(function (r) { return r.status === 204 ? {} : r.json(); });
           }
+          // A person is here (a link preview or a mail scanner runs no script).
+          post('/open', {}).catch(function () {});
           function poll() {
             fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
               if (s.redirectUrl) { location.assign(s.redirectUrl); } else { setTimeout(poll, 1000); }

@@ -19,13 +19,15 @@ struct OnboardingSession {
     let logoURL: String?
     let tenantName: String?
     let locale: String?
+    /// `end_user` or `api` for a cancelled session.
+    let cancelledBy: String?
 
     /// Locks the session's row for the request's transaction.
     static func find(token: String, on connection: Connection) throws -> OnboardingSession? {
         try connection.query("""
             SELECT s.id, s.account_id, s.tenant_id, s.status, s.expires_at < now(), s.coexistence, s.failure_reason,
                    s.success_redirect_url, s.failure_redirect_url, s.cancel_redirect_url, s.metadata::text,
-                   a.display_name, a.logo_url, t.name, s.locale
+                   a.display_name, a.logo_url, t.name, s.locale, s.cancelled_by
             FROM onboarding_sessions s
             JOIN accounts a ON a.id = s.account_id
             JOIN tenants t ON t.account_id = s.account_id AND t.tenant_id = s.tenant_id
@@ -37,12 +39,23 @@ struct OnboardingSession {
                 expired: try $0.decode(at: 4), coexistence: try $0.decode(at: 5), failureReason: try $0.decode(at: 6),
                 successURL: try $0.decode(at: 7), failureURL: try $0.decode(at: 8), cancelURL: try $0.decode(at: 9),
                 metadataJSON: try $0.decode(at: 10), displayName: try $0.decode(at: 11), logoURL: try $0.decode(at: 12),
-                tenantName: try $0.decode(at: 13), locale: try $0.decode(at: 14))
+                tenantName: try $0.decode(at: 13), locale: try $0.decode(at: 14), cancelledBy: try $0.decode(at: 15))
         }
     }
 
-    /// Open for the browser: not finished and not past its expiry.
-    var isOpen: Bool { (status == "created" || status == "opened") && !expired }
+    /// The token was a session's link until the account asked for a fresh one.
+    static func wasReplaced(token: String, on connection: Connection) throws -> Bool {
+        try connection.sql("SELECT true FROM onboarding_retired_links WHERE token_hash = \(Digest.sha256(token))").first != nil
+    }
+
+    /// Open for the browser: not finished and not past its expiry. A session the person
+    /// cancelled in Meta's window can be started again from its link; one the account
+    /// cancelled through the API cannot.
+    var isOpen: Bool { isUnfinished && !expired }
+
+    var isUnfinished: Bool {
+        status == "created" || status == "opened" || (status == "cancelled" && cancelledBy == "end_user")
+    }
 
     /// An unfinished session past its expiry is expired, whether or not the sweep ran yet.
     var effectiveStatus: String {

@@ -8,6 +8,7 @@ import Postgres
 enum PageRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("GET", "/onboard/{token}", RouteEntry(.open, page))
+        router.add("POST", "/onboard/{token}/open", RouteEntry(.open, open))
         router.add("POST", "/onboard/{token}/complete", RouteEntry(.open, complete))
         router.add("POST", "/onboard/{token}/cancel", RouteEntry(.open, cancel))
         router.add("GET", "/onboard/{token}/status", RouteEntry(.open, status))
@@ -20,9 +21,14 @@ enum PageRoutes {
         return found
     }
 
-    /// First open: `opened` and `onboarding.started`, in this request's transaction.
+    /// The page as the link shows it. A GET changes nothing: link previews and mail scanners
+    /// fetch links too; the page's script reports a person (`open`).
     static func page(_ context: APIContext) throws -> Response {
         guard let session = try OnboardingSession.find(token: context.request.parameters["token"] ?? "", on: context.connection) else {
+            if try OnboardingSession.wasReplaced(token: context.request.parameters["token"] ?? "", on: context.connection) {
+                return OnboardingPage.gone(status: 410, title: "This link was replaced by a newer one",
+                                           detail: "Use the most recent link you were sent, or ask for a new one.")
+            }
             return OnboardingPage.gone(status: 404, title: "This link does not exist",
                                        detail: "Check that the whole link was copied, or ask for a new one.")
         }
@@ -32,13 +38,28 @@ enum PageRoutes {
                                        detail: expired ? "Onboarding links work for a limited time. Ask for a new one."
                                                        : "Each onboarding link works once. Ask for a new one if you need to connect again.")
         }
-        if session.status == "created" {
-            try context.connection.query("UPDATE onboarding_sessions SET status = 'opened' WHERE id = $1", [session.id])
-            try Outbox.emit(type: .onboardingStarted, accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
-        }
         let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
         return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
                                      language: language)
+    }
+
+    /// The page's script ran in a browser: a person opened the link. The first report moves the
+    /// session to `opened` and emits `onboarding.started`; a session the person cancelled in
+    /// Meta's window is open again.
+    static func open(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body, allowEmpty: true)
+        try body.rejectUnknown(allowed: [])
+        let session = try session(context)
+        try requireOpen(session)
+        if session.status == "created" {
+            try context.connection.query("UPDATE onboarding_sessions SET status = 'opened' WHERE id = $1", [session.id])
+            try Outbox.emit(type: .onboardingStarted, accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
+        } else if session.status == "cancelled" {
+            try context.connection.query("""
+                UPDATE onboarding_sessions SET status = 'opened', failure_reason = NULL, cancelled_by = NULL WHERE id = $1
+                """, [session.id])
+        }
+        return Response(status: 204)
     }
 
     static func complete(_ context: APIContext) throws -> Response {
@@ -57,8 +78,10 @@ enum PageRoutes {
 
         let session = try session(context)
         try requireOpen(session)
-        try context.connection.query("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() WHERE id = $1",
-                                     [session.id])
+        try context.connection.query("""
+            UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now(), failure_reason = NULL, cancelled_by = NULL
+            WHERE id = $1
+            """, [session.id])
         let args = ExchangeCode.Args(
             sessionId: session.id,
             sealedCode: try context.configuration.vault.seal(code, associatedData: ExchangeCode.associatedData(sessionID: session.id)),
@@ -82,7 +105,7 @@ enum PageRoutes {
         try requireOpen(session)
         guard errorID != nil || errorMessage != nil else {
             try context.connection.query("""
-                UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled' WHERE id = $1
+                UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled', cancelled_by = 'end_user' WHERE id = $1
                 """, [session.id])
             var extra = ["reason": "cancelled"]
             if let step { extra["currentStep"] = step }

@@ -8,8 +8,10 @@ import Postgres
 enum SessionRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(.api, create))
-        router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(.api, list))
+        router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(.api, query: ["limit", "cursor", "tenantId", "status", "since"], list))
         router.add("GET", "/api/v1/onboarding/sessions/{id}", RouteEntry(.api, get))
+        router.add("POST", "/api/v1/onboarding/sessions/{id}/cancel", RouteEntry(.api, SessionActions.cancel))
+        router.add("POST", "/api/v1/onboarding/sessions/{id}/link", RouteEntry(.api, SessionActions.link))
     }
 
     struct Created: Encodable {
@@ -80,12 +82,16 @@ enum SessionRoutes {
 
     static let columns = """
         id, tenant_id, status, webhook_check, failure_reason, connection_id, metadata::text, created_at, expires_at,
-        failure_detail::text, webhook_scope, locale
+        failure_detail::text, webhook_scope, locale, expires_at < now()
         """
 
+    /// A session as it is at read time: an unfinished one past its expiry is `expired`, with
+    /// reason `expired`, before the sweep gets to it.
     static func session(_ row: Row) throws -> Session {
-        Session(sessionId: try row.decode(at: 0), tenantId: try row.decode(at: 1), status: try row.decode(at: 2),
-                webhookCheck: try row.decode(at: 3), failureReason: try row.decode(at: 4),
+        let stored: String = try row.decode(at: 2)
+        let lapsed = try row.decode(Bool.self, at: 12) && (stored == "created" || stored == "opened")
+        return Session(sessionId: try row.decode(at: 0), tenantId: try row.decode(at: 1), status: lapsed ? "expired" : stored,
+                webhookCheck: try row.decode(at: 3), failureReason: lapsed ? "expired" : try row.decode(at: 4),
                 failureDetail: try row.decode(String?.self, at: 9).map(RawJSON.init), connectionId: try row.decode(at: 5),
                 metadata: RawJSON(text: try row.decode(at: 6)), webhookScope: try row.decode(at: 10), locale: try row.decode(at: 11),
                 createdAt: try row.decode(at: 7), expiresAt: try row.decode(at: 8))
@@ -109,10 +115,18 @@ enum SessionRoutes {
         if let status = query["status"], !statuses.contains(status) {
             throw APIError.validationFailed(param: "status", "status must be one of \(statuses.joined(separator: ", "))")
         }
+        let since = try Timestamps.since(query)
         var filter = SQLFilter()
         filter.add("account_id = ?", context.account.accountID)
         filter.add("tenant_id = ?", ifGiven: query["tenantId"])
-        filter.add("status = ?", ifGiven: query["status"])
+        // Status as reads show it: an unfinished session past its expiry counts as expired.
+        switch query["status"] {
+        case "expired"?: filter.add("(status = 'expired' OR (status IN ('created', 'opened') AND expires_at < now()))")
+        case let status? where status == "created" || status == "opened": filter.add("status = ? AND expires_at >= now()", status)
+        case let status?: filter.add("status = ?", status)
+        case nil: break
+        }
+        filter.add("created_at >= ?", ifGiven: since)
         filter.after(page, createdAt: "created_at", id: "id")
         let limit = filter.bind(page.limit + 1)
         let rows = try context.connection.query("""

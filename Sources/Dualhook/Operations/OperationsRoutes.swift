@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPServer
 import JobQueue
@@ -24,6 +25,17 @@ enum OperationsRoutes {
     }
 
     static func metrics(_ request: Request, _ app: App) -> Response {
+        guard let expected = app.configuration.metricsToken else {
+            return APIError(status: 404, code: "not_found", message: "metrics are off: set DUALHOOK_METRICS_TOKEN to serve them")
+                .response(requestID: request.requestID)
+        }
+        guard let presented = Authentication.bearerToken(request),
+              ConstantTime.equals(Data(presented.utf8), Data(expected.utf8)) else {
+            var response = APIError(status: 401, code: "unauthorized", message: "metrics need Authorization: Bearer <DUALHOOK_METRICS_TOKEN>")
+                .response(requestID: request.requestID)
+            response.setHeader("WWW-Authenticate", "Bearer")
+            return response
+        }
         var text = app.metrics.render()
         let pool = app.pool.stats
         text += "# HELP dualhook_db_pool_connections Database connections of this front process.\n"

@@ -4,19 +4,23 @@ import HTTPServer
 struct RouteGroup: Sendable {
     let name: String
     let middleware: MiddlewareStack<RequestContext>
+    /// Query parameters a route does not name are refused (the API); pages and Meta's
+    /// callback take what arrives (a link can gain tracking parameters on its way).
+    let refusesUnknownQuery: Bool
 
-    init(_ name: String, _ steps: [any Middleware<RequestContext>]) {
+    init(_ name: String, refusesUnknownQuery: Bool = false, _ steps: [any Middleware<RequestContext>]) {
         self.name = name
+        self.refusesUnknownQuery = refusesUnknownQuery
         self.middleware = MiddlewareStack(steps)
     }
 
     /// `/api/v1`: an API key, its rate limit, one transaction, and stored replies for
     /// `Idempotency-Key`.
-    static let api = RouteGroup("api", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Authentication(), Transaction(),
+    static let api = RouteGroup("api", refusesUnknownQuery: true, [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Authentication(), Transaction(),
                                         IdempotentReplies()])
     /// `/api/v1` routes whose answer must never be kept: a reveal of secrets is answered (and
     /// audited) each time, so an Idempotency-Key does not apply there.
-    static let apiAnsweredEachTime = RouteGroup("api-answered-each-time", [ErrorMapping(), JSONBodyOnly(), PooledConnection(),
+    static let apiAnsweredEachTime = RouteGroup("api-answered-each-time", refusesUnknownQuery: true, [ErrorMapping(), JSONBodyOnly(), PooledConnection(),
                                                                           Authentication(), Transaction()])
     /// Public routes (the onboarding page, Meta's callback): no key, one transaction.
     static let open = RouteGroup("open", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Transaction()])

@@ -1,0 +1,164 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// What a SaaS engineer meets around a session's life: strict query parameters and the
+/// filters people reach for, revoking and renewing links, opens counted only for people,
+/// status true at read time, and Idempotency-Key compared as parsed JSON.
+@Suite struct SessionLifecycleTests {
+    func create(_ f: APIFixture, tenant: String = "cust_42", key: String? = nil) throws -> (id: String, token: String) {
+        let created = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody(tenant: tenant))
+        #expect(created.status == 201)
+        let url = try #require(created.json["onboardingUrl"] as? String)
+        return (created.json["sessionId"] as! String, String(url.split(separator: "/").last!))
+    }
+
+    func events(_ f: APIFixture, _ query: String) throws -> [[String: Any]] {
+        let listed = try f.server.send("GET", "/api/v1/events?limit=100&" + query, key: f.account.apiKey)
+        #expect(listed.status == 200, "\(listed.text)")
+        return listed.json["data"] as? [[String: Any]] ?? []
+    }
+
+    func status(_ f: APIFixture, _ id: String) throws -> String? {
+        try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).json["status"] as? String
+    }
+
+    @Test func unknownQueryParametersAreRefusedAndTheNewFiltersFilter() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let typo = try f.server.send("GET", "/api/v1/connections?tenant_id=cust_42", key: f.account.apiKey)
+        #expect(typo.status == 400 && typo.errorCode == "validation_failed" && typo.errorParam == "tenant_id")
+        #expect(typo.text.contains("tenantId"), "the message names what the route takes")
+        let a = try create(f, tenant: "cust_a")
+        let b = try create(f, tenant: "cust_b")
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(a.id)?expand=all", key: f.account.apiKey).errorParam == "expand")
+        #expect(try f.server.send("GET", "/api/v1/events?delivery_status=failed", key: f.account.apiKey).errorParam == "delivery_status")
+
+        for token in [a.token, b.token] { #expect(try f.server.send("POST", "/onboard/\(token)/open").status == 204) }
+        let forA = try events(f, "tenantId=cust_a")
+        #expect(forA.count == 1 && (forA.first?["data"] as? [String: Any])?["tenantId"] as? String == "cust_a")
+        let all = try events(f, "")
+        #expect(all.count == 2)
+        let status = try #require(all.first?["deliveryStatus"] as? String)
+        #expect(try events(f, "deliveryStatus=\(status)").count == 2)
+        #expect(try events(f, "deliveryStatus=\(status == "failed" ? "delivered" : "failed")").isEmpty)
+        #expect(try f.server.send("GET", "/api/v1/events?deliveryStatus=lost", key: f.account.apiKey).errorParam == "deliveryStatus")
+
+        let future = try f.server.send("GET", "/api/v1/onboarding/sessions?since=2999-01-01T00:00:00Z", key: f.account.apiKey)
+        #expect((future.json["data"] as? [Any])?.count == 0)
+        let past = try f.server.send("GET", "/api/v1/onboarding/sessions?since=2000-01-01T00:00:00Z", key: f.account.apiKey)
+        #expect((past.json["data"] as? [Any])?.count == 2)
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?since=yesterday", key: f.account.apiKey).errorParam == "since")
+    }
+
+    @Test func anOpenCountsOnlyWhenThePageScriptReportsIt() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let s = try create(f)
+        // A link preview or mail scanner: a plain GET changes nothing.
+        let preview = try f.server.send("GET", "/onboard/\(s.token)")
+        #expect(preview.status == 200 && preview.text.contains("/open"))
+        #expect(try status(f, s.id) == "created")
+        #expect(try events(f, "type=onboarding.started").isEmpty)
+        #expect(try f.server.send("POST", "/onboard/\(s.token)/open").status == 204)
+        #expect(try f.server.send("POST", "/onboard/\(s.token)/open", json: "{}").status == 204)
+        #expect(try status(f, s.id) == "opened")
+        #expect(try events(f, "type=onboarding.started").count == 1, "only the first report counts")
+        #expect(try f.server.send("POST", "/onboard/\(s.token)/open", json: #"{"x":1}"#).errorParam == "x")
+        #expect(try f.server.send("POST", "/onboard/nonsense/open").status == 404)
+    }
+
+    @Test func aLinkCanBeRenewedAndASessionCancelledForGood() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let s = try create(f)
+        let base = "/api/v1/onboarding/sessions/\(s.id)"
+        let renewed = try f.server.send("POST", base + "/link", key: f.account.apiKey)
+        #expect(renewed.status == 201 && renewed.json["sessionId"] as? String == s.id)
+        let fresh = String(try #require(renewed.json["onboardingUrl"] as? String).split(separator: "/").last!)
+        #expect(fresh != s.token)
+        let old = try f.server.send("GET", "/onboard/\(s.token)")
+        #expect(old.status == 410 && old.text.contains("replaced"))
+        #expect(try f.server.send("GET", "/onboard/\(fresh)").status == 200)
+
+        let cancelled = try f.server.send("POST", base + "/cancel", key: f.account.apiKey)
+        #expect(cancelled.status == 200 && cancelled.json["status"] as? String == "cancelled")
+        #expect(try f.server.send("GET", "/onboard/\(fresh)").status == 410, "the link stops working")
+        #expect(try f.server.send("POST", "/onboard/\(fresh)/open").status == 409)
+        let again = try f.server.send("POST", base + "/link", key: f.account.apiKey)
+        #expect(again.status == 409 && again.errorCode == "session_used")
+        #expect(try f.server.send("POST", base + "/cancel", key: f.account.apiKey).status == 200, "cancelling twice answers the same")
+        let failed = try events(f, "type=onboarding.failed")
+        #expect(failed.count == 1)
+        #expect((failed.first?["data"] as? [String: Any])?["reason"] as? String == "cancelled")
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions/ses_nope/cancel", key: f.account.apiKey).status == 404)
+        let other = try f.anotherAccount()
+        #expect(try f.server.send("POST", base + "/link", key: other.apiKey).status == 404)
+
+        // The person cancelling in Meta's window is a choice they can take back while the link lives.
+        let t = try create(f, tenant: "cust_43")
+        #expect(try f.server.send("POST", "/onboard/\(t.token)/cancel", json: #"{"currentStep":"PHONE_NUMBER_SETUP"}"#).status == 200)
+        #expect(try status(f, t.id) == "cancelled")
+        #expect(try f.server.send("GET", "/onboard/\(t.token)").status == 200)
+        #expect(try f.server.send("POST", "/onboard/\(t.token)/open").status == 204)
+        #expect(try status(f, t.id) == "opened")
+    }
+
+    @Test func statusIsTrueAtReadTimeAndSQLMadeIdsLookLikeTheOthers() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let s = try create(f)
+        let live = try create(f, tenant: "cust_43")
+        // The link's hour has passed; the expiry sweep has not run.
+        try f.db.with { try $0.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [s.id]) }
+        let read = try f.server.send("GET", "/api/v1/onboarding/sessions/\(s.id)", key: f.account.apiKey)
+        #expect(read.json["status"] as? String == "expired" && read.json["failureReason"] as? String == "expired")
+        let expired = try f.server.send("GET", "/api/v1/onboarding/sessions?status=expired", key: f.account.apiKey)
+        #expect((expired.json["data"] as? [[String: Any]])?.map { $0["sessionId"] as? String } == [s.id])
+        let created = try f.server.send("GET", "/api/v1/onboarding/sessions?status=created", key: f.account.apiKey)
+        #expect((created.json["data"] as? [[String: Any]])?.map { $0["sessionId"] as? String } == [live.id])
+        let renew = try f.server.send("POST", "/api/v1/onboarding/sessions/\(s.id)/link", key: f.account.apiKey)
+        #expect(renew.status == 410 && renew.errorCode == "session_expired")
+
+        let made = try f.db.with { try $0.query("SELECT dualhook_id('evt') FROM generate_series(1, 50)").rows.map { try $0.decode(String.self, at: 0) } }
+        let swiftMade = try #require(try f.server.send("GET", "/api/v1/events", key: f.account.apiKey).json["data"] as? [[String: Any]])
+        let shape = /^evt_[0-9A-Za-z]{24}$/
+        #expect(made.allSatisfy { $0.wholeMatch(of: shape) != nil } && Set(made).count == 50)
+        #expect(swiftMade.allSatisfy { ($0["id"] as? String)?.wholeMatch(of: shape) != nil })
+    }
+
+    @Test func idempotencyComparesParsedJSON() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let compact = sessionBody(tenant: "cust_idem")
+        let object = try JSONSerialization.jsonObject(with: Data(compact.utf8)) as! [String: Any]
+        let spaced = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+        #expect(spaced != compact)
+        let headers = ["Idempotency-Key": "k-\(UUID().uuidString)"]
+        let first = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: headers, json: compact)
+        let retry = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: headers, json: spaced)
+        #expect(first.status == 201 && retry.status == 201)
+        #expect(retry.header("Idempotent-Replayed") == "true" && retry.body == first.body)
+        var changed = object
+        changed["tenantName"] = "Another clinic"
+        let other = String(decoding: try JSONSerialization.data(withJSONObject: changed), as: UTF8.self)
+        let refused = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: headers, json: other)
+        #expect(refused.status == 422 && refused.errorCode == "idempotency_key_reused")
+    }
+
+    @Test func bodiesThatAreNotObjectsSayWhatTheyAre() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        func message(_ body: String) throws -> String {
+            let answer = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: body)
+            #expect(answer.status == 400 && answer.errorCode == "invalid_json")
+            return ((answer.json["error"] as? [String: Any])?["message"] as? String) ?? ""
+        }
+        #expect(try message("null").contains("null"))
+        #expect(try message("[]").contains("an array"))
+        #expect(try message("{").contains("not valid JSON"))
+        let deep = #"{"metadata":"# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}"
+        #expect(try message(deep).contains("deeper than 511 levels"))
+    }
+}
