@@ -42,16 +42,57 @@ public enum JobAdmin {
         try JobCounts.read(on: connection)
     }
 
-    public static func list(state: String?, kind: String?, limit: Int, on connection: Connection) throws -> [JobSummary] {
-        try connection.query("""
+    /// The states `list` filters by: the stored ones, with `available` split as `stats` splits
+    /// it into due now (`available`) and later (`scheduled`).
+    public static let listStates = ["available", "scheduled", "running", "completed", "discarded", "cancelled"]
+
+    public static func list(state: String?, kind: String?, queue: String? = nil, limit: Int,
+                            on connection: Connection) throws -> [JobSummary] {
+        var conditions: [PostgresQuery] = []
+        switch state {
+        case "available"?: conditions.append("state = 'available' AND run_at <= now()")
+        case "scheduled"?: conditions.append("state = 'available' AND run_at > now()")
+        case let state?: conditions.append("state = \(state)")
+        case nil: break
+        }
+        if let kind { conditions.append("kind = \(kind)") }
+        if let queue { conditions.append("queue = \(queue)") }
+        var filter: PostgresQuery = "true"
+        for condition in conditions { filter = "\(filter) AND \(condition)" }
+        return try connection.sql("""
             SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error
-            FROM jobs
-            WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
-            ORDER BY id DESC LIMIT $3
-            """, [state, kind, limit]).rows.map {
+            FROM jobs WHERE \(filter)
+            ORDER BY id DESC LIMIT \(limit)
+            """).rows.map {
             JobSummary(id: try $0.decode(at: 0), queue: try $0.decode(at: 1), kind: try $0.decode(at: 2),
                        state: try $0.decode(at: 3), attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5),
                        runAt: try $0.decode(at: 6), createdAt: try $0.decode(at: 7), lastError: try $0.decode(at: 8))
+        }
+    }
+
+    /// One job with its arguments and every failed attempt, for `dualhook jobs show`.
+    public struct JobDetail: Sendable {
+        public let summary: JobSummary
+        public let uniqueKey: String?
+        public let lockedBy: String?
+        public let finalizedAt: Date?
+        /// The arguments as stored (JSON text); callers decide what of them to show.
+        public let argsJSON: String
+        /// `[{attempt, at, error, worker, retry_at}]` as JSON text.
+        public let errorsJSON: String
+    }
+
+    public static func detail(id: Int64, on connection: Connection) throws -> JobDetail? {
+        try connection.sql("""
+            SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error,
+                   unique_key, locked_by, finalized_at, args::text, errors::text
+            FROM jobs WHERE id = \(id)
+            """).first.map {
+            JobDetail(summary: JobSummary(id: try $0.decode(at: 0), queue: try $0.decode(at: 1), kind: try $0.decode(at: 2),
+                                          state: try $0.decode(at: 3), attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5),
+                                          runAt: try $0.decode(at: 6), createdAt: try $0.decode(at: 7), lastError: try $0.decode(at: 8)),
+                      uniqueKey: try $0.decode(at: 9), lockedBy: try $0.decode(at: 10), finalizedAt: try $0.decode(at: 11),
+                      argsJSON: try $0.decode(at: 12), errorsJSON: try $0.decode(at: 13))
         }
     }
 

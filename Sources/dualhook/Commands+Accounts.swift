@@ -3,7 +3,20 @@ import Foundation
 
 extension Commands {
     static func accounts(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        guard args.first == "create" else { throw UsageError("usage: dualhook accounts create --name N [...]") }
+        if args.first == "list" {
+            let parsed = try Arguments(args.dropFirst(), options: [], flags: ["json"])
+            try parsed.expectPositionals(0, "")
+            let connection = try connect(environment)
+            defer { connection.close() }
+            let accounts = try AccountStore.list(on: connection)
+            if parsed.flags.contains("json") { return printJSON(accounts) }
+            let formatter = ISO8601DateFormatter()
+            printTable(["account_id", "name", "display_name", "live_keys", "active_connections", "created_at"],
+                       accounts.map { [$0.accountId, $0.name, $0.displayName ?? "", "\($0.liveKeys)", "\($0.activeConnections)",
+                                       formatter.string(from: $0.createdAt)] })
+            return 0
+        }
+        guard args.first == "create" else { throw UsageError("usage: dualhook accounts create --name N [...] | dualhook accounts list [--json]") }
         let parsed = try Arguments(args.dropFirst(), options: ["name", "display-name", "logo-url", "event-url", "redirect-origins"],
                                    flags: [])
         try parsed.expectPositionals(0, "")

@@ -4,7 +4,7 @@ import Postgres
 
 extension Commands {
     static func jobs(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        guard let sub = args.first else { throw UsageError("missing subcommand: stats, list, retry, cancel or enqueue") }
+        guard let sub = args.first else { throw UsageError("missing subcommand: stats, list, show, retry, cancel or enqueue") }
         let rest = args.dropFirst()
         switch sub {
         case "stats":
@@ -18,21 +18,33 @@ extension Commands {
                        stats.map { [$0.queue, "\($0.available)", "\($0.scheduled)", "\($0.running)", "\($0.completed)",
                                     "\($0.discarded)", "\($0.cancelled)"] })
         case "list":
-            let parsed = try Arguments(rest, options: ["state", "kind", "limit"], flags: ["json"])
+            let parsed = try Arguments(rest, options: ["state", "kind", "queue", "limit"], flags: ["json"])
             try parsed.expectPositionals(0, "")
-            let states = ["available", "running", "completed", "discarded", "cancelled"]
+            let states = JobAdmin.listStates
             if let state = parsed.options["state"], !states.contains(state) {
                 throw UsageError("--state must be one of \(states.joined(separator: ", "))")
             }
             let limit = try parsed.int("limit", default: 50, range: 1...10_000)
             let connection = try connect(environment)
             defer { connection.close() }
-            let jobs = try JobAdmin.list(state: parsed.options["state"], kind: parsed.options["kind"], limit: limit, on: connection)
+            let jobs = try JobAdmin.list(state: parsed.options["state"], kind: parsed.options["kind"], queue: parsed.options["queue"],
+                                         limit: limit, on: connection)
             if parsed.flags.contains("json") { return printJSON(jobs) }
             let formatter = ISO8601DateFormatter()
             printTable(["id", "queue", "kind", "state", "attempt", "run_at", "last_error"],
                        jobs.map { ["\($0.id)", $0.queue, $0.kind, $0.state, "\($0.attempt)/\($0.maxAttempts)",
                                    formatter.string(from: $0.runAt), String(($0.lastError ?? "").prefix(60))] })
+        case "show":
+            let parsed = try Arguments(rest, options: [], flags: ["json"])
+            try parsed.expectPositionals(1, "job ID")
+            guard let id = Int64(parsed.positionals[0]), id > 0 else { throw UsageError("job ID must be a positive number") }
+            let connection = try connect(environment)
+            defer { connection.close() }
+            guard let job = try JobAdmin.detail(id: id, on: connection) else {
+                fail("no job \(id)")
+                return 1
+            }
+            return printJob(job, json: parsed.flags.contains("json"))
         case "retry", "cancel":
             let parsed = try Arguments(rest, options: [], flags: [])
             try parsed.expectPositionals(1, "job ID")
@@ -51,10 +63,14 @@ extension Commands {
                 return 1
             }
         case "enqueue":
-            let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout"], flags: [])
+            let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout", "delay"], flags: [])
             try parsed.expectPositionals(1, "job KIND")
             let kind = parsed.positionals[0]
             let registry = try Catalog.registry(environment)
+            // A kind no worker of this binary runs would wait forever.
+            guard registry.kinds.contains(kind) else {
+                throw UsageError("unknown job kind \(kind) (known: \(registry.kinds.joined(separator: ", ")))")
+            }
             let argsJSON = parsed.options["args"] ?? "{}"
             guard let object = try? JSONSerialization.jsonObject(with: Data(argsJSON.utf8)), object is [String: Any] else {
                 throw UsageError("--args must be a JSON object")
@@ -67,7 +83,8 @@ extension Commands {
             defer { connection.close() }
             if count == 1 {
                 let id = try JobQueue.enqueueRaw(kind: kind, queue: queue, argsJSON: argsJSON, maxAttempts: maxAttempts,
-                                                 timeout: timeout, options: JobOptions(uniqueKey: parsed.options["unique-key"]),
+                                                 timeout: timeout,
+                                                 options: JobOptions(uniqueKey: parsed.options["unique-key"], delay: try parsed.seconds("delay", default: 0)),
                                                  on: connection)
                 print(id.map { "\($0)" } ?? "a job with that unique key is already waiting")
             } else {

@@ -20,8 +20,8 @@ enum Commands {
         Command(name: "serve", summary: "the HTTP front (DUALHOOK_LISTEN, DUALHOOK_PUBLIC_URL)",
                 usage: "dualhook serve [--threads N] [--listen host:port] [--idle-timeout SECONDS]\n  --threads   HTTP threads, each with its own database connection (default: twice the cores)\n  --listen    overrides DUALHOOK_LISTEN (default 127.0.0.1:8080)\n  --idle-timeout  close connections idle or sending nothing for this long (default 30)",
                 run: serve),
-        Command(name: "accounts", summary: "create accounts",
-                usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once",
+        Command(name: "accounts", summary: "create and list accounts",
+                usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once\ndualhook accounts list [--json]",
                 run: accounts),
         Command(name: "keys", summary: "create, revoke and list API keys",
                 usage: "dualhook keys create --account ID\ndualhook keys revoke KEY_ID\ndualhook keys list --account ID [--json]",
@@ -50,10 +50,12 @@ enum Commands {
         Command(name: "jobs", summary: "inspect and steer jobs",
                 usage: """
                 dualhook jobs stats [--json]
-                dualhook jobs list [--state S] [--kind K] [--limit N] [--json]
+                dualhook jobs list [--state S] [--kind K] [--queue Q] [--limit N] [--json]
+                  --state  available (due now), scheduled (later), running, completed, discarded or cancelled
+                dualhook jobs show ID [--json]    its arguments (secrets hidden), attempts and errors
                 dualhook jobs retry ID
                 dualhook jobs cancel ID
-                dualhook jobs enqueue KIND [--args JSON] [--queue Q] [--count N] [--unique-key K] [--timeout SECONDS]
+                dualhook jobs enqueue KIND [--args JSON] [--queue Q] [--count N] [--unique-key K] [--timeout SECONDS] [--delay SECONDS]
                 """, run: jobs),
     ]
 
@@ -80,6 +82,12 @@ enum Commands {
         let rest = args.dropFirst()
         if rest.contains("--help") || rest.contains("-h") {
             print("\(command.summary)\n\nusage: \(command.usage)")
+            if command.name == "sweep" || command.name == "schedule", let sweeps = try? Catalog.sweeps(Environment()) {
+                print("\nsweeps:")
+                for sweep in sweeps {
+                    print("  \(sweep.name.padding(toLength: 24, withPad: " ", startingAt: 0)) every \(Int(sweep.interval)) s")
+                }
+            }
             return 0
         }
         do {

@@ -59,7 +59,7 @@ struct Environment: Sendable {
     /// The key ring for secrets at rest, or a one-line reason why there is none.
     func vault() throws -> Vault {
         guard let ring = values["DUALHOOK_MASTER_KEYS"], !ring.isEmpty else {
-            throw UsageError("DUALHOOK_MASTER_KEYS is not set (ops/dev and ops/test make a development key ring in .data/master-keys)")
+            throw UsageError("DUALHOOK_MASTER_KEYS is not set; in a checkout, ops/dev made a development key ring: export DUALHOOK_MASTER_KEYS=\"$(cat .data/master-keys)\"")
         }
         do { return try Vault(keyRing: ring) } catch { throw UsageError("\(error)") }
     }

@@ -10,7 +10,12 @@ import Testing
     /// An onboarding whose tenant endpoint is `receiver`.
     func onboard(_ f: OnboardingFixture, receiver: EventReceiver, tenant: String = "cust_a", waba: String? = nil,
                  mode: String = "cloud_api") throws -> (connection: String, waba: String, phone: String) {
-        try f.onboard(to: receiver.url, tenant: tenant, waba: waba, mode: mode)
+        let made = try f.onboard(to: receiver.url, tenant: tenant, waba: waba, mode: mode)
+        // The poll made with the connection reads its baseline first; changes are counted from there.
+        #expect(eventually(timeout: 20) {
+            (try? f.server.send("GET", "/api/v1/connections/\(made.connection)/health", key: f.key).json["checkedAt"]).map { !($0 is NSNull) } == true
+        })
+        return made
     }
 
     /// Meta sends a change; it must reach Dualhook's app callback.

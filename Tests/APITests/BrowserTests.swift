@@ -74,6 +74,31 @@ import Testing
         try browser.switchTo(window: page)
     }
 
+    @Test func aRefusedWebhookURLIsSaidPlainlyAndConnectChecksAgainInARealBrowser() throws {
+        try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        // The tenant's URL answers Meta's handshake only for another verify token.
+        let link = try f.link(["webhookVerifyToken": "not-the-one"])
+        func check() -> [String: Any] { (try? f.session(link)) ?? [:] }
+        #expect(eventually(timeout: 20) { check()["webhookCheck"] as? String == "failed" })
+        #expect((check()["webhookCheckError"] as? String)?.hasPrefix("answered HTTP") == true, "\(check())")
+        #expect(try f.events("onboarding.webhook_check_failed").count == 1)
+
+        let browser = try WebDriver()
+        defer { browser.close() }
+        try browser.open(f.server.baseURL + "/onboard/" + link.token)
+        func message() -> String { (try? browser.script("return document.getElementById('message').textContent")) as? String ?? "" }
+        #expect(eventually(timeout: 10) { message().contains("Please contact Acme Health") }, "said: \(message())")
+        try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/onboarding-webhook-refused.png"))
+        // Connect checks the URL again instead of opening Meta's window.
+        try browser.click("#connect")
+        #expect(eventually(timeout: 20) { (try? f.events("onboarding.webhook_check_failed").count) == 2 }, "checked again")
+        #expect(eventually(timeout: 10) { message().contains("Please contact Acme Health") }, "said: \(message())")
+        #expect(browser.windowHandles.count == 1, "no Embedded Signup popup for a URL Meta would refuse")
+        #expect(check()["status"] as? String == "opened")
+    }
+
     @Test func onlyTheWABAThenANumberAndAReportedErrorInARealBrowser() throws {
         try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
         let f = try OnboardingFixture()

@@ -33,13 +33,14 @@ import Testing
             guard patched.status == 200 else { throw SpawnError(message: "PATCH account: \(patched.text)") }
         }
 
-        /// Opening a fresh onboarding link emits `onboarding.started`; returns the event id.
+        /// A person opening a fresh onboarding link (its page's script reports it) emits
+        /// `onboarding.started`; returns the event id.
         @discardableResult
         func emit(key: String? = nil) throws -> String {
             let key = key ?? api.account.apiKey
             let created = try api.server.send("POST", "/api/v1/onboarding/sessions", key: key, json: sessionBody())
             let url = created.json["onboardingUrl"] as! String
-            _ = try api.server.send("GET", "/onboard/" + url.split(separator: "/").last!)
+            _ = try api.server.send("POST", "/onboard/\(url.split(separator: "/").last!)/open")
             return try api.db.with {
                 try $0.query("SELECT id FROM events WHERE data->>'sessionId' = $1", [created.json["sessionId"] as! String]).scalar(String.self)!
             }

@@ -32,9 +32,12 @@ import Testing
         #expect(html.contains(#""configId":"cfg-1""#) && html.contains(#""coexistence":true"#))
         #expect(!html.contains("s3cret"), "the verify token never reaches the browser")
 
+        // The page's script reports the person; the GET alone counted nothing.
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).json["status"] as? String == "created")
+        #expect(try f.server.send("POST", "/onboard/\(token)/open").status == 204)
         let session = try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey)
         #expect(session.json["status"] as? String == "opened")
-        _ = try f.server.send("GET", "/onboard/\(token)")
+        #expect(try f.server.send("POST", "/onboard/\(token)/open").status == 204)
         let started = try events(f, "onboarding.started")
         #expect(started.count == 1, "only the first open starts")
         #expect(started.first?.contains(#""sessionId": "\#(id)""#) == true)

@@ -24,6 +24,17 @@ import Testing
                                          environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"], label: "onboarding-worker")
         #expect(eventually(timeout: 20) { check(good) == "passed" && check(wrong) == "failed" },
                 "good: \(String(describing: check(good))), wrong: \(String(describing: check(wrong)))")
+        func session(_ id: String) throws -> [String: Any] {
+            try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).json
+        }
+        #expect(try session(good)["webhookCheckError"] is NSNull)
+        let refusal = try session(wrong)["webhookCheckError"] as? String
+        #expect(refusal?.hasPrefix("answered HTTP") == true && refusal?.contains("not-it") == false, "\(String(describing: refusal))")
+        let told = try f.db.with {
+            try $0.query("SELECT data->>'webhookCheckError' FROM events WHERE type = 'onboarding.webhook_check_failed' AND data->>'sessionId' = $1",
+                         [wrong]).rows.map { try $0.decode(String.self, at: 0) }
+        }
+        #expect(told == [refusal ?? "?"], "the account is told, with the reason")
         worker.stop()
 
         // A worker that may not reach private targets refuses this plain-http loopback URL
@@ -33,6 +44,8 @@ import Testing
                                          environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": ""], label: "strict-worker")
         defer { strict.stop() }
         #expect(eventually(timeout: 20) { check(guarded) == "failed" })
+        let blocked = try f.server.send("GET", "/api/v1/onboarding/sessions/\(guarded)", key: f.account.apiKey).json["webhookCheckError"] as? String
+        #expect(blocked?.contains("http URLs are not allowed") == true, "\(String(describing: blocked))")
         #expect(strict.log.contains("webhook check failed") && strict.log.contains("http URLs are not allowed"))
         #expect(!strict.log.contains("s3cret"), "the verify token never reaches a log line")
     }

@@ -275,7 +275,50 @@ import Testing
         let keyless = try DualhookProcess.run(["serve", "--listen", "127.0.0.1:1"], databaseURL: db.url,
                                               environment: ["DUALHOOK_MASTER_KEYS": ""])
         #expect(keyless.status == 2 && keyless.output.contains("DUALHOOK_MASTER_KEYS is not set"))
+        #expect(keyless.output.contains("export DUALHOOK_MASTER_KEYS="), "it says how to use the development key ring")
         #expect(try DualhookProcess.run(["migrate"], databaseURL: db.url).status == 0)
         #expect(try DualhookProcess.run(["work", "--help"], databaseURL: db.url).output.contains("--queues"))
+    }
+
+    @Test func operatorsSeeJobsAndAccountsWithoutSecrets() throws {
+        let db = try TestDatabase(label: "int")
+        defer { db.drop() }
+        func run(_ args: [String]) throws -> (status: Int32, output: String) {
+            try DualhookProcess.run(args, databaseURL: db.url, environment: ["DUALHOOK_DIAG_KINDS": "1"])
+        }
+        let created = try run(["accounts", "create", "--name", "Clinic Co", "--display-name", "Clinic"])
+        #expect(created.status == 0)
+        let account = try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any]
+        let apiKey = try #require(account?["apiKey"] as? String)
+        let listed = try run(["accounts", "list"])
+        #expect(listed.status == 0 && listed.output.contains("Clinic Co") && listed.output.contains(account?["accountId"] as! String))
+        #expect(!listed.output.contains(apiKey) && !listed.output.contains("whsec_"))
+
+        // A job whose arguments hold a secret-like field and a sealed value.
+        let enqueued = try run(["jobs", "enqueue", "diag.noop", "--args", #"{"accessToken":"EAAG-secret","note":"v1:k1:abc","sessionId":"ses_1"}"#])
+        #expect(enqueued.status == 0)
+        let id = enqueued.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let shown = try run(["jobs", "show", id])
+        #expect(shown.status == 0 && shown.output.contains("diag.noop") && shown.output.contains("ses_1"), "\(shown.output)")
+        #expect(!shown.output.contains("EAAG-secret") && !shown.output.contains("v1:k1:abc") && shown.output.contains("[hidden]"))
+        let json = try run(["jobs", "show", id, "--json"])
+        let detail = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect((detail?["args"] as? [String: Any])?["accessToken"] as? String == "[hidden]")
+        #expect(try run(["jobs", "show", "999999"]).status == 1)
+
+        // Listing by queue, and states as `jobs stats` counts them.
+        #expect(try run(["jobs", "enqueue", "diag.noop", "--queue", "later", "--delay", "3600"]).status == 0)
+        let byQueue = try run(["jobs", "list", "--queue", "later", "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(byQueue.output.utf8)) as? [[String: Any]])?.count == 1)
+        let scheduled = try run(["jobs", "list", "--state", "scheduled", "--json"])
+        let scheduledJobs = try JSONSerialization.jsonObject(with: Data(scheduled.output.utf8)) as? [[String: Any]]
+        #expect(scheduledJobs?.map { $0["queue"] as? String } == ["later"])
+        let due = try JSONSerialization.jsonObject(with: Data(try run(["jobs", "list", "--state", "available", "--json"]).output.utf8)) as? [[String: Any]]
+        #expect(due?.count == 1 && due?.first?["queue"] as? String != "later")
+
+        let unknown = try run(["jobs", "enqueue", "no.such.kind"])
+        #expect(unknown.status == 2 && unknown.output.contains("unknown job kind no.such.kind"))
+        let sweepHelp = try run(["sweep", "--help"])
+        #expect(sweepHelp.output.contains("sweeps:") && sweepHelp.output.contains("prune"))
     }
 }

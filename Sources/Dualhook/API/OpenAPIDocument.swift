@@ -127,6 +127,15 @@ public enum OpenAPIDocument {
             op["requestBody"] = ["required": false, "content": jsonContent(emptyObject)]
             return op
         }()],
+        "/onboard/{token}/recheck": ["post": {
+            var op = publicOperation("recheckOnboardingWebhook", "The person pressed Connect while the webhook check stood failed: check again",
+                                     ok: ("202", ref("WebhookCheckState")), body: emptyObject)
+            var responses = op["responses"] as! [String: Any]
+            responses["200"] = response("The check is not failed; nothing to do", ref("WebhookCheckState"), headers: ["Request-Id"])
+            op["responses"] = responses
+            op["requestBody"] = ["required": false, "content": jsonContent(emptyObject)]
+            return op
+        }()],
         "/onboard/{token}/complete": ["post": publicOperation("completeOnboarding", "The browser reports a finished Embedded Signup",
                                                              ok: ("202", ["type": "object"]), body: ref("OnboardingComplete"))],
         "/onboard/{token}/cancel": ["post": publicOperation("cancelOnboarding", "The browser reports a cancelled Embedded Signup",
@@ -335,7 +344,7 @@ public enum OpenAPIDocument {
                         "properties": [
                 "sessionId": ["type": "string"], "tenantId": ["type": "string"],
                 "status": ["type": "string", "enum": sessionStatuses],
-                "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]],
+                "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]], "webhookCheckError": nullableString,
                 "failureReason": nullableString, "connectionId": nullableString, "metadata": ["type": "object"],
                 "failureDetail": ["type": ["object", "null"], "properties": [
                     "currentStep": nullableString, "errorMessage": nullableString, "errorId": nullableString]],
@@ -349,8 +358,11 @@ public enum OpenAPIDocument {
                 "currentStep": ["type": "string", "maxLength": 100], "errorId": ["type": "string", "maxLength": 100],
                 "errorCode": ["type": "string", "maxLength": 100, "description": "The older name of errorId"],
                 "errorMessage": ["type": "string", "maxLength": 1000], "metaSessionId": ["type": "string", "maxLength": 100]]],
-            "OnboardingStatus": ["type": "object", "required": ["status", "redirectUrl"], "properties": [
-                "status": ["type": "string", "enum": sessionStatuses], "redirectUrl": nullableString]],
+            "OnboardingStatus": ["type": "object", "required": ["status", "redirectUrl", "webhookCheck"], "properties": [
+                "status": ["type": "string", "enum": sessionStatuses], "redirectUrl": nullableString,
+                "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]]]],
+            "WebhookCheckState": ["type": "object", "required": ["webhookCheck"], "properties": [
+                "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]]]],
             "SessionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Session"]], "nextCursor": nullableString]],
         ],

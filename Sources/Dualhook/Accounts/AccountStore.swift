@@ -72,6 +72,29 @@ public enum AccountStore {
         }
     }
 
+    /// An account as operators list it: never a key or secret, only counts.
+    public struct Listed: Codable, Sendable {
+        public let accountId: String
+        public let name: String
+        public let displayName: String?
+        public let liveKeys: Int
+        public let activeConnections: Int
+        public let createdAt: Date
+    }
+
+    public static func list(on connection: Connection) throws -> [Listed] {
+        try connection.sql("""
+            SELECT a.id, a.name, a.display_name,
+                   (SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL)::int,
+                   (SELECT count(*) FROM connections c WHERE c.account_id = a.id AND c.status = 'active')::int,
+                   a.created_at
+            FROM accounts a ORDER BY a.created_at, a.id
+            """).rows.map {
+            Listed(accountId: try $0.decode(at: 0), name: try $0.decode(at: 1), displayName: try $0.decode(at: 2),
+                   liveKeys: try $0.decode(at: 3), activeConnections: try $0.decode(at: 4), createdAt: try $0.decode(at: 5))
+        }
+    }
+
     public static func exists(_ accountID: String, on connection: Connection) throws -> Bool {
         !(try connection.query("SELECT 1 FROM accounts WHERE id = $1", [accountID]).isEmpty)
     }

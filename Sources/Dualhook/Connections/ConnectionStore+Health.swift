@@ -27,9 +27,12 @@ extension ConnectionStore {
 
     /// Changes one connection's health with `change`; any change of status, quality, limit or
     /// issues emits `connection.health_changed` with the previous and the current snapshot.
-    static func changeHealth(_ id: String, on tx: Connection, _ change: (HealthSnapshot) -> (HealthSnapshot, tier: String?)) throws {
+    /// `quietFirstReading`: the poll made when a connection is created reads its baseline,
+    /// which is no change to announce.
+    static func changeHealth(_ id: String, quietFirstReading: Bool = false, on tx: Connection,
+                             _ change: (HealthSnapshot) -> (HealthSnapshot, tier: String?)) throws {
         guard let row = try tx.query("""
-            SELECT \(ConnectionSubject.columns), \(healthColumns) FROM connections c
+            SELECT \(ConnectionSubject.columns), \(healthColumns), c.health_checked_at IS NULL FROM connections c
             WHERE c.id = $1 AND c.status IN ('active', 'suspended') FOR UPDATE
             """, [id]).first else { return }
         let subject = try ConnectionSubject(row: row)
@@ -40,14 +43,15 @@ extension ConnectionStore {
                 messaging_limit_tier = COALESCE($6, messaging_limit_tier), health_checked_at = now(), updated_at = now()
             WHERE id = $1
             """, [id, current.status, current.qualityRating, current.messagingLimit, try issuesJSON(current.issues), tier])
-        if current != previous {
+        let firstReading = try row.decode(Bool.self, at: ConnectionSubject.columnCount + 4)
+        if current != previous && !(quietFirstReading && firstReading) {
             try Outbox.emit(ConnectionHealthChanged(previous: previous, current: current), about: subject, on: tx)
         }
     }
 
     /// A health poll's reading. Issues Dualhook raised itself (a scheduled disable) stay.
     static func recordHealth(_ id: String, reading: HealthReading, on tx: Connection) throws {
-        try changeHealth(id, on: tx) { previous in
+        try changeHealth(id, quietFirstReading: true, on: tx) { previous in
             let own = previous.issues.filter { $0.entity == HealthIssues.ownEntity }
             return (HealthSnapshot(status: reading.status ?? previous.status, qualityRating: reading.qualityRating ?? previous.qualityRating,
                                    messagingLimit: reading.messagingLimit ?? previous.messagingLimit,

@@ -4,6 +4,8 @@ enum EventType: String, CaseIterable, Sendable, Encodable {
     case onboardingCompleted = "onboarding.completed"
     case onboardingFailed = "onboarding.failed"
     case onboardingAwaitingNumber = "onboarding.awaiting_number"
+    /// The tenant's override URL did not pass Meta's handshake; onboarding would fail at Meta.
+    case onboardingWebhookCheckFailed = "onboarding.webhook_check_failed"
     case connectionDisconnected = "connection.disconnected"
     case connectionSuspended = "connection.suspended"
     case connectionResumed = "connection.resumed"

@@ -23,10 +23,14 @@ public struct PollHealth: JobKind {
 
     let meta: MetaAccess
 
-    /// A poll now: the waiting one runs at once, or one is queued.
+    /// A poll now: the waiting one runs at once, or one is queued (after the running one).
     static func bringForward(_ id: String, on connection: Connection) throws {
-        if try !JobQueue.runNow(uniqueKey: uniqueKey(id), queue: queue, on: connection) {
-            try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: uniqueKey(id)), on: connection)
+        if try !JobQueue.runNow(uniqueKey: uniqueKey(id), queue: queue, on: connection),
+           try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: uniqueKey(id)), on: connection) == nil {
+            // A poll is running now and may have read Meta before what prompted this one: one
+            // more follows it.
+            try JobQueue.enqueue(PollHealth.self, .init(connectionId: id), options: JobOptions(uniqueKey: uniqueKey(id) + ":again"),
+                                 on: connection)
         }
     }
 

@@ -55,7 +55,8 @@ enum OnboardingPage {
         let config = scriptJSON([
             "appId": AnyJSON(meta.appID), "configId": AnyJSON(meta.configID), "version": AnyJSON(meta.graphVersion),
             "sdkUrl": AnyJSON(sdkURL), "coexistence": AnyJSON(session.coexistence), "base": AnyJSON("/onboard/" + token),
-            "text": AnyJSON(text.script),
+            "text": AnyJSON(text.script.mapValues { $0.replacingOccurrences(of: "{brand}", with: session.displayName) }),
+            "webhookCheck": AnyJSON(session.webhookCheck),
         ])
         let nonce = SecureRandom.base62(24)
         let html = """
@@ -160,7 +161,24 @@ enum OnboardingPage {
           sdk.src = cfg.sdkUrl; sdk.async = true; sdk.crossOrigin = 'anonymous';
           sdk.onerror = function () { say(T.sdkFailed); };
           document.head.appendChild(sdk);
+          // The tenant's URL refused Meta's handshake: Meta's window would only fail at its end.
+          // Say so, and let Connect check again instead.
+          var check = cfg.webhookCheck;
+          if (check === 'failed') say(T.checkFailed);
+          function recheck() {
+            button.disabled = true; say(T.rechecking);
+            post('/recheck', {}).then(function () {
+              (function wait(tries) {
+                fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
+                  if (s.webhookCheck === 'pending' && tries < 60) { setTimeout(function () { wait(tries + 1); }, 1000); return; }
+                  check = s.webhookCheck; button.disabled = false;
+                  say(check === 'passed' ? T.checkPassed : T.checkFailed);
+                }).catch(function () { button.disabled = false; say(T.checkFailed); });
+              })(0);
+            }).catch(function () { button.disabled = false; say(T.checkFailed); });
+          }
           button.addEventListener('click', function () {
+            if (check === 'failed') { recheck(); return; }
             if (!window.FB) { say(T.loading); return; }
             var extras = {setup: {}, sessionInfoVersion: '3'};
             if (cfg.coexistence) extras.featureType = 'whatsapp_business_app_onboarding';

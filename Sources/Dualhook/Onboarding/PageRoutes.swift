@@ -9,6 +9,7 @@ enum PageRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("GET", "/onboard/{token}", RouteEntry(.open, page))
         router.add("POST", "/onboard/{token}/open", RouteEntry(.open, open))
+        router.add("POST", "/onboard/{token}/recheck", RouteEntry(.open, recheck))
         router.add("POST", "/onboard/{token}/complete", RouteEntry(.open, complete))
         router.add("POST", "/onboard/{token}/cancel", RouteEntry(.open, cancel))
         router.add("GET", "/onboard/{token}/status", RouteEntry(.open, status))
@@ -60,6 +61,22 @@ enum PageRoutes {
                 """, [session.id])
         }
         return Response(status: 204)
+    }
+
+    struct Check: Encodable {
+        let webhookCheck: String
+    }
+
+    /// The person pressed Connect while the tenant's URL stood refused: it is checked again
+    /// (by a worker, as the front calls nobody) instead of sending them through Meta's window
+    /// only to fail at the end. The page polls `status` for the outcome.
+    static func recheck(_ context: APIContext) throws -> Response {
+        try JSONObject(body: context.request.body, allowEmpty: true).rejectUnknown(allowed: [])
+        let session = try session(context)
+        try requireOpen(session)
+        guard session.webhookCheck == "failed" else { return .json(200, Check(webhookCheck: session.webhookCheck)) }
+        try WebhookCheck.again(sessionID: session.id, on: context.connection)
+        return .json(202, Check(webhookCheck: "pending"))
     }
 
     static func complete(_ context: APIContext) throws -> Response {
@@ -142,11 +159,12 @@ enum PageRoutes {
     struct Status: Encodable {
         let status: String
         @Nullable var redirectUrl: String?
+        let webhookCheck: String
     }
 
     static func status(_ context: APIContext) throws -> Response {
         let session = try session(context)
-        return .json(200, Status(status: session.effectiveStatus, redirectUrl: session.redirectURL))
+        return .json(200, Status(status: session.effectiveStatus, redirectUrl: session.redirectURL, webhookCheck: session.webhookCheck))
     }
 
     static func requireOpen(_ session: OnboardingSession) throws {

@@ -69,6 +69,8 @@ enum SessionRoutes {
         let tenantId: String
         let status: String
         let webhookCheck: String
+        /// Why the check failed: the status code or network error, never a secret.
+        @Nullable var webhookCheckError: String?
         @Nullable var failureReason: String?
         /// What the person reported in Meta's window, for `signup_error`.
         @Nullable var failureDetail: RawJSON?
@@ -82,7 +84,7 @@ enum SessionRoutes {
 
     static let columns = """
         id, tenant_id, status, webhook_check, failure_reason, connection_id, metadata::text, created_at, expires_at,
-        failure_detail::text, webhook_scope, locale, expires_at < now()
+        failure_detail::text, webhook_scope, locale, expires_at < now(), webhook_check_error
         """
 
     /// A session as it is at read time: an unfinished one past its expiry is `expired`, with
@@ -91,7 +93,7 @@ enum SessionRoutes {
         let stored: String = try row.decode(at: 2)
         let lapsed = try row.decode(Bool.self, at: 12) && (stored == "created" || stored == "opened")
         return Session(sessionId: try row.decode(at: 0), tenantId: try row.decode(at: 1), status: lapsed ? "expired" : stored,
-                webhookCheck: try row.decode(at: 3), failureReason: lapsed ? "expired" : try row.decode(at: 4),
+                webhookCheck: try row.decode(at: 3), webhookCheckError: try row.decode(at: 13), failureReason: lapsed ? "expired" : try row.decode(at: 4),
                 failureDetail: try row.decode(String?.self, at: 9).map(RawJSON.init), connectionId: try row.decode(at: 5),
                 metadata: RawJSON(text: try row.decode(at: 6)), webhookScope: try row.decode(at: 10), locale: try row.decode(at: 11),
                 createdAt: try row.decode(at: 7), expiresAt: try row.decode(at: 8))

@@ -38,12 +38,14 @@ public struct WebhookCheck: JobKind {
         let token = try vault.openText(try row.decode(String.self, at: 1), associatedData: "session:\(args.sessionId):verify_token")
         let challenge = SecureRandom.base62(24)
 
-        let outcome: String
+        var failure: String?
         do {
             let response = try client.send(.init(url: VerificationHandshake.url(callback: url, verifyToken: token, challenge: challenge)),
                                             deadline: context.deadline)
-            outcome = VerificationHandshake.passes(status: response.status, body: response.body, challenge: challenge) ? "passed" : "failed"
-            if outcome == "failed" {
+            if !VerificationHandshake.passes(status: response.status, body: response.body, challenge: challenge) {
+                failure = (200..<300).contains(response.status)
+                    ? "answered HTTP \(response.status) without echoing hub.challenge"
+                    : "answered HTTP \(response.status)"
                 context.logger.info("webhook check refused", ["session": args.sessionId, "status": response.status])
             }
         } catch let error as HTTPClientError {
@@ -55,11 +57,30 @@ public struct WebhookCheck: JobKind {
                 break
             }
             context.logger.info("webhook check failed", ["session": args.sessionId, "error": "\(error)"])
-            outcome = "failed"
+            // The client's descriptions name the host and the failure, never the URL's query.
+            failure = "\(error)"
         }
-        try context.database.withConnection { connection in
-            try connection.query("UPDATE onboarding_sessions SET webhook_check = $2 WHERE id = $1 AND webhook_check = 'pending'",
-                                 [args.sessionId, outcome])
+        try context.database.transaction { tx in
+            guard let row = try tx.sql("""
+                UPDATE onboarding_sessions SET webhook_check = \(failure == nil ? "passed" : "failed"), webhook_check_error = \(failure)
+                WHERE id = \(args.sessionId) AND webhook_check = 'pending'
+                RETURNING account_id, tenant_id, metadata::text
+                """).first, let failure else { return }
+            try Outbox.emit(type: .onboardingWebhookCheckFailed, accountID: try row.decode(at: 0),
+                            dataJSON: Outbox.data(["tenantId": try row.decode(String.self, at: 1), "sessionId": args.sessionId,
+                                                   "webhookOverrideUrl": url, "webhookCheckError": failure],
+                                                  metadataJSON: try row.decode(at: 2)),
+                            on: tx)
         }
+    }
+
+    /// The end user pressed Connect while the check stood failed: check again.
+    static func again(sessionID: String, on connection: Connection) throws {
+        try connection.sql("""
+            UPDATE onboarding_sessions SET webhook_check = 'pending', webhook_check_error = NULL
+            WHERE id = \(sessionID) AND webhook_check = 'failed'
+            """)
+        try JobQueue.enqueue(WebhookCheck.self, .init(sessionId: sessionID),
+                             options: JobOptions(uniqueKey: "webhook-check:\(sessionID)"), on: connection)
     }
 }
