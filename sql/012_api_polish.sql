@@ -28,7 +28,3 @@ CREATE TABLE onboarding_retired_links (
     session_id  text NOT NULL REFERENCES onboarding_sessions(id) ON DELETE CASCADE,
     retired_at  timestamptz NOT NULL DEFAULT now()
 );
-
--- Why a session's webhook check failed: the status code the tenant's URL answered, or the
--- network error (never a secret). Cleared when the check runs again.
-ALTER TABLE onboarding_sessions ADD COLUMN webhook_check_error text;
