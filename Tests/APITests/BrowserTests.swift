@@ -26,6 +26,9 @@ import Testing
         let session = try f.session(link)
         #expect(session["status"] as? String == "completed")
         #expect(try f.connection(session["connectionId"] as? String ?? "")?.decode(String.self, "status") == "active")
+        // The used link of a connected tenant says so, in the account's name.
+        let used = try f.server.send("GET", "/onboard/\(link.token)")
+        #expect(used.status == 410 && used.text.contains("is connected") && used.text.contains("Acme Health"))
 
         // Coexistence: the page asks for the WhatsApp Business app flow, the popup answers with
         // its FINISH event, and the number keeps the app.
@@ -97,6 +100,46 @@ import Testing
         #expect(eventually(timeout: 10) { message().contains("Please contact Acme Health") }, "said: \(message())")
         #expect(browser.windowHandles.count == 1, "no Embedded Signup popup for a URL Meta would refuse")
         #expect(check()["status"] as? String == "opened")
+    }
+
+    @Test func theButtonWearsTheBrandWithReadableTextAndThePageNamesWhomToAsk() throws {
+        try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let patched = try f.server.send("PATCH", "/api/v1/account", key: f.key, json: """
+            {"brandColor":"#FFCC00","supportEmail":"help@acme.test","privacyPolicyUrl":"https://acme.test/privacy"}
+            """)
+        #expect(patched.status == 200 && patched.json["brandColor"] as? String == "#ffcc00", "\(patched.text)")
+        #expect(try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"brandColor":"yellow"}"#).errorParam == "brandColor")
+        #expect(try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"supportEmail":"nobody"}"#).errorParam == "supportEmail")
+        let link = try f.link()
+        let browser = try WebDriver()
+        defer { browser.close() }
+        for (width, name) in [(1280, "wide"), (390, "phone")] {
+            try browser.resize(width: width, height: 900)
+            try browser.open(f.server.baseURL + "/onboard/" + link.token)
+            // WCAG 2.1 contrast of the button's text on its background, as Chromium draws them.
+            let ratio = try browser.script("""
+                function lum(c) { var v = c.match(/\\d+/g).slice(0, 3).map(function (x) { x = x / 255;
+                  return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+                  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; }
+                var s = getComputedStyle(document.getElementById('connect'));
+                var a = lum(s.backgroundColor), b = lum(s.color);
+                return [s.backgroundColor, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+                """) as? [Any]
+            #expect(ratio?.first as? String == "rgb(255, 204, 0)", "\(String(describing: ratio))")
+            #expect((ratio?.last as? Double ?? 0) >= 4.5, "\(String(describing: ratio))")
+            let text = try browser.script("return document.body.innerText") as? String ?? ""
+            #expect(text.contains("help@acme.test") && text.contains("privacy policy") && text.contains("never pass through this page"))
+            try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/onboarding-brand-\(name).png"))
+        }
+        #expect(try browser.consoleLog().filter { $0.level == "SEVERE" }.isEmpty, "no console error (a favicon included)")
+
+        // An expired link carries the brand and says whom to ask.
+        let late = try f.link()
+        try f.db.with { try $0.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [late.sessionID]) }
+        let expired = try f.server.send("GET", "/onboard/\(late.token)")
+        #expect(expired.status == 410 && expired.text.contains("Ask Acme Health for a new one") && expired.text.contains("mailto:help@acme.test"))
     }
 
     @Test func onlyTheWABAThenANumberAndAReportedErrorInARealBrowser() throws {

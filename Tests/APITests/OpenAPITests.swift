@@ -37,4 +37,57 @@ import Testing
         #expect(printed == served + "\n")
         #expect(served.contains("\"/api/v1/onboarding/sessions\""))
     }
+
+    /// Every operation, field, error code and event type has words, and `/docs` shows them.
+    @Test func everythingIsDescribedAndTheReferencePageShowsIt() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let document = try f.server.send("GET", "/api/v1/openapi.json").json
+        var undescribed: [String] = []
+        var operationIDs: [String] = []
+        for (path, operations) in document["paths"] as? [String: [String: Any]] ?? [:] {
+            for (method, value) in operations {
+                let op = value as? [String: Any] ?? [:]
+                operationIDs.append(op["operationId"] as? String ?? "?")
+                if (op["description"] as? String ?? "").isEmpty { undescribed.append("\(method) \(path)") }
+                for (status, response) in op["responses"] as? [String: Any] ?? [:] {
+                    let text = (response as? [String: Any])?["description"] as? String ?? ""
+                    if text.isEmpty || text == "An error" { undescribed.append("\(method) \(path) \(status)") }
+                }
+                for parameter in op["parameters"] as? [[String: Any]] ?? [] where parameter["description"] == nil {
+                    undescribed.append("\(method) \(path) ?\(parameter["name"] ?? "")")
+                }
+            }
+        }
+        func walk(_ name: String, _ schema: Any?) {
+            guard let schema = schema as? [String: Any] else { return }
+            for (field, value) in schema["properties"] as? [String: Any] ?? [:] {
+                let property = value as? [String: Any] ?? [:]
+                if property["$ref"] == nil && property["description"] == nil { undescribed.append("\(name).\(field)") }
+                walk("\(name).\(field)", property)
+            }
+            walk(name + "[]", schema["items"])
+        }
+        let schemas = ((document["components"] as? [String: Any])?["schemas"] as? [String: Any]) ?? [:]
+        for (name, schema) in schemas { walk(name, schema) }
+        #expect(undescribed.isEmpty, "undescribed: \(undescribed.sorted())")
+        let errorText = (schemas["Error"] as? [String: Any])?["description"] as? String ?? ""
+        for code in ["unauthorized", "validation_failed", "invalid_json", "rate_limited", "idempotency_key_reused", "session_expired",
+                     "conflict", "unavailable"] {
+            #expect(errorText.contains("`\(code)`"), "error code \(code) is described")
+        }
+        let webhooks = document["webhooks"] as? [String: Any] ?? [:]
+        let types = try f.server.send("GET", "/api/v1/events?type=nope", key: f.account.apiKey).text
+        #expect(webhooks.count >= 14 && webhooks["onboarding.webhook_check_failed"] != nil && types.contains("onboarding.started"))
+
+        let page = try f.server.send("GET", "/docs")
+        #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(page.header("Content-Security-Policy")?.contains("default-src 'none'") == true)
+        let html = page.text
+        for id in operationIDs { #expect(html.contains("id=\"\(id)\""), "\(id) on the page") }
+        for type in webhooks.keys { #expect(html.contains("id=\"event-\(type)\"")) }
+        #expect(html.contains("idempotency_key_in_use") && html.contains("webhookCheckError"))
+        // No external asset: nothing is loaded from anywhere, and no script at all.
+        #expect(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("<link rel=\"stylesheet"))
+    }
 }

@@ -81,6 +81,9 @@ public final class WebDriver: @unchecked Sendable {
 
     public var currentWindow: String { (try? command("GET", "window")) as? String ?? "" }
 
+    /// Sets the window's outer size (a phone's width, say).
+    public func resize(width: Int, height: Int) throws { try command("POST", "window/rect", ["width": width, "height": height]) }
+
     public func switchTo(window handle: String) throws { try command("POST", "window", ["handle": handle]) }
 
     /// Clicks the element a CSS selector finds, waiting for it to appear.

@@ -4,7 +4,7 @@ import Foundation
 /// compares its paths with the router's, so a route cannot exist without being described.
 public enum OpenAPIDocument {
     public static let json: Data = {
-        let document: [String: Any] = [
+        var document: [String: Any] = [
             "openapi": "3.1.0",
             "info": ["title": "Dualhook", "version": "1.0.0",
                      "description": "Multi-tenant WhatsApp Business onboarding: sessions, the onboarding link, connections and tenants, events, Meta's callback, accounts, operations."],
@@ -12,7 +12,9 @@ public enum OpenAPIDocument {
             "security": [["bearer": [String]()]],
             "components": components,
             "paths": paths,
+            "webhooks": webhooks,
         ]
+        describe(&document)
         return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
     }()
 
@@ -93,9 +95,12 @@ public enum OpenAPIDocument {
     static var paths: [String: Any] { [
         "/healthz": ["get": operation("health", "The process is up", ok: ("200", ["type": "object"]), isPublic: true)],
         "/readyz": ["get": operation("ready", "The database answers", ok: ("200", ["type": "object"]), isPublic: true)],
-        "/metrics": ["get": ["operationId": "metrics", "summary": "Prometheus metrics", "security": [[String: Any]](),
+        "/metrics": ["get": ["operationId": "metrics", "summary": "Prometheus metrics", "security": [["metricsToken": [String]()]],
                              "responses": ["200": ["description": "Prometheus text",
-                                                   "content": ["text/plain": ["schema": ["type": "string"]]]]]]],
+                                                   "content": ["text/plain": ["schema": ["type": "string"]]]],
+                                           "401": errorResponse, "404": errorResponse]]],
+        "/docs": ["get": ["operationId": "reference", "summary": "This document as a readable page", "security": [[String: Any]](),
+                          "responses": ["200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]]]],
         "/api/v1/openapi.json": ["get": ["operationId": "openapi", "summary": "This document", "security": [[String: Any]](),
                                          "responses": ["200": response("OpenAPI 3.1", ["type": "object"])]]],
         "/api/v1/account": [
@@ -169,7 +174,7 @@ public enum OpenAPIDocument {
             "get": operation("listConnections", "The account's connections, newest first", ok: ("200", ref("ConnectionPage")),
                              parameters: pageParameters + [query("tenantId", ["type": "string"]), query("wabaId", ["type": "string"]),
                                                            query("phoneNumberId", ["type": "string"]),
-                                                           query("status", ["type": "string", "enum": ["active", "disconnected"]])]),
+                                                           query("status", ["type": "string", "enum": ConnectionStatus.allCases.map(\.rawValue)])]),
         ],
         "/api/v1/connections/{id}": [
             "get": operation("getConnection", "One connection (never its secrets)", ok: ("200", ref("Connection")), parameters: [idParameter]),
@@ -233,7 +238,9 @@ public enum OpenAPIDocument {
     static var nullableTimestamp: [String: Any] { ["type": ["string", "null"], "format": "date-time"] }
 
     static var components: [String: Any] { [
-        "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "dh_live_… API key"]],
+        "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "dh_live_… API key"],
+                            "metricsToken": ["type": "http", "scheme": "bearer",
+                                             "description": "The value of DUALHOOK_METRICS_TOKEN; without that variable metrics are off (404)"]],
         "schemas": [
             "Error": ["type": "object", "required": ["error"], "properties": [
                 "error": ["type": "object", "required": ["code", "message", "param", "requestId"], "properties": [
@@ -244,6 +251,8 @@ public enum OpenAPIDocument {
                         "properties": [
                 "accountId": ["type": "string"], "name": ["type": "string"], "displayName": ["type": "string"],
                 "logoUrl": nullableString, "eventUrl": nullableString,
+                "brandColor": nullableString, "supportEmail": nullableString, "supportUrl": nullableString,
+                "privacyPolicyUrl": nullableString,
                 "redirectOrigins": ["type": "array", "items": ["type": "string"]],
                 "rateLimitPerMinute": ["type": "integer"], "createdAt": timestamp,
                 "eventEndpoint": ["type": "object", "required": ["status", "failingSince", "lastError", "lastSuccessAt"], "properties": [
@@ -315,7 +324,11 @@ public enum OpenAPIDocument {
             "AccountUpdate": ["type": "object", "additionalProperties": false, "properties": [
                 "displayName": ["type": "string", "minLength": 1, "maxLength": 100],
                 "logoUrl": ["type": "string", "format": "uri"], "eventUrl": ["type": "string", "format": "uri"],
-                "redirectOrigins": ["type": "array", "maxItems": 20, "items": ["type": "string", "format": "uri"]]]],
+                "redirectOrigins": ["type": "array", "maxItems": 20, "items": ["type": "string", "format": "uri"]],
+                "brandColor": ["type": ["string", "null"], "pattern": "^#[0-9a-fA-F]{6}$"],
+                "supportEmail": ["type": ["string", "null"], "format": "email", "maxLength": 254],
+                "supportUrl": ["type": ["string", "null"], "format": "uri", "maxLength": 2048],
+                "privacyPolicyUrl": ["type": ["string", "null"], "format": "uri", "maxLength": 2048]]],
             "RotatedSecret": ["type": "object", "required": ["eventSigningSecret", "previousSecretExpiresAt"], "properties": [
                 "eventSigningSecret": ["type": "string"], "previousSecretExpiresAt": timestamp]],
             "SessionCreate": ["type": "object", "additionalProperties": false,

@@ -19,7 +19,8 @@ enum AccountRoutes {
 
     static func patch(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
-        try body.rejectUnknown(allowed: ["displayName", "logoUrl", "eventUrl", "redirectOrigins"])
+        try body.rejectUnknown(allowed: ["displayName", "logoUrl", "eventUrl", "redirectOrigins", "brandColor", "supportEmail",
+                                         "supportUrl", "privacyPolicyUrl"])
         let allowPrivate = context.configuration.allowPrivateTargets
         let connection = context.connection
         let id = context.account.accountID
@@ -45,7 +46,46 @@ enum AccountRoutes {
             try connection.query("UPDATE accounts SET redirect_origins = $2::text[], updated_at = now() WHERE id = $1",
                                  [id, normalized])
         }
+        try patchBranding(body, context: context)
         return try get(context)
+    }
+
+    /// The page's brand colour and the contacts it shows; `null` clears one.
+    static func patchBranding(_ body: JSONObject, context: APIContext) throws {
+        let id = context.account.accountID
+        func set(_ column: String, _ value: String?) throws {
+            try context.connection.sql("UPDATE accounts SET \(unescaped: column) = \(value), updated_at = now() WHERE id = \(id)")
+        }
+        if body.has("brandColor") {
+            let color = try body.string("brandColor", length: 7...7)
+            if let color, color.first != "#" || !color.dropFirst().allSatisfy(\.isHexDigit) {
+                throw APIError.validationFailed(param: "brandColor", "brandColor must be a colour as #rrggbb, e.g. #0a7cff")
+            }
+            try set("brand_color", color?.lowercased())
+        }
+        if body.has("supportEmail") {
+            let email = try body.string("supportEmail", length: 3...254)
+            if let email {
+                let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else {
+                    throw APIError.validationFailed(param: "supportEmail", "supportEmail must be an email address, e.g. help@example.com")
+                }
+            }
+            try set("support_email", email)
+        }
+        for (field, column) in [("supportUrl", "support_url"), ("privacyPolicyUrl", "privacy_policy_url")] where body.has(field) {
+            let url = try body.string(field, length: 1...2048)
+            if let url {
+                // Pages a person opens from the onboarding page: https, or http for a private
+                // target in development.
+                let parsed = try URLRules.absolute(url, param: field)
+                let scheme = parsed.scheme?.lowercased()
+                guard scheme == "https" || (scheme == "http" && context.configuration.allowPrivateTargets) else {
+                    throw APIError.validationFailed(param: field, "\(field) must be an https URL")
+                }
+            }
+            try set(column, url)
+        }
     }
 
     struct Rotated: Encodable {

@@ -16,6 +16,11 @@ public enum AccountStore {
         let displayName: String
         @Nullable var logoUrl: String?
         @Nullable var eventUrl: String?
+        /// `#rrggbb`: the onboarding page's button colour.
+        @Nullable var brandColor: String?
+        @Nullable var supportEmail: String?
+        @Nullable var supportUrl: String?
+        @Nullable var privacyPolicyUrl: String?
         let redirectOrigins: [String]
         let rateLimitPerMinute: Int
         let createdAt: Date
@@ -103,11 +108,13 @@ public enum AccountStore {
         try connection.query("""
             SELECT a.id, a.name, a.display_name, a.logo_url, a.event_url, a.redirect_origins::text, a.rate_limit_per_minute,
                    a.created_at, CASE WHEN a.event_url IS NULL THEN 'not_configured' ELSE COALESCE(p.status, 'healthy') END,
-                   p.failing_since, p.last_error, p.last_success_at
+                   p.failing_since, p.last_error, p.last_success_at, a.brand_color, a.support_email, a.support_url,
+                   a.privacy_policy_url
             FROM accounts a LEFT JOIN event_endpoints p ON p.account_id = a.id WHERE a.id = $1
             """, [accountID]).first.map {
             Account(accountId: try $0.decode(at: 0), name: try $0.decode(at: 1), displayName: try $0.decode(at: 2),
-                    logoUrl: try $0.decode(at: 3), eventUrl: try $0.decode(at: 4),
+                    logoUrl: try $0.decode(at: 3), eventUrl: try $0.decode(at: 4), brandColor: try $0.decode(at: 12),
+                    supportEmail: try $0.decode(at: 13), supportUrl: try $0.decode(at: 14), privacyPolicyUrl: try $0.decode(at: 15),
                     redirectOrigins: PostgresTextArray.parse(try $0.decode(String.self, at: 5)),
                     rateLimitPerMinute: try $0.decode(at: 6), createdAt: try $0.decode(at: 7),
                     eventEndpoint: EventEndpoint(status: try $0.decode(at: 8), failingSince: try $0.decode(at: 9),

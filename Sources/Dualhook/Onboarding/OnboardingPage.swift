@@ -36,9 +36,9 @@ enum OnboardingPage {
         main{max-width:28rem;margin:8vh auto;padding:2rem 1.5rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px rgba(0,0,0,.08)}
         header{display:flex;align-items:center;gap:.75rem;margin-bottom:1.25rem}header img{width:40px;height:40px;object-fit:contain}
         h1{font-size:1.35rem;margin:.25rem 0 1rem}p{margin:.5rem 0}
-        button{width:100%;padding:.85rem 1rem;font-size:1rem;font-weight:600;border:0;border-radius:8px;background:#1877f2;color:#fff;cursor:pointer}
+        button{width:100%;padding:.85rem 1rem;font-size:1rem;font-weight:600;border:0;border-radius:8px;background:#1565c0;color:#fff;cursor:pointer}
         button:focus-visible{outline:3px solid #0b3d91;outline-offset:2px}button[disabled]{opacity:.6;cursor:progress}
-        #message{min-height:1.5rem;margin-top:1rem}small{color:#606770}
+        #message{min-height:1.5rem;margin-top:1rem}small{color:#5f6368}a{color:#0b57d0}
         """
 
     /// The page in `language`, with a Content-Security-Policy that lets run only the page's own
@@ -63,7 +63,7 @@ enum OnboardingPage {
             <!doctype html>
             <html lang="\(language.tag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
-            <title>\(escape(text.title)) · \(brand)</title><style nonce="\(nonce)">\(style)</style></head>
+            <title>\(escape(text.title)) · \(brand)</title><style nonce="\(nonce)">\(style)\(session.branding.buttonCSS)</style></head>
             <body><main>
             <header>\(logo)<strong>\(brand)</strong></header>
             <h1>\(fill(text.heading))</h1>
@@ -71,6 +71,7 @@ enum OnboardingPage {
             <button id="connect" type="button">\(escape(text.button))</button>
             <p id="message" role="status" aria-live="polite"></p>
             <p><small>\(fill(text.privacy))</small></p>
+            \(session.branding.contactHTML(help: text.help, privacyPolicy: text.privacyPolicy, escape: escape).map { "<p><small>\($0)</small></p>" } ?? "")
             </main>
             <script id="dualhook-config" type="application/json">\(config)</script>
             <script nonce="\(nonce)">\(script)</script>
@@ -203,14 +204,25 @@ enum OnboardingPage {
         })();
         """
 
-    static func gone(status: Int, title: String, detail: String) -> Response {
+    /// A link that leads nowhere now: why, in the account's colours when the link was one of
+    /// its sessions, and whom to ask.
+    static func gone(status: Int, title: String, detail: String, branding: PageBranding? = nil) -> Response {
+        let english = PageText.of(.english)
+        let header = branding.map { b in
+            "<header>" + (b.logoURL.map { #"<img src="\#(escape($0))" alt="">"# } ?? "") + "<strong>\(escape(b.displayName))</strong></header>"
+        } ?? ""
+        let contact = branding?.contactHTML(help: english.help, privacyPolicy: english.privacyPolicy, escape: escape)
+            .map { "<p><small>\($0)</small></p>" } ?? ""
         let html = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
             <title>\(escape(title))</title><style>\(style)</style></head>
-            <body><main><h1>\(escape(title))</h1><p>\(escape(detail))</p></main></body></html>
+            <body><main>\(header)<h1>\(escape(title))</h1><p>\(escape(detail))</p>\(contact)</main></body></html>
             """
-        return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+        return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                                                  ("Referrer-Policy", "no-referrer")],
                         body: Data(html.utf8))
     }
+
 }

@@ -23,13 +23,16 @@ struct OnboardingSession {
     let cancelledBy: String?
     /// `pending`, `passed` or `failed`: whether the tenant's URL answered Meta's handshake.
     let webhookCheck: String
+    /// How the page shows the account: its colour and whom to ask.
+    let branding: PageBranding
 
     /// Locks the session's row for the request's transaction.
     static func find(token: String, on connection: Connection) throws -> OnboardingSession? {
         try connection.query("""
             SELECT s.id, s.account_id, s.tenant_id, s.status, s.expires_at < now(), s.coexistence, s.failure_reason,
                    s.success_redirect_url, s.failure_redirect_url, s.cancel_redirect_url, s.metadata::text,
-                   a.display_name, a.logo_url, t.name, s.locale, s.cancelled_by, s.webhook_check
+                   a.display_name, a.logo_url, t.name, s.locale, s.cancelled_by, s.webhook_check,
+                   a.brand_color, a.support_email, a.support_url, a.privacy_policy_url
             FROM onboarding_sessions s
             JOIN accounts a ON a.id = s.account_id
             JOIN tenants t ON t.account_id = s.account_id AND t.tenant_id = s.tenant_id
@@ -42,7 +45,10 @@ struct OnboardingSession {
                 successURL: try $0.decode(at: 7), failureURL: try $0.decode(at: 8), cancelURL: try $0.decode(at: 9),
                 metadataJSON: try $0.decode(at: 10), displayName: try $0.decode(at: 11), logoURL: try $0.decode(at: 12),
                 tenantName: try $0.decode(at: 13), locale: try $0.decode(at: 14), cancelledBy: try $0.decode(at: 15),
-                webhookCheck: try $0.decode(at: 16))
+                webhookCheck: try $0.decode(at: 16),
+                branding: PageBranding(displayName: try $0.decode(at: 11), logoURL: try $0.decode(at: 12), brandColor: try $0.decode(at: 17),
+                                       supportEmail: try $0.decode(at: 18), supportURL: try $0.decode(at: 19),
+                                       privacyPolicyURL: try $0.decode(at: 20)))
         }
     }
 

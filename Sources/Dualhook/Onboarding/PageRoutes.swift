@@ -34,10 +34,8 @@ enum PageRoutes {
                                        detail: "Check that the whole link was copied, or ask for a new one.")
         }
         guard session.isOpen else {
-            let expired = session.expired || session.status == "expired"
-            return OnboardingPage.gone(status: 410, title: expired ? "This link has expired" : "This link was already used",
-                                       detail: expired ? "Onboarding links work for a limited time. Ask for a new one."
-                                                       : "Each onboarding link works once. Ask for a new one if you need to connect again.")
+            let (title, detail) = closedPage(session)
+            return OnboardingPage.gone(status: 410, title: title, detail: detail, branding: session.branding)
         }
         let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
         return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
@@ -77,6 +75,28 @@ enum PageRoutes {
         guard session.webhookCheck == "failed" else { return .json(200, Check(webhookCheck: session.webhookCheck)) }
         try WebhookCheck.again(sessionID: session.id, on: context.connection)
         return .json(202, Check(webhookCheck: "pending"))
+    }
+
+    /// What a link that no longer starts a sign-up says, by how its session ended.
+    static func closedPage(_ session: OnboardingSession) -> (title: String, detail: String) {
+        let brand = session.displayName
+        let tenant = session.tenantName ?? session.tenantID
+        if session.expired || session.status == "expired" {
+            return ("This link has expired", "Onboarding links work for a limited time. Ask \(brand) for a new one.")
+        }
+        switch session.status {
+        case "completed":
+            return ("\(tenant) is connected", "This link has done its job: the WhatsApp number is connected to \(brand). There is nothing more to do here.")
+        case "awaiting_number":
+            return ("\(tenant) is almost connected",
+                    "The WhatsApp Business account is connected to \(brand); its phone number follows as soon as Meta shows it verified. There is nothing more to do here.")
+        case "exchanging":
+            return ("Your number is being connected", "This takes a moment; you can close this page. \(brand) will confirm when it is done.")
+        case "cancelled":
+            return ("This link was withdrawn", "\(brand) withdrew this link. Ask \(brand) for a new one if you still want to connect.")
+        default:
+            return ("This sign-up did not finish", "Each onboarding link works once. Ask \(brand) for a new link to try again.")
+        }
     }
 
     static func complete(_ context: APIContext) throws -> Response {

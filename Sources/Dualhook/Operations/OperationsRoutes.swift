@@ -10,6 +10,7 @@ enum OperationsRoutes {
         router.add("GET", "/healthz", RouteEntry(.process, plain: { _, _ in .json(200, ["status": "ok"]) }))
         router.add("GET", "/readyz", RouteEntry(.process, plain: ready))
         router.add("GET", "/metrics", RouteEntry(.process, plain: metrics))
+        router.add("GET", "/docs", RouteEntry(.process, plain: { _, _ in ReferencePage.response() }))
         router.add("GET", "/api/v1/openapi.json", RouteEntry(.process, plain: { _, _ in
             Response(status: 200, headers: [("Content-Type", "application/json")], body: OpenAPIDocument.json)
         }))
