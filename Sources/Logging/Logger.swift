@@ -1,7 +1,7 @@
 import Foundation
 
 /// A structured logger that writes one logfmt line per call to standard error:
-/// `2026-11-21T16:34:00.123Z info  worker started queues=default concurrency=10`.
+/// `ts=2026-11-21T16:34:00.123Z level=info logger=work msg="worker started" queues=default concurrency=10`.
 ///
 /// Lines are assembled in full and written with a single `write(2)`, so lines from many threads
 /// never interleave. Callers pass metadata explicitly; nothing is ever taken from a request or
@@ -40,7 +40,7 @@ public struct Logger: Sendable {
         }
     }()
 
-    /// Writes a line that is already formatted (access logs' JSON), with the same one-write
+    /// Writes a line that is already formatted, with the same one-write
     /// guarantee as every other line.
     public static func writeRaw(_ line: String) {
         LogSink.write(line)
@@ -67,13 +67,12 @@ public struct Logger: Sendable {
 
     public func log(_ level: Level, _ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
         guard level >= minimumLevel else { return }
-        var line = Logger.timestamp()
-        line += " "
-        line += level.description.padding(toLength: 5, withPad: " ", startingAt: 0)
-        line += " ["
-        line += label
-        line += "] "
-        line += message()
+        // logfmt throughout: `ts=… level=… logger=… msg=… key=value…`, as access lines are.
+        var line = "ts=" + Logger.timestamp()
+        line += " level="
+        line += level.description.lowercased()
+        Logger.append("logger", label, to: &line)
+        Logger.append("msg", message(), to: &line)
         for (key, value) in metadata { Logger.append(key, value, to: &line) }
         for (key, value) in fields { Logger.append(key, "\(value)", to: &line) }
         line += "\n"

@@ -34,6 +34,7 @@ extension Commands {
         let metrics = HTTPMetrics()
         let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
         WakeUps.shared.start(databaseURL: environment.databaseURL)
+        Counters.shared.start(databaseURL: environment.databaseURL)
         let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)
         try http.start()
         let logger = Logger(label: "serve")

@@ -1,3 +1,4 @@
+import Dualhook
 import Foundation
 import JobQueue
 import Logging
@@ -22,6 +23,7 @@ extension Commands {
                             databaseURL: environment.databaseURL, logger: Logger(label: "work"))
         Signals.onTermination { _ in worker.stop() }
         WakeUps.shared.start(databaseURL: environment.databaseURL)
+        Counters.shared.start(databaseURL: environment.databaseURL)
         worker.run()
         return 0
     }

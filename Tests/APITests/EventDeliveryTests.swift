@@ -68,6 +68,10 @@ import Testing
         let id = try f.emit()
         #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
         let request = try #require(receiver.requests.first)
+        #expect(eventually(timeout: 15) {
+            (try? f.api.server.send("GET", "/metrics", key: APIServer.metricsToken).text)?
+                .contains(#"dualhook_event_deliveries_total{outcome="delivered"} 1"#) == true
+        }, "the worker's delivery is counted for /metrics")
         let secret = f.api.account.eventSigningSecret
         #expect(request.json["id"] as? String == id && request.json["type"] as? String == "onboarding.started")
         #expect((request.json["data"] as? [String: Any])?["metadata"] as? [String: String] == ["plan": "pro"])

@@ -38,6 +38,11 @@ import Testing
 
         let completed = try f.events("onboarding.completed")
         #expect(completed.count == 1)
+        // Counted for /metrics by the worker that finished it.
+        #expect(eventually(timeout: 15) {
+            (try? f.server.send("GET", "/metrics", key: APIServer.metricsToken).text)?
+                .contains(#"dualhook_onboarding_outcomes_total{outcome="completed",reason=""} 1"#) == true
+        })
         #expect(completed.first?["connectionId"] as? String == connectionID)
         #expect(completed.first?["wabaId"] as? String == waba && completed.first?["phoneNumberId"] as? String == phone)
         #expect(completed.first?["connectionMode"] as? String == "cloud_api")

@@ -68,16 +68,19 @@ public struct DeliverEvent: JobKind {
         let attempt = send(delivery, context: context)
         slots.noteOutcome(delivery.accountID, delivered: attempt.attempt.delivered)
         if attempt.attempt.delivered {
+            Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
             try store.record(delivery, attempt: attempt.attempt, status: "delivered", nextAttemptAt: nil)
             return
         }
         let message = "delivery failed: \(attempt.attempt.error ?? "")"
         if context.isLastAttempt {
+            Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "failed")])
             try store.record(delivery, attempt: attempt.attempt, status: "failed", nextAttemptAt: nil)
             throw JobError.discard(message)
         }
         var delay = DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt)
         if let retryAfter = attempt.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
+        Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "retry")])
         try store.record(delivery, attempt: attempt.attempt, status: "pending",
                          nextAttemptAt: Date().addingTimeInterval(delay))
         throw JobError.retry(after: delay, message)

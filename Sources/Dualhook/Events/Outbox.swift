@@ -12,7 +12,24 @@ enum Outbox {
                              [id, accountID, type.rawValue, PostgresRawJSON(dataJSON)])
         // The insert trigger queued the delivery; its workers are woken after the commit.
         JobQueue.wake(DeliverEvent.queue, after: connection)
+        countOutcome(type, dataJSON: dataJSON, after: connection)
         return id
+    }
+
+    /// An onboarding session's end, counted for /metrics by outcome and reason once it commits.
+    static func countOutcome(_ type: EventType, dataJSON: String, after connection: Connection) {
+        let outcome: String
+        switch type {
+        case .onboardingCompleted: outcome = "completed"
+        case .onboardingAwaitingNumber: outcome = "awaiting_number"
+        case .onboardingFailed: outcome = "failed"
+        default: return
+        }
+        let data = (try? JSONSerialization.jsonObject(with: Data(dataJSON.utf8))) as? [String: Any]
+        let reason = data?["reason"] as? String ?? ""
+        // Reasons are this program's words; anything else is not a label value.
+        let label = ProvisioningFailure.reasons.contains(reason) ? reason : (reason.isEmpty ? "" : "other")
+        Counters.shared.add("dualhook_onboarding_outcomes_total", [("outcome", outcome), ("reason", label)], after: connection)
     }
 
     /// An event's `data`: `fields` (JSON values; nils left out) and the session's metadata

@@ -79,6 +79,7 @@ public struct ProcessManagementChange: JobKind {
             error = "\(failure)"
         }
         let status = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
+        Counters.shared.add("dualhook_management_forwards_total", [("outcome", status == "pending" ? "retry" : status)])
         try context.database.withConnection {
             try $0.query("""
                 UPDATE management_changes SET forward_status = $2, forward_attempts = forward_attempts + 1, last_error = $3,

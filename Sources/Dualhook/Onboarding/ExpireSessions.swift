@@ -36,6 +36,7 @@ public struct ExpireSessions: JobKind {
                     FROM expired
                     """).affectedRows
                 JobQueue.wake(DeliverEvent.queue, after: tx)
+                tx.afterCommit { Counters.shared.add("dualhook_onboarding_outcomes_total", [("outcome", "failed"), ("reason", "expired")], by: count) }
                 return count
             }
         }
@@ -58,6 +59,7 @@ public struct ExpireSessions: JobKind {
                 FROM failed
                 """).affectedRows
             JobQueue.wake(DeliverEvent.queue, after: tx)
+            tx.afterCommit { Counters.shared.add("dualhook_onboarding_outcomes_total", [("outcome", "failed"), ("reason", "meta_error")], by: count) }
             return count
         }
         if stuck > 0 { context.logger.warning("failed onboarding sessions whose exchange was lost", ["count": stuck]) }

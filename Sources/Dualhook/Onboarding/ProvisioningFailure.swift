@@ -20,4 +20,8 @@ struct ProvisioningFailure: Error, CustomStringConvertible {
     static let noPhoneNumber = "no_phone_number"
     /// The person reported an error in Meta's window.
     static let signupError = "signup_error"
+
+    /// Every `onboarding.failed` reason of API.md.
+    static let reasons: Set<String> = ["expired", "cancelled", oauthExchangeFailed, wabaWebhookConflict, webhookSubscriptionFailed,
+                                       metaError, noPhoneNumber, signupError]
 }

@@ -52,6 +52,7 @@ enum OperationsRoutes {
                 }
             }
         }
+        if let counted = try? app.pool.withConnection({ try Counters.render(on: $0) }) { text += counted }
         return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }
