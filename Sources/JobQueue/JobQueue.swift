@@ -32,14 +32,15 @@ public enum JobQueue {
     public static func enqueueRaw(kind: String, queue: String, argsJSON: String, priority: Int = 0,
                                   maxAttempts: Int = RetryPolicy.standard.maxAttempts, timeout: TimeInterval = 60,
                                   options: JobOptions = JobOptions(), on connection: Connection) throws -> Int64? {
-        let result = try connection.query("""
+        let timeoutSeconds = Int(max(1, timeout.rounded(.up)))
+        let result = try connection.sql("""
             INSERT INTO jobs (queue, kind, args, priority, run_at, max_attempts, timeout_seconds, unique_key)
-            VALUES ($1, $2, $3::jsonb, $4, COALESCE($5::timestamptz, now() + make_interval(secs => $6)), $7, $8, $9)
+            VALUES (\(queue), \(kind), \(argsJSON)::jsonb, \(priority),
+                    COALESCE(\(options.runAt)::timestamptz, now() + make_interval(secs => \(options.delay ?? 0)::float8)),
+                    \(maxAttempts), \(timeoutSeconds), \(options.uniqueKey))
             ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING
             RETURNING id
-            """,
-            [queue, kind, argsJSON, priority, options.runAt, options.delay ?? 0, maxAttempts,
-             Int(max(1, timeout.rounded(.up))), options.uniqueKey])
+            """)
         let id = try result.scalar(Int64.self)
         if id != nil && (options.runAt ?? .distantPast) <= Date() && (options.delay ?? 0) <= 0 {
             WakeUps.shared.wake(queue, after: connection)
@@ -83,17 +84,19 @@ public enum JobQueue {
         guard !argsJSON.isEmpty else { return 0 }
         precondition(uniqueKeys == nil || uniqueKeys!.count == argsJSON.count, "one unique key per job")
         let keys = uniqueKeys ?? Array(repeating: "", count: argsJSON.count)
-        let result = try connection.query("""
+        let timeoutSeconds = Int(max(1, timeout.rounded(.up)))
+        let result = try connection.sql("""
             WITH inserted AS (
                 INSERT INTO jobs (queue, kind, args, priority, run_at, max_attempts, timeout_seconds, unique_key)
-                SELECT $1, $2, a, $4, COALESCE($5::timestamptz, now()) + make_interval(secs => $6 + random() * $10), $7, $8, NULLIF(k, '')
-                FROM unnest($3::jsonb[], $9::text[]) AS t(a, k)
+                SELECT \(queue), \(kind), a, \(priority),
+                       COALESCE(\(options.runAt)::timestamptz, now())
+                           + make_interval(secs => \(options.delay ?? 0)::float8 + random() * \(options.spread ?? 0)::float8),
+                       \(maxAttempts), \(timeoutSeconds), NULLIF(k, '')
+                FROM unnest(\(argsJSON)::jsonb[], \(keys)::text[]) AS t(a, k)
                 ON CONFLICT (unique_key) WHERE state IN ('available', 'running') DO NOTHING
                 RETURNING 1)
             SELECT count(*) FROM inserted
-            """,
-            [queue, kind, argsJSON, priority, options.runAt, options.delay ?? 0, maxAttempts,
-             Int(max(1, timeout.rounded(.up))), keys, options.spread ?? 0])
+            """)
         let inserted = try result.scalar(Int.self) ?? 0
         if inserted > 0 { wake(queue, after: connection) }
         return inserted

@@ -220,18 +220,19 @@ public final class Worker: @unchecked Sendable {
     private func fail(_ job: ClaimedJob, state: String, delay: TimeInterval, error: String) {
         do {
             try pool.withConnection { connection in
-                try connection.query("""
+                let retrying = state == JobState.available.rawValue
+                try connection.sql("""
                     UPDATE jobs SET
-                        state = $4,
-                        run_at = CASE WHEN $4 = 'available' THEN now() + make_interval(secs => $5) ELSE run_at END,
-                        finalized_at = CASE WHEN $4 = 'available' THEN NULL ELSE now() END,
+                        state = \(state),
+                        run_at = CASE WHEN \(retrying)::boolean THEN now() + make_interval(secs => \(delay)::float8) ELSE run_at END,
+                        finalized_at = CASE WHEN \(retrying)::boolean THEN NULL ELSE now() END,
                         locked_until = NULL,
-                        last_error = $6,
+                        last_error = \(error),
                         errors = errors || jsonb_build_array(jsonb_build_object(
-                            'attempt', attempt, 'at', now(), 'error', $6::text, 'worker', locked_by,
-                            'retry_at', CASE WHEN $4 = 'available' THEN now() + make_interval(secs => $5) END))
-                    WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
-                    """, [job.id, job.attempt, configuration.workerID, state, delay, error])
+                            'attempt', attempt, 'at', now(), 'error', \(error)::text, 'worker', locked_by,
+                            'retry_at', CASE WHEN \(retrying)::boolean THEN now() + make_interval(secs => \(delay)::float8) END))
+                    WHERE id = \(job.id) AND attempt = \(job.attempt) AND locked_by = \(configuration.workerID) AND state = 'running'
+                    """)
             }
             health.succeeded()
         } catch {

@@ -84,4 +84,13 @@ import Testing
             #expect(try TestEnvironment.vault.openText(stored[1], associatedData: ad) == secret)
         }
     }
+
+    @Test func metricsAreOffWithoutTheirToken() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        let server = try APIServer(databaseURL: db.url, environment: ["DUALHOOK_METRICS_TOKEN": ""])
+        defer { server.stop() }
+        let off = try server.send("GET", "/metrics", key: APIServer.metricsToken)
+        #expect(off.status == 404 && off.errorCode == "not_found" && off.text.contains("DUALHOOK_METRICS_TOKEN"))
+    }
 }

@@ -134,6 +134,9 @@ import Testing
             try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/onboarding-brand-\(name).png"))
         }
         #expect(try browser.consoleLog().filter { $0.level == "SEVERE" }.isEmpty, "no console error (a favicon included)")
+        // The page's script reported the person: opened, with onboarding.started once.
+        #expect(try f.session(link)["status"] as? String == "opened")
+        #expect(try f.events("onboarding.started").filter { $0["sessionId"] as? String == link.sessionID }.count == 1)
 
         // An expired link carries the brand and says whom to ask.
         let late = try f.link()

@@ -47,10 +47,10 @@ public enum AccountStore {
                               redirectOrigins: [String], vault: Vault, on connection: Connection) throws -> Created {
         try connection.transaction { tx in
             let id = Identifiers.make("acc")
-            try tx.query("""
+            try tx.sql("""
                 INSERT INTO accounts (id, name, display_name, logo_url, event_url, redirect_origins)
-                VALUES ($1, $2, $3, $4, $5, $6::text[])
-                """, [id, name, displayName ?? name, logoURL, eventURL, redirectOrigins])
+                VALUES (\(id), \(name), \(displayName ?? name), \(logoURL), \(eventURL), \(redirectOrigins)::text[])
+                """)
             let secret = try SigningSecrets.add(accountID: id, vault: vault, on: tx)
             let key = try createKey(accountID: id, on: tx)
             return Created(accountId: id, apiKey: key.apiKey, eventSigningSecret: secret)

@@ -38,11 +38,12 @@ extension ConnectionStore {
         let subject = try ConnectionSubject(row: row)
         let previous = try snapshot(row, at: ConnectionSubject.columnCount)
         let (current, tier) = change(previous)
-        try tx.query("""
-            UPDATE connections SET health_status = $2, quality_rating = $3, messaging_limit = $4, health_issues = $5::jsonb,
-                messaging_limit_tier = COALESCE($6, messaging_limit_tier), health_checked_at = now(), updated_at = now()
-            WHERE id = $1
-            """, [id, current.status, current.qualityRating, current.messagingLimit, try issuesJSON(current.issues), tier])
+        try tx.sql("""
+            UPDATE connections SET health_status = \(current.status), quality_rating = \(current.qualityRating),
+                messaging_limit = \(current.messagingLimit), health_issues = \(try issuesJSON(current.issues))::jsonb,
+                messaging_limit_tier = COALESCE(\(tier), messaging_limit_tier), health_checked_at = now(), updated_at = now()
+            WHERE id = \(id)
+            """)
         let firstReading = try row.decode(Bool.self, at: ConnectionSubject.columnCount + 4)
         if current != previous && !(quietFirstReading && firstReading) {
             try Outbox.emit(ConnectionHealthChanged(previous: previous, current: current), about: subject, on: tx)

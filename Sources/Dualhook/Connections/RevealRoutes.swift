@@ -71,10 +71,11 @@ enum RevealRoutes {
                 secrets[type] = try row.decode(String?.self, at: 2).map { try vault.openText($0, associatedData: "connection:\(id):pin") }
             }
         }
-        try connection.query("""
+        try connection.sql("""
             INSERT INTO secret_reveal_events (id, account_id, api_key_id, connection_id, secret_types, client_ip)
-            VALUES ($1, $2, $3, $4, $5::text[], $6)
-            """, [Identifiers.make("rev"), context.account.accountID, keyID, id, requested, context.request.clientIP])
+            VALUES (\(Identifiers.make("rev")), \(context.account.accountID), \(keyID), \(id), \(requested)::text[],
+                    \(context.request.clientIP))
+            """)
         return JSONResponse.make(200, ["connectionId": id, "secrets": secrets],
                                  headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")] + budget.sorted { $0.key < $1.key })
     }

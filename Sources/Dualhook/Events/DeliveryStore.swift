@@ -57,30 +57,31 @@ struct DeliveryStore {
     /// `status`: `delivered`, `pending` (a retry is due at `nextAttemptAt`) or `failed`.
     func record(_ delivery: Delivery, attempt: Attempt, status: String, nextAttemptAt: Date?) throws {
         try database.withConnection { connection in
-            try connection.query("""
+            let delivered = attempt.delivered
+            // The endpoint's row is written when its state changes, and every few seconds while it holds.
+            let writeEndpoint = delivery.endpointStale || delivery.endpointFailing == delivered
+            try connection.sql("""
                 WITH attempt AS (
                     INSERT INTO event_attempts (event_id, attempted_at, url, status_code, duration_ms, error, response_body)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)),
+                    VALUES (\(delivery.eventID), \(attempt.at), \(delivery.url), \(attempt.statusCode), \(attempt.durationMs),
+                            \(attempt.error), \(attempt.responseBody))),
                 event AS (
-                    UPDATE events SET attempts = attempts + 1, delivery_status = $8, next_attempt_at = $9,
-                        delivered_at = CASE WHEN $8 = 'delivered' THEN now() ELSE delivered_at END
-                    WHERE id = $1),
-                -- Written when the state changes, and every few seconds while it holds.
+                    UPDATE events SET attempts = attempts + 1, delivery_status = \(status), next_attempt_at = \(nextAttemptAt),
+                        delivered_at = CASE WHEN \(status == "delivered")::boolean THEN now() ELSE delivered_at END
+                    WHERE id = \(delivery.eventID)),
                 endpoint AS (
                     INSERT INTO event_endpoints AS p (account_id, status, failing_since, last_error, last_success_at)
-                    SELECT $10, CASE WHEN $11 THEN 'healthy' ELSE 'failing' END, CASE WHEN $11 THEN NULL ELSE now() END,
-                           $6, CASE WHEN $11 THEN now() END
-                    WHERE $12
+                    SELECT \(delivery.accountID), \(delivered ? "healthy" : "failing"), CASE WHEN \(delivered)::boolean THEN NULL ELSE now() END,
+                           \(attempt.error), CASE WHEN \(delivered)::boolean THEN now() END
+                    WHERE \(writeEndpoint)::boolean
                     ON CONFLICT (account_id) DO UPDATE SET
                         status = EXCLUDED.status,
-                        failing_since = CASE WHEN $11 THEN NULL ELSE COALESCE(p.failing_since, now()) END,
-                        last_error = CASE WHEN $11 THEN p.last_error ELSE $6 END,
-                        last_success_at = CASE WHEN $11 THEN now() ELSE p.last_success_at END,
+                        failing_since = CASE WHEN \(delivered)::boolean THEN NULL ELSE COALESCE(p.failing_since, now()) END,
+                        last_error = CASE WHEN \(delivered)::boolean THEN p.last_error ELSE EXCLUDED.last_error END,
+                        last_success_at = CASE WHEN \(delivered)::boolean THEN now() ELSE p.last_success_at END,
                         updated_at = now())
                 SELECT 1
-                """, [delivery.eventID, attempt.at, delivery.url, attempt.statusCode, attempt.durationMs, attempt.error,
-                      attempt.responseBody, status, nextAttemptAt, delivery.accountID, attempt.delivered,
-                      delivery.endpointStale || delivery.endpointFailing == attempt.delivered])
+                """)
         }
     }
 

@@ -23,13 +23,13 @@ enum ManagementChange {
         // Duplicates arriving together meet at this lock; the later one sees the first.
         _ = try connection.query("SELECT pg_advisory_xact_lock(hashtextextended(encode($1, 'hex'), 0))", [key])
         let id = Identifiers.make("chg")
-        let inserted = try connection.query("""
+        let inserted = try connection.sql("""
             INSERT INTO management_changes (id, waba_id, field, value, dedupe_key, value_raw, entry_time)
-            SELECT $1, $2, $3, $4::jsonb, $5, $6, $7
-            WHERE NOT EXISTS (SELECT 1 FROM management_changes WHERE dedupe_key = $5 AND received_at > now() - interval '10 minutes')
+            SELECT \(id), \(waba), \(field), \(PostgresRawJSON(String(decoding: canonical, as: UTF8.self)))::jsonb, \(key),
+                   \(String(decoding: rawValue, as: UTF8.self)), \(time)
+            WHERE NOT EXISTS (SELECT 1 FROM management_changes WHERE dedupe_key = \(key) AND received_at > now() - interval '10 minutes')
             RETURNING id
-            """, [id, waba, field, PostgresRawJSON(String(decoding: canonical, as: UTF8.self)), key,
-                  String(decoding: rawValue, as: UTF8.self), time]).first != nil
+            """).first != nil
         if inserted {
             try JobQueue.enqueue(ProcessManagementChange.self, .init(changeId: id), on: connection)
         }

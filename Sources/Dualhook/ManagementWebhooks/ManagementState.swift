@@ -17,17 +17,18 @@ enum ManagementState {
             try qualityUpdate(waba: waba, value: value, on: tx)
         case "message_template_status_update", "message_template_quality_update", "template_category_update":
             guard let template = text("message_template_id") else { return }
-            try tx.query("""
+            let status = field == "message_template_status_update" ? text("event") : nil
+            let quality = field == "message_template_quality_update" ? text("new_quality_score") : nil
+            let category = field == "template_category_update" ? text("new_category") : nil
+            try tx.sql("""
                 INSERT INTO templates AS t (waba_id, template_id, name, language, status, quality, category)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                VALUES (\(waba), \(template), \(text("message_template_name")), \(text("message_template_language")), \(status),
+                        \(quality), \(category))
                 ON CONFLICT (waba_id, template_id) DO UPDATE SET name = COALESCE(EXCLUDED.name, t.name),
                     language = COALESCE(EXCLUDED.language, t.language), status = COALESCE(EXCLUDED.status, t.status),
                     quality = COALESCE(EXCLUDED.quality, t.quality), category = COALESCE(EXCLUDED.category, t.category),
                     updated_at = now()
-                """, [waba, template, text("message_template_name"), text("message_template_language"),
-                      field == "message_template_status_update" ? text("event") : nil,
-                      field == "message_template_quality_update" ? text("new_quality_score") : nil,
-                      field == "template_category_update" ? text("new_category") : nil])
+                """)
         case "phone_number_name_update":
             if text("decision") == "APPROVED", let name = text("requested_verified_name") {
                 try ConnectionStore.rename(waba: waba, displayPhoneNumber: text("display_phone_number"), verifiedName: name, on: tx)
