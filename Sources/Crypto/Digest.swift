@@ -17,14 +17,23 @@ public enum Digest {
     public static func sha256(_ string: String) -> Data { sha256(Data(string.utf8)) }
 
     public static func hmacSHA256(key: some DataProtocol, message: some DataProtocol) -> Data {
-        var out = Data(count: 32)
-        var length: UInt32 = 32
+        hmac(EVP_sha256(), length: 32, key: key, message: message)
+    }
+
+    /// HMAC-SHA1: only for TOTP, which authenticator apps compute with SHA-1 (RFC 6238).
+    public static func hmacSHA1(key: some DataProtocol, message: some DataProtocol) -> Data {
+        hmac(EVP_sha1(), length: 20, key: key, message: message)
+    }
+
+    static func hmac(_ md: OpaquePointer?, length size: Int, key: some DataProtocol, message: some DataProtocol) -> Data {
+        var out = Data(count: size)
+        var length = UInt32(size)
         let keyBytes = Array(key)
         let messageBytes = Array(message)
         out.withUnsafeMutableBytes { outBuffer in
             keyBytes.withUnsafeBytes { k in
                 messageBytes.withUnsafeBytes { m in
-                    _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.bindMemory(to: UInt8.self).baseAddress, m.count,
+                    _ = HMAC(md, k.baseAddress, Int32(k.count), m.bindMemory(to: UInt8.self).baseAddress, m.count,
                              outBuffer.bindMemory(to: UInt8.self).baseAddress, &length)
                 }
             }

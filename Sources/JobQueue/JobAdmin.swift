@@ -48,26 +48,7 @@ public enum JobAdmin {
 
     public static func list(state: String?, kind: String?, queue: String? = nil, limit: Int,
                             on connection: Connection) throws -> [JobSummary] {
-        var conditions: [PostgresQuery] = []
-        switch state {
-        case "available"?: conditions.append("state = 'available' AND run_at <= now()")
-        case "scheduled"?: conditions.append("state = 'available' AND run_at > now()")
-        case let state?: conditions.append("state = \(state)")
-        case nil: break
-        }
-        if let kind { conditions.append("kind = \(kind)") }
-        if let queue { conditions.append("queue = \(queue)") }
-        var filter: PostgresQuery = "true"
-        for condition in conditions { filter = "\(filter) AND \(condition)" }
-        return try connection.sql("""
-            SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error
-            FROM jobs WHERE \(filter)
-            ORDER BY id DESC LIMIT \(limit)
-            """).rows.map {
-            JobSummary(id: try $0.decode(at: 0), queue: try $0.decode(at: 1), kind: try $0.decode(at: 2),
-                       state: try $0.decode(at: 3), attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5),
-                       runAt: try $0.decode(at: 6), createdAt: try $0.decode(at: 7), lastError: try $0.decode(at: 8))
-        }
+        try list(Filter(queue: queue, kind: kind, state: state), limit: limit, on: connection)
     }
 
     /// One job with its arguments and every failed attempt, for `dualhook jobs show`.

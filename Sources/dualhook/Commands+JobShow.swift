@@ -2,29 +2,8 @@ import Foundation
 import JobQueue
 
 extension Commands {
-    /// Argument names whose values are never printed: product jobs carry sealed codes and
-    /// tokens, and an operator's terminal is not where they belong.
-    static let hiddenArgumentNames = ["token", "secret", "sealed", "password", "pin", "code"]
-
-    /// The arguments with every secret-like value replaced by `[hidden]`: values under a
-    /// secret-like name, and sealed values (`v1:<key id>:…`) wherever they are.
-    static func withoutSecrets(_ value: Any, name: String = "") -> Any {
-        let lowered = name.lowercased()
-        if hiddenArgumentNames.contains(where: lowered.contains) { return "[hidden]" }
-        switch value {
-        case let object as [String: Any]:
-            return Dictionary(uniqueKeysWithValues: object.map { ($0.key, withoutSecrets($0.value, name: $0.key)) })
-        case let array as [Any]:
-            return array.map { withoutSecrets($0, name: name) }
-        case let text as String where text.hasPrefix("v1:"):
-            return "[hidden]"
-        default:
-            return value
-        }
-    }
-
     static func printJob(_ job: JobAdmin.JobDetail, json: Bool) -> Int32 {
-        let args = (try? JSONSerialization.jsonObject(with: Data(job.argsJSON.utf8))).map { withoutSecrets($0) } ?? [:]
+        let args = (try? JSONSerialization.jsonObject(with: Data(job.argsJSON.utf8))).map { JobAdmin.withoutSecrets($0) } ?? [:]
         let errors = (try? JSONSerialization.jsonObject(with: Data(job.errorsJSON.utf8))) as? [[String: Any]] ?? []
         let formatter = ISO8601DateFormatter()
         let summary = job.summary

@@ -23,6 +23,13 @@ enum Commands {
         Command(name: "accounts", summary: "create and list accounts",
                 usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once\ndualhook accounts list [--json]",
                 run: accounts),
+        Command(name: "users", summary: "people who sign in to the dashboard and the operator console",
+                usage: """
+                dualhook users create --email E (--account ID [--role owner|admin|viewer] | --operator)
+                  prints {"userId","email","signInUrl"}: a one-time link (24 h) where the user sets a password
+                dualhook users list [--json]
+                dualhook users disable USER_ID    the user can no longer sign in; their sessions end
+                """, run: users),
         Command(name: "keys", summary: "create, revoke and list API keys",
                 usage: "dualhook keys create --account ID\ndualhook keys revoke KEY_ID\ndualhook keys list --account ID [--json]",
                 run: keys),

@@ -84,6 +84,22 @@ public final class WebDriver: @unchecked Sendable {
     /// Sets the window's outer size (a phone's width, say).
     public func resize(width: Int, height: Int) throws { try command("POST", "window/rect", ["width": width, "height": height]) }
 
+    /// A cookie's value (HttpOnly ones too: the browser's jar, not the page's script).
+    public func cookie(_ name: String) -> String? {
+        ((try? command("GET", "cookie/\(name)")) as? [String: Any])?["value"] as? String
+    }
+
+    /// Types into the field `selector` (replacing what is there).
+    public func type(_ text: String, into selector: String) throws {
+        guard let found = try command("POST", "element", ["using": "css selector", "value": selector]) as? [String: Any],
+              let element = found.values.first as? String else { throw SpawnError(message: "no element \(selector) at \(currentURL)") }
+        _ = try command("POST", "element/\(element)/clear", [:])
+        _ = try command("POST", "element/\(element)/value", ["text": text])
+    }
+
+    /// The page's HTML as the browser has it.
+    public var source: String { (try? command("GET", "source")) as? String ?? "" }
+
     public func switchTo(window handle: String) throws { try command("POST", "window", ["handle": handle]) }
 
     /// Clicks the element a CSS selector finds, waiting for it to appear.

@@ -9,6 +9,8 @@ public struct APIContext {
     public let caller: Caller?
     public let connection: Connection
     public let configuration: AppConfiguration
+    /// The signed-in dashboard or console user's session (dashboard routes only).
+    var session: DashboardSessions.Session? = nil
 
     /// The authenticated account; only authenticated routes call this.
     public var account: Caller {
@@ -48,7 +50,7 @@ struct RouteEntry: Sendable {
                 preconditionFailure("route group \(group.name) gives its handlers no database connection")
             }
             return try handler(APIContext(request: request, caller: context.caller, connection: connection,
-                                          configuration: context.app.configuration))
+                                          configuration: context.app.configuration, session: context.session))
         }
     }
 

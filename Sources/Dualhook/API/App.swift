@@ -37,13 +37,15 @@ public final class App: Sendable {
         TenantRoutes.register(&router)
         MetaCallbackRoutes.register(&router)
         HealthRoutes.register(&router)
+        DashboardRoutes.register(&router)
     }
 
-    /// The routes as (method, pattern), for the OpenAPI check.
+    /// The routes the OpenAPI document describes, as (method, pattern): all but the pages of
+    /// the dashboard and the console, which are for people, not programs.
     public static var routeTable: [(method: String, pattern: String)] {
         var router = Router<RouteEntry>()
         registerRoutes(&router)
-        return router.routes.map { ($0.method, $0.pattern) }
+        return router.routes.filter { $0.handler.group.name != RouteGroup.dashboard.name }.map { ($0.method, $0.pattern) }
     }
 
     public func tooLarge(_ request: Request) -> Response {

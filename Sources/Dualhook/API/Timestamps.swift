@@ -18,4 +18,13 @@ enum Timestamps {
         }
         return date
     }
+
+    /// `2026-12-01 21:14 UTC`, for pages.
+    static func short(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
 }

@@ -94,18 +94,23 @@ enum EventRoutes {
     /// new delivery job (with a fresh set of attempts) is queued.
     static func redeliver(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        guard try context.connection.query("""
+        try queueRedelivery(id, accountID: context.account.accountID, on: context.connection)
+        return .json(202, ["eventId": id, "deliveryStatus": "pending"])
+    }
+
+    /// The API's redeliver and the dashboard's share this.
+    static func queueRedelivery(_ id: String, accountID: String, on connection: Connection) throws {
+        guard try connection.query("""
             UPDATE events SET delivery_status = 'pending', next_attempt_at = now() WHERE id = $1 AND account_id = $2 RETURNING id
-            """, [id, context.account.accountID]).first != nil else {
+            """, [id, accountID]).first != nil else {
             throw APIError.notFound("event \(id)")
         }
-        if try !JobQueue.runNow(uniqueKey: "deliver:" + id, queue: DeliverEvent.queue, on: context.connection) {
+        if try !JobQueue.runNow(uniqueKey: "deliver:" + id, queue: DeliverEvent.queue, on: connection) {
             // No retry waiting: a new delivery, or, while an attempt is running, one more after it.
-            let args = DeliverEvent.Args(eventId: id, accountId: context.account.accountID)
-            if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "deliver:" + id), on: context.connection) == nil {
-                try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "redeliver:" + id), on: context.connection)
+            let args = DeliverEvent.Args(eventId: id, accountId: accountID)
+            if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "deliver:" + id), on: connection) == nil {
+                try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "redeliver:" + id), on: connection)
             }
         }
-        return .json(202, ["eventId": id, "deliveryStatus": "pending"])
     }
 }

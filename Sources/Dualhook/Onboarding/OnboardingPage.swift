@@ -5,20 +5,7 @@ import HTTPServer
 /// The co-branded page: the account's name and logo, the tenant's name, one button, and the
 /// script that runs Embedded Signup with Meta's SDK and reports back. No asset besides the SDK.
 enum OnboardingPage {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTML.escape(text) }
 
     /// JSON for a `<script>` block: `</` cannot close the element early.
     static func scriptJSON(_ value: [String: AnyJSON]) -> String {

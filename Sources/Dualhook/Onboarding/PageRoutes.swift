@@ -51,7 +51,7 @@ enum PageRoutes {
         let session = try session(context)
         try requireOpen(session)
         if session.status == "created" {
-            try context.connection.query("UPDATE onboarding_sessions SET status = 'opened' WHERE id = $1", [session.id])
+            try context.connection.query("UPDATE onboarding_sessions SET status = 'opened', opened_at = now() WHERE id = $1", [session.id])
             try Outbox.emit(type: .onboardingStarted, accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
         } else if session.status == "cancelled" {
             try context.connection.query("""

@@ -9,4 +9,6 @@ struct RequestContext {
     /// The authenticated caller and its rate-limit window, once `Authentication` has run.
     var caller: Caller?
     var window: RateLimitWindow?
+    /// The dashboard or console session the cookie names, once `DashboardSignIn` has run.
+    var session: DashboardSessions.Session?
 }

@@ -24,6 +24,9 @@ struct RouteGroup: Sendable {
                                                                           Authentication(), Transaction()])
     /// Public routes (the onboarding page, Meta's callback): no key, one transaction.
     static let open = RouteGroup("open", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Transaction()])
+    /// The dashboard and the operator console: HTML errors, form bodies, one transaction, the
+    /// cookie's session and a CSRF token on every form POST.
+    static let dashboard = RouteGroup("dashboard", [PageErrors(), FormBodyOnly(), PooledConnection(), DashboardSignIn(), Transaction()])
     /// Routes that answer from the process alone.
     static let process = RouteGroup("process", [ErrorMapping()])
 }

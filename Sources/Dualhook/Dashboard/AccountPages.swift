@@ -1,0 +1,159 @@
+import Crypto
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// The account's other pages: onboarding sessions, events (with redeliver), API keys (a new
+/// key shown once, revoke), settings (TOTP, the signing secret) and the audit trail.
+enum AccountPages {
+    static func sessions(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let rows = try context.connection.sql("""
+            SELECT id, tenant_id, status, failure_reason, webhook_check, created_at, expires_at < now() AND status IN ('created', 'opened')
+            FROM onboarding_sessions WHERE account_id = \(account) ORDER BY created_at DESC, id DESC LIMIT 100
+            """).rows.map { row -> HTML in
+            let status = try row.decode(Bool.self, at: 6) ? "expired" : try row.decode(String.self, at: 2)
+            return """
+                <tr><td>\(try row.decode(String.self, at: 0))</td><td>\(try row.decode(String.self, at: 1))</td><td>\(status)</td>
+                <td>\(try row.decode(String?.self, at: 3) ?? "")</td><td>\(try row.decode(String.self, at: 4))</td>
+                <td>\(Timestamps.short(try row.decode(Date.self, at: 5)))</td></tr>
+                """
+        }
+        let body: HTML = """
+            <section><p class="muted">Create links with <code>POST /api/v1/onboarding/sessions</code>; the newest 100 are here.</p>
+            <div class="scroll"><table><tr><th>session</th><th>tenant</th><th>status</th><th>reason</th><th>webhook check</th><th>created</th></tr>\(rows)</table></div></section>
+            """
+        return DashboardLayout.page("Onboarding", session: session, here: "/dashboard/sessions", body: body)
+    }
+
+    static func events(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let status = context.request.query["status"].flatMap { EventRoutes.deliveryStatuses.contains($0) ? $0 : nil }
+        var filter: PostgresQuery = "account_id = \(account)"
+        if let status { filter = "\(filter) AND delivery_status = \(status)" }
+        let canChange = session.user.role?.canChange == true
+        let rows = try context.connection.sql("""
+            SELECT id, type, created_at, delivery_status, attempts, data->>'tenantId' FROM events WHERE \(filter)
+            ORDER BY created_at DESC, id DESC LIMIT 100
+            """).rows.map { row -> HTML in
+            let id: String = try row.decode(at: 0)
+            let redeliver: HTML = canChange ? """
+                <form class="inline" method="post" action="/dashboard/events/\(id)/redeliver">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit">Redeliver</button></form>
+                """ : ""
+            return """
+                <tr><td><a href="/dashboard/events/\(id)">\(id)</a></td><td>\(try row.decode(String.self, at: 1))</td>
+                <td>\(try row.decode(String?.self, at: 5) ?? "")</td><td>\(try row.decode(String.self, at: 3))</td><td>\(try row.decode(Int.self, at: 4))</td>
+                <td>\(Timestamps.short(try row.decode(Date.self, at: 2)))</td><td>\(redeliver)</td></tr>
+                """
+        }
+        let filters = ([""] + EventRoutes.deliveryStatuses).map { value -> HTML in
+            value == (status ?? "") ? "<b>\(value.isEmpty ? "all" : value)</b>" : "<a href=\"/dashboard/events\(value.isEmpty ? "" : "?status=" + value)\">\(value.isEmpty ? "all" : value)</a>"
+        }
+        let body: HTML = """
+            <section><p>\(HTML.join(filters, separator: " · "))</p>
+            <div class="scroll"><table><tr><th>event</th><th>type</th><th>tenant</th><th>delivery</th><th>attempts</th><th>created</th><th></th></tr>\(rows)</table></div></section>
+            """
+        return DashboardLayout.page("Events", session: session, here: "/dashboard/events", body: body)
+    }
+
+    static func event(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let id = context.request.parameters["id"] ?? ""
+        guard let row = try context.connection.sql("""
+            SELECT type, created_at, delivery_status, data::text FROM events WHERE id = \(id) AND account_id = \(account)
+            """).first else { throw APIError.notFound("event") }
+        let attempts = try context.connection.sql("""
+            SELECT attempted_at, status_code, duration_ms, error FROM event_attempts WHERE event_id = \(id) ORDER BY id
+            """).rows.map { attempt -> HTML in
+            """
+            <tr><td>\(Timestamps.short(try attempt.decode(Date.self, at: 0)))</td><td>\(try attempt.decode(Int?.self, at: 1).map(String.init) ?? "—")</td>
+            <td>\(String(format: "%.0f ms", try attempt.decode(Double.self, at: 2)))</td><td>\(try attempt.decode(String?.self, at: 3) ?? "")</td></tr>
+            """
+        }
+        let redeliver: HTML = session.user.role?.canChange == true ? """
+            <form method="post" action="/dashboard/events/\(id)/redeliver">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="redeliver">Redeliver now</button></form>
+            """ : ""
+        let notice: HTML = context.request.query["done"].map { "<div class=\"notice\" role=\"status\">\($0)</div>" } ?? ""
+        let body: HTML = """
+            \(notice)<section><p><b>\(try row.decode(String.self, at: 0))</b> · \(Timestamps.short(try row.decode(Date.self, at: 1))) · \(try row.decode(String.self, at: 2))</p>
+            <pre class="secret">\(try row.decode(String.self, at: 3))</pre>\(redeliver)</section>
+            <section><h2>Attempts</h2><table id="attempts"><tr><th>when</th><th>status</th><th>took</th><th>error</th></tr>\(attempts)</table></section>
+            """
+        return DashboardLayout.page("Event \(id)", session: session, here: "/dashboard/events", body: body)
+    }
+
+    static func redeliver(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        try EventRoutes.queueRedelivery(id, accountID: account, on: context.connection)
+        try AuditTrail.record("event.redeliver", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        return DashboardLayout.redirect("/dashboard/events/\(id)?done=Delivering%20again")
+    }
+
+    static func keys(_ context: APIContext, shown: (id: String, key: String)? = nil) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let canChange = session.user.role?.canChange == true
+        let rows = try AccountStore.listKeys(accountID: account, on: context.connection).map { key -> HTML in
+            let revoke: HTML = key.revokedAt == nil && canChange ? """
+                <form class="inline" method="post" action="/dashboard/keys/\(key.keyId)/revoke">\(DashboardLayout.csrfField(session.csrfToken))
+                <button type="submit" class="danger" id="revoke-\(key.keyId)">Revoke</button></form>
+                """ : ""
+            return "<tr><td>\(key.keyId)</td><td><code>\(key.prefix)…</code></td><td>\(Timestamps.short(key.createdAt))</td><td>\(key.revokedAt.map(Timestamps.short) ?? "live")</td><td>\(revoke)</td></tr>"
+        }
+        let created: HTML = shown.map { """
+            <div class="notice" role="status"><p>Key <b>\($0.id)</b> created. Copy it now: it is shown this once.</p><p class="secret" id="new-key">\($0.key)</p></div>
+            """ } ?? ""
+        let form: HTML = canChange ? """
+            <form method="post" action="/dashboard/keys">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="create-key">Create a key</button></form>
+            """ : ""
+        let body: HTML = """
+            \(created)<section>\(form)<div class="scroll"><table><tr><th>key</th><th>prefix</th><th>created</th><th>revoked</th><th></th></tr>\(rows)</table></div></section>
+            """
+        return DashboardLayout.page("API keys", session: session, here: "/dashboard/keys", body: body)
+    }
+
+    static func createKey(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let key = try AccountStore.createKey(accountID: account, on: context.connection)
+        try AuditTrail.record("api_key.create", target: key.keyId, accountID: account, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        // Answered in place (never in a URL): the key is shown once.
+        return try keys(context, shown: (key.keyId, key.apiKey))
+    }
+
+    static func revokeKey(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        guard try context.connection.sql("UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND account_id = \(account) AND revoked_at IS NULL RETURNING 1").first != nil else {
+            throw APIError.notFound("live key")
+        }
+        try AuditTrail.record("api_key.revoke", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        return DashboardLayout.redirect("/dashboard/keys")
+    }
+
+    static func audit(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let rows = try context.connection.sql("""
+            SELECT a.created_at, coalesce(u.email, 'API key ' || r.key), a.action, coalesce(a.target, ''), coalesce(a.client_ip, '') FROM (
+                SELECT created_at, user_id, NULL AS key, action, target, client_ip FROM audit_events WHERE account_id = \(account)
+                UNION ALL
+                SELECT created_at, NULL, api_key_id, 'secrets.reveal (' || array_to_string(secret_types, ', ') || ')', connection_id, client_ip
+                FROM secret_reveal_events WHERE account_id = \(account)) a
+            LEFT JOIN users u ON u.id = a.user_id
+            LEFT JOIN LATERAL (SELECT a.key) r ON true
+            ORDER BY a.created_at DESC LIMIT 200
+            """).rows.map { row -> HTML in
+            """
+            <tr><td>\(Timestamps.short(try row.decode(Date.self, at: 0)))</td><td>\(try row.decode(String.self, at: 1))</td>
+            <td>\(try row.decode(String.self, at: 2))</td><td>\(try row.decode(String.self, at: 3))</td><td>\(try row.decode(String.self, at: 4))</td></tr>
+            """
+        }
+        let body: HTML = """
+            <section><div class="scroll"><table><tr><th>when</th><th>who</th><th>what</th><th>on</th><th>from</th></tr>\(rows)</table></div></section>
+            """
+        return DashboardLayout.page("Audit trail", session: session, here: "/dashboard/audit", body: body)
+    }
+}

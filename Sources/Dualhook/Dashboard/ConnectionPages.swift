@@ -1,0 +1,123 @@
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// `/dashboard/connections` (filter and search), one page per connection with its timeline
+/// and actions (refresh health, disconnect), each action confirmed and audited.
+enum ConnectionPages {
+    static func list(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let query = context.request.query
+        let search = (query["q"] ?? "").trimmingCharacters(in: .whitespaces)
+        let status = query["status"].flatMap { ConnectionStatus(rawValue: $0)?.rawValue }
+        var filter: PostgresQuery = "c.account_id = \(account)"
+        if let status { filter = "\(filter) AND c.status = \(status)" }
+        if !search.isEmpty {
+            let like = "%" + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+            filter = "\(filter) AND (c.tenant_id ILIKE \(like) OR c.display_phone_number ILIKE \(like) OR c.waba_id = \(search) OR c.phone_number_id = \(search))"
+        }
+        let rows = try context.connection.sql("""
+            SELECT c.id, c.tenant_id, coalesce(c.display_phone_number, c.phone_number_id), c.status, c.connection_mode,
+                   c.health_status, c.quality_rating, c.created_at
+            FROM connections c WHERE \(filter) ORDER BY c.created_at DESC, c.id DESC LIMIT 100
+            """).rows.map { row -> HTML in
+            let id: String = try row.decode(at: 0)
+            return """
+                <tr><td><a href="/dashboard/connections/\(id)">\(try row.decode(String.self, at: 2))</a></td><td>\(try row.decode(String.self, at: 1))</td>
+                <td>\(try row.decode(String.self, at: 3))</td><td>\(try row.decode(String.self, at: 4))</td>
+                <td>\(try row.decode(String?.self, at: 5) ?? "—") / \(try row.decode(String?.self, at: 6) ?? "—")</td>
+                <td>\(Timestamps.short(try row.decode(Date.self, at: 7)))</td></tr>
+                """
+        }
+        let options = ([""] + ConnectionStatus.allCases.map(\.rawValue)).map { value -> HTML in
+            "<option value=\"\(value)\"\(value == (status ?? "") ? " selected" : "")>\(value.isEmpty ? "any status" : value)</option>"
+        }
+        let body: HTML = """
+            <section><form method="get" action="/dashboard/connections">
+            <label for="q">Tenant, number, WABA or phone number id</label><input id="q" name="q" value="\(search)">
+            <label for="status">Status</label><select id="status" name="status">\(options)</select>
+            <p><button type="submit">Filter</button></p></form></section>
+            <section><div class="scroll"><table><tr><th>number</th><th>tenant</th><th>status</th><th>mode</th><th>health / quality</th><th>since</th></tr>
+            \(rows)</table></div>\(rows.isEmpty ? "<p class=\"muted\">No connection matches.</p>" : "" as HTML)</section>
+            """
+        return DashboardLayout.page("Connections", session: session, here: "/dashboard/connections", body: body)
+    }
+
+    static func detail(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context)
+        let id = context.request.parameters["id"] ?? ""
+        let view = try ConnectionView.find(id, accountID: account, on: context.connection)
+        func text(_ value: Any??) -> String {
+            switch value {
+            case let date as Date: return Timestamps.short(date)
+            case let string as String: return string
+            case let number as Int: return String(number)
+            case let flag as Bool: return flag ? "yes" : "no"
+            default: return "—"
+            }
+        }
+        let health = (view["health"] ?? nil) as? [String: Any?] ?? [:]
+        let heartbeat = (view["heartbeat"] ?? nil) as? [String: Any?] ?? [:]
+        let routing = (view["routing"] ?? nil) as? [String: Any?]
+        let facts: [(String, String)] = [
+            ("Tenant", text(view["tenantId"])), ("Number", text(view["displayPhoneNumber"])), ("Verified name", text(view["verifiedName"])),
+            ("Status", text(view["status"])), ("Mode", text(view["connectionMode"])), ("WABA", text(view["wabaId"])),
+            ("Phone number id", text(view["phoneNumberId"])), ("Webhook URL", text(view["webhookOverrideUrl"])),
+            ("Routing", routing.map { ($0["shadowed"] as? Bool == true ? "shadowed: Meta delivers to " : "as set: ") + text($0["effectiveUrl"]) } ?? "not read yet"),
+            ("Health", "\(text(health["status"])), quality \(text(health["qualityRating"])), limit \(text(health["messagingLimit"])), read \(text(health["checkedAt"]))"),
+            ("Heartbeat", heartbeat["applies"] as? Bool == true ? "\(text(heartbeat["status"])), due \(text(heartbeat["dueAt"]))" : "does not apply"),
+            ("Token expires", text(view["tokenExpiresAt"])), ("Connected", text(view["createdAt"])),
+        ]
+        let factRows = facts.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" as HTML }
+        let timeline = try context.connection.sql("""
+            SELECT created_at, type, coalesce(data->>'reason', data->'current'->>'status', data->>'connectionMode', '')
+            FROM events WHERE account_id = \(account) AND data->>'connectionId' = \(id)
+            ORDER BY created_at DESC, id DESC LIMIT 50
+            """).rows.map { row -> HTML in
+            "<tr><td>\(Timestamps.short(try row.decode(Date.self, at: 0)))</td><td>\(try row.decode(String.self, at: 1))</td><td>\(try row.decode(String.self, at: 2))</td></tr>"
+        }
+        let live = text(view["status"]) != "disconnected"
+        let canChange = session.user.role?.canChange == true
+        let actions: HTML = live && canChange ? """
+            <section><h2>Actions</h2>
+            <form class="inline" method="post" action="/dashboard/connections/\(id)/refresh">\(DashboardLayout.csrfField(session.csrfToken))
+            <button type="submit" id="refresh-health">Refresh health now</button></form>
+            <form method="post" action="/dashboard/connections/\(id)/disconnect">\(DashboardLayout.csrfField(session.csrfToken))
+            <label><input type="checkbox" name="confirm" value="yes" required> I understand messages stop reaching this tenant's URL</label>
+            <button type="submit" class="danger" id="disconnect">Disconnect</button></form></section>
+            """ : ""
+        let notice: HTML = context.request.query["done"].map { "<div class=\"notice\" role=\"status\">\($0)</div>" } ?? ""
+        let body: HTML = """
+            \(notice)<section><table>\(factRows)</table></section>\(actions)
+            <section><h2>Timeline</h2><div class="scroll"><table><tr><th>when</th><th>event</th><th>detail</th></tr>\(timeline)</table></div>
+            \(timeline.isEmpty ? "<p class=\"muted\">Nothing has happened to this connection yet.</p>" : "" as HTML)</section>
+            """
+        return DashboardLayout.page(text(view["displayPhoneNumber"]), session: session, here: "/dashboard/connections", body: body)
+    }
+
+    static func refresh(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        _ = try ConnectionView.find(id, accountID: account, on: context.connection)
+        try PollHealth.bringForward(id, on: context.connection)
+        try AuditTrail.record("connection.health_refresh", target: id, accountID: account, user: session.user,
+                              clientIP: context.request.clientIP, on: context.connection)
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Health%20is%20being%20read%20from%20Meta")
+    }
+
+    static func disconnect(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        guard Form(context.request.body)["confirm"] == "yes" else {
+            throw APIError.validationFailed(param: "confirm", "Tick the box to confirm the disconnection.")
+        }
+        let view = try ConnectionView.find(id, accountID: account, on: context.connection)
+        guard (view["status"] ?? nil) as? String != "disconnected" else { return DashboardLayout.redirect("/dashboard/connections/\(id)") }
+        try Disconnect.enqueue(id, reason: .api, unsubscribe: true, on: context.connection)
+        try AuditTrail.record("connection.disconnect", target: id, accountID: account, user: session.user,
+                              clientIP: context.request.clientIP, on: context.connection)
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Disconnecting")
+    }
+}

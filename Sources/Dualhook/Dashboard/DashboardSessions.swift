@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+import Postgres
+
+/// Cookie sessions kept in Postgres (`dashboard_sessions`, whose only writer this is): the
+/// cookie holds a random token and the table its hash, with a CSRF token for the session's
+/// forms. A session ends after 30 minutes idle or 12 hours in all, on sign-out, and when its
+/// user's password changes or the user is disabled.
+enum DashboardSessions {
+    static let cookieName = "dh_session"
+    static let idleTimeout: TimeInterval = 30 * 60
+    static let absoluteLifetime: TimeInterval = 12 * 3600
+
+    struct Session: Sendable {
+        let tokenHash: Data
+        let user: DashboardUser
+        let csrfToken: String
+        /// False between the password and the TOTP code.
+        let secondFactorDone: Bool
+    }
+
+    /// Starts a session; answers the cookie's token.
+    static func open(userID: String, secondFactorDone: Bool, on tx: Connection) throws -> String {
+        let token = SecureRandom.base62(43)
+        try tx.sql("""
+            INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, second_factor_done, expires_at)
+            VALUES (\(Digest.sha256(token)), \(userID), \(SecureRandom.base62(32)), \(secondFactorDone),
+                    now() + make_interval(secs => \(absoluteLifetime)))
+            """)
+        return token
+    }
+
+    /// The live session the cookie names; touching it keeps it from idling out.
+    static func find(token: String, on connection: Connection) throws -> Session? {
+        guard !token.isEmpty else { return nil }
+        let hash = Digest.sha256(token)
+        guard let row = try connection.sql("""
+            UPDATE dashboard_sessions s SET last_seen_at = now()
+            FROM users u
+            WHERE s.token_hash = \(hash) AND u.id = s.user_id AND s.revoked_at IS NULL AND s.expires_at > now()
+              AND s.last_seen_at > now() - make_interval(secs => \(idleTimeout)) AND u.disabled_at IS NULL
+            RETURNING \(unescaped: DashboardUser.columns), s.csrf_token, s.second_factor_done
+            """).first else { return nil }
+        return Session(tokenHash: hash, user: try DashboardUser(row: row), csrfToken: try row.decode(at: 5),
+                       secondFactorDone: try row.decode(at: 6))
+    }
+
+    static func completeSecondFactor(_ session: Session, on tx: Connection) throws {
+        try tx.sql("UPDATE dashboard_sessions SET second_factor_done = true WHERE token_hash = \(session.tokenHash)")
+    }
+
+    static func revoke(_ session: Session, on tx: Connection) throws {
+        try tx.sql("UPDATE dashboard_sessions SET revoked_at = now() WHERE token_hash = \(session.tokenHash)")
+    }
+
+    static func revokeAll(userID: String, on tx: Connection) throws {
+        try tx.sql("UPDATE dashboard_sessions SET revoked_at = now() WHERE user_id = \(userID) AND revoked_at IS NULL")
+    }
+
+    /// `Set-Cookie` for a session token (`Secure` when the public URL is https).
+    static func cookie(_ token: String, secure: Bool) -> String {
+        "\(cookieName)=\(token); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(absoluteLifetime))" + (secure ? "; Secure" : "")
+    }
+
+    static func clearedCookie(secure: Bool) -> String {
+        "\(cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0" + (secure ? "; Secure" : "")
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// The operator console: queues from the engine's roll-ups, jobs by queue, kind, state and
+/// argument with their attempts, bulk retry and cancel (the count shown first, audited), and
+/// the accounts. Operators never see a token, secret or key.
+enum OpsPages {
+    static func queues(_ context: APIContext) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let rows = try JobAdmin.stats(on: context.connection).map { q -> HTML in
+            let link = "/ops/jobs?queue=\(q.queue)"
+            return """
+                <tr><td><a href="\(link)">\(q.queue)</a></td><td>\(q.available)</td><td>\(q.scheduled)</td><td>\(q.running)</td>
+                <td>\(q.completed)</td><td class="\(q.discarded > 0 ? "bad" : "")"><a href="\(link)&amp;state=discarded">\(q.discarded)</a></td><td>\(q.cancelled)</td></tr>
+                """
+        }
+        let body: HTML = """
+            <section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th></tr>
+            \(rows)</table></div></section>
+            """
+        return DashboardLayout.page("Queues", session: session, here: "/ops", body: body)
+    }
+
+    static func filter(_ values: [String: String]) -> JobAdmin.Filter {
+        func value(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var filter = JobAdmin.Filter(queue: value("queue"), kind: value("kind"),
+                                     state: value("state").flatMap { JobAdmin.listStates.contains($0) ? $0 : nil })
+        if let name = value("argName"), let argument = value("argValue"),
+           name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            filter.argument = (name, argument)
+        }
+        return filter
+    }
+
+    static func filterFields(_ filter: JobAdmin.Filter) -> HTML {
+        """
+        <input type="hidden" name="queue" value="\(filter.queue ?? "")"><input type="hidden" name="kind" value="\(filter.kind ?? "")">
+        <input type="hidden" name="state" value="\(filter.state ?? "")"><input type="hidden" name="argName" value="\(filter.argument?.name ?? "")">
+        <input type="hidden" name="argValue" value="\(filter.argument?.value ?? "")">
+        """
+    }
+
+    static func jobs(_ context: APIContext, notice: HTML = "", filter given: JobAdmin.Filter? = nil) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let filter = given ?? filter(context.request.query)
+        let jobs = try JobAdmin.list(filter, limit: 100, on: context.connection)
+        let rows = jobs.map { job -> HTML in
+            """
+            <tr><td><a href="/ops/jobs/\(Int(job.id))">\(Int(job.id))</a></td><td>\(job.queue)</td><td>\(job.kind)</td><td>\(job.state)</td>
+            <td>\(job.attempt)/\(job.maxAttempts)</td><td>\(Timestamps.short(job.runAt))</td><td>\(String((job.lastError ?? "").prefix(80)))</td></tr>
+            """
+        }
+        let states = ([""] + JobAdmin.listStates).map { value -> HTML in
+            "<option value=\"\(value)\"\(value == (filter.state ?? "") ? " selected" : "")>\(value.isEmpty ? "any state" : value)</option>"
+        }
+        let body: HTML = """
+            \(notice)<section><form method="get" action="/ops/jobs">
+            <label for="queue">Queue</label><input id="queue" name="queue" value="\(filter.queue ?? "")">
+            <label for="kind">Kind</label><input id="kind" name="kind" value="\(filter.kind ?? "")">
+            <label for="state">State</label><select id="state" name="state">\(states)</select>
+            <label for="argName">Argument</label><input id="argName" name="argName" placeholder="accountId" value="\(filter.argument?.name ?? "")">
+            <input id="argValue" name="argValue" aria-label="argument value" placeholder="acc_…" value="\(filter.argument?.value ?? "")">
+            <p><button type="submit">Filter</button></p></form>
+            <form method="post" action="/ops/jobs/bulk">\(DashboardLayout.csrfField(session.csrfToken))\(filterFields(filter))
+            <button type="submit" name="action" value="retry" id="bulk-retry">Retry all that match…</button>
+            <button type="submit" name="action" value="cancel" class="danger" id="bulk-cancel">Cancel all that match…</button></form></section>
+            <section><div class="scroll"><table id="jobs"><tr><th>job</th><th>queue</th><th>kind</th><th>state</th><th>attempt</th><th>run at</th><th>last error</th></tr>\(rows)</table></div>
+            \(jobs.isEmpty ? "<p class=\"muted\">No job matches.</p>" : "" as HTML)</section>
+            """
+        return DashboardLayout.page("Jobs", session: session, here: "/ops/jobs", body: body)
+    }
+
+    /// First the count and a confirmation; with `confirm=yes`, the action, audited.
+    static func bulk(_ context: APIContext) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let form = Form(context.request.body)
+        let filter = filter(form.fields)
+        guard let action = form["action"], action == "retry" || action == "cancel" else {
+            throw APIError.validationFailed(param: "action", "Choose retry or cancel.")
+        }
+        guard form["confirm"] == "yes" else {
+            let count = try JobAdmin.count(filter, on: context.connection)
+            return DashboardLayout.page("Confirm", session: session, here: "/ops/jobs", body: """
+                <section><p id="bulk-count">\(action == "retry" ? "Retry" : "Cancel") <b>\(count)</b> matching jobs?</p>
+                <form method="post" action="/ops/jobs/bulk">\(DashboardLayout.csrfField(session.csrfToken))\(filterFields(filter))
+                <input type="hidden" name="action" value="\(action)"><input type="hidden" name="confirm" value="yes">
+                <button type="submit" id="confirm-bulk">\(action == "retry" ? "Retry" : "Cancel") \(count) jobs</button> <a href="/ops/jobs">Back</a></form></section>
+                """)
+        }
+        let changed = action == "retry" ? try JobAdmin.retryMatching(filter, on: context.connection)
+                                        : try JobAdmin.cancelMatching(filter, on: context.connection)
+        try AuditTrail.record("jobs.\(action)", target: nil, accountID: nil, user: session.user,
+                              detail: ["queue": filter.queue ?? "", "kind": filter.kind ?? "", "state": filter.state ?? "",
+                                       "argument": filter.argument.map { "\($0.name)=\($0.value)" } ?? "", "count": String(changed)],
+                              clientIP: context.request.clientIP, on: context.connection)
+        return try jobs(context, notice: "<div class=\"notice\" role=\"status\" id=\"bulk-done\">\(action == "retry" ? "Retried" : "Cancelled") \(changed) jobs.</div>",
+                        filter: filter)
+    }
+
+    static func job(_ context: APIContext) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        guard let id = Int64(context.request.parameters["id"] ?? ""), let job = try JobAdmin.detail(id: id, on: context.connection) else {
+            throw APIError.notFound("job")
+        }
+        let args = (try? JSONSerialization.jsonObject(with: Data(job.argsJSON.utf8))).map { JobAdmin.withoutSecrets($0) } ?? [:]
+        let argsText = (try? JSONSerialization.data(withJSONObject: args, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let errors = ((try? JSONSerialization.jsonObject(with: Data(job.errorsJSON.utf8))) as? [[String: Any]] ?? []).map { error -> HTML in
+            "<tr><td>\(error["attempt"].map { "\($0)" } ?? "")</td><td>\(error["at"] as? String ?? "")</td><td>\(error["error"] as? String ?? "")</td></tr>"
+        }
+        let s = job.summary
+        let body: HTML = """
+            <section><p><b>\(s.kind)</b> on \(s.queue) · \(s.state) · attempt \(s.attempt) of \(s.maxAttempts) · run at \(Timestamps.short(s.runAt))</p>
+            <pre class="secret" id="job-args">\(argsText)</pre></section>
+            <section><h2>Attempts that failed</h2><table><tr><th>attempt</th><th>at</th><th>error</th></tr>\(errors)</table></section>
+            """
+        return DashboardLayout.page("Job \(Int(id))", session: session, here: "/ops/jobs", body: body)
+    }
+
+    static func accounts(_ context: APIContext) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let rows = try AccountStore.list(on: context.connection).map { account -> HTML in
+            """
+            <tr><td>\(account.accountId)</td><td>\(account.name)</td><td>\(account.displayName ?? "")</td><td>\(account.liveKeys)</td>
+            <td>\(account.activeConnections)</td><td><a href="/ops/jobs?argName=accountId&amp;argValue=\(account.accountId)">jobs</a></td></tr>
+            """
+        }
+        return DashboardLayout.page("Accounts", session: session, here: "/ops/accounts", body: """
+            <section><div class="scroll"><table><tr><th>account</th><th>name</th><th>display name</th><th>live keys</th><th>active numbers</th><th></th></tr>\(rows)</table></div></section>
+            """)
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Postgres
+
+extension JobAdmin {
+    /// The jobs an operator picked by queue, kind, state (as `list` reads states) and an
+    /// argument's value (`args->>name = value`, e.g. an account or a connection).
+    public struct Filter: Sendable {
+        public var queue: String?
+        public var kind: String?
+        public var state: String?
+        public var argument: (name: String, value: String)?
+
+        public init(queue: String? = nil, kind: String? = nil, state: String? = nil, argument: (name: String, value: String)? = nil) {
+            self.queue = queue
+            self.kind = kind
+            self.state = state
+            self.argument = argument
+        }
+
+        var sql: PostgresQuery {
+            var filter: PostgresQuery = "true"
+            switch state {
+            case "available"?: filter = "\(filter) AND state = 'available' AND run_at <= now()"
+            case "scheduled"?: filter = "\(filter) AND state = 'available' AND run_at > now()"
+            case let state?: filter = "\(filter) AND state = \(state)"
+            case nil: break
+            }
+            if let queue { filter = "\(filter) AND queue = \(queue)" }
+            if let kind { filter = "\(filter) AND kind = \(kind)" }
+            if let argument { filter = "\(filter) AND args->>\(argument.name) = \(argument.value)" }
+            return filter
+        }
+    }
+
+    public static func list(_ filter: Filter, limit: Int, on connection: Connection) throws -> [JobSummary] {
+        try connection.sql("""
+            SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error
+            FROM jobs WHERE \(filter.sql) ORDER BY id DESC LIMIT \(limit)
+            """).rows.map {
+            JobSummary(id: try $0.decode(at: 0), queue: try $0.decode(at: 1), kind: try $0.decode(at: 2),
+                       state: try $0.decode(at: 3), attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5),
+                       runAt: try $0.decode(at: 6), createdAt: try $0.decode(at: 7), lastError: try $0.decode(at: 8))
+        }
+    }
+
+    /// How many jobs match: shown to the operator before a bulk action.
+    public static func count(_ filter: Filter, on connection: Connection) throws -> Int {
+        try connection.sql("SELECT count(*) FROM jobs WHERE \(filter.sql)").scalar(Int.self) ?? 0
+    }
+
+    /// Runs every matching job that is not running again now (one statement, in the caller's
+    /// transaction); answers how many.
+    public static func retryMatching(_ filter: Filter, on connection: Connection) throws -> Int {
+        let queues = try connection.sql("""
+            UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
+                max_attempts = GREATEST(max_attempts, attempt + 1)
+            WHERE \(filter.sql) AND state <> 'running'
+            RETURNING queue
+            """).rows.map { try $0.decode(String.self, at: 0) }
+        for queue in Set(queues) { WakeUps.shared.wake(queue, after: connection) }
+        return queues.count
+    }
+
+    /// Cancels every matching job that is waiting or running; answers how many.
+    public static func cancelMatching(_ filter: Filter, on connection: Connection) throws -> Int {
+        try connection.sql("""
+            UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
+                errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
+            WHERE \(filter.sql) AND state IN ('available', 'running')
+            """).affectedRows
+    }
+
+    /// Argument names whose values are never shown: jobs carry sealed codes and tokens.
+    static let hiddenArgumentNames = ["token", "secret", "sealed", "password", "pin", "code"]
+
+    /// Arguments with every secret-like value replaced by `[hidden]`: values under a
+    /// secret-like name, and sealed values (`v1:<key id>:…`) wherever they are.
+    public static func withoutSecrets(_ value: Any, name: String = "") -> Any {
+        let lowered = name.lowercased()
+        if hiddenArgumentNames.contains(where: lowered.contains) { return "[hidden]" }
+        switch value {
+        case let object as [String: Any]:
+            return Dictionary(uniqueKeysWithValues: object.map { ($0.key, withoutSecrets($0.value, name: $0.key)) })
+        case let array as [Any]:
+            return array.map { withoutSecrets($0, name: name) }
+        case let text as String where text.hasPrefix("v1:"):
+            return "[hidden]"
+        default:
+            return value
+        }
+    }
+}

@@ -1,0 +1,245 @@
+import Crypto
+@testable import Dualhook
+import Foundation
+import JobQueue
+import TestSupport
+import Testing
+
+/// The dashboard and the operator console in a real headless Chromium, against the real
+/// binaries, Postgres and the fake Meta: sign-in with a password and TOTP, what each role may
+/// do, CSRF, another account's ids, and the actions (refresh health, redeliver, keys, bulk retry).
+@Suite(.serialized) struct DashboardTests {
+    static let password = "a long dashboard password"
+
+    /// Pages that show a secret once, by design (a new key, recovery codes); all others are scanned.
+    struct Scan {
+        let secrets: [String]
+        func check(_ html: String, _ page: String) {
+            for secret in secrets where html.contains(secret) { Issue.record("a secret is on \(page)") }
+            #expect(!html.contains("EAAG"), "no access token on \(page)")
+        }
+    }
+
+    func screenshot(_ browser: WebDriver, _ name: String) throws {
+        for (width, suffix) in [(1280, "wide"), (390, "phone")] {
+            try browser.resize(width: width, height: 1000)
+            try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/dashboard-\(name)-\(suffix).png"))
+        }
+        try browser.resize(width: 1280, height: 1000)
+    }
+
+    /// The one-time link's path on this server (links are made with the public URL).
+    func local(_ url: String, _ f: OnboardingFixture) -> String {
+        f.server.baseURL + url.replacingOccurrences(of: "http://dashboard.test", with: "")
+    }
+
+    func signIn(_ browser: WebDriver, _ f: OnboardingFixture, email: String, totpSecret: Data? = nil) throws {
+        try browser.open(f.server.baseURL + "/dashboard/login")
+        try browser.type(email, into: "#email")
+        try browser.type(Self.password, into: "#password")
+        try browser.click("#sign-in")
+        if let totpSecret {
+            #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard/login/totp") })
+            try browser.type(TOTP.code(secret: totpSecret, time: Date()), into: "#totp")
+            try browser.click("#verify")
+        }
+    }
+
+    func setPassword(_ browser: WebDriver, link: String) throws {
+        try browser.open(link)
+        try browser.type(Self.password, into: "#password")
+        try browser.type(Self.password, into: "#confirm")
+        try browser.click("#save")
+    }
+
+    func text(_ browser: WebDriver) -> String { (try? browser.script("return document.body.innerText")) as? String ?? "" }
+
+    @Test func accountsAndOperatorsInARealBrowser() throws {
+        try #require(WebDriver.isInstalled, "ops/setup installs chromium and chromium-driver")
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try OnboardingFixture(serverEnvironment: ["DUALHOOK_PUBLIC_URL": "http://dashboard.test"])
+        defer { f.close() }
+        #expect(try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"eventUrl":"\#(receiver.url)"}"#).status == 200)
+        let number = try f.onboard(to: f.hookURL)
+        let scan = Scan(secrets: [f.key, f.api.account.eventSigningSecret, "s3cret"])
+        let owner = try f.db.with {
+            try UserStore.create(email: "owner@acme.test", accountID: f.api.account.accountId, role: "owner", publicURL: "http://dashboard.test", on: $0)
+        }
+        let browser = try WebDriver()
+        defer { browser.close() }
+
+        // Not signed in: sent to sign in.
+        try browser.open(f.server.baseURL + "/dashboard")
+        #expect(browser.currentURL.hasSuffix("/dashboard/login"))
+        try setPassword(browser, link: local(owner.signInUrl, f))
+        #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard") }, "at \(browser.currentURL)")
+        #expect(text(browser).contains("active numbers"))
+        scan.check(browser.source, "overview")
+        try screenshot(browser, "overview")
+        // The link works once.
+        try browser.open(local(owner.signInUrl, f))
+        #expect(text(browser).contains("used already or has expired"))
+
+        // Two-step sign-in: the key from the page, a code from it.
+        try browser.open(f.server.baseURL + "/dashboard/settings")
+        let key = try #require(try browser.script("return document.getElementById('totp-key').textContent") as? String)
+        let secret = try #require(Self.base32Decode(key))
+        try screenshot(browser, "settings")
+        try browser.type(TOTP.code(secret: secret, time: Date()), into: "#code")
+        try browser.click("#enable-totp")
+        #expect(eventually(timeout: 5) { text(browser).contains("recovery codes") })
+        try browser.click("header form button")  // sign out
+        #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard/login") })
+        // Password right, code wrong: refused.
+        try browser.type("owner@acme.test", into: "#email")
+        try browser.type(Self.password, into: "#password")
+        try browser.click("#sign-in")
+        #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard/login/totp") })
+        let right = TOTP.code(secret: secret, time: Date())
+        let wrong = right == "000000" ? "000001" : "000000"
+        try browser.type(wrong, into: "#totp")
+        try browser.click("#verify")
+        #expect(eventually(timeout: 5) { text(browser).contains("That code is not right") })
+        try browser.open(f.server.baseURL + "/dashboard")
+        #expect(browser.currentURL.hasSuffix("/dashboard/login/totp"), "no page without the second factor")
+        try browser.type(TOTP.code(secret: secret, time: Date()), into: "#totp")
+        try browser.click("#verify")
+        #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard") })
+
+        // A form POST without the CSRF token is refused, even with the session's cookie.
+        let cookie = try #require(browser.cookie("dh_session"))
+        let forged = try HTTPResult.send("POST", f.server.baseURL + "/dashboard/keys",
+                                         headers: ["Cookie": "dh_session=\(cookie)", "Content-Type": "application/x-www-form-urlencoded"],
+                                         body: Data("x=1".utf8))
+        #expect(forged.status == 403)
+
+        // Refresh a number's health and see the timeline change.
+        try f.meta.post("/_fake/phones/\(number.phone)", #"{"healthStatus":"LIMITED","qualityRating":"RED"}"#)
+        try browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")
+        scan.check(browser.source, "connection")
+        try screenshot(browser, "connection")
+        try browser.click("#refresh-health")
+        #expect(eventually(timeout: 30) {
+            (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil
+                && text(browser).contains("connection.health_changed") && text(browser).contains("LIMITED")
+        }, "the timeline shows the change")
+        try browser.open(f.server.baseURL + "/dashboard")
+        #expect(text(browser).contains("quality RED"), "problems come first")
+        try browser.open(f.server.baseURL + "/dashboard/connections?q=\(number.phone)")
+        #expect(text(browser).contains(f.api.account.accountId) == false && browser.source.contains("/dashboard/connections/\(number.connection)"))
+        try screenshot(browser, "connections")
+
+        // Redeliver an event and see the new attempt.
+        #expect(eventually(timeout: 20) { receiver.requests.count >= 1 })
+        let eventID = try #require(receiver.requests.first?.json["id"] as? String)
+        try browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")
+        let before = try browser.script("return document.querySelectorAll('#attempts tr').length") as? Int ?? 0
+        try browser.click("#redeliver")
+        #expect(eventually(timeout: 20) {
+            (try? browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")) != nil
+                && ((try? browser.script("return document.querySelectorAll('#attempts tr').length")) as? Int ?? 0) > before
+        }, "a new attempt")
+        try browser.open(f.server.baseURL + "/dashboard/events")
+        scan.check(browser.source, "events")
+        try screenshot(browser, "events")
+
+        // Create a key (shown once), use it, revoke it.
+        try browser.open(f.server.baseURL + "/dashboard/keys")
+        try browser.click("#create-key")
+        let newKey = try #require(try browser.script("return document.getElementById('new-key').textContent") as? String)
+        #expect(newKey.hasPrefix("dh_live_"))
+        #expect(try f.server.send("GET", "/api/v1/account", key: newKey).status == 200)
+        try browser.open(f.server.baseURL + "/dashboard/keys")
+        #expect(!browser.source.contains(newKey), "a key is shown once")
+        scan.check(browser.source, "keys")
+        try screenshot(browser, "keys")
+        let keyID = try #require(try f.db.with { try $0.query("SELECT id FROM api_keys WHERE key_hash = $1", [Digest.sha256(newKey)]).scalar(String.self) })
+        try browser.click("#revoke-\(keyID)")
+        #expect(eventually(timeout: 5) { (try? f.server.send("GET", "/api/v1/account", key: newKey).status) == 401 })
+        for page in ["sessions", "audit"] {
+            try browser.open(f.server.baseURL + "/dashboard/\(page)")
+            scan.check(browser.source, page)
+            try screenshot(browser, page)
+        }
+        #expect(text(browser).contains("api_key.revoke") && text(browser).contains("connection.health_refresh"), "the audit trail")
+        // An account user does not see the console.
+        #expect(try HTTPResult.send("GET", f.server.baseURL + "/ops", headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"]).status == 404)
+
+        // A viewer of the account looks but cannot change; another account's ids are not found.
+        let viewer = try f.db.with {
+            try UserStore.create(email: "viewer@acme.test", accountID: f.api.account.accountId, role: "viewer", publicURL: "http://dashboard.test", on: $0)
+        }
+        try browser.click("header form button")
+        try setPassword(browser, link: local(viewer.signInUrl, f))
+        try browser.open(f.server.baseURL + "/dashboard/keys")
+        #expect(!browser.source.contains("create-key"))
+        let viewerCookie = try #require(browser.cookie("dh_session"))
+        let csrf = try #require(try browser.script("return document.querySelector('input[name=csrfToken]').value") as? String)
+        let refused = try HTTPResult.send("POST", f.server.baseURL + "/dashboard/keys",
+                                          headers: ["Cookie": "dh_session=\(viewerCookie)", "Content-Type": "application/x-www-form-urlencoded"],
+                                          body: Data("csrfToken=\(csrf)".utf8))
+        #expect(refused.status == 403)
+        let other = try f.api.anotherAccount()
+        let stranger = try f.db.with {
+            try UserStore.create(email: "someone@other.test", accountID: other.accountId, role: "owner", publicURL: "http://dashboard.test", on: $0)
+        }
+        try browser.click("header form button")
+        try setPassword(browser, link: local(stranger.signInUrl, f))
+        let foreign = try HTTPResult.send("GET", f.server.baseURL + "/dashboard/connections/\(number.connection)",
+                                          headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"])
+        #expect(foreign.status == 404)
+
+        // An operator: queues, and a bulk retry of the failed jobs that match.
+        try f.db.with { db in
+            for n in 0..<3 {
+                try JobQueue.enqueueRaw(kind: "ops.no_such_kind", queue: "maintenance", argsJSON: #"{"n":\#(n)}"#, on: db)
+            }
+        }
+        let discarded = { (try? f.db.with { try JobAdmin.count(.init(kind: "ops.no_such_kind", state: "discarded"), on: $0) }) ?? 0 }
+        #expect(eventually(timeout: 20) { discarded() == 3 }, "the worker discards a kind it does not know")
+        let operatorUser = try f.db.with { try UserStore.create(email: "ops@dualhook.test", accountID: nil, role: nil, publicURL: "http://dashboard.test", on: $0) }
+        try browser.click("header form button")
+        try setPassword(browser, link: local(operatorUser.signInUrl, f))
+        #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/ops") })
+        #expect(text(browser).contains("maintenance"))
+        scan.check(browser.source, "ops")
+        try screenshot(browser, "ops")
+        try browser.open(f.server.baseURL + "/ops/jobs?kind=ops.no_such_kind&state=discarded")
+        try screenshot(browser, "ops-jobs")
+        try browser.click("#bulk-retry")
+        #expect(eventually(timeout: 5) { text(browser).contains("Retry 3 matching jobs?") })
+        try browser.click("#confirm-bulk")
+        #expect(eventually(timeout: 5) { text(browser).contains("Retried 3 jobs.") })
+        #expect(eventually(timeout: 20) {
+            (try? f.db.with { try JobAdmin.list(.init(kind: "ops.no_such_kind"), limit: 10, on: $0) })?.allSatisfy { $0.attempt >= 2 } == true
+        }, "each ran again")
+        let jobID = try #require(try f.db.with { try JobAdmin.list(.init(kind: "ops.no_such_kind"), limit: 1, on: $0) }.first?.id)
+        try browser.open(f.server.baseURL + "/ops/jobs/\(jobID)")
+        scan.check(browser.source, "ops-job")
+        try screenshot(browser, "ops-job")
+        try browser.open(f.server.baseURL + "/ops/accounts")
+        scan.check(browser.source, "ops-accounts")
+        try screenshot(browser, "ops-accounts")
+        let audited = try f.db.with { try $0.query("SELECT detail->>'count' FROM audit_events WHERE action = 'jobs.retry'").scalar(String.self) }
+        #expect(audited == "3")
+        #expect(try HTTPResult.send("GET", f.server.baseURL + "/dashboard", headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"]).status == 404,
+                "operators see no account's pages")
+    }
+
+    static func base32Decode(_ text: String) -> Data? {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var buffer: UInt32 = 0, bits = 0
+        var out = Data()
+        for ch in text.uppercased() where ch != "=" {
+            guard let value = alphabet.firstIndex(of: ch) else { return nil }
+            buffer = (buffer << 5) | UInt32(value)
+            bits += 5
+            if bits >= 8 {
+                out.append(UInt8((buffer >> UInt32(bits - 8)) & 0xff))
+                bits -= 8
+            }
+        }
+        return out
+    }
+}
