@@ -3,7 +3,7 @@ import Foundation
 
 extension Commands {
     static func users(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        guard let sub = args.first else { throw UsageError("missing subcommand: create, list or disable") }
+        guard let sub = args.first else { throw UsageError("missing subcommand: create, link, list or disable") }
         let rest = args.dropFirst()
         switch sub {
         case "create":
@@ -27,6 +27,17 @@ extension Commands {
                 fail("\(error)")
                 return 1
             }
+        case "link":
+            let parsed = try Arguments(rest, options: ["email"], flags: [])
+            try parsed.expectPositionals(0, "")
+            guard let email = parsed.options["email"] else { throw UsageError("--email is required") }
+            let connection = try connect(environment)
+            defer { connection.close() }
+            guard let link = try UserStore.newSignInLink(email: email, publicURL: environment.publicURL, on: connection) else {
+                fail("no enabled user with email \(email)")
+                return 1
+            }
+            return printCompactJSON(link)
         case "list":
             let parsed = try Arguments(rest, options: [], flags: ["json"])
             try parsed.expectPositionals(0, "")

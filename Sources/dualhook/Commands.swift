@@ -27,6 +27,7 @@ enum Commands {
                 usage: """
                 dualhook users create --email E (--account ID [--role owner|admin|viewer] | --operator)
                   prints {"userId","email","signInUrl"}: a one-time link (24 h) where the user sets a password
+                dualhook users link --email E     a fresh one-time link (a forgotten password)
                 dualhook users list [--json]
                 dualhook users disable USER_ID    the user can no longer sign in; their sessions end
                 """, run: users),

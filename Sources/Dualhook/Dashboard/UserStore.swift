@@ -66,6 +66,19 @@ public enum UserStore {
         return token
     }
 
+    /// A fresh one-time link for an enabled user found by email (a forgotten password, or a
+    /// second look at the demo's link); nil when there is none.
+    public static func newSignInLink(email: String, publicURL: String, on connection: Connection) throws -> Created? {
+        try connection.transaction { tx in
+            guard let row = try tx.sql("SELECT id, email FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first else {
+                return nil
+            }
+            let id: String = try row.decode(at: 0)
+            let token = try newLink(userID: id, on: tx)
+            return Created(userId: id, email: try row.decode(at: 1), signInUrl: "\(publicURL)/dashboard/sign-in/\(token)")
+        }
+    }
+
     public static func list(on connection: Connection) throws -> [Listed] {
         try connection.sql("""
             SELECT id, email, account_id, role, totp_enabled, password_hash IS NOT NULL, disabled_at, created_at
