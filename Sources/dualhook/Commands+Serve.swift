@@ -31,6 +31,7 @@ extension Commands {
         if let value = setting("META_APP_SECRET") { configuration.meta.appSecret = value }
         if let value = setting("META_WEBHOOK_VERIFY_TOKEN") { configuration.meta.webhookVerifyToken = value }
         configuration.metricsToken = setting("DUALHOOK_METRICS_TOKEN")
+        configuration.sweeps = try Catalog.sweeps(environment)
         let metrics = HTTPMetrics()
         let app = App(configuration: configuration, poolSize: threads, metrics: metrics)
         WakeUps.shared.start(databaseURL: environment.databaseURL)

@@ -47,9 +47,27 @@ import Testing
 
     func setPassword(_ browser: WebDriver, link: String) throws {
         try browser.open(link)
+        #expect(browser.source.contains("id=\"confirm\""), "the set-password form at \(browser.currentURL): \(text(browser))")
         try browser.type(Self.password, into: "#password")
         try browser.type(Self.password, into: "#confirm")
         try browser.click("#save")
+    }
+
+    /// Signs out and waits for the sign-in page: a click returns before its navigation ends, and a
+    /// page opened meanwhile would be replaced by it.
+    func signOut(_ browser: WebDriver) throws {
+        try browser.click("header form button")
+        #expect(eventually(timeout: 10) { browser.currentURL.hasSuffix("/dashboard/login") })
+    }
+
+    /// A value the page's script reads, once the page shows it.
+    func read(_ browser: WebDriver, _ script: String) -> String? {
+        var value: String?
+        _ = eventually(timeout: 10) {
+            value = (try? browser.script(script)) as? String
+            return value != nil
+        }
+        return value
     }
 
     func text(_ browser: WebDriver) -> String { (try? browser.script("return document.body.innerText")) as? String ?? "" }
@@ -83,14 +101,13 @@ import Testing
 
         // Two-step sign-in: the key from the page, a code from it.
         try browser.open(f.server.baseURL + "/dashboard/settings")
-        let key = try #require(try browser.script("return document.getElementById('totp-key').textContent") as? String)
+        let key = try #require(read(browser, "return (document.getElementById('totp-key') || {}).textContent"))
         let secret = try #require(Self.base32Decode(key))
         try screenshot(browser, "settings")
         try browser.type(TOTP.code(secret: secret, time: Date()), into: "#code")
         try browser.click("#enable-totp")
         #expect(eventually(timeout: 5) { text(browser).contains("recovery codes") })
-        try browser.click("header form button")  // sign out
-        #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard/login") })
+        try signOut(browser)
         // Password right, code wrong: refused.
         try browser.type("owner@acme.test", into: "#email")
         try browser.type(Self.password, into: "#password")
@@ -147,7 +164,7 @@ import Testing
         // Create a key (shown once), use it, revoke it.
         try browser.open(f.server.baseURL + "/dashboard/keys")
         try browser.click("#create-key")
-        let newKey = try #require(try browser.script("return document.getElementById('new-key').textContent") as? String)
+        let newKey = try #require(read(browser, "return (document.getElementById('new-key') || {}).textContent"))
         #expect(newKey.hasPrefix("dh_live_"))
         #expect(try f.server.send("GET", "/api/v1/account", key: newKey).status == 200)
         try browser.open(f.server.baseURL + "/dashboard/keys")
@@ -157,6 +174,17 @@ import Testing
         let keyID = try #require(try f.db.with { try $0.query("SELECT id FROM api_keys WHERE key_hash = $1", [Digest.sha256(newKey)]).scalar(String.self) })
         try browser.click("#revoke-\(keyID)")
         #expect(eventually(timeout: 5) { (try? f.server.send("GET", "/api/v1/account", key: newKey).status) == 401 })
+        // An agency's self-serve link, from a form.
+        try browser.open(f.server.baseURL + "/dashboard/sessions")
+        for (field, value) in [("#tenantId", "cust_form"), ("#tenantName", "Clinic from the form"), ("#webhookOverrideUrl", f.hookURL),
+                               ("#webhookVerifyToken", "s3cret"), ("#successRedirectUrl", "https://app.example.com/done"),
+                               ("#failureRedirectUrl", "https://app.example.com/error"), ("#cancelRedirectUrl", "https://app.example.com/cancel")] {
+            try browser.type(value, into: field)
+        }
+        try browser.click("#create-link")
+        let madeLink = try #require(read(browser, "return (document.getElementById('new-link') || {}).textContent"))
+        #expect(madeLink.contains("/onboard/"))
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?tenantId=cust_form", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 1)
         for page in ["sessions", "audit"] {
             try browser.open(f.server.baseURL + "/dashboard/\(page)")
             scan.check(browser.source, page)
@@ -170,7 +198,7 @@ import Testing
         let viewer = try f.db.with {
             try UserStore.create(email: "viewer@acme.test", accountID: f.api.account.accountId, role: "viewer", publicURL: "http://dashboard.test", on: $0)
         }
-        try browser.click("header form button")
+        try signOut(browser)
         try setPassword(browser, link: local(viewer.signInUrl, f))
         try browser.open(f.server.baseURL + "/dashboard/keys")
         #expect(!browser.source.contains("create-key"))
@@ -184,7 +212,7 @@ import Testing
         let stranger = try f.db.with {
             try UserStore.create(email: "someone@other.test", accountID: other.accountId, role: "owner", publicURL: "http://dashboard.test", on: $0)
         }
-        try browser.click("header form button")
+        try signOut(browser)
         try setPassword(browser, link: local(stranger.signInUrl, f))
         let foreign = try HTTPResult.send("GET", f.server.baseURL + "/dashboard/connections/\(number.connection)",
                                           headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"])
@@ -199,7 +227,7 @@ import Testing
         let discarded = { (try? f.db.with { try JobAdmin.count(.init(kind: "ops.no_such_kind", state: "discarded"), on: $0) }) ?? 0 }
         #expect(eventually(timeout: 20) { discarded() == 3 }, "the worker discards a kind it does not know")
         let operatorUser = try f.db.with { try UserStore.create(email: "ops@dualhook.test", accountID: nil, role: nil, publicURL: "http://dashboard.test", on: $0) }
-        try browser.click("header form button")
+        try signOut(browser)
         try setPassword(browser, link: local(operatorUser.signInUrl, f))
         #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/ops") })
         #expect(text(browser).contains("maintenance"))
@@ -218,6 +246,12 @@ import Testing
         try browser.open(f.server.baseURL + "/ops/jobs/\(jobID)")
         scan.check(browser.source, "ops-job")
         try screenshot(browser, "ops-job")
+        try browser.open(f.server.baseURL + "/ops/sweeps")
+        #expect(text(browser).contains("expire-sessions"))
+        try browser.click("#run-expire-sessions")
+        #expect(eventually(timeout: 5) { text(browser).contains("expire-sessions queued as job") })
+        scan.check(browser.source, "ops-sweeps")
+        try screenshot(browser, "ops-sweeps")
         try browser.open(f.server.baseURL + "/ops/accounts")
         scan.check(browser.source, "ops-accounts")
         try screenshot(browser, "ops-accounts")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JobQueue
 
 /// The settings of API.md's configuration table that the front needs.
 public struct AppConfiguration: Sendable {
@@ -10,6 +11,8 @@ public struct AppConfiguration: Sendable {
     /// `DUALHOOK_METRICS_TOKEN`: `/metrics` answers only a scraper that presents it as a bearer
     /// token; without it metrics are off (404), so an open port shows nothing of the queues.
     public var metricsToken: String?
+    /// The sweeps the console lists and can run now (the schedulers run the same list).
+    public var sweeps: [PeriodicJob] = []
     /// Seals secrets at rest (verify tokens, stored idempotent replies).
     public var vault: Vault
     /// The Meta app the onboarding page runs Embedded Signup with.

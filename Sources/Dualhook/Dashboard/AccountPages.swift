@@ -7,7 +7,30 @@ import Postgres
 /// The account's other pages: onboarding sessions, events (with redeliver), API keys (a new
 /// key shown once, revoke), settings (TOTP, the signing secret) and the audit trail.
 enum AccountPages {
-    static func sessions(_ context: APIContext) throws -> Response {
+    static let linkFields = ["tenantId", "tenantName", "webhookOverrideUrl", "webhookVerifyToken", "successRedirectUrl",
+                             "failureRedirectUrl", "cancelRedirectUrl"]
+
+    /// An agency's self-serve link: the same session the API's POST makes, from a form.
+    static func createLink(_ context: APIContext) throws -> Response {
+        let (_, account) = try DashboardAccess.member(context, changing: true)
+        let form = Form(context.request.body)
+        var fields: [String: Any] = [:]
+        for name in linkFields { if let value = form[name], !value.isEmpty { fields[name] = value } }
+        let origins = try context.connection.sql("SELECT redirect_origins::text FROM accounts WHERE id = \(account)").scalar(String.self) ?? "{}"
+        let input = try SessionRequest(body: try JSONObject(body: try JSONSerialization.data(withJSONObject: fields)),
+                                       redirectOrigins: PostgresTextArray.parse(origins),
+                                       allowPrivateTargets: context.configuration.allowPrivateTargets)
+        let created = try SessionRoutes.create(input, accountID: account, configuration: context.configuration, on: context.connection)
+        let (session, _) = try DashboardAccess.member(context)
+        try AuditTrail.record("session.create", target: created.sessionId, accountID: account, user: session.user,
+                              clientIP: context.request.clientIP, on: context.connection)
+        return try sessions(context, notice: """
+            <div class="notice" role="status"><p>Send this one-time link to \(input.tenantName ?? input.tenantId); it works until \(Timestamps.short(created.expiresAt)).</p>
+            <p class="secret" id="new-link">\(created.onboardingUrl)</p></div>
+            """)
+    }
+
+    static func sessions(_ context: APIContext, notice: HTML = "") throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
         let rows = try context.connection.sql("""
             SELECT id, tenant_id, status, failure_reason, webhook_check, created_at, expires_at < now() AND status IN ('created', 'opened')
@@ -20,8 +43,18 @@ enum AccountPages {
                 <td>\(Timestamps.short(try row.decode(Date.self, at: 5)))</td></tr>
                 """
         }
+        let labels = ["tenantId": "Customer id (yours)", "tenantName": "Customer name", "webhookOverrideUrl": "Their webhook URL (https)",
+                      "webhookVerifyToken": "Verify token for that URL", "successRedirectUrl": "After success, go to",
+                      "failureRedirectUrl": "After a failure, go to", "cancelRedirectUrl": "If they cancel, go to"]
+        let inputs = linkFields.map { name -> HTML in
+            "<label for=\"\(name)\">\(labels[name] ?? name)</label><input id=\"\(name)\" name=\"\(name)\"\(name == "tenantName" ? "" : " required")>"
+        }
+        let form: HTML = session.user.role?.canChange == true ? """
+            <section><h2>Create a link</h2><form method="post" action="/dashboard/sessions">\(DashboardLayout.csrfField(session.csrfToken))\(inputs)
+            <p><button type="submit" id="create-link">Create the link</button></p></form></section>
+            """ : ""
         let body: HTML = """
-            <section><p class="muted">Create links with <code>POST /api/v1/onboarding/sessions</code>; the newest 100 are here.</p>
+            \(notice)\(form)<section><p class="muted">Links made here or with <code>POST /api/v1/onboarding/sessions</code>; the newest 100.</p>
             <div class="scroll"><table><tr><th>session</th><th>tenant</th><th>status</th><th>reason</th><th>webhook check</th><th>created</th></tr>\(rows)</table></div></section>
             """
         return DashboardLayout.page("Onboarding", session: session, here: "/dashboard/sessions", body: body)

@@ -30,7 +30,7 @@ enum DashboardLayout {
     /// A signed-in page: the account's or the console's navigation, then `body`.
     static func page(_ title: String, session: DashboardSessions.Session, here: String, body: HTML, status: Int = 200) -> Response {
         let links: [(String, String)] = session.user.isOperator
-            ? [("/ops", "Queues"), ("/ops/jobs", "Jobs"), ("/ops/accounts", "Accounts")]
+            ? [("/ops", "Queues"), ("/ops/jobs", "Jobs"), ("/ops/sweeps", "Sweeps"), ("/ops/accounts", "Accounts")]
             : [("/dashboard", "Overview"), ("/dashboard/connections", "Connections"), ("/dashboard/sessions", "Onboarding"),
                ("/dashboard/events", "Events"), ("/dashboard/keys", "API keys"), ("/dashboard/settings", "Settings"),
                ("/dashboard/audit", "Audit trail")]

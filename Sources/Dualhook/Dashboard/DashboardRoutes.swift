@@ -9,7 +9,8 @@ enum DashboardRoutes {
         router.add("GET", "/dashboard/connections/{id}", RouteEntry(.dashboard, ConnectionPages.detail))
         router.add("POST", "/dashboard/connections/{id}/refresh", RouteEntry(.dashboard, ConnectionPages.refresh))
         router.add("POST", "/dashboard/connections/{id}/disconnect", RouteEntry(.dashboard, ConnectionPages.disconnect))
-        router.add("GET", "/dashboard/sessions", RouteEntry(.dashboard, AccountPages.sessions))
+        router.add("GET", "/dashboard/sessions", RouteEntry(.dashboard) { try AccountPages.sessions($0) })
+        router.add("POST", "/dashboard/sessions", RouteEntry(.dashboard, AccountPages.createLink))
         router.add("GET", "/dashboard/events", RouteEntry(.dashboard, AccountPages.events))
         router.add("GET", "/dashboard/events/{id}", RouteEntry(.dashboard, AccountPages.event))
         router.add("POST", "/dashboard/events/{id}/redeliver", RouteEntry(.dashboard, AccountPages.redeliver))
@@ -25,5 +26,7 @@ enum DashboardRoutes {
         router.add("POST", "/ops/jobs/bulk", RouteEntry(.dashboard, OpsPages.bulk))
         router.add("GET", "/ops/jobs/{id}", RouteEntry(.dashboard, OpsPages.job))
         router.add("GET", "/ops/accounts", RouteEntry(.dashboard, OpsPages.accounts))
+        router.add("GET", "/ops/sweeps", RouteEntry(.dashboard) { try OpsPages.sweeps($0) })
+        router.add("POST", "/ops/sweeps/{name}/run", RouteEntry(.dashboard, OpsPages.runSweep))
     }
 }

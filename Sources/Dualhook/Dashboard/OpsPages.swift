@@ -119,6 +119,31 @@ enum OpsPages {
         return DashboardLayout.page("Job \(Int(id))", session: session, here: "/ops/jobs", body: body)
     }
 
+    static func sweeps(_ context: APIContext, notice: HTML = "") throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let rows = try JobAdmin.sweepRuns(context.configuration.sweeps, on: context.connection).map { run -> HTML in
+            """
+            <tr><td>\(run.name)</td><td>every \(Int(run.interval)) s</td><td>\(run.lastPeriod.map(Timestamps.short) ?? "never")</td>
+            <td>\(run.lastState ?? "—")</td><td>\(run.nextRun.map(Timestamps.short) ?? "at the next tick")</td>
+            <td><form class="inline" method="post" action="/ops/sweeps/\(run.name)/run">\(DashboardLayout.csrfField(session.csrfToken))
+            <button type="submit" id="run-\(run.name)">Run now</button></form></td></tr>
+            """
+        }
+        return DashboardLayout.page("Sweeps", session: session, here: "/ops/sweeps", body: """
+            \(notice)<section><div class="scroll"><table id="sweeps"><tr><th>sweep</th><th>schedule</th><th>last period</th><th>its job</th><th>next</th><th></th></tr>\(rows)</table></div></section>
+            """)
+    }
+
+    static func runSweep(_ context: APIContext) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let name = context.request.parameters["name"] ?? ""
+        guard let sweep = context.configuration.sweeps.first(where: { $0.name == name }) else { throw APIError.notFound("sweep") }
+        let id = try JobAdmin.runSweepNow(sweep, on: context.connection)
+        try AuditTrail.record("sweep.run", target: name, accountID: nil, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        return try sweeps(context, notice: "<div class=\"notice\" role=\"status\" id=\"sweep-queued\">\(name) queued as job \(id.map { String($0) } ?? "—").</div>")
+    }
+
     static func accounts(_ context: APIContext) throws -> Response {
         let session = try DashboardAccess.operator(context)
         let rows = try AccountStore.list(on: context.connection).map { account -> HTML in

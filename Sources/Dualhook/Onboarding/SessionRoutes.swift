@@ -22,21 +22,26 @@ enum SessionRoutes {
     }
 
     static func create(_ context: APIContext) throws -> Response {
-        let connection = context.connection
-        let accountID = context.account.accountID
         let input = try SessionRequest(
             body: try JSONObject(body: context.request.body),
             redirectOrigins: context.account.redirectOrigins,
             allowPrivateTargets: context.configuration.allowPrivateTargets)
+        return .json(201, try create(input, accountID: context.account.accountID, configuration: context.configuration,
+                                     on: context.connection))
+    }
 
+    /// Writes a session, its tenant and its webhook-check job; the API and the dashboard's
+    /// "create a link" share it.
+    static func create(_ input: SessionRequest, accountID: String, configuration: AppConfiguration,
+                       on connection: Connection) throws -> Created {
         let id = Identifiers.make("ses")
         let token = Identifiers.onboardingToken()
         // Millisecond precision, as every timestamp the API prints.
         let expiresAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + Double(input.expiresInSeconds)) * 1000).rounded(.down) / 1000)
-        let response = Response.json(201, Created(sessionId: id, onboardingUrl: "\(context.configuration.publicURL)/onboard/\(token)",
-                                                  status: "created", expiresAt: expiresAt))
+        let created = Created(sessionId: id, onboardingUrl: "\(configuration.publicURL)/onboard/\(token)", status: "created",
+                              expiresAt: expiresAt)
         let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)", from: "session")
-        let sealedVerifyToken = try context.configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
+        let sealedVerifyToken = try configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
         // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
         // changed, so no row lock serialises a tenant's sessions), the session and its
         // webhook-check job.
@@ -61,7 +66,7 @@ enum SessionRoutes {
             SELECT id FROM job
             """)
         JobQueue.wake(job.queue, after: connection)
-        return response
+        return created
     }
 
     struct Session: Encodable {
