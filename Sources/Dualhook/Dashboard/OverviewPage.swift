@@ -18,7 +18,8 @@ enum OverviewPage {
         let counts = try db.sql("""
             SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'suspended'),
                    count(*) FILTER (WHERE status = 'disconnected'),
-                   count(*) FILTER (WHERE status = 'active' AND (health_status = 'BLOCKED' OR quality_rating = 'RED'))
+                   (SELECT count(*) FROM connections u WHERE u.account_id = \(account) AND u.status IN ('active', 'suspended')
+                      AND (u.health_status = 'BLOCKED' OR u.quality_rating = 'RED'))
             FROM connections WHERE account_id = \(account)
             """)[0]
         let problems = try problemList(account: account, on: db)
@@ -77,23 +78,34 @@ enum OverviewPage {
     /// Live connections that need attention, worst first: suspended, blocked, RED quality,
     /// routed elsewhere by Meta, heartbeat overdue, token expiring within 7 days.
     static func problemList(account: String, on db: Connection) throws -> [Problem] {
+        // Each kind of problem from its own partial index (sql/017), then one row per connection.
         try db.sql("""
-            SELECT id, label, suspended, blocked, red, shadowed, overdue, expiring FROM (
-                SELECT c.id, coalesce(c.display_phone_number, c.phone_number_id) || ' · ' || c.tenant_id AS label,
-                       c.status = 'suspended' AS suspended, c.health_status = 'BLOCKED' AS blocked, c.quality_rating = 'RED' AS red,
-                       c.routing_checked_at IS NOT NULL AND c.routing_effective_url IS DISTINCT FROM c.webhook_override_url AS shadowed,
-                       c.connection_mode = 'coexistence'
-                           AND COALESCE(c.heartbeat_confirmed_at, c.created_at) + make_interval(secs => \(Heartbeat.period)) < now() AS overdue,
-                       c.token_expires_at IS NOT NULL AND c.token_expires_at < now() + interval '7 days' AS expiring
-                FROM connections c WHERE c.account_id = \(account) AND c.status IN ('active', 'suspended')) p
-            WHERE suspended OR blocked OR red OR shadowed OR overdue OR expiring
-            ORDER BY suspended DESC, blocked DESC, red DESC, shadowed DESC, overdue DESC, expiring DESC, id
-            LIMIT 50
+            WITH flagged AS (
+                SELECT id, 1 AS kind FROM connections WHERE account_id = \(account) AND status = 'suspended'
+                UNION ALL
+                SELECT id, CASE WHEN health_status = 'BLOCKED' THEN 2 ELSE 3 END FROM connections
+                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND (health_status = 'BLOCKED' OR quality_rating = 'RED')
+                UNION ALL
+                SELECT id, 4 FROM connections
+                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND routing_checked_at IS NOT NULL
+                  AND routing_effective_url IS DISTINCT FROM webhook_override_url
+                UNION ALL
+                SELECT id, 5 FROM connections
+                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND connection_mode = 'coexistence'
+                  AND COALESCE(heartbeat_confirmed_at, created_at) < now() - make_interval(secs => \(Heartbeat.period))
+                UNION ALL
+                SELECT id, 6 FROM connections
+                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND token_expires_at IS NOT NULL
+                  AND token_expires_at < now() + interval '7 days'),
+            worst AS (SELECT id, array_agg(DISTINCT kind ORDER BY kind) AS kinds FROM flagged GROUP BY id ORDER BY min(kind), id LIMIT 50)
+            SELECT w.id, coalesce(c.display_phone_number, c.phone_number_id) || ' · ' || c.tenant_id, w.kinds::text
+            FROM worst w JOIN connections c ON c.id = w.id
+            ORDER BY w.kinds[1], w.id
             """).rows.map { row in
-            let names = ["suspended", "blocked", "quality RED", "routing shadowed", "heartbeat overdue", "token expiring"]
-            var reasons: [String] = []
-            for (index, name) in names.enumerated() where try row.decode(Bool?.self, at: index + 2) == true { reasons.append(name) }
-            return Problem(connectionID: try row.decode(at: 0), label: try row.decode(at: 1), reasons: reasons)
+            let names = [1: "suspended", 2: "blocked", 3: "quality RED", 4: "routing shadowed", 5: "heartbeat overdue", 6: "token expiring"]
+            let kinds = try row.decode(String.self, at: 2).trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",")
+            return Problem(connectionID: try row.decode(at: 0), label: try row.decode(at: 1),
+                           reasons: kinds.compactMap { Int($0).flatMap { names[$0] } })
         }
     }
 }
