@@ -15,23 +15,24 @@ enum OverviewPage {
     static func render(_ context: APIContext) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
         let db = context.connection
-        let counts = try db.sql("""
-            SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'suspended'),
-                   count(*) FILTER (WHERE status = 'disconnected'),
-                   (SELECT count(*) FROM connections u WHERE u.account_id = \(account) AND u.status IN ('active', 'suspended')
-                      AND (u.health_status = 'BLOCKED' OR u.quality_rating = 'RED'))
-            FROM connections WHERE account_id = \(account)
-            """)[0]
+        var byStatus: [String: Int] = [:]
+        for row in try db.sql("SELECT status, count(*) FROM connections WHERE account_id = \(account) GROUP BY status").rows {
+            byStatus[try row.decode(at: 0)] = try row.decode(Int.self, at: 1)
+        }
         let problems = try problemList(account: account, on: db)
-        let funnel = try db.sql("""
-            SELECT count(*), count(opened_at), count(exchanging_since), count(*) FILTER (WHERE status IN ('completed', 'awaiting_number'))
+        // The funnel and its failure reasons from one index-only scan (sql/017).
+        var steps = [0, 0, 0, 0]
+        var reasons: [(String, Int)] = []
+        for row in try db.sql("""
+            SELECT failure_reason, count(*), count(opened_at), count(exchanging_since),
+                   count(*) FILTER (WHERE status IN ('completed', 'awaiting_number'))
             FROM onboarding_sessions WHERE account_id = \(account) AND created_at > now() - interval '30 days'
-            """)[0]
-        let reasons = try db.sql("""
-            SELECT failure_reason, count(*) FROM onboarding_sessions
-            WHERE account_id = \(account) AND created_at > now() - interval '30 days' AND failure_reason IS NOT NULL
-            GROUP BY failure_reason ORDER BY count(*) DESC
-            """).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) }
+            GROUP BY failure_reason
+            """).rows {
+            for index in 0..<4 { steps[index] += try row.decode(Int.self, at: index + 1) }
+            if let reason = try row.decode(String?.self, at: 0) { reasons.append((reason, try row.decode(Int.self, at: 1))) }
+        }
+        reasons.sort { $0.1 > $1.1 }
         let deliveries = try db.sql("""
             SELECT count(*) FILTER (WHERE delivery_status = 'delivered'), count(*) FILTER (WHERE delivery_status = 'failed'),
                    count(*) FILTER (WHERE delivery_status = 'pending')
@@ -39,8 +40,12 @@ enum OverviewPage {
             """)[0]
         let endpoint = try db.sql("SELECT status, last_error FROM event_endpoints WHERE account_id = \(account)").first
 
-        let active: Int = try counts.decode(at: 0), suspended: Int = try counts.decode(at: 1)
-        let disconnected: Int = try counts.decode(at: 2), unhealthy: Int = try counts.decode(at: 3)
+        let active = byStatus["active"] ?? 0, suspended = byStatus["suspended"] ?? 0, disconnected = byStatus["disconnected"] ?? 0
+        // From the partial index of unhealthy connections (sql/017).
+        let unhealthy = try db.sql("""
+            SELECT count(*) FROM connections WHERE account_id = \(account) AND status IN ('active', 'suspended')
+              AND (health_status = 'BLOCKED' OR quality_rating = 'RED')
+            """).scalar(Int.self) ?? 0
         let cards: HTML = """
             <div class="cards">
             <div class="card"><b>\(active)</b>active numbers</div>
@@ -59,15 +64,14 @@ enum OverviewPage {
             ? "<section><h2>Problems</h2><p class=\"ok\">Nothing needs attention.</p></section>"
             : "<section><h2>Problems</h2><div class=\"scroll\"><table><tr><th>what</th><th>why</th></tr>\(problemRows)</table></div></section>"
 
-        let steps = [("Links created", try funnel.decode(Int.self, at: 0)), ("Opened by a person", try funnel.decode(Int.self, at: 1)),
-                     ("Finished Meta's sign-up", try funnel.decode(Int.self, at: 2)), ("Connected", try funnel.decode(Int.self, at: 3))]
+        let funnel = [("Links created", steps[0]), ("Opened by a person", steps[1]), ("Finished Meta's sign-up", steps[2]), ("Connected", steps[3])]
         let reasonRows = reasons.map { "<tr><td>\($0.0)</td><td>\($0.1)</td></tr>" as HTML }
         let delivered: Int = try deliveries.decode(at: 0), failed: Int = try deliveries.decode(at: 1), pending: Int = try deliveries.decode(at: 2)
         let rate = delivered + failed == 0 ? "no deliveries yet" : String(format: "%.1f%% delivered", 100 * Double(delivered) / Double(delivered + failed))
         let body: HTML = """
             \(cards)
             \(problemSection)
-            <section><h2>Onboarding, last 30 days</h2>\(FunnelChart.svg(steps))
+            <section><h2>Onboarding, last 30 days</h2>\(FunnelChart.svg(funnel))
             \(reasonRows.isEmpty ? "" : "<h2>Why sessions failed</h2><table><tr><th>reason</th><th>sessions</th></tr>\(reasonRows)</table>" as HTML)
             </section>
             <section><h2>Event deliveries, last 7 days</h2><p><b>\(rate)</b> · \(delivered) delivered, \(failed) failed, \(pending) waiting</p></section>
@@ -78,34 +82,47 @@ enum OverviewPage {
     /// Live connections that need attention, worst first: suspended, blocked, RED quality,
     /// routed elsewhere by Meta, heartbeat overdue, token expiring within 7 days.
     static func problemList(account: String, on db: Connection) throws -> [Problem] {
-        // Each kind of problem from its own partial index (sql/017), then one row per connection.
-        try db.sql("""
+        // Each kind of problem reads at most 50 rows, most urgent first, from a partial index of
+        // its own (sql/017); the 50 worst overall are then read whole, so each shows every
+        // problem it has. Ranked by the worst kind, then by urgency within it.
+        let period = Heartbeat.period
+        return try db.sql("""
             WITH flagged AS (
-                SELECT id, 1 AS kind FROM connections WHERE account_id = \(account) AND status = 'suspended'
+                (SELECT id, 1 AS kind, extract(epoch FROM suspended_at) AS urgency FROM connections
+                 WHERE account_id = \(account) AND status = 'suspended' ORDER BY suspended_at LIMIT 50)
                 UNION ALL
-                SELECT id, CASE WHEN health_status = 'BLOCKED' THEN 2 ELSE 3 END FROM connections
-                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND (health_status = 'BLOCKED' OR quality_rating = 'RED')
+                (SELECT id, 2, 0 FROM connections
+                 WHERE account_id = \(account) AND status IN ('active', 'suspended') AND (health_status = 'BLOCKED' OR quality_rating = 'RED')
+                 ORDER BY id LIMIT 100)
                 UNION ALL
-                SELECT id, 4 FROM connections
-                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND routing_checked_at IS NOT NULL
-                  AND routing_effective_url IS DISTINCT FROM webhook_override_url
+                (SELECT id, 4, 0 FROM connections
+                 WHERE account_id = \(account) AND status IN ('active', 'suspended') AND routing_checked_at IS NOT NULL
+                   AND routing_effective_url IS DISTINCT FROM webhook_override_url
+                 ORDER BY id LIMIT 50)
                 UNION ALL
-                SELECT id, 5 FROM connections
-                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND connection_mode = 'coexistence'
-                  AND COALESCE(heartbeat_confirmed_at, created_at) < now() - make_interval(secs => \(Heartbeat.period))
+                (SELECT id, 5, extract(epoch FROM COALESCE(heartbeat_confirmed_at, created_at)) FROM connections
+                 WHERE account_id = \(account) AND status IN ('active', 'suspended') AND connection_mode = 'coexistence'
+                   AND COALESCE(heartbeat_confirmed_at, created_at) < now() - make_interval(secs => \(period))
+                 ORDER BY COALESCE(heartbeat_confirmed_at, created_at) LIMIT 50)
                 UNION ALL
-                SELECT id, 6 FROM connections
-                WHERE account_id = \(account) AND status IN ('active', 'suspended') AND token_expires_at IS NOT NULL
-                  AND token_expires_at < now() + interval '7 days'),
-            worst AS (SELECT id, array_agg(DISTINCT kind ORDER BY kind) AS kinds FROM flagged GROUP BY id ORDER BY min(kind), id LIMIT 50)
-            SELECT w.id, coalesce(c.display_phone_number, c.phone_number_id) || ' · ' || c.tenant_id, w.kinds::text
-            FROM worst w JOIN connections c ON c.id = w.id
-            ORDER BY w.kinds[1], w.id
+                (SELECT id, 6, extract(epoch FROM token_expires_at) FROM connections
+                 WHERE account_id = \(account) AND status IN ('active', 'suspended') AND token_expires_at IS NOT NULL
+                   AND token_expires_at < now() + interval '7 days'
+                 ORDER BY token_expires_at LIMIT 50)),
+            worst AS (SELECT DISTINCT ON (id) id, kind, urgency FROM flagged ORDER BY id, kind, urgency),
+            top AS (SELECT id, kind, urgency FROM worst ORDER BY kind, urgency, id LIMIT 50)
+            SELECT c.id, coalesce(c.display_phone_number, c.phone_number_id) || ' · ' || c.tenant_id,
+                   c.status = 'suspended', c.health_status = 'BLOCKED', c.quality_rating = 'RED',
+                   c.routing_checked_at IS NOT NULL AND c.routing_effective_url IS DISTINCT FROM c.webhook_override_url,
+                   c.connection_mode = 'coexistence' AND COALESCE(c.heartbeat_confirmed_at, c.created_at) < now() - make_interval(secs => \(period)),
+                   c.token_expires_at IS NOT NULL AND c.token_expires_at < now() + interval '7 days'
+            FROM top t JOIN connections c ON c.id = t.id
+            ORDER BY t.kind, t.urgency, t.id
             """).rows.map { row in
-            let names = [1: "suspended", 2: "blocked", 3: "quality RED", 4: "routing shadowed", 5: "heartbeat overdue", 6: "token expiring"]
-            let kinds = try row.decode(String.self, at: 2).trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",")
-            return Problem(connectionID: try row.decode(at: 0), label: try row.decode(at: 1),
-                           reasons: kinds.compactMap { Int($0).flatMap { names[$0] } })
+            let names = ["suspended", "blocked", "quality RED", "routing shadowed", "heartbeat overdue", "token expiring"]
+            var reasons: [String] = []
+            for (index, name) in names.enumerated() where try row.decode(Bool?.self, at: index + 2) == true { reasons.append(name) }
+            return Problem(connectionID: try row.decode(at: 0), label: try row.decode(at: 1), reasons: reasons)
         }
     }
 }
