@@ -9,6 +9,8 @@ extension JobAdmin {
         public var kind: String?
         public var state: String?
         public var argument: (name: String, value: String)?
+        /// Only these jobs (a bulk action's batch).
+        public var ids: [Int64]?
 
         public init(queue: String? = nil, kind: String? = nil, state: String? = nil, argument: (name: String, value: String)? = nil) {
             self.queue = queue
@@ -28,6 +30,7 @@ extension JobAdmin {
             if let queue { filter = "\(filter) AND queue = \(queue)" }
             if let kind { filter = "\(filter) AND kind = \(kind)" }
             if let argument { filter = "\(filter) AND args->>\(argument.name) = \(argument.value)" }
+            if let ids { filter = "\(filter) AND id = ANY(\(ids)::bigint[])" }
             return filter
         }
     }
@@ -41,6 +44,11 @@ extension JobAdmin {
                        state: try $0.decode(at: 3), attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5),
                        runAt: try $0.decode(at: 6), createdAt: try $0.decode(at: 7), lastError: try $0.decode(at: 8))
         }
+    }
+
+    /// The newest job id now: a bulk action queued after the count leaves later jobs alone.
+    public static func newestID(on connection: Connection) throws -> Int64 {
+        try connection.sql("SELECT coalesce(max(id), 0) FROM jobs").scalar(Int64.self) ?? 0
     }
 
     /// How many jobs match: shown to the operator before a bulk action.

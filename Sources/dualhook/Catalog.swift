@@ -7,6 +7,7 @@ enum Catalog {
     static func registry(_ environment: Environment) throws -> JobRegistry {
         var registry = JobRegistry()
         registry.register(PruneJobs())
+        registry.register(BulkJobAction())
         ProductJobs.register(in: &registry, vault: try environment.vault(), allowPrivateTargets: environment.allowPrivateTargets,
                              graph: environment.graph, eventSlotsPerAccount: try environment.eventSlotsPerAccount())
         if environment.diagnosticKinds { DiagnosticJobs.register(in: &registry) }

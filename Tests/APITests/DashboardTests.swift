@@ -238,7 +238,7 @@ import Testing
         try browser.click("#bulk-retry")
         #expect(eventually(timeout: 5) { text(browser).contains("Retry 3 matching jobs?") })
         try browser.click("#confirm-bulk")
-        #expect(eventually(timeout: 5) { text(browser).contains("Retried 3 jobs.") })
+        #expect(eventually(timeout: 5) { text(browser).contains("Retrying 3 jobs") })
         #expect(eventually(timeout: 20) {
             (try? f.db.with { try JobAdmin.list(.init(kind: "ops.no_such_kind"), limit: 10, on: $0) })?.allSatisfy { $0.attempt >= 2 } == true
         }, "each ran again")

@@ -89,14 +89,17 @@ enum OpsPages {
                 <button type="submit" id="confirm-bulk">\(action == "retry" ? "Retry" : "Cancel") \(count) jobs</button> <a href="/ops/jobs">Back</a></form></section>
                 """)
         }
-        let changed = action == "retry" ? try JobAdmin.retryMatching(filter, on: context.connection)
-                                        : try JobAdmin.cancelMatching(filter, on: context.connection)
-        try AuditTrail.record("jobs.\(action)", target: nil, accountID: nil, user: session.user,
+        // Run as a job, in batches: a filter can match a million jobs.
+        let count = try JobAdmin.count(filter, on: context.connection)
+        let id = try JobQueue.enqueue(BulkJobAction.self, .init(action: action, filter: filter, maxID: try JobAdmin.newestID(on: context.connection)),
+                                      on: context.connection)
+        try AuditTrail.record("jobs.\(action)", target: id.map { "job \($0)" }, accountID: nil, user: session.user,
                               detail: ["queue": filter.queue ?? "", "kind": filter.kind ?? "", "state": filter.state ?? "",
-                                       "argument": filter.argument.map { "\($0.name)=\($0.value)" } ?? "", "count": String(changed)],
+                                       "argument": filter.argument.map { "\($0.name)=\($0.value)" } ?? "", "count": String(count)],
                               clientIP: context.request.clientIP, on: context.connection)
-        return try jobs(context, notice: "<div class=\"notice\" role=\"status\" id=\"bulk-done\">\(action == "retry" ? "Retried" : "Cancelled") \(changed) jobs.</div>",
-                        filter: filter)
+        return try jobs(context, notice: """
+            <div class="notice" role="status" id="bulk-done">\(action == "retry" ? "Retrying" : "Cancelling") \(count) jobs (job \(id.map { String($0) } ?? "—"), in batches).</div>
+            """, filter: filter)
     }
 
     static func job(_ context: APIContext) throws -> Response {
