@@ -32,6 +32,8 @@ struct ClaimedJob: Sendable {
             WITH due AS (
                 SELECT id FROM jobs
                 WHERE state = 'available' AND queue = $1 AND run_at <= now()
+                  -- A paused queue gives nothing (one look at a tiny table, once per claim).
+                  AND NOT EXISTS (SELECT 1 FROM job_queue_pauses p WHERE p.queue = $1)
                 ORDER BY priority, run_at, id
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED)

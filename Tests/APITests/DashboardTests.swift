@@ -51,6 +51,8 @@ import Testing
         try browser.type(Self.password, into: "#password")
         try browser.type(Self.password, into: "#confirm")
         try browser.click("#save")
+        #expect(eventually(timeout: 10) { !browser.currentURL.contains("/sign-in/") && browser.cookie("dh_session") != nil },
+                "signed in after setting the password")
     }
 
     /// Signs out and waits for the sign-in page: a click returns before its navigation ends, and a
@@ -246,6 +248,14 @@ import Testing
         try browser.open(f.server.baseURL + "/ops/jobs/\(jobID)")
         scan.check(browser.source, "ops-job")
         try screenshot(browser, "ops-job")
+        // Pause a queue and resume it.
+        try browser.open(f.server.baseURL + "/ops")
+        try browser.click("#pause-events")
+        #expect(eventually(timeout: 5) { text(browser).contains("paused since") })
+        #expect(try f.db.with { try JobAdmin.pausedQueues(on: $0) }.keys.sorted() == ["events"])
+        try browser.click("#resume-events")
+        #expect(eventually(timeout: 5) { !text(browser).contains("paused since") && browser.source.contains("pause-events") })
+        #expect(try f.db.with { try JobAdmin.pausedQueues(on: $0) }.isEmpty)
         try browser.open(f.server.baseURL + "/ops/sweeps")
         #expect(text(browser).contains("expire-sessions"))
         try browser.click("#run-expire-sessions")

@@ -72,3 +72,22 @@ import Testing
         }
     }
 }
+
+@Suite struct QueuePauseTests {
+    @Test func aPausedQueueGivesNothingUntilResumed() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        let recorder = Recorder()
+        var registry = JobRegistry()
+        registry.register(CountJob(recorder: recorder))
+        try db.with { try JobAdmin.pause(queue: "default", by: "test", on: $0) }
+        let id = try db.with { try JobQueue.enqueue(CountJob.self, .init(n: 1), on: $0)! }
+        let worker = WorkerHarness(db, registry: registry)
+        defer { worker.stop() }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(recorder.all.isEmpty, "nothing is claimed from a paused queue")
+        #expect(try db.with { try JobAdmin.pausedQueues(on: $0) }.keys.sorted() == ["default"])
+        try db.with { try JobAdmin.resume(queue: "default", on: $0) }
+        #expect(eventually(timeout: 5) { recorder.all == [id] })
+    }
+}

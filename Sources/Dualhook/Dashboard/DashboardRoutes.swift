@@ -22,6 +22,8 @@ enum DashboardRoutes {
         router.add("POST", "/dashboard/settings/signing-secret", RouteEntry(.dashboard, SettingsPages.rotateSecret))
         router.add("GET", "/dashboard/audit", RouteEntry(.dashboard, AccountPages.audit))
         router.add("GET", "/ops", RouteEntry(.dashboard, OpsPages.queues))
+        router.add("POST", "/ops/queues/{queue}/pause", RouteEntry(.dashboard, OpsPages.pause))
+        router.add("POST", "/ops/queues/{queue}/resume", RouteEntry(.dashboard, OpsPages.pause))
         router.add("GET", "/ops/jobs", RouteEntry(.dashboard) { try OpsPages.jobs($0) })
         router.add("POST", "/ops/jobs/bulk", RouteEntry(.dashboard, OpsPages.bulk))
         router.add("GET", "/ops/jobs/{id}", RouteEntry(.dashboard, OpsPages.job))

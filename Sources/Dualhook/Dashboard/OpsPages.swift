@@ -9,18 +9,46 @@ import Postgres
 enum OpsPages {
     static func queues(_ context: APIContext) throws -> Response {
         let session = try DashboardAccess.operator(context)
-        let rows = try JobAdmin.stats(on: context.connection).map { q -> HTML in
-            let link = "/ops/jobs?queue=\(q.queue)"
+        let paused = try JobAdmin.pausedQueues(on: context.connection)
+        let stats = try JobAdmin.stats(on: context.connection)
+        let names = Set(stats.map(\.queue)).union(paused.keys).sorted()
+        let rows = names.map { queue -> HTML in
+            let q = stats.first { $0.queue == queue }
+            let link = "/ops/jobs?queue=\(queue)"
+            let pausedAt = paused[queue]
+            let toggle: HTML = """
+                <form class="inline" method="post" action="/ops/queues/\(queue)/\(pausedAt == nil ? "pause" : "resume")">\(DashboardLayout.csrfField(session.csrfToken))
+                <button type="submit" id="\(pausedAt == nil ? "pause" : "resume")-\(queue)"\(pausedAt == nil ? " class=\"danger\"" : "" as HTML)>\(pausedAt == nil ? "Pause" : "Resume")</button></form>
+                """
             return """
-                <tr><td><a href="\(link)">\(q.queue)</a></td><td>\(q.available)</td><td>\(q.scheduled)</td><td>\(q.running)</td>
-                <td>\(q.completed)</td><td class="\(q.discarded > 0 ? "bad" : "")"><a href="\(link)&amp;state=discarded">\(q.discarded)</a></td><td>\(q.cancelled)</td></tr>
+                <tr><td><a href="\(link)">\(queue)</a>\(pausedAt.map { " <b class=\"bad\">paused since \(Timestamps.short($0))</b>" as HTML } ?? "")</td>
+                <td>\(q?.available ?? 0)</td><td>\(q?.scheduled ?? 0)</td><td>\(q?.running ?? 0)</td><td>\(q?.completed ?? 0)</td>
+                <td class="\((q?.discarded ?? 0) > 0 ? "bad" : "")"><a href="\(link)&amp;state=discarded">\(q?.discarded ?? 0)</a></td><td>\(q?.cancelled ?? 0)</td><td>\(toggle)</td></tr>
                 """
         }
         let body: HTML = """
-            <section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th></tr>
+            <section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th><th></th></tr>
             \(rows)</table></div></section>
             """
         return DashboardLayout.page("Queues", session: session, here: "/ops", body: body)
+    }
+
+    /// Pauses or resumes a queue (audited): a paused queue's jobs wait; running ones finish.
+    static func pause(_ context: APIContext) throws -> Response {
+        let session = try DashboardAccess.operator(context)
+        let queue = context.request.parameters["queue"] ?? ""
+        guard !queue.isEmpty, queue.count <= 64, queue.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw APIError.validationFailed(param: "queue", "No such queue.")
+        }
+        let resuming = context.request.path.hasSuffix("/resume")
+        if resuming {
+            try JobAdmin.resume(queue: queue, on: context.connection)
+        } else {
+            try JobAdmin.pause(queue: queue, by: session.user.email, on: context.connection)
+        }
+        try AuditTrail.record(resuming ? "queue.resume" : "queue.pause", target: queue, accountID: nil, user: session.user,
+                              clientIP: context.request.clientIP, on: context.connection)
+        return DashboardLayout.redirect("/ops")
     }
 
     static func filter(_ values: [String: String]) -> JobAdmin.Filter {
