@@ -42,6 +42,12 @@ public enum JobAdmin {
         try JobCounts.read(on: connection)
     }
 
+    /// Jobs completed per minute over the last `minutes`, oldest first, by queue (folded every
+    /// few seconds, so the current minute fills as it goes).
+    public static func throughput(minutes: Int = 60, on connection: Connection) throws -> [String: [Int]] {
+        try JobCounts.throughput(minutes: minutes, on: connection)
+    }
+
     /// The states `list` filters by: the stored ones, with `available` split as `stats` splits
     /// it into due now (`available`) and later (`scheduled`).
     public static let listStates = ["available", "scheduled", "running", "completed", "discarded", "cancelled"]

@@ -14,12 +14,38 @@ enum JobCounts {
                 return
             }
             try tx.sql("""
-                WITH folded AS (DELETE FROM job_count_deltas RETURNING queue, state, delta)
-                INSERT INTO job_counts (queue, state, n)
-                SELECT queue, state, sum(delta) FROM folded GROUP BY queue, state
-                ON CONFLICT (queue, state) DO UPDATE SET n = job_counts.n + excluded.n
+                WITH folded AS (DELETE FROM job_count_deltas RETURNING queue, state, delta),
+                totals AS (
+                    INSERT INTO job_counts (queue, state, n)
+                    SELECT queue, state, sum(delta) FROM folded GROUP BY queue, state
+                    ON CONFLICT (queue, state) DO UPDATE SET n = job_counts.n + excluded.n)
+                -- What finished since the last fold counts in this minute (a fold runs every few seconds).
+                INSERT INTO job_throughput (queue, minute, completed, discarded)
+                SELECT queue, date_trunc('minute', now()),
+                       coalesce(sum(delta) FILTER (WHERE state = 'completed' AND delta > 0), 0),
+                       coalesce(sum(delta) FILTER (WHERE state = 'discarded' AND delta > 0), 0)
+                FROM folded GROUP BY queue
+                HAVING sum(delta) FILTER (WHERE state IN ('completed', 'discarded') AND delta > 0) > 0
+                ON CONFLICT (queue, minute) DO UPDATE SET completed = job_throughput.completed + excluded.completed,
+                    discarded = job_throughput.discarded + excluded.discarded
                 """)
         }
+    }
+
+    /// Jobs completed per minute over the last `minutes`, oldest first, by queue.
+    static func throughput(minutes: Int, on connection: Connection) throws -> [String: [Int]] {
+        var out: [String: [Int]] = [:]
+        for row in try connection.sql("""
+            SELECT queue, (extract(epoch FROM date_trunc('minute', now()) - minute) / 60)::int, completed
+            FROM job_throughput WHERE minute > date_trunc('minute', now()) - make_interval(mins => \(minutes))
+            """).rows {
+            let queue: String = try row.decode(at: 0)
+            let ago: Int = try row.decode(at: 1)
+            var series = out[queue] ?? Array(repeating: 0, count: minutes)
+            if ago >= 0 && ago < minutes { series[minutes - 1 - ago] += try row.decode(Int.self, at: 2) }
+            out[queue] = series
+        }
+        return out
     }
 
     /// Counts by queue and state; `available` split into due now and scheduled for later (the

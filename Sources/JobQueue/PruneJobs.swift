@@ -38,6 +38,7 @@ public struct PruneJobs: JobKind {
         }
         try context.database.withConnection { connection in
             try connection.query("DELETE FROM job_periods WHERE period_start < now() - interval '7 days'")
+            try connection.query("DELETE FROM job_throughput WHERE minute < now() - interval '7 days'")
         }
         context.logger.info("pruned finished jobs", ["deleted": deleted])
     }

@@ -11,6 +11,7 @@ enum OpsPages {
         let session = try DashboardAccess.operator(context)
         let paused = try JobAdmin.pausedQueues(on: context.connection)
         let stats = try JobAdmin.stats(on: context.connection)
+        let throughput = try JobAdmin.throughput(minutes: 60, on: context.connection)
         let names = Set(stats.map(\.queue)).union(paused.keys).sorted()
         let rows = names.map { queue -> HTML in
             let q = stats.first { $0.queue == queue }
@@ -23,11 +24,12 @@ enum OpsPages {
             return """
                 <tr><td><a href="\(link)">\(queue)</a>\(pausedAt.map { " <b class=\"bad\">paused since \(Timestamps.short($0))</b>" as HTML } ?? "")</td>
                 <td>\(q?.available ?? 0)</td><td>\(q?.scheduled ?? 0)</td><td>\(q?.running ?? 0)</td><td>\(q?.completed ?? 0)</td>
-                <td class="\((q?.discarded ?? 0) > 0 ? "bad" : "")"><a href="\(link)&amp;state=discarded">\(q?.discarded ?? 0)</a></td><td>\(q?.cancelled ?? 0)</td><td>\(toggle)</td></tr>
+                <td class="\((q?.discarded ?? 0) > 0 ? "bad" : "")"><a href="\(link)&amp;state=discarded">\(q?.discarded ?? 0)</a></td><td>\(q?.cancelled ?? 0)</td>
+                <td>\(Sparkline.svg(throughput[queue] ?? Array(repeating: 0, count: 60), label: "\(queue): jobs completed per minute, last hour"))</td><td>\(toggle)</td></tr>
                 """
         }
         let body: HTML = """
-            <section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th><th></th></tr>
+            <section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th><th>completed / min, last hour</th><th></th></tr>
             \(rows)</table></div></section>
             """
         return DashboardLayout.page("Queues", session: session, here: "/ops", body: body)

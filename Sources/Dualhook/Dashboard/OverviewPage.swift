@@ -147,3 +147,19 @@ enum FunnelChart {
             """
     }
 }
+
+/// A small line of values drawn on the server, its peak labelled.
+enum Sparkline {
+    static func svg(_ values: [Int], label: String, width: Int = 180, height: Int = 28) -> HTML {
+        let peak = max(1, values.max() ?? 1)
+        let step = values.count > 1 ? Double(width) / Double(values.count - 1) : Double(width)
+        let points = values.enumerated().map { index, value in
+            String(format: "%.1f,%.1f", Double(index) * step, Double(height - 2) - Double(value) / Double(peak) * Double(height - 4))
+        }.joined(separator: " ")
+        return """
+            <svg role="img" aria-label="\(label)" width="\(width + 40)" height="\(height)" viewBox="0 0 \(width + 40) \(height)">\
+            <polyline fill="none" stroke="#1565c0" stroke-width="1.5" points="\(points)"></polyline>\
+            <text x="\(width + 4)" y="12">\(values.max() ?? 0)</text></svg>
+            """
+    }
+}
