@@ -143,6 +143,16 @@ import Testing
             (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil
                 && text(browser).contains("connection.health_changed") && text(browser).contains("LIMITED")
         }, "the timeline shows the change")
+        // Change the webhook from the dashboard: applied at Meta, after Meta's handshake with the new URL.
+        let moved = try LoopbackServer.handshakeReceiver(token: "moved-token")
+        defer { moved.stop() }
+        try browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")
+        try browser.type(moved.base + "/whatsapp", into: "#webhookOverrideUrl")
+        try browser.type("moved-token", into: "#webhookVerifyToken")
+        try browser.script("document.querySelector('input[name=confirm][value=yes]').checked = true")
+        try browser.click("#change-webhook")
+        #expect(eventually(timeout: 30) { (try? f.meta.waba(number.waba))?["overrideCallbackUri"] as? String == moved.base + "/whatsapp" },
+                "the new URL is the WABA's override at Meta")
         try browser.open(f.server.baseURL + "/dashboard")
         #expect(text(browser).contains("quality RED"), "problems come first")
         try browser.open(f.server.baseURL + "/dashboard/connections?q=\(number.phone)")

@@ -58,15 +58,24 @@ enum ConnectionRoutes {
         let body = try JSONObject(body: context.request.body)
         try body.rejectUnknown(allowed: ["webhookOverrideUrl", "webhookVerifyToken"])
         let url = try body.string("webhookOverrideUrl", required: true)!
-        _ = try URLRules.outbound(url, param: "webhookOverrideUrl", maxLength: 200, allowPrivate: context.configuration.allowPrivateTargets)
         let token = try body.string("webhookVerifyToken", required: true, length: 1...128)!
-        guard token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
-            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be printable ASCII without spaces")
-        }
         let id = context.request.parameters["id"] ?? ""
-        guard let row = try context.connection.query("""
+        let (waba, version) = try requestWebhookChange(id, accountID: context.account.accountID, url: url, verifyToken: token,
+                                                       configuration: context.configuration, on: context.connection)
+        return JSONResponse.make(202, ["connectionId": id, "wabaId": waba, "webhookUpdate": ["status": "pending", "version": version] as [String: Any?]])
+    }
+
+    /// Checks and records a webhook change for the connection's WABA (or its number) and queues
+    /// the job that applies it at Meta; the API's PATCH and the dashboard share it.
+    static func requestWebhookChange(_ id: String, accountID: String, url: String, verifyToken token: String,
+                                     configuration: AppConfiguration, on connection: Connection) throws -> (waba: String, version: Int) {
+        _ = try URLRules.outbound(url, param: "webhookOverrideUrl", maxLength: 200, allowPrivate: configuration.allowPrivateTargets)
+        guard (1...128).contains(token.count), token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
+            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be 1 to 128 printable ASCII characters without spaces")
+        }
+        guard let row = try connection.query("""
             SELECT waba_id, status, webhook_scope, phone_number_id FROM connections WHERE id = $1 AND account_id = $2
-            """, [id, context.account.accountID]).first else {
+            """, [id, accountID]).first else {
             throw APIError.notFound("connection \(id)")
         }
         let status: String = try row.decode(at: 1)
@@ -77,16 +86,17 @@ enum ConnectionRoutes {
         // Per-number routing changes only this number's override; otherwise the WABA's.
         let phone: String? = try row.decode(String.self, at: 2) == WebhookScope.phoneNumber.rawValue ? try row.decode(String.self, at: 3) : nil
         let target = phone ?? waba
-        let version = try context.connection.query("""
+        let sealed = try configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(target: target))
+        let version = try connection.sql("""
             INSERT INTO webhook_updates AS w (target, waba_id, account_id, version, webhook_override_url, webhook_verify_token, status)
-            VALUES ($1, $2, $3, 1, $4, $5, 'pending')
-            ON CONFLICT (target) DO UPDATE SET version = w.version + 1, account_id = $3, webhook_override_url = $4,
-                webhook_verify_token = $5, status = 'pending', error = NULL, requested_at = now(), updated_at = now()
+            VALUES (\(target), \(waba), \(accountID), 1, \(url), \(sealed), 'pending')
+            ON CONFLICT (target) DO UPDATE SET version = w.version + 1, account_id = EXCLUDED.account_id,
+                webhook_override_url = EXCLUDED.webhook_override_url, webhook_verify_token = EXCLUDED.webhook_verify_token,
+                status = 'pending', error = NULL, requested_at = now(), updated_at = now()
             RETURNING version
-            """, [target, waba, context.account.accountID, url,
-                  try context.configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(target: target))]).scalar(Int.self) ?? 1
-        try JobQueue.enqueue(UpdateWebhook.self, .init(wabaId: waba, connectionId: id, phoneNumberId: phone), on: context.connection)
-        return JSONResponse.make(202, ["connectionId": id, "wabaId": waba, "webhookUpdate": ["status": "pending", "version": version] as [String: Any?]])
+            """).scalar(Int.self) ?? 1
+        try JobQueue.enqueue(UpdateWebhook.self, .init(wabaId: waba, connectionId: id, phoneNumberId: phone), on: connection)
+        return (waba, version)
     }
 
     /// Queues the disconnection; a connection already disconnected answers the same.

@@ -84,6 +84,16 @@ enum ConnectionPages {
             <section><h2>Actions</h2>
             <form class="inline" method="post" action="/dashboard/connections/\(id)/refresh">\(DashboardLayout.csrfField(session.csrfToken))
             <button type="submit" id="refresh-health">Refresh health now</button></form>
+            <form method="post" action="/dashboard/connections/\(id)/webhook">\(DashboardLayout.csrfField(session.csrfToken))
+            <label for="webhookOverrideUrl">Webhook URL (Meta checks it with its handshake)</label>
+            <input id="webhookOverrideUrl" name="webhookOverrideUrl" value="\(text(view["webhookOverrideUrl"]))" required>
+            <label for="webhookVerifyToken">Verify token</label><input id="webhookVerifyToken" name="webhookVerifyToken" required>
+            <label><input type="checkbox" name="confirm" value="yes" required> Change where Meta sends this number's messages</label>
+            <button type="submit" id="change-webhook">Change the webhook</button></form>
+            \(heartbeat["applies"] as? Bool == true ? """
+            <form method="post" action="/dashboard/connections/\(id)/heartbeat">\(DashboardLayout.csrfField(session.csrfToken))
+            <button type="submit" id="confirm-heartbeat">Confirm the app is still in use</button></form>
+            """ as HTML : "")
             <form method="post" action="/dashboard/connections/\(id)/disconnect">\(DashboardLayout.csrfField(session.csrfToken))
             <label><input type="checkbox" name="confirm" value="yes" required> I understand messages stop reaching this tenant's URL</label>
             <button type="submit" class="danger" id="disconnect">Disconnect</button></form></section>
@@ -105,6 +115,29 @@ enum ConnectionPages {
         try AuditTrail.record("connection.health_refresh", target: id, accountID: account, user: session.user,
                               clientIP: context.request.clientIP, on: context.connection)
         return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Health%20is%20being%20read%20from%20Meta")
+    }
+
+    static func changeWebhook(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        let form = Form(context.request.body)
+        guard form["confirm"] == "yes" else { throw APIError.validationFailed(param: "confirm", "Tick the box to confirm the change.") }
+        _ = try ConnectionRoutes.requestWebhookChange(id, accountID: account, url: form["webhookOverrideUrl"] ?? "",
+                                                      verifyToken: form["webhookVerifyToken"] ?? "", configuration: context.configuration,
+                                                      on: context.connection)
+        try AuditTrail.record("connection.webhook_change", target: id, accountID: account, user: session.user,
+                              detail: ["webhookOverrideUrl": form["webhookOverrideUrl"] ?? ""], clientIP: context.request.clientIP,
+                              on: context.connection)
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=The%20change%20is%20being%20applied%20at%20Meta")
+    }
+
+    static func confirmHeartbeat(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        try Heartbeat.confirm(id, accountID: account, on: context.connection)
+        try AuditTrail.record("connection.heartbeat_confirm", target: id, accountID: account, user: session.user,
+                              clientIP: context.request.clientIP, on: context.connection)
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Heartbeat%20confirmed")
     }
 
     static func disconnect(_ context: APIContext) throws -> Response {

@@ -9,6 +9,8 @@ enum DashboardRoutes {
         router.add("GET", "/dashboard/connections/{id}", RouteEntry(.dashboard, ConnectionPages.detail))
         router.add("POST", "/dashboard/connections/{id}/refresh", RouteEntry(.dashboard, ConnectionPages.refresh))
         router.add("POST", "/dashboard/connections/{id}/disconnect", RouteEntry(.dashboard, ConnectionPages.disconnect))
+        router.add("POST", "/dashboard/connections/{id}/webhook", RouteEntry(.dashboard, ConnectionPages.changeWebhook))
+        router.add("POST", "/dashboard/connections/{id}/heartbeat", RouteEntry(.dashboard, ConnectionPages.confirmHeartbeat))
         router.add("GET", "/dashboard/sessions", RouteEntry(.dashboard) { try AccountPages.sessions($0) })
         router.add("POST", "/dashboard/sessions", RouteEntry(.dashboard, AccountPages.createLink))
         router.add("GET", "/dashboard/events", RouteEntry(.dashboard, AccountPages.events))

@@ -46,15 +46,20 @@ public struct Heartbeat: JobKind {
     /// `POST /api/v1/connections/{id}/heartbeat/confirm`: the tenant opened the app.
     static func confirm(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        guard let row = try context.connection.query("""
+        try confirm(id, accountID: context.account.accountID, on: context.connection)
+        return JSONResponse.make(200, try ConnectionView.find(id, accountID: context.account.accountID, on: context.connection))
+    }
+
+    /// The API's confirm and the dashboard's share this.
+    static func confirm(_ id: String, accountID: String, on connection: Connection) throws {
+        guard let row = try connection.query("""
             SELECT status, connection_mode FROM connections WHERE id = $1 AND account_id = $2 FOR UPDATE
-            """, [id, context.account.accountID]).first else {
+            """, [id, accountID]).first else {
             throw APIError.notFound("connection \(id)")
         }
         guard try row.decode(String.self, at: 0) == "active", try row.decode(String.self, at: 1) == "coexistence" else {
             throw APIError(status: 409, code: "conflict", message: "the heartbeat applies to active Coexistence connections only")
         }
-        try ConnectionStore.confirmHeartbeat(id, on: context.connection)
-        return JSONResponse.make(200, try ConnectionView.find(id, accountID: context.account.accountID, on: context.connection))
+        try ConnectionStore.confirmHeartbeat(id, on: connection)
     }
 }
