@@ -92,6 +92,9 @@ import Testing
         // Not signed in: sent to sign in.
         try browser.open(f.server.baseURL + "/dashboard")
         #expect(browser.currentURL.hasSuffix("/dashboard/login"))
+        try screenshot(browser, "login")
+        try browser.open(local(owner.signInUrl, f))
+        try screenshot(browser, "set-password")
         try setPassword(browser, link: local(owner.signInUrl, f))
         #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard") }, "at \(browser.currentURL)")
         #expect(text(browser).contains("active numbers"))
@@ -117,6 +120,7 @@ import Testing
         #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/dashboard/login/totp") })
         let right = TOTP.code(secret: secret, time: Date())
         let wrong = right == "000000" ? "000001" : "000000"
+        try screenshot(browser, "totp")
         try browser.type(wrong, into: "#totp")
         try browser.click("#verify")
         #expect(eventually(timeout: 5) { text(browser).contains("That code is not right") })
@@ -164,6 +168,8 @@ import Testing
         let eventID = try #require(receiver.requests.first?.json["id"] as? String)
         try browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")
         let before = try browser.script("return document.querySelectorAll('#attempts tr').length") as? Int ?? 0
+        scan.check(browser.source, "event")
+        try screenshot(browser, "event")
         try browser.click("#redeliver")
         #expect(eventually(timeout: 20) {
             (try? browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")) != nil
@@ -249,6 +255,7 @@ import Testing
         try screenshot(browser, "ops-jobs")
         try browser.click("#bulk-retry")
         #expect(eventually(timeout: 5) { text(browser).contains("Retry 3 matching jobs?") })
+        try screenshot(browser, "ops-confirm")
         try browser.click("#confirm-bulk")
         #expect(eventually(timeout: 5) { text(browser).contains("Retrying 3 jobs") })
         #expect(eventually(timeout: 20) {

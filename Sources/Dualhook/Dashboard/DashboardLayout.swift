@@ -19,7 +19,7 @@ enum DashboardLayout {
         .card b{display:block;font-size:1.6rem}.bad{color:#b3261e}.ok{color:#146c2e}.muted{color:#5f6368}
         form.inline{display:inline}label{display:block;margin:.4rem 0 .15rem;font-weight:600}
         input,select{font:inherit;padding:.45rem .55rem;border:1px solid #b8bec6;border-radius:6px;max-width:100%}
-        button{font:inherit;font-weight:600;padding:.45rem .9rem;border:0;border-radius:6px;background:#1565c0;color:#fff;cursor:pointer}
+        button{font:inherit;font-weight:600;padding:.45rem .9rem;border:0;border-radius:6px;background:#1565c0;color:#fff;cursor:pointer;white-space:nowrap}
         button.danger{background:#b3261e}button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #0b3d91;outline-offset:2px}
         .notice{background:#e8f0fe;border:1px solid #c4d7fb;border-radius:8px;padding:.7rem;margin-bottom:1rem}
         .secret{font:14px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all;background:#fff8e1;padding:.5rem;border-radius:6px}
