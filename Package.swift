@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Dualhook", "JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer", "TestSupport"]),
         .testTarget(name: "MetaTests", dependencies: ["Meta", "HTTPClient", "HTTPServer", "Crypto", "TestSupport"]),
