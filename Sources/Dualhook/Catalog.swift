@@ -25,6 +25,7 @@ public enum ProductJobs {
         registry.register(HealthSweep())
         registry.register(Heartbeat())
         registry.register(PruneAPIState())
+        registry.register(UsageNotices())
     }
 
     /// `healthInterval`: how often each connection's health is polled; `heartbeatWarning`: how
@@ -32,6 +33,6 @@ public enum ProductJobs {
     public static func sweeps(healthInterval: Double = 21_600, heartbeatWarning: Double = Heartbeat.defaultWarning) -> [PeriodicJob] {
         [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic(),
          HealthSweep.periodic(intervalSeconds: healthInterval), Heartbeat.periodic(warningSeconds: heartbeatWarning),
-         TokenExpiry.periodic()]
+         TokenExpiry.periodic(), UsageNotices.periodic()]
     }
 }

@@ -3,6 +3,18 @@ import Foundation
 
 extension Commands {
     static func accounts(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
+        if args.first == "set-plan" {
+            let parsed = try Arguments(args.dropFirst(), options: [], flags: [])
+            try parsed.expectPositionals(2, "ACCOUNT_ID PLAN")
+            let connection = try connect(environment)
+            defer { connection.close() }
+            guard try PlanStore.assign(accountID: parsed.positionals[0], plan: parsed.positionals[1], on: connection) else {
+                fail("no account \(parsed.positionals[0]) or no plan \(parsed.positionals[1])")
+                return 1
+            }
+            print("account \(parsed.positionals[0]) is on plan \(parsed.positionals[1])")
+            return 0
+        }
         if args.first == "list" {
             let parsed = try Arguments(args.dropFirst(), options: [], flags: ["json"])
             try parsed.expectPositionals(0, "")

@@ -21,7 +21,7 @@ enum Commands {
                 usage: "dualhook serve [--threads N] [--listen host:port] [--idle-timeout SECONDS]\n  --threads   HTTP threads, each with its own database connection (default: twice the cores)\n  --listen    overrides DUALHOOK_LISTEN (default 127.0.0.1:8080)\n  --idle-timeout  close connections idle or sending nothing for this long (default 30)",
                 run: serve),
         Command(name: "accounts", summary: "create and list accounts",
-                usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once\ndualhook accounts list [--json]",
+                usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once\ndualhook accounts list [--json]\ndualhook accounts set-plan ACCOUNT_ID PLAN",
                 run: accounts),
         Command(name: "users", summary: "people who sign in to the dashboard and the operator console",
                 usage: """
@@ -31,6 +31,15 @@ enum Commands {
                 dualhook users list [--json]
                 dualhook users disable USER_ID    the user can no longer sign in; their sessions end
                 """, run: users),
+        Command(name: "plans", summary: "plans: price, included connections, trial",
+                usage: """
+                dualhook plans set NAME --currency EUR --monthly-price 99 --included 25 --extra-price 4 --trial-days 30
+                                   [--after-trial continue|block_onboarding]
+                  creates or changes a plan (the `platform` plan exists after migrate); prices have at most two decimals
+                dualhook plans list [--json]
+                """, run: plans),
+        Command(name: "usage", summary: "connection-day usage of every account for a month",
+                usage: "dualhook usage report --period YYYY-MM [--json|--csv]", run: usage),
         Command(name: "keys", summary: "create, revoke and list API keys",
                 usage: "dualhook keys create --account ID\ndualhook keys revoke KEY_ID\ndualhook keys list --account ID [--json]",
                 run: keys),

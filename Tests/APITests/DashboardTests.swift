@@ -203,7 +203,7 @@ import Testing
         let madeLink = try #require(read(browser, "return (document.getElementById('new-link') || {}).textContent"))
         #expect(madeLink.contains("/onboard/"))
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?tenantId=cust_form", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 1)
-        for page in ["sessions", "audit"] {
+        for page in ["sessions", "usage", "audit"] {
             try browser.open(f.server.baseURL + "/dashboard/\(page)")
             scan.check(browser.source, page)
             try screenshot(browser, page)

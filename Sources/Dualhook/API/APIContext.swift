@@ -25,6 +25,9 @@ public struct Caller: Sendable {
     public let keyID: String
     /// The account's redirect origins, read with the key so session creation needs no extra query.
     public let redirectOrigins: [String]
+    /// The account's trial ended with no plan chosen, on a plan whose `after_trial` is
+    /// `block_onboarding`: new sessions answer 402 `plan_required`.
+    public var onboardingBlocked = false
 }
 
 /// How a route answers.

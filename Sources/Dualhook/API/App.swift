@@ -38,6 +38,7 @@ public final class App: Sendable {
         MetaCallbackRoutes.register(&router)
         HealthRoutes.register(&router)
         DashboardRoutes.register(&router)
+        UsageRoutes.register(&router)
     }
 
     /// The routes the OpenAPI document describes, as (method, pattern): all but the pages of

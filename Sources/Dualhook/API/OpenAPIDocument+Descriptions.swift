@@ -18,6 +18,7 @@ extension OpenAPIDocument {
         ("rate_limited", 429, "A budget is used up (requests per minute for the key, or reveals per hour); `Retry-After` says when to retry."),
         ("idempotency_key_reused", 422, "The Idempotency-Key was used with a different request (compared as parsed JSON)."),
         ("idempotency_key_in_use", 409, "The first request with this Idempotency-Key is still running."),
+        ("plan_required", 402, "The account's trial has ended with no plan chosen, and its plan stops onboarding until one is set."),
         ("session_expired", 410, "The onboarding session's link has expired."),
         ("session_used", 409, "The onboarding session has finished; its link or action leads nowhere now."),
         ("waba_webhook_conflict", 409, "The WhatsApp Business Account is connected for another tenant."),
@@ -31,6 +32,7 @@ extension OpenAPIDocument {
     static let statusDescriptions: [String: String] = [
         "400": "`validation_failed` (with `param`) or `invalid_json`.",
         "401": "`unauthorized`: no valid bearer token.",
+        "402": "`plan_required`: the trial has ended and the plan stops onboarding until one is chosen.",
         "403": "`forbidden`: the verify token does not match.",
         "404": "`not_found`: no such object in this account, or no such link.",
         "409": "`idempotency_key_in_use`, `session_used`, `waba_webhook_conflict` or `conflict`.",
@@ -48,6 +50,7 @@ extension OpenAPIDocument {
         "ready": "Answers 200 when the database answers, else 503. For readiness probes.",
         "metrics": "Prometheus text: requests by route and status, latency histograms, database pool, jobs by queue and state. Only with `Authorization: Bearer <DUALHOOK_METRICS_TOKEN>`; without that variable metrics are off (404).",
         "openapi": "This document.",
+        "getUsage": "Connection-days of the month (a connection counts on each UTC day it was active for any part of), billable connections (connection-days ÷ days in the month), extra connections over the plan's, and the estimated amount (monthly price + extra × extra price, rounded half-up to the cent; 0.00 for a month that ends within the trial). Default: the current month; a future or malformed month is 400.",
         "reference": "The API reference as one HTML page, drawn from this document: operations, fields, errors, events and schemas.",
         "getAccount": "The calling account: names, logo, brand colour, contacts, event URL and how deliveries to it are going.",
         "updateAccount": "Changes only the fields given; `null` clears an optional one. The onboarding page shows the display name, logo, brand colour (text colour chosen for AA contrast) and contacts.",
@@ -136,6 +139,13 @@ extension OpenAPIDocument {
         "activeConnections": "Active connections of the tenant.", "connections": "The tenant's connections.",
         "nextCursor": "Pass as `cursor` for the next page; null on the last.", "limit": "Page size, 1–100 (default 20).",
         "cursor": "A `nextCursor` from the previous page.", "since": "Only those created at or after this time (RFC 3339).",
+        "period": "A month, `YYYY-MM` (UTC).", "plan": "The account's plan.", "trialEndsAt": "When the trial ends.",
+        "connectionDays": "Days connections were active in the period, summed.", "billableConnections": "Connection-days ÷ days in the period (decimal string).",
+        "extraConnections": "Billable connections over the plan's included ones (decimal string).",
+        "estimatedAmount": "What the period costs, in the plan's currency (decimal string).", "currency": "ISO 4217 currency.",
+        "monthlyPrice": "The plan's monthly price.", "includedConnections": "Connections the monthly price includes.",
+        "extraConnectionPrice": "The price of each extra connection per month.", "trialDays": "The plan's trial, in days.",
+        "activeDays": "UTC days the connection was active in the period.",
         "hub.mode": "`subscribe`.", "hub.verify_token": "Must equal META_WEBHOOK_VERIFY_TOKEN.", "hub.challenge": "Echoed back.",
         "token": "The onboarding link's token.", "Idempotency-Key": "Any string up to 255 characters: the first answer is replayed for an hour.",
         "X-Hub-Signature-256": "`sha256=` HMAC of the raw body with the app secret.", "message": "What went wrong, in words.",
@@ -162,6 +172,9 @@ extension OpenAPIDocument {
         .heartbeatDueSoon: ("A Coexistence number's heartbeat is due soon.", ["connectionId", "dueAt"]),
         .heartbeatOverdue: ("A Coexistence number's heartbeat is overdue.", ["connectionId", "dueAt"]),
         .heartbeatConfirmed: ("A heartbeat was confirmed.", ["connectionId", "confirmedAt"]),
+        .accountTrialEnding: ("The account's trial ends in 3 days and no plan is chosen.", ["trialEndsAt", "plan"]),
+        .usageThreshold: ("Active connections reached 80% or 100% of the plan's included ones (once each per month).",
+                          ["percent", "period", "activeConnections", "includedConnections"]),
     ]
 
     /// One entry per event type, as OpenAPI 3.1 describes requests the API makes.

@@ -103,6 +103,10 @@ public enum OpenAPIDocument {
                           "responses": ["200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]]]],
         "/api/v1/openapi.json": ["get": ["operationId": "openapi", "summary": "This document", "security": [[String: Any]](),
                                          "responses": ["200": response("OpenAPI 3.1", ["type": "object"])]]],
+        "/api/v1/usage": [
+            "get": operation("getUsage", "The account's connection-day ledger and estimated amount for a month", ok: ("200", ref("Usage")),
+                             parameters: [query("period", ["type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"])]),
+        ],
         "/api/v1/account": [
             "get": operation("getAccount", "The calling account", ok: ("200", ref("Account"))),
             "patch": operation("updateAccount", "Change the account's settings", ok: ("200", ref("Account")),
@@ -113,8 +117,12 @@ public enum OpenAPIDocument {
                               ok: ("200", ref("RotatedSecret")), idempotent: true),
         ],
         "/api/v1/onboarding/sessions": [
-            "post": operation("createSession", "Create an onboarding session", ok: ("201", ref("SessionCreated")),
-                              body: ref("SessionCreate"), idempotent: true),
+            "post": {
+                var op = operation("createSession", "Create an onboarding session", ok: ("201", ref("SessionCreated")),
+                                   body: ref("SessionCreate"), idempotent: true)
+                op["responses"] = (op["responses"] as! [String: Any]).merging(["402": errorResponse]) { _, new in new }
+                return op
+            }(),
             "get": operation("listSessions", "List onboarding sessions", ok: ("200", ref("SessionPage")),
                              parameters: pageParameters + [query("tenantId", ["type": "string"]),
                                                            query("status", ["type": "string", "enum": sessionStatuses]),
@@ -346,6 +354,17 @@ public enum OpenAPIDocument {
                 "expiresInSeconds": ["type": "integer", "minimum": 300, "maximum": 86400],
                 "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]],
                 "locale": ["type": "string", "minLength": 2, "maxLength": 35, "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"]]],
+            "Usage": ["type": "object", "required": ["accountId", "period", "plan", "trialEndsAt", "connectionDays", "billableConnections",
+                                                     "extraConnections", "estimatedAmount", "connections"], "properties": [
+                "accountId": ["type": "string"], "period": ["type": "string"],
+                "plan": ["type": "object", "required": ["name", "currency", "monthlyPrice", "includedConnections", "extraConnectionPrice", "trialDays"],
+                         "properties": ["name": ["type": "string"], "currency": ["type": "string"], "monthlyPrice": ["type": "string"],
+                                        "includedConnections": ["type": "integer"], "extraConnectionPrice": ["type": "string"],
+                                        "trialDays": ["type": "integer"]]],
+                "trialEndsAt": timestamp, "connectionDays": ["type": "integer"], "billableConnections": ["type": "string"],
+                "extraConnections": ["type": "string"], "estimatedAmount": ["type": "string"],
+                "connections": ["type": "array", "items": ["type": "object", "required": ["connectionId", "tenantId", "activeDays"], "properties": [
+                    "connectionId": ["type": "string"], "tenantId": ["type": "string"], "activeDays": ["type": "integer"]]]]]],
             "SessionLink": ["type": "object", "required": ["sessionId", "onboardingUrl", "expiresAt"], "properties": [
                 "sessionId": ["type": "string"], "onboardingUrl": ["type": "string"], "expiresAt": timestamp]],
             "SessionCreated": ["type": "object", "required": ["sessionId", "onboardingUrl", "status", "expiresAt"], "properties": [

@@ -26,20 +26,25 @@ struct RateLimitWindow {
     static func authenticate(keyHash: Data, on connection: Connection) throws -> (Caller, RateLimitWindow)? {
         let result = try connection.query("""
             WITH key AS (
-                SELECT k.id, k.account_id, a.rate_limit_per_minute AS lim, a.redirect_origins::text AS origins
-                FROM api_keys k JOIN accounts a ON a.id = k.account_id
+                SELECT k.id, k.account_id, a.rate_limit_per_minute AS lim, a.redirect_origins::text AS origins,
+                       -- A trial over with no plan chosen, on a plan that then stops onboarding.
+                       a.plan_chosen_at IS NULL AND p.after_trial = 'block_onboarding'
+                           AND a.created_at + make_interval(days => p.trial_days) < now() AS blocked
+                FROM api_keys k JOIN accounts a ON a.id = k.account_id JOIN plans p ON p.name = a.plan
                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL),
             counted AS (
                 INSERT INTO rate_limit_windows (key_id, budget, window_start, count)
                 SELECT id, 'api', date_trunc('minute', now()), 1 FROM key
                 ON CONFLICT (key_id, budget, window_start) DO UPDATE SET count = rate_limit_windows.count + 1
                 RETURNING count, window_start)
-            SELECT key.id, key.account_id, key.lim, counted.count, extract(epoch FROM counted.window_start)::bigint + 60, key.origins
+            SELECT key.id, key.account_id, key.lim, counted.count, extract(epoch FROM counted.window_start)::bigint + 60, key.origins,
+                   key.blocked
             FROM key, counted
             """, [keyHash])
         guard let row = result.first else { return nil }
         return (Caller(accountID: try row.decode(at: 1), keyID: try row.decode(at: 0),
-                       redirectOrigins: PostgresTextArray.parse(try row.decode(String.self, at: 5))),
+                       redirectOrigins: PostgresTextArray.parse(try row.decode(String.self, at: 5)),
+                       onboardingBlocked: try row.decode(at: 6)),
                 RateLimitWindow(limit: try row.decode(at: 2), used: try row.decode(at: 3), resetAt: try row.decode(at: 4)))
     }
 }

@@ -33,7 +33,7 @@ enum DashboardLayout {
             ? [("/ops", "Queues"), ("/ops/jobs", "Jobs"), ("/ops/sweeps", "Sweeps"), ("/ops/accounts", "Accounts")]
             : [("/dashboard", "Overview"), ("/dashboard/connections", "Connections"), ("/dashboard/sessions", "Onboarding"),
                ("/dashboard/events", "Events"), ("/dashboard/keys", "API keys"), ("/dashboard/settings", "Settings"),
-               ("/dashboard/audit", "Audit trail")]
+               ("/dashboard/usage", "Usage"), ("/dashboard/audit", "Audit trail")]
         let nav = links.map { link -> HTML in
             link.0 == here ? "<a class=\"here\" href=\"\(link.0)\" aria-current=\"page\">\(link.1)</a>" : "<a href=\"\(link.0)\">\(link.1)</a>"
         }

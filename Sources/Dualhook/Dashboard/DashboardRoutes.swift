@@ -23,6 +23,7 @@ enum DashboardRoutes {
         router.add("POST", "/dashboard/settings/totp", RouteEntry(.dashboard, SettingsPages.enableTOTP))
         router.add("POST", "/dashboard/settings/signing-secret", RouteEntry(.dashboard, SettingsPages.rotateSecret))
         router.add("GET", "/dashboard/audit", RouteEntry(.dashboard, AccountPages.audit))
+        router.add("GET", "/dashboard/usage", RouteEntry(.dashboard, UsagePage.render))
         router.add("GET", "/ops", RouteEntry(.dashboard, OpsPages.queues))
         router.add("POST", "/ops/queues/{queue}/pause", RouteEntry(.dashboard, OpsPages.pause))
         router.add("POST", "/ops/queues/{queue}/resume", RouteEntry(.dashboard, OpsPages.pause))

@@ -15,4 +15,6 @@ enum EventType: String, CaseIterable, Sendable, Encodable {
     case heartbeatDueSoon = "connection.heartbeat.due_soon"
     case heartbeatOverdue = "connection.heartbeat.overdue"
     case heartbeatConfirmed = "connection.heartbeat.confirmed"
+    case accountTrialEnding = "account.trial_ending"
+    case usageThreshold = "usage.threshold"
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JobQueue
+import Logging
 import Postgres
 
 /// Lifecycle events are written here in the transaction that causes them; delivery reads
@@ -14,6 +15,17 @@ enum Outbox {
         JobQueue.wake(DeliverEvent.queue, after: connection)
         countOutcome(type, dataJSON: dataJSON, after: connection)
         return id
+    }
+
+    /// An event's `data` from an `Encodable` payload (account-level events have no tenant).
+    static func json<T: Encodable>(_ payload: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.rfc3339(date))
+        }
+        return String(decoding: try encoder.encode(payload), as: UTF8.self)
     }
 
     /// An onboarding session's end, counted for /metrics by outcome and reason once it commits.

@@ -22,6 +22,10 @@ enum SessionRoutes {
     }
 
     static func create(_ context: APIContext) throws -> Response {
+        if context.account.onboardingBlocked {
+            throw APIError(status: 402, code: "plan_required",
+                           message: "the account's trial has ended and its plan stops onboarding until a plan is chosen; ask the operator to set one")
+        }
         let input = try SessionRequest(
             body: try JSONObject(body: context.request.body),
             redirectOrigins: context.account.redirectOrigins,

@@ -1,0 +1,94 @@
+import Foundation
+import Postgres
+
+/// Metering by connection-day, derived from `connection_status_changes` (the history a trigger
+/// keeps), not from a counter a crash could skip: a connection counts on each UTC day of the
+/// period it was `active` for any part of. A closed period gives the same answer every time it
+/// is computed; the current one counts up to now.
+enum UsageLedger {
+    struct Line: Encodable, Sendable {
+        let connectionId: String
+        let tenantId: String
+        let activeDays: Int
+    }
+
+    struct Usage: Encodable, Sendable {
+        struct PlanView: Encodable, Sendable {
+            let name: String
+            let currency: String
+            let monthlyPrice: String
+            let includedConnections: Int
+            let extraConnectionPrice: String
+            let trialDays: Int
+        }
+        let accountId: String
+        let period: String
+        let plan: PlanView
+        let trialEndsAt: Date
+        let connectionDays: Int
+        let billableConnections: String
+        let extraConnections: String
+        let estimatedAmount: String
+        let connections: [Line]
+    }
+
+    /// Active days per connection for accounts (all when nil), in one statement.
+    static func lines(accountID: String?, period: BillingPeriod, on connection: Connection) throws -> [String: [Line]] {
+        var filter: PostgresQuery = "true"
+        if let accountID { filter = "account_id = \(accountID)" }
+        var out: [String: [Line]] = [:]
+        for row in try connection.sql("""
+            WITH changes AS (
+                SELECT connection_id, account_id, tenant_id, status, at,
+                       lead(at) OVER (PARTITION BY connection_id ORDER BY at) AS until
+                FROM connection_status_changes WHERE \(filter) AND at < \(period.end)),
+            active AS (
+                SELECT connection_id, account_id, tenant_id, greatest(at, \(period.start)) AS s,
+                       least(coalesce(until, 'infinity'), \(period.end), now()) AS e
+                FROM changes WHERE status = 'active' AND coalesce(until, 'infinity') > \(period.start)),
+            days AS (
+                SELECT DISTINCT a.connection_id, a.account_id, a.tenant_id, d
+                FROM active a, generate_series(date_trunc('day', a.s AT TIME ZONE 'UTC'),
+                                               (a.e - interval '1 microsecond') AT TIME ZONE 'UTC', interval '1 day') AS d
+                WHERE a.e > a.s)
+            SELECT account_id, connection_id, min(tenant_id), count(*)::int FROM days
+            GROUP BY account_id, connection_id ORDER BY account_id, connection_id
+            """).rows {
+            out[try row.decode(at: 0), default: []].append(Line(connectionId: try row.decode(at: 1), tenantId: try row.decode(at: 2),
+                                                                activeDays: try row.decode(at: 3)))
+        }
+        return out
+    }
+
+    /// The account's ledger and what it will pay. Billable connections = connection-days ÷ days
+    /// in the period (kept exact); extra = billable − included when positive; amount = monthly
+    /// price + extra × extra price, rounded half-up to the cent once. A period that ends before
+    /// the trial does is not billed (0.00).
+    static func usage(accountID: String, plan: Plan, trialEndsAt: Date, period: BillingPeriod, lines: [Line]) -> Usage {
+        let days = lines.reduce(0) { $0 + $1.activeDays }
+        let billable = Decimal(days) / Decimal(period.days)
+        let extra = max(0, billable - Decimal(plan.includedConnections))
+        let monthly = Money.parse(plan.monthlyPrice) ?? 0
+        let extraPrice = Money.parse(plan.extraConnectionPrice) ?? 0
+        let amount = period.end <= trialEndsAt ? Decimal(0) : monthly + extra * extraPrice
+        return Usage(accountId: accountID, period: period.text,
+                     plan: .init(name: plan.name, currency: plan.currency, monthlyPrice: Money.text(monthly),
+                                 includedConnections: plan.includedConnections, extraConnectionPrice: Money.text(extraPrice),
+                                 trialDays: plan.trialDays),
+                     trialEndsAt: trialEndsAt, connectionDays: days, billableConnections: Money.text(billable),
+                     extraConnections: Money.text(extra), estimatedAmount: Money.text(amount), connections: lines)
+    }
+
+    /// Every account's usage for a period (the CLI's report).
+    static func report(period: BillingPeriod, on connection: Connection) throws -> [Usage] {
+        let lines = try lines(accountID: nil, period: period, on: connection)
+        return try connection.sql("""
+            SELECT a.id, \(unescaped: PlanStore.columns), a.created_at + make_interval(days => p.trial_days)
+            FROM accounts a JOIN plans p ON p.name = a.plan ORDER BY a.id
+            """).rows.map { row in
+            let id: String = try row.decode(at: 0)
+            return usage(accountID: id, plan: try PlanStore.plan(row, at: 1), trialEndsAt: try row.decode(at: 8), period: period,
+                         lines: lines[id] ?? [])
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// `GET /api/v1/usage?period=YYYY-MM`: the account's connection-day ledger and what it will pay.
+enum UsageRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/usage", RouteEntry(.api, query: ["period"], usage))
+    }
+
+    /// The period asked for: `YYYY-MM`, not after the current month (default: the current one).
+    static func period(_ text: String?) throws -> BillingPeriod {
+        let current = BillingPeriod(containing: Date())
+        guard let text else { return current }
+        guard let period = BillingPeriod(text) else {
+            throw APIError.validationFailed(param: "period", "period must be a month as YYYY-MM, e.g. \(current.text)")
+        }
+        guard period.start <= current.start else {
+            throw APIError.validationFailed(param: "period", "period \(period.text) has not begun; the latest is \(current.text)")
+        }
+        return period
+    }
+
+    static func usage(_ context: APIContext) throws -> Response {
+        let period = try period(context.request.query["period"])
+        let account = context.account.accountID
+        guard let (plan, trialEndsAt, _) = try PlanStore.of(accountID: account, on: context.connection) else { throw APIError.notFound("account") }
+        let lines = try UsageLedger.lines(accountID: account, period: period, on: context.connection)[account] ?? []
+        return .json(200, UsageLedger.usage(accountID: account, plan: plan, trialEndsAt: trialEndsAt, period: period, lines: lines))
+    }
+}
+
+/// `dualhook usage report`: every account's usage for a closed or current month.
+public enum UsageReport {
+    public struct InvalidPeriod: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func json(period text: String, on connection: Connection) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Response.timestamp(date))
+        }
+        return try encoder.encode(try rows(period: text, on: connection))
+    }
+
+    /// One line per account and connection (accounts without any: one line with empty connection).
+    public static func csv(period text: String, on connection: Connection) throws -> String {
+        var out = "account_id,period,plan,currency,connection_days,billable_connections,extra_connections,estimated_amount,connection_id,tenant_id,active_days\n"
+        func field(_ value: String) -> String {
+            value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+        }
+        for usage in try rows(period: text, on: connection) {
+            let head = [usage.accountId, usage.period, usage.plan.name, usage.plan.currency, String(usage.connectionDays),
+                        usage.billableConnections, usage.extraConnections, usage.estimatedAmount].map(field).joined(separator: ",")
+            if usage.connections.isEmpty { out += head + ",,,0\n" }
+            for line in usage.connections {
+                out += head + "," + [line.connectionId, line.tenantId, String(line.activeDays)].map(field).joined(separator: ",") + "\n"
+            }
+        }
+        return out
+    }
+
+    static func rows(period text: String, on connection: Connection) throws -> [UsageLedger.Usage] {
+        let period: BillingPeriod
+        do { period = try UsageRoutes.period(text) } catch let error as APIError { throw InvalidPeriod(description: error.message) }
+        return try UsageLedger.report(period: period, on: connection)
+    }
+}
