@@ -53,7 +53,8 @@ public struct BulkJobAction: JobKind {
             guard let last = ids.last else { break }
             after = last
             changed += try context.database.withConnection { connection in
-                var batch = JobAdmin.Filter()
+                // The filter again, not only the ids: a job that changed since the look is left alone.
+                var batch = args.filter
                 batch.ids = ids
                 return args.action == "retry" ? try JobAdmin.retryMatching(batch, on: connection)
                                               : try JobAdmin.cancelMatching(batch, on: connection)

@@ -11,6 +11,8 @@ extension JobAdmin {
         public var argument: (name: String, value: String)?
         /// Only these jobs (a bulk action's batch).
         public var ids: [Int64]?
+        /// Only jobs up to this id (those an operator saw counted).
+        public var maxID: Int64?
 
         public init(queue: String? = nil, kind: String? = nil, state: String? = nil, argument: (name: String, value: String)? = nil) {
             self.queue = queue
@@ -31,6 +33,7 @@ extension JobAdmin {
             if let kind { filter = "\(filter) AND kind = \(kind)" }
             if let argument { filter = "\(filter) AND args->>\(argument.name) = \(argument.value)" }
             if let ids { filter = "\(filter) AND id = ANY(\(ids)::bigint[])" }
+            if let maxID { filter = "\(filter) AND id <= \(maxID)" }
             return filter
         }
     }
@@ -56,13 +59,20 @@ extension JobAdmin {
         try connection.sql("SELECT count(*) FROM jobs WHERE \(filter.sql)").scalar(Int.self) ?? 0
     }
 
-    /// Runs every matching job that is not running again now (one statement, in the caller's
-    /// transaction); answers how many.
+    /// Runs every matching job that failed, was cancelled or waits again now (never a completed
+    /// or running one: a bulk retry must not redo work that succeeded); answers how many. Of
+    /// jobs sharing a unique key only the newest is retried, and none whose key a live job
+    /// holds, so the statement cannot collide with the unique index.
     public static func retryMatching(_ filter: Filter, on connection: Connection) throws -> Int {
         let queues = try connection.sql("""
             UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
                 max_attempts = GREATEST(max_attempts, attempt + 1)
-            WHERE \(filter.sql) AND state <> 'running'
+            WHERE id IN (
+                SELECT DISTINCT ON (coalesce(j.unique_key, j.id::text)) j.id FROM jobs j
+                WHERE \(filter.sql) AND j.state IN ('discarded', 'cancelled', 'available')
+                  AND (j.unique_key IS NULL OR j.state = 'available' OR NOT EXISTS (
+                      SELECT 1 FROM jobs l WHERE l.unique_key = j.unique_key AND l.state IN ('available', 'running')))
+                ORDER BY coalesce(j.unique_key, j.id::text), j.id DESC)
             RETURNING queue
             """).rows.map { try $0.decode(String.self, at: 0) }
         for queue in Set(queues) { WakeUps.shared.wake(queue, after: connection) }

@@ -99,6 +99,8 @@ import Testing
         // The person cancelling in Meta's window is a choice they can take back while the link lives.
         let t = try create(f, tenant: "cust_43")
         #expect(try f.server.send("POST", "/onboard/\(t.token)/cancel", json: #"{"currentStep":"PHONE_NUMBER_SETUP"}"#).status == 200)
+        #expect(try f.server.send("POST", "/onboard/\(t.token)/cancel", json: #"{"currentStep":"PHONE_NUMBER_SETUP"}"#).status == 200)
+        #expect(try events(f, "type=onboarding.failed").count == 2, "one for the API's cancel, one for the person's (a second click says nothing new)")
         #expect(try status(f, t.id) == "cancelled")
         #expect(try f.server.send("GET", "/onboard/\(t.token)").status == 200)
         #expect(try f.server.send("POST", "/onboard/\(t.token)/open").status == 204)
@@ -145,6 +147,11 @@ import Testing
         let other = String(decoding: try JSONSerialization.data(withJSONObject: changed), as: UTF8.self)
         let refused = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: headers, json: other)
         #expect(refused.status == 422 && refused.errorCode == "idempotency_key_reused")
+        // Numbers too long for a double stay themselves: these two differ in the last digit.
+        let bigKey = ["Idempotency-Key": "k-\(UUID().uuidString)"]
+        func big(_ n: String) -> String { sessionBody(tenant: "cust_big").replacingOccurrences(of: #""plan":"pro""#, with: #""orderId":\#(n)"#) }
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: bigKey, json: big("12345678901234567891")).status == 201)
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: bigKey, json: big("12345678901234567892")).status == 422)
     }
 
     @Test func bodiesThatAreNotObjectsSayWhatTheyAre() throws {

@@ -112,4 +112,15 @@ import Testing
         #expect(try f.db.with { try PlanStore.assign(accountID: f.account.accountId, plan: "strict", on: $0) })
         #expect(try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody()).status == 201)
     }
+
+    /// 751 connection-days in a 30-day month on 99 + 25 included + 1.05 per extra: exactly
+    /// 99.035, which rounds half-up to 99.04.
+    @Test func aHalfCentRoundsUpFromTheExactAmount() {
+        let plan = Plan(name: "p", currency: "EUR", monthlyPrice: "99.00", includedConnections: 25, extraConnectionPrice: "1.05",
+                        trialDays: 0, afterTrial: .continue)
+        let lines = [UsageLedger.Line(connectionId: "con_x", tenantId: "t", activeDays: 751)]
+        let usage = UsageLedger.usage(accountID: "acc", plan: plan, trialEndsAt: .distantPast, period: BillingPeriod("2026-11")!, lines: lines)
+        #expect(usage.estimatedAmount == "99.04")
+        #expect(usage.billableConnections == "25.03" && usage.extraConnections == "0.03")
+    }
 }

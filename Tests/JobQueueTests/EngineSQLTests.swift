@@ -95,3 +95,35 @@ import Testing
         #expect(eventually(timeout: 5) { recorder.all == [id] })
     }
 }
+
+@Suite struct BulkRetryTests {
+    @Test func aBulkRetryNeverRedoesCompletedWorkAndKeepsUniqueKeysUnique() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let done = try JobQueue.enqueue(CountJob.self, .init(n: 1), on: connection)!
+            let failedTwice = try (0..<2).map { _ in
+                try JobQueue.enqueue(CountJob.self, .init(n: 2), options: JobOptions(uniqueKey: "deliver:evt_1"), on: connection)!
+                    .also { try connection.sql("UPDATE jobs SET state = 'discarded', finalized_at = now() WHERE id = \($0)") }
+            }
+            let held = try JobQueue.enqueue(CountJob.self, .init(n: 3), options: JobOptions(uniqueKey: "deliver:evt_2"), on: connection)!
+            try connection.sql("UPDATE jobs SET state = 'discarded', finalized_at = now() WHERE id = \(held)")
+            _ = try JobQueue.enqueue(CountJob.self, .init(n: 4), options: JobOptions(uniqueKey: "deliver:evt_2"), on: connection)!
+            try connection.sql("UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = \(done)")
+            // No state filter: everything in the queue matches, but only failed work runs again.
+            let retried = try JobAdmin.retryMatching(JobAdmin.Filter(queue: "default"), on: connection)
+            #expect(retried == 2, "the newest evt_1 job and the waiting evt_2 one")
+            #expect(try jobState(db, done) == "completed")
+            #expect(try jobState(db, failedTwice[1]) == "available" && jobState(db, failedTwice[0]) == "discarded")
+            #expect(try jobState(db, held) == "discarded", "its key is held by a live job")
+        }
+    }
+}
+
+extension Int64 {
+    /// Runs `body` with the value and answers it (a test's small helper).
+    func also(_ body: (Int64) throws -> Void) rethrows -> Int64 {
+        try body(self)
+        return self
+    }
+}

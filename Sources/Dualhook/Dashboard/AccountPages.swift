@@ -13,6 +13,7 @@ enum AccountPages {
     /// An agency's self-serve link: the same session the API's POST makes, from a form.
     static func createLink(_ context: APIContext) throws -> Response {
         let (_, account) = try DashboardAccess.member(context, changing: true)
+        if try PlanStore.onboardingBlocked(accountID: account, on: context.connection) { throw PlanStore.planRequired }
         let form = Form(context.request.body)
         var fields: [String: Any] = [:]
         for name in linkFields { if let value = form[name], !value.isEmpty { fields[name] = value } }
@@ -107,7 +108,7 @@ enum AccountPages {
         let redeliver: HTML = session.user.role?.canChange == true ? """
             <form method="post" action="/dashboard/events/\(id)/redeliver">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="redeliver">Redeliver now</button></form>
             """ : ""
-        let notice: HTML = context.request.query["done"].map { "<div class=\"notice\" role=\"status\">\($0)</div>" } ?? ""
+        let notice = DashboardLayout.notice(context.request.query["done"])
         let body: HTML = """
             \(notice)<section><p><b>\(try row.decode(String.self, at: 0))</b> · \(Timestamps.short(try row.decode(Date.self, at: 1))) · \(try row.decode(String.self, at: 2))</p>
             <pre class="secret">\(try row.decode(String.self, at: 3))</pre>\(redeliver)</section>
@@ -122,7 +123,7 @@ enum AccountPages {
         try EventRoutes.queueRedelivery(id, accountID: account, on: context.connection)
         try AuditTrail.record("event.redeliver", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
                               on: context.connection)
-        return DashboardLayout.redirect("/dashboard/events/\(id)?done=Delivering%20again")
+        return DashboardLayout.redirect("/dashboard/events/\(id)?done=redeliver")
     }
 
     static func keys(_ context: APIContext, shown: (id: String, key: String)? = nil) throws -> Response {

@@ -98,7 +98,7 @@ enum ConnectionPages {
             <label><input type="checkbox" name="confirm" value="yes" required> I understand messages stop reaching this tenant's URL</label>
             <button type="submit" class="danger" id="disconnect">Disconnect</button></form></section>
             """ : ""
-        let notice: HTML = context.request.query["done"].map { "<div class=\"notice\" role=\"status\">\($0)</div>" } ?? ""
+        let notice = DashboardLayout.notice(context.request.query["done"])
         let body: HTML = """
             \(notice)<section><table>\(factRows)</table></section>\(actions)
             <section><h2>Timeline</h2><div class="scroll"><table><tr><th>when</th><th>event</th><th>detail</th></tr>\(timeline)</table></div>
@@ -114,7 +114,7 @@ enum ConnectionPages {
         try PollHealth.bringForward(id, on: context.connection)
         try AuditTrail.record("connection.health_refresh", target: id, accountID: account, user: session.user,
                               clientIP: context.request.clientIP, on: context.connection)
-        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Health%20is%20being%20read%20from%20Meta")
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=health")
     }
 
     static func changeWebhook(_ context: APIContext) throws -> Response {
@@ -128,7 +128,7 @@ enum ConnectionPages {
         try AuditTrail.record("connection.webhook_change", target: id, accountID: account, user: session.user,
                               detail: ["webhookOverrideUrl": form["webhookOverrideUrl"] ?? ""], clientIP: context.request.clientIP,
                               on: context.connection)
-        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=The%20change%20is%20being%20applied%20at%20Meta")
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=webhook")
     }
 
     static func confirmHeartbeat(_ context: APIContext) throws -> Response {
@@ -137,7 +137,7 @@ enum ConnectionPages {
         try Heartbeat.confirm(id, accountID: account, on: context.connection)
         try AuditTrail.record("connection.heartbeat_confirm", target: id, accountID: account, user: session.user,
                               clientIP: context.request.clientIP, on: context.connection)
-        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Heartbeat%20confirmed")
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=heartbeat")
     }
 
     static func disconnect(_ context: APIContext) throws -> Response {
@@ -151,6 +151,6 @@ enum ConnectionPages {
         try Disconnect.enqueue(id, reason: .api, unsubscribe: true, on: context.connection)
         try AuditTrail.record("connection.disconnect", target: id, accountID: account, user: session.user,
                               clientIP: context.request.clientIP, on: context.connection)
-        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=Disconnecting")
+        return DashboardLayout.redirect("/dashboard/connections/\(id)?done=disconnect")
     }
 }

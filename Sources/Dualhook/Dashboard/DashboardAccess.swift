@@ -17,6 +17,12 @@ enum DashboardAccess {
         return (session, accountID)
     }
 
+    /// Anyone signed in with their second factor (their own settings).
+    static func signedIn(_ context: APIContext) throws -> DashboardSessions.Session {
+        guard let session = context.session, session.secondFactorDone else { throw SignInRequired() }
+        return session
+    }
+
     /// An operator's session; an account user gets 404, as if the console did not exist.
     static func `operator`(_ context: APIContext) throws -> DashboardSessions.Session {
         guard let session = context.session, session.secondFactorDone else { throw SignInRequired() }

@@ -30,7 +30,8 @@ enum DashboardLayout {
     /// A signed-in page: the account's or the console's navigation, then `body`.
     static func page(_ title: String, session: DashboardSessions.Session, here: String, body: HTML, status: Int = 200) -> Response {
         let links: [(String, String)] = session.user.isOperator
-            ? [("/ops", "Queues"), ("/ops/jobs", "Jobs"), ("/ops/sweeps", "Sweeps"), ("/ops/accounts", "Accounts")]
+            ? [("/ops", "Queues"), ("/ops/jobs", "Jobs"), ("/ops/sweeps", "Sweeps"), ("/ops/accounts", "Accounts"),
+               ("/dashboard/settings", "Settings")]
             : [("/dashboard", "Overview"), ("/dashboard/connections", "Connections"), ("/dashboard/sessions", "Onboarding"),
                ("/dashboard/events", "Events"), ("/dashboard/keys", "API keys"), ("/dashboard/settings", "Settings"),
                ("/dashboard/usage", "Usage"), ("/dashboard/audit", "Audit trail")]
@@ -59,6 +60,15 @@ enum DashboardLayout {
                       409: "Not possible now", 410: "This link is no longer valid", 429: "Too many attempts"]
         return plain(titles[status] ?? "Something went wrong", body: "<section><p>\(message)</p><p><a href=\"/dashboard\">Back</a></p></section>",
                      status: status)
+    }
+
+    /// What an action did, by the code its redirect carries (`?done=`): fixed words, never the
+    /// URL's own text.
+    static func notice(_ code: String?) -> HTML {
+        let messages = ["health": "Health is being read from Meta.", "webhook": "The change is being applied at Meta.",
+                        "heartbeat": "Heartbeat confirmed.", "disconnect": "Disconnecting.", "redeliver": "Delivering again."]
+        guard let code, let message = messages[code] else { return "" }
+        return "<div class=\"notice\" role=\"status\">\(message)</div>"
     }
 
     static func csrfField(_ token: String) -> HTML { "<input type=\"hidden\" name=\"csrfToken\" value=\"\(token)\">" }

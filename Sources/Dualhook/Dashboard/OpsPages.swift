@@ -110,19 +110,25 @@ enum OpsPages {
         guard let action = form["action"], action == "retry" || action == "cancel" else {
             throw APIError.validationFailed(param: "action", "Choose retry or cancel.")
         }
-        guard form["confirm"] == "yes" else {
-            let count = try JobAdmin.count(filter, on: context.connection)
+        guard form["confirm"] == "yes", let maxID = form["maxID"].flatMap(Int64.init) else {
+            // The newest job now: what the operator confirms is what was counted.
+            let maxID = try JobAdmin.newestID(on: context.connection)
+            var counted = filter
+            counted.maxID = maxID
+            let count = try JobAdmin.count(counted, on: context.connection)
             return DashboardLayout.page("Confirm", session: session, here: "/ops/jobs", body: """
                 <section><p id="bulk-count">\(action == "retry" ? "Retry" : "Cancel") <b>\(count)</b> matching jobs?</p>
                 <form method="post" action="/ops/jobs/bulk">\(DashboardLayout.csrfField(session.csrfToken))\(filterFields(filter))
                 <input type="hidden" name="action" value="\(action)"><input type="hidden" name="confirm" value="yes">
+                <input type="hidden" name="maxID" value="\(String(maxID))">
                 <button type="submit" id="confirm-bulk">\(action == "retry" ? "Retry" : "Cancel") \(count) jobs</button> <a href="/ops/jobs">Back</a></form></section>
                 """)
         }
         // Run as a job, in batches: a filter can match a million jobs.
-        let count = try JobAdmin.count(filter, on: context.connection)
-        let id = try JobQueue.enqueue(BulkJobAction.self, .init(action: action, filter: filter, maxID: try JobAdmin.newestID(on: context.connection)),
-                                      on: context.connection)
+        var counted = filter
+        counted.maxID = maxID
+        let count = try JobAdmin.count(counted, on: context.connection)
+        let id = try JobQueue.enqueue(BulkJobAction.self, .init(action: action, filter: filter, maxID: maxID), on: context.connection)
         try AuditTrail.record("jobs.\(action)", target: id.map { "job \($0)" }, accountID: nil, user: session.user,
                               detail: ["queue": filter.queue ?? "", "kind": filter.kind ?? "", "state": filter.state ?? "",
                                        "argument": filter.argument.map { "\($0.name)=\($0.value)" } ?? "", "count": String(count)],

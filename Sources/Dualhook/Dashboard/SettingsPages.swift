@@ -7,11 +7,11 @@ import Postgres
 /// signing secret (owners and admins; the new secret is shown once).
 enum SettingsPages {
     static func show(_ context: APIContext, notice: HTML = "") throws -> Response {
-        let (session, _) = try DashboardAccess.member(context)
+        let session = try DashboardAccess.signedIn(context)
         let vault = context.configuration.vault
         var totp: HTML
         if session.user.totpEnabled {
-            totp = "<p class=\"ok\">Two-step sign-in is on.</p>"
+            totp = "<p class=\"ok\">Two-step sign-in is on. To move it to another device, ask an operator for a new sign-in link.</p>"
         } else {
             // The secret waits in the form, sealed to this user, until a code proves the app has it.
             let secret = TOTP.newSecret()
@@ -26,7 +26,7 @@ enum SettingsPages {
                 <p><button type="submit" id="enable-totp">Turn on</button></p></form>
                 """
         }
-        let rotate: HTML = session.user.role?.canChange == true ? """
+        let rotate: HTML = session.user.role?.canChange == true && !session.user.isOperator ? """
             <section><h2>Event signing secret</h2><p>A new secret signs from now on; the previous one keeps signing for 24 hours.</p>
             <form method="post" action="/dashboard/settings/signing-secret">\(DashboardLayout.csrfField(session.csrfToken))
             <label><input type="checkbox" name="confirm" value="yes" required> Rotate the secret</label>
@@ -37,7 +37,12 @@ enum SettingsPages {
     }
 
     static func enableTOTP(_ context: APIContext) throws -> Response {
-        let (session, account) = try DashboardAccess.member(context)
+        let session = try DashboardAccess.signedIn(context)
+        let account = session.user.accountID
+        // A secret in use is not replaced from a page: a live session alone must not move it.
+        guard !session.user.totpEnabled else {
+            throw APIError(status: 409, code: "conflict", message: "Two-step sign-in is already on.")
+        }
         let form = Form(context.request.body)
         let vault = context.configuration.vault
         guard let sealed = form["pending"],

@@ -28,7 +28,7 @@ enum SignInRoutes {
         let csrf = PreSessionCSRF.token(context.request, secure: secure(context))
         return DashboardLayout.plain("Choose a password", body: """
             <section><p>For \(user.email). At least \(minimumPasswordLength) characters.</p>
-            <form method="post">\(DashboardLayout.csrfField(csrf.token))
+            <form method="post">\(DashboardLayout.csrfField(context.session?.csrfToken ?? csrf.token))
             <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(minimumPasswordLength)">
             <label for="confirm">Password again</label><input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
             <p><button type="submit" id="save">Save and sign in</button></p></form></section>
@@ -60,7 +60,7 @@ enum SignInRoutes {
         if let session = context.session, session.secondFactorDone { return DashboardLayout.redirect(home(session.user)) }
         let csrf = PreSessionCSRF.token(context.request, secure: secure(context))
         return DashboardLayout.plain("Sign in", body: """
-            <section><form method="post" action="/dashboard/login">\(DashboardLayout.csrfField(csrf.token))
+            <section><form method="post" action="/dashboard/login">\(DashboardLayout.csrfField(context.session?.csrfToken ?? csrf.token))
             <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
             <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
             <p><button type="submit" id="sign-in">Sign in</button></p></form></section>
@@ -71,12 +71,11 @@ enum SignInRoutes {
         let form = Form(context.request.body)
         let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
         let ip = context.request.clientIP
-        if try SignInLimits.exceeded(address: ip, email: email, on: context.connection) {
-            throw APIError(status: 429, code: "rate_limited", message: "Too many failed sign-ins. Wait a minute and try again.")
+        // Answered, not thrown: the transaction commits, and with it the attempt's count.
+        if try SignInLimits.take(address: ip, email: email, on: context.connection) {
+            return DashboardLayout.errorPage(status: 429, message: "Too many sign-in attempts. Wait a minute and try again.")
         }
         guard let user = try UserStore.authenticate(email: email, password: form["password"] ?? "", on: context.connection) else {
-            // Answered, not thrown: the transaction commits, and with it the failure's count.
-            try SignInLimits.fail(address: ip, email: email, on: context.connection)
             return DashboardLayout.errorPage(status: 401, message: "The email or the password is wrong.")
         }
         if let old = context.session { try DashboardSessions.revoke(old, on: context.connection) }
@@ -99,12 +98,11 @@ enum SignInRoutes {
     static func totp(_ context: APIContext) throws -> Response {
         guard let session = context.session else { return DashboardLayout.redirect("/dashboard/login") }
         let ip = context.request.clientIP
-        if try SignInLimits.exceeded(address: ip, email: session.user.email, on: context.connection) {
-            throw APIError(status: 429, code: "rate_limited", message: "Too many wrong codes. Wait a minute and try again.")
+        if try SignInLimits.take(address: ip, email: session.user.email, on: context.connection) {
+            return DashboardLayout.errorPage(status: 429, message: "Too many attempts. Wait a minute and try again.")
         }
         let code = Form(context.request.body)["totp"] ?? ""
         guard try UserStore.verifySecondFactor(userID: session.user.id, code: code, vault: context.configuration.vault, on: context.connection) else {
-            try SignInLimits.fail(address: ip, email: session.user.email, on: context.connection)
             return DashboardLayout.errorPage(status: 401, message: "That code is not right. Codes change every 30 seconds.")
         }
         try DashboardSessions.completeSecondFactor(session, on: context.connection)

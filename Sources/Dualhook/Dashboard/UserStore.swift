@@ -57,7 +57,9 @@ public enum UserStore {
         }
     }
 
+    /// A fresh link; any earlier link of the user stops working.
     static func newLink(userID: String, on tx: Connection) throws -> String {
+        try tx.sql("UPDATE user_sign_in_links SET used_at = now() WHERE user_id = \(userID) AND used_at IS NULL")
         let token = Identifiers.onboardingToken()
         try tx.sql("""
             INSERT INTO user_sign_in_links (token_hash, user_id, expires_at)
@@ -112,7 +114,8 @@ public enum UserStore {
 
     /// Sets the password through a sign-in link, which is used up; every session of the user ends.
     static func setPassword(token: String, userID: String, password: String, on tx: Connection) throws {
-        try tx.sql("UPDATE user_sign_in_links SET used_at = now() WHERE token_hash = \(Digest.sha256(token))")
+        // This link and any other the user still holds.
+        try tx.sql("UPDATE user_sign_in_links SET used_at = now() WHERE user_id = \(userID) AND used_at IS NULL")
         try tx.sql("UPDATE users SET password_hash = \(PasswordHash.hash(password)), password_changed_at = now() WHERE id = \(userID)")
         try DashboardSessions.revokeAll(userID: userID, on: tx)
     }

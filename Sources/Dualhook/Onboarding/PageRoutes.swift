@@ -140,6 +140,10 @@ enum PageRoutes {
         let metaSessionID = try body.string("metaSessionId", length: 1...100)
         let session = try session(context)
         try requireOpen(session)
+        // Cancelled already (a double click, a retry): the same answer, no second event.
+        if session.status == "cancelled" {
+            return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
+        }
         guard errorID != nil || errorMessage != nil else {
             try context.connection.query("""
                 UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled', cancelled_by = 'end_user' WHERE id = $1

@@ -22,10 +22,7 @@ enum SessionRoutes {
     }
 
     static func create(_ context: APIContext) throws -> Response {
-        if context.account.onboardingBlocked {
-            throw APIError(status: 402, code: "plan_required",
-                           message: "the account's trial has ended and its plan stops onboarding until a plan is chosen; ask the operator to set one")
-        }
+        if context.account.onboardingBlocked { throw PlanStore.planRequired }
         let input = try SessionRequest(
             body: try JSONObject(body: context.request.body),
             redirectOrigins: context.account.redirectOrigins,

@@ -70,6 +70,18 @@ public enum PlanStore {
             """).first != nil
     }
 
+    /// The account's trial ended with no plan chosen, on a plan that then stops onboarding (the
+    /// API reads the same in its authentication statement).
+    static func onboardingBlocked(accountID: String, on connection: Connection) throws -> Bool {
+        try connection.sql("""
+            SELECT a.plan_chosen_at IS NULL AND p.after_trial = 'block_onboarding' AND a.created_at + make_interval(days => p.trial_days) < now()
+            FROM accounts a JOIN plans p ON p.name = a.plan WHERE a.id = \(accountID)
+            """).scalar(Bool.self) ?? false
+    }
+
+    static let planRequired = APIError(status: 402, code: "plan_required",
+                                       message: "the account's trial has ended and its plan stops onboarding until a plan is chosen; ask the operator to set one")
+
     /// An account's plan, when its trial ends, and whether it chose a plan.
     static func of(accountID: String, on connection: Connection) throws -> (plan: Plan, trialEndsAt: Date, chosen: Bool)? {
         try connection.sql("""

@@ -67,10 +67,13 @@ enum UsageLedger {
     static func usage(accountID: String, plan: Plan, trialEndsAt: Date, period: BillingPeriod, lines: [Line]) -> Usage {
         let days = lines.reduce(0) { $0 + $1.activeDays }
         let billable = Decimal(days) / Decimal(period.days)
-        let extra = max(0, billable - Decimal(plan.includedConnections))
+        // Extra connection-days over what the plan includes, divided once and last, so an
+        // amount that is a whole number of half cents stays exact before it is rounded.
+        let extraDays = max(0, days - plan.includedConnections * period.days)
+        let extra = Decimal(extraDays) / Decimal(period.days)
         let monthly = Money.parse(plan.monthlyPrice) ?? 0
         let extraPrice = Money.parse(plan.extraConnectionPrice) ?? 0
-        let amount = period.end <= trialEndsAt ? Decimal(0) : monthly + extra * extraPrice
+        let amount = period.end <= trialEndsAt ? Decimal(0) : monthly + Decimal(extraDays) * extraPrice / Decimal(period.days)
         return Usage(accountId: accountID, period: period.text,
                      plan: .init(name: plan.name, currency: plan.currency, monthlyPrice: Money.text(monthly),
                                  includedConnections: plan.includedConnections, extraConnectionPrice: Money.text(extraPrice),
