@@ -11,6 +11,9 @@ extension Connection {
     /// rethrown. Nothing of a failed body is ever half-written.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
+        guard !isInTransaction else {
+            throw PostgresError(.nestedTransaction, "transaction() inside a transaction: its COMMIT would end the outer one early")
+        }
         try execute("BEGIN")
         commitActions.removeAll()
         let value: T

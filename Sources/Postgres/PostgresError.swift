@@ -16,6 +16,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case decoding
         /// A migration problem: edited after it was applied, unreadable file, …
         case migration
+        /// `transaction` was called inside a transaction: a second BEGIN would only warn, and its
+        /// COMMIT would end the outer transaction early. A program error, refused.
+        case nestedTransaction
     }
 
     public let kind: Kind

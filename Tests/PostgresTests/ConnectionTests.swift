@@ -23,6 +23,26 @@ import Testing
         }
     }
 
+    /// A nested transaction() is refused: its COMMIT would have ended the outer one early.
+    @Test func aNestedTransactionIsRefusedAndTheOuterOneStaysWhole() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE t (id int PRIMARY KEY)")
+            do {
+                try connection.transaction { tx in
+                    try tx.query("INSERT INTO t VALUES ($1)", [1])
+                    try tx.transaction { inner in try inner.query("INSERT INTO t VALUES ($1)", [2]) }
+                }
+                Issue.record("the nested transaction was not refused")
+            } catch let error as PostgresError {
+                #expect(error.kind == .nestedTransaction)
+            }
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0, "the outer transaction rolled back whole")
+        }
+    }
+
     @Test func uniqueViolationCarriesItsSQLState() throws {
         let db = try TestDatabase(migrated: false, label: "pg")
         defer { db.drop() }
