@@ -59,8 +59,14 @@ import Testing
         #expect(usage.json["billableConnections"] as? String == "0.37" && usage.json["extraConnections"] as? String == "0.37")
         #expect(usage.json["estimatedAmount"] as? String == "11.65")
         #expect((usage.json["plan"] as? [String: Any])?["currency"] as? String == "EUR")
-        // A closed month is the same every time.
+        // A closed month is the same every time, even after its plan's prices change.
         #expect(try f.server.send("GET", "/api/v1/usage?period=2026-11", key: f.account.apiKey).body == usage.body)
+        _ = try f.db.with {
+            try PlanStore.set(name: "small", currency: "EUR", monthlyPrice: "50", included: 0, extraPrice: "9", trialDays: 0,
+                              afterTrial: .continue, on: $0)
+        }
+        #expect(try f.server.send("GET", "/api/v1/usage?period=2026-11", key: f.account.apiKey).body == usage.body,
+                "a closed month keeps its first statement")
 
         for bad in ["2026-13", "26-11", "2999-01", "2026-1"] {
             let refused = try f.server.send("GET", "/api/v1/usage?period=\(bad)", key: f.account.apiKey)

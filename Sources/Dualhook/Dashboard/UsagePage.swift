@@ -8,8 +8,7 @@ enum UsagePage {
         let (session, account) = try DashboardAccess.member(context)
         let period = try UsageRoutes.period(context.request.query["period"].flatMap { $0.isEmpty ? nil : $0 })
         guard let (plan, trialEndsAt, chosen) = try PlanStore.of(accountID: account, on: context.connection) else { throw APIError.notFound("account") }
-        let lines = try UsageLedger.lines(accountID: account, period: period, on: context.connection)[account] ?? []
-        let usage = UsageLedger.usage(accountID: account, plan: plan, trialEndsAt: trialEndsAt, period: period, lines: lines)
+        let usage = try UsageLedger.statement(accountID: account, plan: plan, trialEndsAt: trialEndsAt, period: period, on: context.connection)
         let rows = usage.connections.map { line -> HTML in
             "<tr><td><a href=\"/dashboard/connections/\(line.connectionId)\">\(line.connectionId)</a></td><td>\(line.tenantId)</td><td>\(line.activeDays)</td></tr>"
         }
@@ -20,8 +19,8 @@ enum UsagePage {
             <div class="cards">
             <div class="card"><b>\(usage.connectionDays)</b>connection-days</div>
             <div class="card"><b>\(usage.billableConnections)</b>billable connections (÷ \(period.days) days)</div>
-            <div class="card"><b>\(usage.extraConnections)</b>over the \(plan.includedConnections) included</div>
-            <div class="card"><b id="estimated-amount">\(usage.estimatedAmount) \(plan.currency)</b>estimated (\(plan.name): \(usage.plan.monthlyPrice) a month + \(usage.plan.extraConnectionPrice) per extra)</div>
+            <div class="card"><b>\(usage.extraConnections)</b>over the \(usage.plan.includedConnections) included</div>
+            <div class="card"><b id="estimated-amount">\(usage.estimatedAmount) \(usage.plan.currency)</b>estimated (\(usage.plan.name): \(usage.plan.monthlyPrice) a month + \(usage.plan.extraConnectionPrice) per extra)</div>
             </div></section>
             <section><h2>Ledger</h2><div class="scroll"><table id="ledger"><tr><th>connection</th><th>tenant</th><th>active days</th></tr>\(rows)</table></div></section>
             """

@@ -6,14 +6,14 @@ import Postgres
 /// period it was `active` for any part of. A closed period gives the same answer every time it
 /// is computed; the current one counts up to now.
 enum UsageLedger {
-    struct Line: Encodable, Sendable {
+    struct Line: Codable, Sendable {
         let connectionId: String
         let tenantId: String
         let activeDays: Int
     }
 
-    struct Usage: Encodable, Sendable {
-        struct PlanView: Encodable, Sendable {
+    struct Usage: Codable, Sendable {
+        struct PlanView: Codable, Sendable {
             let name: String
             let currency: String
             let monthlyPrice: String
@@ -82,8 +82,67 @@ enum UsageLedger {
                      extraConnections: Money.text(extra), estimatedAmount: Money.text(amount), connections: lines)
     }
 
-    /// Every account's usage for a period (the CLI's report).
+    static let storeEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+    static let storeDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+
+    /// A closed month's usage as first computed after it ended (`usage_statements`): stored on
+    /// first use, then read, so a plan changed later does not re-price it. The current month is
+    /// computed each time.
+    static func statement(accountID: String, plan: Plan, trialEndsAt: Date, period: BillingPeriod, on connection: Connection) throws -> Usage {
+        let compute = { () throws -> Usage in
+            let lines = try lines(accountID: accountID, period: period, on: connection)[accountID] ?? []
+            return usage(accountID: accountID, plan: plan, trialEndsAt: trialEndsAt, period: period, lines: lines)
+        }
+        guard period.end <= Date() else { return try compute() }
+        if let stored = try connection.sql("""
+            SELECT statement::text FROM usage_statements WHERE account_id = \(accountID) AND period = \(period.text)
+            """).scalar(String.self) {
+            return try storeDecoder.decode(Usage.self, from: Data(stored.utf8))
+        }
+        let made = try compute()
+        try keep([made], on: connection)
+        return made
+    }
+
+    /// Stores closed months' statements; one already stored stays as it is.
+    static func keep(_ statements: [Usage], on connection: Connection) throws {
+        guard !statements.isEmpty else { return }
+        let texts = try statements.map { String(decoding: try storeEncoder.encode($0), as: UTF8.self) }
+        try connection.sql("""
+            INSERT INTO usage_statements (account_id, period, statement)
+            SELECT a, p, s::jsonb FROM unnest(\(statements.map(\.accountId))::text[], \(statements.map(\.period))::text[], \(texts)::text[]) AS t(a, p, s)
+            ON CONFLICT (account_id, period) DO NOTHING
+            """)
+    }
+
+    /// Every account's usage for a period (the CLI's report); a closed month's from the stored
+    /// statements, made and stored for the accounts that have none yet.
     static func report(period: BillingPeriod, on connection: Connection) throws -> [Usage] {
+        guard period.end <= Date() else { return try compute(period: period, on: connection) }
+        var stored: [String: Usage] = [:]
+        for row in try connection.sql("SELECT account_id, statement::text FROM usage_statements WHERE period = \(period.text)").rows {
+            stored[try row.decode(at: 0)] = try storeDecoder.decode(Usage.self, from: Data(try row.decode(String.self, at: 1).utf8))
+        }
+        let ids = try connection.sql("SELECT id FROM accounts ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
+        if ids.contains(where: { stored[$0] == nil }) {
+            let made = try compute(period: period, on: connection).filter { stored[$0.accountId] == nil }
+            try keep(made, on: connection)
+            for usage in made { stored[usage.accountId] = usage }
+        }
+        return ids.compactMap { stored[$0] }
+    }
+
+    /// Every account's usage computed from the history now.
+    static func compute(period: BillingPeriod, on connection: Connection) throws -> [Usage] {
         let lines = try lines(accountID: nil, period: period, on: connection)
         return try connection.sql("""
             SELECT a.id, \(unescaped: PlanStore.columns), a.created_at + make_interval(days => p.trial_days)

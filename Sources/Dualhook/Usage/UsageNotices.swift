@@ -30,7 +30,13 @@ public struct UsageNotices: JobKind {
     }
 
     public func perform(_ args: Args, context: JobContext) throws {
-        let period = BillingPeriod(containing: Date()).text
+        let current = BillingPeriod(containing: Date())
+        let period = current.text
+        // The month that just closed is kept as first computed (usage_statements): made here in
+        // the first run of the next month, before anyone changes a plan.
+        try context.database.withConnection { connection in
+            _ = try UsageLedger.report(period: BillingPeriod(containing: current.start.addingTimeInterval(-86_400)), on: connection)
+        }
         try context.database.transaction { tx in
             let ending = try tx.sql("""
                 WITH due AS (

@@ -25,8 +25,7 @@ enum UsageRoutes {
         let period = try period(context.request.query["period"])
         let account = context.account.accountID
         guard let (plan, trialEndsAt, _) = try PlanStore.of(accountID: account, on: context.connection) else { throw APIError.notFound("account") }
-        let lines = try UsageLedger.lines(accountID: account, period: period, on: context.connection)[account] ?? []
-        return .json(200, UsageLedger.usage(accountID: account, plan: plan, trialEndsAt: trialEndsAt, period: period, lines: lines))
+        return .json(200, try UsageLedger.statement(accountID: account, plan: plan, trialEndsAt: trialEndsAt, period: period, on: context.connection))
     }
 }
 
