@@ -124,7 +124,9 @@ import Testing
         #expect(renew.status == 410 && renew.errorCode == "session_expired")
 
         let made = try f.db.with { try $0.query("SELECT dualhook_id('evt') FROM generate_series(1, 50)").rows.map { try $0.decode(String.self, at: 0) } }
+        #expect(try f.server.send("POST", "/onboard/\(live.token)/open").status == 204)
         let swiftMade = try #require(try f.server.send("GET", "/api/v1/events", key: f.account.apiKey).json["data"] as? [[String: Any]])
+        #expect(!swiftMade.isEmpty, "an event made in Swift to compare with")
         let shape = /^evt_[0-9A-Za-z]{24}$/
         #expect(made.allSatisfy { $0.wholeMatch(of: shape) != nil } && Set(made).count == 50)
         #expect(swiftMade.allSatisfy { ($0["id"] as? String)?.wholeMatch(of: shape) != nil })

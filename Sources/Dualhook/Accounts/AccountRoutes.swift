@@ -95,13 +95,8 @@ enum AccountRoutes {
 
     /// The new secret signs from now on; the previous ones keep signing for 24 hours.
     static func rotate(_ context: APIContext) throws -> Response {
-        let id = context.account.accountID
-        let expires = try context.connection.query("""
-            UPDATE account_signing_secrets SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + interval '24 hours')
-            WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())
-            RETURNING expires_at
-            """, [id]).scalar(Date.self) ?? Date().addingTimeInterval(86_400)
-        let secret = try SigningSecrets.add(accountID: id, vault: context.configuration.vault, on: context.connection)
-        return .json(200, Rotated(eventSigningSecret: secret, previousSecretExpiresAt: expires))
+        let rotated = try SigningSecrets.rotate(accountID: context.account.accountID, vault: context.configuration.vault,
+                                                on: context.connection)
+        return .json(200, Rotated(eventSigningSecret: rotated.secret, previousSecretExpiresAt: rotated.previousExpireAt))
     }
 }

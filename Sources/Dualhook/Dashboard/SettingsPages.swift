@@ -68,11 +68,7 @@ enum SettingsPages {
         guard Form(context.request.body)["confirm"] == "yes" else {
             throw APIError.validationFailed(param: "confirm", "Tick the box to confirm the rotation.")
         }
-        try context.connection.sql("""
-            UPDATE account_signing_secrets SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + interval '24 hours')
-            WHERE account_id = \(account) AND (expires_at IS NULL OR expires_at > now())
-            """)
-        let secret = try SigningSecrets.add(accountID: account, vault: context.configuration.vault, on: context.connection)
+        let secret = try SigningSecrets.rotate(accountID: account, vault: context.configuration.vault, on: context.connection).secret
         try AuditTrail.record("signing_secret.rotate", target: nil, accountID: account, user: session.user,
                               clientIP: context.request.clientIP, on: context.connection)
         return try show(context, notice: """

@@ -14,6 +14,17 @@ enum SigningSecrets {
         return secret
     }
 
+    /// A new secret that signs from now on; the ones before keep signing for 24 hours. Answers
+    /// the new secret (plaintext only here) and when the previous ones stop.
+    static func rotate(accountID: String, vault: Vault, on connection: Connection) throws -> (secret: String, previousExpireAt: Date) {
+        let expires = try connection.sql("""
+            UPDATE account_signing_secrets SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + interval '24 hours')
+            WHERE account_id = \(accountID) AND (expires_at IS NULL OR expires_at > now())
+            RETURNING expires_at
+            """).scalar(Date.self) ?? Date().addingTimeInterval(86_400)
+        return (try add(accountID: accountID, vault: vault, on: connection), expires)
+    }
+
     /// SQL for the account's valid secrets, newest first, as one text[] column: `account` is
     /// the column (in the caller's statement) naming the account.
     static func validSQL(account: String) -> String {

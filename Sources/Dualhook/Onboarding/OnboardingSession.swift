@@ -62,7 +62,11 @@ struct OnboardingSession {
     /// cancelled through the API cannot.
     var isOpen: Bool { isUnfinished && !expired }
 
-    var isUnfinished: Bool {
+    var isUnfinished: Bool { OnboardingSession.isUnfinished(status: status, cancelledBy: cancelledBy) }
+
+    /// Nobody has completed, failed or finally cancelled it: a person's own cancel in Meta's
+    /// window can be taken back; the account's cannot.
+    static func isUnfinished(status: String, cancelledBy: String?) -> Bool {
         status == "created" || status == "opened" || (status == "cancelled" && cancelledBy == "end_user")
     }
 

@@ -16,10 +16,7 @@ enum SessionActions {
         let metadataJSON: String
         let expiresAt: Date
 
-        /// Not finished: nobody has completed, failed or finally cancelled it.
-        var unfinished: Bool {
-            status == "created" || status == "opened" || (status == "cancelled" && cancelledBy == "end_user")
-        }
+        var unfinished: Bool { OnboardingSession.isUnfinished(status: status, cancelledBy: cancelledBy) }
     }
 
     static func target(_ context: APIContext) throws -> Target {
