@@ -1,7 +1,9 @@
 import Foundation
 
 /// Meta's webhook verification: a GET to the callback with `hub.mode=subscribe`,
-/// `hub.verify_token` and `hub.challenge`, answered with 200 and the challenge as the body.
+/// `hub.verify_token` and `hub.challenge`, answered with 200 and the challenge as the body
+/// (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests).
+/// The webhook check makes the same request before Meta does, so a refusal is known early.
 public enum VerificationHandshake {
     /// The callback URL with the three parameters added, keeping any query it already has.
     public static func url(callback: String, verifyToken: String, challenge: String) -> String {
