@@ -6,7 +6,8 @@ import Meta
 /// The job kinds and sweeps of the product.
 public enum ProductJobs {
     public static func register(in registry: inout JobRegistry, vault: Vault, allowPrivateTargets: Bool,
-                                graph: GraphClient.Configuration, eventSlotsPerAccount: Int = 8) {
+                                graph: GraphClient.Configuration, eventSlotsPerAccount: Int = 8,
+                                eventRetentionDays: Int = PruneEvents.defaultRetentionDays) {
         let meta = MetaAccess(vault: vault, graph: GraphClient(configuration: graph, http: HTTPClient(allowPrivateTargets: allowPrivateTargets)))
         registry.register(ExpireSessions())
         registry.register(WebhookCheck(vault: vault, client: HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096)))
@@ -20,6 +21,10 @@ public enum ProductJobs {
         registry.register(Disconnect(meta))
         registry.register(DeliverEvent(vault: vault, allowPrivateTargets: allowPrivateTargets, slotsPerAccount: eventSlotsPerAccount))
         registry.register(SettleEvents())
+        registry.register(ReleaseHeldEvents())
+        registry.register(RecoverEvents())
+        registry.register(EndpointHealthSweep())
+        registry.register(PruneEvents(retentionDays: eventRetentionDays))
         registry.register(ProcessManagementChange(vault: vault, allowPrivateTargets: allowPrivateTargets))
         registry.register(PollHealth(meta))
         registry.register(HealthSweep())
@@ -33,6 +38,6 @@ public enum ProductJobs {
     public static func sweeps(healthInterval: Double = 21_600, heartbeatWarning: Double = Heartbeat.defaultWarning) -> [PeriodicJob] {
         [ExpireSessions.periodic(), PruneAPIState.periodic(), SettleEvents.periodic(),
          HealthSweep.periodic(intervalSeconds: healthInterval), Heartbeat.periodic(warningSeconds: heartbeatWarning),
-         TokenExpiry.periodic(), UsageNotices.periodic()]
+         TokenExpiry.periodic(), UsageNotices.periodic(), EndpointHealthSweep.periodic(), PruneEvents.periodic()]
     }
 }

@@ -53,12 +53,15 @@ public enum JobQueue {
         WakeUps.shared.wake(queue, after: connection)
     }
 
-    /// Brings the waiting (`available`) job with this unique key forward to now and wakes its
-    /// queue; false when there is none (it is running, finished, or was never queued).
+    /// Brings the waiting (`available`) job with this unique key forward to now (plus `offset`
+    /// seconds, which may be negative to order jobs made due together) and wakes its queue;
+    /// false when there is none (it is running, finished, or was never queued).
     @discardableResult
-    public static func runNow(uniqueKey: String, queue: String, on connection: Connection) throws -> Bool {
-        let moved = try connection.query("UPDATE jobs SET run_at = now() WHERE unique_key = $1 AND state = 'available' RETURNING id",
-                                         [uniqueKey]).rowCount > 0
+    public static func runNow(uniqueKey: String, queue: String, offset: TimeInterval = 0, on connection: Connection) throws -> Bool {
+        let moved = try connection.sql("""
+            UPDATE jobs SET run_at = now() + make_interval(secs => \(offset)::float8)
+            WHERE unique_key = \(uniqueKey) AND state = 'available' RETURNING id
+            """).rowCount > 0
         if moved { wake(queue, after: connection) }
         return moved
     }

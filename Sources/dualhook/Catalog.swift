@@ -9,7 +9,8 @@ enum Catalog {
         registry.register(PruneJobs())
         registry.register(BulkJobAction())
         ProductJobs.register(in: &registry, vault: try environment.vault(), allowPrivateTargets: environment.allowPrivateTargets,
-                             graph: environment.graph, eventSlotsPerAccount: try environment.eventSlotsPerAccount())
+                             graph: environment.graph, eventSlotsPerAccount: try environment.eventSlotsPerAccount(),
+                             eventRetentionDays: try environment.eventRetentionDays())
         if environment.diagnosticKinds { DiagnosticJobs.register(in: &registry) }
         return registry
     }

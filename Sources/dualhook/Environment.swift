@@ -38,11 +38,20 @@ struct Environment: Sendable {
                                   appSecret: setting("META_APP_SECRET") ?? "dev-app-secret")
     }
 
-    /// How many deliveries of one account may be in flight at once in one worker process.
+    /// How many deliveries of one account may be in flight at once, across every worker process.
     func eventSlotsPerAccount() throws -> Int {
         guard let text = setting("DUALHOOK_EVENT_SLOTS_PER_ACCOUNT") else { return 8 }
         guard let n = Int(text), (1...1000).contains(n) else {
             throw UsageError("DUALHOOK_EVENT_SLOTS_PER_ACCOUNT must be a whole number from 1 to 1000")
+        }
+        return n
+    }
+
+    /// How many days events and their attempts are kept.
+    func eventRetentionDays() throws -> Int {
+        guard let text = setting("DUALHOOK_EVENT_RETENTION_DAYS") else { return 30 }
+        guard let n = Int(text), (1...3650).contains(n) else {
+            throw UsageError("DUALHOOK_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650")
         }
         return n
     }

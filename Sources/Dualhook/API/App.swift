@@ -32,6 +32,7 @@ public final class App: Sendable {
         SessionRoutes.register(&router)
         PageRoutes.register(&router)
         EventRoutes.register(&router)
+        EventEndpointRoutes.register(&router)
         ConnectionRoutes.register(&router)
         RevealRoutes.register(&router)
         TenantRoutes.register(&router)

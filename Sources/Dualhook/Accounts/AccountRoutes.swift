@@ -33,7 +33,7 @@ enum AccountRoutes {
         }
         if body.has("eventUrl"), let url = try body.string("eventUrl") {
             _ = try URLRules.outbound(url, param: "eventUrl", maxLength: 2048, allowPrivate: allowPrivate)
-            try connection.query("UPDATE accounts SET event_url = $2, updated_at = now() WHERE id = $1", [id, url])
+            try EventEndpointStore.setDefault(accountID: id, url: url, on: connection)
         }
         if let origins = try body.stringArray("redirectOrigins", maxCount: 20) {
             let normalized = try origins.map { text -> String in

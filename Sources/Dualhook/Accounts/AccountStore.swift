@@ -27,9 +27,9 @@ public enum AccountStore {
         let eventEndpoint: EventEndpoint
     }
 
-    /// How deliveries to the account's event URL are going.
+    /// How deliveries to the account's event URL (its default event endpoint) are going.
     struct EventEndpoint: Encodable, Sendable {
-        /// `healthy`, `failing`, or `not_configured` (no event URL).
+        /// `healthy`, `failing`, `disabled`, or `not_configured` (no event URL).
         let status: String
         @Nullable var failingSince: Date?
         @Nullable var lastError: String?
@@ -51,6 +51,7 @@ public enum AccountStore {
                 INSERT INTO accounts (id, name, display_name, logo_url, event_url, redirect_origins)
                 VALUES (\(id), \(name), \(displayName ?? name), \(logoURL), \(eventURL), \(redirectOrigins)::text[])
                 """)
+            if let eventURL { try EventEndpointStore.setDefault(accountID: id, url: eventURL, on: tx) }
             let secret = try SigningSecrets.add(accountID: id, vault: vault, on: tx)
             let key = try createKey(accountID: id, on: tx)
             return Created(accountId: id, apiKey: key.apiKey, eventSigningSecret: secret)
@@ -107,10 +108,11 @@ public enum AccountStore {
     static func find(_ accountID: String, on connection: Connection) throws -> Account? {
         try connection.query("""
             SELECT a.id, a.name, a.display_name, a.logo_url, a.event_url, a.redirect_origins::text, a.rate_limit_per_minute,
-                   a.created_at, CASE WHEN a.event_url IS NULL THEN 'not_configured' ELSE COALESCE(p.status, 'healthy') END,
+                   a.created_at, CASE WHEN p.id IS NULL THEN 'not_configured' WHEN p.status = 'disabled' THEN 'disabled'
+                                      WHEN p.failing_since IS NOT NULL THEN 'failing' ELSE 'healthy' END,
                    p.failing_since, p.last_error, p.last_success_at, a.brand_color, a.support_email, a.support_url,
                    a.privacy_policy_url
-            FROM accounts a LEFT JOIN event_endpoints p ON p.account_id = a.id WHERE a.id = $1
+            FROM accounts a LEFT JOIN event_endpoints p ON p.account_id = a.id AND p.is_default WHERE a.id = $1
             """, [accountID]).first.map {
             Account(accountId: try $0.decode(at: 0), name: try $0.decode(at: 1), displayName: try $0.decode(at: 2),
                     logoUrl: try $0.decode(at: 3), eventUrl: try $0.decode(at: 4), brandColor: try $0.decode(at: 12),

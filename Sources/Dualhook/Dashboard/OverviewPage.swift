@@ -38,7 +38,12 @@ enum OverviewPage {
                    count(*) FILTER (WHERE delivery_status = 'pending')
             FROM events WHERE account_id = \(account) AND created_at > now() - interval '7 days'
             """)[0]
-        let endpoint = try db.sql("SELECT status, last_error FROM event_endpoints WHERE account_id = \(account)").first
+        let troubled = try db.sql("""
+            SELECT url, CASE WHEN status = 'disabled' THEN 'disabled (' || COALESCE(disabled_reason, '') || ')' ELSE 'failing' END,
+                   COALESCE(last_error, '')
+            FROM event_endpoints WHERE account_id = \(account) AND (status = 'disabled' OR failing_since IS NOT NULL)
+            ORDER BY created_at LIMIT 20
+            """).rows
 
         let active = byStatus["active"] ?? 0, suspended = byStatus["suspended"] ?? 0, disconnected = byStatus["disconnected"] ?? 0
         // From the partial index of unhealthy connections (sql/017).
@@ -57,8 +62,11 @@ enum OverviewPage {
         var problemRows = problems.map { problem -> HTML in
             "<tr><td><a href=\"/dashboard/connections/\(problem.connectionID)\">\(problem.label)</a></td><td class=\"bad\">\(problem.reasons.joined(separator: ", "))</td></tr>"
         }
-        if let endpoint, try endpoint.decode(String.self, at: 0) == "failing" {
-            problemRows.insert("<tr><td><a href=\"/dashboard/events\">Event endpoint</a></td><td class=\"bad\">failing: \(try endpoint.decode(String?.self, at: 1) ?? "")</td></tr>", at: 0)
+        for endpoint in troubled.reversed() {
+            problemRows.insert("""
+                <tr><td><a href="/dashboard/events">Event endpoint \(try endpoint.decode(String.self, at: 0))</a></td>\
+                <td class="bad">\(try endpoint.decode(String.self, at: 1)): \(try endpoint.decode(String.self, at: 2))</td></tr>
+                """, at: 0)
         }
         let problemSection: HTML = problemRows.isEmpty
             ? "<section><h2>Problems</h2><p class=\"ok\">Nothing needs attention.</p></section>"

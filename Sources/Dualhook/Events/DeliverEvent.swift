@@ -2,25 +2,32 @@ import Crypto
 import Foundation
 import HTTPClient
 import JobQueue
+import Synchronization
 
-/// Delivers one event to its account's event URL, signed with every valid secret in both
+/// Delivers one event to one endpoint, signed with every valid secret of that endpoint in both
 /// header families. 2xx is delivered; anything else (a 3xx included: redirects are not
 /// followed) or no answer within 15 s is a failed attempt, retried after 1m, 5m, 15m, 1h, 6h
 /// and 24h, then `failed`. A `Retry-After` on a 429 or 503 can push a retry later, never past
-/// 24 h. Each attempt is logged in `event_attempts`.
+/// 24 h. `410 Gone` disables the endpoint at once and holds the event for it. Each attempt is
+/// logged in `event_attempts`.
 ///
-/// At most `slotsPerAccount` deliveries of one account are in flight in a worker process; a job
-/// that finds them all taken steps aside (snoozes, its attempt not counted), so a slow endpoint
-/// holds only its own account's slots and the queue's other slots keep serving every other
-/// account.
+/// At most `slotsPerAccount` deliveries of one account are in flight across every worker
+/// process (`event_delivery_slots`), and one endpoint takes at most one fewer when the account
+/// has others, so a slow endpoint holds only its own slots; an endpoint's
+/// `rateLimitPerSecond` is counted the same way. A job that finds no slot steps aside (snoozes,
+/// its attempt not counted), and the queue's other slots keep serving everyone else.
 public struct DeliverEvent: JobKind {
     public struct Args: Codable, Sendable {
         let eventId: String
         /// Lets a job whose account has no free slot step aside before reading anything.
         var accountId: String?
+        /// Nil in jobs queued before endpoints existed: the account's default endpoint.
+        var endpointId: String?
+        /// A redelivery asked while an attempt was running: sent even if that attempt delivered.
+        var again: Bool?
     }
-    // The `events` insert trigger (sql/005_event_delivery.sql) enqueues this kind with these
-    // values; EventDeliveryTests checks they agree.
+    // The `events` insert trigger (sql/022_event_endpoints.sql) enqueues this kind through
+    // `job_enqueue`; EventDeliveryTests checks the kind's settings agree.
     public static let kind = "events.deliver"
     public static let queue = "events"
     public static let timeout: TimeInterval = 20
@@ -30,59 +37,78 @@ public struct DeliverEvent: JobKind {
 
     let vault: Vault
     let client: HTTPClient
-    let slots: AccountSlots
+    let slotsPerAccount: Int
+    /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
+    let failing = FailingEndpoints()
+
+    final class FailingEndpoints: Sendable {
+        private let set = Mutex<Set<String>>([])
+        func withLock<R>(_ body: (inout Set<String>) -> R) -> R { set.withLock { body(&$0) } }
+    }
 
     public init(vault: Vault, allowPrivateTargets: Bool, slotsPerAccount: Int) {
         self.vault = vault
         // The first 4 KiB of an answer are kept with the attempt.
         self.client = HTTPClient(allowPrivateTargets: allowPrivateTargets, maxResponseBytes: 4096, userAgent: "Dualhook-Webhooks/1.0")
-        self.slots = AccountSlots(limit: slotsPerAccount)
+        self.slotsPerAccount = slotsPerAccount
     }
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = DeliveryStore(database: context.database, vault: vault)
-        var held: String?
-        defer { held.map(slots.release) }
-        if let account = args.accountId {
-            guard slots.acquire(account) else {
-                throw JobError.snooze(after: slots.snoozeDelay(account), "the account's delivery slots are taken")
-            }
-            held = account
-        }
-        guard let (delivery, url) = try store.load(eventID: args.eventId) else { return }  // the event is gone
-        guard url != nil else {
-            try store.markNoEndpoint(args.eventId)
+        guard let delivery = try store.load(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
+                                            slotsPerAccount: slotsPerAccount, lease: context.remaining + 5,
+                                            sendAnyway: args.again == true) else { return }  // the event or endpoint is gone
+        switch delivery.slot {
+        case .none:
+            // Delivered or given up meanwhile, or held: the endpoint is disabled.
+            if !delivery.endpointEnabled { try store.markHeld(delivery) }
             return
+        case .slots:
+            let away = failing.withLock { $0.contains(delivery.endpointID) } ? Double.random(in: 10...20) : Double.random(in: 0.5...2)
+            throw JobError.snooze(after: away, "the account's delivery slots are taken")
+        case .rate:
+            let fraction = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 1)
+            throw JobError.snooze(after: 1 - fraction + Double.random(in: 0...0.2), "the endpoint's rate limit is reached for this second")
+        case .ok:
+            break
         }
-        if held == nil {  // a job queued without its account (redelivery of an old job)
-            guard slots.acquire(delivery.accountID) else {
-                throw JobError.snooze(after: slots.snoozeDelay(delivery.accountID), "the account's delivery slots are taken")
-            }
-            held = delivery.accountID
-        }
+        var recorded = false
+        defer { if !recorded { try? store.releaseSlot(job: context.jobID) } }
         guard !delivery.secrets.isEmpty else {
             // Never send unsigned: a receiver could not tell it from a forgery.
-            throw JobError.retry(after: DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt), "the account has no valid signing secret")
+            throw JobError.retry(after: DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt), "the endpoint has no valid signing secret")
         }
 
-        let attempt = send(delivery, context: context)
-        slots.noteOutcome(delivery.accountID, delivered: attempt.attempt.delivered)
-        if attempt.attempt.delivered {
+        let sent = send(delivery, context: context)
+        let attempt = sent.attempt
+        failing.withLock { if attempt.delivered { $0.remove(delivery.endpointID) } else { $0.insert(delivery.endpointID) } }
+        if attempt.delivered {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
-            try store.record(delivery, attempt: attempt.attempt, status: "delivered", nextAttemptAt: nil)
+            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, job: context.jobID)
+            recorded = true
             return
         }
-        let message = "delivery failed: \(attempt.attempt.error ?? "")"
+        let message = "delivery failed: \(attempt.error ?? "")"
+        if attempt.statusCode == 410 {
+            // The receiver says the endpoint is gone for good: disabled now, the event kept.
+            Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "held")])
+            try store.record(delivery, attempt: attempt, status: .held, nextAttemptAt: nil, job: context.jobID) { tx in
+                try EventEndpointStore.disable(delivery.endpointID, reason: .gone, on: tx)
+            }
+            recorded = true
+            return
+        }
         if context.isLastAttempt {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "failed")])
-            try store.record(delivery, attempt: attempt.attempt, status: "failed", nextAttemptAt: nil)
+            try store.record(delivery, attempt: attempt, status: .failed, nextAttemptAt: nil, job: context.jobID)
+            recorded = true
             throw JobError.discard(message)
         }
         var delay = DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt)
-        if let retryAfter = attempt.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
+        if let retryAfter = sent.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
         Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "retry")])
-        try store.record(delivery, attempt: attempt.attempt, status: "pending",
-                         nextAttemptAt: Date().addingTimeInterval(delay))
+        try store.record(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay), job: context.jobID)
+        recorded = true
         throw JobError.retry(after: delay, message)
     }
 

@@ -3,47 +3,88 @@ import Foundation
 import JobQueue
 import Postgres
 
-/// The delivery job's SQL: the event with its account's endpoint and secrets, in one read; then
-/// the attempt, the event's status and the endpoint's health, in one statement.
+/// The `event_deliveries` and `event_attempts` tables: one delivery per (event, endpoint), and
+/// the only code that moves a delivery between `pending`, `delivered`, `failed` and `held`. The
+/// event's summary follows by the table's trigger (sql/022_event_endpoints.sql).
 struct DeliveryStore {
     let database: JobDatabase
     let vault: Vault
 
+    enum Status: String, CaseIterable {
+        case pending, delivered, failed
+        /// Kept for a disabled endpoint; sent when it is enabled again.
+        case held
+    }
+
+    /// What a delivery job found when it took its slot.
+    enum Slot: String {
+        case ok
+        /// The account's deliveries in flight (all worker processes) are at the limit, or this
+        /// endpoint holds all of them it may.
+        case slots
+        /// The endpoint started its `rateLimitPerSecond` deliveries this second.
+        case rate
+        /// No slot asked: the delivery is not to be sent now.
+        case none
+    }
+
     struct Delivery {
         let eventID: String
         let accountID: String
+        let endpointID: String
         let body: Data
         let type: String
         let url: String
         let secrets: [String]
-        /// The endpoint's state as this delivery began, so a steady state is not rewritten.
+        let status: Status
+        let endpointEnabled: Bool
+        /// The endpoint's health as this delivery began, so a steady state is not rewritten.
         let endpointFailing: Bool
         let endpointStale: Bool
+        let slot: Slot
     }
 
-    /// nil when the event no longer exists; a delivery without `url` when the account has no
-    /// event URL.
-    func load(eventID: String) throws -> (delivery: Delivery, url: String?)? {
-        guard let row = try database.withConnection({ try $0.query(DeliveryStore.loadSQL, [eventID]).first }) else { return nil }
-        let accountID: String = try row.decode(at: 1)
-        let url = try row.decode(String?.self, at: 5)
-        let secrets = url == nil ? [] : try SigningSecrets.openAll(try row.decode(at: 6), accountID: accountID, vault: vault)
-        let type: String = try row.decode(at: 2)
+    /// The event, its delivery to the endpoint (the account's default when `endpointID` is nil:
+    /// a job queued before endpoints existed) and a slot for it when it is to be sent: nil when
+    /// the event or the delivery no longer exists.
+    func load(eventID: String, endpointID: String?, job: Int64, slotsPerAccount: Int, lease: TimeInterval,
+              sendAnyway: Bool) throws -> Delivery? {
+        let row = try database.withConnection { connection in
+            try connection.sql("""
+                SELECT e.account_id, e.type, e.data::text,
+                       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                       p.id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")), d.status,
+                       p.failing_since IS NOT NULL, p.health_updated_at < now() - interval '5 seconds',
+                       CASE WHEN p.status = 'enabled' AND (d.status = 'pending' OR \(sendAnyway)::boolean)
+                            THEN event_slot_take(\(job), e.account_id, p.id, \(slotsPerAccount), \(lease)::float8)
+                            ELSE 'none' END,
+                       p.is_default
+                FROM events e
+                JOIN event_endpoints p ON p.id = COALESCE(\(endpointID),
+                    (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))
+                JOIN event_deliveries d ON d.event_id = e.id AND d.endpoint_id = p.id
+                WHERE e.id = \(eventID)
+                """).first
+        }
+        guard let row else { return nil }
+        let accountID: String = try row.decode(at: 0)
+        let endpointID: String = try row.decode(at: 4)
+        let type: String = try row.decode(at: 1)
+        let slot = Slot(rawValue: try row.decode(at: 11)) ?? .none
+        let owner: SigningSecrets.Owner = try row.decode(Bool.self, at: 12) ? .account(accountID) : .endpoint(endpointID)
+        let secrets = slot == .ok ? try SigningSecrets.openAll(try row.decode(at: 7), owner: owner, vault: vault) : []
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(type)),"
-            + "\"createdAt\":\"\(try row.decode(String.self, at: 4))\",\"data\":\(try row.decode(String.self, at: 3))}"
-        return (Delivery(eventID: eventID, accountID: accountID, body: Data(body.utf8), type: type, url: url ?? "",
-                         secrets: secrets, endpointFailing: try row.decode(String.self, at: 7) == "failing",
-                         endpointStale: try row.decode(Bool.self, at: 8)), url)
+            + "\"createdAt\":\"\(try row.decode(String.self, at: 3))\",\"data\":\(try row.decode(String.self, at: 2))}"
+        return Delivery(eventID: eventID, accountID: accountID, endpointID: endpointID, body: Data(body.utf8), type: type,
+                        url: try row.decode(at: 5), secrets: secrets, status: Status(rawValue: try row.decode(at: 8)) ?? .pending,
+                        endpointEnabled: try row.decode(String.self, at: 6) == "enabled",
+                        endpointFailing: try row.decode(at: 9), endpointStale: try row.decode(at: 10), slot: slot)
     }
 
-    static let loadSQL = """
-        SELECT e.id, e.account_id, e.type, e.data::text,
-               to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), a.event_url,
-               \(SigningSecrets.validSQL(account: "e.account_id")),
-               COALESCE(p.status, 'healthy'), COALESCE(p.updated_at < now() - interval '5 seconds', true)
-        FROM events e JOIN accounts a ON a.id = e.account_id LEFT JOIN event_endpoints p ON p.account_id = e.account_id
-        WHERE e.id = $1
-        """
+    /// Gives back a slot taken by `load` whose delivery was not sent.
+    func releaseSlot(job: Int64) throws {
+        try database.withConnection { try $0.sql("DELETE FROM event_delivery_slots WHERE job_id = \(job)") }
+    }
 
     struct Attempt {
         let at: Date
@@ -54,40 +95,52 @@ struct DeliveryStore {
         var delivered: Bool { error == nil }
     }
 
-    /// `status`: `delivered`, `pending` (a retry is due at `nextAttemptAt`) or `failed`.
-    func record(_ delivery: Delivery, attempt: Attempt, status: String, nextAttemptAt: Date?) throws {
+    /// The attempt, the delivery's new status, the endpoint's health and the slot given back, in
+    /// one statement; `also` runs after it in the same transaction (a 410 disables the endpoint).
+    func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, job: Int64,
+                also: ((Connection) throws -> Void)? = nil) throws {
         try database.withConnection { connection in
             let delivered = attempt.delivered
             // The endpoint's row is written when its state changes, and every few seconds while it holds.
             let writeEndpoint = delivery.endpointStale || delivery.endpointFailing == delivered
-            try connection.sql("""
+            let statement: PostgresQuery = """
                 WITH attempt AS (
-                    INSERT INTO event_attempts (event_id, attempted_at, url, status_code, duration_ms, error, response_body)
-                    VALUES (\(delivery.eventID), \(attempt.at), \(delivery.url), \(attempt.statusCode), \(attempt.durationMs),
-                            \(attempt.error), \(attempt.responseBody))),
-                event AS (
-                    UPDATE events SET attempts = attempts + 1, delivery_status = \(status), next_attempt_at = \(nextAttemptAt),
-                        delivered_at = CASE WHEN \(status == "delivered")::boolean THEN now() ELSE delivered_at END
-                    WHERE id = \(delivery.eventID)),
+                    INSERT INTO event_attempts (event_id, endpoint_id, attempted_at, url, status_code, duration_ms, error, response_body)
+                    VALUES (\(delivery.eventID), \(delivery.endpointID), \(attempt.at), \(delivery.url), \(attempt.statusCode),
+                            \(attempt.durationMs), \(attempt.error), \(attempt.responseBody))),
+                delivery AS (
+                    UPDATE event_deliveries SET status = \(status.rawValue), attempts = attempts + 1, next_attempt_at = \(nextAttemptAt),
+                        delivered_at = CASE WHEN \(status == .delivered)::boolean THEN now() ELSE delivered_at END, updated_at = now()
+                    WHERE event_id = \(delivery.eventID) AND endpoint_id = \(delivery.endpointID)),
                 endpoint AS (
-                    INSERT INTO event_endpoints AS p (account_id, status, failing_since, last_error, last_success_at)
-                    SELECT \(delivery.accountID), \(delivered ? "healthy" : "failing"), CASE WHEN \(delivered)::boolean THEN NULL ELSE now() END,
-                           \(attempt.error), CASE WHEN \(delivered)::boolean THEN now() END
-                    WHERE \(writeEndpoint)::boolean
-                    ON CONFLICT (account_id) DO UPDATE SET
-                        status = EXCLUDED.status,
-                        failing_since = CASE WHEN \(delivered)::boolean THEN NULL ELSE COALESCE(p.failing_since, now()) END,
-                        last_error = CASE WHEN \(delivered)::boolean THEN p.last_error ELSE EXCLUDED.last_error END,
-                        last_success_at = CASE WHEN \(delivered)::boolean THEN now() ELSE p.last_success_at END,
-                        updated_at = now())
+                    UPDATE event_endpoints SET
+                        failing_since = CASE WHEN \(delivered)::boolean THEN NULL ELSE COALESCE(failing_since, now()) END,
+                        last_error = CASE WHEN \(delivered)::boolean THEN last_error ELSE \(attempt.error) END,
+                        last_success_at = CASE WHEN \(delivered)::boolean THEN now() ELSE last_success_at END,
+                        warned_days = CASE WHEN \(delivered)::boolean THEN 0 ELSE warned_days END,
+                        health_updated_at = now()
+                    WHERE id = \(delivery.endpointID) AND \(writeEndpoint)::boolean),
+                slot AS (DELETE FROM event_delivery_slots WHERE job_id = \(job))
                 SELECT 1
-                """)
+                """
+            if let also {
+                try connection.transaction { tx in
+                    try tx.sql(statement)
+                    try also(tx)
+                }
+            } else {
+                try connection.sql(statement)
+            }
         }
     }
 
-    func markNoEndpoint(_ eventID: String) throws {
-        try database.withConnection {
-            try $0.query("UPDATE events SET delivery_status = 'no_endpoint', next_attempt_at = NULL WHERE id = $1", [eventID])
+    /// A delivery found for a disabled endpoint: kept for when it is enabled again.
+    func markHeld(_ delivery: Delivery) throws {
+        try database.withConnection { connection in
+            try connection.sql("""
+                UPDATE event_deliveries SET status = 'held', next_attempt_at = NULL, updated_at = now()
+                WHERE event_id = \(delivery.eventID) AND endpoint_id = \(delivery.endpointID) AND status = 'pending'
+                """)
         }
     }
 

@@ -24,11 +24,24 @@ enum EventRoutes {
         let attemptCount: Int
         @Nullable var deliveredAt: Date?
         @Nullable var nextAttemptAt: Date?
+        /// One per endpoint the event goes to.
+        var deliveries: [Delivery] = []
         var attempts: [Attempt]?
+    }
+
+    /// The event's delivery to one endpoint.
+    struct Delivery: Encodable {
+        let endpointId: String
+        let url: String
+        let status: String
+        let attemptCount: Int
+        @Nullable var deliveredAt: Date?
+        @Nullable var nextAttemptAt: Date?
     }
 
     struct Attempt: Encodable {
         let attemptedAt: Date
+        @Nullable var endpointId: String?
         let url: String
         @Nullable var statusCode: Int?
         let durationMs: Double
@@ -68,7 +81,7 @@ enum EventRoutes {
         let rows = try context.connection.query("""
             SELECT \(columns) FROM events WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, filter.parameters).rows
-        let events = try rows.prefix(page.limit).map(event)
+        let events = try withDeliveries(try rows.prefix(page.limit).map(event), on: context.connection)
         let next = rows.count > page.limit ? events.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.id) } : nil
         return .json(200, Page(data: events, nextCursor: next))
     }
@@ -79,38 +92,57 @@ enum EventRoutes {
                                                      [id, context.account.accountID]).first else {
             throw APIError.notFound("event \(id)")
         }
-        var found = try event(row)
+        var found = try withDeliveries([try event(row)], on: context.connection)[0]
         found.attempts = try context.connection.query("""
-            SELECT attempted_at, url, status_code, duration_ms, error, response_body FROM event_attempts
+            SELECT attempted_at, endpoint_id, url, status_code, duration_ms, error, response_body FROM event_attempts
             WHERE event_id = $1 ORDER BY id
             """, [id]).rows.map {
-            Attempt(attemptedAt: try $0.decode(at: 0), url: try $0.decode(at: 1), statusCode: try $0.decode(at: 2),
-                    durationMs: (try $0.decode(Double.self, at: 3) * 10).rounded() / 10, error: try $0.decode(at: 4), responseBody: try $0.decode(at: 5))
+            Attempt(attemptedAt: try $0.decode(at: 0), endpointId: try $0.decode(at: 1), url: try $0.decode(at: 2),
+                    statusCode: try $0.decode(at: 3), durationMs: (try $0.decode(Double.self, at: 4) * 10).rounded() / 10,
+                    error: try $0.decode(at: 5), responseBody: try $0.decode(at: 6))
         }
         return .json(200, found)
     }
 
-    /// Delivers the event again now: a retry that is waiting is brought forward, otherwise a
+    /// The events with their deliveries, read for the whole page at once.
+    static func withDeliveries(_ events: [Event], on connection: Connection) throws -> [Event] {
+        guard !events.isEmpty else { return events }
+        var byEvent: [String: [Delivery]] = [:]
+        for row in try connection.sql("""
+            SELECT d.event_id, d.endpoint_id, p.url, d.status, d.attempts, d.delivered_at, d.next_attempt_at
+            FROM event_deliveries d JOIN event_endpoints p ON p.id = d.endpoint_id
+            WHERE d.event_id = ANY (\(events.map(\.id))::text[]) ORDER BY p.created_at, p.id
+            """).rows {
+            byEvent[try row.decode(String.self, at: 0), default: []].append(
+                Delivery(endpointId: try row.decode(at: 1), url: try row.decode(at: 2), status: try row.decode(at: 3),
+                         attemptCount: try row.decode(at: 4), deliveredAt: try row.decode(at: 5), nextAttemptAt: try row.decode(at: 6)))
+        }
+        return events.map { event in
+            var event = event
+            event.deliveries = byEvent[event.id] ?? []
+            return event
+        }
+    }
+
+    /// Delivers the event again now, to one endpoint (`{"endpointId"}`) or to every enabled
+    /// endpoint whose filters take it: a retry that is waiting is brought forward, otherwise a
     /// new delivery job (with a fresh set of attempts) is queued.
     static func redeliver(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        try queueRedelivery(id, accountID: context.account.accountID, on: context.connection)
-        return .json(202, ["eventId": id, "deliveryStatus": "pending"])
+        var endpointID: String?
+        if !context.request.body.isEmpty {
+            let body = try JSONObject(body: context.request.body)
+            try body.rejectUnknown(allowed: ["endpointId"])
+            endpointID = try body.string("endpointId", length: 1...64)
+        }
+        let endpoints = try queueRedelivery(id, accountID: context.account.accountID, endpointID: endpointID, on: context.connection)
+        return JSONResponse.make(202, ["eventId": id, "deliveryStatus": endpoints.isEmpty ? "no_endpoint" : "pending",
+                                       "endpointIds": endpoints])
     }
 
     /// The API's redeliver and the dashboard's share this.
-    static func queueRedelivery(_ id: String, accountID: String, on connection: Connection) throws {
-        guard try connection.query("""
-            UPDATE events SET delivery_status = 'pending', next_attempt_at = now() WHERE id = $1 AND account_id = $2 RETURNING id
-            """, [id, accountID]).first != nil else {
-            throw APIError.notFound("event \(id)")
-        }
-        if try !JobQueue.runNow(uniqueKey: "deliver:" + id, queue: DeliverEvent.queue, on: connection) {
-            // No retry waiting: a new delivery, or, while an attempt is running, one more after it.
-            let args = DeliverEvent.Args(eventId: id, accountId: accountID)
-            if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "deliver:" + id), on: connection) == nil {
-                try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: "redeliver:" + id), on: connection)
-            }
-        }
+    @discardableResult
+    static func queueRedelivery(_ id: String, accountID: String, endpointID: String? = nil, on connection: Connection) throws -> [String] {
+        try DeliveryStore.redeliver(eventID: id, accountID: accountID, endpointID: endpointID, on: connection)
     }
 }

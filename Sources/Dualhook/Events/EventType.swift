@@ -17,4 +17,9 @@ enum EventType: String, CaseIterable, Sendable, Encodable {
     case heartbeatConfirmed = "connection.heartbeat.confirmed"
     case accountTrialEnding = "account.trial_ending"
     case usageThreshold = "usage.threshold"
+    /// An event endpoint kept failing: sent on its first and third day of failures.
+    case endpointWarning = "endpoint.warning"
+    /// An event endpoint answered `410 Gone`, or failed every attempt for 5 days.
+    case endpointDisabled = "endpoint.disabled"
+    case endpointEnabled = "endpoint.enabled"
 }

@@ -2,10 +2,9 @@ import Foundation
 import JobQueue
 import Postgres
 
-/// The `settle-events` sweep: an event still `pending` whose delivery job is gone (discarded
-/// by the reaper after a worker died on the last attempt, or after errors before any attempt
-/// could be logged) will not be tried again: it becomes `failed`, and a redelivery can still
-/// send it.
+/// The `settle-events` sweep: a delivery still `pending` whose job is gone (discarded by the
+/// reaper after a worker died on the last attempt, or after errors before any attempt could be
+/// logged) will not be tried again: it becomes `failed`, and a redelivery can still send it.
 public struct SettleEvents: JobKind {
     public struct Args: Codable, Sendable {
         public init() {}
@@ -22,16 +21,21 @@ public struct SettleEvents: JobKind {
             try context.database.withConnection { connection in
                 try connection.query("""
                     WITH lost AS (
-                        SELECT e.id FROM events e
-                        WHERE e.delivery_status = 'pending' AND e.created_at < now() - interval '10 minutes'
-                          AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.unique_key IN ('deliver:' || e.id, 'redeliver:' || e.id)
-                                                                  AND j.state IN ('available', 'running'))
-                        ORDER BY e.created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
-                    UPDATE events e SET delivery_status = 'failed', next_attempt_at = NULL FROM lost WHERE e.id = lost.id
+                        SELECT d.event_id, d.endpoint_id FROM event_deliveries d
+                        WHERE d.status = 'pending' AND d.event_created_at < now() - interval '10 minutes'
+                          AND d.updated_at < now() - interval '10 minutes'
+                          AND NOT EXISTS (SELECT 1 FROM jobs j
+                                          WHERE j.unique_key IN ('deliver:' || d.event_id || ':' || d.endpoint_id,
+                                                                 'redeliver:' || d.event_id || ':' || d.endpoint_id,
+                                                                 'deliver:' || d.event_id, 'redeliver:' || d.event_id)
+                                            AND j.state IN ('available', 'running'))
+                        ORDER BY d.event_created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
+                    UPDATE event_deliveries d SET status = 'failed', next_attempt_at = NULL, updated_at = now()
+                    FROM lost WHERE d.event_id = lost.event_id AND d.endpoint_id = lost.endpoint_id
                     """).affectedRows
             }
         }
-        if total > 0 { context.logger.warning("events whose delivery job was lost marked failed", ["count": total]) }
+        if total > 0 { context.logger.warning("event deliveries whose job was lost marked failed", ["count": total]) }
     }
 
     /// Every five minutes.

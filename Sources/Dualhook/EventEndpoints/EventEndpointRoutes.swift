@@ -1,0 +1,166 @@
+import Foundation
+import HTTPServer
+import JobQueue
+import Postgres
+
+/// `GET/POST /api/v1/event-endpoints`, `GET/PATCH/DELETE /api/v1/event-endpoints/{id}`,
+/// `POST …/{id}/rotate-secret`, `POST …/{id}/enable`, `POST …/{id}/recover`.
+enum EventEndpointRoutes {
+    static func register(_ router: inout Router<RouteEntry>) {
+        router.add("GET", "/api/v1/event-endpoints", RouteEntry(.api, query: ["limit", "cursor"], list))
+        router.add("POST", "/api/v1/event-endpoints", RouteEntry(.api, create))
+        router.add("GET", "/api/v1/event-endpoints/{id}", RouteEntry(.api, get))
+        router.add("PATCH", "/api/v1/event-endpoints/{id}", RouteEntry(.api, patch))
+        router.add("DELETE", "/api/v1/event-endpoints/{id}", RouteEntry(.api, delete))
+        router.add("POST", "/api/v1/event-endpoints/{id}/rotate-secret", RouteEntry(.api, rotateSecret))
+        router.add("POST", "/api/v1/event-endpoints/{id}/enable", RouteEntry(.api, enable))
+        router.add("POST", "/api/v1/event-endpoints/{id}/recover", RouteEntry(.api, recover))
+    }
+
+    static let maxFilterEntries = 100
+    static let maxOverlap: TimeInterval = 7 * 86_400
+    static let maxEndpointsPerAccount = 20
+
+    static func list(_ context: APIContext) throws -> Response {
+        .json(200, try EventEndpointStore.list(accountID: context.account.accountID, page: try Pagination(query: context.request.query),
+                                               on: context.connection))
+    }
+
+    static func get(_ context: APIContext) throws -> Response {
+        .json(200, try EventEndpointStore.require(id(context), accountID: context.account.accountID, on: context.connection))
+    }
+
+    static func id(_ context: APIContext) -> String { context.request.parameters["id"] ?? "" }
+
+    static func create(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"])
+        let url = try body.string("url", required: true, length: 1...2048) ?? ""
+        _ = try URLRules.outbound(url, param: "url", maxLength: 2048, allowPrivate: context.configuration.allowPrivateTargets)
+        var fields = EventEndpointStore.Fields(url: url)
+        fields.description = try body.string("description", length: 1...500)
+        fields.eventTypes = try eventTypes(body) ?? []
+        fields.tenantIds = try tenantIds(body) ?? []
+        fields.rateLimitPerSecond = try body.integer("rateLimitPerSecond", range: 1...1000)
+        let count = try context.connection.sql("SELECT count(*) FROM event_endpoints WHERE account_id = \(context.account.accountID)")
+            .scalar(Int.self) ?? 0
+        guard count < maxEndpointsPerAccount else {
+            throw APIError(status: 409, code: "conflict",
+                           message: "an account has at most \(maxEndpointsPerAccount) event endpoints; delete one first")
+        }
+        let created = try EventEndpointStore.create(accountID: context.account.accountID, fields,
+                                                    vault: context.configuration.vault, on: context.connection)
+        return .json(201, created)
+    }
+
+    static func eventTypes(_ body: JSONObject) throws -> [String]? {
+        guard let types = try body.stringArray("eventTypes", maxCount: maxFilterEntries) else { return nil }
+        let known = Set(EventType.allCases.map(\.rawValue))
+        if let unknown = types.first(where: { !known.contains($0) }) {
+            throw APIError.validationFailed(param: "eventTypes", "eventTypes has \(unknown), which is not an event type; the types are \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return Array(Set(types)).sorted()
+    }
+
+    static func tenantIds(_ body: JSONObject) throws -> [String]? {
+        guard let tenants = try body.stringArray("tenantIds", maxCount: maxFilterEntries) else { return nil }
+        guard tenants.allSatisfy({ (1...128).contains($0.count) }) else {
+            throw APIError.validationFailed(param: "tenantIds", "each of tenantIds must be 1 to 128 characters")
+        }
+        return Array(Set(tenants)).sorted()
+    }
+
+    static func patch(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"])
+        let id = id(context)
+        let account = context.account.accountID
+        let connection = context.connection
+        _ = try EventEndpointStore.require(id, accountID: account, on: connection)
+        if body.has("url") {
+            let url = try body.string("url", length: 1...2048) ?? ""
+            _ = try URLRules.outbound(url, param: "url", maxLength: 2048, allowPrivate: context.configuration.allowPrivateTargets)
+            try EventEndpointStore.update(id, accountID: account, column: "url", to: url, on: connection)
+        }
+        if body.fields["description"] != nil {
+            try EventEndpointStore.update(id, accountID: account, column: "description",
+                                          to: try body.string("description", length: 1...500), on: connection)
+        }
+        if let types = try eventTypes(body) {
+            try EventEndpointStore.update(id, accountID: account, column: "event_types", to: types, cast: "::text[]", on: connection)
+        }
+        if let tenants = try tenantIds(body) {
+            try EventEndpointStore.update(id, accountID: account, column: "tenant_ids", to: tenants, cast: "::text[]", on: connection)
+        }
+        if body.fields["rateLimitPerSecond"] != nil {
+            try EventEndpointStore.update(id, accountID: account, column: "rate_limit_per_second",
+                                          to: try body.integer("rateLimitPerSecond", range: 1...1000), on: connection)
+        }
+        return try get(context)
+    }
+
+    static func delete(_ context: APIContext) throws -> Response {
+        let id = id(context)
+        guard try EventEndpointStore.delete(id, accountID: context.account.accountID, on: context.connection) else {
+            throw APIError.notFound("event endpoint \(id)")
+        }
+        return JSONResponse.make(200, ["endpointId": id, "deleted": true])
+    }
+
+    static func rotateSecret(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["overlapSeconds"])
+        let overlap = try body.integer("overlapSeconds", range: 0...Int(maxOverlap)).map(TimeInterval.init) ?? SigningSecrets.defaultOverlap
+        let endpoint = try EventEndpointStore.require(id(context), accountID: context.account.accountID, on: context.connection)
+        return .json(200, try EventEndpointStore.rotateSecret(endpoint, accountID: context.account.accountID, overlap: overlap,
+                                                              vault: context.configuration.vault, on: context.connection))
+    }
+
+    static func enable(_ context: APIContext) throws -> Response {
+        let id = id(context)
+        guard let endpoint = try EventEndpointStore.enable(id, accountID: context.account.accountID, on: context.connection) else {
+            throw APIError.notFound("event endpoint \(id)")
+        }
+        return .json(200, endpoint)
+    }
+
+    static func recover(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body)
+        try body.rejectUnknown(allowed: ["since", "until", "types"])
+        let now = Date()
+        guard let sinceText = try body.string("since", required: true, length: 1...40), let since = Timestamps.parse(sinceText) else {
+            throw APIError.validationFailed(param: "since", "since must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z")
+        }
+        var until = now
+        if let untilText = try body.string("until", length: 1...40) {
+            guard let parsed = Timestamps.parse(untilText) else {
+                throw APIError.validationFailed(param: "until", "until must be an RFC 3339 time, e.g. 2026-12-02T00:00:00Z")
+            }
+            until = min(parsed, now)
+        }
+        guard since < until else {
+            throw APIError.validationFailed(param: "since", "since must be before until (and before now)")
+        }
+        var types: [String] = []
+        if let given = try body.stringArray("types", maxCount: maxFilterEntries) {
+            let known = Set(EventType.allCases.map(\.rawValue))
+            if let unknown = given.first(where: { !known.contains($0) }) {
+                throw APIError.validationFailed(param: "types", "types has \(unknown), which is not an event type")
+            }
+            types = Array(Set(given)).sorted()
+        }
+        let account = context.account.accountID
+        let endpoint = try EventEndpointStore.require(id(context), accountID: account, on: context.connection)
+        guard endpoint.status == .enabled else {
+            throw APIError(status: 409, code: "conflict",
+                           message: "event endpoint \(endpoint.endpointId) is disabled: enable it first (its held events go out then)")
+        }
+        let range = DeliveryStore.recoverable(endpointID: endpoint.endpointId, accountID: account, since: since, until: until, types: types)
+        let queued = try context.connection.sql("SELECT count(*) \(range)").scalar(Int.self) ?? 0
+        if queued > 0 {
+            try JobQueue.enqueue(RecoverEvents.self, .init(endpointId: endpoint.endpointId, accountId: account, since: since,
+                                                            until: until, types: types), on: context.connection)
+        }
+        return JSONResponse.make(202, ["endpointId": endpoint.endpointId, "queued": queued])
+    }
+}

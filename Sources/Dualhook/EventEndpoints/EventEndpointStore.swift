@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import JobQueue
+import Postgres
+
+/// The `event_endpoints` table and the endpoints' own secrets: the only writer of both. The
+/// account's default endpoint is its `eventUrl`; the two are written together here, so they
+/// never disagree.
+enum EventEndpointStore {
+    static func find(_ id: String, accountID: String, on connection: Connection) throws -> EventEndpoint? {
+        try connection.sql("""
+            SELECT \(unescaped: EventEndpoint.columns) FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID)
+            """).first.map(EventEndpoint.init)
+    }
+
+    /// The endpoint, or 404 naming it.
+    static func require(_ id: String, accountID: String, on connection: Connection) throws -> EventEndpoint {
+        guard let found = try find(id, accountID: accountID, on: connection) else { throw APIError.notFound("event endpoint \(id)") }
+        return found
+    }
+
+    static func list(accountID: String, page: Pagination, on connection: Connection) throws -> Page<EventEndpoint> {
+        var filter = SQLFilter()
+        filter.add("account_id = ?", accountID)
+        filter.after(page, createdAt: "created_at", id: "id")
+        let limit = filter.bind(page.limit + 1)
+        let rows = try connection.query("""
+            SELECT \(EventEndpoint.columns) FROM event_endpoints WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, filter.parameters).rows
+        let endpoints = try rows.prefix(page.limit).map(EventEndpoint.init)
+        let next = rows.count > page.limit ? endpoints.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.endpointId) } : nil
+        return Page(data: endpoints, nextCursor: next)
+    }
+
+    struct Fields {
+        var url: String
+        var description: String?
+        var eventTypes: [String] = []
+        var tenantIds: [String] = []
+        var rateLimitPerSecond: Int?
+    }
+
+    /// A new endpoint with its own first secret (answered here only).
+    static func create(accountID: String, _ fields: Fields, vault: Vault, on connection: Connection) throws -> EventEndpoint.WithSecret {
+        let id = Identifiers.make("ep")
+        try connection.sql("""
+            INSERT INTO event_endpoints (id, account_id, url, description, event_types, tenant_ids, rate_limit_per_second)
+            VALUES (\(id), \(accountID), \(fields.url), \(fields.description), \(fields.eventTypes)::text[], \(fields.tenantIds)::text[],
+                    \(fields.rateLimitPerSecond))
+            """)
+        let secret = try SigningSecrets.add(.endpoint(id), vault: vault, on: connection)
+        return .init(endpoint: try require(id, accountID: accountID, on: connection), secret: secret, previousSecretsExpireAt: nil)
+    }
+
+    /// Sets one column of an endpoint (the columns are this program's names, never input).
+    static func update(_ id: String, accountID: String, column: String, to value: (any PostgresEncodable)?, cast: String = "",
+                       on connection: Connection) throws {
+        try connection.sql("""
+            UPDATE event_endpoints SET \(unescaped: column) = \(value)\(unescaped: cast), updated_at = now()
+            WHERE id = \(id) AND account_id = \(accountID)
+            """)
+        if column == "url" {
+            try connection.sql("""
+                UPDATE accounts a SET event_url = p.url, updated_at = now() FROM event_endpoints p
+                WHERE p.id = \(id) AND p.is_default AND a.id = p.account_id
+                """)
+        }
+    }
+
+    /// Removes the endpoint and its undelivered events for it; the default one takes the
+    /// account's `eventUrl` with it.
+    static func delete(_ id: String, accountID: String, on connection: Connection) throws -> Bool {
+        guard let wasDefault = try connection.sql("""
+            DELETE FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID) RETURNING is_default
+            """).scalar(Bool.self) else { return false }
+        if wasDefault {
+            try connection.sql("UPDATE accounts SET event_url = NULL, updated_at = now() WHERE id = \(accountID)")
+        }
+        return true
+    }
+
+    /// The account's `eventUrl` as its default endpoint: made, moved, or (nil) removed.
+    static func setDefault(accountID: String, url: String?, on connection: Connection) throws {
+        try connection.sql("UPDATE accounts SET event_url = \(url), updated_at = now() WHERE id = \(accountID)")
+        guard let url else {
+            try connection.sql("DELETE FROM event_endpoints WHERE account_id = \(accountID) AND is_default")
+            return
+        }
+        try connection.sql("""
+            INSERT INTO event_endpoints AS p (account_id, url, is_default) VALUES (\(accountID), \(url), true)
+            ON CONFLICT (account_id) WHERE is_default DO UPDATE SET url = EXCLUDED.url, updated_at = now()
+            """)
+    }
+
+    /// A new secret for the endpoint; the ones before keep signing for `overlap` seconds. The
+    /// default endpoint's secret is the account's.
+    static func rotateSecret(_ endpoint: EventEndpoint, accountID: String, overlap: TimeInterval, vault: Vault,
+                             on connection: Connection) throws -> EventEndpoint.WithSecret {
+        let owner: SigningSecrets.Owner = endpoint.isDefault ? .account(accountID) : .endpoint(endpoint.endpointId)
+        let rotated = try SigningSecrets.rotate(owner, overlap: overlap, vault: vault, on: connection)
+        return .init(endpoint: endpoint, secret: rotated.secret, previousSecretsExpireAt: rotated.previousExpireAt)
+    }
+
+    /// Disables an enabled endpoint: its undelivered events are held (kept, sent when it is
+    /// enabled again), those that failed during this stretch of failures too, and the account's
+    /// other endpoints are told. False when it was not enabled. Runs in the caller's transaction.
+    @discardableResult
+    static func disable(_ id: String, reason: EventEndpoint.DisabledReason, on connection: Connection) throws -> Bool {
+        guard let row = try connection.sql("""
+            UPDATE event_endpoints SET status = 'disabled', disabled_reason = \(reason.rawValue), disabled_at = now(), updated_at = now()
+            WHERE id = \(id) AND status = 'enabled'
+            RETURNING account_id, url, failing_since, last_error
+            """).first else { return false }
+        let accountID: String = try row.decode(at: 0)
+        let failingSince = try row.decode(Date?.self, at: 2)
+        try DeliveryStore.hold(endpointID: id, failedSince: failingSince, on: connection)
+        let notice = EndpointNotice(endpointId: id, url: try row.decode(at: 1), reason: reason, failingSince: failingSince,
+                                    lastError: try row.decode(at: 3))
+        try Outbox.emit(type: .endpointDisabled, accountID: accountID, dataJSON: try Outbox.json(notice), on: connection)
+        return true
+    }
+
+    /// Enables a disabled endpoint: its health starts afresh, its held events are released in
+    /// order of creation by a background job, and the other endpoints are told. Nil when the
+    /// endpoint does not exist; unchanged when it was enabled.
+    static func enable(_ id: String, accountID: String, on connection: Connection) throws -> EventEndpoint? {
+        if let url = try connection.sql("""
+            UPDATE event_endpoints SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL, failing_since = NULL,
+                warned_days = 0, health_updated_at = now(), updated_at = now()
+            WHERE id = \(id) AND account_id = \(accountID) AND status = 'disabled'
+            RETURNING url
+            """).scalar(String.self) {
+            try JobQueue.enqueue(ReleaseHeldEvents.self, .init(endpointId: id, accountId: accountID),
+                                 options: JobOptions(uniqueKey: "release:" + id), on: connection)
+            try Outbox.emit(type: .endpointEnabled, accountID: accountID,
+                            dataJSON: try Outbox.json(EndpointNotice(endpointId: id, url: url)), on: connection)
+        }
+        return try find(id, accountID: accountID, on: connection)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import JobQueue
+import Postgres
+
+/// Deliveries moved for an endpoint as a whole (held, released, recovered) or for one event
+/// (redelivered), and their jobs queued.
+extension DeliveryStore {
+    /// The delivery job's unique key: one live job per (event, endpoint).
+    static func jobKey(eventID: String, endpointID: String) -> String { "deliver:\(eventID):\(endpointID)" }
+
+    /// Queues the delivery's job (or brings its waiting retry forward); `offset` orders deliveries
+    /// made due together. `again`: send it even if it was delivered meanwhile (a redelivery
+    /// asked while an attempt is running goes out once more after it).
+    static func schedule(eventID: String, endpointID: String, accountID: String, offset: TimeInterval = 0,
+                         on connection: Connection) throws {
+        let key = jobKey(eventID: eventID, endpointID: endpointID)
+        if try JobQueue.runNow(uniqueKey: key, queue: DeliverEvent.queue, offset: offset, on: connection) { return }
+        let args = DeliverEvent.Args(eventId: eventID, accountId: accountID, endpointId: endpointID)
+        if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: key, delay: offset), on: connection) == nil {
+            var again = args
+            again.again = true
+            try JobQueue.enqueue(DeliverEvent.self, again, options: JobOptions(uniqueKey: "re" + key, delay: offset), on: connection)
+        }
+    }
+
+    /// An endpoint was disabled: its pending deliveries are held, and so are those that failed
+    /// since `failedSince` (the start of the failures that disabled it), so none is lost.
+    static func hold(endpointID: String, failedSince: Date?, on connection: Connection) throws {
+        try connection.sql("""
+            UPDATE event_deliveries SET status = 'held', next_attempt_at = NULL, updated_at = now()
+            WHERE endpoint_id = \(endpointID)
+              AND (status = 'pending' OR (status = 'failed' AND updated_at >= \(failedSince ?? Date.distantFuture)))
+            """)
+    }
+
+    /// Up to `limit` held deliveries of an enabled endpoint made pending again, oldest event
+    /// first, each job queued in that order; answers how many.
+    static func releaseHeld(endpointID: String, accountID: String, limit: Int, on connection: Connection) throws -> Int {
+        let rows = try connection.sql("""
+            WITH batch AS (
+                SELECT d.event_id FROM event_deliveries d JOIN event_endpoints p ON p.id = d.endpoint_id AND p.status = 'enabled'
+                WHERE d.endpoint_id = \(endpointID) AND d.status = 'held'
+                ORDER BY d.event_created_at, d.event_id LIMIT \(limit) FOR UPDATE OF d SKIP LOCKED)
+            UPDATE event_deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
+            FROM batch WHERE d.event_id = batch.event_id AND d.endpoint_id = \(endpointID)
+            RETURNING d.event_id, d.event_created_at
+            """).rows
+        let ordered = try rows.map { (id: try $0.decode(String.self, at: 0), at: try $0.decode(Date.self, at: 1)) }
+            .sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+        try scheduleInOrder(ordered.map(\.id), endpointID: endpointID, accountID: accountID, on: connection)
+        return ordered.count
+    }
+
+    /// Jobs due at once, claimed in this order: each a microsecond after the one before, all in
+    /// the past so none waits.
+    static func scheduleInOrder(_ eventIDs: [String], endpointID: String, accountID: String, on connection: Connection) throws {
+        for (index, eventID) in eventIDs.enumerated() {
+            let offset = -1 + Double(index) / 1_000_000
+            try schedule(eventID: eventID, endpointID: endpointID, accountID: accountID, offset: offset, on: connection)
+        }
+    }
+
+    /// SQL: endpoint `p` takes event `e` by its filters (empty: all); an `endpoint.*` event is
+    /// about one endpoint and goes to the others only. The events insert trigger
+    /// (sql/022_event_endpoints.sql) applies the same rule when it fans an event out.
+    static let takes = """
+        (cardinality(p.event_types) = 0 OR e.type = ANY (p.event_types))
+        AND (cardinality(p.tenant_ids) = 0 OR e.data->>'tenantId' = ANY (p.tenant_ids))
+        AND NOT (e.type LIKE 'endpoint.%' AND e.data->>'endpointId' = p.id)
+        """
+
+    /// The events `recover` covers for an endpoint: the account's, created in [since, until), of
+    /// the given types (all when empty), that the endpoint's filters take.
+    static func recoverable(endpointID: String, accountID: String, since: Date, until: Date, types: [String]) -> PostgresQuery {
+        """
+        FROM events e JOIN event_endpoints p ON p.id = \(endpointID)
+        WHERE e.account_id = \(accountID) AND e.created_at >= \(since) AND e.created_at < \(until)
+          AND (cardinality(\(types)::text[]) = 0 OR e.type = ANY (\(types)::text[])) AND \(unescaped: takes)
+        """
+    }
+
+    /// The next `limit` recoverable events after the cursor made pending for the endpoint (a
+    /// delivery made where there was none) and queued in order; answers the last one's cursor,
+    /// nil when none was left.
+    static func recover(endpointID: String, accountID: String, since: Date, until: Date, types: [String],
+                        after cursor: (Date, String)?, limit: Int, on connection: Connection) throws -> (Date, String)? {
+        let after: PostgresQuery = cursor.map { "AND (e.created_at, e.id) > (\($0.0), \($0.1))" } ?? ""
+        let rows = try connection.sql("""
+            WITH batch AS (
+                SELECT e.id, e.created_at
+                \(recoverable(endpointID: endpointID, accountID: accountID, since: since, until: until, types: types)) \(after)
+                ORDER BY e.created_at, e.id LIMIT \(limit))
+            INSERT INTO event_deliveries AS d (event_id, endpoint_id, event_created_at, status, next_attempt_at)
+            SELECT id, \(endpointID), created_at, 'pending', now() FROM batch
+            ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), updated_at = now()
+            RETURNING d.event_id, d.event_created_at
+            """).rows
+        let ordered = try rows.map { (id: try $0.decode(String.self, at: 0), at: try $0.decode(Date.self, at: 1)) }
+            .sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+        try scheduleInOrder(ordered.map(\.id), endpointID: endpointID, accountID: accountID, on: connection)
+        return ordered.last.map { ($0.at, $0.id) }
+    }
+
+    /// Delivers an event again: to one endpoint, or to every enabled endpoint whose filters take
+    /// it (a delivery made where there was none). Answers the endpoints it goes to; 404 for an
+    /// event or endpoint of another account, 409 for a disabled endpoint.
+    static func redeliver(eventID: String, accountID: String, endpointID: String?, on connection: Connection) throws -> [String] {
+        guard let created = try connection.sql("SELECT created_at FROM events WHERE id = \(eventID) AND account_id = \(accountID)")
+            .scalar(Date.self) else {
+            throw APIError.notFound("event \(eventID)")
+        }
+        let targets: PostgresQuery
+        if let endpointID {
+            guard let status = try connection.sql("""
+                SELECT status FROM event_endpoints WHERE id = \(endpointID) AND account_id = \(accountID)
+                """).scalar(String.self) else { throw APIError.notFound("event endpoint \(endpointID)") }
+            guard status == "enabled" else {
+                throw APIError(status: 409, code: "conflict", message: "event endpoint \(endpointID) is disabled: enable it first",
+                               param: "endpointId")
+            }
+            targets = "SELECT \(endpointID)::text AS id"
+        } else {
+            targets = """
+                SELECT p.id FROM events e JOIN event_endpoints p ON p.account_id = e.account_id AND p.status = 'enabled'
+                WHERE e.id = \(eventID) AND \(unescaped: takes)
+                """
+        }
+        let endpoints = try connection.sql("""
+            INSERT INTO event_deliveries AS d (event_id, endpoint_id, event_created_at, status, next_attempt_at)
+            SELECT \(eventID), t.id, \(created), 'pending', now() FROM (\(targets)) t
+            ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), updated_at = now()
+            RETURNING d.endpoint_id
+            """).rows.map { try $0.decode(String.self, at: 0) }.sorted()
+        for endpoint in endpoints {
+            try schedule(eventID: eventID, endpointID: endpoint, accountID: accountID, on: connection)
+        }
+        return endpoints
+    }
+}
