@@ -8,12 +8,25 @@ public struct RecoverEvents: JobKind {
     public struct Args: Codable, Sendable {
         let endpointId: String
         let accountId: String
-        let since: Date
-        let until: Date
+        /// Microseconds since 1970: job arguments are JSON, whose dates would lose the
+        /// precision that decides whether an event falls inside the range.
+        let sinceMicros: Int64
+        let untilMicros: Int64
         let types: [String]
         /// Where a continuation starts: the last event the job before it queued.
-        var afterCreatedAt: Date?
+        var afterMicros: Int64?
         var afterId: String?
+
+        init(endpointId: String, accountId: String, since: Date, until: Date, types: [String]) {
+            self.endpointId = endpointId
+            self.accountId = accountId
+            self.sinceMicros = Args.micros(since)
+            self.untilMicros = Args.micros(until)
+            self.types = types
+        }
+
+        static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+        static func date(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
     }
     public static let kind = "event_endpoints.recover"
     public static let queue = "events"
@@ -24,19 +37,19 @@ public struct RecoverEvents: JobKind {
     public init() {}
 
     public func perform(_ args: Args, context: JobContext) throws {
-        var cursor: (Date, String)? = args.afterCreatedAt.flatMap { at in args.afterId.map { (at, $0) } }
+        var cursor: (Date, String)? = args.afterMicros.flatMap { at in args.afterId.map { (Args.date(at), $0) } }
         var batches = 0
         while true {
             if context.remaining < 30 {
                 // Out of time: a continuation takes over from the cursor, so nothing is queued twice.
                 var next = args
-                next.afterCreatedAt = cursor?.0
+                next.afterMicros = cursor.map { Args.micros($0.0) }
                 next.afterId = cursor?.1
                 try context.database.withConnection { try JobQueue.enqueue(RecoverEvents.self, next, on: $0) }
                 break
             }
             let last = try context.database.transaction { tx in
-                try DeliveryStore.recover(endpointID: args.endpointId, accountID: args.accountId, since: args.since, until: args.until,
+                try DeliveryStore.recover(endpointID: args.endpointId, accountID: args.accountId, since: Args.date(args.sinceMicros), until: Args.date(args.untilMicros),
                                           types: args.types, after: cursor, limit: RecoverEvents.batch, on: tx)
             }
             guard let last else { break }

@@ -1,0 +1,314 @@
+import Foundation
+import JobQueue
+import Postgres
+import Synchronization
+import TestSupport
+import Testing
+
+/// Several event endpoints per account, delivered by real workers to real receivers on loopback.
+@Suite(.serialized) struct EventEndpointTests {
+    static let environment = ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"]
+
+    final class Fixture: @unchecked Sendable {
+        // `@unchecked Sendable`: set once in init.
+        let api: APIFixture
+        var workers: [DualhookProcess] = []
+
+        init(workers count: Int = 1, queues: String = "events:1,maintenance:1", slotsPerAccount: Int = 8) throws {
+            api = try APIFixture(environment: EventEndpointTests.environment)
+            for index in 0..<count {
+                workers.append(try DualhookProcess(["work", "--queues", queues, "--poll-interval", "0.2"], databaseURL: api.db.url,
+                                                   environment: EventEndpointTests.environment.merging(
+                                                       ["DUALHOOK_EVENT_SLOTS_PER_ACCOUNT": String(slotsPerAccount)]) { $1 },
+                                                   label: "events-worker-\(index)"))
+            }
+        }
+
+        func close() {
+            workers.forEach { $0.stop() }
+            api.close()
+        }
+
+        var key: String { api.account.apiKey }
+
+        /// Creates an endpoint; answers its id and secret.
+        func endpoint(_ fields: [String: Any]) throws -> (id: String, secret: String) {
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+            let created = try api.server.send("POST", "/api/v1/event-endpoints", key: key, json: body)
+            guard created.status == 201, let id = created.json["endpointId"] as? String, let secret = created.json["secret"] as? String else {
+                throw SpawnError(message: "create endpoint: \(created.status) \(created.text)")
+            }
+            return (id, secret)
+        }
+
+        /// A person opening a fresh onboarding link for `tenant`: `onboarding.started`. Answers
+        /// the session id and the event id.
+        @discardableResult
+        func started(tenant: String) throws -> (session: String, event: String) {
+            let created = try api.server.send("POST", "/api/v1/onboarding/sessions", key: key, json: sessionBody(tenant: tenant))
+            let session = created.json["sessionId"] as! String
+            let url = created.json["onboardingUrl"] as! String
+            _ = try api.server.send("POST", "/onboard/\(url.split(separator: "/").last!)/open")
+            return (session, try eventID(session: session, type: "onboarding.started")!)
+        }
+
+        func eventID(session: String, type: String) throws -> String? {
+            try api.db.with {
+                try $0.query("SELECT id FROM events WHERE data->>'sessionId' = $1 AND type = $2", [session, type]).scalar(String.self)
+            }
+        }
+
+        func deliveryStatus(event: String, endpoint: String) throws -> String? {
+            try api.db.with {
+                try $0.query("SELECT status FROM event_deliveries WHERE event_id = $1 AND endpoint_id = $2", [event, endpoint]).scalar(String.self)
+            }
+        }
+
+        /// Runs a sweep as operators do and waits for a worker to finish it.
+        func sweep(_ name: String, kind: String) throws {
+            let before = try completed(kind)
+            #expect(try DualhookProcess.run(["sweep", name], databaseURL: api.db.url).status == 0)
+            #expect(eventually(timeout: 20) { (try? self.completed(kind)) == before + 1 }, "the \(name) sweep ran")
+        }
+
+        func completed(_ kind: String) throws -> Int {
+            try api.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'completed'", [kind]).scalar(Int.self) ?? 0 }
+        }
+
+        func shiftFailures(_ endpoint: String, days: Double) throws {
+            try api.db.with {
+                try $0.query("UPDATE event_endpoints SET failing_since = now() - make_interval(secs => $2) WHERE id = $1",
+                             [endpoint, days * 86_400])
+            }
+        }
+    }
+
+    @Test func twoEndpointsEachGetExactlyTheirEventsSignedWithTheirOwnSecret() throws {
+        let onlyA = try EventReceiver(), onlyB = try EventReceiver()
+        defer { onlyA.stop(); onlyB.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        // Bad input names its field.
+        let badType = try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"url":"\#(onlyA.url)","eventTypes":["onboarding.nope"]}"#)
+        #expect(badType.status == 400 && badType.errorParam == "eventTypes")
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"eventTypes":[]}"#).errorParam == "url")
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"url":"\#(onlyA.url)","rateLimitPerSecond":0}"#)
+            .errorParam == "rateLimitPerSecond")
+
+        let a = try f.endpoint(["url": onlyA.url, "description": "tenant a's starts", "eventTypes": ["onboarding.started"], "tenantIds": ["cust_a"]])
+        let b = try f.endpoint(["url": onlyB.url, "tenantIds": ["cust_b"], "rateLimitPerSecond": 50])
+        #expect(a.secret.hasPrefix("whsec_") && a.secret != b.secret)
+        let shown = try f.api.server.send("GET", "/api/v1/event-endpoints/\(a.id)", key: f.key)
+        #expect(shown.json["secret"] == nil, "the secret is answered on create and rotate only")
+        #expect(shown.json["eventTypes"] as? [String] == ["onboarding.started"] && shown.json["tenantIds"] as? [String] == ["cust_a"])
+        #expect(shown.json["status"] as? String == "enabled" && shown.json["isDefault"] as? Bool == false)
+
+        let startA = try f.started(tenant: "cust_a")
+        let startB = try f.started(tenant: "cust_b")
+        for session in [startA.session, startB.session] {
+            #expect(try f.api.server.send("POST", "/api/v1/onboarding/sessions/\(session)/cancel", key: f.key).status == 200)
+        }
+        let failedA = try #require(try f.eventID(session: startA.session, type: "onboarding.failed"))
+        let failedB = try #require(try f.eventID(session: startB.session, type: "onboarding.failed"))
+        #expect(eventually(timeout: 15) { onlyB.requests.count == 2 && onlyA.requests.count == 1 })
+        Thread.sleep(forTimeInterval: 1)
+        #expect(onlyA.requests.map(\.eventID) == [startA.event], "A takes onboarding.started of cust_a only")
+        #expect(Set(onlyB.requests.map(\.eventID)) == [startB.event, failedB] && onlyB.requests.count == 2, "B takes everything of cust_b")
+        #expect(try f.deliveryStatus(event: failedA, endpoint: a.id) == nil && f.deliveryStatus(event: failedA, endpoint: b.id) == nil)
+
+        for (receiver, mine, theirs) in [(onlyA, a.secret, b.secret), (onlyB, b.secret, a.secret)] {
+            for request in receiver.requests {
+                let dualhook = try #require(request.headers["x-dualhook-signature"])
+                let id = try #require(request.headers["webhook-id"]), timestamp = try #require(request.headers["webhook-timestamp"])
+                let standard = try #require(request.headers["webhook-signature"])
+                #expect(try OpenSSL.verifiesDualhook(header: dualhook, body: request.body, secret: mine))
+                #expect(try OpenSSL.verifiesStandard(signature: standard, id: id, timestamp: timestamp, body: request.body, secret: mine))
+                #expect(try !OpenSSL.verifiesDualhook(header: dualhook, body: request.body, secret: theirs))
+                #expect(try !OpenSSL.verifiesStandard(signature: standard, id: id, timestamp: timestamp, body: request.body, secret: theirs))
+            }
+        }
+        // Per-endpoint delivery in the event's detail and in the listing.
+        #expect(eventually(timeout: 5) {
+            let event = (try? f.api.server.send("GET", "/api/v1/events/\(startB.event)", key: f.key).json) ?? [:]
+            let deliveries = event["deliveries"] as? [[String: Any]] ?? []
+            return deliveries.count == 1 && deliveries[0]["endpointId"] as? String == b.id && deliveries[0]["status"] as? String == "delivered"
+                && (event["attempts"] as? [[String: Any]])?.first?["endpointId"] as? String == b.id
+                && event["deliveryStatus"] as? String == "delivered"
+        })
+        let listed = try f.api.server.send("GET", "/api/v1/events?tenantId=cust_a", key: f.key).json["data"] as? [[String: Any]] ?? []
+        let listedStart = listed.first { $0["id"] as? String == startA.event }
+        #expect((listedStart?["deliveries"] as? [[String: Any]])?.map { $0["endpointId"] as? String } == [a.id])
+        #expect((listed.first { $0["id"] as? String == failedA }?["deliveryStatus"]) as? String == "no_endpoint")
+
+        // Rotation with the overlap the account chooses: both sign until it ends.
+        let rotated = try f.api.server.send("POST", "/api/v1/event-endpoints/\(a.id)/rotate-secret", key: f.key, json: #"{"overlapSeconds":600}"#)
+        let newSecret = try #require(rotated.json["secret"] as? String)
+        let expiresText = rotated.json["previousSecretsExpireAt"] as? String ?? ""
+        let expires = ISO8601DateFormatter().date(from: expiresText.replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression)) ?? .distantPast
+        #expect(abs(expires.timeIntervalSinceNow - 600) < 30)
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(a.id)/rotate-secret", key: f.key, json: #"{"overlapSeconds":-1}"#)
+            .errorParam == "overlapSeconds")
+        let third = try f.started(tenant: "cust_a")
+        #expect(eventually(timeout: 15) { onlyA.requests.contains { $0.eventID == third.event } })
+        let signed = try #require(onlyA.requests.first { $0.eventID == third.event })
+        let header = try #require(signed.headers["x-dualhook-signature"])
+        #expect(header.components(separatedBy: "v1=").count == 3, "the old and the new secret both sign during the overlap")
+        #expect(try OpenSSL.verifiesDualhook(header: header, body: signed.body, secret: newSecret))
+
+        // The account's eventUrl is its default endpoint, in step both ways.
+        #expect(try f.api.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"eventUrl":"\#(onlyB.url)"}"#).status == 200)
+        let endpoints = try f.api.server.send("GET", "/api/v1/event-endpoints", key: f.key).json["data"] as? [[String: Any]] ?? []
+        let defaults = endpoints.filter { $0["isDefault"] as? Bool == true }
+        #expect(endpoints.count == 3 && defaults.count == 1 && defaults.first?["url"] as? String == onlyB.url)
+        let defaultID = try #require(defaults.first?["endpointId"] as? String)
+        #expect(try f.api.server.send("PATCH", "/api/v1/event-endpoints/\(defaultID)", key: f.key, json: #"{"url":"\#(onlyA.url)"}"#).status == 200)
+        #expect(try f.api.server.send("GET", "/api/v1/account", key: f.key).json["eventUrl"] as? String == onlyA.url)
+        #expect(try f.api.server.send("DELETE", "/api/v1/event-endpoints/\(defaultID)", key: f.key).status == 200)
+        #expect(try f.api.server.send("GET", "/api/v1/account", key: f.key).json["eventUrl"] is NSNull)
+        // Another account's endpoint is not found.
+        let other = try f.api.anotherAccount()
+        #expect(try f.api.server.send("GET", "/api/v1/event-endpoints/\(a.id)", key: other.apiKey).status == 404)
+        for worker in f.workers { #expect(!worker.log.contains(a.secret) && !worker.log.contains(newSecret)) }
+    }
+
+    @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {
+        let gone = Atomic<Bool>(true), down = Atomic<Bool>(true)
+        let goneReceiver = try EventReceiver { _ in gone.load(ordering: .relaxed) ? .text(410, "gone") : .text(200, "ok") }
+        let failing = try EventReceiver { _ in down.load(ordering: .relaxed) ? .text(500, "down") : .text(200, "ok") }
+        let watcher = try EventReceiver()
+        defer { goneReceiver.stop(); failing.stop(); watcher.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        let g = try f.endpoint(["url": goneReceiver.url, "eventTypes": ["onboarding.started"], "tenantIds": ["cust_g"]])
+        let w = try f.endpoint(["url": watcher.url, "eventTypes": ["endpoint.warning", "endpoint.disabled", "endpoint.enabled"]])
+        let d = try f.endpoint(["url": failing.url, "tenantIds": ["cust_d"]])
+
+        // 410: disabled at once, the event held, the watcher told.
+        let toGone = try f.started(tenant: "cust_g")
+        #expect(eventually(timeout: 15) { watcher.requests.contains { $0.json["type"] as? String == "endpoint.disabled" } })
+        let goneEndpoint = try f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json
+        #expect(goneEndpoint["status"] as? String == "disabled" && goneEndpoint["disabledReason"] as? String == "gone")
+        #expect(try f.deliveryStatus(event: toGone.event, endpoint: g.id) == "held")
+        #expect(goneReceiver.requests.count == 1)
+        let goneNotice = try #require(watcher.requests.first { $0.json["type"] as? String == "endpoint.disabled" })
+        #expect((goneNotice.json["data"] as? [String: Any])?["endpointId"] as? String == g.id)
+        #expect((goneNotice.json["data"] as? [String: Any])?["reason"] as? String == "gone")
+        let heldToo = try f.started(tenant: "cust_g")
+        #expect(eventually(timeout: 5) { (try? f.deliveryStatus(event: heldToo.event, endpoint: g.id)) == "held" })
+
+        // A long outage: every attempt fails. The first event's attempts run out (failed).
+        let first = try f.started(tenant: "cust_d")
+        let key = "deliver:\(first.event):\(d.id)"
+        #expect(eventually(timeout: 60) {
+            if (try? f.deliveryStatus(event: first.event, endpoint: d.id)) == "failed" { return true }
+            // Each retry brought forward instead of waiting through the schedule.
+            _ = try? f.api.db.with { try JobQueue.runNow(uniqueKey: key, queue: "events", on: $0) }
+            return false
+        }, "the first event's seven attempts all failed")
+        let held = try [first.event] + (0..<3).map { _ in try f.started(tenant: "cust_d").event }
+        #expect(eventually(timeout: 15) { failing.requests.count == 7 + 3 })
+
+        try f.shiftFailures(d.id, days: 1.5)
+        try f.sweep("event-endpoints", kind: "sweep.event_endpoints")
+        try f.shiftFailures(d.id, days: 3.5)
+        try f.sweep("event-endpoints", kind: "sweep.event_endpoints")
+        try f.sweep("event-endpoints", kind: "sweep.event_endpoints")  // nothing new: each warning once
+        #expect(eventually(timeout: 15) { watcher.requests.filter { $0.json["type"] as? String == "endpoint.warning" }.count == 2 })
+        let warnings = watcher.requests.filter { $0.json["type"] as? String == "endpoint.warning" }
+        #expect(warnings.compactMap { ($0.json["data"] as? [String: Any])?["days"] as? Int }.sorted() == [1, 3])
+        #expect(try f.api.server.send("GET", "/api/v1/event-endpoints/\(d.id)", key: f.key).json["status"] as? String == "enabled")
+        try f.shiftFailures(d.id, days: 5.1)
+        try f.sweep("event-endpoints", kind: "sweep.event_endpoints")
+        let disabled = try f.api.server.send("GET", "/api/v1/event-endpoints/\(d.id)", key: f.key).json
+        #expect(disabled["status"] as? String == "disabled" && disabled["disabledReason"] as? String == "failing")
+        #expect(try held.allSatisfy { try f.deliveryStatus(event: $0, endpoint: d.id) == "held" }, "nothing is lost, the failed one included")
+        #expect(eventually(timeout: 15) {
+            watcher.requests.contains { $0.json["type"] as? String == "endpoint.disabled" && ($0.json["data"] as? [String: Any])?["endpointId"] as? String == d.id }
+        })
+        Thread.sleep(forTimeInterval: 1)
+        let sentBefore = failing.requests.count
+
+        // Enabled again: the held events go out, in order of creation, once each.
+        down.store(false, ordering: .relaxed)
+        let enabled = try f.api.server.send("POST", "/api/v1/event-endpoints/\(d.id)/enable", key: f.key)
+        #expect(enabled.status == 200 && enabled.json["status"] as? String == "enabled" && enabled.json["disabledReason"] is NSNull)
+        #expect(eventually(timeout: 20) { failing.requests.count == sentBefore + held.count })
+        Thread.sleep(forTimeInterval: 1)
+        #expect(Array(failing.requests.suffix(from: sentBefore)).map(\.eventID) == held, "held events arrive in order of creation")
+        #expect(try held.allSatisfy { try f.deliveryStatus(event: $0, endpoint: d.id) == "delivered" })
+        #expect(eventually(timeout: 15) {
+            watcher.requests.contains { $0.json["type"] as? String == "endpoint.enabled" && ($0.json["data"] as? [String: Any])?["endpointId"] as? String == d.id }
+        })
+        gone.store(false, ordering: .relaxed)
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(g.id)/enable", key: f.key).status == 200)
+        #expect(eventually(timeout: 20) { goneReceiver.requests.count == 3 })
+        #expect(goneReceiver.requests.suffix(2).map(\.eventID) == [toGone.event, heldToo.event])
+        // The watcher never received notices about itself, nor the endpoints' own events.
+        #expect(watcher.requests.allSatisfy { ($0.json["type"] as? String)?.hasPrefix("endpoint.") == true })
+    }
+
+    @Test func recoverRedeliversExactlyTheEventsOfTheRangeOnceEachAndOldEventsArePruned() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        let r = try f.endpoint(["url": receiver.url, "eventTypes": ["onboarding.started"]])
+        let before = try (0..<2).map { _ in try f.started(tenant: "cust_r").event }
+        Thread.sleep(forTimeInterval: 0.3)
+        let since = Date()
+        let inside = try (0..<3).map { _ in try f.started(tenant: "cust_r").event }
+        Thread.sleep(forTimeInterval: 0.3)
+        let until = Date()
+        let after = try f.started(tenant: "cust_r").event
+        #expect(eventually(timeout: 15) { receiver.requests.count == 6 })
+
+        let bad = try f.api.server.send("POST", "/api/v1/event-endpoints/\(r.id)/recover", key: f.key, json: #"{"since":"yesterday"}"#)
+        #expect(bad.status == 400 && bad.errorParam == "since")
+        let types = try f.api.server.send("POST", "/api/v1/event-endpoints/\(r.id)/recover", key: f.key,
+                                          json: #"{"since":"\#(rfc3339(since))","types":["no.such"]}"#)
+        #expect(types.errorParam == "types")
+        let recovered = try f.api.server.send("POST", "/api/v1/event-endpoints/\(r.id)/recover", key: f.key,
+                                              json: #"{"since":"\#(rfc3339(since))","until":"\#(rfc3339(until))"}"#)
+        #expect(recovered.status == 202 && recovered.json["queued"] as? Int == 3)
+        #expect(eventually(timeout: 15) { receiver.requests.count == 9 })
+        Thread.sleep(forTimeInterval: 1.5)
+        var counts: [String: Int] = [:]
+        for request in receiver.requests { counts[request.eventID, default: 0] += 1 }
+        #expect(receiver.requests.count == 9, "\(receiver.requests.map(\.eventID)) before \(before) inside \(inside) after \(after)")
+        #expect(inside.allSatisfy { counts[$0] == 2 } && (before + [after]).allSatisfy { counts[$0] == 1 })
+        #expect(Array(receiver.requests.suffix(3)).map(\.eventID) == inside, "recovered in order of creation")
+
+        // Events past the retention (30 days by default) are pruned with their deliveries.
+        try f.api.db.with { try $0.query("UPDATE events SET created_at = now() - interval '31 days' WHERE id = $1", [before[0]]) }
+        try f.sweep("prune-events", kind: "sweep.prune_events")
+        #expect(try f.api.server.send("GET", "/api/v1/events/\(before[0])", key: f.key).status == 404)
+        #expect(try f.api.server.send("GET", "/api/v1/events/\(before[1])", key: f.key).status == 200)
+        #expect(try f.deliveryStatus(event: before[0], endpoint: r.id) == nil)
+    }
+
+    @Test func threeWorkerProcessesKeepOneAccountWithinItsSlots() throws {
+        let inFlight = Atomic<Int>(0), most = Atomic<Int>(0)
+        let slow = try EventReceiver(threads: 12) { _ in
+            let now = inFlight.add(1, ordering: .relaxed).newValue
+            _ = most.max(now, ordering: .relaxed)
+            Thread.sleep(forTimeInterval: 0.8)
+            inFlight.subtract(1, ordering: .relaxed)
+            return .text(200, "ok")
+        }
+        defer { slow.stop() }
+        let f = try Fixture(workers: 3, queues: "events:8", slotsPerAccount: 2)
+        defer { f.close() }
+        _ = try f.endpoint(["url": slow.url])
+        let events = try (0..<12).map { _ in try f.started(tenant: "cust_s").event }
+        #expect(eventually(timeout: 60) { Set(slow.requests.map(\.eventID)) == Set(events) })
+        #expect(most.load(ordering: .relaxed) == 2, "at most 2 of the account's deliveries in flight across 3 workers (saw \(most.load(ordering: .relaxed)))")
+        #expect(slow.requests.count == 12)
+    }
+}
+
+/// RFC 3339 with milliseconds, as the API reads it.
+func rfc3339(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+}
