@@ -26,13 +26,15 @@ import Testing
                 """, [f.account.accountId])
         }
         // An event whose delivery job was ended without a word, long ago.
+        #expect(try f.server.send("PATCH", "/api/v1/account", key: f.account.apiKey,
+                                  json: #"{"eventUrl":"https://events.example.com/dualhook"}"#).status == 200)
         try f.db.with { connection throws in
             try connection.query("""
                 INSERT INTO events (id, account_id, type, data, created_at)
                 VALUES ('evt_lost', $1, 'onboarding.started', '{}', now() - interval '1 hour')
                 """, [f.account.accountId])
             // Ended through the engine's own operator API, as an operator might have done.
-            let job = try connection.query("SELECT id FROM jobs WHERE unique_key = 'deliver:evt_lost'").scalar(Int64.self)
+            let job = try connection.query("SELECT id FROM jobs WHERE unique_key LIKE 'deliver:evt_lost:%'").scalar(Int64.self)
             _ = try JobAdmin.cancel(id: try #require(job), on: connection)
         }
         for sweep in ["expire-sessions", "prune-api", "settle-events"] {

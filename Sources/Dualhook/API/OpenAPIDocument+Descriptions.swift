@@ -68,7 +68,15 @@ extension OpenAPIDocument {
         "onboardingStatus": "Where the session stands, where the browser goes next, and the webhook check; the page polls it.",
         "listEvents": "Events sent to the account, newest first, by type, creation time, delivery status and tenant.",
         "getEvent": "One event with every delivery attempt: time, URL, status code, duration and error.",
-        "redeliverEvent": "Delivers the event again now, whatever its status.",
+        "redeliverEvent": "Delivers the event again now, whatever its status: to one endpoint (`endpointId`), or to every enabled endpoint whose filters take it. A disabled endpoint answers 409: enable it first.",
+        "listEventEndpoints": "The account's event endpoints, newest first, with their filters, status and health. The account's `eventUrl` is the one with `isDefault`.",
+        "createEventEndpoint": "Adds an endpoint that receives the events its filters take (`eventTypes`, `tenantIds`; empty: all), signed with its own secret, answered here once. At most 20 per account (409).",
+        "getEventEndpoint": "One event endpoint: its URL, filters, status (`disabledReason` when disabled), rate limit and health. Never its secret.",
+        "updateEventEndpoint": "Changes the URL, description, filters or rate limit (`null` clears the description or the limit). Changing the default endpoint's URL changes the account's `eventUrl`.",
+        "deleteEventEndpoint": "Deletes the endpoint with its undelivered events for it. Deleting the default endpoint clears the account's `eventUrl`.",
+        "rotateEventEndpointSecret": "A new `whsec_…` secret, answered once; the previous ones keep signing for `overlapSeconds` (default 86,400, at most 7 days). The default endpoint's secret is the account's signing secret.",
+        "enableEventEndpoint": "Enables a disabled endpoint: its health starts afresh, the events held for it go out in order of creation, and `endpoint.enabled` goes to the account's other endpoints.",
+        "recoverEventEndpoint": "Delivers again every event created in [`since`, `until`) (until: now) of the given `types` that the endpoint's filters take, once each, in order of creation, as a background job; answers how many. A disabled endpoint answers 409.",
         "listConnections": "The account's connections, newest first, by tenant, WABA, phone number id and status.",
         "getConnection": "One connection: its number, mode, routing as Meta resolves it, health, heartbeat and token expiry. Never a token or verify token.",
         "updateConnectionWebhook": "Changes the webhook override. Applied at Meta first (which checks the URL with its handshake), then on every sibling of the WABA (or only this number with `webhookScope: phone_number`); progress shows as `webhookUpdate`.",
@@ -118,7 +126,7 @@ extension OpenAPIDocument {
         "event": "The Embedded Signup finish event (`FINISH`, `FINISH_ONLY_WABA`, `FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING`).",
         "errorCode": "The older name of `errorId`.", "metaSessionId": "Meta's id of the signup session the error was reported in.",
         "id": "The object's id.", "type": "The event type.", "data": "The event's payload; always carries `tenantId`.",
-        "deliveryStatus": "`pending`, `delivered`, `failed`, or `no_endpoint` (the account has no event URL).",
+        "deliveryStatus": "Over all its deliveries: `failed` when one failed, `pending` while one is due or held, `delivered` when all were, `no_endpoint` when no endpoint took it.",
         "attemptCount": "Delivery attempts so far.", "deliveredAt": "When a delivery succeeded.", "nextAttemptAt": "When the next attempt is due.",
         "attempts": "Every delivery attempt.", "attemptedAt": "When the attempt was made.", "url": "Where it was sent.",
         "statusCode": "The HTTP status answered, if any.", "durationMs": "How long it took.", "error": "What went wrong.",
@@ -149,7 +157,19 @@ extension OpenAPIDocument {
         "hub.mode": "`subscribe`.", "hub.verify_token": "Must equal META_WEBHOOK_VERIFY_TOKEN.", "hub.challenge": "Echoed back.",
         "token": "The onboarding link's token.", "Idempotency-Key": "Any string up to 255 characters: the first answer is replayed for an hour.",
         "X-Hub-Signature-256": "`sha256=` HMAC of the raw body with the app secret.", "message": "What went wrong, in words.",
-        "param": "The field or parameter at fault, or null.", "requestId": "The request's id (the `Request-Id` header).",
+        "param": "The field or parameter at fault, or null.",
+        "endpointId": "The event endpoint's id (`ep_…`).", "eventTypes": "Event types it receives (empty: all).",
+        "tenantIds": "Tenants whose events it receives (empty: all; account-level events go only to endpoints without a tenant filter).",
+        "disabledReason": "`gone` (it answered 410) or `failing` (every attempt failed for 5 days); null when enabled.",
+        "disabledAt": "When it was disabled.", "rateLimitPerSecond": "At most this many deliveries start per second (null: no limit).",
+        "isDefault": "The account's `eventUrl`, signed with the account's signing secret.",
+        "secret": "The `whsec_…` signing secret, answered on create and rotate only.",
+        "previousSecretsExpireAt": "When the secrets before this one stop signing (null on create).",
+        "overlapSeconds": "How long the previous secrets keep signing: 0 to 604,800 seconds (default 86,400).",
+        "until": "Only those created before this time (default: now).", "types": "Only these event types (default: all).",
+        "queued": "How many events will be delivered again.", "deleted": "True: it is gone.",
+        "deliveries": "One per endpoint the event goes to, with its own status and attempts.",
+        "endpointIds": "The endpoints it is delivered to again.", "eventId": "The event's id (`evt_…`).", "requestId": "The request's id (the `Request-Id` header).",
     ]
 
     /// Every event type: when it is sent and the fields of its `data` beyond `tenantId`.
@@ -175,6 +195,12 @@ extension OpenAPIDocument {
         .accountTrialEnding: ("The account's trial ends in 3 days and no plan is chosen.", ["trialEndsAt", "plan"]),
         .usageThreshold: ("Active connections reached 80% or 100% of the plan's included ones (once each per month).",
                           ["percent", "period", "activeConnections", "includedConnections"]),
+        .endpointWarning: ("An event endpoint has failed every attempt for a day (`days` 1) or three (`days` 3); at 5 it is disabled. Sent to the account's other endpoints.",
+                           ["endpointId", "url", "failingSince", "days", "lastError"]),
+        .endpointDisabled: ("An event endpoint was disabled: it answered 410 (`reason` `gone`) or failed for 5 days (`failing`); its events are held. Sent to the account's other endpoints.",
+                            ["endpointId", "url", "reason", "failingSince", "lastError"]),
+        .endpointEnabled: ("An event endpoint was enabled again; its held events are being sent. Sent to the account's other endpoints.",
+                           ["endpointId", "url"]),
     ]
 
     /// One entry per event type, as OpenAPI 3.1 describes requests the API makes.
@@ -182,15 +208,16 @@ extension OpenAPIDocument {
         var out: [String: Any] = [:]
         for type in EventType.allCases {
             let (summary, fields) = eventDescriptions[type] ?? ("", [])
-            var properties: [String: Any] = ["tenantId": ["type": "string"]]
+            var properties: [String: Any] = type.isAboutTenant ? ["tenantId": ["type": "string"]] : [:]
             for field in fields {
-                properties[field] = field == "metadata" || field == "previous" || field == "current"
-                    ? ["type": "object"] : ["type": ["string", "null"]]
+                properties[field] = ["metadata", "previous", "current"].contains(field) ? ["type": "object"]
+                    : ["days", "percent", "activeConnections", "includedConnections"].contains(field) ? ["type": "integer"]
+                    : ["type": ["string", "null"]]
             }
             let body: [String: Any] = ["type": "object", "required": ["id", "type", "createdAt", "data"], "properties": [
                 "id": ["type": "string", "description": "The event id (`evt_…`), also `X-Dualhook-Event-Id` and `webhook-id`."],
                 "type": ["type": "string", "const": type.rawValue], "createdAt": timestamp,
-                "data": ["type": "object", "required": ["tenantId"], "properties": properties],
+                "data": ["type": "object", "required": type.isAboutTenant ? ["tenantId"] : [], "properties": properties],
             ]]
             out[type.rawValue] = ["post": [
                 "operationId": "event." + type.rawValue, "summary": summary,

@@ -59,6 +59,25 @@ public enum OpenAPIDocument {
     /// A body that is optional and, when sent, the empty object.
     static var emptyObject: [String: Any] { ["type": "object", "additionalProperties": false, "properties": [String: Any]()] }
 
+    /// An operation whose body may be left out.
+    static func optionalBody(_ operation: [String: Any]) -> [String: Any] {
+        var op = conflict(operation)
+        if var body = op["requestBody"] as? [String: Any] {
+            body["required"] = false
+            op["requestBody"] = body
+        }
+        return op
+    }
+
+    /// An operation that answers 409 `conflict` (a disabled endpoint, a limit reached).
+    static func conflict(_ operation: [String: Any]) -> [String: Any] {
+        var op = operation
+        var responses = op["responses"] as! [String: Any]
+        responses["409"] = errorResponse
+        op["responses"] = responses
+        return op
+    }
+
     /// A session action: an optional empty body, and 410 for an expired session.
     static func sessionAction(_ operation: [String: Any]) -> [String: Any] {
         var op = operation
@@ -175,8 +194,36 @@ public enum OpenAPIDocument {
             "get": operation("getEvent", "One event with every delivery attempt", ok: ("200", ref("Event")), parameters: [idParameter]),
         ],
         "/api/v1/events/{id}/redeliver": [
-            "post": operation("redeliverEvent", "Deliver the event again now", ok: ("202", ["type": "object"]),
-                              parameters: [idParameter], idempotent: true),
+            "post": optionalBody(operation("redeliverEvent", "Deliver the event again now", ok: ("202", ref("Redelivery")),
+                                           body: ref("RedeliverRequest"), parameters: [idParameter], idempotent: true)),
+        ],
+        "/api/v1/event-endpoints": [
+            "get": operation("listEventEndpoints", "The account's event endpoints, newest first", ok: ("200", ref("EventEndpointPage")),
+                             parameters: pageParameters),
+            "post": operation("createEventEndpoint", "A new event endpoint; its secret is answered this once",
+                              ok: ("201", ref("EventEndpointWithSecret")), body: ref("EventEndpointCreate"), idempotent: true),
+        ],
+        "/api/v1/event-endpoints/{id}": [
+            "get": operation("getEventEndpoint", "One event endpoint (never its secret)", ok: ("200", ref("EventEndpoint")),
+                             parameters: [idParameter]),
+            "patch": operation("updateEventEndpoint", "Change an event endpoint's URL, description, filters or rate limit",
+                               ok: ("200", ref("EventEndpoint")), body: ref("EventEndpointUpdate"), parameters: [idParameter]),
+            "delete": operation("deleteEventEndpoint", "Delete an event endpoint and its undelivered events for it",
+                                ok: ("200", ref("EventEndpointDeleted")), parameters: [idParameter]),
+        ],
+        "/api/v1/event-endpoints/{id}/rotate-secret": [
+            "post": optionalBody(operation("rotateEventEndpointSecret", "A new secret; the ones before sign for the overlap chosen",
+                                           ok: ("200", ref("EventEndpointWithSecret")), body: ref("EventEndpointRotate"),
+                                           parameters: [idParameter], idempotent: true)),
+        ],
+        "/api/v1/event-endpoints/{id}/enable": [
+            "post": optionalBody(operation("enableEventEndpoint", "Enable a disabled endpoint; its held events go out in order",
+                                           ok: ("200", ref("EventEndpoint")), body: emptyObject, parameters: [idParameter], idempotent: true)),
+        ],
+        "/api/v1/event-endpoints/{id}/recover": [
+            "post": conflict(operation("recoverEventEndpoint", "Deliver a time range's events to the endpoint again",
+                                       ok: ("202", ref("Recovery")), body: ref("EventEndpointRecover"), parameters: [idParameter],
+                                       idempotent: true)),
         ],
         "/api/v1/connections": [
             "get": operation("listConnections", "The account's connections, newest first", ok: ("200", ref("ConnectionPage")),
@@ -264,7 +311,7 @@ public enum OpenAPIDocument {
                 "redirectOrigins": ["type": "array", "items": ["type": "string"]],
                 "rateLimitPerMinute": ["type": "integer"], "createdAt": timestamp,
                 "eventEndpoint": ["type": "object", "required": ["status", "failingSince", "lastError", "lastSuccessAt"], "properties": [
-                    "status": ["type": "string", "enum": ["healthy", "failing", "not_configured"]],
+                    "status": ["type": "string", "enum": ["healthy", "failing", "disabled", "not_configured"]],
                     "failingSince": nullableTimestamp, "lastError": nullableString, "lastSuccessAt": nullableTimestamp]]]],
             "Event": ["type": "object",
                       "required": ["id", "type", "createdAt", "data", "deliveryStatus", "attemptCount", "deliveredAt", "nextAttemptAt"],
@@ -272,9 +319,14 @@ public enum OpenAPIDocument {
                 "id": ["type": "string"], "type": ["type": "string", "enum": EventRoutes.types], "createdAt": timestamp,
                 "data": ["type": "object"], "deliveryStatus": ["type": "string", "enum": ["pending", "delivered", "failed", "no_endpoint"]],
                 "attemptCount": ["type": "integer"], "deliveredAt": nullableTimestamp, "nextAttemptAt": nullableTimestamp,
+                "deliveries": ["type": "array", "items": ["type": "object",
+                    "required": ["endpointId", "url", "status", "attemptCount", "deliveredAt", "nextAttemptAt"], "properties": [
+                    "endpointId": ["type": "string"], "url": ["type": "string"],
+                    "status": ["type": "string", "enum": ["pending", "delivered", "failed", "held"]],
+                    "attemptCount": ["type": "integer"], "deliveredAt": nullableTimestamp, "nextAttemptAt": nullableTimestamp]]],
                 "attempts": ["type": "array", "items": ["type": "object",
-                    "required": ["attemptedAt", "url", "statusCode", "durationMs", "error", "responseBody"], "properties": [
-                    "attemptedAt": timestamp, "url": ["type": "string"], "statusCode": ["type": ["integer", "null"]],
+                    "required": ["attemptedAt", "endpointId", "url", "statusCode", "durationMs", "error", "responseBody"], "properties": [
+                    "attemptedAt": timestamp, "endpointId": nullableString, "url": ["type": "string"], "statusCode": ["type": ["integer", "null"]],
                     "durationMs": ["type": "number"], "error": nullableString, "responseBody": nullableString]]]]],
             "Connection": ["type": "object",
                            "required": ["connectionId", "tenantId", "wabaId", "phoneNumberId", "displayPhoneNumber", "verifiedName", "status",
@@ -397,6 +449,6 @@ public enum OpenAPIDocument {
                 "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]]]],
             "SessionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Session"]], "nextCursor": nullableString]],
-        ],
+        ].merging(eventEndpointSchemas) { $1 },
     ] }
 }

@@ -22,4 +22,12 @@ enum EventType: String, CaseIterable, Sendable, Encodable {
     /// An event endpoint answered `410 Gone`, or failed every attempt for 5 days.
     case endpointDisabled = "endpoint.disabled"
     case endpointEnabled = "endpoint.enabled"
+
+    /// Whether `data` carries a `tenantId`: account-level events (plans, usage, endpoints) do not.
+    var isAboutTenant: Bool {
+        switch self {
+        case .accountTrialEnding, .usageThreshold, .endpointWarning, .endpointDisabled, .endpointEnabled: false
+        default: true
+        }
+    }
 }

@@ -23,7 +23,6 @@ public struct SettleEvents: JobKind {
                     WITH lost AS (
                         SELECT d.event_id, d.endpoint_id FROM event_deliveries d
                         WHERE d.status = 'pending' AND d.event_created_at < now() - interval '10 minutes'
-                          AND d.updated_at < now() - interval '10 minutes'
                           AND NOT EXISTS (SELECT 1 FROM jobs j
                                           WHERE j.unique_key IN ('deliver:' || d.event_id || ':' || d.endpoint_id,
                                                                  'redeliver:' || d.event_id || ':' || d.endpoint_id,
