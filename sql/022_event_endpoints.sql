@@ -81,7 +81,7 @@ ALTER TABLE events
 CREATE FUNCTION event_deliveries_summarise() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     d_total int := 0; d_open int := 0; d_failed int := 0; d_attempts int := 0;
-    target text; became text; next_at timestamptz;
+    target text; became text; next_at timestamptz; delivered timestamptz;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         d_total := d_total - 1;
@@ -98,6 +98,7 @@ BEGIN
         target := NEW.event_id;
         became := NEW.status;
         next_at := NEW.next_attempt_at;
+        delivered := NEW.delivered_at;
     END IF;
     UPDATE events SET
         deliveries = deliveries + d_total,
@@ -109,7 +110,8 @@ BEGIN
                                WHEN deliveries_open + d_open > 0 THEN 'pending'
                                ELSE 'delivered' END,
         delivered_at = CASE WHEN deliveries + d_total > 0 AND deliveries_failed + d_failed = 0 AND deliveries_open + d_open = 0
-                            THEN COALESCE(CASE WHEN became = 'delivered' THEN now() END, delivered_at) END,
+                            THEN COALESCE(CASE WHEN became = 'delivered' THEN delivered END, delivered_at,
+                                          (SELECT max(o.delivered_at) FROM event_deliveries o WHERE o.event_id = target)) END,
         next_attempt_at = CASE WHEN became = 'pending' THEN next_at
                                WHEN deliveries_open + d_open = 0 THEN NULL ELSE next_attempt_at END
     WHERE id = target;
@@ -125,10 +127,14 @@ FROM events e JOIN event_endpoints p ON p.account_id = e.account_id AND p.is_def
 WHERE e.delivery_status IN ('pending', 'delivered', 'failed');
 -- The trigger added the attempts once more on top of the event's own count.
 UPDATE events e SET attempts = d.attempts FROM event_deliveries d WHERE d.event_id = e.id;
+-- A pending event of an account without an event URL has nowhere to go.
+UPDATE events e SET delivery_status = 'no_endpoint', next_attempt_at = NULL
+WHERE e.delivery_status = 'pending' AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id);
 
 -- Every event gets a delivery to each endpoint of its account whose filters take it, and each
 -- enabled one its delivery job, in the transaction that wrote the event. An `endpoint.*` event
--- is about one endpoint and goes to the others only.
+-- is about one endpoint and goes to the other enabled ones only (DeliveryStore.takes is the
+-- same rule in Swift).
 CREATE OR REPLACE FUNCTION events_enqueue_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     queued bigint;
@@ -139,7 +145,7 @@ BEGIN
         FROM new_events n JOIN event_endpoints p ON p.account_id = n.account_id
         WHERE (cardinality(p.event_types) = 0 OR n.type = ANY (p.event_types))
           AND (cardinality(p.tenant_ids) = 0 OR n.data->>'tenantId' = ANY (p.tenant_ids))
-          AND NOT (n.type LIKE 'endpoint.%' AND n.data->>'endpointId' = p.id)
+          AND NOT (n.type LIKE 'endpoint.%' AND (n.data->>'endpointId' = p.id OR p.status <> 'enabled'))
         RETURNING event_id, endpoint_id, status)
     SELECT count(job_enqueue('events.deliver',
                              jsonb_build_object('eventId', m.event_id, 'endpointId', m.endpoint_id, 'accountId', n.account_id),
@@ -169,26 +175,24 @@ CREATE UNLOGGED TABLE event_endpoint_rates (
 );
 
 -- Takes a slot for a delivery: 'ok', 'slots' (the account's `p_limit` deliveries are in flight,
--- or this endpoint holds all it may: one fewer than the account's when the account has other
--- enabled endpoints, so a slow endpoint never holds the slots of its siblings) or 'rate' (the
--- endpoint started its `rate_limit_per_second` deliveries this second). Takers of one account
--- are serialised by a transaction-scoped advisory lock, held for the few statements here.
+-- or the rest are kept for its other endpoints) or 'rate' (the endpoint started its
+-- `rate_limit_per_second` deliveries this second). Each other enabled endpoint of the account
+-- that holds no slot keeps one free (up to `p_limit - 1` of them), so a slow endpoint never
+-- holds the slots its siblings need. Takers of one account are serialised by a
+-- transaction-scoped advisory lock, held for the few statements here.
 CREATE FUNCTION event_slot_take(p_job bigint, p_account text, p_endpoint text, p_limit int, p_seconds float8)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    endpoint_limit int := p_limit;
+    kept int;
     rate int;
     now_second bigint := floor(extract(epoch FROM clock_timestamp()))::bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('dualhook.event_slots'), hashtext(p_account));
     DELETE FROM event_delivery_slots WHERE account_id = p_account AND (held_until < now() OR job_id = p_job);
-    IF (SELECT count(*) FROM event_delivery_slots WHERE account_id = p_account) >= p_limit THEN
-        RETURN 'slots';
-    END IF;
-    IF p_limit > 1 AND EXISTS (SELECT 1 FROM event_endpoints WHERE account_id = p_account AND id <> p_endpoint AND status = 'enabled') THEN
-        endpoint_limit := p_limit - 1;
-    END IF;
-    IF (SELECT count(*) FROM event_delivery_slots WHERE endpoint_id = p_endpoint) >= endpoint_limit THEN
+    SELECT LEAST(count(*), p_limit - 1) INTO kept FROM event_endpoints q
+    WHERE q.account_id = p_account AND q.id <> p_endpoint AND q.status = 'enabled'
+      AND NOT EXISTS (SELECT 1 FROM event_delivery_slots s WHERE s.endpoint_id = q.id);
+    IF (SELECT count(*) FROM event_delivery_slots WHERE account_id = p_account) >= p_limit - kept THEN
         RETURN 'slots';
     END IF;
     SELECT rate_limit_per_second INTO rate FROM event_endpoints WHERE id = p_endpoint;

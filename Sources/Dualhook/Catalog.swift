@@ -21,7 +21,7 @@ public enum ProductJobs {
         registry.register(Disconnect(meta))
         registry.register(DeliverEvent(vault: vault, allowPrivateTargets: allowPrivateTargets, slotsPerAccount: eventSlotsPerAccount))
         registry.register(SettleEvents())
-        registry.register(ReleaseHeldEvents())
+        registry.register(SyncEndpointDeliveries())
         registry.register(RecoverEvents())
         registry.register(EndpointHealthSweep())
         registry.register(PruneEvents(retentionDays: eventRetentionDays))

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import JobQueue
 import Postgres
 import Synchronization
@@ -168,7 +169,9 @@ import Testing
         // Another account's endpoint is not found.
         let other = try f.api.anotherAccount()
         #expect(try f.api.server.send("GET", "/api/v1/event-endpoints/\(a.id)", key: other.apiKey).status == 404)
-        for worker in f.workers { #expect(!worker.log.contains(a.secret) && !worker.log.contains(newSecret)) }
+        for log in f.workers.map(\.log) + [f.api.server.process.log] {
+            #expect(!log.contains(a.secret) && !log.contains(b.secret) && !log.contains(newSecret))
+        }
     }
 
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {
@@ -182,6 +185,10 @@ import Testing
         let g = try f.endpoint(["url": goneReceiver.url, "eventTypes": ["onboarding.started"], "tenantIds": ["cust_g"]])
         let w = try f.endpoint(["url": watcher.url, "eventTypes": ["endpoint.warning", "endpoint.disabled", "endpoint.enabled"]])
         let d = try f.endpoint(["url": failing.url, "tenantIds": ["cust_d"]])
+        // Without filters: it takes the notices about the others, never one about itself.
+        let everything = try EventReceiver()
+        defer { everything.stop() }
+        let all = try f.endpoint(["url": everything.url])
 
         // 410: disabled at once, the event held, the watcher told.
         let toGone = try f.started(tenant: "cust_g")
@@ -243,8 +250,19 @@ import Testing
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(g.id)/enable", key: f.key).status == 200)
         #expect(eventually(timeout: 20) { goneReceiver.requests.count == 3 })
         #expect(goneReceiver.requests.suffix(2).map(\.eventID) == [toGone.event, heldToo.event])
-        // The watcher never received notices about itself, nor the endpoints' own events.
+        // Notices go to the other endpoints whose filters take them, never to the one they are about.
         #expect(watcher.requests.allSatisfy { ($0.json["type"] as? String)?.hasPrefix("endpoint.") == true })
+        func notices(_ receiver: EventReceiver) -> [(type: String, about: String)] {
+            receiver.requests.compactMap { request in
+                guard let type = request.json["type"] as? String, type.hasPrefix("endpoint.") else { return nil }
+                return (type, (request.json["data"] as? [String: Any])?["endpointId"] as? String ?? "")
+            }
+        }
+        #expect(eventually(timeout: 10) { notices(everything).filter { $0.type == "endpoint.enabled" }.count == 2 })
+        #expect(Set(notices(everything).map(\.about)) == [g.id, d.id] && Set(notices(watcher).map(\.about)) == [g.id, d.id])
+        #expect(notices(everything).filter { $0.type == "endpoint.warning" }.count == 2)
+        #expect(!notices(everything).contains { $0.about == all.id } && !notices(watcher).contains { $0.about == w.id })
+        #expect(goneReceiver.requests.allSatisfy { ($0.json["type"] as? String)?.hasPrefix("endpoint.") == false })
     }
 
     @Test func recoverRedeliversExactlyTheEventsOfTheRangeOnceEachAndOldEventsArePruned() throws {
@@ -278,31 +296,70 @@ import Testing
         #expect(inside.allSatisfy { counts[$0] == 2 } && (before + [after]).allSatisfy { counts[$0] == 1 })
         #expect(Array(receiver.requests.suffix(3)).map(\.eventID) == inside, "recovered in order of creation")
 
-        // Events past the retention (30 days by default) are pruned with their deliveries.
+        // Events past the retention (30 days by default) are pruned with their deliveries; so are
+        // attempts, of an event still kept too.
         try f.api.db.with { try $0.query("UPDATE events SET created_at = now() - interval '31 days' WHERE id = $1", [before[0]]) }
+        try f.api.db.with {
+            try $0.query("UPDATE event_attempts SET attempted_at = now() - interval '31 days' WHERE event_id = $1", [after])
+        }
         try f.sweep("prune-events", kind: "sweep.prune_events")
         #expect(try f.api.server.send("GET", "/api/v1/events/\(before[0])", key: f.key).status == 404)
         #expect(try f.api.server.send("GET", "/api/v1/events/\(before[1])", key: f.key).status == 200)
         #expect(try f.deliveryStatus(event: before[0], endpoint: r.id) == nil)
+        let kept = try f.api.server.send("GET", "/api/v1/events/\(after)", key: f.key).json
+        #expect(kept["id"] as? String == after && (kept["attempts"] as? [Any])?.isEmpty == true)
+        #expect((try f.api.server.send("GET", "/api/v1/events/\(inside[0])", key: f.key).json["attempts"] as? [Any])?.count == 2)
     }
 
-    @Test func threeWorkerProcessesKeepOneAccountWithinItsSlots() throws {
-        let inFlight = Atomic<Int>(0), most = Atomic<Int>(0)
+    @Test func threeWorkerProcessesKeepOneAccountWithinItsSlotsAndASlowEndpointHoldsOnlyItsOwn() throws {
+        let inFlight = Atomic<Int>(0), most = Atomic<Int>(0), slowInFlight = Atomic<Int>(0), slowMost = Atomic<Int>(0)
         let slow = try EventReceiver(threads: 12) { _ in
-            let now = inFlight.add(1, ordering: .relaxed).newValue
-            _ = most.max(now, ordering: .relaxed)
+            _ = most.max(inFlight.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
+            _ = slowMost.max(slowInFlight.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
             Thread.sleep(forTimeInterval: 0.8)
+            slowInFlight.subtract(1, ordering: .relaxed)
             inFlight.subtract(1, ordering: .relaxed)
             return .text(200, "ok")
         }
-        defer { slow.stop() }
+        let fast = try EventReceiver(threads: 12) { _ in
+            _ = most.max(inFlight.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
+            Thread.sleep(forTimeInterval: 0.01)
+            inFlight.subtract(1, ordering: .relaxed)
+            return .text(200, "ok")
+        }
+        defer { slow.stop(); fast.stop() }
         let f = try Fixture(workers: 3, queues: "events:8", slotsPerAccount: 2)
         defer { f.close() }
-        _ = try f.endpoint(["url": slow.url])
-        let events = try (0..<12).map { _ in try f.started(tenant: "cust_s").event }
-        #expect(eventually(timeout: 60) { Set(slow.requests.map(\.eventID)) == Set(events) })
-        #expect(most.load(ordering: .relaxed) == 2, "at most 2 of the account's deliveries in flight across 3 workers (saw \(most.load(ordering: .relaxed)))")
-        #expect(slow.requests.count == 12)
+        // One endpoint: it may use both of the account's slots, and no more, across three workers.
+        _ = try f.endpoint(["url": slow.url, "tenantIds": ["cust_slow"]])
+        let slowEvents = try (0..<16).map { _ in try f.started(tenant: "cust_slow").event }
+        #expect(eventually(timeout: 15) { slow.requests.count >= 4 })
+        #expect(slowMost.load(ordering: .relaxed) == 2, "the account's 2 slots were used and never more (saw \(slowMost.load(ordering: .relaxed)))")
+        // A second endpoint: the slow one keeps a slot free for it, so its events do not wait for the backlog.
+        _ = try f.endpoint(["url": fast.url, "tenantIds": ["cust_fast"]])
+        let started = Date()
+        let fastEvents = try (0..<4).map { _ in try f.started(tenant: "cust_fast").event }
+        #expect(eventually(timeout: 10) { Set(fast.requests.map(\.eventID)) == Set(fastEvents) })
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(slow.requests.count < 16, "the fast endpoint's events (\(elapsed) s) went out while the slow one still had a backlog")
+        #expect(eventually(timeout: 60) { Set(slow.requests.map(\.eventID)) == Set(slowEvents) })
+        #expect(most.load(ordering: .relaxed) <= 2, "at most 2 of the account's deliveries in flight across 3 workers (saw \(most.load(ordering: .relaxed)))")
+        #expect(slow.requests.count == 16 && fast.requests.count == 4)
+    }
+
+    @Test func anEndpointsRateLimitSpreadsItsDeliveries() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture(queues: "events:8")
+        defer { f.close() }
+        _ = try f.endpoint(["url": receiver.url, "rateLimitPerSecond": 2])
+        let events = try (0..<8).map { _ in try f.started(tenant: "cust_rate").event }
+        #expect(eventually(timeout: 30) { Set(receiver.requests.map(\.eventID)) == Set(events) })
+        // Eight starts at two per clock second need four distinct seconds: more than 2 s apart.
+        let times = receiver.requests.map(\.at)
+        let span = (times.max() ?? .distantPast).timeIntervalSince(times.min() ?? .distantPast)
+        #expect(span > 2, "8 deliveries at 2 per second spread over \(span) s")
+        #expect(receiver.requests.count == 8)
     }
 }
 

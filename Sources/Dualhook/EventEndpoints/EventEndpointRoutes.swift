@@ -108,7 +108,7 @@ enum EventEndpointRoutes {
     }
 
     static func rotateSecret(_ context: APIContext) throws -> Response {
-        let body = try JSONObject(body: context.request.body)
+        let body = try JSONObject(body: context.request.body, allowEmpty: true)
         try body.rejectUnknown(allowed: ["overlapSeconds"])
         let overlap = try body.integer("overlapSeconds", range: 0...Int(maxOverlap)).map(TimeInterval.init) ?? SigningSecrets.defaultOverlap
         let endpoint = try EventEndpointStore.require(id(context), accountID: context.account.accountID, on: context.connection)

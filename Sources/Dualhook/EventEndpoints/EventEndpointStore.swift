@@ -102,8 +102,9 @@ enum EventEndpointStore {
     }
 
     /// Disables an enabled endpoint: its undelivered events are held (kept, sent when it is
-    /// enabled again), those that failed during this stretch of failures too, and the account's
-    /// other endpoints are told. False when it was not enabled. Runs in the caller's transaction.
+    /// enabled again; those that failed during this stretch of failures too) by a job queued
+    /// here, and the account's other endpoints are told. False when it was not enabled. Runs in
+    /// the caller's transaction.
     @discardableResult
     static func disable(_ id: String, reason: EventEndpoint.DisabledReason, on connection: Connection) throws -> Bool {
         guard let row = try connection.sql("""
@@ -113,7 +114,8 @@ enum EventEndpointStore {
             """).first else { return false }
         let accountID: String = try row.decode(at: 0)
         let failingSince = try row.decode(Date?.self, at: 2)
-        try DeliveryStore.hold(endpointID: id, failedSince: failingSince, on: connection)
+        // Holding a backlog can take a while: a job does it in batches, not this transaction.
+        try SyncEndpointDeliveries.enqueue(id, on: connection)
         let notice = EndpointNotice(endpointId: id, url: try row.decode(at: 1), reason: reason, failingSince: failingSince,
                                     lastError: try row.decode(at: 3))
         try Outbox.emit(type: .endpointDisabled, accountID: accountID, dataJSON: try Outbox.json(notice), on: connection)
@@ -121,7 +123,7 @@ enum EventEndpointStore {
     }
 
     /// Enables a disabled endpoint: its health starts afresh, its held events are released in
-    /// order of creation by a background job, and the other endpoints are told. Nil when the
+    /// order of creation by a job queued here, and the other endpoints are told. Nil when the
     /// endpoint does not exist; unchanged when it was enabled.
     static func enable(_ id: String, accountID: String, on connection: Connection) throws -> EventEndpoint? {
         if let url = try connection.sql("""
@@ -130,8 +132,7 @@ enum EventEndpointStore {
             WHERE id = \(id) AND account_id = \(accountID) AND status = 'disabled'
             RETURNING url
             """).scalar(String.self) {
-            try JobQueue.enqueue(ReleaseHeldEvents.self, .init(endpointId: id, accountId: accountID),
-                                 options: JobOptions(uniqueKey: "release:" + id), on: connection)
+            try SyncEndpointDeliveries.enqueue(id, on: connection)
             try Outbox.emit(type: .endpointEnabled, accountID: accountID,
                             dataJSON: try Outbox.json(EndpointNotice(endpointId: id, url: url)), on: connection)
         }

@@ -32,30 +32,26 @@ public struct RecoverEvents: JobKind {
     public static let queue = "events"
     public static let timeout: TimeInterval = 600
     public static let retryPolicy = RetryPolicy.fixed([10, 60, 300])
-    static let batch = 500
+    static let batch = 200
 
     public init() {}
 
+    /// One batch, and the job that continues after it, committed together: a retry repeats
+    /// only the batch that did not commit.
     public func perform(_ args: Args, context: JobContext) throws {
-        var cursor: (Date, String)? = args.afterMicros.flatMap { at in args.afterId.map { (Args.date(at), $0) } }
-        var batches = 0
-        while true {
-            if context.remaining < 30 {
-                // Out of time: a continuation takes over from the cursor, so nothing is queued twice.
+        let cursor: (Date, String)? = args.afterMicros.flatMap { at in args.afterId.map { (Args.date(at), $0) } }
+        let count = try context.database.transaction { tx in
+            let done = try DeliveryStore.recover(endpointID: args.endpointId, accountID: args.accountId, since: Args.date(args.sinceMicros),
+                                                 until: Args.date(args.untilMicros), types: args.types, after: cursor,
+                                                 limit: RecoverEvents.batch, on: tx)
+            if done.count == RecoverEvents.batch, let last = done.last {
                 var next = args
-                next.afterMicros = cursor.map { Args.micros($0.0) }
-                next.afterId = cursor?.1
-                try context.database.withConnection { try JobQueue.enqueue(RecoverEvents.self, next, on: $0) }
-                break
+                next.afterMicros = Args.micros(last.0)
+                next.afterId = last.1
+                try JobQueue.enqueue(RecoverEvents.self, next, options: JobOptions(delay: 1), on: tx)
             }
-            let last = try context.database.transaction { tx in
-                try DeliveryStore.recover(endpointID: args.endpointId, accountID: args.accountId, since: Args.date(args.sinceMicros), until: Args.date(args.untilMicros),
-                                          types: args.types, after: cursor, limit: RecoverEvents.batch, on: tx)
-            }
-            guard let last else { break }
-            cursor = last
-            batches += 1
+            return done.count
         }
-        context.logger.info("events recovered", ["endpoint": args.endpointId, "batches": batches])
+        context.logger.info("events recovered", ["endpoint": args.endpointId, "count": count])
     }
 }

@@ -9,8 +9,8 @@ extension DeliveryStore {
     static func jobKey(eventID: String, endpointID: String) -> String { "deliver:\(eventID):\(endpointID)" }
 
     /// Queues the delivery's job (or brings its waiting retry forward); `offset` orders deliveries
-    /// made due together. `again`: send it even if it was delivered meanwhile (a redelivery
-    /// asked while an attempt is running goes out once more after it).
+    /// made due together. While an attempt is running, one more is queued for after its
+    /// deadline, sent even if that attempt delivers.
     static func schedule(eventID: String, endpointID: String, accountID: String, offset: TimeInterval = 0,
                          on connection: Connection) throws {
         let key = jobKey(eventID: eventID, endpointID: endpointID)
@@ -19,28 +19,38 @@ extension DeliveryStore {
         if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: key, delay: offset), on: connection) == nil {
             var again = args
             again.again = true
-            try JobQueue.enqueue(DeliverEvent.self, again, options: JobOptions(uniqueKey: "re" + key, delay: offset), on: connection)
+            try JobQueue.enqueue(DeliverEvent.self, again, options: JobOptions(uniqueKey: "re" + key, delay: DeliverEvent.timeout + offset),
+                                 on: connection)
         }
     }
 
-    /// An endpoint was disabled: its pending deliveries are held, and so are those that failed
-    /// since `failedSince` (the start of the failures that disabled it), so none is lost.
-    static func hold(endpointID: String, failedSince: Date?, on connection: Connection) throws {
-        try connection.sql("""
-            UPDATE event_deliveries SET status = 'held', next_attempt_at = NULL, updated_at = now()
-            WHERE endpoint_id = \(endpointID)
-              AND (status = 'pending' OR (status = 'failed' AND updated_at >= \(failedSince ?? Date.distantFuture)))
-            """)
-    }
-
-    /// Up to `limit` held deliveries of an enabled endpoint made pending again, oldest event
-    /// first, each job queued in that order; answers how many.
-    static func releaseHeld(endpointID: String, accountID: String, limit: Int, on connection: Connection) throws -> Int {
+    /// Brings an endpoint's deliveries in line with its status, up to `limit` of them, in the
+    /// order of their events: a disabled endpoint's pending deliveries (and those that failed
+    /// since its failures began) are held; an enabled endpoint's held deliveries are made
+    /// pending again and their jobs queued in that order. Answers how many moved. The endpoint's
+    /// row is read `FOR SHARE`, so an enable or disable waits for this batch and the next
+    /// batch sees it.
+    static func sync(endpointID: String, limit: Int, on connection: Connection) throws -> Int {
+        guard let endpoint = try connection.sql("""
+            SELECT account_id, status, failing_since FROM event_endpoints WHERE id = \(endpointID) FOR SHARE
+            """).first else { return 0 }
+        let accountID: String = try endpoint.decode(at: 0)
+        guard try endpoint.decode(String.self, at: 1) == "enabled" else {
+            let failedSince = try endpoint.decode(Date?.self, at: 2) ?? Date.distantFuture
+            return try connection.sql("""
+                WITH batch AS (
+                    SELECT event_id FROM event_deliveries
+                    WHERE endpoint_id = \(endpointID)
+                      AND (status = 'pending' OR (status = 'failed' AND updated_at >= \(failedSince)))
+                    ORDER BY event_id LIMIT \(limit) FOR UPDATE)
+                UPDATE event_deliveries d SET status = 'held', next_attempt_at = NULL, updated_at = now()
+                FROM batch WHERE d.event_id = batch.event_id AND d.endpoint_id = \(endpointID)
+                """).affectedRows
+        }
         let rows = try connection.sql("""
             WITH batch AS (
-                SELECT d.event_id FROM event_deliveries d JOIN event_endpoints p ON p.id = d.endpoint_id AND p.status = 'enabled'
-                WHERE d.endpoint_id = \(endpointID) AND d.status = 'held'
-                ORDER BY d.event_created_at, d.event_id LIMIT \(limit) FOR UPDATE OF d SKIP LOCKED)
+                SELECT event_id FROM event_deliveries WHERE endpoint_id = \(endpointID) AND status = 'held'
+                ORDER BY event_created_at, event_id LIMIT \(limit) FOR UPDATE)
             UPDATE event_deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
             FROM batch WHERE d.event_id = batch.event_id AND d.endpoint_id = \(endpointID)
             RETURNING d.event_id, d.event_created_at
@@ -51,12 +61,11 @@ extension DeliveryStore {
         return ordered.count
     }
 
-    /// Jobs due at once, claimed in this order: each a microsecond after the one before, all in
-    /// the past so none waits.
+    /// Jobs made due together, claimed in this order: each a microsecond after the one before
+    /// (the claim orders by due time), none ahead of what other accounts already wait for.
     static func scheduleInOrder(_ eventIDs: [String], endpointID: String, accountID: String, on connection: Connection) throws {
         for (index, eventID) in eventIDs.enumerated() {
-            let offset = -1 + Double(index) / 1_000_000
-            try schedule(eventID: eventID, endpointID: endpointID, accountID: accountID, offset: offset, on: connection)
+            try schedule(eventID: eventID, endpointID: endpointID, accountID: accountID, offset: Double(index) / 1_000_000, on: connection)
         }
     }
 
@@ -80,10 +89,10 @@ extension DeliveryStore {
     }
 
     /// The next `limit` recoverable events after the cursor made pending for the endpoint (a
-    /// delivery made where there was none) and queued in order; answers the last one's cursor,
-    /// nil when none was left.
+    /// delivery made where there was none) and queued in order; answers how many and the last
+    /// one's cursor.
     static func recover(endpointID: String, accountID: String, since: Date, until: Date, types: [String],
-                        after cursor: (Date, String)?, limit: Int, on connection: Connection) throws -> (Date, String)? {
+                        after cursor: (Date, String)?, limit: Int, on connection: Connection) throws -> (count: Int, last: (Date, String)?) {
         let after: PostgresQuery = cursor.map { "AND (e.created_at, e.id) > (\($0.0), \($0.1))" } ?? ""
         let rows = try connection.sql("""
             WITH batch AS (
@@ -98,7 +107,7 @@ extension DeliveryStore {
         let ordered = try rows.map { (id: try $0.decode(String.self, at: 0), at: try $0.decode(Date.self, at: 1)) }
             .sorted { ($0.at, $0.id) < ($1.at, $1.id) }
         try scheduleInOrder(ordered.map(\.id), endpointID: endpointID, accountID: accountID, on: connection)
-        return ordered.last.map { ($0.at, $0.id) }
+        return (ordered.count, ordered.last.map { ($0.at, $0.id) })
     }
 
     /// Delivers an event again: to one endpoint, or to every enabled endpoint whose filters take

@@ -67,6 +67,17 @@ struct DeliveryStore {
                 """).first
         }
         guard let row else { return nil }
+        do {
+            return try delivery(row, eventID: eventID)
+        } catch {
+            // A slot taken for a delivery that cannot be read (a secret that does not open) is
+            // given back now, not held until its lease ends.
+            try? releaseSlot(job: job)
+            throw error
+        }
+    }
+
+    private func delivery(_ row: Row, eventID: String) throws -> Delivery {
         let accountID: String = try row.decode(at: 0)
         let endpointID: String = try row.decode(at: 4)
         let type: String = try row.decode(at: 1)
@@ -109,9 +120,15 @@ struct DeliveryStore {
                     VALUES (\(delivery.eventID), \(delivery.endpointID), \(attempt.at), \(delivery.url), \(attempt.statusCode),
                             \(attempt.durationMs), \(attempt.error), \(attempt.responseBody))),
                 delivery AS (
-                    UPDATE event_deliveries SET status = \(status.rawValue), attempts = attempts + 1, next_attempt_at = \(nextAttemptAt),
+                    -- Held meanwhile (the endpoint was disabled during the attempt) stays held unless
+                    -- this attempt delivered; an attempt never undoes a delivery made after it began.
+                    UPDATE event_deliveries SET
+                        status = CASE WHEN status = 'held' AND NOT \(status == .delivered)::boolean THEN 'held' ELSE \(status.rawValue) END,
+                        attempts = attempts + 1,
+                        next_attempt_at = CASE WHEN status = 'held' AND NOT \(status == .delivered)::boolean THEN NULL ELSE \(nextAttemptAt)::timestamptz END,
                         delivered_at = CASE WHEN \(status == .delivered)::boolean THEN now() ELSE delivered_at END, updated_at = now()
-                    WHERE event_id = \(delivery.eventID) AND endpoint_id = \(delivery.endpointID)),
+                    WHERE event_id = \(delivery.eventID) AND endpoint_id = \(delivery.endpointID)
+                      AND NOT (status = 'delivered' AND delivered_at > \(attempt.at))),
                 endpoint AS (
                     UPDATE event_endpoints SET
                         failing_since = CASE WHEN \(delivered)::boolean THEN NULL ELSE COALESCE(failing_since, now()) END,
@@ -134,12 +151,15 @@ struct DeliveryStore {
         }
     }
 
-    /// A delivery found for a disabled endpoint: kept for when it is enabled again.
+    /// A delivery found for a disabled endpoint: kept for when it is enabled again (unless it
+    /// was enabled meanwhile: the endpoint's row is read in the same statement).
     func markHeld(_ delivery: Delivery) throws {
         try database.withConnection { connection in
             try connection.sql("""
-                UPDATE event_deliveries SET status = 'held', next_attempt_at = NULL, updated_at = now()
-                WHERE event_id = \(delivery.eventID) AND endpoint_id = \(delivery.endpointID) AND status = 'pending'
+                UPDATE event_deliveries d SET status = 'held', next_attempt_at = NULL, updated_at = now()
+                FROM event_endpoints p
+                WHERE d.event_id = \(delivery.eventID) AND d.endpoint_id = \(delivery.endpointID) AND d.status = 'pending'
+                  AND p.id = d.endpoint_id AND p.status = 'disabled'
                 """)
         }
     }

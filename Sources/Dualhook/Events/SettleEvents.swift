@@ -5,6 +5,8 @@ import Postgres
 /// The `settle-events` sweep: a delivery still `pending` whose job is gone (discarded by the
 /// reaper after a worker died on the last attempt, or after errors before any attempt could be
 /// logged) will not be tried again: it becomes `failed`, and a redelivery can still send it.
+/// An enabled endpoint with held deliveries, or a disabled one with pending deliveries, gets a
+/// sync job.
 public struct SettleEvents: JobKind {
     public struct Args: Codable, Sendable {
         public init() {}
@@ -34,6 +36,18 @@ public struct SettleEvents: JobKind {
                     """).affectedRows
             }
         }
+        // Endpoints out of line with their status (an event written as the endpoint's status
+        // changed, a delivery held as it was enabled): a sync job each brings them back.
+        let outOfLine = try context.database.transaction { tx in
+            let ids = try tx.sql("""
+                SELECT p.id FROM event_endpoints p
+                WHERE EXISTS (SELECT 1 FROM event_deliveries d
+                              WHERE d.endpoint_id = p.id AND d.status = CASE WHEN p.status = 'enabled' THEN 'held' ELSE 'pending' END)
+                """).rows.map { try $0.decode(String.self, at: 0) }
+            for id in ids { try SyncEndpointDeliveries.enqueue(id, on: tx) }
+            return ids.count
+        }
+        if outOfLine > 0 { context.logger.warning("event endpoints out of line with their status synced", ["count": outOfLine]) }
         if total > 0 { context.logger.warning("event deliveries whose job was lost marked failed", ["count": total]) }
     }
 
