@@ -183,9 +183,24 @@ import Testing
             (try? browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")) != nil
                 && ((try? browser.script("return document.querySelectorAll('#attempts tr').length")) as? Int ?? 0) > before
         }, "a new attempt")
+        // An event endpoint that was disabled (as a 410 leaves it) is shown so and enabled from here.
+        let created = try f.server.send("POST", "/api/v1/event-endpoints", key: f.key,
+                                        json: #"{"url":"\#(receiver.url)","tenantIds":["cust_elsewhere"]}"#)
+        let endpointID = try #require(created.json["endpointId"] as? String)
+        try f.db.with {
+            try $0.query("UPDATE event_endpoints SET status = 'disabled', disabled_reason = 'gone', disabled_at = now() WHERE id = $1", [endpointID])
+        }
         try browser.open(f.server.baseURL + "/dashboard/events")
         scan.check(browser.source, "events")
+        #expect(text(browser).contains("disabled (gone)") && text(browser).contains("(default)"))
         try screenshot(browser, "events")
+        try browser.click("#enable-\(endpointID)")
+        #expect(eventually(timeout: 10) {
+            (try? f.server.send("GET", "/api/v1/event-endpoints/\(endpointID)", key: f.key).json["status"] as? String) == "enabled"
+        })
+        #expect(try f.db.with {
+            try $0.query("SELECT count(*) FROM audit_events WHERE action = 'event_endpoint.enable' AND target = $1", [endpointID]).scalar(Int.self)
+        } == 1)
 
         // Create a key (shown once), use it, revoke it.
         try browser.open(f.server.baseURL + "/dashboard/keys")

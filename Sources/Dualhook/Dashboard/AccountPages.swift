@@ -84,11 +84,45 @@ enum AccountPages {
         let filters = ([""] + EventRoutes.deliveryStatuses).map { value -> HTML in
             value == (status ?? "") ? "<b>\(value.isEmpty ? "all" : value)</b>" : "<a href=\"/dashboard/events\(value.isEmpty ? "" : "?status=" + value)\">\(value.isEmpty ? "all" : value)</a>"
         }
+        let endpoints = try endpointRows(account: account, session: session, on: context.connection)
+        let notice = DashboardLayout.notice(context.request.query["done"])
         let body: HTML = """
-            <section><p>\(HTML.join(filters, separator: " · "))</p>
+            \(notice)<section><h2>Event endpoints</h2><p class="muted">Each receives the events its filters take, signed with its own secret
+            (<code>/api/v1/event-endpoints</code>). A disabled endpoint's events are kept and go out when it is enabled.</p>
+            <div class="scroll"><table id="endpoints"><tr><th>URL</th><th>types</th><th>tenants</th><th>status</th><th>health</th><th></th></tr>\(endpoints)</table></div></section>
+            <section><h2>Events</h2><p>\(HTML.join(filters, separator: " · "))</p>
             <div class="scroll"><table><tr><th>event</th><th>type</th><th>tenant</th><th>delivery</th><th>attempts</th><th>created</th><th></th></tr>\(rows)</table></div></section>
             """
         return DashboardLayout.page("Events", session: session, here: "/dashboard/events", body: body)
+    }
+
+    /// The account's event endpoints as table rows, with Enable for a disabled one.
+    static func endpointRows(account: String, session: DashboardSessions.Session, on connection: Connection) throws -> [HTML] {
+        let canChange = session.user.role?.canChange == true
+        return try EventEndpointStore.list(accountID: account, page: try Pagination(query: ["limit": "100"]), on: connection).data.map { endpoint in
+            let status: HTML = endpoint.status == .enabled ? "enabled"
+                : "<span class=\"bad\">disabled (\(endpoint.disabledReason?.rawValue ?? ""))</span>"
+            let health: HTML = endpoint.health.status == "healthy" ? "healthy"
+                : "<span class=\"bad\">failing since \(endpoint.health.failingSince.map(Timestamps.short) ?? ""): \(endpoint.health.lastError ?? "")</span>"
+            let enable: HTML = canChange && endpoint.status == .disabled ? """
+                <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/enable">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="enable-\(endpoint.endpointId)">Enable</button></form>
+                """ : ""
+            return """
+                <tr><td>\(endpoint.url)\(endpoint.isDefault ? " (default)" : "")</td><td>\(endpoint.eventTypes.isEmpty ? "all" : endpoint.eventTypes.joined(separator: ", "))</td>
+                <td>\(endpoint.tenantIds.isEmpty ? "all" : endpoint.tenantIds.joined(separator: ", "))</td><td>\(status)</td><td>\(health)</td><td>\(enable)</td></tr>
+                """
+        }
+    }
+
+    static func enableEndpoint(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        guard try EventEndpointStore.enable(id, accountID: account, on: context.connection) != nil else {
+            throw APIError.notFound("event endpoint")
+        }
+        try AuditTrail.record("event_endpoint.enable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        return DashboardLayout.redirect("/dashboard/events?done=enable")
     }
 
     static func event(_ context: APIContext) throws -> Response {
@@ -98,10 +132,11 @@ enum AccountPages {
             SELECT type, created_at, delivery_status, data::text FROM events WHERE id = \(id) AND account_id = \(account)
             """).first else { throw APIError.notFound("event") }
         let attempts = try context.connection.sql("""
-            SELECT attempted_at, status_code, duration_ms, error FROM event_attempts WHERE event_id = \(id) ORDER BY id
+            SELECT attempted_at, status_code, duration_ms, error, url FROM event_attempts WHERE event_id = \(id) ORDER BY id
             """).rows.map { attempt -> HTML in
             """
-            <tr><td>\(Timestamps.short(try attempt.decode(Date.self, at: 0)))</td><td>\(try attempt.decode(Int?.self, at: 1).map(String.init) ?? "—")</td>
+            <tr><td>\(Timestamps.short(try attempt.decode(Date.self, at: 0)))</td><td>\(try attempt.decode(String.self, at: 4))</td>
+            <td>\(try attempt.decode(Int?.self, at: 1).map(String.init) ?? "—")</td>
             <td>\(String(format: "%.0f ms", try attempt.decode(Double.self, at: 2)))</td><td>\(try attempt.decode(String?.self, at: 3) ?? "")</td></tr>
             """
         }
@@ -112,7 +147,7 @@ enum AccountPages {
         let body: HTML = """
             \(notice)<section><p><b>\(try row.decode(String.self, at: 0))</b> · \(Timestamps.short(try row.decode(Date.self, at: 1))) · \(try row.decode(String.self, at: 2))</p>
             <pre class="secret">\(try row.decode(String.self, at: 3))</pre>\(redeliver)</section>
-            <section><h2>Attempts</h2><table id="attempts"><tr><th>when</th><th>status</th><th>took</th><th>error</th></tr>\(attempts)</table></section>
+            <section><h2>Attempts</h2><table id="attempts"><tr><th>when</th><th>endpoint</th><th>status</th><th>took</th><th>error</th></tr>\(attempts)</table></section>
             """
         return DashboardLayout.page("Event \(id)", session: session, here: "/dashboard/events", body: body)
     }
