@@ -14,18 +14,25 @@ extension Connection {
         guard !isInTransaction else {
             throw PostgresError(.nestedTransaction, "transaction() inside a transaction: its COMMIT would end the outer one early")
         }
-        try execute("BEGIN")
+        // BEGIN goes out with the first statement, COMMIT with the statements kept for it.
+        beginPending = true
+        deferredStatements.removeAll()
         commitActions.removeAll()
         let value: T
         do {
             value = try body(self)
         } catch {
             commitActions.removeAll()
-            if !isBroken { _ = try? execute("ROLLBACK") }
+            deferredStatements.removeAll()
+            if beginPending {
+                beginPending = false  // nothing was sent: nothing to roll back
+            } else if !isBroken {
+                _ = try? execute("ROLLBACK")
+            }
             throw error
         }
         do {
-            try execute("COMMIT")
+            try commit()
         } catch {
             commitActions.removeAll()
             if !isBroken && isInTransaction { _ = try? execute("ROLLBACK") }
@@ -35,5 +42,20 @@ extension Connection {
         commitActions.removeAll()
         for action in actions { action() }
         return value
+    }
+
+    /// COMMIT, with the statements kept for it (and BEGIN when nothing was sent yet).
+    private func commit() throws {
+        let kept = deferredStatements
+        deferredStatements.removeAll()
+        if beginPending {
+            beginPending = false
+            if kept.isEmpty { return }  // an empty transaction
+            _ = try run([.begin] + kept + [.commit])
+        } else if kept.isEmpty {
+            try execute("COMMIT")
+        } else {
+            _ = try run(kept + [.commit])
+        }
     }
 }

@@ -16,6 +16,10 @@ public final class Connection: @unchecked Sendable {
     private var closed = false
     /// Actions to run once the open transaction commits (dropped when it rolls back).
     var commitActions: [@Sendable () -> Void] = []
+    /// A transaction was begun but its `BEGIN` waits to go out with its first statement.
+    var beginPending = false
+    /// Statements to send with the `COMMIT` (see `beforeCommit`).
+    var deferredStatements: [Statement] = []
 
     /// Opens a connection from a URL (`postgres://…`) or a conninfo string (`host=… dbname=…`).
     /// Every session runs in UTC with ISO dates, which the timestamp decoder relies on.
@@ -57,6 +61,7 @@ public final class Connection: @unchecked Sendable {
 
     /// True when a transaction is open (or failed and not yet rolled back).
     public var isInTransaction: Bool {
+        if beginPending { return true }
         let status = PQtransactionStatus(handle)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
     }
@@ -67,8 +72,13 @@ public final class Connection: @unchecked Sendable {
     /// Runs one statement with bound parameters and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
-        let name = try preparedName(for: sql, parameterCount: parameters.count)
         let texts: [String?] = parameters.map { $0?.postgresText }
+        if beginPending {
+            // The transaction's first statement takes its BEGIN along.
+            beginPending = false
+            return try run([.begin, Statement(sql: sql, parameters: texts)])[1]
+        }
+        let name = try preparedName(for: sql, parameterCount: parameters.count)
         let result: OpaquePointer? = withOptionalCStrings(texts) { values in
             PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
         }
@@ -79,7 +89,11 @@ public final class Connection: @unchecked Sendable {
     /// separated by semicolons are allowed (migrations, `BEGIN`, `LISTEN`).
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {
-        try check(PQexec(handle, sql))
+        if beginPending {
+            beginPending = false
+            _ = try check(PQexec(handle, "BEGIN"))
+        }
+        return try check(PQexec(handle, sql))
     }
 
     /// Quotes an identifier (a channel or table name) for the rare statement that cannot take
@@ -92,7 +106,7 @@ public final class Connection: @unchecked Sendable {
         return String(cString: quoted)
     }
 
-    private func preparedName(for sql: String, parameterCount: Int) throws -> String {
+    func preparedName(for sql: String, parameterCount: Int) throws -> String {
         if let name = preparedStatements[sql] { return name }
         let name = "dh\(preparedStatements.count + 1)"
         let result = PQprepare(handle, name, sql, Int32(parameterCount), nil)
@@ -101,7 +115,7 @@ public final class Connection: @unchecked Sendable {
         return name
     }
 
-    private func check(_ result: OpaquePointer?) throws -> QueryResult {
+    func check(_ result: OpaquePointer?) throws -> QueryResult {
         guard let result else {
             throw PostgresError(isBroken ? .connectionLost : .server, Connection.errorMessage(handle))
         }

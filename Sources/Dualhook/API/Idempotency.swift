@@ -51,15 +51,19 @@ enum Idempotency {
         }
         let hash = requestHash(request)
         let ticket = IdempotencyTicket(key: key, accountID: accountID, requestHash: hash)
-        // The lock first, in a statement of its own: the read below then takes a snapshot from
-        // after the lock, so it sees the answer of a request that finished just before.
-        let locked = try connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || $1 || ':' || $2, 0))",
-                                          [accountID, key]).scalar(Bool.self) ?? false
-        guard locked else { throw APIError.idempotencyKeyInUse }
-        guard let row = try connection.query("""
-            SELECT true, request_hash, state, response_status, response_body, created_at < now() - make_interval(secs => $3)
-            FROM idempotency_keys WHERE account_id = $1 AND key = $2
-            """, [accountID, key, window]).first else { return .proceed(ticket) }
+        // The lock first, in a statement of its own: the read after it then takes a snapshot
+        // from after the lock, so it sees the answer of a request that finished just before.
+        // Both go in one round trip (with the transaction's BEGIN); the read's rows count only
+        // when the lock was taken.
+        let answers = try connection.pipeline([
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || \(accountID) || ':' || \(key), 0))",
+            """
+            SELECT true, request_hash, state, response_status, response_body, created_at < now() - make_interval(secs => \(window))
+            FROM idempotency_keys WHERE account_id = \(accountID) AND key = \(key)
+            """,
+        ])
+        guard try answers[0].scalar(Bool.self) == true else { throw APIError.idempotencyKeyInUse }
+        guard let row = answers[1].first else { return .proceed(ticket) }
         let storedHash: Data = try row.decode(at: 1)
         if try row.decode(Bool.self, at: 5) {
             try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
@@ -83,7 +87,8 @@ enum Idempotency {
     /// Stores the first answer for the key, in the request's transaction.
     static func store(_ response: Response, ticket: IdempotencyTicket, vault: Vault, on connection: Connection) throws {
         let sealed = Data(try vault.seal(response.body, associatedData: associatedData(accountID: ticket.accountID, key: ticket.key)).utf8)
-        try connection.sql("""
+        // Sent with the COMMIT, in its round trip.
+        try connection.beforeCommit("""
             INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
             VALUES (\(ticket.accountID), \(ticket.key), \(ticket.requestHash), 'done', \(response.status), \(sealed))
             """)

@@ -1,0 +1,72 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// Statements sent together: BEGIN with a transaction's first statement, COMMIT with the
+/// statements kept for it, and explicit pipelines.
+@Suite struct PipelineTests {
+    @Test func aPipelineAnswersInOrderAndAFailureSkipsTheRestAndRollsBack() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE t (id int PRIMARY KEY, note text)")
+            let answers = try connection.pipeline(["INSERT INTO t VALUES (\(1), \("one")) RETURNING id",
+                                                   "SELECT count(*) FROM t", "SELECT note FROM t WHERE id = \(1)"])
+            #expect(try answers.map { try $0.scalar(String.self) } == ["1", "1", "one"])
+            // Inside a transaction: the second statement fails, the third is skipped, nothing is kept.
+            do {
+                try connection.transaction { tx in
+                    try tx.pipeline(["INSERT INTO t VALUES (\(2), \("two"))", "INSERT INTO t VALUES (\(1), \("again"))",
+                                     "INSERT INTO t VALUES (\(3), \("three"))"])
+                }
+                Issue.record("the duplicate key was not refused")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "23505")
+            }
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 1)
+            // The connection works as before afterwards.
+            #expect(try connection.query("SELECT note FROM t WHERE id = $1", [1]).scalar(String.self) == "one")
+        }
+    }
+
+    @Test func beginGoesWithTheFirstStatementAndKeptStatementsWithTheCommit() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE t (id int PRIMARY KEY, note text)")
+            // One transaction: its first statement and the one kept for the commit are both
+            // in it (the same transaction id), and both are kept.
+            let ids = try connection.transaction { tx -> [String] in
+                #expect(tx.isInTransaction)
+                try tx.beforeCommit("INSERT INTO t VALUES (\(2), txid_current()::text)")
+                return try [tx.query("INSERT INTO t VALUES ($1, txid_current()::text) RETURNING note", [1]).scalar(String.self) ?? ""]
+            }
+            let notes = try connection.query("SELECT note FROM t ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
+            #expect(notes.count == 2 && Set(notes) == Set(ids), "one transaction: \(notes)")
+            // A kept statement that fails takes the whole transaction with it.
+            #expect(throws: PostgresError.self) {
+                try connection.transaction { tx in
+                    try tx.query("INSERT INTO t VALUES ($1, 'three')", [3])
+                    try tx.beforeCommit("INSERT INTO t VALUES (\(1), 'duplicate')")
+                }
+            }
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            // A transaction that sent nothing sends nothing; one that only keeps statements sends them.
+            try connection.transaction { _ in }
+            try connection.transaction { tx in try tx.beforeCommit("INSERT INTO t VALUES (\(4), 'kept')") }
+            #expect(try connection.query("SELECT note FROM t WHERE id = $1", [4]).scalar(String.self) == "kept")
+            // A rolled-back transaction drops what it kept.
+            struct Boom: Error {}
+            #expect(throws: Boom.self) {
+                try connection.transaction { tx in
+                    try tx.beforeCommit("INSERT INTO t VALUES (\(5), 'dropped')")
+                    throw Boom()
+                }
+            }
+            #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [5]).scalar(Int.self) == 0)
+        }
+    }
+}
