@@ -45,8 +45,9 @@ enum SessionRoutes {
         let sealedVerifyToken = try configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
         // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
         // changed, so no row lock serialises a tenant's sessions), the session and its
-        // webhook-check job.
-        try connection.sql("""
+        // webhook-check job. Nothing here reads its result, so it goes with the COMMIT, in one
+        // round trip (if it fails, nothing of the request is kept and the answer is the error).
+        try connection.beforeCommit("""
             WITH new_tenant AS (
                 INSERT INTO tenants (account_id, tenant_id, name) VALUES (\(accountID), \(input.tenantId), \(input.tenantName))
                 ON CONFLICT (account_id, tenant_id) DO NOTHING),
