@@ -4,8 +4,9 @@ import Postgres
 /// The worker's pool as a handler sees it: every connection it lends runs its statements with
 /// `statement_timeout` set to what is left of the attempt's deadline, so a handler stuck in a
 /// database call (a lock wait, a runaway query) is cut at its deadline and retried, instead of
-/// holding a worker slot, a connection and its locks. The setting is reset before the
-/// connection goes back to the pool, which the engine's own claims and completions share.
+/// holding a worker slot, a connection and its locks. The setting travels with the lend's
+/// first statement and is reset with the next borrower's (the engine's own claims and
+/// completions share the pool), so neither costs a round trip.
 public struct JobDatabase: Sendable {
     let pool: ConnectionPool
     let deadline: Date
@@ -21,13 +22,13 @@ public struct JobDatabase: Sendable {
     @discardableResult
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         try pool.withConnection { connection in
-            try connection.execute("SET statement_timeout = \(remainingMilliseconds)")
+            // Set ahead of the first statement, in its round trip; the next borrower's first
+            // statement resets it the same way.
+            connection.statementTimeout = remainingMilliseconds
             defer {
-                // A connection that cannot be reset must not reach the engine's own statements
-                // with a short timeout: closed, the pool replaces it.
-                if !connection.isBroken && (connection.isInTransaction || (try? connection.execute("RESET statement_timeout")) == nil) {
-                    connection.close()
-                }
+                connection.statementTimeout = nil
+                // A transaction left open must not reach the engine's own statements.
+                if !connection.isBroken && connection.isInTransaction { connection.close() }
             }
             return try body(connection)
         }

@@ -13,11 +13,8 @@ extension Connection {
     @discardableResult
     public func pipeline(_ queries: [PostgresQuery]) throws -> [QueryResult] {
         let statements = queries.map { Statement(sql: $0.sql, parameters: $0.binds.map { $0?.postgresText }) }
-        if beginPending {
-            beginPending = false
-            return Array(try run([.begin] + statements).dropFirst())
-        }
-        return try run(statements)
+        let lead = leadingStatements()
+        return Array(try run(lead + statements).dropFirst(lead.count))
     }
 
     /// A statement of the open transaction whose result nobody reads: it is sent with the
@@ -31,11 +28,29 @@ extension Connection {
         }
     }
 
+    /// What must go ahead of the next statement: a changed `statement_timeout` (only where no
+    /// transaction is open on the server, so no rollback can undo it unseen) and a pending
+    /// `BEGIN`. Taking them marks them sent; `run` forgets the timeout again if they fail.
+    func leadingStatements() -> [Statement] {
+        var lead: [Statement] = []
+        if (!statementTimeoutKnown || statementTimeout != appliedStatementTimeout) && PQtransactionStatus(handle) == PQTRANS_IDLE {
+            lead.append(Statement(sql: statementTimeout.map { "SET statement_timeout = \($0)" } ?? "RESET statement_timeout",
+                                  parameters: [], unnamed: true, setsTimeout: true))
+        }
+        if beginPending {
+            beginPending = false
+            lead.append(.begin)
+        }
+        return lead
+    }
+
     struct Statement {
         let sql: String
         let parameters: [String?]
         /// Transaction control goes as an unnamed statement: nothing to prepare.
         var unnamed = false
+        /// A `SET`/`RESET statement_timeout` of `leadingStatements`.
+        var setsTimeout = false
 
         static let begin = Statement(sql: "BEGIN", parameters: [], unnamed: true)
         static let commit = Statement(sql: "COMMIT", parameters: [], unnamed: true)
@@ -85,7 +100,15 @@ extension Connection {
                 if firstError == nil { firstError = error }
             }
         }
-        if let firstError { throw firstError }
+        if let firstError {
+            // A failed pipeline ran as one transaction: a SET in it was undone.
+            statementTimeoutKnown = false
+            throw firstError
+        }
+        if statements.contains(where: \.setsTimeout) {
+            appliedStatementTimeout = statementTimeout
+            statementTimeoutKnown = true
+        }
         guard results.count == statements.count else {
             throw PostgresError(.server, "a pipeline of \(statements.count) statements answered \(results.count) results")
         }

@@ -27,6 +27,7 @@ extension Connection {
             if beginPending {
                 beginPending = false  // nothing was sent: nothing to roll back
             } else if !isBroken {
+                statementTimeoutKnown = false  // a SET sent with the BEGIN is undone too
                 _ = try? execute("ROLLBACK")
             }
             throw error
@@ -35,6 +36,7 @@ extension Connection {
             try commit()
         } catch {
             commitActions.removeAll()
+            statementTimeoutKnown = false
             if !isBroken && isInTransaction { _ = try? execute("ROLLBACK") }
             throw error
         }
@@ -49,9 +51,11 @@ extension Connection {
         let kept = deferredStatements
         deferredStatements.removeAll()
         if beginPending {
-            beginPending = false
-            if kept.isEmpty { return }  // an empty transaction
-            _ = try run([.begin] + kept + [.commit])
+            if kept.isEmpty {  // an empty transaction
+                beginPending = false
+                return
+            }
+            _ = try run(leadingStatements() + kept + [.commit])
         } else if kept.isEmpty {
             try execute("COMMIT")
         } else {

@@ -20,6 +20,13 @@ public final class Connection: @unchecked Sendable {
     var beginPending = false
     /// Statements to send with the `COMMIT` (see `beforeCommit`).
     var deferredStatements: [Statement] = []
+    /// The `statement_timeout` (milliseconds; nil: the server's default) the next statements
+    /// run under. Applied lazily, in the round trip of the next statement that starts outside
+    /// a transaction, so lending a connection with a deadline costs no round trip of its own.
+    public var statementTimeout: Int?
+    var appliedStatementTimeout: Int?
+    /// False after a failure or a rollback, which can undo a `SET` sent in the same transaction.
+    var statementTimeoutKnown = true
 
     /// Opens a connection from a URL (`postgres://…`) or a conninfo string (`host=… dbname=…`).
     /// Every session runs in UTC with ISO dates, which the timestamp decoder relies on.
@@ -73,10 +80,10 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         let texts: [String?] = parameters.map { $0?.postgresText }
-        if beginPending {
-            // The transaction's first statement takes its BEGIN along.
-            beginPending = false
-            return try run([.begin, Statement(sql: sql, parameters: texts)])[1]
+        let lead = leadingStatements()
+        if !lead.isEmpty {
+            // The transaction's first statement takes its BEGIN along, and a changed timeout.
+            return try run(lead + [Statement(sql: sql, parameters: texts)]).last!
         }
         let name = try preparedName(for: sql, parameterCount: parameters.count)
         let result: OpaquePointer? = withOptionalCStrings(texts) { values in
@@ -89,10 +96,8 @@ public final class Connection: @unchecked Sendable {
     /// separated by semicolons are allowed (migrations, `BEGIN`, `LISTEN`).
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {
-        if beginPending {
-            beginPending = false
-            _ = try check(PQexec(handle, "BEGIN"))
-        }
+        let lead = leadingStatements()
+        if !lead.isEmpty { _ = try run(lead) }
         return try check(PQexec(handle, sql))
     }
 

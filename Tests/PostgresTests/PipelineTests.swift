@@ -69,4 +69,34 @@ import Testing
             #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [5]).scalar(Int.self) == 0)
         }
     }
+
+    /// A statement timeout travels with the next statement and is reset the same way; a
+    /// rollback that undid it makes the next statement send it again.
+    @Test func aStatementTimeoutGoesWithTheNextStatementAndSurvivesARollback() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            connection.statementTimeout = 100
+            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "100ms")
+            do {
+                try connection.query("SELECT pg_sleep(1)")
+                Issue.record("the statement was not cut at its timeout")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "57014")
+            }
+            // Set with a transaction's BEGIN, undone by its rollback, and set again after it.
+            connection.statementTimeout = 200
+            struct Boom: Error {}
+            #expect(throws: Boom.self) {
+                try connection.transaction { tx in
+                    #expect(try tx.query("SHOW statement_timeout").scalar(String.self) == "200ms")
+                    throw Boom()
+                }
+            }
+            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "200ms")
+            connection.statementTimeout = nil
+            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "0")
+            #expect(try connection.query("SELECT pg_sleep(0.2)").rowCount == 1)
+        }
+    }
 }
