@@ -25,11 +25,9 @@ public struct SettleEvents: JobKind {
                     WITH lost AS (
                         SELECT d.event_id, d.endpoint_id FROM event_deliveries d
                         WHERE d.status = 'pending' AND d.event_created_at < now() - interval '10 minutes'
-                          AND NOT EXISTS (SELECT 1 FROM jobs j
-                                          WHERE j.unique_key IN ('deliver:' || d.event_id || ':' || d.endpoint_id,
-                                                                 'redeliver:' || d.event_id || ':' || d.endpoint_id,
-                                                                 'deliver:' || d.event_id, 'redeliver:' || d.event_id)
-                                            AND j.state IN ('available', 'running'))
+                          AND NOT job_live(ARRAY['deliver:' || d.event_id || ':' || d.endpoint_id,
+                                                 'redeliver:' || d.event_id || ':' || d.endpoint_id,
+                                                 'deliver:' || d.event_id, 'redeliver:' || d.event_id])
                         ORDER BY d.event_created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
                     UPDATE event_deliveries d SET status = 'failed', next_attempt_at = NULL, updated_at = now()
                     FROM lost WHERE d.event_id = lost.event_id AND d.endpoint_id = lost.endpoint_id
