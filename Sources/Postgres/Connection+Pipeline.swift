@@ -21,7 +21,7 @@ extension Connection {
     /// `COMMIT`, in the same round trip; if it fails, nothing of the transaction is kept.
     /// Outside a transaction it runs now.
     public func beforeCommit(_ query: PostgresQuery) throws {
-        if isInTransaction {
+        if inManagedTransaction {
             deferredStatements.append(Statement(sql: query.sql, parameters: query.binds.map { $0?.postgresText }))
         } else {
             try sql(query)
@@ -56,31 +56,54 @@ extension Connection {
         static let commit = Statement(sql: "COMMIT", parameters: [], unnamed: true)
     }
 
-    /// Sends the statements with one sync and reads every answer.
+    /// Sends the statements with one sync and reads every answer. A statement not yet prepared
+    /// on this connection is prepared inside the pipeline, after the leading `SET` and `BEGIN`,
+    /// so preparing it runs under the timeout it belongs to.
     func run(_ statements: [Statement]) throws -> [QueryResult] {
-        // Statements are prepared first (once per connection), outside the pipeline.
-        let names = try statements.map { $0.unnamed ? nil : try preparedName(for: $0.sql, parameterCount: $0.parameters.count) }
         guard PQenterPipelineMode(handle) == 1 else { throw PostgresError(.server, Connection.errorMessage(handle)) }
-        defer { leavePipeline() }
-        for (statement, name) in zip(statements, names) {
+        // A connection that cannot leave pipeline mode is closed, so the pool replaces it.
+        defer { if !leavePipeline() { close() } }
+        // Each send answers one result: a statement's, or a preparation's (recorded when it
+        // succeeded: a prepared statement outlives a failed transaction).
+        var isPreparation: [Bool] = []
+        var preparationAt: [Int: (sql: String, name: String)] = [:]
+        var newNames: [(sql: String, name: String)] = []
+        for statement in statements {
+            var name: String?
+            if !statement.unnamed {
+                if let known = preparedStatements[statement.sql] ?? newNames.first(where: { $0.sql == statement.sql })?.name {
+                    name = known
+                } else {
+                    let fresh = "dh\(preparedStatements.count + newNames.count + 1)"
+                    guard PQsendPrepare(handle, fresh, statement.sql, Int32(statement.parameters.count), nil) == 1 else {
+                        throw sendFailed()
+                    }
+                    preparationAt[isPreparation.count] = (statement.sql, fresh)
+                    isPreparation.append(true)
+                    newNames.append((statement.sql, fresh))
+                    name = fresh
+                }
+            }
             let sent: Int32 = withOptionalCStrings(statement.parameters) { values in
                 if let name {
                     return PQsendQueryPrepared(handle, name, Int32(statement.parameters.count), values, nil, nil, 0)
                 }
                 return PQsendQueryParams(handle, statement.sql, 0, nil, nil, nil, nil, 0)
             }
-            guard sent == 1 else { throw PostgresError(isBroken ? .connectionLost : .server, Connection.errorMessage(handle)) }
+            guard sent == 1 else { throw sendFailed() }
+            isPreparation.append(false)
         }
         guard PQpipelineSync(handle) == 1 else { throw PostgresError(isBroken ? .connectionLost : .server, Connection.errorMessage(handle)) }
-        // Each statement answers one result and a NULL; the sync answers PGRES_PIPELINE_SYNC.
+        // Each send answers one result and a NULL; the sync answers PGRES_PIPELINE_SYNC.
         var results: [QueryResult] = []
         var firstError: Error?
+        var index = 0
         var nulls = 0
         while true {
             guard let result = PQgetResult(handle) else {
-                // One NULL ends each statement's results; more than that and no sync is a lost session.
+                // One NULL ends each send's results; more than that and no sync is a lost session.
                 nulls += 1
-                if isBroken || nulls > statements.count + 1 {
+                if isBroken || nulls > isPreparation.count + 1 {
                     throw PostgresError(.connectionLost, Connection.errorMessage(handle))
                 }
                 continue
@@ -90,12 +113,17 @@ extension Connection {
                 PQclear(result)
                 break
             }
+            let preparation = index < isPreparation.count && isPreparation[index]
+            let prepared = preparationAt[index]
+            index += 1
             if status == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
                 continue
             }
             do {
-                results.append(try check(result))
+                let checked = try check(result)
+                if let prepared { preparedStatements[prepared.sql] = prepared.name }
+                if !preparation { results.append(checked) }
             } catch {
                 if firstError == nil { firstError = error }
             }
@@ -115,12 +143,23 @@ extension Connection {
         return results
     }
 
+    /// A send that failed: what was queued is synced so it can be drained, and the error named.
+    private func sendFailed() -> PostgresError {
+        let error = PostgresError(isBroken ? .connectionLost : .server, Connection.errorMessage(handle))
+        _ = PQpipelineSync(handle)
+        return error
+    }
+
     /// Back to one statement at a time; anything still unread is read and dropped first.
-    private func leavePipeline() {
+    /// False when the connection could not leave pipeline mode (it is closed then).
+    @discardableResult
+    private func leavePipeline() -> Bool {
         var tries = 0
-        while PQexitPipelineMode(handle) != 1 && tries < 1000 && !isBroken {
-            if let result = PQgetResult(handle) { PQclear(result) }
+        while PQexitPipelineMode(handle) != 1 {
             tries += 1
+            guard tries < 1000, !isBroken else { return false }
+            if let result = PQgetResult(handle) { PQclear(result) }
         }
+        return true
     }
 }

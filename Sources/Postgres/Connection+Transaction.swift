@@ -1,3 +1,5 @@
+import CPostgres
+
 extension Connection {
     /// Runs `action` once what this connection wrote so far is committed: at the end of the
     /// open `transaction`, or now when there is none (the last statement committed on its own).
@@ -16,6 +18,8 @@ extension Connection {
         }
         // BEGIN goes out with the first statement, COMMIT with the statements kept for it.
         beginPending = true
+        inManagedTransaction = true
+        defer { inManagedTransaction = false }
         deferredStatements.removeAll()
         commitActions.removeAll()
         let value: T
@@ -57,6 +61,9 @@ extension Connection {
             }
             _ = try run(leadingStatements() + kept + [.commit])
         } else if kept.isEmpty {
+            // COMMIT of a transaction that failed and was carried on answers ROLLBACK: a SET
+            // sent with its BEGIN is undone then.
+            if PQtransactionStatus(handle) == PQTRANS_INERROR { statementTimeoutKnown = false }
             try execute("COMMIT")
         } else {
             _ = try run(kept + [.commit])

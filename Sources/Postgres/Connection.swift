@@ -12,12 +12,14 @@ import Foundation
 /// exclusively by `ConnectionPool`.
 public final class Connection: @unchecked Sendable {
     let handle: OpaquePointer
-    private var preparedStatements: [String: String] = [:]
+    var preparedStatements: [String: String] = [:]
     private var closed = false
     /// Actions to run once the open transaction commits (dropped when it rolls back).
     var commitActions: [@Sendable () -> Void] = []
     /// A transaction was begun but its `BEGIN` waits to go out with its first statement.
     var beginPending = false
+    /// Inside `transaction()`, whose COMMIT sends what `beforeCommit` kept.
+    var inManagedTransaction = false
     /// Statements to send with the `COMMIT` (see `beforeCommit`).
     var deferredStatements: [Statement] = []
     /// The `statement_timeout` (milliseconds; nil: the server's default) the next statements

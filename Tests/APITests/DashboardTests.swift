@@ -225,6 +225,7 @@ import Testing
         try browser.click("#create-link")
         let madeLink = try #require(read(browser, "return (document.getElementById('new-link') || {}).textContent"))
         #expect(madeLink.contains("/onboard/"))
+        #expect(browser.source.contains("cust_form"), "the page that shows the new link lists its session too")
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?tenantId=cust_form", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 1)
         for page in ["sessions", "usage", "audit"] {
             try browser.open(f.server.baseURL + "/dashboard/\(page)")

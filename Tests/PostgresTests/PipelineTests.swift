@@ -67,6 +67,28 @@ import Testing
                 }
             }
             #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [5]).scalar(Int.self) == 0)
+            // In a transaction opened by hand there is no COMMIT of ours to go with: it runs now.
+            try connection.execute("BEGIN")
+            try connection.beforeCommit("INSERT INTO t VALUES (\(6), 'now')")
+            #expect(try connection.query("SELECT note FROM t WHERE id = $1", [6]).scalar(String.self) == "now")
+            try connection.execute("COMMIT")
+            #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [6]).scalar(Int.self) == 1)
+        }
+    }
+
+    /// A statement first used right after a lend with a short timeout is prepared after the
+    /// timeout is reset, in the same round trip, not under the short one.
+    @Test func aNewStatementIsPreparedUnderTheTimeoutItRunsWith() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            connection.statementTimeout = 1
+            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "1ms")
+            connection.statementTimeout = nil
+            // Never prepared on this connection: prepared inside the pipeline after the RESET.
+            let sleepy = try connection.pipeline(["SELECT pg_sleep(0.05), \(7)::int"])
+            #expect(try sleepy[0].first?.decode(Int.self, at: 1) == 7)
+            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "0")
         }
     }
 

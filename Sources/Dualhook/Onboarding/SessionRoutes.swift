@@ -28,13 +28,14 @@ enum SessionRoutes {
             redirectOrigins: context.account.redirectOrigins,
             allowPrivateTargets: context.configuration.allowPrivateTargets)
         return .json(201, try create(input, accountID: context.account.accountID, configuration: context.configuration,
-                                     on: context.connection))
+                                     withCommit: true, on: context.connection))
     }
 
     /// Writes a session, its tenant and its webhook-check job; the API and the dashboard's
-    /// "create a link" share it.
+    /// "create a link" share it. `withCommit`: the write goes out with the transaction's COMMIT
+    /// (one round trip less), for a caller that reads nothing of it back before then.
     static func create(_ input: SessionRequest, accountID: String, configuration: AppConfiguration,
-                       on connection: Connection) throws -> Created {
+                       withCommit: Bool = false, on connection: Connection) throws -> Created {
         let id = Identifiers.make("ses")
         let token = Identifiers.onboardingToken()
         // Millisecond precision, as every timestamp the API prints.
@@ -45,9 +46,10 @@ enum SessionRoutes {
         let sealedVerifyToken = try configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
         // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
         // changed, so no row lock serialises a tenant's sessions), the session and its
-        // webhook-check job. Nothing here reads its result, so it goes with the COMMIT, in one
-        // round trip (if it fails, nothing of the request is kept and the answer is the error).
-        try connection.beforeCommit("""
+        // webhook-check job. Nothing here reads its result, so for the API it goes with the
+        // COMMIT, in one round trip (if it fails, nothing of the request is kept and the answer
+        // is the error); the dashboard's page shows the new session right after, so it runs now.
+        let statement: PostgresQuery = """
             WITH new_tenant AS (
                 INSERT INTO tenants (account_id, tenant_id, name) VALUES (\(accountID), \(input.tenantId), \(input.tenantName))
                 ON CONFLICT (account_id, tenant_id) DO NOTHING),
@@ -66,7 +68,8 @@ enum SessionRoutes {
                 RETURNING id),
             job AS (\(job.insert))
             SELECT id FROM job
-            """)
+            """
+        if withCommit { try connection.beforeCommit(statement) } else { try connection.sql(statement) }
         JobQueue.wake(job.queue, after: connection)
         return created
     }
