@@ -25,9 +25,12 @@ public struct BulkJobAction: JobKind {
             self.maxID = maxID
         }
 
+        /// The operator's filter, bounded by the newest job they saw counted.
         var filter: JobAdmin.Filter {
-            JobAdmin.Filter(queue: queue, kind: kind, state: state,
-                            argument: argName.flatMap { name in argValue.map { (name, $0) } })
+            var filter = JobAdmin.Filter(queue: queue, kind: kind, state: state,
+                                         argument: argName.flatMap { name in argValue.map { (name, $0) } })
+            filter.maxID = maxID
+            return filter
         }
     }
     public static let kind = "jobs.bulk_action"
@@ -46,7 +49,7 @@ public struct BulkJobAction: JobKind {
         while !context.isCancelled {
             let ids = try context.database.withConnection { connection in
                 try connection.sql("""
-                    SELECT id FROM jobs WHERE \(args.filter.sql) AND id > \(after) AND id <= \(args.maxID) AND id <> \(context.jobID)
+                    SELECT id FROM jobs WHERE \(args.filter.sql) AND id > \(after) AND id <> \(context.jobID)
                     ORDER BY id LIMIT \(batchSize)
                     """).rows.map { try $0.decode(Int64.self, at: 0) }
             }

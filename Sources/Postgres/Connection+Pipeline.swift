@@ -65,7 +65,7 @@ extension Connection {
         defer { if !leavePipeline() { close() } }
         // Each send answers one result: a statement's, or a preparation's (recorded when it
         // succeeded: a prepared statement outlives a failed transaction).
-        var isPreparation: [Bool] = []
+        var sends = 0
         var preparationAt: [Int: (sql: String, name: String)] = [:]
         var newNames: [(sql: String, name: String)] = []
         for statement in statements {
@@ -78,8 +78,8 @@ extension Connection {
                     guard PQsendPrepare(handle, fresh, statement.sql, Int32(statement.parameters.count), nil) == 1 else {
                         throw sendFailed()
                     }
-                    preparationAt[isPreparation.count] = (statement.sql, fresh)
-                    isPreparation.append(true)
+                    preparationAt[sends] = (statement.sql, fresh)
+                    sends += 1
                     newNames.append((statement.sql, fresh))
                     name = fresh
                 }
@@ -91,7 +91,7 @@ extension Connection {
                 return PQsendQueryParams(handle, statement.sql, 0, nil, nil, nil, nil, 0)
             }
             guard sent == 1 else { throw sendFailed() }
-            isPreparation.append(false)
+            sends += 1
         }
         guard PQpipelineSync(handle) == 1 else { throw PostgresError(isBroken ? .connectionLost : .server, Connection.errorMessage(handle)) }
         // Each send answers one result and a NULL; the sync answers PGRES_PIPELINE_SYNC.
@@ -103,7 +103,7 @@ extension Connection {
             guard let result = PQgetResult(handle) else {
                 // One NULL ends each send's results; more than that and no sync is a lost session.
                 nulls += 1
-                if isBroken || nulls > isPreparation.count + 1 {
+                if isBroken || nulls > sends + 1 {
                     throw PostgresError(.connectionLost, Connection.errorMessage(handle))
                 }
                 continue
@@ -113,7 +113,6 @@ extension Connection {
                 PQclear(result)
                 break
             }
-            let preparation = index < isPreparation.count && isPreparation[index]
             let prepared = preparationAt[index]
             index += 1
             if status == PGRES_PIPELINE_ABORTED {
@@ -122,8 +121,11 @@ extension Connection {
             }
             do {
                 let checked = try check(result)
-                if let prepared { preparedStatements[prepared.sql] = prepared.name }
-                if !preparation { results.append(checked) }
+                if let prepared {
+                    preparedStatements[prepared.sql] = prepared.name
+                } else {
+                    results.append(checked)
+                }
             } catch {
                 if firstError == nil { firstError = error }
             }

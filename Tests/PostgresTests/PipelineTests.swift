@@ -76,22 +76,6 @@ import Testing
         }
     }
 
-    /// A statement first used right after a lend with a short timeout is prepared after the
-    /// timeout is reset, in the same round trip, not under the short one.
-    @Test func aNewStatementIsPreparedUnderTheTimeoutItRunsWith() throws {
-        let db = try TestDatabase(migrated: false, label: "pg")
-        defer { db.drop() }
-        try db.with { connection throws in
-            connection.statementTimeout = 1
-            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "1ms")
-            connection.statementTimeout = nil
-            // Never prepared on this connection: prepared inside the pipeline after the RESET.
-            let sleepy = try connection.pipeline(["SELECT pg_sleep(0.05), \(7)::int"])
-            #expect(try sleepy[0].first?.decode(Int.self, at: 1) == 7)
-            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "0")
-        }
-    }
-
     /// A statement timeout travels with the next statement and is reset the same way; a
     /// rollback that undid it makes the next statement send it again.
     @Test func aStatementTimeoutGoesWithTheNextStatementAndSurvivesARollback() throws {

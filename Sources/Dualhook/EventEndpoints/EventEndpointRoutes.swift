@@ -18,6 +18,8 @@ enum EventEndpointRoutes {
     }
 
     static let maxFilterEntries = 100
+    /// What create and update take.
+    static let fields: Set<String> = ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"]
     static let maxOverlap: TimeInterval = 7 * 86_400
     static let maxEndpointsPerAccount = 20
 
@@ -34,7 +36,7 @@ enum EventEndpointRoutes {
 
     static func create(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
-        try body.rejectUnknown(allowed: ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"])
+        try body.rejectUnknown(allowed: fields)
         let url = try body.string("url", required: true, length: 1...2048) ?? ""
         _ = try URLRules.outbound(url, param: "url", maxLength: 2048, allowPrivate: context.configuration.allowPrivateTargets)
         var fields = EventEndpointStore.Fields(url: url)
@@ -53,11 +55,12 @@ enum EventEndpointRoutes {
         return .json(201, created)
     }
 
-    static func eventTypes(_ body: JSONObject) throws -> [String]? {
-        guard let types = try body.stringArray("eventTypes", maxCount: maxFilterEntries) else { return nil }
-        let known = Set(EventType.allCases.map(\.rawValue))
-        if let unknown = types.first(where: { !known.contains($0) }) {
-            throw APIError.validationFailed(param: "eventTypes", "eventTypes has \(unknown), which is not an event type; the types are \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+    /// A list of event types (`eventTypes` of an endpoint, `types` of a recover), each one of
+    /// EventRoutes.types, without repeats.
+    static func eventTypes(_ body: JSONObject, field: String = "eventTypes") throws -> [String]? {
+        guard let types = try body.stringArray(field, maxCount: maxFilterEntries) else { return nil }
+        if let unknown = types.first(where: { !EventRoutes.types.contains($0) }) {
+            throw APIError.validationFailed(param: field, "\(field) has \(unknown), which is not an event type; the types are \(EventRoutes.types.joined(separator: ", "))")
         }
         return Array(Set(types)).sorted()
     }
@@ -72,7 +75,7 @@ enum EventEndpointRoutes {
 
     static func patch(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
-        try body.rejectUnknown(allowed: ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"])
+        try body.rejectUnknown(allowed: fields)
         let id = id(context)
         let account = context.account.accountID
         let connection = context.connection
@@ -141,14 +144,7 @@ enum EventEndpointRoutes {
         guard since < until else {
             throw APIError.validationFailed(param: "since", "since must be before until (and before now)")
         }
-        var types: [String] = []
-        if let given = try body.stringArray("types", maxCount: maxFilterEntries) {
-            let known = Set(EventType.allCases.map(\.rawValue))
-            if let unknown = given.first(where: { !known.contains($0) }) {
-                throw APIError.validationFailed(param: "types", "types has \(unknown), which is not an event type")
-            }
-            types = Array(Set(given)).sorted()
-        }
+        let types = try eventTypes(body, field: "types") ?? []
         let account = context.account.accountID
         let endpoint = try EventEndpointStore.require(id(context), accountID: account, on: context.connection)
         guard endpoint.status == .enabled else {

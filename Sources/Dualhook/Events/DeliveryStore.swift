@@ -10,7 +10,7 @@ struct DeliveryStore {
     let database: JobDatabase
     let vault: Vault
 
-    enum Status: String, CaseIterable {
+    enum Status: String {
         case pending, delivered, failed
         /// Kept for a disabled endpoint; sent when it is enabled again.
         case held
@@ -36,7 +36,6 @@ struct DeliveryStore {
         let type: String
         let url: String
         let secrets: [String]
-        let status: Status
         let endpointEnabled: Bool
         /// The endpoint's health as this delivery began, so a steady state is not rewritten.
         let endpointFailing: Bool
@@ -87,7 +86,7 @@ struct DeliveryStore {
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(type)),"
             + "\"createdAt\":\"\(try row.decode(String.self, at: 3))\",\"data\":\(try row.decode(String.self, at: 2))}"
         return Delivery(eventID: eventID, accountID: accountID, endpointID: endpointID, body: Data(body.utf8), type: type,
-                        url: try row.decode(at: 5), secrets: secrets, status: Status(rawValue: try row.decode(at: 8)) ?? .pending,
+                        url: try row.decode(at: 5), secrets: secrets,
                         endpointEnabled: try row.decode(String.self, at: 6) == "enabled",
                         endpointFailing: try row.decode(at: 9), endpointStale: try row.decode(at: 10), slot: slot)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import JobQueue
 import Logging
 import Postgres
@@ -19,13 +20,8 @@ enum Outbox {
 
     /// An event's `data` from an `Encodable` payload (account-level events have no tenant).
     static func json<T: Encodable>(_ payload: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.rfc3339(date))
-        }
-        return String(decoding: try encoder.encode(payload), as: UTF8.self)
+        // The API's encoder: sorted keys, RFC 3339 times, as every answer prints them.
+        String(decoding: try Response.jsonEncoder.encode(payload), as: UTF8.self)
     }
 
     /// An onboarding session's end, counted for /metrics by outcome and reason once it commits.

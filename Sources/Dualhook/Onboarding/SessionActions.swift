@@ -70,7 +70,8 @@ enum SessionActions {
     static func link(_ context: APIContext) throws -> Response {
         try JSONObject(body: context.request.body, allowEmpty: true).rejectUnknown(allowed: [])
         let session = try target(context)
-        if try PlanStore.onboardingBlocked(accountID: context.account.accountID, on: context.connection) { throw PlanStore.planRequired }
+        // Read by the authentication statement this request already ran.
+        if context.account.onboardingBlocked { throw PlanStore.planRequired }
         if session.expired && session.unfinished || session.status == "expired" {
             throw APIError(status: 410, code: "session_expired", message: "onboarding session \(session.id) has expired; create a new one")
         }

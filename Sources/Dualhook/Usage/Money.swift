@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Amounts as exact decimals, written with two places. Rounding is half-up (away from zero
 /// at .5) to the cent, done once, on the final figure of each line.
@@ -11,22 +12,28 @@ enum Money {
         return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
     }
 
-    static func round(_ value: Decimal, places: Int = 2) -> Decimal {
+    static func round(_ value: Decimal) -> Decimal {
         var input = value
         var output = Decimal()
-        NSDecimalRound(&output, &input, places, .plain)
+        NSDecimalRound(&output, &input, 2, .plain)
         return output
     }
 
     /// `1234.5` → `"1234.50"`.
-    static func text(_ value: Decimal, places: Int = 2) -> String {
-        let rounded = round(value, places: places)
+    static func text(_ value: Decimal) -> String {
+        let rounded = round(value)
+        return formatter.withLock { $0.string(from: rounded as NSDecimalNumber) } ?? "\(rounded)"
+    }
+
+    /// One formatter for every figure of a report (tens of thousands of them); NumberFormatter
+    /// is not safe across threads, hence the lock.
+    private static let formatter = Mutex<NumberFormatter>({
         let formatter = NumberFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.numberStyle = .decimal
         formatter.usesGroupingSeparator = false
-        formatter.minimumFractionDigits = places
-        formatter.maximumFractionDigits = places
-        return formatter.string(from: rounded as NSDecimalNumber) ?? "\(rounded)"
-    }
+        formatter.minimumFractionDigits = 2
+        formatter.maximumFractionDigits = 2
+        return formatter
+    }())
 }

@@ -64,9 +64,9 @@ public enum PlanStore {
 
     /// Puts an account on a plan (chosen: a trial's end no longer applies); false when either is unknown.
     public static func assign(accountID: String, plan: String, on connection: Connection) throws -> Bool {
-        guard try connection.sql("SELECT 1 FROM plans WHERE name = \(plan)").first != nil else { return false }
-        return try connection.sql("""
-            UPDATE accounts SET plan = \(plan), plan_chosen_at = now(), updated_at = now() WHERE id = \(accountID) RETURNING 1
+        try connection.sql("""
+            UPDATE accounts a SET plan = p.name, plan_chosen_at = now(), updated_at = now()
+            FROM plans p WHERE p.name = \(plan) AND a.id = \(accountID) RETURNING 1
             """).first != nil
     }
 
