@@ -63,6 +63,8 @@ public struct DeliverEvent: JobKind {
             // Delivered or given up meanwhile, or held: the endpoint is disabled.
             if !delivery.endpointEnabled { try store.markHeld(delivery) }
             return
+        case .busy:
+            throw JobError.snooze(after: Double.random(in: 0.5...1.5), "the attempt before this redelivery is still running")
         case .slots:
             let away = failing.withLock { $0.contains(delivery.endpointID) } ? Double.random(in: 10...20) : Double.random(in: 0.5...2)
             throw JobError.snooze(after: away, "the account's delivery slots are taken")

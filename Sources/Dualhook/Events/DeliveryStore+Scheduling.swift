@@ -9,8 +9,8 @@ extension DeliveryStore {
     static func jobKey(eventID: String, endpointID: String) -> String { "deliver:\(eventID):\(endpointID)" }
 
     /// Queues the delivery's job (or brings its waiting retry forward); `offset` orders deliveries
-    /// made due together. While an attempt is running, one more is queued for after its
-    /// deadline, sent even if that attempt delivers.
+    /// made due together. While an attempt is running, one more is queued that waits for it to
+    /// end (`DeliveryStore.Slot.busy`) and is sent even if that attempt delivered.
     static func schedule(eventID: String, endpointID: String, accountID: String, offset: TimeInterval = 0,
                          on connection: Connection) throws {
         let key = jobKey(eventID: eventID, endpointID: endpointID)
@@ -19,7 +19,7 @@ extension DeliveryStore {
         if try JobQueue.enqueue(DeliverEvent.self, args, options: JobOptions(uniqueKey: key, delay: offset), on: connection) == nil {
             var again = args
             again.again = true
-            try JobQueue.enqueue(DeliverEvent.self, again, options: JobOptions(uniqueKey: "re" + key, delay: DeliverEvent.timeout + offset),
+            try JobQueue.enqueue(DeliverEvent.self, again, options: JobOptions(uniqueKey: "re" + key, delay: offset),
                                  on: connection)
         }
     }

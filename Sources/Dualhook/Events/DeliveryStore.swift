@@ -26,6 +26,9 @@ struct DeliveryStore {
         case rate
         /// No slot asked: the delivery is not to be sent now.
         case none
+        /// A redelivery whose delivery job is still running (or its end not yet written): it
+        /// goes out after that one, not beside it.
+        case busy
     }
 
     struct Delivery {
@@ -54,7 +57,8 @@ struct DeliveryStore {
                        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                        p.id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")), d.status,
                        p.failing_since IS NOT NULL, p.health_updated_at < now() - interval '5 seconds',
-                       CASE WHEN p.status = 'enabled' AND (d.status = 'pending' OR \(sendAnyway)::boolean)
+                       CASE WHEN \(sendAnyway)::boolean AND job_live(ARRAY['deliver:' || e.id || ':' || p.id]) THEN 'busy'
+                            WHEN p.status = 'enabled' AND (d.status = 'pending' OR \(sendAnyway)::boolean)
                             THEN event_slot_take(\(job), e.account_id, p.id, \(slotsPerAccount), \(lease)::float8)
                             ELSE 'none' END,
                        p.is_default
