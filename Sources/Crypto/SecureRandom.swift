@@ -12,11 +12,11 @@ public enum SecureRandom {
         return out
     }
 
-    static let base62Alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    static let base62Alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// `length` characters drawn uniformly from [0-9A-Za-z] (rejection sampling, no modulo bias).
     public static func base62(_ length: Int) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(length)
         while out.count < length {
             for byte in bytes(length * 2) where byte < 248 {
@@ -24,7 +24,7 @@ public enum SecureRandom {
                 if out.count == length { break }
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -10,7 +10,13 @@ enum AccessLog {
     /// One logfmt line per request, like every other line the processes write.
     static func write(method: String, route: String, status: Int, seconds: Double, requestID: String, accountID: String?) {
         logger.info("request", ["method": method, "route": route, "status": status,
-                                "duration_ms": String(format: "%.2f", seconds * 1000), "request_id": requestID,
+                                "duration_ms": milliseconds(seconds), "request_id": requestID,
                                 "account_id": accountID ?? "-"])
+    }
+
+    /// Milliseconds with two decimals, without `String(format:)` (CoreFoundation, on every request).
+    static func milliseconds(_ seconds: Double) -> String {
+        let hundredths = max(0, Int((seconds * 100_000).rounded()))
+        return String(hundredths / 100) + "." + Timestamp.pad(hundredths % 100, 2)
     }
 }

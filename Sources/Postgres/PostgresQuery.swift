@@ -36,7 +36,8 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
         /// A value, bound as the next parameter (nil binds SQL NULL).
         public mutating func appendInterpolation(_ value: (any PostgresEncodable)?) {
             binds.append(value)
-            sql += "$\(binds.count)"
+            sql += "$"
+            sql += String(binds.count)
         }
 
         /// SQL the program wrote (never input): inserted as it is.
@@ -52,24 +53,31 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
     /// `$n` → `$(n + offset)`. Fragments are this program's SQL, which puts no `$` in literals.
     static func renumber(_ sql: String, by offset: Int) -> String {
         guard offset > 0 else { return sql }
-        var out = ""
-        var index = sql.startIndex
-        while index < sql.endIndex {
-            let character = sql[index]
-            if character == "$" {
-                let digitsStart = sql.index(after: index)
-                var digitsEnd = digitsStart
-                while digitsEnd < sql.endIndex, sql[digitsEnd].isASCII, sql[digitsEnd].isNumber { digitsEnd = sql.index(after: digitsEnd) }
-                if digitsEnd > digitsStart, let number = Int(sql[digitsStart..<digitsEnd]) {
-                    out += "$\(number + offset)"
-                    index = digitsEnd
+        // Over UTF-8 bytes: iterating `Character`s made this a visible part of every request
+        // that nests a fragment.
+        let bytes = Array(sql.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "$") {
+                var end = index + 1
+                var number = 0
+                while end < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end]) {
+                    number = number * 10 + Int(bytes[end] - UInt8(ascii: "0"))
+                    end += 1
+                }
+                if end > index + 1 {
+                    out.append(UInt8(ascii: "$"))
+                    out.append(contentsOf: String(number + offset).utf8)
+                    index = end
                     continue
                 }
             }
-            out.append(character)
-            index = sql.index(after: index)
+            out.append(bytes[index])
+            index += 1
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

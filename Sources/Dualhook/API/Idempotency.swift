@@ -15,25 +15,29 @@ enum Idempotency {
         case replay(Response)
     }
 
-    /// The request as parsed JSON in canonical form (keys sorted, no insignificant whitespace),
-    /// so a client that serialises its retry differently still sends the same request. A body
-    /// that is not JSON is taken as its bytes.
+    /// The request as parsed JSON in canonical form (`CanonicalJSON`), so a client that
+    /// serialises its retry differently still sends the same request. A body that is not JSON
+    /// is taken as its bytes.
     static func requestHash(_ request: Request) -> Data {
-        Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + canonical(request.body))
+        Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + (CanonicalJSON.canonical(request.body) ?? request.body))
     }
 
-    static func canonical(_ body: Data) -> Data {
-        // Numbers of more than 15 digits do not survive Foundation's parse exactly (they become
-        // doubles): two different requests could meet in one form. Such a body is its bytes.
+    /// How replies stored before `CanonicalJSON` were keyed: Foundation's parse written again
+    /// with sorted keys (a body with a run of more than 15 digits as its bytes). Computed only
+    /// when a stored hash matches neither of the others, for answers stored within the window
+    /// before the change.
+    static func foundationHash(_ request: Request) -> Data {
+        var body = request.body
         var run = 0
         for byte in body {
             run = (48...57).contains(byte) ? run + 1 : 0
-            if run > 15 { return body }
+            if run > 15 { break }
         }
-        guard !body.isEmpty, let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
-              let text = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
-        else { return body }
-        return text
+        if run <= 15, !body.isEmpty, let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
+           let text = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) {
+            body = text
+        }
+        return Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + body)
     }
 
     /// How replies stored before requests were compared as parsed JSON were keyed.
@@ -69,7 +73,7 @@ enum Idempotency {
             try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
             return .proceed(ticket)
         }
-        guard storedHash == hash || storedHash == rawHash(request) else { throw APIError.idempotencyKeyReused }
+        guard storedHash == hash || storedHash == rawHash(request) || storedHash == foundationHash(request) else { throw APIError.idempotencyKeyReused }
         // A `running` row can only be one written before reservations became locks.
         guard try row.decode(String.self, at: 2) == "done" else { throw APIError.idempotencyKeyInUse }
         let sealed = String(decoding: try row.decode(Data.self, at: 4), as: UTF8.self)

@@ -9,8 +9,14 @@ enum Identifiers {
 
     /// 32 random bytes, URL-safe base64 without padding.
     static func onboardingToken() -> String {
-        SecureRandom.bytes(32).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // Mapped byte by byte: Foundation's `replacingOccurrences` was a tenth of a session
+        // request's own work.
+        var text = SecureRandom.bytes(32).base64EncodedData()
+        text.removeAll { $0 == UInt8(ascii: "=") }
+        for index in text.indices {
+            if text[index] == UInt8(ascii: "+") { text[index] = UInt8(ascii: "-") }
+            if text[index] == UInt8(ascii: "/") { text[index] = UInt8(ascii: "_") }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
