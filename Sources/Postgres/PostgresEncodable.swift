@@ -49,18 +49,19 @@ extension Data: PostgresEncodable {
 /// A one-dimensional array literal (`{1,2,3}` / `{"a","b"}`), for `= ANY($1)` and `unnest($1)`.
 extension Array: PostgresEncodable where Element: PostgresEncodable {
     public var postgresText: String {
-        var out = "{"
+        // Over UTF-8 bytes: a batch's array carries every value of the batch.
+        var out: [UInt8] = [UInt8(ascii: "{")]
         for (i, element) in enumerated() {
-            if i > 0 { out += "," }
-            out += "\""
-            for ch in element.postgresText {
-                if ch == "\"" || ch == "\\" { out += "\\" }
-                out.append(ch)
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            for byte in element.postgresText.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
             }
-            out += "\""
+            out.append(UInt8(ascii: "\""))
         }
-        out += "}"
-        return out
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

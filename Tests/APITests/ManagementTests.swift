@@ -63,7 +63,12 @@ import Testing
             envelope(waba: live.waba, field: "message_template_status_update",
                      value: #"{"message_template_id":"\#(900_000 + i)","message_template_name":"t\#(i)","message_template_language":"en_US","event":"APPROVED"}"#)
         }
-        bodies += (0..<1000).map { _ in bodies[Int.random(in: 0..<unique)] }  // 20% of the 5,000 are duplicates
+        bodies += (0..<950).map { _ in bodies[Int.random(in: 0..<unique)] }  // 20% of the 5,000 are duplicates,
+        bodies += (0..<50).map { _ in                                         // some written another way
+            let i = Int.random(in: 0..<unique)
+            return envelope(waba: live.waba, field: "message_template_status_update",
+                            value: #"{ "event" : "APPROVED", "message_template_language": "en_US", "message_template_name": "t\#(i)", "message_template_id": "\#(900_000 + i)" }"#)
+        }
         bodies.shuffle()
         let burst = bodies
         let statuses = Mutex<[Int]>([])
