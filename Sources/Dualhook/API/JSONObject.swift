@@ -91,8 +91,10 @@ struct JSONObject {
     /// A nested object, re-serialised as canonical JSON text.
     func object(_ name: String, maxBytes: Int) throws -> String? {
         guard let value = fields[name], !(value is NSNull) else { return nil }
+        // Unsorted: the text is stored as jsonb, which orders keys itself, and Foundation's
+        // sorted keys compare by locale (a visible part of a session request's CPU time).
         guard value is [String: Any],
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+              let data = try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]) else {
             throw APIError.validationFailed(param: name, "\(name) must be a JSON object")
         }
         guard data.count <= maxBytes else {
