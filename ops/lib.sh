@@ -54,6 +54,8 @@ quiet_build() { sed -E '/^\[[0-9]+\/[0-9]+\] (Compiling|Emitting|Write|Linking|P
 # Builds the dualhook binary (debug or release) and prints its path.
 dualhook_build() {
   local config="${1:-debug}"
+  # BENCH_BIN: a binary built before (to compare two builds in one sitting, alternately).
+  if [ -n "${BENCH_BIN:-}" ]; then echo "$BENCH_BIN"; return; fi
   say "swift build -c $config"
   (cd "$ROOT" && swift build -c "$config" --product dualhook 2>&1 | quiet_build >&2) || die "build failed"
   echo "$ROOT/.build/$config/dualhook"

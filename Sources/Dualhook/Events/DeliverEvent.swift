@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPClient
 import JobQueue
+import Postgres
 import Synchronization
 
 /// Delivers one event to one endpoint, signed with every valid secret of that endpoint in both
@@ -38,6 +39,8 @@ public struct DeliverEvent: JobKind {
     let vault: Vault
     let client: HTTPClient
     let slotsPerAccount: Int
+    /// Attempts of jobs finishing together, written in one transaction.
+    let recorder = CommitBatcher<DeliveryStore.Recorded, Bool>(write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
     let failing = FailingEndpoints()
 
@@ -86,7 +89,7 @@ public struct DeliverEvent: JobKind {
         failing.withLock { if attempt.delivered { $0.remove(delivery.endpointID) } else { $0.insert(delivery.endpointID) } }
         if attempt.delivered {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
-            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, job: context.jobID)
+            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, job: context.jobID, recorder: recorder)
             recorded = true
             return
         }
@@ -94,7 +97,7 @@ public struct DeliverEvent: JobKind {
         if attempt.statusCode == 410 {
             // The receiver says the endpoint is gone for good: disabled now, the event kept.
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "held")])
-            try store.record(delivery, attempt: attempt, status: .held, nextAttemptAt: nil, job: context.jobID) { tx in
+            try store.record(delivery, attempt: attempt, status: .held, nextAttemptAt: nil, job: context.jobID, recorder: recorder) { tx in
                 try EventEndpointStore.disable(delivery.endpointID, reason: .gone, on: tx)
             }
             recorded = true
@@ -102,14 +105,14 @@ public struct DeliverEvent: JobKind {
         }
         if context.isLastAttempt {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "failed")])
-            try store.record(delivery, attempt: attempt, status: .failed, nextAttemptAt: nil, job: context.jobID)
+            try store.record(delivery, attempt: attempt, status: .failed, nextAttemptAt: nil, job: context.jobID, recorder: recorder)
             recorded = true
             throw JobError.discard(message)
         }
         var delay = DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt)
         if let retryAfter = sent.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
         Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "retry")])
-        try store.record(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay), job: context.jobID)
+        try store.record(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay), job: context.jobID, recorder: recorder)
         recorded = true
         throw JobError.retry(after: delay, message)
     }

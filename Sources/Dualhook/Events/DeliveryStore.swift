@@ -109,49 +109,86 @@ struct DeliveryStore {
         var delivered: Bool { error == nil }
     }
 
-    /// The attempt, the delivery's new status, the endpoint's health and the slot given back, in
-    /// one statement; `also` runs after it in the same transaction (a 410 disables the endpoint).
+    /// One attempt as `recordAll` writes it.
+    struct Recorded: Codable, Sendable {
+        let eventId: String
+        let endpointId: String
+        /// Seconds since 1970 (a double keeps the microseconds `timestamptz` holds).
+        let attemptedAt: Double
+        let url: String
+        let statusCode: Int?
+        let durationMs: Double
+        let error: String?
+        let responseBody: String?
+        let status: String
+        let nextAttemptAt: Double?
+        let job: Int64
+        /// The endpoint's row is written when its state changes, and every few seconds while it holds.
+        let writeEndpoint: Bool
+    }
+
+    /// The attempt, the delivery's new status, the endpoint's health and the slot given back.
+    /// Attempts of several jobs finishing together are written in one transaction
+    /// (`recorder`, a `CommitBatcher`); `also` runs after the write in the same transaction
+    /// as a batch of its own (a 410 disables the endpoint).
     func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, job: Int64,
-                also: ((Connection) throws -> Void)? = nil) throws {
-        try database.withConnection { connection in
-            let delivered = attempt.delivered
-            // The endpoint's row is written when its state changes, and every few seconds while it holds.
-            let writeEndpoint = delivery.endpointStale || delivery.endpointFailing == delivered
-            let statement: PostgresQuery = """
-                WITH attempt AS (
-                    INSERT INTO event_attempts (event_id, endpoint_id, attempted_at, url, status_code, duration_ms, error, response_body)
-                    VALUES (\(delivery.eventID), \(delivery.endpointID), \(attempt.at), \(delivery.url), \(attempt.statusCode),
-                            \(attempt.durationMs), \(attempt.error), \(attempt.responseBody))),
-                delivery AS (
-                    -- Held meanwhile (the endpoint was disabled during the attempt) stays held unless
-                    -- this attempt delivered; an attempt never undoes a delivery made after it began.
-                    UPDATE event_deliveries SET
-                        status = CASE WHEN status = 'held' AND NOT \(status == .delivered)::boolean THEN 'held' ELSE \(status.rawValue) END,
-                        attempts = attempts + 1,
-                        next_attempt_at = CASE WHEN status = 'held' AND NOT \(status == .delivered)::boolean THEN NULL ELSE \(nextAttemptAt)::timestamptz END,
-                        delivered_at = CASE WHEN \(status == .delivered)::boolean THEN now() ELSE delivered_at END, updated_at = now()
-                    WHERE event_id = \(delivery.eventID) AND endpoint_id = \(delivery.endpointID)
-                      AND NOT (status = 'delivered' AND delivered_at > \(attempt.at))),
-                endpoint AS (
-                    UPDATE event_endpoints SET
-                        failing_since = CASE WHEN \(delivered)::boolean THEN NULL ELSE COALESCE(failing_since, now()) END,
-                        last_error = CASE WHEN \(delivered)::boolean THEN last_error ELSE \(attempt.error) END,
-                        last_success_at = CASE WHEN \(delivered)::boolean THEN now() ELSE last_success_at END,
-                        warned_days = CASE WHEN \(delivered)::boolean THEN 0 ELSE warned_days END,
-                        health_updated_at = now()
-                    WHERE id = \(delivery.endpointID) AND \(writeEndpoint)::boolean),
-                slot AS (DELETE FROM event_delivery_slots WHERE job_id = \(job))
-                SELECT 1
-                """
-            if let also {
-                try connection.transaction { tx in
-                    try tx.sql(statement)
-                    try also(tx)
-                }
-            } else {
-                try connection.sql(statement)
+                recorder: CommitBatcher<Recorded, Bool>, also: ((Connection) throws -> Void)? = nil) throws {
+        let row = Recorded(eventId: delivery.eventID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
+                           url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
+                           responseBody: attempt.responseBody, status: status.rawValue,
+                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, job: job,
+                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered)
+        if let also {
+            try database.transaction { tx in
+                _ = try DeliveryStore.recordAll([row], on: tx)
+                try also(tx)
             }
+        } else {
+            _ = try recorder.submit([row]) { body in try database.withConnection(body) }
         }
+    }
+
+    /// Writes attempts in one statement (`record`).
+    @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws -> [Bool] {
+        try connection.sql("""
+            WITH input AS (
+                SELECT * FROM jsonb_to_recordset(\(PostgresJSON(rows))::jsonb) AS i(
+                    "eventId" text, "endpointId" text, "attemptedAt" float8, url text, "statusCode" int, "durationMs" float8,
+                    error text, "responseBody" text, status text, "nextAttemptAt" float8, job bigint, "writeEndpoint" boolean)),
+            attempt AS (
+                INSERT INTO event_attempts (event_id, endpoint_id, attempted_at, url, status_code, duration_ms, error, response_body)
+                SELECT "eventId", "endpointId", to_timestamp("attemptedAt"), url, "statusCode", "durationMs", error, "responseBody"
+                FROM input),
+            delivery AS (
+                -- Held meanwhile (the endpoint was disabled during the attempt) stays held unless
+                -- this attempt delivered; an attempt never undoes a delivery made after it began.
+                UPDATE event_deliveries d SET
+                    status = CASE WHEN d.status = 'held' AND i.status <> 'delivered' THEN 'held' ELSE i.status END,
+                    attempts = d.attempts + 1,
+                    next_attempt_at = CASE WHEN d.status = 'held' AND i.status <> 'delivered' THEN NULL
+                                           ELSE to_timestamp(i."nextAttemptAt") END,
+                    delivered_at = CASE WHEN i.status = 'delivered' THEN now() ELSE d.delivered_at END, updated_at = now()
+                FROM input i
+                -- The array lets the plan find the rows by index: over the function's rows alone
+                -- it hashed a scan of the whole table, whatever the batch's size.
+                WHERE d.event_id = ANY(\(rows.map(\.eventId))::text[])
+                  AND d.event_id = i."eventId" AND d.endpoint_id = i."endpointId"
+                  AND NOT (d.status = 'delivered' AND d.delivered_at > to_timestamp(i."attemptedAt"))),
+            endpoint AS (
+                -- An endpoint attempted several times in the batch takes its latest outcome.
+                UPDATE event_endpoints p SET
+                    failing_since = CASE WHEN i.delivered THEN NULL ELSE COALESCE(p.failing_since, now()) END,
+                    last_error = CASE WHEN i.delivered THEN p.last_error ELSE i.error END,
+                    last_success_at = CASE WHEN i.delivered THEN now() ELSE p.last_success_at END,
+                    warned_days = CASE WHEN i.delivered THEN 0 ELSE p.warned_days END,
+                    health_updated_at = now()
+                FROM (SELECT DISTINCT ON ("endpointId") "endpointId", error IS NULL AS delivered, error FROM input
+                      WHERE "writeEndpoint" ORDER BY "endpointId", "attemptedAt" DESC) i
+                WHERE p.id = i."endpointId"),
+            slot AS (DELETE FROM event_delivery_slots WHERE job_id = ANY(\(rows.map(\.job))::bigint[]))
+            SELECT 1
+            """)
+        return rows.map { _ in true }
     }
 
     /// A delivery found for a disabled endpoint: kept for when it is enabled again (unless it
