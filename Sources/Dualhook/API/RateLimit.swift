@@ -27,9 +27,7 @@ struct RateLimitWindow {
         let result = try connection.query("""
             WITH key AS (
                 SELECT k.id, k.account_id, a.rate_limit_per_minute AS lim, a.redirect_origins::text AS origins,
-                       -- A trial over with no plan chosen, on a plan that then stops onboarding.
-                       a.plan_chosen_at IS NULL AND p.after_trial = 'block_onboarding'
-                           AND a.created_at + make_interval(days => p.trial_days) < now() AS blocked
+                       \(PlanStore.onboardingBlockedSQL) AS blocked
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id JOIN plans p ON p.name = a.plan
                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL),
             counted AS (

@@ -24,6 +24,10 @@ public struct Plan: Codable, Sendable, Equatable {
 /// The only writer of `plans` and of an account's plan.
 public enum PlanStore {
     static let columns = "p.name, p.currency, p.monthly_price::text, p.included_connections, p.extra_connection_price::text, p.trial_days, p.after_trial"
+    /// When an account's trial ends, in a statement over `accounts a JOIN plans p`.
+    static let trialEndsSQL = "a.created_at + make_interval(days => p.trial_days)"
+    /// The trial is over with no plan chosen, on a plan that then stops onboarding (same tables).
+    static let onboardingBlockedSQL = "a.plan_chosen_at IS NULL AND p.after_trial = 'block_onboarding' AND \(trialEndsSQL) < now()"
 
     static func plan(_ row: Row, at offset: Int = 0) throws -> Plan {
         Plan(name: try row.decode(at: offset), currency: try row.decode(at: offset + 1), monthlyPrice: try row.decode(at: offset + 2),
@@ -74,7 +78,7 @@ public enum PlanStore {
     /// API reads the same in its authentication statement).
     static func onboardingBlocked(accountID: String, on connection: Connection) throws -> Bool {
         try connection.sql("""
-            SELECT a.plan_chosen_at IS NULL AND p.after_trial = 'block_onboarding' AND a.created_at + make_interval(days => p.trial_days) < now()
+            SELECT \(unescaped: onboardingBlockedSQL)
             FROM accounts a JOIN plans p ON p.name = a.plan WHERE a.id = \(accountID)
             """).scalar(Bool.self) ?? false
     }
@@ -85,7 +89,7 @@ public enum PlanStore {
     /// An account's plan, when its trial ends, and whether it chose a plan.
     static func of(accountID: String, on connection: Connection) throws -> (plan: Plan, trialEndsAt: Date, chosen: Bool)? {
         try connection.sql("""
-            SELECT \(unescaped: columns), a.created_at + make_interval(days => p.trial_days), a.plan_chosen_at IS NOT NULL
+            SELECT \(unescaped: columns), \(unescaped: trialEndsSQL), a.plan_chosen_at IS NOT NULL
             FROM accounts a JOIN plans p ON p.name = a.plan WHERE a.id = \(accountID)
             """).first.map { (try plan($0), try $0.decode(Date.self, at: 7), try $0.decode(Bool.self, at: 8)) }
     }

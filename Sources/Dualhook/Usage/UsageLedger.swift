@@ -141,11 +141,22 @@ enum UsageLedger {
         return ids.compactMap { stored[$0] }
     }
 
+    /// Makes and stores a closed month's statements for the accounts that have none yet; when
+    /// every account has one (every hourly run after the first of a month), reads nothing more
+    /// than that answer.
+    static func keepStatements(period: BillingPeriod, on connection: Connection) throws {
+        let missing = try connection.sql("""
+            SELECT EXISTS (SELECT 1 FROM accounts a
+                           WHERE NOT EXISTS (SELECT 1 FROM usage_statements s WHERE s.account_id = a.id AND s.period = \(period.text)))
+            """).scalar(Bool.self) ?? false
+        if missing { _ = try report(period: period, on: connection) }
+    }
+
     /// Every account's usage computed from the history now.
     static func compute(period: BillingPeriod, on connection: Connection) throws -> [Usage] {
         let lines = try lines(accountID: nil, period: period, on: connection)
         return try connection.sql("""
-            SELECT a.id, \(unescaped: PlanStore.columns), a.created_at + make_interval(days => p.trial_days)
+            SELECT a.id, \(unescaped: PlanStore.columns), \(unescaped: PlanStore.trialEndsSQL)
             FROM accounts a JOIN plans p ON p.name = a.plan ORDER BY a.id
             """).rows.map { row in
             let id: String = try row.decode(at: 0)

@@ -35,15 +35,15 @@ public struct UsageNotices: JobKind {
         // The month that just closed is kept as first computed (usage_statements): made here in
         // the first run of the next month, before anyone changes a plan.
         try context.database.withConnection { connection in
-            _ = try UsageLedger.report(period: BillingPeriod(containing: current.start.addingTimeInterval(-86_400)), on: connection)
+            try UsageLedger.keepStatements(period: BillingPeriod(containing: current.start.addingTimeInterval(-86_400)), on: connection)
         }
         try context.database.transaction { tx in
             let ending = try tx.sql("""
                 WITH due AS (
-                    SELECT a.id, a.created_at + make_interval(days => p.trial_days) AS ends, p.name
+                    SELECT a.id, \(unescaped: PlanStore.trialEndsSQL) AS ends, p.name
                     FROM accounts a JOIN plans p ON p.name = a.plan
                     WHERE a.plan_chosen_at IS NULL AND p.trial_days > 0
-                      AND a.created_at + make_interval(days => p.trial_days) BETWEEN now() AND now() + interval '3 days'),
+                      AND \(unescaped: PlanStore.trialEndsSQL) BETWEEN now() AND now() + interval '3 days'),
                 sent AS (
                     INSERT INTO usage_notices (account_id, period, notice)
                     SELECT id, to_char(ends AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'trial_ending' FROM due
