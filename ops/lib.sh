@@ -54,8 +54,10 @@ quiet_build() { sed -E '/^\[[0-9]+\/[0-9]+\] (Compiling|Emitting|Write|Linking|P
 # Builds the dualhook binary (debug or release) and prints its path.
 dualhook_build() {
   local config="${1:-debug}"
-  # BENCH_BIN: a binary built before (to compare two builds in one sitting, alternately).
-  if [ -n "${BENCH_BIN:-}" ]; then echo "$BENCH_BIN"; return; fi
+  # Benchmarks only: BENCH_BIN, a binary built before (to compare two builds in one sitting).
+  case "$0" in
+    */bench/*) if [ -n "${BENCH_BIN:-}" ]; then [ -x "$BENCH_BIN" ] || die "BENCH_BIN $BENCH_BIN is not an executable"; echo "$BENCH_BIN"; return; fi ;;
+  esac
   say "swift build -c $config"
   (cd "$ROOT" && swift build -c "$config" --product dualhook 2>&1 | quiet_build >&2) || die "build failed"
   echo "$ROOT/.build/$config/dualhook"

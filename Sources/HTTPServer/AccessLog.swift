@@ -16,7 +16,8 @@ enum AccessLog {
 
     /// Milliseconds with two decimals, without `String(format:)` (CoreFoundation, on every request).
     static func milliseconds(_ seconds: Double) -> String {
-        let hundredths = max(0, Int((seconds * 100_000).rounded()))
+        guard seconds.isFinite else { return "0.00" }
+        let hundredths = max(0, Int((min(seconds, 1e9) * 100_000).rounded()))
         return String(hundredths / 100) + "." + Timestamp.pad(hundredths % 100, 2)
     }
 }

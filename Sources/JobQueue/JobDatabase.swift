@@ -34,6 +34,14 @@ public struct JobDatabase: Sendable {
         }
     }
 
+    /// A connection whose statements get `seconds` of statement timeout rather than what is
+    /// left of this job's deadline: for work done on behalf of several jobs at once (a batch of
+    /// writes one of them leads), which must not fail because the leading job is nearly out of time.
+    @discardableResult
+    public func withConnection<T>(statementTimeout seconds: TimeInterval, _ body: (Connection) throws -> T) throws -> T {
+        try JobDatabase(pool: pool, deadline: Date().addingTimeInterval(seconds)).withConnection(body)
+    }
+
     /// `withConnection` + `transaction`.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {

@@ -11,7 +11,7 @@ import Foundation
 /// one's commit waiting for the disk does not leave the others' work waiting behind it. With
 /// one caller at a time it is a plain transaction.
 /// If a batch of several callers fails, each caller's items are run again in a transaction of
-/// their own, so one caller's bad items fail only that caller.
+/// their own, so one caller's bad items (or a connection found broken) fail only that caller.
 ///
 /// `@unchecked Sendable`: `queue` and `running` are read and written only under `condition`;
 /// an entry's `result` is written under it and read by its caller after waking under it.
@@ -81,7 +81,9 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
             }
             return results
         } catch {
-            if batch.count == 1 || (error as? PostgresError)?.isConnectivity == true { return batch.map { _ in .failure(error) } }
+            // Each caller alone, each on a connection lent afresh: a bad item or a connection
+            // lost fails one caller, not all of them.
+            if batch.count == 1 { return [.failure(error)] }
             return batch.map { entry in Result { try commit(entry.items, lend: lend) } }
         }
     }

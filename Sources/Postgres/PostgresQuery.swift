@@ -63,7 +63,7 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
             if bytes[index] == UInt8(ascii: "$") {
                 var end = index + 1
                 var number = 0
-                while end < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end]) {
+                while end < bytes.count, end - index <= 9, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end]) {
                     number = number * 10 + Int(bytes[end] - UInt8(ascii: "0"))
                     end += 1
                 }

@@ -20,6 +20,10 @@ import Testing
         #expect(canonical("[1, 1.0, 1e0, 10E-1, -0.5, 2.50, 1.5e3]") == "[1,1,1,1,-0.5,2.5,1500]")
         #expect(canonical("12345678901234567891") == "12345678901234567891")
         #expect(canonical("12345678901234567891") != canonical("12345678901234567892"))
+        #expect(canonical("1e15") == canonical("1000000000000000"))
+        // Numbers a double cannot hold apart stay their text: never equal to another value.
+        #expect(canonical("1e-400") != canonical("0") && canonical("1e-400") != canonical("2e-400"))
+        #expect(canonical("4e-324") != canonical("5e-324"))
         // Keys sort by their bytes; a repeated key keeps its last value.
         #expect(canonical(#"{"b":1,"B":2,"a":3,"a":4}"#) == #"{"B":2,"a":4,"b":1}"#)
         #expect(canonical(#"{}"#) == "{}" && canonical("[ ]") == "[]" && canonical(#""x""#) == #""x""#)
@@ -40,8 +44,12 @@ import Testing
         }
         let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
         #expect(canonical(deep) == nil)
-        let allowed = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        let allowed = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
         #expect(canonical(allowed) == allowed)
+        #expect(canonical(String(repeating: "[", count: 65) + String(repeating: "]", count: 65)) == nil)
+        // Not UTF-8, so not JSON.
+        #expect(CanonicalJSON.canonical(Data([0x22, 0xC3, 0x28, 0x22])) == nil)
+        #expect(CanonicalJSON.canonical(Data([0x22, 0xFF, 0x22])) == nil)
     }
 
     /// Bodies Foundation writes from one object, compact or pretty, keys in any order, agree.

@@ -14,7 +14,9 @@ enum CanonicalJSON {
     /// The canonical form, or nil when `body` is not one JSON value (or nests deeper than
     /// `maxDepth`).
     static func canonical(_ body: Data) -> Data? {
-        body.withUnsafeBytes { raw -> Data? in
+        // Not JSON unless UTF-8 (escapes aside, the parser copies string bytes as they are).
+        guard String(validating: body, as: UTF8.self) != nil else { return nil }
+        return body.withUnsafeBytes { raw -> Data? in
             var parser = Parser(bytes: raw.bindMemory(to: UInt8.self))
             var out: [UInt8] = []
             out.reserveCapacity(raw.count)
@@ -25,7 +27,9 @@ enum CanonicalJSON {
         }
     }
 
-    static let maxDepth = 512
+    /// Deeper bodies are compared as their bytes: each level copies its members once more,
+    /// so depth bounds the work (Meta's envelope scanner stops at 64 too).
+    static let maxDepth = 64
 
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
@@ -226,8 +230,10 @@ enum CanonicalJSON {
             let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
             // An integer is its digits; a fraction or exponent of up to 15 digits (a double
             // holds them exactly) is the double it denotes, whole ones written as integers.
-            if !integral, digits <= 15, let double = Double(String(decoding: text, as: UTF8.self)), double.isFinite {
-                if double == double.rounded(), abs(double) < 1e15 {
+            // A double that underflowed (or is subnormal) no longer holds the digits: such a
+            // number stays its text, as does "-0", so no two values meet in one form.
+            if !integral, digits <= 15, let double = Double(String(decoding: text, as: UTF8.self)), double.isNormal {
+                if double == double.rounded(), abs(double) < 9e18 {
                     out.append(contentsOf: Array(String(Int64(double)).utf8))
                 } else {
                     out.append(contentsOf: Array("\(double)".utf8))

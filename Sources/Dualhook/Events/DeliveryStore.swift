@@ -144,13 +144,25 @@ struct DeliveryStore {
                 try also(tx)
             }
         } else {
-            _ = try recorder.submit([row]) { body in try database.withConnection(body) }
+            // The batch may carry other jobs' attempts: its own timeout, not this job's remainder.
+            _ = try recorder.submit([row]) { body in try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body) }
         }
     }
 
-    /// Writes attempts in one statement (`record`).
+    /// How long a batch of attempts may take in the database.
+    static let batchTimeout: TimeInterval = 10
+
+    /// Writes attempts in one statement (`record`), after locking the endpoints whose health it
+    /// writes and then the events whose summary its trigger writes, each in id order: two
+    /// batches, or a batch and a 410's hold (endpoint first, then its events), then wait for
+    /// each other in the same order, never in a circle.
     @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws -> [Bool] {
-        try connection.sql("""
+        let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
+        let events = Array(Set(rows.map(\.eventId))).sorted()
+        _ = try connection.pipeline([
+            "SELECT count(*) FROM (SELECT 1 FROM event_endpoints WHERE id = ANY(\(endpoints)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
+            "SELECT count(*) FROM (SELECT 1 FROM events WHERE id = ANY(\(events)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
+            """
             WITH input AS (
                 SELECT * FROM jsonb_to_recordset(\(PostgresJSON(rows))::jsonb) AS i(
                     "eventId" text, "endpointId" text, "attemptedAt" float8, url text, "statusCode" int, "durationMs" float8,
@@ -175,19 +187,27 @@ struct DeliveryStore {
                   AND d.event_id = i."eventId" AND d.endpoint_id = i."endpointId"
                   AND NOT (d.status = 'delivered' AND d.delivered_at > to_timestamp(i."attemptedAt"))),
             endpoint AS (
-                -- An endpoint attempted several times in the batch takes its latest outcome.
+                -- An endpoint attempted several times in the batch ends as its attempts would
+                -- have left it one after another: failing only if the latest failed (since now
+                -- when a success came before it in the batch), its last error the latest one,
+                -- and any success counted.
                 UPDATE event_endpoints p SET
-                    failing_since = CASE WHEN i.delivered THEN NULL ELSE COALESCE(p.failing_since, now()) END,
-                    last_error = CASE WHEN i.delivered THEN p.last_error ELSE i.error END,
-                    last_success_at = CASE WHEN i.delivered THEN now() ELSE p.last_success_at END,
-                    warned_days = CASE WHEN i.delivered THEN 0 ELSE p.warned_days END,
+                    failing_since = CASE WHEN i.latest_delivered THEN NULL
+                                         WHEN i.any_delivered THEN now() ELSE COALESCE(p.failing_since, now()) END,
+                    last_error = COALESCE(i.latest_error, p.last_error),
+                    last_success_at = CASE WHEN i.any_delivered THEN now() ELSE p.last_success_at END,
+                    warned_days = CASE WHEN i.any_delivered THEN 0 ELSE p.warned_days END,
                     health_updated_at = now()
-                FROM (SELECT DISTINCT ON ("endpointId") "endpointId", error IS NULL AS delivered, error FROM input
-                      WHERE "writeEndpoint" ORDER BY "endpointId", "attemptedAt" DESC) i
+                FROM (SELECT "endpointId",
+                             (array_agg(error IS NULL ORDER BY "attemptedAt" DESC))[1] AS latest_delivered,
+                             bool_or(error IS NULL) AS any_delivered,
+                             (array_agg(error ORDER BY "attemptedAt" DESC) FILTER (WHERE error IS NOT NULL))[1] AS latest_error
+                      FROM input WHERE "writeEndpoint" GROUP BY "endpointId") i
                 WHERE p.id = i."endpointId"),
             slot AS (DELETE FROM event_delivery_slots WHERE job_id = ANY(\(rows.map(\.job))::bigint[]))
             SELECT 1
-            """)
+            """,
+        ])
         return rows.map { _ in true }
     }
 
