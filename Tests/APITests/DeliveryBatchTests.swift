@@ -1,0 +1,71 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+@testable import Dualhook
+
+/// Attempts of several delivery jobs written in one statement (`DeliveryStore.recordAll`), as
+/// the worker's batches write them.
+@Suite struct DeliveryBatchTests {
+    func attempt(_ event: String, at: Double, error: String?, job: Int64, status: DeliveryStore.Status,
+                 next: Double? = nil) -> DeliveryStore.Recorded {
+        DeliveryStore.Recorded(eventId: event, endpointId: "ep_batch", attemptedAt: at, url: "https://receiver.example/hook",
+                               statusCode: error == nil ? 200 : 500, durationMs: 12.5, error: error, responseBody: error == nil ? "ok" : nil,
+                               status: status.rawValue, nextAttemptAt: next, job: job, writeEndpoint: true)
+    }
+
+    @Test func aBatchEndsEachDeliveryAndTheEndpointAsTheAttemptsWouldOneAfterAnother() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { c throws in
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_batch', 'Batch', 'Batch')")
+            try c.execute("INSERT INTO event_endpoints (id, account_id, url, warned_days) VALUES ('ep_batch', 'acc_batch', 'https://receiver.example/hook', 3)")
+            for event in ["evt_b1", "evt_b2", "evt_b3", "evt_b4"] {
+                try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), 'acc_batch', 'onboarding.started', '{}')")
+            }
+            try c.execute("""
+                INSERT INTO event_delivery_slots (job_id, account_id, endpoint_id, held_until)
+                VALUES (901, 'acc_batch', 'ep_batch', now() + interval '1 minute'), (902, 'acc_batch', 'ep_batch', now() + interval '1 minute'),
+                       (903, 'acc_batch', 'ep_batch', now() + interval '1 minute')
+                """)
+            let now = Date().timeIntervalSince1970
+            // A success, then a failure of the same endpoint in the same batch: failing from now,
+            // its success and its error both kept, the warnings of an earlier stretch forgotten.
+            _ = try DeliveryStore.recordAll([
+                attempt("evt_b1", at: now, error: nil, job: 901, status: .delivered),
+                attempt("evt_b2", at: now + 0.5, error: "HTTP 500", job: 902, status: .pending, next: now + 60),
+            ], on: c)
+            let first = try #require(try c.query("""
+                SELECT failing_since IS NOT NULL, last_success_at IS NOT NULL, warned_days, last_error FROM event_endpoints WHERE id = 'ep_batch'
+                """).first)
+            #expect(try first.decode(Bool.self, at: 0) && first.decode(Bool.self, at: 1))
+            #expect(try first.decode(Int.self, at: 2) == 0 && first.decode(String.self, at: 3) == "HTTP 500")
+            let deliveries = try c.query("SELECT event_id, status, attempts, next_attempt_at IS NOT NULL FROM event_deliveries ORDER BY event_id").rows
+            #expect(try deliveries.map { "\(try $0.decode(String.self, at: 0)) \(try $0.decode(String.self, at: 1)) \(try $0.decode(Int.self, at: 2)) \(try $0.decode(Bool.self, at: 3))" }
+                    == ["evt_b1 delivered 1 false", "evt_b2 pending 1 true", "evt_b3 pending 0 false", "evt_b4 pending 0 false"])
+            #expect(try c.query("SELECT delivery_status FROM events WHERE id = 'evt_b1'").scalar(String.self) == "delivered")
+            #expect(try c.query("SELECT count(*) FROM event_attempts WHERE endpoint_id = 'ep_batch'").scalar(Int.self) == 2)
+            // Microseconds survive the trip through the batch's JSON.
+            #expect(try c.query("SELECT abs(extract(epoch FROM attempted_at) - \(now)) < 0.000002 FROM event_attempts WHERE event_id = 'evt_b1'")
+                        .scalar(Bool.self) == true)
+            #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_delivery_slots").scalar(String.self) == "{903}")
+
+            // Failing for days, then a failure and a later success in one batch: healthy, with
+            // the failure's error kept as the last one.
+            try c.execute("UPDATE event_endpoints SET failing_since = now() - interval '4 days', warned_days = 3, last_success_at = NULL")
+            _ = try DeliveryStore.recordAll([
+                attempt("evt_b4", at: now + 2, error: nil, job: 904, status: .delivered),
+                attempt("evt_b3", at: now + 1, error: "HTTP 503", job: 903, status: .pending, next: now + 60),
+            ], on: c)
+            let second = try #require(try c.query("""
+                SELECT failing_since IS NULL, last_success_at IS NOT NULL, warned_days, last_error FROM event_endpoints WHERE id = 'ep_batch'
+                """).first)
+            #expect(try second.decode(Bool.self, at: 0) && second.decode(Bool.self, at: 1))
+            #expect(try second.decode(Int.self, at: 2) == 0 && second.decode(String.self, at: 3) == "HTTP 503")
+            #expect(try c.query("SELECT count(*) FROM event_delivery_slots").scalar(Int.self) == 0)
+            // An attempt never undoes a delivery made after it began.
+            _ = try DeliveryStore.recordAll([attempt("evt_b4", at: now - 10, error: "timed out", job: 905, status: .pending, next: now + 60)], on: c)
+            #expect(try c.query("SELECT status FROM event_deliveries WHERE event_id = 'evt_b4'").scalar(String.self) == "delivered")
+        }
+    }
+}
