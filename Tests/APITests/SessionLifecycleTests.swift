@@ -156,6 +156,34 @@ import Testing
         #expect(try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: bigKey, json: big("12345678901234567892")).status == 422)
     }
 
+    /// A reply stored before requests were compared in `CanonicalJSON` form (its hash over
+    /// Foundation's sorted-keys serialisation) is still replayed for a retry written another way.
+    @Test func aReplyStoredInTheEarlierFormIsStillReplayed() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        // Keys whose orders differ: Foundation sorts "a" before "B", bytes put "B" first.
+        let body = sessionBody(["metadata": ["a": "1", "B": "2"]], tenant: "cust_earlier")
+        let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
+        let earlierForm = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
+                                 as: UTF8.self)
+        #expect(earlierForm.contains(#"{"a":"1","B":"2"}"#), "the two forms differ, so only the earlier one can match")
+        let key = "k-earlier-\(UUID().uuidString)"
+        let stored = #"{"sessionId":"ses_earlier","status":"created"}"#
+        let sealed = try TestEnvironment.vault.seal(stored, associatedData: "idempotency:\(f.account.accountId):\(key)")
+        try f.db.with { c throws in
+            try c.query("""
+                INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
+                VALUES ($1, $2, sha256(convert_to($3, 'UTF8')), 'done', 201, convert_to($4, 'UTF8'))
+                """, [f.account.accountId, key, "POST /api/v1/onboarding/sessions\n" + earlierForm, sealed])
+        }
+        let pretty = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]), as: UTF8.self)
+        let retry = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: ["Idempotency-Key": key], json: pretty)
+        #expect(retry.status == 201 && retry.header("Idempotent-Replayed") == "true" && retry.text == stored)
+        let other = sessionBody(["metadata": ["a": "1", "B": "3"]], tenant: "cust_earlier")
+        let refused = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: ["Idempotency-Key": key], json: other)
+        #expect(refused.status == 422 && refused.errorCode == "idempotency_key_reused")
+    }
+
     @Test func bodiesThatAreNotObjectsSayWhatTheyAre() throws {
         let f = try APIFixture()
         defer { f.close() }
