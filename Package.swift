@@ -17,16 +17,17 @@ let package = Package(
 
         // Lower modules: know nothing about onboarding.
         .target(name: "Logging"),
+        .target(name: "JSON"),
         .target(name: "Postgres", dependencies: ["CPostgres", "Logging"]),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         .target(name: "JobQueue", dependencies: ["Postgres", "Logging"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
-        .target(name: "Meta", dependencies: ["HTTPClient", "Crypto"]),
+        .target(name: "Meta", dependencies: ["HTTPClient", "Crypto", "JSON"]),
         .target(name: "FakeMeta", dependencies: ["HTTPServer", "HTTPClient", "Meta", "Crypto"]),
 
         // The product, one folder per feature.
-        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Meta", "Crypto", "Logging"]),
+        .target(name: "Dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "HTTPClient", "Meta", "Crypto", "Logging", "JSON"]),
 
         // The executable.
         .executableTarget(name: "dualhook", dependencies: ["Postgres", "JobQueue", "HTTPServer", "Dualhook", "FakeMeta", "Meta", "Crypto", "Logging"]),

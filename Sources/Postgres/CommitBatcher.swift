@@ -43,6 +43,7 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
 
     /// Returns once `items` are committed (with whatever else shared their transaction), or
     /// throws what failed them.
+    @discardableResult
     public func submit(_ items: [Item], lend: Lend) throws -> [Outcome] {
         let entry = Entry(items)
         condition.lock()
@@ -95,6 +96,16 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
                 precondition(outcomes.count == items.count, "a batch write answers one outcome per item")
                 return outcomes
             }
+        }
+    }
+}
+
+extension CommitBatcher where Outcome == Void {
+    /// A batcher for writes that answer nothing but whether they committed.
+    public convenience init(maxItems: Int = 500, concurrency: Int = 2, write: @escaping @Sendable ([Item], Connection) throws -> Void) {
+        self.init(maxItems: maxItems, concurrency: concurrency) { items, connection in
+            try write(items, connection)
+            return items.map { _ in () }
         }
     }
 }

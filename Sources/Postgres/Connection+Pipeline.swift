@@ -12,7 +12,7 @@ extension Connection {
     /// started yet) and answers their results in order.
     @discardableResult
     public func pipeline(_ queries: [PostgresQuery]) throws -> [QueryResult] {
-        let statements = queries.map { Statement(sql: $0.sql, parameters: $0.binds.map { $0?.postgresText }) }
+        let statements = queries.map(Statement.init)
         let lead = leadingStatements()
         return Array(try run(lead + statements).dropFirst(lead.count))
     }
@@ -22,7 +22,7 @@ extension Connection {
     /// Outside a transaction it runs now.
     public func beforeCommit(_ query: PostgresQuery) throws {
         if inManagedTransaction {
-            deferredStatements.append(Statement(sql: query.sql, parameters: query.binds.map { $0?.postgresText }))
+            deferredStatements.append(Statement(query))
         } else {
             try sql(query)
         }
@@ -163,5 +163,11 @@ extension Connection {
             if let result = PQgetResult(handle) { PQclear(result) }
         }
         return true
+    }
+}
+
+extension Connection.Statement {
+    init(_ query: PostgresQuery) {
+        self.init(sql: query.sql, parameters: query.binds.map { $0?.postgresText })
     }
 }

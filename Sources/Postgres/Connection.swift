@@ -113,7 +113,7 @@ public final class Connection: @unchecked Sendable {
         return String(cString: quoted)
     }
 
-    func preparedName(for sql: String, parameterCount: Int) throws -> String {
+    private func preparedName(for sql: String, parameterCount: Int) throws -> String {
         if let name = preparedStatements[sql] { return name }
         let name = "dh\(preparedStatements.count + 1)"
         let result = PQprepare(handle, name, sql, Int32(parameterCount), nil)

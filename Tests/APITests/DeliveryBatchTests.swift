@@ -31,7 +31,7 @@ import Testing
             let now = Date().timeIntervalSince1970
             // A success, then a failure of the same endpoint in the same batch: failing from now,
             // its success and its error both kept, the warnings of an earlier stretch forgotten.
-            _ = try DeliveryStore.recordAll([
+            try DeliveryStore.recordAll([
                 attempt("evt_b1", at: now, error: nil, job: 901, status: .delivered),
                 attempt("evt_b2", at: now + 0.5, error: "HTTP 500", job: 902, status: .pending, next: now + 60),
             ], on: c)
@@ -53,7 +53,7 @@ import Testing
             // Failing for days, then a failure and a later success in one batch: healthy, with
             // the failure's error kept as the last one.
             try c.execute("UPDATE event_endpoints SET failing_since = now() - interval '4 days', warned_days = 3, last_success_at = NULL")
-            _ = try DeliveryStore.recordAll([
+            try DeliveryStore.recordAll([
                 attempt("evt_b4", at: now + 2, error: nil, job: 904, status: .delivered),
                 attempt("evt_b3", at: now + 1, error: "HTTP 503", job: 903, status: .pending, next: now + 60),
             ], on: c)
@@ -64,7 +64,7 @@ import Testing
             #expect(try second.decode(Int.self, at: 2) == 0 && second.decode(String.self, at: 3) == "HTTP 503")
             #expect(try c.query("SELECT count(*) FROM event_delivery_slots").scalar(Int.self) == 0)
             // An attempt never undoes a delivery made after it began.
-            _ = try DeliveryStore.recordAll([attempt("evt_b4", at: now - 10, error: "timed out", job: 905, status: .pending, next: now + 60)], on: c)
+            try DeliveryStore.recordAll([attempt("evt_b4", at: now - 10, error: "timed out", job: 905, status: .pending, next: now + 60)], on: c)
             #expect(try c.query("SELECT status FROM event_deliveries WHERE event_id = 'evt_b4'").scalar(String.self) == "delivered")
         }
     }

@@ -40,7 +40,7 @@ public struct DeliverEvent: JobKind {
     let client: HTTPClient
     let slotsPerAccount: Int
     /// Attempts of jobs finishing together, written in one transaction.
-    let recorder = CommitBatcher<DeliveryStore.Recorded, Bool>(write: DeliveryStore.recordAll)
+    let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
     let failing = FailingEndpoints()
 

@@ -55,7 +55,7 @@ struct DeliveryStore {
             try connection.sql("""
                 SELECT e.account_id, e.type, e.data::text,
                        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                       p.id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")), d.status,
+                       p.id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")),
                        p.failing_since IS NOT NULL, p.health_updated_at < now() - interval '5 seconds',
                        CASE WHEN \(sendAnyway)::boolean AND job_live(ARRAY['deliver:' || e.id || ':' || p.id]) THEN 'busy'
                             WHEN p.status = 'enabled' AND (d.status = 'pending' OR \(sendAnyway)::boolean)
@@ -84,15 +84,15 @@ struct DeliveryStore {
         let accountID: String = try row.decode(at: 0)
         let endpointID: String = try row.decode(at: 4)
         let type: String = try row.decode(at: 1)
-        let slot = Slot(rawValue: try row.decode(at: 11)) ?? .none
-        let owner: SigningSecrets.Owner = try row.decode(Bool.self, at: 12) ? .account(accountID) : .endpoint(endpointID)
+        let slot = Slot(rawValue: try row.decode(at: 10)) ?? .none
+        let owner: SigningSecrets.Owner = try row.decode(Bool.self, at: 11) ? .account(accountID) : .endpoint(endpointID)
         let secrets = slot == .ok ? try SigningSecrets.openAll(try row.decode(at: 7), owner: owner, vault: vault) : []
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(type)),"
             + "\"createdAt\":\"\(try row.decode(String.self, at: 3))\",\"data\":\(try row.decode(String.self, at: 2))}"
         return Delivery(eventID: eventID, accountID: accountID, endpointID: endpointID, body: Data(body.utf8), type: type,
                         url: try row.decode(at: 5), secrets: secrets,
                         endpointEnabled: try row.decode(String.self, at: 6) == "enabled",
-                        endpointFailing: try row.decode(at: 9), endpointStale: try row.decode(at: 10), slot: slot)
+                        endpointFailing: try row.decode(at: 8), endpointStale: try row.decode(at: 9), slot: slot)
     }
 
     /// Gives back a slot taken by `load` whose delivery was not sent.
@@ -132,7 +132,7 @@ struct DeliveryStore {
     /// (`recorder`, a `CommitBatcher`); `also` runs after the write in the same transaction
     /// as a batch of its own (a 410 disables the endpoint).
     func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, job: Int64,
-                recorder: CommitBatcher<Recorded, Bool>, also: ((Connection) throws -> Void)? = nil) throws {
+                recorder: CommitBatcher<Recorded, Void>, also: ((Connection) throws -> Void)? = nil) throws {
         let row = Recorded(eventId: delivery.eventID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
                            url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
                            responseBody: attempt.responseBody, status: status.rawValue,
@@ -140,12 +140,12 @@ struct DeliveryStore {
                            writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered)
         if let also {
             try database.transaction { tx in
-                _ = try DeliveryStore.recordAll([row], on: tx)
+                try DeliveryStore.recordAll([row], on: tx)
                 try also(tx)
             }
         } else {
             // The batch may carry other jobs' attempts: its own timeout, not this job's remainder.
-            _ = try recorder.submit([row]) { body in try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body) }
+            try recorder.submit([row]) { body in try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body) }
         }
     }
 
@@ -156,7 +156,7 @@ struct DeliveryStore {
     /// writes and then the events whose summary its trigger writes, each in id order: two
     /// batches, or a batch and a 410's hold (endpoint first, then its events), then wait for
     /// each other in the same order, never in a circle.
-    @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws -> [Bool] {
+    @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws {
         let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
         let events = Array(Set(rows.map(\.eventId))).sorted()
         _ = try connection.pipeline([
@@ -183,7 +183,7 @@ struct DeliveryStore {
                 FROM input i
                 -- The array lets the plan find the rows by index: over the function's rows alone
                 -- it hashed a scan of the whole table, whatever the batch's size.
-                WHERE d.event_id = ANY(\(rows.map(\.eventId))::text[])
+                WHERE d.event_id = ANY(\(events)::text[])
                   AND d.event_id = i."eventId" AND d.endpoint_id = i."endpointId"
                   AND NOT (d.status = 'delivered' AND d.delivered_at > to_timestamp(i."attemptedAt"))),
             endpoint AS (
@@ -208,7 +208,6 @@ struct DeliveryStore {
             SELECT 1
             """,
         ])
-        return rows.map { _ in true }
     }
 
     /// A delivery found for a disabled endpoint: kept for when it is enabled again (unless it
