@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Postgres", "HTTPServer", "HTTPClient", "Crypto", "Logging"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Dualhook", "JobQueue", "Postgres", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),

@@ -10,6 +10,9 @@ public struct WebhookEnvelope: Sendable {
         public let field: String
         /// The bytes of `value` as they stood in the body.
         public let rawValue: Data
+        /// `value` in `CanonicalJSON` form, written from this reading: the same change
+        /// serialised another way (a redelivery) has the same form.
+        public let canonicalValue: Data
     }
 
     public struct Entry: Sendable {
@@ -54,7 +57,8 @@ public struct WebhookEnvelope: Sendable {
                         guard case .object(let parts) = change.kind,
                               let field = parts.first(where: { $0.key == "field" })?.value.string(in: bytes),
                               let value = parts.first(where: { $0.key == "value" })?.value else { continue }
-                        changes.append(Change(field: field, rawValue: Data(bytes[value.range])))
+                        changes.append(Change(field: field, rawValue: Data(bytes[value.range]),
+                                              canonicalValue: CanonicalJSON.canonical(value, in: bytes)))
                     }
                 }
                 entries.append(Entry(id: id, time: time, changes: changes))

@@ -13,6 +13,10 @@ import Testing
         #expect(entry.changes.map(\.field) == ["x", "y"])
         #expect(String(decoding: entry.changes[0].rawValue, as: UTF8.self) == value)
         #expect(String(decoding: entry.changes[1].rawValue, as: UTF8.self) == "7")
+        // The canonical form, written from the same reading: what a redelivery serialised
+        // another way is compared by.
+        #expect(String(decoding: entry.changes[0].canonicalValue, as: UTF8.self) == #"{"a":"café","b":1,"n":[1500,-0,null,true]}"#)
+        #expect(String(decoding: entry.changes[1].canonicalValue, as: UTF8.self) == "7")
     }
 
     @Test func whatIsNotStrictJSONIsRefusedAndOddTimesAreNoTime() throws {

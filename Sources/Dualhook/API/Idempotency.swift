@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPServer
+import JSON
 import Postgres
 
 /// `Idempotency-Key` on POSTs: the first response is stored in the request's own transaction

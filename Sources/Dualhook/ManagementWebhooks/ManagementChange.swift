@@ -17,12 +17,10 @@ enum ManagementChange {
     }
 
     /// Records the change and queues its processing; false for a duplicate. The value is kept
-    /// and hashed in `CanonicalJSON` form (Foundation's sorted-keys serialisation was most of
-    /// the callback's own CPU time).
-    static func record(entryID: String, time: Int?, field: String, rawValue: Data, on connection: Connection) throws -> Bool {
-        guard let canonical = CanonicalJSON.canonical(rawValue) else {
-            throw APIError.invalidJSON("the value of a \(field) change is not JSON")
-        }
+    /// and hashed in the `CanonicalJSON` form the envelope's reading wrote (Foundation's
+    /// sorted-keys serialisation was most of the callback's own CPU time).
+    static func record(entryID: String, time: Int?, field: String, rawValue: Data, canonical: Data,
+                       on connection: Connection) throws -> Bool {
         let waba = ManagementChange.waba(entryID: entryID, field: field, rawValue: rawValue)
         let key = Digest.sha256(Data("\(waba)\n\(field)\n".utf8) + canonical)
         let id = Identifiers.make("chg")

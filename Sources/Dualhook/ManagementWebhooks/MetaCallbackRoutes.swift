@@ -60,7 +60,7 @@ enum MetaCallbackRoutes {
                 } else if let id = entry.id {
                     // Every other field, known or not, is recorded and forwarded as Meta sent it.
                     if try ManagementChange.record(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
-                                                   on: context.connection) {
+                                                   canonical: change.canonicalValue, on: context.connection) {
                         recorded += 1
                     }
                 }

@@ -1,8 +1,7 @@
 import Foundation
-import JSON
 
-/// One byte form for every serialisation of the same JSON value, for comparing an
-/// Idempotency-Key's retry with its first request and for keying Meta's management changes:
+/// One byte form for every serialisation of the same JSON value (for comparing an
+/// Idempotency-Key's retry with its first request, and two deliveries of one Meta change):
 /// object keys sorted by their UTF-8 bytes, no insignificant whitespace, strings with their
 /// escapes resolved and only `"`, `\` and control characters escaped again, and numbers as
 /// the value they denote (`1.0`, `1e0` and `1` are one number; an integer keeps its digits
@@ -12,15 +11,20 @@ import JSON
 /// not UTF-8 give no form, and the caller compares bytes). Foundation's `JSONSerialization`
 /// with `.sortedKeys` sorts by a locale-aware comparison and boxes every value: it was a fifth
 /// of the front's CPU time per session request (`perf`, `ops/bench/api`).
-enum CanonicalJSON {
+public enum CanonicalJSON {
     /// The canonical form, or nil when `body` is not one JSON value `JSONScanner` accepts.
-    static func canonical(_ body: Data) -> Data? {
+    public static func canonical(_ body: Data) -> Data? {
         guard String(validating: body, as: UTF8.self) != nil else { return nil }
         var scanner = JSONScanner(bytes: [UInt8](body))
         guard let root = try? scanner.document() else { return nil }
+        return canonical(root, in: scanner.bytes)
+    }
+
+    /// The canonical form of a value already read (`node` of `bytes`), without reading it again.
+    public static func canonical(_ node: JSONNode, in bytes: [UInt8]) -> Data {
         var out: [UInt8] = []
-        out.reserveCapacity(body.count)
-        write(root, from: scanner.bytes, into: &out)
+        out.reserveCapacity(node.range.count)
+        write(node, from: bytes, into: &out)
         return Data(out)
     }
 

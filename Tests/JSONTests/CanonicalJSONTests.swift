@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Dualhook
+import JSON
 
 /// The form an Idempotency-Key's retry is compared in.
 @Suite struct CanonicalJSONTests {
