@@ -9,7 +9,7 @@ import Testing
 @Suite struct DeliveryBatchTests {
     func attempt(_ event: String, at: Double, error: String?, job: Int64, status: DeliveryStore.Status,
                  next: Double? = nil) -> DeliveryStore.Recorded {
-        DeliveryStore.Recorded(eventId: event, endpointId: "ep_batch", attemptedAt: at, url: "https://receiver.example/hook",
+        DeliveryStore.Recorded(eventId: event, accountId: "acc_batch", endpointId: "ep_batch", attemptedAt: at, url: "https://receiver.example/hook",
                                statusCode: error == nil ? 200 : 500, durationMs: 12.5, error: error, responseBody: error == nil ? "ok" : nil,
                                status: status.rawValue, nextAttemptAt: next, job: job, writeEndpoint: true)
     }
@@ -24,9 +24,9 @@ import Testing
                 try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), 'acc_batch', 'onboarding.started', '{}')")
             }
             try c.execute("""
-                INSERT INTO event_delivery_slots (job_id, account_id, endpoint_id, held_until)
-                VALUES (901, 'acc_batch', 'ep_batch', now() + interval '1 minute'), (902, 'acc_batch', 'ep_batch', now() + interval '1 minute'),
-                       (903, 'acc_batch', 'ep_batch', now() + interval '1 minute')
+                INSERT INTO event_slots (account_id, n, job_id, endpoint_id, held_until)
+                VALUES ('acc_batch', 1, 901, 'ep_batch', now() + interval '1 minute'), ('acc_batch', 2, 902, 'ep_batch', now() + interval '1 minute'),
+                       ('acc_batch', 3, 903, 'ep_batch', now() + interval '1 minute'), ('acc_batch', 4, NULL, NULL, NULL)
                 """)
             let now = Date().timeIntervalSince1970
             // A success, then a failure of the same endpoint in the same batch: failing from now,
@@ -48,7 +48,7 @@ import Testing
             // Microseconds survive the trip through the batch's JSON.
             #expect(try c.query("SELECT abs(extract(epoch FROM attempted_at) - \(now)) < 0.000002 FROM event_attempts WHERE event_id = 'evt_b1'")
                         .scalar(Bool.self) == true)
-            #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_delivery_slots").scalar(String.self) == "{903}")
+            #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL").scalar(String.self) == "{903}")
 
             // Failing for days, then a failure and a later success in one batch: healthy, with
             // the failure's error kept as the last one.
@@ -62,7 +62,7 @@ import Testing
                 """).first)
             #expect(try second.decode(Bool.self, at: 0) && second.decode(Bool.self, at: 1))
             #expect(try second.decode(Int.self, at: 2) == 0 && second.decode(String.self, at: 3) == "HTTP 503")
-            #expect(try c.query("SELECT count(*) FROM event_delivery_slots").scalar(Int.self) == 0)
+            #expect(try c.query("SELECT count(*) FROM event_slots WHERE job_id IS NOT NULL OR held_until IS NOT NULL").scalar(Int.self) == 0)
             // An attempt never undoes a delivery made after it began.
             try DeliveryStore.recordAll([attempt("evt_b4", at: now - 10, error: "timed out", job: 905, status: .pending, next: now + 60)], on: c)
             #expect(try c.query("SELECT status FROM event_deliveries WHERE event_id = 'evt_b4'").scalar(String.self) == "delivered")

@@ -13,7 +13,7 @@ import Synchronization
 /// logged in `event_attempts`.
 ///
 /// At most `slotsPerAccount` deliveries of one account are in flight across every worker
-/// process (`event_delivery_slots`), and one endpoint takes at most one fewer when the account
+/// process (`event_slots`), and one endpoint takes at most one fewer when the account
 /// has others, so a slow endpoint holds only its own slots; an endpoint's
 /// `rateLimitPerSecond` is counted the same way. A job that finds no slot steps aside (snoozes,
 /// its attempt not counted), and the queue's other slots keep serving everyone else.
@@ -78,7 +78,7 @@ public struct DeliverEvent: JobKind {
             break
         }
         var recorded = false
-        defer { if !recorded { try? store.releaseSlot(job: context.jobID) } }
+        defer { if !recorded { try? store.releaseSlot(job: context.jobID, account: delivery.accountID) } }
         guard !delivery.secrets.isEmpty else {
             // Never send unsigned: a receiver could not tell it from a forgery.
             throw JobError.retry(after: DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt), "the endpoint has no valid signing secret")

@@ -59,7 +59,8 @@ struct DeliveryStore {
                        p.failing_since IS NOT NULL, p.health_updated_at < now() - interval '5 seconds',
                        CASE WHEN \(sendAnyway)::boolean AND job_live(ARRAY['deliver:' || e.id || ':' || p.id]) THEN 'busy'
                             WHEN p.status = 'enabled' AND (d.status = 'pending' OR \(sendAnyway)::boolean)
-                            THEN event_slot_take(\(job), e.account_id, p.id, \(slotsPerAccount), \(lease)::float8)
+                            THEN event_slot_take(\(job), e.account_id, p.id, \(slotsPerAccount), \(lease)::float8,
+                                                 p.rate_limit_per_second)
                             ELSE 'none' END,
                        p.is_default
                 FROM events e
@@ -75,7 +76,7 @@ struct DeliveryStore {
         } catch {
             // A slot taken for a delivery that cannot be read (a secret that does not open) is
             // given back now, not held until its lease ends.
-            try? releaseSlot(job: job)
+            try? releaseSlot(job: job, account: try row.decode(at: 0))
             throw error
         }
     }
@@ -96,8 +97,13 @@ struct DeliveryStore {
     }
 
     /// Gives back a slot taken by `load` whose delivery was not sent.
-    func releaseSlot(job: Int64) throws {
-        try database.withConnection { try $0.sql("DELETE FROM event_delivery_slots WHERE job_id = \(job)") }
+    func releaseSlot(job: Int64, account: String) throws {
+        try database.withConnection { connection in
+            try connection.sql("""
+                UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
+                WHERE account_id = \(account) AND job_id = \(job)
+                """)
+        }
     }
 
     struct Attempt {
@@ -112,6 +118,8 @@ struct DeliveryStore {
     /// One attempt as `recordAll` writes it.
     struct Recorded: Codable, Sendable {
         let eventId: String
+        /// Whose slot the job gives back.
+        let accountId: String
         let endpointId: String
         /// Seconds since 1970 (a double keeps the microseconds `timestamptz` holds).
         let attemptedAt: Double
@@ -133,7 +141,7 @@ struct DeliveryStore {
     /// as a batch of its own (a 410 disables the endpoint).
     func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, job: Int64,
                 recorder: CommitBatcher<Recorded, Void>, also: ((Connection) throws -> Void)? = nil) throws {
-        let row = Recorded(eventId: delivery.eventID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
+        let row = Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
                            url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
                            responseBody: attempt.responseBody, status: status.rawValue,
                            nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, job: job,
@@ -204,7 +212,9 @@ struct DeliveryStore {
                              (array_agg(error ORDER BY "attemptedAt" DESC) FILTER (WHERE error IS NOT NULL))[1] AS latest_error
                       FROM input WHERE "writeEndpoint" GROUP BY "endpointId") i
                 WHERE p.id = i."endpointId"),
-            slot AS (DELETE FROM event_delivery_slots WHERE job_id = ANY(\(rows.map(\.job))::bigint[]))
+            slot AS (
+                UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
+                WHERE account_id = ANY(\(Array(Set(rows.map(\.accountId))))::text[]) AND job_id = ANY(\(rows.map(\.job))::bigint[]))
             SELECT 1
             """,
         ])
