@@ -8,8 +8,8 @@ import Testing
 /// the worker's batches write them.
 @Suite struct DeliveryBatchTests {
     func attempt(_ event: String, at: Double, error: String?, job: Int64, status: DeliveryStore.Status,
-                 next: Double? = nil) -> DeliveryStore.Recorded {
-        DeliveryStore.Recorded(eventId: event, accountId: "acc_batch", endpointId: "ep_batch", attemptedAt: at, url: "https://receiver.example/hook",
+                 next: Double? = nil, endpoint: String = "ep_batch") -> DeliveryStore.Recorded {
+        DeliveryStore.Recorded(eventId: event, accountId: "acc_batch", endpointId: endpoint, attemptedAt: at, url: "https://receiver.example/hook",
                                statusCode: error == nil ? 200 : 500, durationMs: 12.5, error: error, responseBody: error == nil ? "ok" : nil,
                                status: status.rawValue, nextAttemptAt: next, job: job, writeEndpoint: true)
     }
@@ -66,6 +66,45 @@ import Testing
             // An attempt never undoes a delivery made after it began.
             try DeliveryStore.recordAll([attempt("evt_b4", at: now - 10, error: "timed out", job: 905, status: .pending, next: now + 60)], on: c)
             #expect(try c.query("SELECT status FROM event_deliveries WHERE event_id = 'evt_b4'").scalar(String.self) == "delivered")
+        }
+    }
+
+    /// Two endpoints' deliveries of one event written by one statement: the event's summary,
+    /// written once for both, counts both.
+    @Test func oneStatementOverTwoDeliveriesOfAnEventCountsBoth() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { c throws in
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_batch', 'Batch', 'Batch')")
+            try c.execute("""
+                INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_a', 'acc_batch', 'https://a.example/hook'),
+                                                                        ('ep_b', 'acc_batch', 'https://b.example/hook')
+                """)
+            for event in ["evt_two", "evt_fail"] {
+                try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), 'acc_batch', 'onboarding.started', '{}')")
+            }
+            func summary(_ event: String) throws -> String {
+                let row = try #require(try c.sql("""
+                    SELECT delivery_status, attempts, deliveries, deliveries_open, deliveries_failed,
+                           round(extract(epoch FROM next_attempt_at))::bigint, delivered_at IS NOT NULL
+                    FROM events WHERE id = \(event)
+                    """).first)
+                return try "\(row.decode(String.self, at: 0)) attempts \(row.decode(Int.self, at: 1)) of \(row.decode(Int.self, at: 2)): "
+                    + "open \(row.decode(Int.self, at: 3)) failed \(row.decode(Int.self, at: 4)) "
+                    + "next \(row.decode(Int64?.self, at: 5).map(String.init) ?? "-") delivered \(row.decode(Bool.self, at: 6))"
+            }
+            #expect(try summary("evt_two") == "pending attempts 0 of 2: open 2 failed 0 next - delivered false")
+            let now = Date().timeIntervalSince1970.rounded()
+            try DeliveryStore.recordAll([
+                attempt("evt_two", at: now, error: nil, job: 911, status: .delivered, endpoint: "ep_a"),
+                attempt("evt_two", at: now, error: "HTTP 500", job: 912, status: .pending, next: now + 60, endpoint: "ep_b"),
+                attempt("evt_fail", at: now, error: "HTTP 500", job: 913, status: .failed, endpoint: "ep_a"),
+                attempt("evt_fail", at: now, error: "HTTP 500", job: 914, status: .pending, next: now + 300, endpoint: "ep_b"),
+            ], on: c)
+            #expect(try summary("evt_two") == "pending attempts 2 of 2: open 1 failed 0 next \(Int64(now) + 60) delivered false")
+            #expect(try summary("evt_fail") == "failed attempts 2 of 2: open 1 failed 1 next \(Int64(now) + 300) delivered false")
+            try DeliveryStore.recordAll([attempt("evt_two", at: now + 1, error: nil, job: 915, status: .delivered, endpoint: "ep_b")], on: c)
+            #expect(try summary("evt_two") == "delivered attempts 3 of 2: open 0 failed 0 next - delivered true")
         }
     }
 }
