@@ -26,6 +26,8 @@ extension JobAdmin {
             switch state {
             case "available"?: filter = "\(filter) AND state = 'available' AND run_at <= now()"
             case "scheduled"?: filter = "\(filter) AND state = 'available' AND run_at > now()"
+            // A running job holds a lease: the lease index (sql/025_lease_index.sql) finds it.
+            case "running"?: filter = "\(filter) AND state = 'running' AND locked_until IS NOT NULL"
             case let state?: filter = "\(filter) AND state = \(state)"
             case nil: break
             }
