@@ -8,13 +8,12 @@
 --    covers: heap-only updates, whose old versions the next reader of the page prunes, so a
 --    take reads the account's few rows and nothing else.
 -- 2. The event's summary was written once per changed delivery, with a plan made for each
---    call. A batch of attempts now writes each of its events once, from the statement's
---    transition tables.
+--    call. A statement that changes several deliveries (a batch of attempts) now writes each
+--    of their events once, from the statement's transition tables.
 --
--- Slots held while this runs are forgotten: deliveries in flight then finish and give back
--- nothing, which only lets a few more start for a moment.
-DROP FUNCTION event_slot_take(bigint, text, text, int, float8);
-DROP TABLE event_delivery_slots;
+-- `event_delivery_slots` and the five-argument `event_slot_take` stay for workers of the
+-- earlier release until they are restarted (migrations run before the restart); a later
+-- migration drops them. While both releases run, each counts only its own slots.
 
 -- Slot `n` (1…limit) of an account: free when `job_id` is null or its lease has ended.
 CREATE UNLOGGED TABLE event_slots (
@@ -30,37 +29,48 @@ CREATE UNLOGGED TABLE event_slots (
 -- or the rest are kept for its other endpoints) or 'rate' (the endpoint, whose limit is
 -- `p_rate`, started that many deliveries this second). Each other enabled endpoint of the
 -- account that holds no slot keeps one free (up to `p_limit - 1` of them), so a slow endpoint
--- never holds the slots its siblings need. A slot this job still holds (a retry after its
--- worker died) is taken again first. Takers of one account are serialised by a
--- transaction-scoped advisory lock, held for the few statements here.
+-- never holds the slots its siblings need. A slot this job still holds (a job handed back at
+-- a worker's shutdown and claimed again before its slot's lease ended) is taken again first,
+-- or given back when the job gets none. Slots above a lowered limit still count while held.
+-- Takers of one account are serialised by a transaction-scoped advisory lock, held for the
+-- few statements here.
 CREATE FUNCTION event_slot_take(p_job bigint, p_account text, p_endpoint text, p_limit int, p_seconds float8, p_rate int)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     busy int;
     free_n int;
     made boolean;
+    own boolean;
     kept int;
     now_second bigint := floor(extract(epoch FROM clock_timestamp()))::bigint;
 BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_seconds IS NULL THEN
+        RAISE EXCEPTION 'event_slot_take: a limit of at least 1 and a lease are needed';
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('dualhook.event_slots'), hashtext(p_account));
     SELECT count(*) FILTER (WHERE s.job_id <> p_job AND s.held_until >= now()),
            (array_agg(s.n ORDER BY s.job_id IS NOT DISTINCT FROM p_job DESC, s.n)
-                FILTER (WHERE s.job_id IS NULL OR s.held_until < now() OR s.job_id = p_job))[1],
+                FILTER (WHERE s.n <= p_limit AND (s.job_id IS NULL OR s.held_until < now() OR s.job_id = p_job)))[1],
            bool_or(s.n = p_limit),
+           bool_or(s.job_id = p_job),
            (SELECT LEAST(count(*), p_limit - 1) FROM event_endpoints q
             WHERE q.account_id = p_account AND q.id <> p_endpoint AND q.status = 'enabled'
               AND NOT EXISTS (SELECT 1 FROM event_slots h
                               WHERE h.account_id = p_account AND h.endpoint_id = q.id
                                 AND h.job_id <> p_job AND h.held_until >= now()))
-    INTO busy, free_n, made, kept
-    FROM event_slots s WHERE s.account_id = p_account AND s.n <= p_limit;
+    INTO busy, free_n, made, own, kept
+    FROM event_slots s WHERE s.account_id = p_account;
     IF made IS NOT TRUE THEN
         -- The account's first take at this limit: its rows, then the take.
         INSERT INTO event_slots (account_id, n) SELECT p_account, g FROM generate_series(1, p_limit) g
         ON CONFLICT DO NOTHING;
         RETURN event_slot_take(p_job, p_account, p_endpoint, p_limit, p_seconds, p_rate);
     END IF;
-    IF busy >= p_limit - kept THEN
+    IF busy >= p_limit - kept OR free_n IS NULL THEN
+        IF own THEN
+            UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
+            WHERE account_id = p_account AND job_id = p_job;
+        END IF;
         RETURN 'slots';
     END IF;
     IF p_rate IS NOT NULL THEN
@@ -69,6 +79,10 @@ BEGIN
         ON CONFLICT (endpoint_id, second) DO UPDATE SET started = r.started + 1
         WHERE r.started < p_rate;
         IF NOT FOUND THEN
+            IF own THEN
+                UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
+                WHERE account_id = p_account AND job_id = p_job;
+            END IF;
             RETURN 'rate';
         END IF;
     END IF;
@@ -78,14 +92,17 @@ BEGIN
 END $$;
 
 -- Inserted and deleted deliveries are still summarised row by row (an event's deliveries are
--- written by one statement with the event); updates, which batches of attempts make, once per
--- event and statement. Counters still change by increments on the locked row.
+-- written by one statement with the event); updates once per event and statement. Counters
+-- still change by increments on the locked row.
 DROP TRIGGER event_deliveries_summarise ON event_deliveries;
 CREATE TRIGGER event_deliveries_summarise AFTER INSERT OR DELETE ON event_deliveries
     FOR EACH ROW EXECUTE FUNCTION event_deliveries_summarise();
 
 CREATE FUNCTION event_deliveries_summarise_updates() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- The events in id order first: two statements over deliveries of the same events (a
+    -- batch of attempts, an endpoint's hold) then wait for each other, never in a circle.
+    PERFORM 1 FROM events WHERE id IN (SELECT event_id FROM new_deliveries) ORDER BY id FOR NO KEY UPDATE;
     UPDATE events e SET
         deliveries_open = e.deliveries_open + c.d_open,
         deliveries_failed = e.deliveries_failed + c.d_failed,

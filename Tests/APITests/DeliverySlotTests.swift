@@ -19,14 +19,20 @@ import Testing
                 try c.query("SELECT coalesce(string_agg(n || ':' || job_id, ',' ORDER BY n), '') FROM event_slots WHERE job_id IS NOT NULL")
                     .scalar(String.self) ?? ""
             }
+            func free(_ jobs: Int64...) throws {
+                try c.sql("UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL WHERE job_id = ANY(\(jobs)::bigint[])")
+            }
             #expect(try take(1, "ep_a") == "ok")
             #expect(try take(2, "ep_a") == "ok")
             #expect(try take(3, "ep_a") == "slots")
             #expect(try c.query("SELECT count(*) FROM event_slots").scalar(Int.self) == 2)
-            // A job whose worker died takes its own slot again, not a second one.
-            #expect(try take(1, "ep_a") == "ok")
-            #expect(try held() == "1:1,2:2")
+            // A job claimed again while its slot's lease runs takes that slot again, even with
+            // a lower one free, and never holds two.
+            try free(1)
+            #expect(try take(2, "ep_a") == "ok")
+            #expect(try held() == "2:2")
             // A lease that ended frees its slot.
+            #expect(try take(1, "ep_a") == "ok")
             try c.execute("UPDATE event_slots SET held_until = now() - interval '1 second' WHERE job_id = 2")
             #expect(try take(3, "ep_a") == "ok")
             #expect(try held() == "1:1,2:3")
@@ -38,12 +44,22 @@ import Testing
             #expect(try take(5, "ep_b", limit: 4) == "ok")
             #expect(try take(7, "ep_b", limit: 4) == "slots")
             #expect(try held() == "1:1,2:3,3:4,4:5")
+            // A job that gets none gives back the one it still held.
+            #expect(try take(5, "ep_b", limit: 3) == "slots")
+            #expect(try held() == "1:1,2:3,3:4")
+            // Under a lowered limit the slots above it still count while they are held.
+            try free(1, 3)
+            #expect(try take(8, "ep_a", limit: 1) == "slots")
+            try free(4)
+            #expect(try take(8, "ep_a", limit: 1) == "ok")
+            #expect(try take(9, "ep_a", limit: 1) == "slots")
+            #expect(try held() == "1:8")
             // A disabled endpoint keeps nothing.
-            try c.execute("UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL WHERE job_id IN (4, 5)")
+            try free(8)
             try c.execute("UPDATE event_endpoints SET status = 'disabled' WHERE id = 'ep_b'")
-            #expect(try take(8, "ep_a", limit: 4) == "ok")
-            #expect(try take(9, "ep_a", limit: 4) == "ok")
-            #expect(try held() == "1:1,2:3,3:8,4:9")
+            #expect(try take(10, "ep_a", limit: 2) == "ok")
+            #expect(try take(11, "ep_a", limit: 2) == "ok")
+            #expect(try held() == "1:10,2:11")
         }
     }
 }

@@ -5,7 +5,8 @@ import Postgres
 
 /// The `event_deliveries` and `event_attempts` tables: one delivery per (event, endpoint), and
 /// the only code that moves a delivery between `pending`, `delivered`, `failed` and `held`. The
-/// event's summary follows by the table's trigger (sql/022_event_endpoints.sql).
+/// event's summary follows by the table's triggers (sql/022_event_endpoints.sql for inserted and
+/// deleted deliveries, sql/024_delivery_slot_rows.sql for updates).
 struct DeliveryStore {
     let database: JobDatabase
     let vault: Vault
@@ -162,12 +163,18 @@ struct DeliveryStore {
 
     /// Writes attempts in one statement (`record`), after locking the endpoints whose health it
     /// writes and then the events whose summary its trigger writes, each in id order: two
-    /// batches, or a batch and a 410's hold (endpoint first, then its events), then wait for
-    /// each other in the same order, never in a circle.
+    /// batches then wait for each other in the same order, never in a circle.
+    ///
+    /// The statements run with their generic plans (`plan_cache_mode`, for this transaction
+    /// only). Plans made for each batch's values cost about 0.5 ms of planning per batch, as
+    /// much as the writes; the generic ones find every row by key, as the arrays of ids let
+    /// them. Measured with `pg_stat_statements` over 10,000 deliveries in `ops/bench/events`:
+    /// 2.8 ms of planning and execution per batch of about five attempts before, 1.6 ms after.
     @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws {
         let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
         let events = Array(Set(rows.map(\.eventId))).sorted()
         _ = try connection.pipeline([
+            "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)",
             "SELECT count(*) FROM (SELECT 1 FROM event_endpoints WHERE id = ANY(\(endpoints)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
             "SELECT count(*) FROM (SELECT 1 FROM events WHERE id = ANY(\(events)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
             """
