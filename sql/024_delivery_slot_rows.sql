@@ -42,6 +42,7 @@ DECLARE
     made boolean;
     own boolean;
     kept int;
+    outcome text := 'ok';
     now_second bigint := floor(extract(epoch FROM clock_timestamp()))::bigint;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_seconds IS NULL THEN
@@ -67,24 +68,22 @@ BEGIN
         RETURN event_slot_take(p_job, p_account, p_endpoint, p_limit, p_seconds, p_rate);
     END IF;
     IF busy >= p_limit - kept OR free_n IS NULL THEN
-        IF own THEN
-            UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
-            WHERE account_id = p_account AND job_id = p_job;
-        END IF;
-        RETURN 'slots';
-    END IF;
-    IF p_rate IS NOT NULL THEN
+        outcome := 'slots';
+    ELSIF p_rate IS NOT NULL THEN
         DELETE FROM event_endpoint_rates WHERE endpoint_id = p_endpoint AND second < now_second;
         INSERT INTO event_endpoint_rates AS r (endpoint_id, second, started) VALUES (p_endpoint, now_second, 1)
         ON CONFLICT (endpoint_id, second) DO UPDATE SET started = r.started + 1
         WHERE r.started < p_rate;
         IF NOT FOUND THEN
-            IF own THEN
-                UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
-                WHERE account_id = p_account AND job_id = p_job;
-            END IF;
-            RETURN 'rate';
+            outcome := 'rate';
         END IF;
+    END IF;
+    IF outcome <> 'ok' THEN
+        IF own THEN
+            UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
+            WHERE account_id = p_account AND job_id = p_job;
+        END IF;
+        RETURN outcome;
     END IF;
     UPDATE event_slots SET job_id = p_job, endpoint_id = p_endpoint, held_until = now() + make_interval(secs => p_seconds)
     WHERE account_id = p_account AND n = free_n;
