@@ -19,15 +19,21 @@ extension Connection {
         // BEGIN goes out with the first statement, COMMIT with the statements kept for it.
         beginPending = true
         inManagedTransaction = true
-        defer { inManagedTransaction = false }
+        committedEarly = false
+        defer { inManagedTransaction = false; committedEarly = false }
         deferredStatements.removeAll()
         commitActions.removeAll()
         let value: T
         do {
             value = try body(self)
         } catch {
-            commitActions.removeAll()
             deferredStatements.removeAll()
+            if committedEarly {
+                // Committed already: nothing to undo, and what was committed is announced.
+                runCommitActions()
+                throw error
+            }
+            commitActions.removeAll()
             if beginPending {
                 beginPending = false  // nothing was sent: nothing to roll back
             } else if !isBroken {
@@ -37,17 +43,40 @@ extension Connection {
             throw error
         }
         do {
-            try commit()
+            if !committedEarly { try commit() }
         } catch {
             commitActions.removeAll()
             statementTimeoutKnown = false
             if !isBroken && isInTransaction { _ = try? execute("ROLLBACK") }
             throw error
         }
+        runCommitActions()
+        return value
+    }
+
+    private func runCommitActions() {
         let actions = commitActions
         commitActions.removeAll()
         for action in actions { action() }
-        return value
+    }
+
+    /// Ends the open `transaction` with these statements, sent with its `COMMIT` (and its
+    /// `BEGIN` and the statements kept for it, when not sent yet) in one round trip, and
+    /// answers their results: for a body whose last statements decide its answer. After it
+    /// the transaction is over; `transaction` runs its after-commit actions when the body
+    /// returns. If a statement fails, nothing of the transaction is kept and the error is
+    /// thrown, to leave the body.
+    public func commit(with queries: [PostgresQuery]) throws -> [QueryResult] {
+        guard inManagedTransaction, !committedEarly else {
+            throw PostgresError(.nestedTransaction, "commit(with:) outside a transaction, or after it was committed")
+        }
+        let statements = queries.map(Statement.init)
+        let kept = deferredStatements
+        deferredStatements.removeAll()
+        let lead = leadingStatements()
+        let results = try run(lead + kept + statements + [.commit])
+        committedEarly = true
+        return Array(results.dropFirst(lead.count + kept.count).prefix(statements.count))
     }
 
     /// COMMIT, with the statements kept for it (and BEGIN when nothing was sent yet).

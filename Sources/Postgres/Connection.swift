@@ -22,6 +22,8 @@ public final class Connection: @unchecked Sendable {
     var inManagedTransaction = false
     /// Statements to send with the `COMMIT` (see `beforeCommit`).
     var deferredStatements: [Statement] = []
+    /// The managed transaction was committed by `commit(with:)` before its body returned.
+    var committedEarly = false
     /// The `statement_timeout` (milliseconds; nil: the server's default) the next statements
     /// run under. Applied lazily, in the round trip of the next statement that starts outside
     /// a transaction, so lending a connection with a deadline costs no round trip of its own.

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import TestSupport
+import Synchronization
 import Testing
 
 /// Statements sent together: BEGIN with a transaction's first statement, COMMIT with the
@@ -73,6 +74,45 @@ import Testing
             #expect(try connection.query("SELECT note FROM t WHERE id = $1", [6]).scalar(String.self) == "now")
             try connection.execute("COMMIT")
             #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [6]).scalar(Int.self) == 1)
+        }
+    }
+
+    /// `commit(with:)` ends a transaction with its last statements in the round trip of the
+    /// `COMMIT` and answers them; a failure among them keeps nothing.
+    @Test func theLastStatementsGoWithTheCommitAndAreAnswered() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE t (id int PRIMARY KEY, note text)")
+            let other = try Connection.connect(db.url)
+            defer { other.close() }
+            let announced = Mutex(0)
+            let answers = try connection.transaction { tx -> [String] in
+                try tx.beforeCommit("INSERT INTO t VALUES (\(1), txid_current()::text)")
+                tx.afterCommit { announced.withLock { $0 += 1 } }
+                let results = try tx.commit(with: ["INSERT INTO t VALUES (\(2), txid_current()::text) RETURNING note",
+                                                   "SELECT count(*)::text FROM t"])
+                // Committed before the body returns: another session sees both rows now.
+                #expect(try other.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+                #expect(announced.withLock { $0 } == 0, "after-commit actions run when the body returns")
+                #expect(throws: PostgresError.self) { try tx.commit(with: ["SELECT 1"]) }
+                return try results.map { try $0.scalar(String.self) ?? "" }
+            }
+            #expect(announced.withLock { $0 } == 1)
+            let notes = try connection.query("SELECT note FROM t ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
+            #expect(notes.count == 2 && notes[0] == notes[1] && answers == [notes[1], "2"], "one transaction: \(notes) \(answers)")
+            // A failing last statement keeps nothing of the transaction, sent before or with it.
+            #expect(throws: PostgresError.self) {
+                try connection.transaction { tx in
+                    try tx.query("INSERT INTO t VALUES ($1, 'three')", [3])
+                    try tx.beforeCommit("INSERT INTO t VALUES (\(4), 'four')")
+                    _ = try tx.commit(with: ["INSERT INTO t VALUES (\(1), 'duplicate')"])
+                }
+            }
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            // Outside a transaction there is nothing to end.
+            #expect(throws: PostgresError.self) { try connection.commit(with: ["SELECT 1"]) }
         }
     }
 

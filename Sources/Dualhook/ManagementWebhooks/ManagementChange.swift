@@ -16,33 +16,50 @@ enum ManagementChange {
         return info["waba_id"] as? String ?? (info["waba_id"] as? NSNumber)?.stringValue ?? entryID
     }
 
-    /// Records the change and queues its processing; false for a duplicate. The value is kept
-    /// and hashed in the `CanonicalJSON` form the envelope's reading wrote (Foundation's
-    /// sorted-keys serialisation was most of the callback's own CPU time).
-    static func record(entryID: String, time: Int?, field: String, rawValue: Data, canonical: Data,
-                       on connection: Connection) throws -> Bool {
-        let waba = ManagementChange.waba(entryID: entryID, field: field, rawValue: rawValue)
-        let key = Digest.sha256(Data("\(waba)\n\(field)\n".utf8) + canonical)
-        let id = Identifiers.make("chg")
+    /// A change of Meta's callback, as the envelope's reading gave it.
+    struct Incoming {
+        let entryID: String
+        let time: Int?
+        let field: String
+        let rawValue: Data
+        /// The value in the `CanonicalJSON` form the envelope's reading wrote: kept and hashed
+        /// (Foundation's sorted-keys serialisation was most of the callback's own CPU time).
+        let canonical: Data
+    }
+
+    /// Records the changes and queues their processing, and ends the request's transaction:
+    /// each change's advisory lock and insert, then `COMMIT`, go in one round trip with the
+    /// transaction's `BEGIN`. Answers how many were new (not duplicates).
+    ///
+    /// Duplicates arriving together meet at the lock of their dedupe key; the later one sees
+    /// the first (its insert is a statement of its own after the lock, so its snapshot follows
+    /// it). Keys are locked in their order, so two deliveries sharing changes wait for each
+    /// other rather than in a circle.
+    static func recordAll(_ changes: [Incoming], on connection: Connection) throws -> Int {
+        guard !changes.isEmpty else { return 0 }  // the transaction ends as it would have
         let job = JobQueue.fragment(ProcessManagementChange.self, argsExpression: "jsonb_build_object('changeId', inserted.id)", from: "inserted")
-        // Duplicates arriving together meet at this lock; the later one sees the first. The
-        // insert is a statement of its own after it (its snapshot follows the lock), sent in
-        // the same round trip; the change's job is queued by the same statement.
-        let answers = try connection.pipeline([
-            "SELECT pg_advisory_xact_lock(hashtextextended(encode(\(key), 'hex'), 0))",
-            """
-            WITH inserted AS (
-                INSERT INTO management_changes (id, waba_id, field, value, dedupe_key, value_raw, entry_time)
-                SELECT \(id), \(waba), \(field), \(PostgresRawJSON(String(decoding: canonical, as: UTF8.self)))::jsonb, \(key),
-                       \(String(decoding: rawValue, as: UTF8.self)), \(time)
-                WHERE NOT EXISTS (SELECT 1 FROM management_changes WHERE dedupe_key = \(key) AND received_at > now() - interval '10 minutes')
-                RETURNING id),
-            job AS (\(job.insert))
-            SELECT id FROM inserted
-            """,
-        ])
-        let inserted = answers[1].first != nil
-        if inserted { JobQueue.wake(job.queue, after: connection) }
+        let keyed = changes.map { change -> (key: Data, change: Incoming, waba: String) in
+            let waba = ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue)
+            return (Digest.sha256(Data("\(waba)\n\(change.field)\n".utf8) + change.canonical), change, waba)
+        }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        var statements: [PostgresQuery] = []
+        for (key, change, waba) in keyed {
+            statements.append("SELECT pg_advisory_xact_lock(hashtextextended(encode(\(key), 'hex'), 0))")
+            statements.append("""
+                WITH inserted AS (
+                    INSERT INTO management_changes (id, waba_id, field, value, dedupe_key, value_raw, entry_time)
+                    SELECT \(Identifiers.make("chg")), \(waba), \(change.field),
+                           \(PostgresRawJSON(String(decoding: change.canonical, as: UTF8.self)))::jsonb, \(key),
+                           \(String(decoding: change.rawValue, as: UTF8.self)), \(change.time)
+                    WHERE NOT EXISTS (SELECT 1 FROM management_changes WHERE dedupe_key = \(key) AND received_at > now() - interval '10 minutes')
+                    RETURNING id),
+                job AS (\(job.insert))
+                SELECT id FROM inserted
+                """)
+        }
+        let answers = try connection.commit(with: statements)
+        let inserted = stride(from: 1, to: answers.count, by: 2).filter { answers[$0].first != nil }.count
+        if inserted > 0 { JobQueue.wake(job.queue, after: connection) }
         return inserted
     }
 }

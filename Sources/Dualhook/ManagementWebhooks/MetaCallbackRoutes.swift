@@ -49,23 +49,23 @@ enum MetaCallbackRoutes {
         guard let envelope = try? WebhookEnvelope(body) else {
             throw APIError.invalidJSON("the body is not a JSON object")
         }
-        var recorded = 0
+        var changes: [ManagementChange.Incoming] = []
         for entry in envelope.entries {
             for change in entry.changes {
                 if overriddenFields.contains(change.field) {
                     // Where and when only: the value (message content) is neither logged nor kept.
                     logger.warning("routing anomaly: a field an override captures reached the app callback",
                                    ["waba": entry.id ?? "-", "field": change.field])
-                    try context.connection.query("INSERT INTO routing_anomalies (waba_id, field) VALUES ($1, $2)", [entry.id, change.field])
+                    try context.connection.beforeCommit("INSERT INTO routing_anomalies (waba_id, field) VALUES (\(entry.id), \(change.field))")
                 } else if let id = entry.id {
                     // Every other field, known or not, is recorded and forwarded as Meta sent it.
-                    if try ManagementChange.record(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
-                                                   canonical: change.canonicalValue, on: context.connection) {
-                        recorded += 1
-                    }
+                    changes.append(.init(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
+                                         canonical: change.canonicalValue))
                 }
             }
         }
+        // The request's last round trip: the changes, the anomalies and COMMIT together.
+        let recorded = try ManagementChange.recordAll(changes, on: context.connection)
         return .json(200, ["received": recorded])
     }
 }
