@@ -21,6 +21,9 @@ extension Connection {
     /// `COMMIT`, in the same round trip; if it fails, nothing of the transaction is kept.
     /// Outside a transaction it runs now.
     public func beforeCommit(_ query: PostgresQuery) throws {
+        if committedEarly {
+            throw PostgresError(.nestedTransaction, "beforeCommit after commit(with:) ended the transaction")
+        }
         if inManagedTransaction {
             deferredStatements.append(Statement(query))
         } else {

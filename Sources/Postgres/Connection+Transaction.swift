@@ -10,10 +10,11 @@ extension Connection {
     }
 
     /// Runs `body` inside `BEGIN … COMMIT`; any thrown error rolls the transaction back and is
-    /// rethrown. Nothing of a failed body is ever half-written.
+    /// rethrown. Nothing of a failed body is ever half-written, unless the body ended the
+    /// transaction itself with `commit(with:)`: what it committed stays.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
-        guard !isInTransaction else {
+        guard !isInTransaction && !inManagedTransaction else {
             throw PostgresError(.nestedTransaction, "transaction() inside a transaction: its COMMIT would end the outer one early")
         }
         // BEGIN goes out with the first statement, COMMIT with the statements kept for it.
@@ -63,9 +64,10 @@ extension Connection {
     /// Ends the open `transaction` with these statements, sent with its `COMMIT` (and its
     /// `BEGIN` and the statements kept for it, when not sent yet) in one round trip, and
     /// answers their results: for a body whose last statements decide its answer. After it
-    /// the transaction is over; `transaction` runs its after-commit actions when the body
-    /// returns. If a statement fails, nothing of the transaction is kept and the error is
-    /// thrown, to leave the body.
+    /// the transaction is over: after-commit actions registered before run when the body
+    /// returns, later ones at once, and `beforeCommit` refuses. If a statement fails, nothing
+    /// of the transaction is kept and the error is thrown: let it leave the body, which then
+    /// rolls back.
     public func commit(with queries: [PostgresQuery]) throws -> [QueryResult] {
         guard inManagedTransaction, !committedEarly else {
             throw PostgresError(.nestedTransaction, "commit(with:) outside a transaction, or after it was committed")

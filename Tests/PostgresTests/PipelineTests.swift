@@ -111,6 +111,25 @@ import Testing
             }
             #expect(connection.isInTransaction == false)
             #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            // The same when the BEGIN and a statement timeout go in the failing round trip.
+            connection.statementTimeout = 5000
+            #expect(throws: PostgresError.self) {
+                try connection.transaction { tx in
+                    try tx.beforeCommit("INSERT INTO t VALUES (\(5), 'five')")
+                    _ = try tx.commit(with: ["INSERT INTO t VALUES (\(6), 'six')", "INSERT INTO t VALUES (\(2), 'duplicate')"])
+                }
+            }
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "5s")
+            connection.statementTimeout = nil
+            // Nothing can be kept for a COMMIT that was sent, nor a transaction opened inside.
+            try connection.transaction { tx in
+                _ = try tx.commit(with: ["INSERT INTO t VALUES (\(7), 'seven')"])
+                #expect(throws: PostgresError.self) { try tx.beforeCommit("INSERT INTO t VALUES (\(8), 'lost')") }
+                #expect(throws: PostgresError.self) { try tx.transaction { _ in } }
+            }
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 3)
             // Outside a transaction there is nothing to end.
             #expect(throws: PostgresError.self) { try connection.commit(with: ["SELECT 1"]) }
         }

@@ -28,23 +28,24 @@ enum ManagementChange {
     }
 
     /// Records the changes and queues their processing, and ends the request's transaction:
-    /// each change's advisory lock and insert, then `COMMIT`, go in one round trip with the
+    /// the changes' advisory locks, their inserts and `COMMIT` go in one round trip with the
     /// transaction's `BEGIN`. Answers how many were new (not duplicates).
     ///
     /// Duplicates arriving together meet at the lock of their dedupe key; the later one sees
     /// the first (its insert is a statement of its own after the lock, so its snapshot follows
-    /// it). Keys are locked in their order, so two deliveries sharing changes wait for each
-    /// other rather than in a circle.
+    /// it). The keys are locked first, in their order, so two deliveries sharing changes wait
+    /// for each other rather than in a circle; the inserts, and so the changes' jobs, keep
+    /// Meta's order (an offboarding and the reconnection after it are applied in that order).
     static func recordAll(_ changes: [Incoming], on connection: Connection) throws -> Int {
         guard !changes.isEmpty else { return 0 }  // the transaction ends as it would have
         let job = JobQueue.fragment(ProcessManagementChange.self, argsExpression: "jsonb_build_object('changeId', inserted.id)", from: "inserted")
         let keyed = changes.map { change -> (key: Data, change: Incoming, waba: String) in
             let waba = ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue)
             return (Digest.sha256(Data("\(waba)\n\(change.field)\n".utf8) + change.canonical), change, waba)
-        }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-        var statements: [PostgresQuery] = []
+        }
+        let keys = Set(keyed.map(\.key)).sorted { $0.lexicographicallyPrecedes($1) }
+        var statements: [PostgresQuery] = keys.map { "SELECT pg_advisory_xact_lock(hashtextextended(encode(\($0), 'hex'), 0))" }
         for (key, change, waba) in keyed {
-            statements.append("SELECT pg_advisory_xact_lock(hashtextextended(encode(\(key), 'hex'), 0))")
             statements.append("""
                 WITH inserted AS (
                     INSERT INTO management_changes (id, waba_id, field, value, dedupe_key, value_raw, entry_time)
@@ -58,7 +59,7 @@ enum ManagementChange {
                 """)
         }
         let answers = try connection.commit(with: statements)
-        let inserted = stride(from: 1, to: answers.count, by: 2).filter { answers[$0].first != nil }.count
+        let inserted = answers.dropFirst(keys.count).filter { $0.first != nil }.count
         if inserted > 0 { JobQueue.wake(job.queue, after: connection) }
         return inserted
     }
