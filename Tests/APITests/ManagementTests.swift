@@ -100,6 +100,26 @@ import Testing
         #expect(try count(f, "SELECT count(*) FROM templates WHERE status = 'APPROVED'") == unique)
     }
 
+    /// Several changes in one delivery: recorded in one round trip, a duplicate among them
+    /// dropped, and queued in Meta's order (their locks are taken in key order, their inserts
+    /// are not).
+    @Test func changesOfOneDeliveryAreQueuedInMetasOrder() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let order = [5, 2, 6, 1, 4, 3]
+        let changes = (order + [2]).map { #"{"field":"account_alerts","value":{"alert_type":"X","n":\#($0)}}"# }
+        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":"222","time":1760000000,"changes":[\#(changes.joined(separator: ","))]}]}"#.utf8)
+        let answer = try deliver(f, body)
+        #expect(answer.status == 200 && answer.text.contains(#""received":6"#), "\(answer.status) \(answer.text)")
+        let queued = try f.db.with { c in
+            try c.query("""
+                SELECT c.value->>'n' FROM jobs j JOIN management_changes c ON c.id = j.args->>'changeId'
+                WHERE j.kind = 'management.process' ORDER BY j.id
+                """).rows.map { try $0.decode(String.self, at: 0) }
+        }
+        #expect(queued == order.map(String.init))
+    }
+
     @Test func messagePathFieldsAreAnomaliesWithoutContent() throws {
         let f = try OnboardingFixture()
         defer { f.close() }
