@@ -99,8 +99,9 @@ CREATE TRIGGER event_deliveries_summarise AFTER INSERT OR DELETE ON event_delive
 
 CREATE FUNCTION event_deliveries_summarise_updates() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- The events in id order first: two statements over deliveries of the same events (a
-    -- batch of attempts, an endpoint's hold) then wait for each other, never in a circle.
+    -- The events in id order first, so two statements writing summaries of the same events
+    -- take those locks in one order. Their deliveries are already locked by then: a batch of
+    -- attempts avoids a circle through them by locking its events before its deliveries.
     PERFORM 1 FROM events WHERE id IN (SELECT event_id FROM new_deliveries) ORDER BY id FOR NO KEY UPDATE;
     UPDATE events e SET
         deliveries_open = e.deliveries_open + c.d_open,

@@ -100,10 +100,7 @@ struct DeliveryStore {
     /// Gives back a slot taken by `load` whose delivery was not sent.
     func releaseSlot(job: Int64, account: String) throws {
         try database.withConnection { connection in
-            try connection.sql("""
-                UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
-                WHERE account_id = \(account) AND job_id = \(job)
-                """)
+            try connection.sql(DeliveryStore.releasing(accounts: [account], jobs: [job]))
         }
     }
 
@@ -165,8 +162,7 @@ struct DeliveryStore {
     /// writes and then the events whose summary its trigger writes, each in id order: two
     /// batches then wait for each other in the same order, never in a circle.
     ///
-    /// The statements run with their generic plans (`plan_cache_mode`, for this transaction
-    /// only). Plans made for each batch's values cost about 0.5 ms of planning per batch, as
+    /// The statements run with their generic plans (`PostgresQuery.genericPlans`). Plans made for each batch's values cost about 0.5 ms of planning per batch, as
     /// much as the writes; the generic ones find every row by key, as the arrays of ids let
     /// them. Measured with `pg_stat_statements` over 10,000 deliveries in `ops/bench/events`:
     /// 2.8 ms of planning and execution per batch of about five attempts before, 1.6 ms after.
@@ -174,7 +170,7 @@ struct DeliveryStore {
         let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
         let events = Array(Set(rows.map(\.eventId))).sorted()
         _ = try connection.pipeline([
-            "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)",
+            .genericPlans,
             "SELECT count(*) FROM (SELECT 1 FROM event_endpoints WHERE id = ANY(\(endpoints)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
             "SELECT count(*) FROM (SELECT 1 FROM events WHERE id = ANY(\(events)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
             """
@@ -219,12 +215,18 @@ struct DeliveryStore {
                              (array_agg(error ORDER BY "attemptedAt" DESC) FILTER (WHERE error IS NOT NULL))[1] AS latest_error
                       FROM input WHERE "writeEndpoint" GROUP BY "endpointId") i
                 WHERE p.id = i."endpointId"),
-            slot AS (
-                UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
-                WHERE account_id = ANY(\(Array(Set(rows.map(\.accountId))))::text[]) AND job_id = ANY(\(rows.map(\.job))::bigint[]))
+            slot AS (\(releasing(accounts: Array(Set(rows.map(\.accountId))), jobs: rows.map(\.job))))
             SELECT 1
             """,
         ])
+    }
+
+    /// Gives back the slots of these jobs; the accounts lead to their rows by key.
+    static func releasing(accounts: [String], jobs: [Int64]) -> PostgresQuery {
+        """
+        UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL
+        WHERE account_id = ANY(\(accounts)::text[]) AND job_id = ANY(\(jobs)::bigint[])
+        """
     }
 
     /// A delivery found for a disabled endpoint: kept for when it is enabled again (unless it
