@@ -63,7 +63,7 @@ extension Commands {
                 return 1
             }
         case "enqueue":
-            let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout", "delay"], flags: [])
+            let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout", "delay", "spacing"], flags: [])
             try parsed.expectPositionals(1, "job KIND")
             let kind = parsed.positionals[0]
             let registry = try Catalog.registry(environment)
@@ -81,7 +81,22 @@ extension Commands {
             let maxAttempts = (registry.retryPolicy(of: kind) ?? .standard).maxAttempts
             let connection = try connect(environment)
             defer { connection.close() }
-            if count == 1 {
+            if parsed.options["spacing"] != nil {
+                // One job per transaction, woken as a long-lived process wakes its queues (the
+                // coalescing notifier): what a front or worker does, without a process start
+                // and exit beside each job.
+                guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job") }
+                let pause = try parsed.seconds("spacing", default: 0)
+                WakeUps.shared.start(databaseURL: environment.databaseURL)
+                for n in 0..<count {
+                    if n > 0 { Thread.sleep(forTimeInterval: pause) }
+                    _ = try JobQueue.enqueueRaw(kind: kind, queue: queue, argsJSON: argsJSON, maxAttempts: maxAttempts,
+                                                timeout: timeout, on: connection)
+                }
+                // The last wake-up leaves from the notifier's thread; give it its interval.
+                Thread.sleep(forTimeInterval: WakeUps.shared.interval + 0.05)
+                print("enqueued \(count) \(kind) jobs, \(pause) s apart")
+            } else if count == 1 {
                 let id = try JobQueue.enqueueRaw(kind: kind, queue: queue, argsJSON: argsJSON, maxAttempts: maxAttempts,
                                                  timeout: timeout,
                                                  options: JobOptions(uniqueKey: parsed.options["unique-key"], delay: try parsed.seconds("delay", default: 0)),

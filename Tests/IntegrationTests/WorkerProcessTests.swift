@@ -318,6 +318,19 @@ import Testing
         let due = try JSONSerialization.jsonObject(with: Data(try run(["jobs", "list", "--state", "available", "--json"]).output.utf8)) as? [[String: Any]]
         #expect(due?.count == 1 && due?.first?["queue"] as? String != "later")
 
+        // One job per transaction, the given seconds apart, from one process.
+        let spaced = try run(["jobs", "enqueue", "diag.noop", "--queue", "spaced", "--count", "3", "--spacing", "0.2"])
+        #expect(spaced.status == 0, "\(spaced.output)")
+        let gaps = try db.with {
+            try $0.query("""
+                SELECT extract(epoch FROM created_at - lag(created_at) OVER (ORDER BY id))::float8 FROM jobs
+                WHERE queue = 'spaced' ORDER BY id
+                """).rows.compactMap { try $0.decode(Double?.self, at: 0) }
+        }
+        #expect(gaps.count == 2 && gaps.allSatisfy { $0 >= 0.2 }, "\(gaps)")
+        let spacedKey = try run(["jobs", "enqueue", "diag.noop", "--count", "2", "--spacing", "0.1", "--unique-key", "k"])
+        #expect(spacedKey.status == 2 && spacedKey.output.contains("--unique-key"))
+
         let unknown = try run(["jobs", "enqueue", "no.such.kind"])
         #expect(unknown.status == 2 && unknown.output.contains("unknown job kind no.such.kind"))
         let sweepHelp = try run(["sweep", "--help"])
