@@ -69,6 +69,36 @@ import Testing
         }
     }
 
+    /// The loads of several delivery jobs read in one statement (`DeliveryStore.loadAll`): each
+    /// answered in its place, a missing event as nil, and the slots of one account taken in the
+    /// jobs' order.
+    @Test func loadsOfSeveralJobsAreAnsweredInTheirOrder() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { c throws in
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_l1', 'One', 'One'), ('acc_l2', 'Two', 'Two')")
+            try c.execute("""
+                INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_l1', 'acc_l1', 'https://one.example/hook'),
+                                                                        ('ep_l2', 'acc_l2', 'https://two.example/hook')
+                """)
+            for (event, account) in [("evt_l1", "acc_l2"), ("evt_l2", "acc_l1"), ("evt_l3", "acc_l2")] {
+                try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), \(account), 'onboarding.started', '{\"n\":1}')")
+            }
+            func request(_ event: String, _ endpoint: String, job: Int64) -> DeliveryStore.LoadRequest {
+                .init(eventID: event, endpointID: endpoint, job: job, slotsPerAccount: 1, lease: 60, sendAnyway: false)
+            }
+            let loaded = try c.transaction { tx in
+                try DeliveryStore.loadAll([request("evt_l1", "ep_l2", job: 11), request("evt_gone", "ep_l2", job: 12),
+                                           request("evt_l2", "ep_l1", job: 13), request("evt_l3", "ep_l2", job: 14)], on: tx)
+            }
+            #expect(loaded.map { $0?.slot } == ["ok", nil, "ok", "slots"])
+            #expect(loaded.map { $0?.accountID } == ["acc_l2", nil, "acc_l1", "acc_l2"])
+            #expect(loaded[2]?.endpointID == "ep_l1" && loaded[2]?.data == #"{"n": 1}"#)
+            #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL")
+                        .scalar(String.self) == "{11,13}")
+        }
+    }
+
     /// Two endpoints' deliveries of one event written by one statement: the event's summary,
     /// written once for both, counts both.
     @Test func oneStatementOverTwoDeliveriesOfAnEventCountsBoth() throws {

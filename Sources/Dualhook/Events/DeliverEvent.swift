@@ -39,6 +39,8 @@ public struct DeliverEvent: JobKind {
     let vault: Vault
     let client: HTTPClient
     let slotsPerAccount: Int
+    /// Loads of jobs starting together, read in one statement.
+    let loader = CommitBatcher<DeliveryStore.LoadRequest, DeliveryStore.Loaded?>(write: DeliveryStore.loadAll)
     /// Attempts of jobs finishing together, written in one transaction.
     let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
@@ -58,9 +60,11 @@ public struct DeliverEvent: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = DeliveryStore(database: context.database, vault: vault)
-        guard let delivery = try store.load(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
-                                            slotsPerAccount: slotsPerAccount, lease: context.remaining + 5,
-                                            sendAnyway: args.again == true) else { return }  // the event or endpoint is gone
+        let request = DeliveryStore.LoadRequest(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
+                                                slotsPerAccount: slotsPerAccount, lease: context.remaining + 5,
+                                                sendAnyway: args.again == true)
+        // The event or endpoint is gone.
+        guard let delivery = try store.load(request, loader: loader) else { return }
         switch delivery.slot {
         case .none:
             // Delivered or given up meanwhile, or held: the endpoint is disabled.

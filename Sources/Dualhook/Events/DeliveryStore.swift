@@ -47,54 +47,118 @@ struct DeliveryStore {
         let slot: Slot
     }
 
+    /// What a delivery job asks `load` for.
+    struct LoadRequest: Sendable {
+        let eventID: String
+        /// Nil: the account's default endpoint (a job queued before endpoints existed).
+        let endpointID: String?
+        let job: Int64
+        let slotsPerAccount: Int
+        /// Seconds the slot is held unless given back first.
+        let lease: TimeInterval
+        let sendAnyway: Bool
+    }
+
+    /// One row `loadAll` read, as `delivery` turns it into a `Delivery`.
+    struct Loaded: Sendable {
+        let accountID: String
+        let type: String
+        let data: String
+        let createdAt: String
+        let endpointID: String
+        let url: String
+        let endpointStatus: String
+        let secrets: String
+        let endpointFailing: Bool
+        let endpointStale: Bool
+        let slot: String
+        let isDefault: Bool
+    }
+
     /// The event, its delivery to the endpoint (the account's default when `endpointID` is nil:
     /// a job queued before endpoints existed) and a slot for it when it is to be sent: nil when
-    /// the event or the delivery no longer exists.
-    func load(eventID: String, endpointID: String?, job: Int64, slotsPerAccount: Int, lease: TimeInterval,
-              sendAnyway: Bool) throws -> Delivery? {
-        let row = try database.withConnection { connection in
-            try connection.sql("""
-                SELECT e.account_id, e.type, e.data::text,
-                       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                       p.id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")),
-                       p.failing_since IS NOT NULL, p.health_updated_at < now() - interval '5 seconds',
-                       CASE WHEN \(sendAnyway)::boolean AND job_live(ARRAY['deliver:' || e.id || ':' || p.id]) THEN 'busy'
-                            WHEN p.status = 'enabled' AND (d.status = 'pending' OR \(sendAnyway)::boolean)
-                            THEN event_slot_take(\(job), e.account_id, p.id, \(slotsPerAccount), \(lease)::float8,
-                                                 p.rate_limit_per_second)
-                            ELSE 'none' END,
-                       p.is_default
-                FROM events e
-                JOIN event_endpoints p ON p.id = COALESCE(\(endpointID),
-                    (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))
-                JOIN event_deliveries d ON d.event_id = e.id AND d.endpoint_id = p.id
-                WHERE e.id = \(eventID)
-                """).first
+    /// the event or the delivery no longer exists. The loads of jobs starting together are read
+    /// in one statement (`loader`, a `CommitBatcher`).
+    func load(_ request: LoadRequest, loader: CommitBatcher<LoadRequest, Loaded?>) throws -> Delivery? {
+        let found = try loader.submit([request]) { body in
+            try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body)
         }
-        guard let row else { return nil }
+        guard let row = found.first ?? nil else { return nil }
         do {
-            return try delivery(row, eventID: eventID)
+            return try delivery(row, eventID: request.eventID)
         } catch {
             // A slot taken for a delivery that cannot be read (a secret that does not open) is
             // given back now, not held until its lease ends.
-            try? releaseSlot(job: job, account: try row.decode(at: 0))
+            try? releaseSlot(job: request.job, account: row.accountID)
             throw error
         }
     }
 
-    private func delivery(_ row: Row, eventID: String) throws -> Delivery {
-        let accountID: String = try row.decode(at: 0)
-        let endpointID: String = try row.decode(at: 4)
-        let type: String = try row.decode(at: 1)
-        let slot = Slot(rawValue: try row.decode(at: 10)) ?? .none
-        let owner: SigningSecrets.Owner = try row.decode(Bool.self, at: 11) ? .account(accountID) : .endpoint(endpointID)
-        let secrets = slot == .ok ? try SigningSecrets.openAll(try row.decode(at: 7), owner: owner, vault: vault) : []
-        let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(type)),"
-            + "\"createdAt\":\"\(try row.decode(String.self, at: 3))\",\"data\":\(try row.decode(String.self, at: 2))}"
-        return Delivery(eventID: eventID, accountID: accountID, endpointID: endpointID, body: Data(body.utf8), type: type,
-                        url: try row.decode(at: 5), secrets: secrets,
-                        endpointEnabled: try row.decode(String.self, at: 6) == "enabled",
-                        endpointFailing: try row.decode(at: 8), endpointStale: try row.decode(at: 9), slot: slot)
+    /// One statement for the loads of several jobs, answering in their order; it ends the
+    /// transaction it is given (`CommitBatcher` runs it in one). The slots are
+    /// taken account by account (the rows sorted by account before `event_slot_take` runs on
+    /// them), so two batches that take the same accounts' locks take them in the same order.
+    ///
+    /// One statement per job cost its planning, its executor start and its round trip for each
+    /// delivery, as much as the slot take inside it.
+    @Sendable static func loadAll(_ requests: [LoadRequest], on connection: Connection) throws -> [Loaded?] {
+        struct Input: Codable, Sendable {
+            let n: Int
+            let eventId: String
+            let endpointId: String?
+            let job: Int64
+            let slots: Int
+            let lease: Double
+            let again: Bool
+        }
+        let input = requests.enumerated().map { n, r in
+            Input(n: n, eventId: r.eventID, endpointId: r.endpointID, job: r.job, slots: r.slotsPerAccount, lease: r.lease,
+                  again: r.sendAnyway)
+        }
+        // Sent with the batch's BEGIN and COMMIT: one round trip.
+        let rows = try connection.commit(with: ["""
+            SELECT f.n, f.account_id, f.type, f.data, f.created, f.endpoint_id, f.url, f.status, f.secrets, f.failing, f.stale,
+                   CASE WHEN f.again AND job_live(ARRAY['deliver:' || f.event_id || ':' || f.endpoint_id]) THEN 'busy'
+                        WHEN f.status = 'enabled' AND (f.delivery_status = 'pending' OR f.again)
+                        THEN event_slot_take(f.job, f.account_id, f.endpoint_id, f.slots, f.lease, f.rate_limit_per_second)
+                        ELSE 'none' END,
+                   f.is_default
+            FROM (
+                SELECT i.n, i.job, i.slots, i.lease, i.again, e.id AS event_id, e.account_id, e.type, e.data::text AS data,
+                       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created,
+                       p.id AS endpoint_id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")) AS secrets,
+                       p.failing_since IS NOT NULL AS failing, p.health_updated_at < now() - interval '5 seconds' AS stale,
+                       p.rate_limit_per_second, p.is_default, d.status AS delivery_status
+                FROM jsonb_to_recordset(\(PostgresJSON(input))::jsonb) AS i(
+                    n int, "eventId" text, "endpointId" text, job bigint, slots int, lease float8, again boolean)
+                JOIN events e ON e.id = i."eventId"
+                JOIN event_endpoints p ON p.id = COALESCE(i."endpointId",
+                    (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))
+                JOIN event_deliveries d ON d.event_id = e.id AND d.endpoint_id = p.id
+                -- Sorted here and kept apart (OFFSET 0), so the slot takes above run in this order.
+                ORDER BY e.account_id, i.n
+                OFFSET 0) f
+            """])[0].rows
+        var found = [Loaded?](repeating: nil, count: requests.count)
+        for row in rows {
+            found[try row.decode(Int.self, at: 0)] = Loaded(
+                accountID: try row.decode(at: 1), type: try row.decode(at: 2), data: try row.decode(at: 3),
+                createdAt: try row.decode(at: 4), endpointID: try row.decode(at: 5), url: try row.decode(at: 6),
+                endpointStatus: try row.decode(at: 7), secrets: try row.decode(at: 8), endpointFailing: try row.decode(at: 9),
+                endpointStale: try row.decode(at: 10), slot: try row.decode(at: 11), isDefault: try row.decode(at: 12))
+        }
+        return found
+    }
+
+    private func delivery(_ row: Loaded, eventID: String) throws -> Delivery {
+        let slot = Slot(rawValue: row.slot) ?? .none
+        let owner: SigningSecrets.Owner = row.isDefault ? .account(row.accountID) : .endpoint(row.endpointID)
+        let secrets = slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault) : []
+        let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(row.type)),"
+            + "\"createdAt\":\"\(row.createdAt)\",\"data\":\(row.data)}"
+        return Delivery(eventID: eventID, accountID: row.accountID, endpointID: row.endpointID, body: Data(body.utf8),
+                        type: row.type, url: row.url, secrets: secrets, endpointEnabled: row.endpointStatus == "enabled",
+                        endpointFailing: row.endpointFailing, endpointStale: row.endpointStale, slot: slot)
     }
 
     /// Gives back a slot taken by `load` whose delivery was not sent.
