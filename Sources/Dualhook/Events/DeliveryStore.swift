@@ -116,7 +116,7 @@ struct DeliveryStore {
                   again: r.sendAnyway)
         }
         // Sent with the batch's BEGIN and COMMIT: one round trip.
-        let rows = try connection.commit(with: ["""
+        let rows = try connection.commit(with: [.genericPlans, """
             SELECT f.n, f.account_id, f.type, f.data, f.created, f.endpoint_id, f.url, f.status, f.secrets, f.failing, f.stale,
                    CASE WHEN f.again AND job_live(ARRAY['deliver:' || f.event_id || ':' || f.endpoint_id]) THEN 'busy'
                         WHEN f.status = 'enabled' AND (f.delivery_status = 'pending' OR f.again)
@@ -138,7 +138,7 @@ struct DeliveryStore {
                 -- Sorted here and kept apart (OFFSET 0), so the slot takes above run in this order.
                 ORDER BY e.account_id, i.n
                 OFFSET 0) f
-            """])[0].rows
+            """])[1].rows
         var found = [Loaded?](repeating: nil, count: requests.count)
         for row in rows {
             found[try row.decode(Int.self, at: 0)] = Loaded(
