@@ -81,7 +81,8 @@ final class QueueRunner: @unchecked Sendable {
         guard !jobs.isEmpty else { return }
         condition.lock()
         pending.append(contentsOf: jobs)
-        if jobs.count == 1 { condition.signal() } else { condition.broadcast() }
+        // One waiting slot per job: a broadcast would wake every idle slot for a few jobs.
+        for _ in jobs { condition.signal() }
         condition.unlock()
     }
 
