@@ -173,11 +173,27 @@ final class ResponseSink {
     }
 
     func header(_ data: UnsafeMutablePointer<CChar>, _ length: Int) {
-        let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }.trimmingCharacters(in: .whitespacesAndNewlines)
-        if line.hasPrefix("HTTP/") { headers.removeAll(); return }  // a new response (after 100 Continue)
-        guard let colon = line.firstIndex(of: ":") else { return }
-        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        // Over the line's bytes: Foundation's `trimmingCharacters` went through NSString and
+        // was a twentieth of the worker's time delivering events.
+        data.withMemoryRebound(to: UInt8.self, capacity: length) { start in
+            let line = ResponseSink.trimmed(UnsafeBufferPointer(start: start, count: length))
+            if line.starts(with: "HTTP/".utf8) { headers.removeAll(); return }  // a new response (after 100 Continue)
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+            headers[name] = String(decoding: ResponseSink.trimmed(line[(colon + 1)...]), as: UTF8.self)
+        }
+    }
+
+    /// Without leading and trailing spaces, tabs, CR and LF (a header line's only whitespace).
+    static func trimmed(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        var lower = bytes.startIndex, upper = bytes.endIndex
+        while lower < upper && blank(bytes[lower]) { lower += 1 }
+        while upper > lower && blank(bytes[upper - 1]) { upper -= 1 }
+        return bytes[lower..<upper]
+    }
+
+    static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        trimmed(bytes[...])
     }
 }

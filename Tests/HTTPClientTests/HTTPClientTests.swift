@@ -1,5 +1,5 @@
 import Foundation
-import HTTPClient
+@testable import HTTPClient
 import HTTPServer
 import TestSupport
 import Testing
@@ -92,5 +92,28 @@ enum Target {
         }
         #expect(AddressPolicy.isPublic("172.32.0.1"))
         #expect(AddressPolicy.isPublic("100.128.0.1"))
+    }
+}
+
+/// Header lines as curl hands them over, one at a time with their CRLF.
+@Suite struct ResponseHeaderTests {
+    func parse(_ lines: [String]) -> [String: String] {
+        let sink = ResponseSink(limit: 0)
+        for line in lines {
+            var bytes = Array(line.utf8CString)
+            bytes.withUnsafeMutableBufferPointer { sink.header($0.baseAddress!, line.utf8.count) }
+        }
+        return sink.headers
+    }
+
+    @Test func namesAreLowercasedAndValuesTrimmedOfSpacesTabsAndLineEnds() {
+        let headers = parse(["HTTP/1.1 503 Service Unavailable\r\n", "Retry-After:  \t120 \r\n", "X-Note: a: b\r\n",
+                             "Empty:\r\n", "no colon here\r\n", "\r\n"])
+        #expect(headers == ["retry-after": "120", "x-note": "a: b", "empty": ""])
+    }
+
+    @Test func aNewStatusLineStartsTheHeadersAfresh() {
+        let headers = parse(["HTTP/1.1 100 Continue\r\n", "X-First: 1\r\n", "\r\n", "HTTP/1.1 200 OK\r\n", "X-Second: 2\r\n"])
+        #expect(headers == ["x-second": "2"])
     }
 }
