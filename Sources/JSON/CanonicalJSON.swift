@@ -78,6 +78,14 @@ public enum CanonicalJSON {
         }
     }
 
+    /// `text` as a JSON string, escaped as `canonical` escapes strings.
+    public static func quoted(_ text: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 2)
+        write(string: Array(text.utf8), into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func write(string text: [UInt8], into out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))

@@ -78,3 +78,13 @@ import JSON
         }
     }
 }
+
+@Suite struct QuotedJSONTests {
+    @Test func aStringIsQuotedSoAParserReadsItBack() throws {
+        for text in ["evt_1", "onboarding.completed", "a \"quoted\" \\ word", "tab\tand\nline\u{1}", "ünï/cödé ✓", ""] {
+            let quoted = CanonicalJSON.quoted(text)
+            #expect(try JSONDecoder().decode(String.self, from: Data(quoted.utf8)) == text, "\(quoted)")
+        }
+        #expect(CanonicalJSON.quoted("a\"b\n") == #""a\"b\u000a""#)
+    }
+}

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JSON
 import JobQueue
 import Postgres
 
@@ -306,7 +307,6 @@ struct DeliveryStore {
         }
     }
 
-    static func quote(_ text: String) -> String {
-        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
-    }
+    /// A JSON string (one `JSONEncoder` per string was a visible part of each delivery).
+    static func quote(_ text: String) -> String { CanonicalJSON.quoted(text) }
 }
