@@ -20,6 +20,10 @@ public struct Router<Handler: Sendable>: Sendable {
     }
 
     public private(set) var routes: [Route] = []
+    /// Indices into `routes` by their number of segments, in the order they were added: a path
+    /// is compared only with the routes it could match (the scan over every route was a
+    /// visible part of each request).
+    private var bySegments: [Int: [Int]] = [:]
 
     public init() {}
 
@@ -27,13 +31,15 @@ public struct Router<Handler: Sendable>: Sendable {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
+        bySegments[segments.count, default: []].append(routes.count)
         routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
     }
 
     public func match(method: String, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
-        for route in routes where route.segments.count == parts.count {
+        for index in bySegments[parts.count] ?? [] {
+            let route = routes[index]
             var parameters: [String: String] = [:]
             var matched = true
             for (segment, part) in zip(route.segments, parts) {

@@ -83,7 +83,7 @@ public struct Logger: Sendable {
         line += " "
         line += key
         line += "="
-        if value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) {
+        if value.isEmpty || Logger.needsQuotes(value) {
             line += "\""
             for ch in value {
                 switch ch {
@@ -98,6 +98,19 @@ public struct Logger: Sendable {
         } else {
             line += value
         }
+    }
+
+    /// A space, a quote, an equals sign or a line break. Over the bytes while they are ASCII
+    /// (Character by Character this was a visible part of each access line).
+    static func needsQuotes(_ value: String) -> Bool {
+        for byte in value.utf8 {
+            switch byte {
+            case 0x20, 0x22, 0x3D, 0x0A, 0x0B, 0x0C, 0x0D: return true
+            case 0x80...: return value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline })
+            default: continue
+            }
+        }
+        return false
     }
 
     static func timestamp() -> String { Timestamp.rfc3339(Date()) }

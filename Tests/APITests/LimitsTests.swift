@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+@testable import Dualhook
 
 /// What libmicrohttpd enforces for us: header size and clients that stall.
 @Suite(.serialized) struct LimitsTests {
@@ -75,5 +76,19 @@ import Testing
         _ = read(fd, &buffer, buffer.count)
         #expect(try f.count("onboarding_sessions") == 1, "only the complete request wrote")
         #expect(try f.server.send("GET", "/healthz").status == 200)
+    }
+}
+
+/// The media types a JSON body may be announced with.
+@Suite struct JSONContentTypeTests {
+    @Test func applicationJSONInAnyCaseWithParametersAndSpacesIsJSON() {
+        for type in ["application/json", "Application/JSON", " application/json ; charset=utf-8", "application/json;charset=UTF-8",
+                     "\tapplication/json\t"] {
+            #expect(JSONBodyOnly.isJSON(type), "\(type)")
+        }
+        for type in [nil, "", "application/jsonx", "application/json-patch+json", "text/json", "application\u{0F}json",
+                     "application/ json", "multipart/form-data; boundary=application/json"] {
+            #expect(!JSONBodyOnly.isJSON(type), "\(type ?? "nil")")
+        }
     }
 }

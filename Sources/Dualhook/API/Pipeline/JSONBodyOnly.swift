@@ -11,8 +11,17 @@ struct JSONBodyOnly: Middleware {
     }
 
     /// `application/json`, with or without parameters (`; charset=utf-8`).
+    /// Over the header's bytes: through Foundation's `trimmingCharacters` this was a visible
+    /// part of every request.
     static func isJSON(_ contentType: String?) -> Bool {
-        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
-        return type == "application/json"
+        guard let contentType else { return false }
+        var bytes = contentType.utf8[...]
+        if let semicolon = bytes.firstIndex(of: UInt8(ascii: ";")) { bytes = bytes[..<semicolon] }
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+        while let first = bytes.first, blank(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, blank(last) { bytes = bytes.dropLast() }
+        let expected = "application/json".utf8
+        let lowered: (UInt8) -> UInt8 = { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
+        return bytes.count == expected.count && zip(bytes, expected).allSatisfy { lowered($0) == $1 }
     }
 }

@@ -1,0 +1,25 @@
+import Testing
+@testable import Logging
+
+/// logfmt values: bare when they can be, quoted and escaped when a reader would split them.
+@Suite struct LogfmtValueTests {
+    func appended(_ value: String) -> String {
+        var line = ""
+        Logger.append("k", value, to: &line)
+        return line
+    }
+
+    @Test func plainValuesStayBareAndOthersAreQuoted() {
+        #expect(appended("req_123") == " k=req_123")
+        #expect(appended("ünïcödé") == " k=ünïcödé")
+        #expect(appended("") == #" k="""#)
+        #expect(appended("two words") == #" k="two words""#)
+        #expect(appended("a=b") == #" k="a=b""#)
+        #expect(appended(#"say "hi""#) == #" k="say \"hi\"""#)
+        #expect(appended("line\nbreak") == #" k="line\nbreak""#)
+        #expect(appended("cr\rhere") == #" k="cr\rhere""#)
+        #expect(appended("form\u{0C}feed").hasPrefix(#" k=""#))
+        #expect(appended("next\u{2028}line").hasPrefix(#" k=""#), "a line separator past ASCII is a break too")
+        #expect(appended("ünï code") == #" k="ünï code""#)
+    }
+}
