@@ -29,22 +29,21 @@ struct ClaimedJob: Sendable {
     static func claim(queue: String, limit: Int, workerID: String, leaseMargin: TimeInterval,
                       on connection: Connection) throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
-        // The limit is written into the statement, not bound: a generic plan then knows how
-        // many rows it takes and fetches each by its key. With `LIMIT $n` the generic plan
-        // assumed a tenth of the due jobs and joined the update to a scan of the table.
+        // Planned once per connection (its generic plan): the due jobs in the claim index's
+        // order, then each updated by its key. Joined to the due jobs instead, the generic plan
+        // took `LIMIT $n` for a tenth of them and joined the update to a scan of the table.
         let claim: PostgresQuery = """
-            WITH due AS (
+            UPDATE jobs j
+            SET state = 'running', attempt = j.attempt + 1, locked_by = \(workerID), attempted_at = now(),
+                locked_until = now() + make_interval(secs => j.timeout_seconds + \(leaseMargin)::float8)
+            WHERE j.id = ANY(ARRAY(
                 SELECT id FROM jobs
                 WHERE state = 'available' AND queue = \(queue) AND run_at <= now()
                   -- A paused queue gives nothing (one look at a tiny table, once per claim).
                   AND NOT EXISTS (SELECT 1 FROM job_queue_pauses p WHERE p.queue = \(queue))
                 ORDER BY priority, run_at, id
-                LIMIT \(unescaped: String(limit))
-                FOR UPDATE SKIP LOCKED)
-            UPDATE jobs j
-            SET state = 'running', attempt = j.attempt + 1, locked_by = \(workerID), attempted_at = now(),
-                locked_until = now() + make_interval(secs => j.timeout_seconds + \(leaseMargin)::float8)
-            FROM due WHERE j.id = due.id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED))
             RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.timeout_seconds, j.created_at
             """
         // One round trip: BEGIN, the plan setting, the claim and COMMIT.

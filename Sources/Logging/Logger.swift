@@ -85,13 +85,15 @@ public struct Logger: Sendable {
         line += "="
         if value.isEmpty || Logger.needsQuotes(value) {
             line += "\""
-            for ch in value {
-                switch ch {
+            // By scalar: a quote followed by a combining mark is one Character, which a
+            // comparison with "\"" would miss.
+            for scalar in value.unicodeScalars {
+                switch scalar {
                 case "\"": line += "\\\""
                 case "\\": line += "\\\\"
                 case "\n": line += "\\n"
                 case "\r": line += "\\r"
-                default: line.append(ch)
+                default: line.unicodeScalars.append(scalar)
                 }
             }
             line += "\""

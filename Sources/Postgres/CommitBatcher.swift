@@ -13,8 +13,8 @@ import Foundation
 /// If a batch of several callers fails, each caller's items are run again in a transaction of
 /// their own, so one caller's bad items (or a connection found broken) fail only that caller.
 ///
-/// `@unchecked Sendable`: `queue` and `running` are read and written only under `condition`;
-/// an entry's `result` is written under it and read by its caller under it.
+/// `@unchecked Sendable`: `queue`, `running` and an entry's `result` and `leading` are read and
+/// written only under `lock`.
 public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked Sendable {
     /// Writes `items` in the transaction it is given and answers one outcome per item, in order.
     public typealias Write = @Sendable ([Item], Connection) throws -> [Outcome]
@@ -25,6 +25,8 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
     private final class Entry {
         let items: [Item]
         var result: Result<[Outcome], any Error>?
+        /// Its caller is leading a batch (which may not hold this entry), so is not waiting.
+        var leading = false
         /// Wakes this entry's caller alone: its batch ended, or it is to lead the next one.
         let wake = DispatchSemaphore(value: 0)
         init(_ items: [Item]) { self.items = items }
@@ -32,14 +34,22 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
 
     private let maxItems: Int
     private let write: Write
-    private let condition = NSCondition()
+    private let retryAlone: @Sendable (any Error) -> Bool
+    private let lock = NSLock()
     private var queue: [Entry] = []
     private var running = 0
     private let concurrency: Int
 
-    public init(maxItems: Int = 500, concurrency: Int = 2, write: @escaping Write) {
+    /// `retryAlone` says whether a failed batch of several callers is written again caller by
+    /// caller (the default: an item of one caller may be what failed it). For writes whose
+    /// failures are the batch's own (a timeout, a lost connection), answer false but for the
+    /// errors a retry cures (a deadlock): running each caller again, one after another, would
+    /// keep every caller waiting far longer than the failure it reports.
+    public init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = { _ in true },
+                write: @escaping Write) {
         self.maxItems = maxItems
         self.concurrency = concurrency
+        self.retryAlone = retryAlone
         self.write = write
     }
 
@@ -48,18 +58,19 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
     @discardableResult
     public func submit(_ items: [Item], lend: Lend) throws -> [Outcome] {
         let entry = Entry(items)
-        condition.lock()
+        lock.lock()
         queue.append(entry)
         while entry.result == nil {
             // Lead a batch when one may start and this entry still waits in the queue (another
             // leader may have taken it meanwhile: then its batch's end wakes us).
             guard running < concurrency, queue.contains(where: { $0 === entry }) else {
-                condition.unlock()
+                lock.unlock()
                 entry.wake.wait()
-                condition.lock()
+                lock.lock()
                 continue
             }
             running += 1
+            entry.leading = true
             var batch: [Entry] = []
             var count = 0
             while let next = queue.first, batch.isEmpty || count + next.items.count <= maxItems {
@@ -67,20 +78,30 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
                 count += next.items.count
             }
             // What did not fit may start beside this batch.
-            if running < concurrency { queue.first?.wake.signal() }
-            condition.unlock()
+            let beside = running < concurrency ? nextLeader() : nil
+            lock.unlock()
+            beside?.wake.signal()
             let results = run(batch, lend: lend)
-            condition.lock()
+            lock.lock()
             for (waiting, result) in zip(batch, results) { waiting.result = result }
             running -= 1
-            // Each caller of the batch, and the first still queued to lead the next: waking
-            // every waiting thread at each commit cost more in context switches than the
-            // batches saved.
-            for waiting in batch where waiting !== entry { waiting.wake.signal() }
-            queue.first?.wake.signal()
+            entry.leading = false
+            // Each caller of the batch, and the first still queued to lead the next; signalled
+            // once the lock is free, so they do not wake only to wait for it. Waking every
+            // waiting thread at each commit cost more in context switches than batches saved.
+            let woken = batch.filter { $0 !== entry } + (nextLeader().map { [$0] } ?? [])
+            lock.unlock()
+            for waiting in woken { waiting.wake.signal() }
+            lock.lock()
         }
-        condition.unlock()
-        return try entry.result!.get()
+        let result = entry.result!
+        lock.unlock()
+        return try result.get()
+    }
+
+    /// The first queued entry whose caller is waiting (not leading a batch of others).
+    private func nextLeader() -> Entry? {
+        queue.first { !$0.leading }
     }
 
     private func run(_ batch: [Entry], lend: Lend) -> [Result<[Outcome], any Error>] {
@@ -96,7 +117,7 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
         } catch {
             // Each caller alone, each on a connection lent afresh: a bad item or a connection
             // lost fails one caller, not all of them.
-            if batch.count == 1 { return [.failure(error)] }
+            if batch.count == 1 || !retryAlone(error) { return batch.map { _ in .failure(error) } }
             return batch.map { entry in Result { try commit(entry.items, lend: lend) } }
         }
     }
@@ -114,8 +135,9 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
 
 extension CommitBatcher where Outcome == Void {
     /// A batcher for writes that answer nothing but whether they committed.
-    public convenience init(maxItems: Int = 500, concurrency: Int = 2, write: @escaping @Sendable ([Item], Connection) throws -> Void) {
-        self.init(maxItems: maxItems, concurrency: concurrency) { items, connection in
+    public convenience init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = { _ in true },
+                            write: @escaping @Sendable ([Item], Connection) throws -> Void) {
+        self.init(maxItems: maxItems, concurrency: concurrency, retryAlone: retryAlone) { items, connection in
             try write(items, connection)
             return items.map { _ in () }
         }

@@ -81,11 +81,14 @@ extension Commands {
             let maxAttempts = (registry.retryPolicy(of: kind) ?? .standard).maxAttempts
             let connection = try connect(environment)
             defer { connection.close() }
+            if parsed.options["spacing"] != nil || count > 1 {
+                guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job, without --spacing") }
+            }
             if parsed.options["spacing"] != nil {
                 // One job per transaction, woken as a long-lived process wakes its queues (the
                 // coalescing notifier): what a front or worker does, without a process start
                 // and exit beside each job.
-                guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job") }
+                guard parsed.options["delay"] == nil else { throw UsageError("--delay does not go with --spacing") }
                 let pause = try parsed.seconds("spacing", default: 0)
                 WakeUps.shared.start(databaseURL: environment.databaseURL)
                 for n in 0..<count {
@@ -103,7 +106,6 @@ extension Commands {
                                                  on: connection)
                 print(id.map { "\($0)" } ?? "a job with that unique key is already waiting")
             } else {
-                guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job") }
                 var left = count
                 while left > 0 {
                     let n = min(left, 5000)

@@ -70,30 +70,38 @@ import Testing
     }
 
     /// The loads of several delivery jobs read in one statement (`DeliveryStore.loadAll`): each
-    /// answered in its place, a missing event as nil, and the slots of one account taken in the
-    /// jobs' order.
+    /// answered in its place (a missing event as nil, a job without an endpoint through its
+    /// account's default one, a disabled endpoint with no slot, a redelivery whose job is still
+    /// live as busy), and the slots of one account taken in the jobs' order.
     @Test func loadsOfSeveralJobsAreAnsweredInTheirOrder() throws {
         let db = try TestDatabase(label: "api")
         defer { db.drop() }
         try db.with { c throws in
-            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_l1', 'One', 'One'), ('acc_l2', 'Two', 'Two')")
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_l1', 'One', 'One'), ('acc_l2', 'Two', 'Two'), ('acc_l3', 'Three', 'Three')")
             try c.execute("""
-                INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_l1', 'acc_l1', 'https://one.example/hook'),
-                                                                        ('ep_l2', 'acc_l2', 'https://two.example/hook')
+                INSERT INTO event_endpoints (id, account_id, url, is_default) VALUES
+                    ('ep_l1', 'acc_l1', 'https://one.example/hook', true), ('ep_l2', 'acc_l2', 'https://two.example/hook', false),
+                    ('ep_l3', 'acc_l3', 'https://three.example/hook', false)
                 """)
-            for (event, account) in [("evt_l1", "acc_l2"), ("evt_l2", "acc_l1"), ("evt_l3", "acc_l2")] {
+            for (event, account) in [("evt_l1", "acc_l2"), ("evt_l2", "acc_l1"), ("evt_l3", "acc_l2"), ("evt_l4", "acc_l3"), ("evt_l5", "acc_l1")] {
                 try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), \(account), 'onboarding.started', '{\"n\":1}')")
             }
-            func request(_ event: String, _ endpoint: String, job: Int64) -> DeliveryStore.LoadRequest {
-                .init(eventID: event, endpointID: endpoint, job: job, slotsPerAccount: 1, lease: 60, sendAnyway: false)
+            try c.execute("UPDATE event_endpoints SET status = 'disabled' WHERE id = 'ep_l3'")
+            func request(_ event: String, _ endpoint: String?, job: Int64, again: Bool = false) -> DeliveryStore.LoadRequest {
+                .init(eventID: event, endpointID: endpoint, job: job, slotsPerAccount: 1, lease: 60, sendAnyway: again)
             }
             let loaded = try c.transaction { tx in
-                try DeliveryStore.loadAll([request("evt_l1", "ep_l2", job: 11), request("evt_gone", "ep_l2", job: 12),
-                                           request("evt_l2", "ep_l1", job: 13), request("evt_l3", "ep_l2", job: 14)], on: tx)
+                try DeliveryStore.loadAll([
+                    request("evt_l1", "ep_l2", job: 11), request("evt_gone", "ep_l2", job: 12), request("evt_l2", nil, job: 13),
+                    request("evt_l3", "ep_l2", job: 14), request("evt_l4", "ep_l3", job: 15),
+                    // Its delivery job, queued with the event, has not run: a redelivery waits for it.
+                    request("evt_l5", "ep_l1", job: 16, again: true),
+                ], on: tx)
             }
-            #expect(loaded.map { $0?.slot } == ["ok", nil, "ok", "slots"])
-            #expect(loaded.map { $0?.accountID } == ["acc_l2", nil, "acc_l1", "acc_l2"])
-            #expect(loaded[2]?.endpointID == "ep_l1" && loaded[2]?.data == #"{"n": 1}"#)
+            #expect(loaded.map { $0?.slot } == ["ok", nil, "ok", "slots", "none", "busy"])
+            #expect(loaded.map { $0?.accountID } == ["acc_l2", nil, "acc_l1", "acc_l2", "acc_l3", "acc_l1"])
+            #expect(loaded[2]?.endpointID == "ep_l1" && loaded[2]?.isDefault == true && loaded[2]?.data == #"{"n": 1}"#)
+            #expect(loaded[4]?.endpointStatus == "disabled")
             #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL")
                         .scalar(String.self) == "{11,13}")
         }

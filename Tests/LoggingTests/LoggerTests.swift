@@ -21,5 +21,7 @@ import Testing
         #expect(appended("form\u{0C}feed").hasPrefix(#" k=""#))
         #expect(appended("next\u{2028}line").hasPrefix(#" k=""#), "a line separator past ASCII is a break too")
         #expect(appended("ünï code") == #" k="ünï code""#)
+        #expect(appended("a\"\u{301}b") == " k=\"a\\\"\u{301}b\"", "a quote with a combining mark is still escaped")
+        #expect(appended("crlf\r\nend") == #" k="crlf\r\nend""#)
     }
 }

@@ -56,6 +56,42 @@ import Testing
     }
 }
 
+/// A batcher told not to retry alone: a failed batch fails each of its callers, and nothing of
+/// it is kept.
+@Suite struct CommitBatcherNoRetryTests {
+    @Test func aFailedBatchFailsEveryCallerInIt() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in try connection.execute("CREATE TABLE t (id int PRIMARY KEY)") }
+        let pool = ConnectionPool(url: db.url, maxConnections: 4)
+        defer { pool.shutdown() }
+        let batcher = CommitBatcher<Int, Void>(concurrency: 1, retryAlone: { _ in false }) { (items: [Int], connection: Connection) throws -> Void in
+            try connection.execute("SELECT pg_sleep(0.02)")
+            try connection.sql("INSERT INTO t SELECT unnest(\(items)::int[])")
+        }
+        let answers = LockedArray<(caller: Int, failed: Bool)>()
+        let done = DispatchGroup()
+        for caller in 0..<32 {
+            done.enter()
+            Thread.detachNewThread {
+                // Caller 7 sends its row twice, which the primary key refuses.
+                let items = caller == 7 ? [7, 7] : [caller]
+                let failed = (try? batcher.submit(items) { body in try pool.withConnection(body) }) == nil
+                answers.append((caller, failed))
+                done.leave()
+            }
+        }
+        done.wait()
+        let failed = Set(answers.all.filter(\.failed).map(\.caller))
+        #expect(failed.contains(7))
+        #expect(failed.count > 1, "callers that shared caller 7's batch fail with it, not retried alone")
+        try db.with { connection throws in
+            let kept = Set(try connection.query("SELECT id FROM t").rows.map { try $0.decode(Int.self, at: 0) })
+            #expect(kept == Set(0..<32).subtracting(failed))
+        }
+    }
+}
+
 /// An array many threads append to.
 final class LockedArray<Element>: @unchecked Sendable {
     // @unchecked: `items` is touched only under `lock`.

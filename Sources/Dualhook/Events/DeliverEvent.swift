@@ -40,7 +40,10 @@ public struct DeliverEvent: JobKind {
     let client: HTTPClient
     let slotsPerAccount: Int
     /// Loads of jobs starting together, read in one statement.
-    let loader = CommitBatcher<DeliveryStore.LoadRequest, DeliveryStore.Loaded?>(write: DeliveryStore.loadAll)
+    /// A failed read is the batch's (a timeout, a lost connection): every job of it retries on
+    /// its own schedule, except after a deadlock, which running each job's read alone cures.
+    let loader = CommitBatcher<DeliveryStore.LoadRequest, DeliveryStore.Loaded?>(
+        retryAlone: { ($0 as? PostgresError)?.sqlState == "40P01" }, write: DeliveryStore.loadAll)
     /// Attempts of jobs finishing together, written in one transaction.
     let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.

@@ -81,9 +81,7 @@ struct DeliveryStore {
     /// the event or the delivery no longer exists. The loads of jobs starting together are read
     /// in one statement (`loader`, a `CommitBatcher`).
     func load(_ request: LoadRequest, loader: CommitBatcher<LoadRequest, Loaded?>) throws -> Delivery? {
-        let found = try loader.submit([request]) { body in
-            try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body)
-        }
+        let found = try loader.submit([request], lend: lendForBatch)
         guard let row = found.first ?? nil else { return nil }
         do {
             return try delivery(row, eventID: request.eventID)
@@ -96,9 +94,9 @@ struct DeliveryStore {
     }
 
     /// One statement for the loads of several jobs, answering in their order; it ends the
-    /// transaction it is given (`CommitBatcher` runs it in one). The slots are
-    /// taken account by account (the rows sorted by account before `event_slot_take` runs on
-    /// them), so two batches that take the same accounts' locks take them in the same order.
+    /// transaction it is given (`CommitBatcher` runs it in one). The slots are taken in the
+    /// order of the accounts' advisory lock keys (the rows sorted before `event_slot_take` runs
+    /// on them), so two batches take the locks they share in the same order.
     ///
     /// One statement per job cost its planning, its executor start and its round trip for each
     /// delivery, as much as the slot take inside it.
@@ -136,8 +134,9 @@ struct DeliveryStore {
                 JOIN event_endpoints p ON p.id = COALESCE(i."endpointId",
                     (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))
                 JOIN event_deliveries d ON d.event_id = e.id AND d.endpoint_id = p.id
-                -- Sorted here and kept apart (OFFSET 0), so the slot takes above run in this order.
-                ORDER BY e.account_id, i.n
+                -- Sorted here and kept apart (OFFSET 0), so the slot takes above run in this
+                -- order: by the key of the account's advisory lock first (two accounts may share it).
+                ORDER BY hashtext(e.account_id), e.account_id, i.n
                 OFFSET 0) f
             """])[1].rows
         var found = [Loaded?](repeating: nil, count: requests.count)
@@ -215,13 +214,18 @@ struct DeliveryStore {
                 try also(tx)
             }
         } else {
-            // The batch may carry other jobs' attempts: its own timeout, not this job's remainder.
-            try recorder.submit([row]) { body in try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body) }
+            try recorder.submit([row], lend: lendForBatch)
         }
     }
 
-    /// How long a batch of attempts may take in the database.
+    /// How long a batch of reads or attempts may take in the database.
     static let batchTimeout: TimeInterval = 10
+
+    /// A connection for a batch, which may carry other jobs' work: the batch's own timeout, not
+    /// what is left of this job's attempt.
+    func lendForBatch<T>(_ body: (Connection) throws -> T) throws -> T {
+        try database.withConnection(statementTimeout: DeliveryStore.batchTimeout, body)
+    }
 
     /// Writes attempts in one statement (`record`), after locking the endpoints whose health it
     /// writes and then the events whose summary its trigger writes, each in id order: two
