@@ -102,17 +102,20 @@ public struct Logger: Sendable {
         }
     }
 
-    /// A space, a quote, an equals sign or a line break. Over the bytes while they are ASCII
-    /// (Character by Character this was a visible part of each access line).
+    /// A space, a quote, an equals sign or a line break. Over the bytes (Character by Character
+    /// this was a visible part of each access line): in UTF-8 every byte of a non-ASCII scalar is
+    /// 0x80 or above, so an ASCII byte is always that character, even where a combining mark
+    /// after it makes one Character of the two. Past ASCII only NEL, LS and PS break lines.
     static func needsQuotes(_ value: String) -> Bool {
+        var ascii = true
         for byte in value.utf8 {
             switch byte {
             case 0x20, 0x22, 0x3D, 0x0A, 0x0B, 0x0C, 0x0D: return true
-            case 0x80...: return value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline })
+            case 0x80...: ascii = false
             default: continue
             }
         }
-        return false
+        return !ascii && value.unicodeScalars.contains { $0 == "\u{85}" || $0 == "\u{2028}" || $0 == "\u{2029}" }
     }
 
     static func timestamp() -> String { Timestamp.rfc3339(Date()) }

@@ -11,7 +11,8 @@ import Foundation
 /// one's commit waiting for the disk does not leave the others' work waiting behind it. With
 /// one caller at a time it is a plain transaction.
 /// If a batch of several callers fails, each caller's items are run again in a transaction of
-/// their own, so one caller's bad items (or a connection found broken) fail only that caller.
+/// their own, so one caller's bad items (or a connection found broken) fail only that caller,
+/// unless `retryAlone` says the failure was the batch's own.
 ///
 /// `@unchecked Sendable`: `queue`, `running` and an entry's `result` and `leading` are read and
 /// written only under `lock`.

@@ -79,17 +79,18 @@ extension Commands {
             let queue = parsed.options["queue"] ?? registry.queue(of: kind) ?? "default"
             let timeout = try parsed.seconds("timeout", default: registry.timeout(of: kind) ?? 60)
             let maxAttempts = (registry.retryPolicy(of: kind) ?? .standard).maxAttempts
-            let connection = try connect(environment)
-            defer { connection.close() }
-            if parsed.options["spacing"] != nil || count > 1 {
+            let delay = try parsed.seconds("delay", default: 0)
+            let spacing = try parsed.options["spacing"].map { _ in try parsed.seconds("spacing", default: 0) }
+            if spacing != nil || count > 1 {
                 guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job, without --spacing") }
             }
-            if parsed.options["spacing"] != nil {
+            if spacing != nil && parsed.options["delay"] != nil { throw UsageError("--delay does not go with --spacing") }
+            let connection = try connect(environment)
+            defer { connection.close() }
+            if let pause = spacing {
                 // One job per transaction, woken as a long-lived process wakes its queues (the
                 // coalescing notifier): what a front or worker does, without a process start
                 // and exit beside each job.
-                guard parsed.options["delay"] == nil else { throw UsageError("--delay does not go with --spacing") }
-                let pause = try parsed.seconds("spacing", default: 0)
                 WakeUps.shared.start(databaseURL: environment.databaseURL)
                 for n in 0..<count {
                     if n > 0 { Thread.sleep(forTimeInterval: pause) }
@@ -102,7 +103,7 @@ extension Commands {
             } else if count == 1 {
                 let id = try JobQueue.enqueueRaw(kind: kind, queue: queue, argsJSON: argsJSON, maxAttempts: maxAttempts,
                                                  timeout: timeout,
-                                                 options: JobOptions(uniqueKey: parsed.options["unique-key"], delay: try parsed.seconds("delay", default: 0)),
+                                                 options: JobOptions(uniqueKey: parsed.options["unique-key"], delay: delay),
                                                  on: connection)
                 print(id.map { "\($0)" } ?? "a job with that unique key is already waiting")
             } else {
@@ -110,7 +111,8 @@ extension Commands {
                 while left > 0 {
                     let n = min(left, 5000)
                     try JobQueue.enqueueManyRaw(kind: kind, queue: queue, argsJSON: Array(repeating: argsJSON, count: n),
-                                                maxAttempts: maxAttempts, timeout: timeout, on: connection)
+                                                maxAttempts: maxAttempts, timeout: timeout, options: JobOptions(delay: delay),
+                                                on: connection)
                     left -= n
                 }
                 print("enqueued \(count) \(kind) jobs")

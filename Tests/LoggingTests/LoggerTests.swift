@@ -23,5 +23,8 @@ import Testing
         #expect(appended("ünï code") == #" k="ünï code""#)
         #expect(appended("a\"\u{301}b") == " k=\"a\\\"\u{301}b\"", "a quote with a combining mark is still escaped")
         #expect(appended("crlf\r\nend") == #" k="crlf\r\nend""#)
+        // A space or quote after a non-ASCII letter and before a combining mark.
+        #expect(appended("é \u{301}x") == " k=\"é \u{301}x\"")
+        #expect(appended("ü\"\u{301}") == " k=\"ü\\\"\u{301}\"")
     }
 }

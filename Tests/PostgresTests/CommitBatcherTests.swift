@@ -65,29 +65,39 @@ import Testing
         try db.with { connection throws in try connection.execute("CREATE TABLE t (id int PRIMARY KEY)") }
         let pool = ConnectionPool(url: db.url, maxConnections: 4)
         defer { pool.shutdown() }
+        // The first batch (row 1000 alone) waits until every other caller has queued, so they
+        // all share the second batch, caller 7's bad items among them.
+        let release = DispatchSemaphore(value: 0)
         let batcher = CommitBatcher<Int, Void>(concurrency: 1, retryAlone: { _ in false }) { (items: [Int], connection: Connection) throws -> Void in
-            try connection.execute("SELECT pg_sleep(0.02)")
+            if items == [1000] { release.wait() }
             try connection.sql("INSERT INTO t SELECT unnest(\(items)::int[])")
         }
-        let answers = LockedArray<(caller: Int, failed: Bool)>()
+        let answers = LockedArray<(caller: Int, error: (any Error)?)>()
         let done = DispatchGroup()
-        for caller in 0..<32 {
+        func submit(_ caller: Int, _ items: [Int]) {
             done.enter()
             Thread.detachNewThread {
-                // Caller 7 sends its row twice, which the primary key refuses.
-                let items = caller == 7 ? [7, 7] : [caller]
-                let failed = (try? batcher.submit(items) { body in try pool.withConnection(body) }) == nil
-                answers.append((caller, failed))
+                do {
+                    try batcher.submit(items) { body in try pool.withConnection(body) }
+                    answers.append((caller, nil))
+                } catch {
+                    answers.append((caller, error))
+                }
                 done.leave()
             }
         }
+        submit(1000, [1000])
+        Thread.sleep(forTimeInterval: 0.2)
+        // Caller 7 sends its row twice, which the primary key refuses.
+        for caller in 0..<31 { submit(caller, caller == 7 ? [7, 7] : [caller]) }
+        Thread.sleep(forTimeInterval: 0.5)
+        release.signal()
         done.wait()
-        let failed = Set(answers.all.filter(\.failed).map(\.caller))
-        #expect(failed.contains(7))
-        #expect(failed.count > 1, "callers that shared caller 7's batch fail with it, not retried alone")
+        let failures = answers.all.filter { $0.error != nil }
+        #expect(Set(failures.map(\.caller)) == Set(0..<31), "every caller of the failed batch fails, none is retried alone")
+        #expect(failures.allSatisfy { ($0.error as? PostgresError)?.sqlState == SQLState.uniqueViolation })
         try db.with { connection throws in
-            let kept = Set(try connection.query("SELECT id FROM t").rows.map { try $0.decode(Int.self, at: 0) })
-            #expect(kept == Set(0..<32).subtracting(failed))
+            #expect(try connection.query("SELECT array_agg(id)::text FROM t").scalar(String.self) == "{1000}")
         }
     }
 }

@@ -40,10 +40,13 @@ public struct DeliverEvent: JobKind {
     let client: HTTPClient
     let slotsPerAccount: Int
     /// Loads of jobs starting together, read in one statement.
-    /// A failed read is the batch's (a timeout, a lost connection): every job of it retries on
-    /// its own schedule, except after a deadlock, which running each job's read alone cures.
+    /// A batch's read that timed out fails its jobs at once (each retries on its own schedule):
+    /// reading them again one after another would hold them all far longer. A deadlock or a
+    /// connection found broken is cured by a retry, so each job's read runs again alone, on a
+    /// connection of its own, as before reads were batched.
     let loader = CommitBatcher<DeliveryStore.LoadRequest, DeliveryStore.Loaded?>(
-        retryAlone: { ($0 as? PostgresError)?.sqlState == "40P01" }, write: DeliveryStore.loadAll)
+        retryAlone: { ($0 as? PostgresError).map { $0.isSerializationFailure || $0.isConnectivity } ?? false },
+        write: DeliveryStore.loadAll)
     /// Attempts of jobs finishing together, written in one transaction.
     let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
