@@ -176,7 +176,7 @@ final class ResponseSink {
         // Over the line's bytes: Foundation's `trimmingCharacters` went through NSString and
         // was a twentieth of the worker's time delivering events.
         data.withMemoryRebound(to: UInt8.self, capacity: length) { start in
-            let line = ResponseSink.trimmed(UnsafeBufferPointer(start: start, count: length))
+            let line = ResponseSink.trimmed(UnsafeBufferPointer(start: start, count: length)[...])
             if line.starts(with: "HTTP/".utf8) { headers.removeAll(); return }  // a new response (after 100 Continue)
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
             let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
@@ -191,9 +191,5 @@ final class ResponseSink {
         while lower < upper && blank(bytes[lower]) { lower += 1 }
         while upper > lower && blank(bytes[upper - 1]) { upper -= 1 }
         return bytes[lower..<upper]
-    }
-
-    static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> Slice<UnsafeBufferPointer<UInt8>> {
-        trimmed(bytes[...])
     }
 }

@@ -46,8 +46,9 @@ struct ClaimedJob: Sendable {
                 FOR UPDATE SKIP LOCKED))
             RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.timeout_seconds, j.created_at
             """
-        // One round trip: BEGIN, the plan setting, the claim and COMMIT.
-        let result = try connection.transaction { try $0.commit(with: [.genericPlans, claim])[1] }
+        // One round trip, one implicit transaction (as the completer's flush): the plan setting
+        // and the claim.
+        let result = try connection.pipeline([.genericPlans, claim])[1]
         return try result.rows.map(ClaimedJob.init(row:))
     }
 }

@@ -98,10 +98,10 @@ import Testing
                     request("evt_l5", "ep_l1", job: 16, again: true),
                 ], on: tx)
             }
-            #expect(loaded.map { $0?.slot } == ["ok", nil, "ok", "slots", "none", "busy"])
+            #expect(loaded.map { $0?.slot } == [.ok, nil, .ok, .slots, DeliveryStore.Slot.none, .busy])
             #expect(loaded.map { $0?.accountID } == ["acc_l2", nil, "acc_l1", "acc_l2", "acc_l3", "acc_l1"])
             #expect(loaded[2]?.endpointID == "ep_l1" && loaded[2]?.isDefault == true && loaded[2]?.data == #"{"n": 1}"#)
-            #expect(loaded[4]?.endpointStatus == "disabled")
+            #expect(loaded[4]?.endpointEnabled == false)
             #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL")
                         .scalar(String.self) == "{11,13}")
         }

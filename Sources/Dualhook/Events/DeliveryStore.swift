@@ -48,8 +48,8 @@ struct DeliveryStore {
         let slot: Slot
     }
 
-    /// What a delivery job asks `load` for.
-    struct LoadRequest: Sendable {
+    /// What a delivery job asks `load` for; `loadAll` reads a batch of them as JSON.
+    struct LoadRequest: Codable, Sendable {
         let eventID: String
         /// Nil: the account's default endpoint (a job queued before endpoints existed).
         let endpointID: String?
@@ -60,7 +60,7 @@ struct DeliveryStore {
         let sendAnyway: Bool
     }
 
-    /// One row `loadAll` read, as `delivery` turns it into a `Delivery`.
+    /// One row `loadAll` read: a `Delivery` before its body is written and its secrets opened.
     struct Loaded: Sendable {
         let accountID: String
         let type: String
@@ -68,11 +68,12 @@ struct DeliveryStore {
         let createdAt: String
         let endpointID: String
         let url: String
-        let endpointStatus: String
+        let endpointEnabled: Bool
+        /// The valid secrets, still sealed, as a text array.
         let secrets: String
         let endpointFailing: Bool
         let endpointStale: Bool
-        let slot: String
+        let slot: Slot
         let isDefault: Bool
     }
 
@@ -101,22 +102,10 @@ struct DeliveryStore {
     /// One statement per job cost its planning, its executor start and its round trip for each
     /// delivery, as much as the slot take inside it.
     @Sendable static func loadAll(_ requests: [LoadRequest], on connection: Connection) throws -> [Loaded?] {
-        struct Input: Codable, Sendable {
-            let n: Int
-            let eventId: String
-            let endpointId: String?
-            let job: Int64
-            let slots: Int
-            let lease: Double
-            let again: Bool
-        }
-        let input = requests.enumerated().map { n, r in
-            Input(n: n, eventId: r.eventID, endpointId: r.endpointID, job: r.job, slots: r.slotsPerAccount, lease: r.lease,
-                  again: r.sendAnyway)
-        }
         // Sent with the batch's BEGIN and COMMIT: one round trip.
         let rows = try connection.commit(with: [.genericPlans, """
-            SELECT f.n, f.account_id, f.type, f.data, f.created, f.endpoint_id, f.url, f.status, f.secrets, f.failing, f.stale,
+            SELECT f.n, f.account_id, f.type, f.data, f.created, f.endpoint_id, f.url, f.status = 'enabled', f.secrets,
+                   f.failing, f.stale,
                    CASE WHEN f.again AND job_live(ARRAY['deliver:' || f.event_id || ':' || f.endpoint_id]) THEN 'busy'
                         WHEN f.status = 'enabled' AND (f.delivery_status = 'pending' OR f.again)
                         THEN event_slot_take(f.job, f.account_id, f.endpoint_id, f.slots, f.lease, f.rate_limit_per_second)
@@ -128,10 +117,11 @@ struct DeliveryStore {
                        p.id AS endpoint_id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")) AS secrets,
                        p.failing_since IS NOT NULL AS failing, p.health_updated_at < now() - interval '5 seconds' AS stale,
                        p.rate_limit_per_second, p.is_default, d.status AS delivery_status
-                FROM jsonb_to_recordset(\(PostgresJSON(input))::jsonb) AS i(
-                    n int, "eventId" text, "endpointId" text, job bigint, slots int, lease float8, again boolean)
-                JOIN events e ON e.id = i."eventId"
-                JOIN event_endpoints p ON p.id = COALESCE(i."endpointId",
+                FROM ROWS FROM (jsonb_to_recordset(\(PostgresJSON(requests))::jsonb) AS (
+                         "eventID" text, "endpointID" text, job bigint, "slotsPerAccount" int, lease float8, "sendAnyway" boolean))
+                     WITH ORDINALITY AS i(event_id, endpoint_id, job, slots, lease, again, n)
+                JOIN events e ON e.id = i.event_id
+                JOIN event_endpoints p ON p.id = COALESCE(i.endpoint_id,
                     (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))
                 JOIN event_deliveries d ON d.event_id = e.id AND d.endpoint_id = p.id
                 -- Sorted here and kept apart (OFFSET 0), so the slot takes above run in this
@@ -141,24 +131,25 @@ struct DeliveryStore {
             """])[1].rows
         var found = [Loaded?](repeating: nil, count: requests.count)
         for row in rows {
-            found[try row.decode(Int.self, at: 0)] = Loaded(
+            // WITH ORDINALITY counts from 1.
+            found[try row.decode(Int.self, at: 0) - 1] = Loaded(
                 accountID: try row.decode(at: 1), type: try row.decode(at: 2), data: try row.decode(at: 3),
                 createdAt: try row.decode(at: 4), endpointID: try row.decode(at: 5), url: try row.decode(at: 6),
-                endpointStatus: try row.decode(at: 7), secrets: try row.decode(at: 8), endpointFailing: try row.decode(at: 9),
-                endpointStale: try row.decode(at: 10), slot: try row.decode(at: 11), isDefault: try row.decode(at: 12))
+                endpointEnabled: try row.decode(at: 7), secrets: try row.decode(at: 8), endpointFailing: try row.decode(at: 9),
+                endpointStale: try row.decode(at: 10), slot: Slot(rawValue: try row.decode(at: 11)) ?? .none,
+                isDefault: try row.decode(at: 12))
         }
         return found
     }
 
     private func delivery(_ row: Loaded, eventID: String) throws -> Delivery {
-        let slot = Slot(rawValue: row.slot) ?? .none
         let owner: SigningSecrets.Owner = row.isDefault ? .account(row.accountID) : .endpoint(row.endpointID)
-        let secrets = slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault) : []
+        let secrets = row.slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault) : []
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(row.type)),"
             + "\"createdAt\":\"\(row.createdAt)\",\"data\":\(row.data)}"
         return Delivery(eventID: eventID, accountID: row.accountID, endpointID: row.endpointID, body: Data(body.utf8),
-                        type: row.type, url: row.url, secrets: secrets, endpointEnabled: row.endpointStatus == "enabled",
-                        endpointFailing: row.endpointFailing, endpointStale: row.endpointStale, slot: slot)
+                        type: row.type, url: row.url, secrets: secrets, endpointEnabled: row.endpointEnabled,
+                        endpointFailing: row.endpointFailing, endpointStale: row.endpointStale, slot: row.slot)
     }
 
     /// Gives back a slot taken by `load` whose delivery was not sent.
@@ -231,9 +222,9 @@ struct DeliveryStore {
     /// writes and then the events whose summary its trigger writes, each in id order: two
     /// batches then wait for each other in the same order, never in a circle.
     ///
-    /// The statements run with their generic plans (`PostgresQuery.genericPlans`). Plans made for each batch's values cost about 0.5 ms of planning per batch, as
-    /// much as the writes; the generic ones find every row by key, as the arrays of ids let
-    /// them. Measured with `pg_stat_statements` over 10,000 deliveries in `ops/bench/events`:
+    /// The statements run with their generic plans (`PostgresQuery.genericPlans`). Plans made
+    /// for each batch's values cost about 0.5 ms of planning per batch, as much as the writes;
+    /// the generic ones find every row by key, as the arrays of ids let them. Measured with `pg_stat_statements` over 10,000 deliveries in `ops/bench/events`:
     /// 2.8 ms of planning and execution per batch of about five attempts before, 1.6 ms after.
     @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws {
         let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
