@@ -17,7 +17,7 @@ enum ManagementChange {
     }
 
     /// A change of Meta's callback, as the envelope's reading gave it.
-    struct Incoming {
+    struct Incoming: Sendable {
         let entryID: String
         let time: Int?
         let field: String
@@ -27,40 +27,107 @@ enum ManagementChange {
         let canonical: Data
     }
 
-    /// Records the changes and queues their processing, and ends the request's transaction:
-    /// the changes' advisory locks, their inserts and `COMMIT` go in one round trip with the
-    /// transaction's `BEGIN`. Answers how many were new (not duplicates).
+    /// What one callback delivery writes: its changes, in Meta's order, and the fields an
+    /// override captures that reached it anyway (where and when only).
+    struct Delivery: Sendable {
+        var changes: [Incoming] = []
+        var anomalies: [(waba: String?, field: String)] = []
+        var isEmpty: Bool { changes.isEmpty && anomalies.isEmpty }
+    }
+
+    /// Group commit for Meta's callback: the deliveries arriving together are written in one
+    /// transaction, each answered once it committed. One delivery's transaction (a lock, an
+    /// insert, the job, COMMIT) cost more Postgres time than the change itself; written a batch
+    /// at a time, the rate of changes is no longer the rate of commits. One batch at a time:
+    /// the next gathers while one commits (`ops/bench/ingest`, 16 threads, alternating, three
+    /// rounds each: 4,053, 4,729, 5,505 changes/s against 4,631, 3,815, 4,301 with two).
+    static let recorder = CommitBatcher<Delivery, Int>(maxItems: 64, concurrency: 1, write: recordAll)
+
+    /// Records the deliveries' changes and anomalies and queues the changes' processing, in
+    /// the transaction it is given, ending it: the locks, the inserts and `COMMIT` go in one
+    /// round trip with its `BEGIN`. Answers, per delivery, how many changes were new (not
+    /// duplicates).
     ///
-    /// Duplicates arriving together meet at the lock of their dedupe key; the later one sees
-    /// the first (its insert is a statement of its own after the lock, so its snapshot follows
-    /// it). The keys are locked first, in their order, so two deliveries sharing changes wait
-    /// for each other rather than in a circle; the inserts, and so the changes' jobs, keep
-    /// Meta's order (an offboarding and the reconnection after it are applied in that order).
-    static func recordAll(_ changes: [Incoming], on connection: Connection) throws -> Int {
-        guard !changes.isEmpty else { return 0 }  // the transaction ends as it would have
-        let job = JobQueue.fragment(ProcessManagementChange.self, argsExpression: "jsonb_build_object('changeId', inserted.id)", from: "inserted")
-        let keyed = changes.map { change -> (key: Data, change: Incoming, waba: String) in
-            let waba = ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue)
-            return (Digest.sha256(Data("\(waba)\n\(change.field)\n".utf8) + change.canonical), change, waba)
+    /// Duplicates arriving in different batches meet at the lock of their dedupe key: the
+    /// later batch's insert is a statement of its own after its locks, so its snapshot sees
+    /// the first. Locks are taken in the order of their lock ids, so two batches sharing keys
+    /// wait for each other rather than in a circle. Duplicates within a batch are written
+    /// once, for the first. The inserts, and so the changes' jobs, keep the order the changes
+    /// arrived in (an offboarding and the reconnection after it are applied in that order).
+    @Sendable static func recordAll(_ deliveries: [Delivery], on connection: Connection) throws -> [Int] {
+        var columns = Columns()
+        var anomalyWABAs: [String] = [], anomalyFields: [String] = []
+        for (index, delivery) in deliveries.enumerated() {
+            for change in delivery.changes { columns.append(change, delivery: index) }
+            for anomaly in delivery.anomalies {
+                anomalyWABAs.append(anomaly.waba ?? "")
+                anomalyFields.append(anomaly.field)
+            }
         }
-        let keys = Set(keyed.map(\.key)).sorted { $0.lexicographicallyPrecedes($1) }
-        var statements: [PostgresQuery] = keys.map { "SELECT pg_advisory_xact_lock(hashtextextended(encode(\($0), 'hex'), 0))" }
-        for (key, change, waba) in keyed {
+        // Generic plans: the changes are found by key whatever the batch (measured: planning
+        // for the values was a third of the statement's time).
+        var statements: [PostgresQuery] = [.genericPlans]
+        if !columns.keys.isEmpty {
+            let job = JobQueue.fragment(ProcessManagementChange.self, argsExpression: "jsonb_build_object('changeId', inserted.id)",
+                                        from: "inserted")
             statements.append("""
-                WITH inserted AS (
+                SELECT pg_advisory_xact_lock(h) FROM (
+                    SELECT DISTINCT hashtextextended(encode(k, 'hex'), 0) AS h FROM unnest(\(columns.keys)::bytea[]) k
+                    ORDER BY h OFFSET 0) locks
+                """)
+            statements.append("""
+                WITH input AS (
+                    SELECT * FROM unnest(\(columns.deliveries)::int[], \(columns.ids)::text[], \(columns.wabas)::text[],
+                                         \(columns.fields)::text[], \(columns.values)::jsonb[], \(columns.keys)::bytea[],
+                                         \(columns.raws)::text[], \(columns.times)::text[])
+                         WITH ORDINALITY AS i(delivery, id, waba, field, value, key, raw, entry_time, n)),
+                -- The check stays a lookup by key per change (OFFSET 0 keeps it a subplan): as
+                -- a join, a table grown since its statistics was hashed whole, a scan of every
+                -- change of the last 10 minutes per batch.
+                fresh AS (
+                    SELECT DISTINCT ON (i.key) i.* FROM input i
+                    WHERE NOT EXISTS (SELECT 1 FROM management_changes m
+                                      WHERE m.dedupe_key = i.key AND m.received_at > now() - interval '10 minutes' OFFSET 0)
+                    ORDER BY i.key, i.n),
+                inserted AS (
                     INSERT INTO management_changes (id, waba_id, field, value, dedupe_key, value_raw, entry_time)
-                    SELECT \(Identifiers.make("chg")), \(waba), \(change.field),
-                           \(PostgresRawJSON(String(decoding: change.canonical, as: UTF8.self)))::jsonb, \(key),
-                           \(String(decoding: change.rawValue, as: UTF8.self)), \(change.time)
-                    WHERE NOT EXISTS (SELECT 1 FROM management_changes WHERE dedupe_key = \(key) AND received_at > now() - interval '10 minutes')
+                    SELECT id, waba, field, value, key, raw, NULLIF(entry_time, '')::bigint FROM fresh ORDER BY n
                     RETURNING id),
                 job AS (\(job.insert))
-                SELECT id FROM inserted
+                SELECT delivery FROM fresh
                 """)
         }
+        if !anomalyFields.isEmpty {
+            statements.append("""
+                INSERT INTO routing_anomalies (waba_id, field)
+                SELECT NULLIF(w, ''), f FROM unnest(\(anomalyWABAs)::text[], \(anomalyFields)::text[]) AS a(w, f)
+                """)
+        }
+        var counts = [Int](repeating: 0, count: deliveries.count)
+        guard statements.count > 1 else { return counts }
         let answers = try connection.commit(with: statements)
-        let inserted = answers.dropFirst(keys.count).filter { $0.first != nil }.count
-        if inserted > 0 { JobQueue.wake(job.queue, after: connection) }
-        return inserted
+        if !columns.keys.isEmpty {
+            for row in answers[2].rows { counts[try row.decode(Int.self, at: 0)] += 1 }
+            if counts.contains(where: { $0 > 0 }) { JobQueue.wake(ProcessManagementChange.queue, after: connection) }
+        }
+        return counts
+    }
+
+    /// The batch's changes as one array per column, bound to `unnest`.
+    private struct Columns {
+        var deliveries: [Int] = [], ids: [String] = [], wabas: [String] = [], fields: [String] = []
+        var values: [String] = [], keys: [Data] = [], raws: [String] = [], times: [String] = []
+
+        mutating func append(_ change: Incoming, delivery: Int) {
+            let waba = ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue)
+            deliveries.append(delivery)
+            ids.append(Identifiers.make("chg"))
+            wabas.append(waba)
+            fields.append(change.field)
+            values.append(String(decoding: change.canonical, as: UTF8.self))
+            keys.append(Digest.sha256(Data("\(waba)\n\(change.field)\n".utf8) + change.canonical))
+            raws.append(String(decoding: change.rawValue, as: UTF8.self))
+            times.append(change.time.map(String.init) ?? "")
+        }
     }
 }

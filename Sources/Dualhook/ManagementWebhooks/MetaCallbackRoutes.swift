@@ -8,13 +8,14 @@ import Postgres
 
 /// `GET /meta/webhook` (Meta's verification) and `POST /meta/webhook` (the app-level callback).
 /// The signature is checked over the raw body before anything else; then each change is
-/// recorded, deduplicated and queued, in the request's one transaction, and the answer is 200.
+/// recorded, deduplicated and queued in one transaction (shared with the deliveries arriving
+/// meanwhile: `ManagementChange.recorder`), and the answer, once it committed, is 200.
 /// Fields an override captures are a routing anomaly here: logged (WABA, field, time) and
 /// dropped; every other field, known or not, is recorded and forwarded.
 enum MetaCallbackRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/meta/webhook", RouteEntry(.open, verify))
-        router.add("POST", "/meta/webhook", RouteEntry(.open, receive))
+        router.add("GET", "/meta/webhook", RouteEntry(.metaCallback, verify))
+        router.add("POST", "/meta/webhook", RouteEntry(.metaCallback, receive))
     }
 
     /// The fields a webhook override captures: Meta sends them to the tenant's own URL, never
@@ -49,23 +50,27 @@ enum MetaCallbackRoutes {
         guard let envelope = try? WebhookEnvelope(body) else {
             throw APIError.invalidJSON("the body is not a JSON object")
         }
-        var changes: [ManagementChange.Incoming] = []
+        var delivery = ManagementChange.Delivery()
         for entry in envelope.entries {
             for change in entry.changes {
                 if overriddenFields.contains(change.field) {
                     // Where and when only: the value (message content) is neither logged nor kept.
                     logger.warning("routing anomaly: a field an override captures reached the app callback",
                                    ["waba": entry.id ?? "-", "field": change.field])
-                    try context.connection.beforeCommit("INSERT INTO routing_anomalies (waba_id, field) VALUES (\(entry.id), \(change.field))")
+                    delivery.anomalies.append((entry.id, change.field))
                 } else if let id = entry.id {
                     // Every other field, known or not, is recorded and forwarded as Meta sent it.
-                    changes.append(.init(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
-                                         canonical: change.canonicalValue))
+                    delivery.changes.append(.init(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
+                                                  canonical: change.canonicalValue))
                 }
             }
         }
-        // The request's last round trip: the changes, the anomalies and COMMIT together.
-        let recorded = try ManagementChange.recordAll(changes, on: context.connection)
-        return .json(200, ["received": recorded])
+        // One transaction shared with the deliveries arriving meanwhile (group commit); the
+        // answer waits for its commit.
+        let recorded = delivery.isEmpty ? 0 : try ManagementChange.recorder.submit([delivery]) { write in
+            try write(context.connection)
+        }[0]
+        // Written out: a JSONEncoder for one number was 5 % of the callback's CPU time.
+        return .text(200, "{\"received\":\(recorded)}", contentType: "application/json")
     }
 }

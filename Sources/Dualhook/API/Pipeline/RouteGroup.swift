@@ -22,8 +22,12 @@ struct RouteGroup: Sendable {
     /// audited) each time, so an Idempotency-Key does not apply there.
     static let apiAnsweredEachTime = RouteGroup("api-answered-each-time", refusesUnknownQuery: true, [ErrorMapping(), JSONBodyOnly(), PooledConnection(),
                                                                           Authentication(), Transaction()])
-    /// Public routes (the onboarding page, Meta's callback): no key, one transaction.
+    /// Public routes (the onboarding page): no key, one transaction.
     static let open = RouteGroup("open", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Transaction()])
+    /// Meta's app callback: no key, and no transaction of the request's own. Its writes join
+    /// one shared with the callbacks arriving meanwhile (`ManagementChange.recorder`, group
+    /// commit), led on the connection of whichever request runs the batch.
+    static let metaCallback = RouteGroup("meta-callback", [ErrorMapping(), JSONBodyOnly(), PooledConnection()])
     /// The dashboard and the operator console: HTML errors, form bodies, one transaction, the
     /// cookie's session and a CSRF token on every form POST.
     static let dashboard = RouteGroup("dashboard", [PageErrors(), FormBodyOnly(), PooledConnection(), DashboardSignIn(), Transaction()])
