@@ -10,11 +10,14 @@ extension Commands {
         let parsed = try Arguments(args, options: ["threads", "listen", "idle-timeout"], flags: [])
         try parsed.expectPositionals(0, "")
         try environment.requireProductionSettings()
-        // Each thread holds a database connection and blocks on it, mostly waiting for a commit
-        // (its own, or the shared one of Meta's callbacks, which gathers more the more threads
-        // wait). Eight per core, measured on 2 cores: ops/bench/ingest 4,030 changes/s with 16
-        // threads against 2,197 with 4; ops/bench/api about the same with either (1,600 req/s).
-        let threads = try parsed.int("threads", default: min(256, max(2, 8 * ProcessInfo.processInfo.activeProcessorCount)), range: 1...256)
+        // Each thread may hold a database connection and blocks on it, mostly waiting for a
+        // commit (its own, or the shared one of Meta's callbacks, which gathers more the more
+        // threads wait). Eight per core, at most 64 (the pool opens up to one connection per
+        // thread). Measured on 2 cores: ops/bench/ingest 4,030 changes/s with 16 threads against
+        // 2,197 with 4; ops/bench/api 1,600 and 1,576 req/s with 16 against 1,593 and 1,910 with
+        // 4 (this machine's noise; with the requests of that time, 16 once measured 810 req/s
+        // against 1,304 with 2).
+        let threads = try parsed.int("threads", default: min(64, max(2, 8 * ProcessInfo.processInfo.activeProcessorCount)), range: 1...256)
         let listen = parsed.options["listen"] ?? environment.listen
         guard var server = HTTPServer.Configuration(listen: listen) else {
             throw UsageError("listen address must be host:port, got \(listen)")

@@ -57,6 +57,13 @@ struct RouteEntry: Sendable {
         }
     }
 
+    /// A route that borrows a database connection itself, only when it needs one (Meta's
+    /// callback: a delivery waiting for the shared commit of others holds none).
+    init(_ group: RouteGroup, borrowing handler: @escaping @Sendable (Request, App) throws -> Response) {
+        self.group = group
+        self.endpoint = { request, context in try handler(request, context.app) }
+    }
+
     /// A route that answers from the process alone (health, metrics, documents).
     init(_ group: RouteGroup, plain: @escaping @Sendable (Request, App) -> Response) {
         self.group = group

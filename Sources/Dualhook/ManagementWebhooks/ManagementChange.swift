@@ -39,8 +39,9 @@ enum ManagementChange {
     /// transaction, each answered once it committed. One delivery's transaction (a lock, an
     /// insert, the job, COMMIT) cost more Postgres time than the change itself; written a batch
     /// at a time, the rate of changes is no longer the rate of commits. One batch at a time:
-    /// the next gathers while one commits (`ops/bench/ingest`, 16 threads, alternating, three
-    /// rounds each: 4,053, 4,729, 5,505 changes/s against 4,631, 3,815, 4,301 with two).
+    /// the next gathers while one commits. Measured with `ops/bench/ingest`, 16 threads,
+    /// alternating, three rounds each: 4,053, 4,729 and 5,505 changes/s with one batch at a
+    /// time, 4,631, 3,815 and 4,301 with two; within this machine's noise, so the simpler.
     static let recorder = CommitBatcher<Delivery, Int>(maxItems: 64, concurrency: 1, write: recordAll)
 
     /// Records the deliveries' changes and anomalies and queues the changes' processing, in
@@ -51,16 +52,19 @@ enum ManagementChange {
     /// Duplicates arriving in different batches meet at the lock of their dedupe key: the
     /// later batch's insert is a statement of its own after its locks, so its snapshot sees
     /// the first. Locks are taken in the order of their lock ids, so two batches sharing keys
-    /// wait for each other rather than in a circle. Duplicates within a batch are written
-    /// once, for the first. The inserts, and so the changes' jobs, keep the order the changes
+    /// wait for each other rather than in a circle. (A process of the version before, which
+    /// took them by key, could meet one of these in a circle while both run: Postgres ends
+    /// one, whose deliveries are answered 500 and sent again by Meta.) Duplicates within a
+    /// batch are written once, for the first. The inserts, and so the changes' jobs, keep the order the changes
     /// arrived in (an offboarding and the reconnection after it are applied in that order).
     @Sendable static func recordAll(_ deliveries: [Delivery], on connection: Connection) throws -> [Int] {
         var columns = Columns()
-        var anomalyWABAs: [String] = [], anomalyFields: [String] = []
+        var anomalyWABAs: [String] = [], anomalyHasWABA: [Bool] = [], anomalyFields: [String] = []
         for (index, delivery) in deliveries.enumerated() {
             for change in delivery.changes { columns.append(change, delivery: index) }
             for anomaly in delivery.anomalies {
                 anomalyWABAs.append(anomaly.waba ?? "")
+                anomalyHasWABA.append(anomaly.waba != nil)
                 anomalyFields.append(anomaly.field)
             }
         }
@@ -68,8 +72,9 @@ enum ManagementChange {
         // for the values was a third of the statement's time).
         var statements: [PostgresQuery] = [.genericPlans]
         if !columns.keys.isEmpty {
+            // The jobs are inserted in the changes' order too: their ids are the order they run in.
             let job = JobQueue.fragment(ProcessManagementChange.self, argsExpression: "jsonb_build_object('changeId', inserted.id)",
-                                        from: "inserted")
+                                        from: "inserted JOIN fresh ON fresh.id = inserted.id ORDER BY fresh.n")
             statements.append("""
                 SELECT pg_advisory_xact_lock(h) FROM (
                     SELECT DISTINCT hashtextextended(encode(k, 'hex'), 0) AS h FROM unnest(\(columns.keys)::bytea[]) k
@@ -100,7 +105,8 @@ enum ManagementChange {
         if !anomalyFields.isEmpty {
             statements.append("""
                 INSERT INTO routing_anomalies (waba_id, field)
-                SELECT NULLIF(w, ''), f FROM unnest(\(anomalyWABAs)::text[], \(anomalyFields)::text[]) AS a(w, f)
+                SELECT CASE WHEN known THEN w END, f
+                FROM unnest(\(anomalyWABAs)::text[], \(anomalyHasWABA)::bool[], \(anomalyFields)::text[]) AS a(w, known, f)
                 """)
         }
         var counts = [Int](repeating: 0, count: deliveries.count)

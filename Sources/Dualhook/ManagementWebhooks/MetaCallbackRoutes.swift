@@ -14,8 +14,8 @@ import Postgres
 /// dropped; every other field, known or not, is recorded and forwarded.
 enum MetaCallbackRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/meta/webhook", RouteEntry(.metaCallback, verify))
-        router.add("POST", "/meta/webhook", RouteEntry(.metaCallback, receive))
+        router.add("GET", "/meta/webhook", RouteEntry(.metaCallback, borrowing: verify))
+        router.add("POST", "/meta/webhook", RouteEntry(.metaCallback, borrowing: receive))
     }
 
     /// The fields a webhook override captures: Meta sends them to the tenant's own URL, never
@@ -28,9 +28,9 @@ enum MetaCallbackRoutes {
     ]
     static let logger = Logger(label: "meta-callback")
 
-    static func verify(_ context: APIContext) throws -> Response {
-        let query = context.request.query
-        let expected = Data(context.configuration.meta.webhookVerifyToken.utf8)
+    static func verify(_ request: Request, _ app: App) throws -> Response {
+        let query = request.query
+        let expected = Data(app.configuration.meta.webhookVerifyToken.utf8)
         guard query["hub.mode"] == "subscribe", let challenge = query["hub.challenge"],
               ConstantTime.equals(Data((query["hub.verify_token"] ?? "").utf8), expected) else {
             throw APIError(status: 403, code: "forbidden", message: "the verify token does not match")
@@ -38,10 +38,10 @@ enum MetaCallbackRoutes {
         return .text(200, challenge)
     }
 
-    static func receive(_ context: APIContext) throws -> Response {
-        let body = context.request.body
-        let secret = Data(context.configuration.meta.appSecret.utf8)
-        guard let header = context.request.header("X-Hub-Signature-256"), header.hasPrefix("sha256="),
+    static func receive(_ request: Request, _ app: App) throws -> Response {
+        let body = request.body
+        let secret = Data(app.configuration.meta.appSecret.utf8)
+        guard let header = request.header("X-Hub-Signature-256"), header.hasPrefix("sha256="),
               let given = Data(hexString: String(header.dropFirst(7))),
               ConstantTime.equals(given, Digest.hmacSHA256(key: secret, message: body)) else {
             throw APIError(status: 401, code: "unauthorized", message: "X-Hub-Signature-256 is missing or does not match the body",
@@ -66,9 +66,10 @@ enum MetaCallbackRoutes {
             }
         }
         // One transaction shared with the deliveries arriving meanwhile (group commit); the
-        // answer waits for its commit.
+        // answer waits for its commit. Each transaction (the batch's, or a delivery's own when
+        // the batch failed) borrows a connection of its own: a broken one is not lent again.
         let recorded = delivery.isEmpty ? 0 : try ManagementChange.recorder.submit([delivery]) { write in
-            try write(context.connection)
+            try app.pool.withConnection { try write($0) }
         }[0]
         // Written out: a JSONEncoder for one number was 5 % of the callback's CPU time.
         return .text(200, "{\"received\":\(recorded)}", contentType: "application/json")

@@ -24,10 +24,10 @@ struct RouteGroup: Sendable {
                                                                           Authentication(), Transaction()])
     /// Public routes (the onboarding page): no key, one transaction.
     static let open = RouteGroup("open", [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Transaction()])
-    /// Meta's app callback: no key, and no transaction of the request's own. Its writes join
-    /// one shared with the callbacks arriving meanwhile (`ManagementChange.recorder`, group
-    /// commit), led on the connection of whichever request runs the batch.
-    static let metaCallback = RouteGroup("meta-callback", [ErrorMapping(), JSONBodyOnly(), PooledConnection()])
+    /// Meta's app callback: no key, and no connection or transaction of the request's own. Its
+    /// writes join a transaction shared with the callbacks arriving meanwhile
+    /// (`ManagementChange.recorder`, group commit), on a connection borrowed for that batch.
+    static let metaCallback = RouteGroup("meta-callback", [ErrorMapping(), JSONBodyOnly()])
     /// The dashboard and the operator console: HTML errors, form bodies, one transaction, the
     /// cookie's session and a CSRF token on every form POST.
     static let dashboard = RouteGroup("dashboard", [PageErrors(), FormBodyOnly(), PooledConnection(), DashboardSignIn(), Transaction()])
