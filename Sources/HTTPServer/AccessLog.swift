@@ -9,9 +9,9 @@ enum AccessLog {
 
     /// One logfmt line per request, like every other line the processes write.
     static func write(method: String, route: String, status: Int, seconds: Double, requestID: String, accountID: String?) {
-        logger.info("request", ["method": method, "route": route, "status": status,
-                                "duration_ms": milliseconds(seconds), "request_id": requestID,
-                                "account_id": accountID ?? "-"])
+        logger.log(.info, "request", strings: [("method", method), ("route", route), ("status", String(status)),
+                                               ("duration_ms", milliseconds(seconds)), ("request_id", requestID),
+                                               ("account_id", accountID ?? "-")])
     }
 
     /// Milliseconds with two decimals, without `String(format:)` (CoreFoundation, on every request).

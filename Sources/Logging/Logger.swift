@@ -67,16 +67,33 @@ public struct Logger: Sendable {
 
     public func log(_ level: Level, _ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, Any> = [:]) {
         guard level >= minimumLevel else { return }
-        // logfmt throughout: `ts=… level=… logger=… msg=… key=value…`, as access lines are.
-        var line = "ts=" + Logger.timestamp()
-        line += " level="
-        line += level.description.lowercased()
-        Logger.append("logger", label, to: &line)
-        Logger.append("msg", message(), to: &line)
-        for (key, value) in metadata { Logger.append(key, value, to: &line) }
+        var line = start(level, message())
         for (key, value) in fields { Logger.append(key, "\(value)", to: &line) }
         line += "\n"
         LogSink.write(line)
+    }
+
+    /// A line whose values are strings already: for lines written on every request, where
+    /// describing `Any` values cost more than the rest of the line.
+    public func log(_ level: Level, _ message: String, strings fields: [(String, String)]) {
+        guard level >= minimumLevel else { return }
+        var line = start(level, message)
+        for (key, value) in fields { Logger.append(key, value, to: &line) }
+        line += "\n"
+        LogSink.write(line)
+    }
+
+    /// logfmt throughout: `ts=… level=… logger=… msg=… key=value…`, as access lines are.
+    private func start(_ level: Level, _ message: String) -> String {
+        var line = "ts="
+        line.reserveCapacity(256)
+        line += Logger.timestamp()
+        line += " level="
+        line += level.description
+        Logger.append("logger", label, to: &line)
+        Logger.append("msg", message, to: &line)
+        for (key, value) in metadata { Logger.append(key, value, to: &line) }
+        return line
     }
 
     static func append(_ key: String, _ value: String, to line: inout String) {

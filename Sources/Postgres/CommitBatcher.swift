@@ -107,7 +107,7 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
 
     private func run(_ batch: [Entry], lend: Lend) -> [Result<[Outcome], any Error>] {
         do {
-            let outcomes = try commit(batch.flatMap(\.items), lend: lend)
+            let outcomes = try commit(batch.flatMap { $0.items }, lend: lend)
             var results: [Result<[Outcome], any Error>] = []
             var start = 0
             for entry in batch {

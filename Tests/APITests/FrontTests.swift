@@ -38,6 +38,26 @@ import Testing
         #expect(waits.allSatisfy { $0 < 2 }, "enqueue → start: \(waits)")
     }
 
+    /// One logfmt access line per request: the route's pattern (not the path, which can carry
+    /// a token), the status, the duration and the caller.
+    @Test func eachRequestWritesOneAccessLine() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let session = try f.server.send("GET", "/api/v1/onboarding/sessions/ses_missing", key: f.account.apiKey)
+        #expect(session.status == 404)
+        let refused = try f.server.send("POST", "/meta/webhook", headers: ["Content-Type": "application/json"], body: Data("{}".utf8))
+        #expect(refused.status == 401)
+        let lines = { f.server.process.log.split(separator: "\n").filter { $0.contains("logger=access") }.map(String.init) }
+        #expect(eventually(timeout: 5) { lines().count >= 2 })
+        let pattern = #"^ts=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z level=info logger=access msg=request method=(GET|POST) "#
+            + #"route="[A-Z]+ [^"]+" status=\d{3} duration_ms=\d+\.\d{2} request_id=req_[0-9a-f]+ account_id=(acc_\w+|-)$"#
+        let shaped = try Regex(pattern)
+        #expect(lines().allSatisfy { $0.wholeMatch(of: shaped) != nil }, "\(lines())")
+        #expect(lines().contains { $0.contains(#"route="GET /api/v1/onboarding/sessions/{id}" status=404"#) && $0.hasSuffix("account_id=\(f.account.accountId)") })
+        #expect(lines().contains { $0.contains(#"route="POST /meta/webhook" status=401"#) && $0.hasSuffix("account_id=-") })
+        #expect(!f.server.process.log.contains("ses_missing"))
+    }
+
     @Test func productionServeAndWorkRefuseToStartWithoutMetasSettings() throws {
         let db = try TestDatabase(label: "config")
         defer { db.drop() }

@@ -44,6 +44,42 @@ import Testing
         }
     }
 
+    /// Routes are tried in the order they were added, whether their first segment is a literal
+    /// or a parameter.
+    @Test func theRouteAddedFirstWins() {
+        var router = Router<String>()
+        router.add("GET", "/{tenant}/pages", "any tenant's pages")
+        router.add("GET", "/acme/pages", "acme's pages")
+        router.add("GET", "/acme/{page}", "an acme page")
+        router.add("POST", "/{tenant}/{page}", "a post")
+        guard case .found(let first, let p) = router.match(method: "GET", path: "/acme/pages") else {
+            Issue.record("expected a match"); return
+        }
+        #expect(first.handler == "any tenant's pages" && p == ["tenant": "acme"])
+        guard case .found(let literal, _) = router.match(method: "GET", path: "/acme/about") else {
+            Issue.record("expected a match"); return
+        }
+        #expect(literal.handler == "an acme page")
+        guard case .methodNotAllowed(let allowed) = router.match(method: "DELETE", path: "/acme/pages") else {
+            Issue.record("expected 405"); return
+        }
+        #expect(allowed == ["GET", "POST"])
+        router.add("GET", "/healthz", "health")
+        for path in ["/healthz", "/healthz/", "//healthz"] {
+            guard case .found(let health, _) = router.match(method: "HEAD", path: path) else {
+                Issue.record("HEAD \(path) is served by GET"); continue
+            }
+            #expect(health.handler == "health")
+        }
+        guard case .methodNotAllowed(let onlyGet) = router.match(method: "POST", path: "/healthz") else {
+            Issue.record("expected 405"); return
+        }
+        #expect(onlyGet == ["GET"])
+        guard case .notFound = router.match(method: "GET", path: "/acme") else {
+            Issue.record("/acme has one segment: no route has"); return
+        }
+    }
+
     @Test func configurationParsesListenAddresses() {
         let c = HTTPServer.Configuration(listen: "127.0.0.1:8080")
         #expect(c?.host == "127.0.0.1" && c?.port == 8080)
