@@ -24,6 +24,10 @@ extension HTTPServer {
             if let length = dh_mhd_header(connection, "Content-Length").flatMap({ Int(String(cString: $0)) }),
                length > server.configuration.maxBodyBytes {
                 state.tooLarge = true
+                // A body up to four times the limit is read and dropped before the 413: a
+                // client still sending when the answer came and the connection closed saw a
+                // broken pipe, not the answer. A larger one is answered at once.
+                if length <= 4 * server.configuration.maxBodyBytes { return dh_mhd_yes() }
                 state.responded = true
                 return server.finish(connection: connection, url: url, method: method, state: state)
             }

@@ -43,8 +43,12 @@ public struct Router<Handler: Sendable>: Sendable {
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
         let literal = segments.allSatisfy { if case .literal = $0 { true } else { false } }
+        // Shadowed by an earlier route that could take the same request: same method (a HEAD
+        // request falls back to GET, so those two count as one), and a pattern its path matches.
+        let answersAlike = { (a: String, b: String) in a == b || (["GET", "HEAD"].contains(a) && ["GET", "HEAD"].contains(b)) }
         let shadowed = routes.contains { earlier in
-            earlier.segments.count == segments.count && zip(earlier.segments, segments).allSatisfy { pair in
+            answersAlike(earlier.method, method) && earlier.segments.count == segments.count
+                && zip(earlier.segments, segments).allSatisfy { pair in
                 if case .parameter = pair.0 { true } else { pair.0 == pair.1 }
             }
         }
@@ -66,6 +70,11 @@ public struct Router<Handler: Sendable>: Sendable {
         if open.isEmpty { return literal }
         if literal.isEmpty { return open }
         return (literal + open).sorted()
+    }
+
+    /// Whether `match` answers this method and path from the exact table (for tests).
+    func answersExactly(method: String, path: String) -> Bool {
+        exact[path].map { $0[method] ?? (method == "HEAD" ? $0["GET"] : nil) != nil } ?? false
     }
 
     public func match(method: String, path: String) -> Match {

@@ -1,4 +1,4 @@
-import HTTPServer
+@testable import HTTPServer
 import Testing
 
 @Suite struct RouterTests {
@@ -77,6 +77,30 @@ import Testing
         #expect(onlyGet == ["GET"])
         guard case .notFound = router.match(method: "GET", path: "/acme") else {
             Issue.record("/acme has one segment: no route has"); return
+        }
+    }
+
+    /// Exact paths skip the general matcher unless an earlier route could take the request;
+    /// either way the answer is the general matcher's.
+    @Test func exactPathsAnswerAsTheGeneralMatcherWould() {
+        var router = Router<String>()
+        router.add("GET", "/meta/webhook", "verify")
+        router.add("POST", "/meta/webhook", "receive")
+        router.add("HEAD", "/{x}", "any head")
+        router.add("GET", "/healthz", "health")
+        router.add("GET", "/ping", "ping")
+        router.add("HEAD", "/ping", "ping head")
+        #expect(router.answersExactly(method: "POST", path: "/meta/webhook"))
+        #expect(router.answersExactly(method: "GET", path: "/meta/webhook"))
+        #expect(!router.answersExactly(method: "GET", path: "/healthz"))
+        #expect(!router.answersExactly(method: "HEAD", path: "/ping"))
+        let expected = [("POST", "/meta/webhook", "receive"), ("HEAD", "/meta/webhook", "verify"), ("HEAD", "/healthz", "any head"),
+                        ("GET", "/healthz", "health"), ("HEAD", "/ping", "any head"), ("GET", "/ping", "ping")]
+        for (method, path, handler) in expected {
+            guard case .found(let route, _) = router.match(method: method, path: path) else {
+                Issue.record("\(method) \(path) should match"); continue
+            }
+            #expect(route.handler == handler, "\(method) \(path)")
         }
     }
 
