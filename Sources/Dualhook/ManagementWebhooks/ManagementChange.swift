@@ -55,8 +55,9 @@ enum ManagementChange {
     /// wait for each other rather than in a circle. (A process of the version before, which
     /// took them by key, could meet one of these in a circle while both run: Postgres ends
     /// one, whose deliveries are answered 500 and sent again by Meta.) Duplicates within a
-    /// batch are written once, for the first. The inserts, and so the changes' jobs, keep the order the changes
-    /// arrived in (an offboarding and the reconnection after it are applied in that order).
+    /// batch are written once, for the first. The inserts, and so the changes' jobs, keep the
+    /// order the changes arrived in (an offboarding and the reconnection after it are applied
+    /// in that order).
     @Sendable static func recordAll(_ deliveries: [Delivery], on connection: Connection) throws -> [Int] {
         var columns = Columns()
         var anomalyWABAs: [String] = [], anomalyHasWABA: [Bool] = [], anomalyFields: [String] = []
