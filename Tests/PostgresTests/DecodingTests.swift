@@ -47,6 +47,23 @@ import Testing
         }
     }
 
+    /// A bound Date is the instant the server reads, to the microsecond, before and after 1970.
+    @Test func boundDatesAreTheServersInstants() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let cases: [(Double, String)] = [
+                (0, "1970-01-01 00:00:00+00"), (-0.25, "1969-12-31 23:59:59.75+00"),
+                (951_868_799.999999, "2000-02-29 23:59:59.999999+00"), (1_795_012_440.000001, "2026-11-18 14:34:00.000001+00"),
+                (253_402_300_799, "9999-12-31 23:59:59+00"),
+            ]
+            for (epoch, printed) in cases {
+                let text = try connection.query("SELECT $1::timestamptz::text", [Date(timeIntervalSince1970: epoch)]).scalar(String.self)
+                #expect(text == printed, "\(epoch)")
+            }
+        }
+    }
+
     @Test func timestampsParseEveryOffsetTheServerPrints() throws {
         let db = try TestDatabase(migrated: false, label: "pg")
         defer { db.drop() }
