@@ -5,19 +5,25 @@ import Foundation
 public enum Timestamp {
     public static func rfc3339(_ date: Date) -> String {
         let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = Int(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
-        let fraction = Int(millis - Int64(seconds) * 1000)
+        let seconds = Int(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
+        return utc(seconds: seconds, fraction: Int(millis - Int64(seconds) * 1000), digits: 3)
+    }
+
+    /// `yyyy-mm-ddThh:mm:ss.fffZ` for whole seconds since 1970 and a fraction of a second in
+    /// units of 10^-`digits` (written with that many digits).
+    public static func utc(seconds: Int, fraction: Int, digits: Int) -> String {
+        var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let year = Int(parts.tm_year) + 1900
         guard (0...9999).contains(year) else {
             return pad(year, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
                 + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
-                + "." + pad(fraction, 3) + "Z"
+                + "." + pad(fraction, digits) + "Z"
         }
-        // Written digit by digit into 24 bytes: `String(format:)` goes through CoreFoundation,
-        // and padded pieces joined by `+` were a visible part of every access line.
-        var out = [UInt8](repeating: 0, count: 24)
+        // Written digit by digit: `String(format:)` goes through CoreFoundation, and padded
+        // pieces joined by `+` were a visible part of every access line.
+        var out = Array("0000-00-00T00:00:00.".utf8) + [UInt8](repeating: 0, count: digits) + [UInt8(ascii: "Z")]
         func put(_ value: Int, _ width: Int, at offset: Int) {
             var value = value
             for i in stride(from: offset + width - 1, through: offset, by: -1) {
@@ -31,10 +37,7 @@ public enum Timestamp {
         put(Int(parts.tm_hour), 2, at: 11)
         put(Int(parts.tm_min), 2, at: 14)
         put(Int(parts.tm_sec), 2, at: 17)
-        put(fraction, 3, at: 20)
-        for (offset, mark) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] as [(Int, Unicode.Scalar)] {
-            out[offset] = UInt8(ascii: mark)
-        }
+        put(fraction, digits, at: 20)
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -1,37 +1,13 @@
 import Foundation
+import Logging
 
 /// `timestamptz` ⇄ `Date`. Every connection sets `TimeZone=UTC` and `DateStyle=ISO`, so the
 /// server prints `2026-11-21 16:34:00.123456+00`; parsing that by hand avoids a formatter per call.
 enum PostgresTimestamp {
     static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        var seconds = Int(micros.floorDiv(1_000_000))
-        let fraction = Int(micros - Int64(seconds) * 1_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let year = Int(parts.tm_year) + 1900
-        guard (0...9999).contains(year) else {
-            return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", year, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                          Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction)
-        }
-        // `yyyy-mm-ddThh:mm:ss.ffffffZ` written digit by digit: `String(format:)` goes through
-        // CoreFoundation and showed in the front's profile (a session binds its expiry).
-        var out = Array("0000-00-00T00:00:00.000000Z".utf8)
-        func put(_ value: Int, _ width: Int, at offset: Int) {
-            var value = value
-            for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                out[i] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            }
-        }
-        put(year, 4, at: 0)
-        put(Int(parts.tm_mon) + 1, 2, at: 5)
-        put(Int(parts.tm_mday), 2, at: 8)
-        put(Int(parts.tm_hour), 2, at: 11)
-        put(Int(parts.tm_min), 2, at: 14)
-        put(Int(parts.tm_sec), 2, at: 17)
-        put(fraction, 6, at: 20)
-        return String(decoding: out, as: UTF8.self)
+        let seconds = Int(micros.floorDiv(1_000_000))
+        return Timestamp.utc(seconds: seconds, fraction: Int(micros - Int64(seconds) * 1_000_000), digits: 6)
     }
 
     static func parse(_ text: UnsafeBufferPointer<UInt8>) throws -> Date {
