@@ -26,8 +26,11 @@ extension HTTPServer {
                 state.tooLarge = true
                 // A body up to four times the limit is read and dropped before the 413: a
                 // client still sending when the answer came and the connection closed saw a
-                // broken pipe, not the answer. A larger one is answered at once.
-                if length <= 4 * server.configuration.maxBodyBytes { return dh_mhd_yes() }
+                // broken pipe, not the answer. A larger one is answered at once, and so is a
+                // client that waits to be asked (`Expect: 100-continue`): it sends nothing.
+                if length <= 4 * server.configuration.maxBodyBytes, dh_mhd_header(connection, "Expect") == nil {
+                    return dh_mhd_yes()
+                }
                 state.responded = true
                 return server.finish(connection: connection, url: url, method: method, state: state)
             }

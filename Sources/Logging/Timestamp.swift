@@ -9,9 +9,10 @@ public enum Timestamp {
         return utc(seconds: seconds, fraction: Int(millis - Int64(seconds) * 1000), digits: 3)
     }
 
-    /// `yyyy-mm-ddThh:mm:ss.fffZ` for whole seconds since 1970 and a fraction of a second in
-    /// units of 10^-`digits` (written with that many digits).
+    /// `yyyy-mm-ddThh:mm:ss.` + `digits` digits of fraction + `Z`, for whole seconds since
+    /// 1970 and a fraction of a second in units of 10^-`digits`.
     public static func utc(seconds: Int, fraction: Int, digits: Int) -> String {
+        precondition(digits > 0 && fraction >= 0 && String(fraction).count <= digits, "a fraction of \(digits) digits")
         var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
@@ -43,6 +44,8 @@ public enum Timestamp {
 
     /// `value` in decimal, zero-padded to `width` digits.
     public static func pad(_ value: Int, _ width: Int) -> String {
+        // As `%0*d` writes it: the sign first, then the zeros.
+        if value < 0 { return "-" + pad(-value, max(1, width - 1)) }
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
