@@ -20,21 +20,14 @@ public struct Router<Handler: Sendable>: Sendable {
     }
 
     public private(set) var routes: [Route] = []
-    /// Indices into `routes` by their number of segments and first segment, in the order they
-    /// were added: a path is compared only with the routes it could match (a scan over every
-    /// route, then over every route of its length, was a visible part of each request).
-    private var byShape: [Shape: [Int]] = [:]
-    /// Routes whose first segment is a parameter, by their number of segments.
-    private var byLengthOpenFirst: [Int: [Int]] = [:]
+    /// Indices into `routes` by their number of segments, in the order they were added: a path
+    /// is compared only with the routes it could match (the scan over every route was a
+    /// visible part of each request).
+    private var bySegments: [Int: [Int]] = [:]
 
     /// Routes without parameters that no earlier route could take from them, by path and
     /// method: the common exact paths (`/meta/webhook`, `/healthz`) found without splitting.
     private var exact: [String: [String: Int]] = [:]
-
-    private struct Shape: Hashable {
-        let count: Int
-        let first: Substring
-    }
 
     public init() {}
 
@@ -53,37 +46,23 @@ public struct Router<Handler: Sendable>: Sendable {
             }
         }
         if literal && !shadowed {
-            exact["/" + segments.map { if case .literal(let text) = $0 { text } else { "" } }.joined(separator: "/"),
-                  default: [:]][method] = routes.count
+            exact["/" + pattern.split(separator: "/").joined(separator: "/"), default: [:]][method] = routes.count
         }
-        switch segments.first {
-        case .literal(let first)?: byShape[Shape(count: segments.count, first: Substring(first)), default: []].append(routes.count)
-        default: byLengthOpenFirst[segments.count, default: []].append(routes.count)
-        }
+        bySegments[segments.count, default: []].append(routes.count)
         routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
     }
 
-    /// The routes a path of these parts could match, in the order they were added.
-    private func candidates(_ parts: [Substring]) -> [Int] {
-        let literal = parts.first.flatMap { byShape[Shape(count: parts.count, first: $0)] } ?? []
-        let open = byLengthOpenFirst[parts.count] ?? []
-        if open.isEmpty { return literal }
-        if literal.isEmpty { return open }
-        return (literal + open).sorted()
-    }
-
-    /// Whether `match` answers this method and path from the exact table (for tests).
-    func answersExactly(method: String, path: String) -> Bool {
-        exact[path].map { $0[method] ?? (method == "HEAD" ? $0["GET"] : nil) != nil } ?? false
+    /// The route the exact table gives this request, if any (HEAD served by GET).
+    func exactIndex(method: String, path: String) -> Int? {
+        guard let methods = exact[path] else { return nil }
+        return methods[method] ?? (method == "HEAD" ? methods["GET"] : nil)
     }
 
     public func match(method: String, path: String) -> Match {
-        if let methods = exact[path], let index = methods[method] ?? (method == "HEAD" ? methods["GET"] : nil) {
-            return .found(routes[index], parameters: [:])
-        }
+        if let index = exactIndex(method: method, path: path) { return .found(routes[index], parameters: [:]) }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
-        for index in candidates(parts) {
+        for index in bySegments[parts.count] ?? [] {
             let route = routes[index]
             var parameters: [String: String] = [:]
             var matched = true

@@ -43,9 +43,9 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
 
     /// `retryAlone` says whether a failed batch of several callers is written again caller by
     /// caller (the default: an item of one caller may be what failed it). For writes whose
-    /// failures are the batch's own (a timeout, a lost connection), answer false but for the
-    /// errors a retry cures (a deadlock): running each caller again, one after another, would
-    /// keep every caller waiting far longer than the failure it reports.
+    /// failures are the batch's own, answer true only for the errors a retry cures (a deadlock,
+    /// a connection found broken) and false for the rest (a timeout): running each caller again,
+    /// one after another, would keep every caller waiting far longer than the failure it reports.
     public init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = { _ in true },
                 write: @escaping Write) {
         self.maxItems = maxItems

@@ -81,8 +81,8 @@ extension Commands {
             let maxAttempts = (registry.retryPolicy(of: kind) ?? .standard).maxAttempts
             let delay = try parsed.seconds("delay", default: 0)
             let spacing = try parsed.options["spacing"].map { _ in try parsed.seconds("spacing", default: 0) }
-            if spacing != nil || count > 1 {
-                guard parsed.options["unique-key"] == nil else { throw UsageError("--unique-key goes with a single job, without --spacing") }
+            if (spacing != nil || count > 1) && parsed.options["unique-key"] != nil {
+                throw UsageError("--unique-key goes with a single job, without --spacing")
             }
             if spacing != nil && parsed.options["delay"] != nil { throw UsageError("--delay does not go with --spacing") }
             let connection = try connect(environment)

@@ -224,8 +224,9 @@ struct DeliveryStore {
     ///
     /// The statements run with their generic plans (`PostgresQuery.genericPlans`). Plans made
     /// for each batch's values cost about 0.5 ms of planning per batch, as much as the writes;
-    /// the generic ones find every row by key, as the arrays of ids let them. Measured with `pg_stat_statements` over 10,000 deliveries in `ops/bench/events`:
-    /// 2.8 ms of planning and execution per batch of about five attempts before, 1.6 ms after.
+    /// the generic ones find every row by key, as the arrays of ids let them. Measured with
+    /// `pg_stat_statements` over 10,000 deliveries in `ops/bench/events`: 2.8 ms of planning
+    /// and execution per batch of about five attempts before, 1.6 ms after.
     @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws {
         let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
         let events = Array(Set(rows.map(\.eventId))).sorted()

@@ -72,6 +72,7 @@ enum ManagementChange {
         // Generic plans: the changes are found by key whatever the batch (measured: planning
         // for the values was a third of the statement's time).
         var statements: [PostgresQuery] = [.genericPlans]
+        var insertAt: Int?
         if !columns.keys.isEmpty {
             // The jobs are inserted in the changes' order too: their ids are the order they run in.
             let job = JobQueue.fragment(ProcessManagementChange.self, argsExpression: "jsonb_build_object('changeId', inserted.id)",
@@ -81,6 +82,7 @@ enum ManagementChange {
                     SELECT DISTINCT hashtextextended(encode(k, 'hex'), 0) AS h FROM unnest(\(columns.keys)::bytea[]) k
                     ORDER BY h OFFSET 0) locks
                 """)
+            insertAt = statements.count
             statements.append("""
                 WITH input AS (
                     SELECT * FROM unnest(\(columns.deliveries)::int[], \(columns.ids)::text[], \(columns.wabas)::text[],
@@ -113,8 +115,8 @@ enum ManagementChange {
         var counts = [Int](repeating: 0, count: deliveries.count)
         guard statements.count > 1 else { return counts }
         let answers = try connection.commit(with: statements)
-        if !columns.keys.isEmpty {
-            for row in answers[2].rows { counts[try row.decode(Int.self, at: 0)] += 1 }
+        if let insertAt {
+            for row in answers[insertAt].rows { counts[try row.decode(Int.self, at: 0)] += 1 }
             if counts.contains(where: { $0 > 0 }) { JobQueue.wake(ProcessManagementChange.queue, after: connection) }
         }
         return counts
