@@ -54,7 +54,7 @@ enum ManagementChange {
     /// the first. Locks are taken in the order of their lock ids, so two batches sharing keys
     /// wait for each other rather than in a circle. (A process of the version before, which
     /// took them by key, could meet one of these in a circle while both run: Postgres ends
-    /// one, whose deliveries are answered 500 and sent again by Meta.) Duplicates within a
+    /// one, whose deliveries are answered 500, as any failed callback is.) Duplicates within a
     /// batch are written once, for the first. The inserts, and so the changes' jobs, keep the
     /// order the changes arrived in (an offboarding and the reconnection after it are applied
     /// in that order).
