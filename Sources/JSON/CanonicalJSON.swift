@@ -78,6 +78,35 @@ public enum CanonicalJSON {
         }
     }
 
+    /// A canonical form with each U+0000 in its strings (keys too) written as U+FFFD, for a
+    /// store that refuses NUL in text: Postgres' `jsonb` rejects `\u0000` (SQLSTATE 22P05;
+    /// https://www.postgresql.org/docs/current/datatype-json.html). The canonical form writes
+    /// a NUL only as `\u0000` and a backslash only as `\\`, so each escape is read whole.
+    public static func replacingNUL(_ canonical: Data) -> Data {
+        let nul = Array(#"\u0000"#.utf8)
+        guard canonical.range(of: Data(nul)) != nil else { return canonical }
+        let bytes = [UInt8](canonical)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\\") else {
+                out.append(bytes[index])
+                index += 1
+                continue
+            }
+            if bytes[index...].starts(with: nul) {
+                out.append(contentsOf: "\u{FFFD}".utf8)
+                index += nul.count
+            } else {
+                // Any other escape: its two bytes, so an escaped backslash is not read as a start.
+                out.append(contentsOf: bytes[index..<min(index + 2, bytes.count)])
+                index += 2
+            }
+        }
+        return Data(out)
+    }
+
     /// `text` as a JSON string, escaped as `canonical` escapes strings.
     public static func quoted(_ text: String) -> String {
         var out: [UInt8] = []

@@ -100,6 +100,32 @@ import Testing
         #expect(try count(f, "SELECT count(*) FROM templates WHERE status = 'APPROVED'") == unique)
     }
 
+    /// A value holding U+0000, which Postgres' `jsonb` refuses: recorded (U+FFFD in the stored
+    /// value; an escaped backslash before `u0000` is text, not a NUL), answered 200 rather than
+    /// refused at each of Meta's retries, and forwarded with Meta's bytes.
+    @Test func aValueHoldingNULIsRecordedAndForwardedAsSent() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let tenant = try EventReceiver()
+        defer { tenant.stop() }
+        let live = try onboard(f, receiver: tenant)
+        let value = #"{"alert_type":"A\u0000B","alert_description":"C\\u0000D","x\u0000":1}"#
+        let answer = try deliver(f, envelope(waba: live.waba, field: "account_alerts", value: value))
+        #expect(answer.status == 200 && answer.text == #"{"received":1}"#, "\(answer.status) \(answer.text)")
+        let stored = try #require(try f.db.with { c in
+            try c.query("""
+                SELECT value->>'alert_type', value->>'alert_description', value ? 'x\u{FFFD}', value_raw FROM management_changes
+                """).first
+        })
+        #expect(try stored.decode(String.self, at: 0) == "A\u{FFFD}B")
+        #expect(try stored.decode(String.self, at: 1) == #"C\u0000D"#)
+        #expect(try stored.decode(Bool.self, at: 2))
+        #expect(try stored.decode(String.self, at: 3) == value)
+        #expect(eventually(timeout: 30) { tenant.requests.count >= 1 })
+        let forwarded = try #require(tenant.requests.first)
+        #expect(String(decoding: forwarded.body, as: UTF8.self).contains(value), "Meta's bytes, not the stored form")
+    }
+
     /// Several changes in one delivery: recorded in one round trip, a duplicate among them
     /// dropped, and queued in Meta's order (their locks are taken in key order, their inserts
     /// are not).

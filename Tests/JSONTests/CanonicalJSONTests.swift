@@ -29,6 +29,17 @@ import JSON
         #expect(canonical(#"{}"#) == "{}" && canonical("[ ]") == "[]" && canonical(#""x""#) == #""x""#)
     }
 
+    /// For `jsonb`, which refuses U+0000: each NUL, in keys and values, becomes U+FFFD; an
+    /// escaped backslash followed by `u0000` is text and stays.
+    @Test func replacingNULTouchesOnlyNULs() throws {
+        let form = try #require(CanonicalJSON.canonical(Data(#"{"k\u0000":["\u0000a\u0000","\\u0000","\u0001\\"]}"#.utf8)))
+        #expect(String(decoding: form, as: UTF8.self) == #"{"k\u0000":["\u0000a\u0000","\\u0000","\u0001\\"]}"#)
+        #expect(String(decoding: CanonicalJSON.replacingNUL(form), as: UTF8.self)
+                    == "{\"k\u{FFFD}\":[\"\u{FFFD}a\u{FFFD}\",\"\\\\u0000\",\"\\u0001\\\\\"]}")
+        let plain = try #require(CanonicalJSON.canonical(Data(#"{"a":"\\u0000 \u0001"}"#.utf8)))
+        #expect(CanonicalJSON.replacingNUL(plain) == plain)
+    }
+
     @Test func differentValuesStayDifferent() {
         let forms = [#"{"a":1}"#, #"{"a":"1"}"#, #"{"a":true}"#, #"{"a":null}"#, #"{"a":[1]}"#, #"{"a":{}}"#,
                      #"{"a":1,"b":1}"#, #"{"A":1}"#, #"{"a":"x "}"#, #"{"a":1.5}"#, #"{"a":-1}"#]
