@@ -3,5 +3,5 @@
 -- fixed set of rows per account and kept these for the workers of the release before it while
 -- a deploy restarts them. No code of this release or the one before reads them, and the table
 -- is unlogged: its rows are leases that ended with their jobs.
-DROP FUNCTION IF EXISTS event_slot_take(bigint, text, text, int, float8);
-DROP TABLE IF EXISTS event_delivery_slots;
+DROP FUNCTION event_slot_take(bigint, text, text, int, float8);
+DROP TABLE event_delivery_slots;

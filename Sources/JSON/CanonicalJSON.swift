@@ -80,8 +80,9 @@ public enum CanonicalJSON {
 
     /// A canonical form with each U+0000 in its strings (keys too) written as U+FFFD, for a
     /// store that refuses NUL in text: Postgres' `jsonb` rejects `\u0000` (SQLSTATE 22P05;
-    /// https://www.postgresql.org/docs/current/datatype-json.html). The canonical form writes
-    /// a NUL only as `\u0000` and a backslash only as `\\`, so each escape is read whole.
+    /// https://www.postgresql.org/docs/current/datatype-json.html). The canonical form has a
+    /// backslash only where an escape starts (`\"`, `\\` or `\u00XX`), and a NUL only as
+    /// `\u0000`: stepping over the two bytes at each backslash keeps the reading aligned.
     public static func replacingNUL(_ canonical: Data) -> Data {
         let nul = Array(#"\u0000"#.utf8)
         guard canonical.range(of: Data(nul)) != nil else { return canonical }
@@ -99,7 +100,7 @@ public enum CanonicalJSON {
                 out.append(contentsOf: "\u{FFFD}".utf8)
                 index += nul.count
             } else {
-                // Any other escape: its two bytes, so an escaped backslash is not read as a start.
+                // Any other escape: its first two bytes (an escaped backslash is not a start).
                 out.append(contentsOf: bytes[index..<min(index + 2, bytes.count)])
                 index += 2
             }

@@ -63,6 +63,12 @@ extension Connection {
     /// on this connection is prepared inside the pipeline, after the leading `SET` and `BEGIN`,
     /// so preparing it runs under the timeout it belongs to.
     func run(_ statements: [Statement]) throws -> [QueryResult] {
+        do {
+            for statement in statements { try Connection.refuseNUL(statement.parameters) }
+        } catch {
+            statementTimeoutKnown = false  // a SET taken as leading was not sent
+            throw error
+        }
         guard PQenterPipelineMode(handle) == 1 else { throw PostgresError(.server, Connection.errorMessage(handle)) }
         // A connection that cannot leave pipeline mode is closed, so the pool replaces it.
         defer { if !leavePipeline() { close() } }

@@ -84,6 +84,7 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         let texts: [String?] = parameters.map { $0?.postgresText }
+        try Connection.refuseNUL(texts)
         let lead = leadingStatements()
         if !lead.isEmpty {
             // The transaction's first statement takes its BEGIN along, and a changed timeout.
@@ -149,6 +150,15 @@ public final class Connection: @unchecked Sendable {
     static func errorMessage(_ handle: OpaquePointer) -> String {
         guard let message = PQerrorMessage(handle) else { return "unknown libpq error" }
         return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension Connection {
+    /// Throws `invalidParameter` for a value holding U+0000, naming its position, not its text.
+    static func refuseNUL(_ texts: [String?]) throws {
+        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+            throw PostgresError(.invalidParameter, "parameter $\(index + 1) holds U+0000, which a text parameter cannot carry")
+        }
     }
 }
 

@@ -19,6 +19,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         /// `transaction` was called inside a transaction: a second BEGIN would only warn, and its
         /// COMMIT would end the outer transaction early. A program error, refused.
         case nestedTransaction
+        /// A bound value holds U+0000. libpq sends text parameters as C strings, so it would
+        /// reach the server cut at the NUL: refused before anything is sent.
+        case invalidParameter
     }
 
     public let kind: Kind

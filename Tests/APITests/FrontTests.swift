@@ -58,6 +58,21 @@ import Testing
         #expect(!f.server.process.log.contains("ses_missing"))
     }
 
+    /// A form value holding U+0000 (no field check of its own refuses it) is answered 400,
+    /// not looked up cut at the NUL, and not a 500.
+    @Test func aFormValueHoldingNULIsRefusedAs400() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let page = try f.server.send("GET", "/dashboard/login")
+        let cookie = try #require(page.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+        let token = try #require(page.text.firstMatch(of: #/name="csrfToken" value="([^"]+)"/#)?.1)
+        let answer = try f.server.send("POST", "/dashboard/login",
+                                       headers: ["Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie],
+                                       body: Data("email=owner%00%40acme.test&password=x&csrfToken=\(token)".utf8))
+        #expect(answer.status == 400, "\(answer.status)")
+        #expect(answer.text.contains("NUL character (U+0000)"))
+    }
+
     @Test func productionServeAndWorkRefuseToStartWithoutMetasSettings() throws {
         let db = try TestDatabase(label: "config")
         defer { db.drop() }

@@ -124,6 +124,16 @@ import Testing
         #expect(eventually(timeout: 30) { tenant.requests.count >= 1 })
         let forwarded = try #require(tenant.requests.first)
         #expect(String(decoding: forwarded.body, as: UTF8.self).contains(value), "Meta's bytes, not the stored form")
+
+        // The dedupe key is the canonical form's: the same change again is a duplicate, and one
+        // with U+FFFD where Meta sent U+0000 is another change.
+        #expect(try deliver(f, envelope(waba: live.waba, field: "account_alerts", value: value)).text == #"{"received":0}"#)
+        let replaced = value.replacingOccurrences(of: #"A\u0000B"#, with: #"A\ufffdB"#)
+        #expect(try deliver(f, envelope(waba: live.waba, field: "account_alerts", value: replaced)).text == #"{"received":1}"#)
+        // A NUL in the entry's id or the field name is kept as U+FFFD too, not refused.
+        let odd = Data(#"{"object":"whatsapp_business_account","entry":[{"id":"9\u00009","time":1760000000,"changes":[{"field":"x\u0000y","value":{}}]}]}"#.utf8)
+        #expect(try deliver(f, odd).text == #"{"received":1}"#)
+        #expect(try count(f, "SELECT count(*) FROM management_changes WHERE waba_id = '9\u{FFFD}9' AND field = 'x\u{FFFD}y'") == 1)
     }
 
     /// Several changes in one delivery: recorded in one round trip, a duplicate among them

@@ -32,6 +32,37 @@ import Testing
         }
     }
 
+    /// A text parameter cannot carry U+0000 (libpq sends C strings): refused before anything
+    /// is sent, by position and without the value, on every way a statement goes out; the
+    /// connection and its transaction state stay as they were.
+    @Test func aValueHoldingNULIsRefusedNotCut() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            try connection.execute("CREATE TABLE t (id int PRIMARY KEY, note text)")
+            func refused(_ body: () throws -> Void) -> Bool {
+                do { try body(); return false } catch let error as PostgresError {
+                    return error.kind == .invalidParameter && error.message.contains("$2") && !error.message.contains("secret")
+                } catch { return false }
+            }
+            let value = "secret\u{0}tail"
+            #expect(refused { try connection.query("INSERT INTO t VALUES ($1, $2)", [1, value]) })
+            #expect(refused { try connection.sql("INSERT INTO t VALUES (\(2), \(value))") })
+            #expect(refused { try connection.pipeline(["SELECT 1", "INSERT INTO t VALUES (\(3), \(value))"]) })
+            #expect(refused {
+                try connection.transaction { tx in
+                    try tx.sql("INSERT INTO t VALUES (\(4), \("kept until the refusal"))")
+                    _ = try tx.commit(with: ["INSERT INTO t VALUES (\(5), \(value))"])
+                }
+            })
+            #expect(refused { try connection.transaction { tx in _ = try tx.sql("INSERT INTO t VALUES (\(6), \(value))") } })
+            #expect(connection.isInTransaction == false)
+            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0, "nothing cut short was written")
+            try connection.sql("INSERT INTO t VALUES (\(7), \("secret\u{FFFD}tail"))")
+            #expect(try connection.query("SELECT note FROM t").scalar(String.self) == "secret\u{FFFD}tail")
+        }
+    }
+
     @Test func beginGoesWithTheFirstStatementAndKeptStatementsWithTheCommit() throws {
         let db = try TestDatabase(migrated: false, label: "pg")
         defer { db.drop() }

@@ -23,6 +23,10 @@ public struct APIError: Error, Sendable, Equatable {
     public static func invalidJSON(_ message: String) -> APIError {
         APIError(status: 400, code: "invalid_json", message: message)
     }
+    /// A value Postgres cannot take as text (`PostgresError.Kind.invalidParameter`: it holds
+    /// U+0000) that no check of its own field refused first, such as a path or form value.
+    public static let nulInValue = APIError(
+        status: 400, code: "validation_failed", message: "a value in the request holds the NUL character (U+0000), which is not accepted")
     public static let unauthorized = APIError(
         status: 401, code: "unauthorized", message: "missing, unknown or revoked API key (Authorization: Bearer dh_live_…)")
     public static func notFound(_ what: String) -> APIError {

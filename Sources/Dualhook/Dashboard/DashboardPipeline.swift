@@ -15,6 +15,8 @@ struct PageErrors: Middleware {
             return DashboardLayout.redirect(context.session == nil ? "/dashboard/login" : "/dashboard/login/totp")
         } catch let error as APIError {
             return DashboardLayout.errorPage(status: error.status, message: error.message)
+        } catch let error as PostgresError where error.kind == .invalidParameter {
+            return DashboardLayout.errorPage(status: 400, message: APIError.nulInValue.message)
         } catch let error as PostgresError where error.isConnectivity {
             return DashboardLayout.errorPage(status: 503, message: "The database cannot be reached. Try again in a moment.")
         } catch {

@@ -65,9 +65,9 @@ enum ManagementChange {
         for (index, delivery) in deliveries.enumerated() {
             for change in delivery.changes { columns.append(change, delivery: index) }
             for anomaly in delivery.anomalies {
-                anomalyWABAs.append(anomaly.waba ?? "")
+                anomalyWABAs.append(storable(anomaly.waba ?? ""))
                 anomalyHasWABA.append(anomaly.waba != nil)
-                anomalyFields.append(anomaly.field)
+                anomalyFields.append(storable(anomaly.field))
             }
         }
         // Generic plans: the changes are found by key whatever the batch (measured: planning
@@ -123,21 +123,29 @@ enum ManagementChange {
         return counts
     }
 
+    /// Meta's text with U+0000 as U+FFFD: a bound parameter cannot carry it
+    /// (`PostgresError.Kind.invalidParameter`), and a signed callback refused for it would be
+    /// refused again at each of Meta's retries.
+    static func storable(_ text: String) -> String {
+        text.utf8.contains(0) ? String(text.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : text
+    }
+
     /// The batch's changes as one array per column, bound to `unnest`.
     private struct Columns {
         var deliveries: [Int] = [], ids: [String] = [], wabas: [String] = [], fields: [String] = []
         var values: [String] = [], keys: [Data] = [], raws: [String] = [], times: [String] = []
 
         mutating func append(_ change: Incoming, delivery: Int) {
-            let waba = ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue)
+            let waba = storable(ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue))
+            let field = storable(change.field)
             deliveries.append(delivery)
             ids.append(Identifiers.make("chg"))
             wabas.append(waba)
-            fields.append(change.field)
-            // `jsonb` refuses U+0000: such a change was refused at each of Meta's retries.
-            // Meta's bytes stay whole in `value_raw` (the forward's), and the key is the form's.
+            fields.append(field)
+            // `jsonb` refuses U+0000 (as U+FFFD here); Meta's bytes stay whole in `value_raw`
+            // (the forward's), and the key is the canonical form's.
             values.append(String(decoding: CanonicalJSON.replacingNUL(change.canonical), as: UTF8.self))
-            keys.append(Digest.sha256(Data("\(waba)\n\(change.field)\n".utf8) + change.canonical))
+            keys.append(Digest.sha256(Data("\(waba)\n\(field)\n".utf8) + change.canonical))
             raws.append(String(decoding: change.rawValue, as: UTF8.self))
             times.append(change.time.map(String.init) ?? "")
         }

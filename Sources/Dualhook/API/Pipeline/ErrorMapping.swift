@@ -13,6 +13,8 @@ struct ErrorMapping: Middleware {
             response = try next(request, &context)
         } catch let error as APIError {
             response = error.response(requestID: request.requestID)
+        } catch let error as PostgresError where error.kind == .invalidParameter {
+            response = APIError.nulInValue.response(requestID: request.requestID)
         } catch let error as PostgresError where error.isConnectivity {
             Self.logger.warning("database unreachable while serving a request", ["request_id": request.requestID])
             return APIError.unavailable().response(requestID: request.requestID)
