@@ -51,9 +51,7 @@ enum Idempotency {
     /// the reservation: while another request with the key runs (in any front process) this one
     /// answers 409 at once; a stored answer is replayed; an expired one is forgotten.
     static func claim(key: String, accountID: String, request: Request, vault: Vault, on connection: Connection) throws -> Claim {
-        guard !key.isEmpty, key.count <= 255 else {
-            throw APIError.validationFailed(param: "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
-        }
+        try validate(key)
         let hash = requestHash(request)
         let ticket = IdempotencyTicket(key: key, accountID: accountID, requestHash: hash)
         // The lock first, in a statement of its own: the read after it then takes a snapshot
@@ -69,20 +67,49 @@ enum Idempotency {
         ])
         guard try answers[0].scalar(Bool.self) == true else { throw APIError.idempotencyKeyInUse }
         guard let row = answers[1].first else { return .proceed(ticket) }
-        let storedHash: Data = try row.decode(at: 1)
         if try row.decode(Bool.self, at: 5) {
             try connection.query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", [accountID, key])
             return .proceed(ticket)
         }
-        guard storedHash == hash || storedHash == rawHash(request) || storedHash == foundationHash(request) else { throw APIError.idempotencyKeyReused }
+        let stored = Stored(requestHash: try row.decode(at: 1), state: try row.decode(at: 2), status: try row.decode(at: 3),
+                            sealedBody: try row.decode(at: 4))
+        return .replay(try replay(stored, key: key, accountID: accountID, request: request, vault: vault))
+    }
+
+    /// A key as a client may send it: 1 to 255 characters.
+    static func validate(_ key: String) throws {
+        guard !key.isEmpty, key.count <= 255 else {
+            throw APIError.validationFailed(param: "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
+        }
+    }
+
+    /// A stored answer, as read after its key's lock was taken.
+    struct Stored: Sendable {
+        let requestHash: Data
+        let state: String
+        let status: Int
+        let sealedBody: Data
+    }
+
+    /// The stored answer replayed, for the request it was stored for: a different request with
+    /// the key is refused (422).
+    static func replay(_ stored: Stored, key: String, accountID: String, request: Request, vault: Vault) throws -> Response {
+        let storedHash = stored.requestHash
+        guard storedHash == requestHash(request) || storedHash == rawHash(request) || storedHash == foundationHash(request) else {
+            throw APIError.idempotencyKeyReused
+        }
         // A `running` row can only be one written before reservations became locks.
-        guard try row.decode(String.self, at: 2) == "done" else { throw APIError.idempotencyKeyInUse }
-        let sealed = String(decoding: try row.decode(Data.self, at: 4), as: UTF8.self)
-        let body = try vault.open(sealed, associatedData: associatedData(accountID: accountID, key: key))
-        var response = Response(status: try row.decode(Int.self, at: 3), body: body)
+        guard stored.state == "done" else { throw APIError.idempotencyKeyInUse }
+        let body = try vault.open(String(decoding: stored.sealedBody, as: UTF8.self), associatedData: associatedData(accountID: accountID, key: key))
+        var response = Response(status: stored.status, body: body)
         response.setHeader("Content-Type", "application/json")
         response.setHeader("Idempotent-Replayed", "true")
-        return .replay(response)
+        return response
+    }
+
+    /// The answer sealed for storing under its key: replies can hold secrets.
+    static func sealed(_ body: Data, accountID: String, key: String, vault: Vault) throws -> Data {
+        Data(try vault.seal(body, associatedData: associatedData(accountID: accountID, key: key)).utf8)
     }
 
     /// Stored replies can hold secrets (an onboarding URL carries its token), so they are
@@ -91,7 +118,7 @@ enum Idempotency {
 
     /// Stores the first answer for the key, in the request's transaction.
     static func store(_ response: Response, ticket: IdempotencyTicket, vault: Vault, on connection: Connection) throws {
-        let sealed = Data(try vault.seal(response.body, associatedData: associatedData(accountID: ticket.accountID, key: ticket.key)).utf8)
+        let sealed = try sealed(response.body, accountID: ticket.accountID, key: ticket.key, vault: vault)
         // Sent with the COMMIT, in its round trip.
         try connection.beforeCommit("""
             INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)

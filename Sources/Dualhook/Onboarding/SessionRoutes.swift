@@ -7,7 +7,7 @@ import Postgres
 /// `POST/GET /api/v1/onboarding/sessions`, `GET /api/v1/onboarding/sessions/{id}`.
 enum SessionRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(.api, create))
+        router.add("POST", "/api/v1/onboarding/sessions", RouteEntry(.apiSharedCommit, create))
         router.add("GET", "/api/v1/onboarding/sessions", RouteEntry(.api, query: ["limit", "cursor", "tenantId", "status", "since"], list))
         router.add("GET", "/api/v1/onboarding/sessions/{id}", RouteEntry(.api, get))
         router.add("POST", "/api/v1/onboarding/sessions/{id}/cancel", RouteEntry(.api, SessionActions.cancel))
@@ -21,56 +21,55 @@ enum SessionRoutes {
         let expiresAt: Date
     }
 
+    /// The request's session joins the sessions of requests arriving meanwhile in one
+    /// transaction (`SessionBatch`); its Idempotency-Key is reserved and its answer stored in
+    /// that transaction, as the `api` group's steps do for a request's own.
     static func create(_ context: APIContext) throws -> Response {
         if context.account.onboardingBlocked { throw PlanStore.planRequired }
+        let request = context.request
+        let key = request.header("Idempotency-Key")
+        if let key { try Idempotency.validate(key) }
         let input = try SessionRequest(
-            body: try JSONObject(body: context.request.body),
+            body: try JSONObject(body: request.body),
             redirectOrigins: context.account.redirectOrigins,
             allowPrivateTargets: context.configuration.allowPrivateTargets)
-        return .json(201, try create(input, accountID: context.account.accountID, configuration: context.configuration,
-                                     withCommit: true, on: context.connection))
+        let accountID = context.account.accountID
+        let vault = context.configuration.vault
+        var (pending, created) = try prepare(input, accountID: accountID, configuration: context.configuration)
+        let answer = Response.json(201, created)
+        if let key {
+            pending.key = SessionBatch.Key(key: key, requestHash: Idempotency.requestHash(request),
+                                           sealedAnswer: try Idempotency.sealed(answer.body, accountID: accountID, key: key, vault: vault))
+        }
+        // The batch runs on its leader's connection, which holds no transaction of its own.
+        switch try SessionBatch.recorder.submit([pending], lend: { write in try write(context.connection) })[0] {
+        case .created: return answer
+        case .keyInUse: throw APIError.idempotencyKeyInUse
+        case .stored(let stored): return try Idempotency.replay(stored, key: key ?? "", accountID: accountID, request: request, vault: vault)
+        }
     }
 
-    /// Writes a session, its tenant and its webhook-check job; the API and the dashboard's
-    /// "create a link" share it. `withCommit`: the write goes out with the transaction's COMMIT
-    /// (one round trip less), for a caller that reads nothing of it back before then.
-    static func create(_ input: SessionRequest, accountID: String, configuration: AppConfiguration,
-                       withCommit: Bool = false, on connection: Connection) throws -> Created {
+    /// A session ready to write, and the answer that names it.
+    static func prepare(_ input: SessionRequest, accountID: String, configuration: AppConfiguration) throws -> (SessionBatch.Pending, Created) {
         let id = Identifiers.make("ses")
         let token = Identifiers.onboardingToken()
         // Millisecond precision, as every timestamp the API prints.
         let expiresAt = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + Double(input.expiresInSeconds)) * 1000).rounded(.down) / 1000)
         let created = Created(sessionId: id, onboardingUrl: "\(configuration.publicURL)/onboard/\(token)", status: "created",
                               expiresAt: expiresAt)
-        let job = JobQueue.fragment(WebhookCheck.self, argsExpression: "jsonb_build_object('sessionId', session.id)", from: "session")
         let sealedVerifyToken = try configuration.vault.seal(input.webhookVerifyToken, associatedData: "session:\(id):verify_token")
-        // One statement: the tenant (inserted with DO NOTHING and renamed only when its name
-        // changed, so no row lock serialises a tenant's sessions), the session and its
-        // webhook-check job. Nothing here reads its result, so for the API it goes with the
-        // COMMIT, in one round trip (if it fails, nothing of the request is kept and the answer
-        // is the error); the dashboard's page shows the new session right after, so it runs now.
-        let statement: PostgresQuery = """
-            WITH new_tenant AS (
-                INSERT INTO tenants (account_id, tenant_id, name) VALUES (\(accountID), \(input.tenantId), \(input.tenantName))
-                ON CONFLICT (account_id, tenant_id) DO NOTHING),
-            renamed AS (
-                UPDATE tenants SET name = \(input.tenantName)
-                WHERE account_id = \(accountID) AND tenant_id = \(input.tenantId) AND \(input.tenantName)::text IS NOT NULL
-                  AND name IS DISTINCT FROM \(input.tenantName)),
-            session AS (
-                INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
-                    cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at,
-                    webhook_scope, locale)
-                VALUES (\(id), \(accountID), \(input.tenantId), \(Digest.sha256(token)), \(input.successRedirectUrl),
-                        \(input.failureRedirectUrl), \(input.cancelRedirectUrl), \(input.webhookOverrideUrl), \(sealedVerifyToken),
-                        \(PostgresRawJSON(input.metadataJSON))::jsonb, \(input.coexistence), \(expiresAt),
-                        \(input.webhookScope.rawValue), \(input.locale))
-                RETURNING id),
-            job AS (\(job.insert))
-            SELECT id FROM job
-            """
-        if withCommit { try connection.beforeCommit(statement) } else { try connection.sql(statement) }
-        JobQueue.wake(job.queue, after: connection)
+        let pending = SessionBatch.Pending(accountID: accountID, id: id, tokenHash: Digest.sha256(token),
+                                           sealedVerifyToken: sealedVerifyToken, expiresAt: expiresAt, input: input)
+        return (pending, created)
+    }
+
+    /// The dashboard's "create a link": one session in the page's own transaction (the page
+    /// shows the new session right after).
+    static func create(_ input: SessionRequest, accountID: String, configuration: AppConfiguration,
+                       on connection: Connection) throws -> Created {
+        let (pending, created) = try prepare(input, accountID: accountID, configuration: configuration)
+        try connection.sql(SessionBatch.insert([pending]))
+        JobQueue.wake(WebhookCheck.queue, after: connection)
         return created
     }
 

@@ -18,6 +18,11 @@ struct RouteGroup: Sendable {
     /// `Idempotency-Key`.
     static let api = RouteGroup("api", refusesUnknownQuery: true, [ErrorMapping(), JSONBodyOnly(), PooledConnection(), Authentication(), Transaction(),
                                         IdempotentReplies()])
+    /// `POST /api/v1/onboarding/sessions`: an API key and its rate limit; the route reserves
+    /// the Idempotency-Key and stores its answer in a transaction shared with the sessions of
+    /// other requests (`SessionBatch`, group commit).
+    static let apiSharedCommit = RouteGroup("api-shared-commit", refusesUnknownQuery: true, [ErrorMapping(), JSONBodyOnly(), PooledConnection(),
+                                                                        Authentication()])
     /// `/api/v1` routes whose answer must never be kept: a reveal of secrets is answered (and
     /// audited) each time, so an Idempotency-Key does not apply there.
     static let apiAnsweredEachTime = RouteGroup("api-answered-each-time", refusesUnknownQuery: true, [ErrorMapping(), JSONBodyOnly(), PooledConnection(),
