@@ -116,8 +116,9 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
             }
             return results
         } catch {
-            // Each caller alone, each on a connection lent afresh: a bad item or a connection
-            // lost fails one caller, not all of them.
+            // Each caller alone, each in a transaction of its own on what the leader's `lend`
+            // gives (a lend that borrows from a pool: a fresh connection each): a bad item
+            // fails one caller, not all of them.
             if batch.count == 1 || !retryAlone(error) { return batch.map { _ in .failure(error) } }
             return batch.map { entry in Result { try commit(entry.items, lend: lend) } }
         }

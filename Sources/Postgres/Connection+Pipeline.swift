@@ -36,6 +36,7 @@ extension Connection {
     /// `BEGIN`. Taking them marks them sent; `run` forgets the timeout again if they fail.
     func leadingStatements() -> [Statement] {
         var lead: [Statement] = []
+        if closed { return lead }  // `run` refuses it
         if (!statementTimeoutKnown || statementTimeout != appliedStatementTimeout) && PQtransactionStatus(handle) == PQTRANS_IDLE {
             lead.append(Statement(sql: statementTimeout.map { "SET statement_timeout = \($0)" } ?? "RESET statement_timeout",
                                   parameters: [], unnamed: true, setsTimeout: true))
@@ -63,6 +64,7 @@ extension Connection {
     /// on this connection is prepared inside the pipeline, after the leading `SET` and `BEGIN`,
     /// so preparing it runs under the timeout it belongs to.
     func run(_ statements: [Statement]) throws -> [QueryResult] {
+        try refuseClosed()
         do {
             for statement in statements { try Connection.refuseNUL(statement.parameters) }
         } catch {

@@ -94,7 +94,7 @@ extension Connection {
         } else if kept.isEmpty {
             // COMMIT of a transaction that failed and was carried on answers ROLLBACK: a SET
             // sent with its BEGIN is undone then.
-            if PQtransactionStatus(handle) == PQTRANS_INERROR { statementTimeoutKnown = false }
+            if !closed && PQtransactionStatus(handle) == PQTRANS_INERROR { statementTimeoutKnown = false }
             try execute("COMMIT")
         } else {
             _ = try run(kept + [.commit])

@@ -13,7 +13,7 @@ import Foundation
 public final class Connection: @unchecked Sendable {
     let handle: OpaquePointer
     var preparedStatements: [String: String] = [:]
-    private var closed = false
+    private(set) var closed = false
     /// Actions to run once the open transaction commits (dropped when it rolls back).
     var commitActions: [@Sendable () -> Void] = []
     /// A transaction was begun but its `BEGIN` waits to go out with its first statement.
@@ -73,6 +73,7 @@ public final class Connection: @unchecked Sendable {
     /// True when a transaction is open (or failed and not yet rolled back).
     public var isInTransaction: Bool {
         if beginPending { return true }
+        if closed { return false }  // its handle is freed
         let status = PQtransactionStatus(handle)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
     }
@@ -85,6 +86,7 @@ public final class Connection: @unchecked Sendable {
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         let texts: [String?] = parameters.map { $0?.postgresText }
         try Connection.refuseNUL(texts)
+        try refuseClosed()
         let lead = leadingStatements()
         if !lead.isEmpty {
             // The transaction's first statement takes its BEGIN along, and a changed timeout.
@@ -101,6 +103,7 @@ public final class Connection: @unchecked Sendable {
     /// separated by semicolons are allowed (migrations, `BEGIN`, `LISTEN`).
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {
+        try refuseClosed()
         let lead = leadingStatements()
         if !lead.isEmpty { _ = try run(lead) }
         return try check(PQexec(handle, sql))
@@ -154,6 +157,11 @@ public final class Connection: @unchecked Sendable {
 }
 
 extension Connection {
+    /// A closed connection's handle is freed: nothing may reach libpq through it again.
+    func refuseClosed() throws {
+        if closed { throw PostgresError(.connectionLost, "the connection was closed") }
+    }
+
     /// Throws `invalidParameter` for a value holding U+0000, naming its position, not its text.
     static func refuseNUL(_ texts: [String?]) throws {
         if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {

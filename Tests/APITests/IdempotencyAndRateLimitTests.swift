@@ -34,6 +34,37 @@ import Testing
         #expect(try f.count("onboarding_sessions") == 2)
     }
 
+    /// A session request is checked before it joins a shared commit; a refused one with a key
+    /// still answers as the key says first: a retry after the account changed gets its stored
+    /// 201, a key whose request runs gets 409, and another body with a used key 422.
+    @Test func aRefusedRetryAnswersAsItsKeySaysFirst() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        let first = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                      headers: ["Idempotency-Key": "before-change"], json: sessionBody())
+        #expect(first.status == 201)
+        try f.db.with { try $0.query("UPDATE accounts SET redirect_origins = '{https://elsewhere.example}' WHERE id = $1", [f.account.accountId]) }
+        let retry = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                      headers: ["Idempotency-Key": "before-change"], json: sessionBody())
+        #expect(retry.status == 201 && retry.body == first.body && retry.header("Idempotent-Replayed") == "true")
+        let fresh = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                      headers: ["Idempotency-Key": "after-change"], json: sessionBody())
+        #expect(fresh.status == 400 && fresh.errorParam == "successRedirectUrl")
+        let other = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                      headers: ["Idempotency-Key": "before-change"], json: sessionBody(["tenantId": nil]))
+        #expect(other.status == 422 && other.errorCode == "idempotency_key_reused")
+        // A key held by a running request: 409 before the body's own problem.
+        let holder = try f.db.connect()
+        defer { holder.close() }
+        try holder.execute("BEGIN")
+        try holder.query("SELECT pg_advisory_xact_lock(hashtextextended('idempotency:' || $1 || ':held', 0))", [f.account.accountId])
+        let held = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                     headers: ["Idempotency-Key": "held"], json: sessionBody(["tenantId": nil]))
+        #expect(held.status == 409 && held.errorCode == "idempotency_key_in_use")
+        try holder.execute("ROLLBACK")
+        #expect(try f.count("onboarding_sessions") == 1)
+    }
+
     @Test func concurrentRequestsWithOneKeyMakeOneSession() throws {
         let f = try APIFixture()
         defer { f.close() }

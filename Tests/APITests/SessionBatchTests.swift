@@ -108,11 +108,35 @@ import Testing
         }
         let all = results.values.flatMap { $0 }
         #expect(all.count == 80)
-        #expect(all.filter { $0 == "created" }.count + all.filter { $0 == "in use" }.count + all.filter { $0.hasPrefix("stored") }.count == 80)
+        #expect(all.filter { $0 == "created" }.count == 40, "each key made one session, by whichever batch locked it first")
         #expect(try db.with { try $0.query("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == all.filter { $0 == "created" }.count)
         #expect(try db.with { try $0.query("SELECT count(DISTINCT key) FROM idempotency_keys").scalar(Int.self) } == 40)
         #expect(try db.with { try $0.query("SELECT count(*) FROM idempotency_keys").scalar(Int.self) } == all.filter { $0 == "created" }.count,
                 "one session per stored key")
+    }
+
+    /// Two connections' batches renaming the same tenants in opposite orders: the renamed rows
+    /// are locked in key order, so neither waits for the other in a circle.
+    @Test func batchesRenamingTheSameTenantsDoNotDeadlock() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { try $0.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_sb', 'SB', 'SB')") }
+        let tenants = (0..<6).map { "t\($0)" }
+        DispatchQueue.concurrentPerform(iterations: 2) { lane in
+            for round in 0..<15 {
+                do {
+                    let ordered = lane == 0 ? tenants : tenants.reversed()
+                    let batch = try ordered.enumerated().map {
+                        try pending(lane * 10_000 + round * 100 + $0.offset, tenant: $0.element, name: "lane \(lane) round \(round)")
+                    }
+                    _ = try db.with { c in try c.transaction { try SessionBatch.writeAll(batch, on: $0) } }
+                } catch {
+                    Issue.record("batch failed: \(error)")
+                }
+            }
+        }
+        #expect(try db.with { try $0.query("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == 180)
+        #expect(try db.with { try $0.query("SELECT count(*) FROM tenants WHERE name LIKE 'lane % round 14'").scalar(Int.self) } == 6)
     }
 
     final class ResultsBox: @unchecked Sendable {

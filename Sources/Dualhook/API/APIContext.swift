@@ -9,6 +9,8 @@ public struct APIContext {
     public let caller: Caller?
     public let connection: Connection
     public let configuration: AppConfiguration
+    /// For work that needs a connection besides the request's own (a shared commit's retry).
+    let pool: ConnectionPool
     /// The signed-in dashboard or console user's session (dashboard routes only).
     var session: DashboardSessions.Session? = nil
 
@@ -53,7 +55,7 @@ struct RouteEntry: Sendable {
                 preconditionFailure("route group \(group.name) gives its handlers no database connection")
             }
             return try handler(APIContext(request: request, caller: context.caller, connection: connection,
-                                          configuration: context.app.configuration, session: context.session))
+                                          configuration: context.app.configuration, pool: context.app.pool, session: context.session))
         }
     }
 

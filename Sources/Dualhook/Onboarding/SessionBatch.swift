@@ -40,12 +40,13 @@ enum SessionBatch {
         case stored(Idempotency.Stored)
     }
 
-    /// Two batches at a time: a batch waiting on a row lock (its tenant's row, held by another
-    /// transaction) does not hold up every other request; the next gathers while they run.
+    /// Two batches at a time, so one waiting on a row lock (a tenant's row, held by another
+    /// transaction) leaves the other to run: a request whose key another request holds is
+    /// then still answered 409 at once. The next batch gathers while they run.
     static let recorder = CommitBatcher<Pending, Outcome>(maxItems: 64, concurrency: 2, write: writeAll)
 
-    /// Writes the batch in the transaction it is given, ending it, in two round trips: the keys'
-    /// locks and stored answers (each lock in a statement before the read, so the read's
+    /// Writes the batch in the transaction it is given, ending it, in two round trips (one when
+    /// no request names a key): the keys' locks and stored answers (each lock in a statement before the read, so the read's
     /// snapshot sees an answer committed just before the lock), then the sessions, their
     /// jobs and their answers with the `COMMIT`. A key named twice in the batch is the first
     /// request's: the later one finds it in use, as it would in a transaction of its own.
@@ -145,10 +146,15 @@ enum SessionBatch {
                 INSERT INTO tenants (account_id, tenant_id, name)
                 SELECT account_id, tenant_id, name FROM named ORDER BY account_id, tenant_id
                 ON CONFLICT (account_id, tenant_id) DO NOTHING),
+            -- Renamed rows are locked in key order first, so two batches renaming the same
+            -- tenants wait for each other rather than in a circle.
+            renaming AS (
+                SELECT t.account_id, t.tenant_id, named.name FROM tenants t JOIN named USING (account_id, tenant_id)
+                WHERE named.name IS NOT NULL AND t.name IS DISTINCT FROM named.name
+                ORDER BY t.account_id, t.tenant_id FOR NO KEY UPDATE OF t),
             renamed AS (
-                UPDATE tenants t SET name = named.name FROM named
-                WHERE t.account_id = named.account_id AND t.tenant_id = named.tenant_id AND named.name IS NOT NULL
-                  AND t.name IS DISTINCT FROM named.name),
+                UPDATE tenants t SET name = renaming.name FROM renaming
+                WHERE t.account_id = renaming.account_id AND t.tenant_id = renaming.tenant_id),
             session AS (
                 INSERT INTO onboarding_sessions (id, account_id, tenant_id, token_hash, success_redirect_url, failure_redirect_url,
                     cancel_redirect_url, webhook_override_url, webhook_verify_token, metadata, coexistence, expires_at,

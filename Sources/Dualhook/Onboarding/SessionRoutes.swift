@@ -25,24 +25,44 @@ enum SessionRoutes {
     /// transaction (`SessionBatch`); its Idempotency-Key is reserved and its answer stored in
     /// that transaction, as the `api` group's steps do for a request's own.
     static func create(_ context: APIContext) throws -> Response {
-        if context.account.onboardingBlocked { throw PlanStore.planRequired }
         let request = context.request
         let key = request.header("Idempotency-Key")
         if let key { try Idempotency.validate(key) }
-        let input = try SessionRequest(
-            body: try JSONObject(body: request.body),
-            redirectOrigins: context.account.redirectOrigins,
-            allowPrivateTargets: context.configuration.allowPrivateTargets)
         let accountID = context.account.accountID
         let vault = context.configuration.vault
+        let input: SessionRequest
+        do {
+            if context.account.onboardingBlocked { throw PlanStore.planRequired }
+            input = try SessionRequest(
+                body: try JSONObject(body: request.body),
+                redirectOrigins: context.account.redirectOrigins,
+                allowPrivateTargets: context.configuration.allowPrivateTargets)
+        } catch {
+            // A refused request answers as its key says first, as a request of its own did: a
+            // retry of a session created before the account's trial ended (or its redirect
+            // origins changed) still gets its stored 201; a key in use is 409, another body 422.
+            guard let key else { throw error }
+            return try context.connection.transaction { tx in
+                if case .replay(let stored) = try Idempotency.claim(key: key, accountID: accountID, request: request, vault: vault, on: tx) {
+                    return stored
+                }
+                throw error
+            }
+        }
         var (pending, created) = try prepare(input, accountID: accountID, configuration: context.configuration)
         let answer = Response.json(201, created)
         if let key {
             pending.key = SessionBatch.Key(key: key, requestHash: Idempotency.requestHash(request),
                                            sealedAnswer: try Idempotency.sealed(answer.body, accountID: accountID, key: key, vault: vault))
         }
-        // The batch runs on its leader's connection, which holds no transaction of its own.
-        switch try SessionBatch.recorder.submit([pending], lend: { write in try write(context.connection) })[0] {
+        // A batch runs on its leader's own connection (no transaction open on it). A batch that
+        // failed is written again request by request on that connection, or on one from the
+        // pool once it broke, so a lost connection fails the requests no other connection could
+        // write.
+        let lend: CommitBatcher<SessionBatch.Pending, SessionBatch.Outcome>.Lend = { write in
+            context.connection.isBroken ? try context.pool.withConnection { try write($0) } : try write(context.connection)
+        }
+        switch try SessionBatch.recorder.submit([pending], lend: lend)[0] {
         case .created: return answer
         case .keyInUse: throw APIError.idempotencyKeyInUse
         case .stored(let stored): return try Idempotency.replay(stored, key: key ?? "", accountID: accountID, request: request, vault: vault)
