@@ -12,7 +12,9 @@ public enum Timestamp {
     /// `yyyy-mm-ddThh:mm:ss.` + `digits` digits of fraction + `Z`, for whole seconds since
     /// 1970 and a fraction of a second in units of 10^-`digits`.
     public static func utc(seconds: Int, fraction: Int, digits: Int) -> String {
-        precondition(digits > 0 && fraction >= 0 && String(fraction).count <= digits, "a fraction of \(digits) digits")
+        var limit = 1
+        for _ in 0..<digits { limit *= 10 }
+        precondition(digits > 0 && fraction >= 0 && fraction < limit, "a fraction of \(digits) digits")
         var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)

@@ -85,13 +85,14 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         let texts: [String?] = parameters.map { $0?.postgresText }
-        try Connection.refuseNUL(texts)
-        try refuseClosed()
         let lead = leadingStatements()
         if !lead.isEmpty {
-            // The transaction's first statement takes its BEGIN along, and a changed timeout.
+            // The transaction's first statement takes its BEGIN along, and a changed timeout
+            // (`run` checks the parameters).
             return try run(lead + [Statement(sql: sql, parameters: texts)]).last!
         }
+        try refuseClosed()
+        try Connection.refuseNUL(texts)
         let name = try preparedName(for: sql, parameterCount: parameters.count)
         let result: OpaquePointer? = withOptionalCStrings(texts) { values in
             PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)

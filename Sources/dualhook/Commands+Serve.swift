@@ -14,9 +14,8 @@ extension Commands {
         // commit (its own, or the shared one of Meta's callbacks, which gathers more the more
         // threads wait). Eight per core, at most 64 (the pool opens up to one connection per
         // thread). Measured on 2 cores: ops/bench/ingest 4,030 changes/s with 16 threads against
-        // 2,197 with 4; ops/bench/api 1,600 and 1,576 req/s with 16 against 1,593 and 1,910 with
-        // 4 (this machine's noise; with the requests of that time, 16 once measured 810 req/s
-        // against 1,304 with 2).
+        // 2,197 with 4. ops/bench/api showed no consistent difference: 1,600 and 1,576 req/s with
+        // 16 against 1,593 and 1,910 with 4 in one sitting, 1,483 against 1,236 in another.
         let threads = try parsed.int("threads", default: min(64, max(2, 8 * ProcessInfo.processInfo.activeProcessorCount)), range: 1...256)
         let listen = parsed.options["listen"] ?? environment.listen
         guard var server = HTTPServer.Configuration(listen: listen) else {

@@ -14,7 +14,7 @@ enum ManagementChange {
         guard field == "account_update",
               let value = try? JSONSerialization.jsonObject(with: rawValue, options: [.fragmentsAllowed]),
               let info = (value as? [String: Any])?["waba_info"] as? [String: Any] else { return entryID }
-        return info["waba_id"] as? String ?? (info["waba_id"] as? NSNumber)?.stringValue ?? entryID
+        return storable(info["waba_id"] as? String ?? (info["waba_id"] as? NSNumber)?.stringValue ?? entryID)
     }
 
     /// A change of Meta's callback, as the envelope's reading gave it.
@@ -65,9 +65,9 @@ enum ManagementChange {
         for (index, delivery) in deliveries.enumerated() {
             for change in delivery.changes { columns.append(change, delivery: index) }
             for anomaly in delivery.anomalies {
-                anomalyWABAs.append(storable(anomaly.waba ?? ""))
+                anomalyWABAs.append(anomaly.waba ?? "")
                 anomalyHasWABA.append(anomaly.waba != nil)
-                anomalyFields.append(storable(anomaly.field))
+                anomalyFields.append(anomaly.field)
             }
         }
         // Generic plans: the changes are found by key whatever the batch (measured: planning
@@ -136,16 +136,15 @@ enum ManagementChange {
         var values: [String] = [], keys: [Data] = [], raws: [String] = [], times: [String] = []
 
         mutating func append(_ change: Incoming, delivery: Int) {
-            let waba = storable(ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue))
-            let field = storable(change.field)
+            let waba = ManagementChange.waba(entryID: change.entryID, field: change.field, rawValue: change.rawValue)
             deliveries.append(delivery)
             ids.append(Identifiers.make("chg"))
             wabas.append(waba)
-            fields.append(field)
+            fields.append(change.field)
             // `jsonb` refuses U+0000 (as U+FFFD here); Meta's bytes stay whole in `value_raw`
             // (the forward's), and the key is the canonical form's.
             values.append(String(decoding: CanonicalJSON.replacingNUL(change.canonical), as: UTF8.self))
-            keys.append(Digest.sha256(Data("\(waba)\n\(field)\n".utf8) + change.canonical))
+            keys.append(Digest.sha256(Data("\(waba)\n\(change.field)\n".utf8) + change.canonical))
             raws.append(String(decoding: change.rawValue, as: UTF8.self))
             times.append(change.time.map(String.init) ?? "")
         }

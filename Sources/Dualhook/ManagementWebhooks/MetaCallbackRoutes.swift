@@ -52,15 +52,18 @@ enum MetaCallbackRoutes {
         }
         var delivery = ManagementChange.Delivery()
         for entry in envelope.entries {
+            // Ids and names as stored: a U+0000 in them (which no text parameter carries) as U+FFFD.
+            let entryID = entry.id.map(ManagementChange.storable)
             for change in entry.changes {
-                if overriddenFields.contains(change.field) {
+                let field = ManagementChange.storable(change.field)
+                if overriddenFields.contains(field) {
                     // Where and when only: the value (message content) is neither logged nor kept.
                     logger.warning("routing anomaly: a field an override captures reached the app callback",
-                                   ["waba": entry.id ?? "-", "field": change.field])
-                    delivery.anomalies.append((entry.id, change.field))
-                } else if let id = entry.id {
+                                   ["waba": entryID ?? "-", "field": field])
+                    delivery.anomalies.append((entryID, field))
+                } else if let entryID {
                     // Every other field, known or not, is recorded and forwarded as Meta sent it.
-                    delivery.changes.append(.init(entryID: id, time: entry.time, field: change.field, rawValue: change.rawValue,
+                    delivery.changes.append(.init(entryID: entryID, time: entry.time, field: field, rawValue: change.rawValue,
                                                   canonical: change.canonicalValue))
                 }
             }

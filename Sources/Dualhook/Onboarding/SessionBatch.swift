@@ -22,14 +22,8 @@ enum SessionBatch {
         let sealedVerifyToken: String
         let expiresAt: Date
         let input: SessionRequest
-        /// The request's Idempotency-Key and its answer, sealed, stored under it.
-        var key: Key?
-    }
-
-    struct Key: Sendable {
-        let key: String
-        let requestHash: Data
-        let sealedAnswer: Data
+        /// The request's Idempotency-Key and its answer (201, sealed), stored under it.
+        var answer: Idempotency.StoredAnswer?
     }
 
     enum Outcome: Sendable {
@@ -46,78 +40,43 @@ enum SessionBatch {
     static let recorder = CommitBatcher<Pending, Outcome>(maxItems: 64, concurrency: 2, write: writeAll)
 
     /// Writes the batch in the transaction it is given, ending it, in two round trips (one when
-    /// no request names a key): the keys' locks and stored answers (each lock in a statement before the read, so the read's
-    /// snapshot sees an answer committed just before the lock), then the sessions, their
-    /// jobs and their answers with the `COMMIT`. A key named twice in the batch is the first
-    /// request's: the later one finds it in use, as it would in a transaction of its own.
+    /// no request names a key): the keys' reservations (`Idempotency.reserve`), then the
+    /// sessions, their jobs and their answers with the `COMMIT`. A key named twice in the batch
+    /// is the first request's: the later one finds it in use, as it would in a transaction of
+    /// its own.
     @Sendable static func writeAll(_ items: [Pending], on connection: Connection) throws -> [Outcome] {
         var outcomes = [Outcome?](repeating: nil, count: items.count)
         var keyed: [Int] = []
         var named = Set<[String]>()
         for (index, item) in items.enumerated() {
-            guard let key = item.key else { continue }
-            if named.insert([item.accountID, key.key]).inserted { keyed.append(index) } else { outcomes[index] = .keyInUse }
+            guard let ticket = item.answer?.ticket else { continue }
+            if named.insert([ticket.accountID, ticket.key]).inserted { keyed.append(index) } else { outcomes[index] = .keyInUse }
         }
         var statements: [PostgresQuery] = [.genericPlans]
         if !keyed.isEmpty {
-            let accounts = keyed.map { items[$0].accountID }, keys = keyed.compactMap { items[$0].key?.key }
-            let answers = try connection.pipeline(statements + [
-                """
-                SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || a || ':' || k, 0))
-                FROM unnest(\(accounts)::text[], \(keys)::text[]) WITH ORDINALITY AS i(a, k, n) ORDER BY n
-                """,
-                """
-                SELECT i.n, s.request_hash, s.state, s.response_status, s.response_body, s.expired
-                FROM unnest(\(accounts)::text[], \(keys)::text[]) WITH ORDINALITY AS i(a, k, n)
-                -- A lookup by key for each (OFFSET 0 keeps it one): as a join, its generic plan
-                -- scanned the whole table, 1.8 ms a batch under ops/bench/api.
-                CROSS JOIN LATERAL (
-                    SELECT request_hash, state, response_status, response_body,
-                           created_at < now() - make_interval(secs => \(Idempotency.window)) AS expired
-                    FROM idempotency_keys WHERE account_id = i.a AND key = i.k OFFSET 0) s
-                """,
-            ])
-            statements = []
-            let locked = try answers[1].rows.map { try $0.decode(Bool.self, at: 0) }
-            var expired: (accounts: [String], keys: [String]) = ([], [])
-            for row in answers[2].rows {
-                // WITH ORDINALITY counts from 1.
-                let position = try row.decode(Int.self, at: 0) - 1
-                guard locked[position] else { continue }
-                if try row.decode(Bool.self, at: 5) {
-                    expired.accounts.append(accounts[position])
-                    expired.keys.append(keys[position])
-                } else {
-                    outcomes[keyed[position]] = .stored(Idempotency.Stored(
-                        requestHash: try row.decode(at: 1), state: try row.decode(at: 2), status: try row.decode(at: 3),
-                        sealedBody: try row.decode(at: 4)))
+            let pairs = keyed.compactMap { items[$0].answer.map { ($0.ticket.accountID, $0.ticket.key) } }
+            var expired: [(accountID: String, key: String)] = []
+            for (position, reservation) in try Idempotency.reserve(pairs, after: statements, on: connection).enumerated() {
+                switch reservation {
+                case .inUse: outcomes[keyed[position]] = .keyInUse
+                case .stored(let stored): outcomes[keyed[position]] = .stored(stored)
+                case .free: break
+                case .expired: expired.append(pairs[position])
                 }
             }
-            for (position, index) in keyed.enumerated() where !locked[position] { outcomes[index] = .keyInUse }
-            if !expired.keys.isEmpty {
-                statements.append("""
-                    DELETE FROM idempotency_keys s USING unnest(\(expired.accounts)::text[], \(expired.keys)::text[]) AS i(a, k)
-                    WHERE s.account_id = i.a AND s.key = i.k
-                    """)
-            }
+            statements = []
+            if !expired.isEmpty { statements.append(Idempotency.forgetting(expired)) }
         }
         let writing = items.indices.filter { outcomes[$0] == nil }
         if !writing.isEmpty {
             statements.append(insert(writing.map { items[$0] }))
-            let stored = writing.compactMap { index in items[index].key.map { (items[index].accountID, $0) } }
-            if !stored.isEmpty {
-                statements.append("""
-                    INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
-                    SELECT a, k, h, 'done', 201, b
-                    FROM unnest(\(stored.map(\.0))::text[], \(stored.map(\.1.key))::text[], \(stored.map(\.1.requestHash))::bytea[],
-                                \(stored.map(\.1.sealedAnswer))::bytea[]) AS i(a, k, h, b)
-                    """)
-            }
+            let answers = writing.compactMap { items[$0].answer }
+            if !answers.isEmpty { statements.append(Idempotency.storing(answers)) }
         }
         _ = try connection.commit(with: statements)
         for index in writing { outcomes[index] = .created }
         if !writing.isEmpty { JobQueue.wake(WebhookCheck.queue, after: connection) }
-        return outcomes.map { $0 ?? .keyInUse }
+        return outcomes.map { $0! }
     }
 
     /// One statement for the sessions, their tenants and their webhook-check jobs. A tenant is

@@ -52,8 +52,9 @@ enum SessionRoutes {
         var (pending, created) = try prepare(input, accountID: accountID, configuration: context.configuration)
         let answer = Response.json(201, created)
         if let key {
-            pending.key = SessionBatch.Key(key: key, requestHash: Idempotency.requestHash(request),
-                                           sealedAnswer: try Idempotency.sealed(answer.body, accountID: accountID, key: key, vault: vault))
+            pending.answer = Idempotency.StoredAnswer(
+                ticket: IdempotencyTicket(key: key, accountID: accountID, requestHash: Idempotency.requestHash(request)),
+                status: answer.status, sealedBody: try Idempotency.sealed(answer.body, accountID: accountID, key: key, vault: vault))
         }
         // A batch runs on its leader's own connection (no transaction open on it). A batch that
         // failed is written again request by request on that connection, or on one from the
@@ -65,7 +66,9 @@ enum SessionRoutes {
         switch try SessionBatch.recorder.submit([pending], lend: lend)[0] {
         case .created: return answer
         case .keyInUse: throw APIError.idempotencyKeyInUse
-        case .stored(let stored): return try Idempotency.replay(stored, key: key ?? "", accountID: accountID, request: request, vault: vault)
+        case .stored(let stored):
+            // Only a request with a key finds an answer stored under it.
+            return try Idempotency.replay(stored, key: key!, accountID: accountID, request: request, vault: vault)
         }
     }
 
