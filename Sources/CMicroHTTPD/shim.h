@@ -9,7 +9,8 @@
 #include <string.h>
 #include <microhttpd.h>
 
-/// Starts a daemon with an internal pool of `threads` epoll threads on `host:port` (IPv4).
+/// Starts a daemon with an internal pool of `threads` epoll threads on `host:port` (IPv4),
+/// whose connections may be suspended while their handler runs elsewhere.
 /// MHD_start_daemon is variadic, so every option the server uses is passed here.
 static inline struct MHD_Daemon *dh_mhd_start(
     const char *host, uint16_t port,
@@ -23,7 +24,7 @@ static inline struct MHD_Daemon *dh_mhd_start(
     addr.sin_port = htons(port);
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return NULL;
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
         port, NULL, NULL, handler, handler_cls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,

@@ -2,11 +2,27 @@ import CMicroHTTPD
 import Foundation
 
 /// What is known about a request between libmicrohttpd's calls for it.
-final class RequestState {
+///
+/// `@unchecked Sendable`: a handler thread writes `answer` and then resumes the connection;
+/// libmicrohttpd's thread reads it only when it calls back after that resume (the resume and
+/// the call back are ordered by libmicrohttpd's connection mutex). Every other field is used
+/// on libmicrohttpd's thread of the connection alone.
+final class RequestState: @unchecked Sendable {
     let started = Date()
     var body = Data()
     var tooLarge = false
     var responded = false
+    /// The handler's answer, waiting for the connection to resume.
+    var answer: Response?
+    /// Counted in `HTTPServer.answersDue` until the request ends (its answer sent, or the
+    /// connection gone).
+    var due = false
+}
+
+/// A suspended connection, handed to the handler thread that resumes it.
+/// `@unchecked Sendable`: libmicrohttpd lets any thread resume a suspended connection.
+struct SuspendedConnection: @unchecked Sendable {
+    let pointer: OpaquePointer
 }
 
 /// libmicrohttpd's C callbacks. They are static members of a non-main file on purpose: a
@@ -50,15 +66,29 @@ extension HTTPServer {
             uploadSize.pointee = 0
             return dh_mhd_yes()
         }
+        if let answer = state.answer {
+            // Called back after the handler's thread resumed the connection.
+            state.answer = nil
+            return server.queue(answer, on: connection, state: state)
+        }
         if state.responded { return dh_mhd_yes() }
         state.responded = true
         return server.finish(connection: connection, url: url, method: method, state: state)
     }
 
-    static let completedHandler: MHD_RequestCompletedCallback = { _, _, requestContext, _ in
-        guard let requestContext, let pointer = requestContext.pointee else { return }
-        Unmanaged<RequestState>.fromOpaque(pointer).release()
+    static let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
+        guard let cls, let requestContext, let pointer = requestContext.pointee else { return }
+        let state = Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue()
+        Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().settle(state)
         requestContext.pointee = nil
+    }
+
+    /// The request ended: its answer was sent, or its connection is gone.
+    func settle(_ state: RequestState) {
+        if state.due {
+            state.due = false
+            answersDue.add(-1)
+        }
     }
 
     private static let collect: dh_mhd_pair_cb = { context, key, value in
@@ -89,8 +119,25 @@ extension HTTPServer {
             headers: headers.pairs, query: query.pairs, body: state.body,
             requestID: RequestID.make(),
             clientIP: String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        let response = respond(to: request, state: state)
+        if !state.tooLarge, let handlers {
+            // The handler runs on a handler thread while the connection waits suspended; its
+            // answer is queued when libmicrohttpd calls back after the resume.
+            let suspended = SuspendedConnection(pointer: connection)
+            let queued = handlers.submit(before: {
+                state.due = true
+                answersDue.add(1)
+                MHD_suspend_connection(connection)
+            }) { [self] in
+                state.answer = respond(to: request, state: state)
+                MHD_resume_connection(suspended.pointer)
+            }
+            if queued { return dh_mhd_yes() }
+            // Stopping: answered here, as the daemon may not stop with a connection suspended.
+        }
+        return queue(respond(to: request, state: state), on: connection, state: state)
+    }
 
+    func queue(_ response: Response, on connection: OpaquePointer, state: RequestState) -> MHD_Result {
         let mhdResponse = response.body.withUnsafeBytes { dh_mhd_response_copy($0.baseAddress, $0.count) }
         guard let mhdResponse else { return dh_mhd_no() }
         defer { MHD_destroy_response(mhdResponse) }

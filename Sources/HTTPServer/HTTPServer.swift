@@ -1,18 +1,25 @@
 import CMicroHTTPD
 import Foundation
 import Logging
+import Synchronization
 
-/// An HTTP/1.1 server on libmicrohttpd: an internal pool of epoll threads, keep-alive, and
-/// limits on body size, memory per connection (which bounds headers), idle time and
-/// connection count. Handlers run on the pool's threads and may block (database calls).
+/// An HTTP/1.1 server on libmicrohttpd: a few epoll threads that read requests and write
+/// answers, keep-alive, and limits on body size, memory per connection (which bounds headers),
+/// idle time and connection count. Handlers run on threads of their own (`HandlerThreads`),
+/// in the order requests arrived, and may block (database calls): the connection waits
+/// suspended meanwhile, and the other connections are served on.
 ///
-/// `@unchecked Sendable`: configuration and handler are immutable; `daemon` is set once by
-/// `start()` before any request can arrive and cleared by `stop()` after the daemon is gone.
+/// `@unchecked Sendable`: configuration and handler are immutable; `daemon` and `handlers` are
+/// set once by `start()` before any request can arrive and cleared by `stop()` after the
+/// daemon is gone.
 public final class HTTPServer: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: UInt16
+        /// Threads that run handlers (each may block on a database call).
         public var threads: Int = 8
+        /// libmicrohttpd's epoll threads: they parse requests and send answers, never block.
+        public var ioThreads: Int = 2
         public var maxBodyBytes: Int = 1 << 20
         /// Per-connection memory: request line and headers must fit (MHD answers 431 past it).
         public var connectionMemoryBytes: Int = 64 * 1024
@@ -39,6 +46,9 @@ public final class HTTPServer: @unchecked Sendable {
     let accessLog: Bool
     public let metrics: HTTPMetrics
     private var daemon: OpaquePointer?
+    var handlers: HandlerThreads?
+    /// Requests whose connection was suspended and whose answer is not sent yet.
+    let answersDue = AnswersDue()
 
     public init(configuration: Configuration, accessLog: Bool = true, metrics: HTTPMetrics = HTTPMetrics(),
                 tooLarge: @escaping @Sendable (Request) -> Response,
@@ -53,22 +63,31 @@ public final class HTTPServer: @unchecked Sendable {
     deinit { stop() }
 
     public func start() throws {
+        let handlers = HandlerThreads(count: configuration.threads, name: "http")
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let daemon = dh_mhd_start(
             configuration.host, configuration.port,
             HTTPServer.accessHandler, context, HTTPServer.completedHandler, context,
-            UInt32(configuration.threads), UInt32(configuration.maxConnections),
+            UInt32(max(1, configuration.ioThreads)), UInt32(configuration.maxConnections),
             UInt32(configuration.connectionTimeout), configuration.connectionMemoryBytes) else {
+            handlers.close()
             throw HTTPServerError(message: "cannot listen on \(configuration.host):\(configuration.port) (in use, or not an IPv4 address)")
         }
+        self.handlers = handlers
         self.daemon = daemon
     }
 
+    /// Answers the requests already taken, then closes every connection. Requests arriving
+    /// meanwhile run on libmicrohttpd's threads: no connection may be left suspended when the
+    /// daemon stops (libmicrohttpd forbids it).
     public func stop() {
-        if let daemon {
-            MHD_stop_daemon(daemon)
-            self.daemon = nil
-        }
+        guard let daemon else { return }
+        handlers?.close()
+        // Resumed connections get their answers sent by libmicrohttpd's threads.
+        answersDue.waitForNone(upTo: 5)
+        MHD_stop_daemon(daemon)
+        self.daemon = nil
+        self.handlers = nil
     }
 
     /// Runs the handler and records the request; called on a pool thread.
@@ -83,6 +102,18 @@ public final class HTTPServer: @unchecked Sendable {
                             requestID: request.requestID, accountID: response.accountID)
         }
         return response
+    }
+}
+
+/// Counts suspended requests whose answer is not sent yet, so `stop()` can wait for them.
+final class AnswersDue: Sendable {
+    private let count = Mutex(0)
+
+    func add(_ delta: Int) { count.withLock { $0 += delta } }
+
+    func waitForNone(upTo seconds: TimeInterval) {
+        let end = Date().addingTimeInterval(seconds)
+        while count.withLock({ $0 }) > 0 && Date() < end { usleep(1000) }
     }
 }
 

@@ -12,7 +12,9 @@ extension Commands {
         guard var configuration = HTTPServer.Configuration(listen: listen) else {
             throw UsageError("--listen must be host:port, got \(listen)")
         }
-        configuration.threads = 4
+        // Handlers that wait (a fault's delay, a call to a URL this process serves) hold a
+        // thread each.
+        configuration.threads = 8
         var meta = FakeMeta.Configuration()
         if let id = environment.values["META_APP_ID"], !id.isEmpty { meta.appID = id }
         if let secret = environment.values["META_APP_SECRET"], !secret.isEmpty { meta.appSecret = secret }

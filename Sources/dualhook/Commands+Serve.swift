@@ -10,18 +10,20 @@ extension Commands {
         let parsed = try Arguments(args, options: ["threads", "listen", "idle-timeout"], flags: [])
         try parsed.expectPositionals(0, "")
         try environment.requireProductionSettings()
-        // Each thread may hold a database connection and blocks on it, mostly waiting for a
-        // commit (its own, or the shared one of Meta's callbacks, which gathers more the more
-        // threads wait). Eight per core, at most 64 (the pool opens up to one connection per
-        // thread). Measured on 2 cores: ops/bench/ingest 4,030 changes/s with 16 threads against
-        // 2,197 with 4. ops/bench/api showed no consistent difference: 1,600 and 1,576 req/s with
-        // 16 against 1,593 and 1,910 with 4 in one sitting, 1,483 against 1,236 in another.
+        // Handlers run on `threads` threads of their own, in the order requests arrived; each
+        // may hold a database connection and blocks on it, mostly waiting for a commit (its
+        // own, or a shared one, which gathers more the more threads wait). Eight per core, at
+        // most 64 (the pool opens up to one connection per thread). Measured on 2 cores:
+        // ops/bench/ingest 4,030 changes/s with 16 threads against 2,197 with 4; ops/bench/api
+        // with handlers on threads of their own, p99 32–49 ms with 8, 46 with 16, 63–69 with 32.
+        // libmicrohttpd's epoll threads, one per core, only read requests and send answers.
         let threads = try parsed.int("threads", default: min(64, max(2, 8 * ProcessInfo.processInfo.activeProcessorCount)), range: 1...256)
         let listen = parsed.options["listen"] ?? environment.listen
         guard var server = HTTPServer.Configuration(listen: listen) else {
             throw UsageError("listen address must be host:port, got \(listen)")
         }
         server.threads = threads
+        server.ioThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         server.connectionTimeout = try parsed.int("idle-timeout", default: 30, range: 1...3600)
         let vault = try environment.vault()
         var configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,

@@ -18,7 +18,7 @@ enum Commands {
         Command(name: "migrate", summary: "apply sql/ migrations (idempotent, safe to run concurrently)",
                 usage: "dualhook migrate", run: migrate),
         Command(name: "serve", summary: "the HTTP front (DUALHOOK_LISTEN, DUALHOOK_PUBLIC_URL)",
-                usage: "dualhook serve [--threads N] [--listen host:port] [--idle-timeout SECONDS]\n  --threads   HTTP threads, each with its own database connection (default: eight per core, at most 64)\n  --listen    overrides DUALHOOK_LISTEN (default 127.0.0.1:8080)\n  --idle-timeout  close connections idle or sending nothing for this long (default 30)",
+                usage: "dualhook serve [--threads N] [--listen host:port] [--idle-timeout SECONDS]\n  --threads   threads that run handlers, each with its own database connection (default: eight per core, at most 64)\n  --listen    overrides DUALHOOK_LISTEN (default 127.0.0.1:8080)\n  --idle-timeout  close connections idle or sending nothing for this long (default 30)",
                 run: serve),
         Command(name: "accounts", summary: "create and list accounts",
                 usage: "dualhook accounts create --name N [--display-name D] [--logo-url U] [--event-url U] [--redirect-origins o1,o2]\n  prints {\"accountId\",\"apiKey\",\"eventSigningSecret\"}: the key and secret are shown this once\ndualhook accounts list [--json]\ndualhook accounts set-plan ACCOUNT_ID PLAN",
