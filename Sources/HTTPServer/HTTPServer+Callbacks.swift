@@ -3,10 +3,12 @@ import Foundation
 
 /// What is known about a request between libmicrohttpd's calls for it.
 ///
-/// `@unchecked Sendable`: a handler thread writes `answer` and then resumes the connection;
-/// libmicrohttpd's thread reads it only when it calls back after that resume (the resume and
-/// the call back are ordered by libmicrohttpd's connection mutex). Every other field is used
-/// on libmicrohttpd's thread of the connection alone.
+/// `@unchecked Sendable`: libmicrohttpd's thread of the connection writes `body`, `tooLarge`
+/// and `responded` before it queues the request for a handler thread (under the queue's
+/// lock, which the handler thread takes before it runs the request) and not after. The
+/// handler thread writes `answer` and then resumes the connection; libmicrohttpd's thread
+/// reads it only when it calls back after that resume, which libmicrohttpd's daemon mutex
+/// (`cleanup_connection_mutex`) orders after it. `due` is used by libmicrohttpd's threads only.
 final class RequestState: @unchecked Sendable {
     let started = Date()
     var body = Data()
@@ -77,10 +79,10 @@ extension HTTPServer {
     }
 
     static let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
-        guard let cls, let requestContext, let pointer = requestContext.pointee else { return }
+        guard let requestContext, let pointer = requestContext.pointee else { return }
         let state = Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue()
-        Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().settle(state)
         requestContext.pointee = nil
+        if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().settle(state) }
     }
 
     /// The request ended: its answer was sent, or its connection is gone.
@@ -123,18 +125,19 @@ extension HTTPServer {
             // The handler runs on a handler thread while the connection waits suspended; its
             // answer is queued when libmicrohttpd calls back after the resume.
             let suspended = SuspendedConnection(pointer: connection)
+            let runner = runner
             let queued = handlers.submit(before: {
                 state.due = true
                 answersDue.add(1)
                 MHD_suspend_connection(connection)
-            }) { [self] in
-                state.answer = respond(to: request, state: state)
+            }) {
+                state.answer = runner.respond(to: request, state: state)
                 MHD_resume_connection(suspended.pointer)
             }
             if queued { return dh_mhd_yes() }
             // Stopping: answered here, as the daemon may not stop with a connection suspended.
         }
-        return queue(respond(to: request, state: state), on: connection, state: state)
+        return queue(runner.respond(to: request, state: state), on: connection, state: state)
     }
 
     func queue(_ response: Response, on connection: OpaquePointer, state: RequestState) -> MHD_Result {

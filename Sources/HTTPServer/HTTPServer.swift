@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: a few epoll threads that read requests and write
-/// answers, keep-alive, and limits on body size, memory per connection (which bounds headers),
+/// answers (and run no handler but the 413's, and late ones while stopping), keep-alive, and limits on body size, memory per connection (which bounds headers),
 /// idle time and connection count. Handlers run on threads of their own (`HandlerThreads`),
 /// in the order requests arrived, and may block (database calls): the connection waits
 /// suspended meanwhile, and the other connections are served on.
@@ -18,7 +18,7 @@ public final class HTTPServer: @unchecked Sendable {
         public var port: UInt16
         /// Threads that run handlers (each may block on a database call).
         public var threads: Int = 8
-        /// libmicrohttpd's epoll threads: they parse requests and send answers, never block.
+        /// libmicrohttpd's epoll threads: they read requests and send answers.
         public var ioThreads: Int = 2
         public var maxBodyBytes: Int = 1 << 20
         /// Per-connection memory: request line and headers must fit (MHD answers 431 past it).
@@ -40,13 +40,13 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    let handler: @Sendable (Request) -> Response
-    /// Called for a body over the limit, before the handler ever sees the request.
-    let tooLarge: @Sendable (Request) -> Response
-    let accessLog: Bool
-    public let metrics: HTTPMetrics
+    let runner: RequestRunner
+    public var metrics: HTTPMetrics { runner.metrics }
     private var daemon: OpaquePointer?
     var handlers: HandlerThreads?
+
+    /// Requests queued for a handler thread or running on one.
+    public var requestsInHand: Int { handlers?.count ?? 0 }
     /// Requests whose connection was suspended and whose answer is not sent yet.
     let answersDue = AnswersDue()
 
@@ -54,16 +54,16 @@ public final class HTTPServer: @unchecked Sendable {
                 tooLarge: @escaping @Sendable (Request) -> Response,
                 handler: @escaping @Sendable (Request) -> Response) {
         self.configuration = configuration
-        self.handler = handler
-        self.tooLarge = tooLarge
-        self.accessLog = accessLog
-        self.metrics = metrics
+        self.runner = RequestRunner(handler: handler, tooLarge: tooLarge, accessLog: accessLog, metrics: metrics)
     }
 
     deinit { stop() }
 
     public func start() throws {
+        guard daemon == nil else { return }
+        // Set before libmicrohttpd's threads start: they read it.
         let handlers = HandlerThreads(count: configuration.threads, name: "http")
+        self.handlers = handlers
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let daemon = dh_mhd_start(
             configuration.host, configuration.port,
@@ -71,26 +71,41 @@ public final class HTTPServer: @unchecked Sendable {
             UInt32(max(1, configuration.ioThreads)), UInt32(configuration.maxConnections),
             UInt32(configuration.connectionTimeout), configuration.connectionMemoryBytes) else {
             handlers.close()
+            self.handlers = nil
             throw HTTPServerError(message: "cannot listen on \(configuration.host):\(configuration.port) (in use, or not an IPv4 address)")
         }
-        self.handlers = handlers
         self.daemon = daemon
     }
 
-    /// Answers the requests already taken, then closes every connection. Requests arriving
-    /// meanwhile run on libmicrohttpd's threads: no connection may be left suspended when the
-    /// daemon stops (libmicrohttpd forbids it).
+    /// Stops accepting connections, answers the requests already taken (queued or running),
+    /// then closes every connection. A request arriving meanwhile on an open connection runs on
+    /// libmicrohttpd's thread: no connection may be left suspended when the daemon stops
+    /// (libmicrohttpd forbids it).
     public func stop() {
         guard let daemon else { return }
+        let listening = MHD_quiesce_daemon(daemon)
         handlers?.close()
         // Resumed connections get their answers sent by libmicrohttpd's threads.
         answersDue.waitForNone(upTo: 5)
         MHD_stop_daemon(daemon)
+        // Closed only now: libmicrohttpd's threads may use it until they stop.
+        if listening >= 0 { close(listening) }
         self.daemon = nil
         self.handlers = nil
     }
+}
 
-    /// Runs the handler and records the request; called on a pool thread.
+/// What answers a request: the handler (or the 413 answer), then its metrics and access line.
+/// Apart from the server, so the work queued for a handler thread holds these and not the
+/// server: a server dropped while requests run is then never freed on a handler thread.
+struct RequestRunner: Sendable {
+    let handler: @Sendable (Request) -> Response
+    /// Called for a body over the limit, before the handler ever sees the request.
+    let tooLarge: @Sendable (Request) -> Response
+    let accessLog: Bool
+    let metrics: HTTPMetrics
+
+    /// On a handler thread; on libmicrohttpd's thread for a 413, and while the server stops.
     func respond(to request: Request, state: RequestState) -> Response {
         var response = state.tooLarge ? tooLarge(request) : handler(request)
         response.setHeader("Request-Id", request.requestID)

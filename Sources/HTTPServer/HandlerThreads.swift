@@ -12,27 +12,33 @@ import Foundation
 /// other way round.
 ///
 /// `@unchecked Sendable`: `queue`, `head`, `pending` and `closed` are read and written only
-/// while `condition` is locked; `threads` is written once in `init`.
+/// while `condition` is locked.
 final class HandlerThreads: @unchecked Sendable {
-    typealias Work = () -> Void
+    typealias Work = @Sendable () -> Void
 
     private let condition = NSCondition()
-    private var queue: [Work] = []
-    /// The next work to take in `queue`: taken entries are dropped in bulk, not one by one.
+    /// Taken entries are cleared at once (what they hold is freed) and dropped in bulk.
+    private var queue: [Work?] = []
+    /// The next work to take in `queue`.
     private var head = 0
     /// Work queued or running.
     private var pending = 0
     private var closed = false
-    private var threads: [Thread] = []
 
     init(count: Int, name: String) {
         for index in 0..<max(1, count) {
             // Each thread keeps this alive until `close()` lets it end.
             let thread = Thread { self.run() }
             thread.name = "\(name)-\(index)"
-            threads.append(thread)
+            thread.start()
         }
-        for thread in threads { thread.start() }
+    }
+
+    /// Work queued or running.
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending
     }
 
     /// Queues `work` after running `before` (under the queue's lock, so no thread can take the
@@ -48,7 +54,8 @@ final class HandlerThreads: @unchecked Sendable {
         return true
     }
 
-    /// Takes no more work, and returns once every queued work has run. The threads then end.
+    /// Takes no more work, and returns once every queued work has run. The threads end soon
+    /// after (they are not waited for).
     func close() {
         condition.lock()
         closed = true
@@ -65,7 +72,8 @@ final class HandlerThreads: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let work = queue[head]
+            let work = queue[head]!
+            queue[head] = nil
             head += 1
             if head == queue.count || head >= 1024 {
                 queue.removeFirst(head)

@@ -18,6 +18,16 @@ import TestSupport
         var body: String? { answer.withLock { $0?.body } }
     }
 
+    /// Waits up to 5 s for `condition`.
+    func eventually(_ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(5)
+        while !condition() {
+            if Date() > end { return false }
+            usleep(1000)
+        }
+        return true
+    }
+
     func sendAside(_ server: LoopbackServer, _ path: String) -> Aside {
         let aside = Aside()
         let client = client
@@ -68,10 +78,11 @@ import TestSupport
         defer { server.stop() }
         let first = sendAside(server, "/first")
         var others: [Aside] = []
-        while order.withLock({ $0 }) != ["/first"] { usleep(1000) }
+        try #require(eventually { order.withLock { $0 } == ["/first"] })
         for index in 1...3 {
             others.append(sendAside(server, "/then\(index)"))
-            usleep(100_000)  // each request is in before the next is sent
+            // Each request is queued before the next is sent.
+            try #require(eventually { server.server.requestsInHand == index + 1 })
         }
         #expect(order.withLock { $0 } == ["/first"])
         release.signal()
@@ -82,16 +93,41 @@ import TestSupport
 
     @Test func stoppingAnswersTheRequestsAlreadyTaken() throws {
         let started = DispatchSemaphore(value: 0)
-        let server = try LoopbackServer(threads: 2, ioThreads: 1) { request in
+        // One handler thread: the second request waits in the queue while the first runs.
+        let server = try LoopbackServer(threads: 1, ioThreads: 1) { request in
             started.signal()
             Thread.sleep(forTimeInterval: 0.3)
-            return .text(200, "done")
+            return .text(200, "done \(request.path)")
         }
-        let request = sendAside(server, "/")
+        let running = sendAside(server, "/running")
         #expect(started.wait(timeout: .now() + 5) == .success)
+        let queued = sendAside(server, "/queued")
+        try #require(eventually { server.server.requestsInHand == 2 })
         server.stop()
-        #expect(request.done.wait(timeout: .now() + 10) == .success)
-        #expect(request.status == 200)
-        #expect(request.body == "done")
+        for request in [running, queued] { #expect(request.done.wait(timeout: .now() + 10) == .success) }
+        #expect(running.status == 200)
+        #expect(running.body == "done /running")
+        #expect(queued.status == 200)
+        #expect(queued.body == "done /queued")
+        // Stopped: no new connection is taken.
+        #expect(throws: (any Error).self) { try client.send(.init(url: server.base + "/late"), deadline: Date().addingTimeInterval(2)) }
+    }
+
+    @Test func aBodyOverTheLimitIsAnsweredWithoutAHandlerThread() throws {
+        let release = DispatchSemaphore(value: 0)
+        // The only handler thread is held: the 413 is answered on libmicrohttpd's thread.
+        let server = try LoopbackServer(threads: 1, ioThreads: 1, maxBodyBytes: 16) { _ in
+            _ = release.wait(timeout: .now() + 10)
+            return .text(200, "handled")
+        }
+        defer { server.stop() }
+        let held = sendAside(server, "/held")
+        try #require(eventually { server.server.requestsInHand == 1 })
+        let answer = try client.send(.init(method: "POST", url: server.base + "/big", body: Data(repeating: 0x61, count: 64)),
+                                     deadline: Date().addingTimeInterval(2))
+        #expect(answer.status == 413)
+        release.signal()
+        #expect(held.done.wait(timeout: .now() + 10) == .success)
+        #expect(held.body == "handled")
     }
 }
