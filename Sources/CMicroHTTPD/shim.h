@@ -9,6 +9,36 @@
 #include <string.h>
 #include <microhttpd.h>
 
+static inline int dh_hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Decodes `%HH` escapes in the URL and its arguments as libmicrohttpd's default does, except
+/// `%00`, kept as its three characters: both reach the application as C strings, which a
+/// decoded NUL would cut short unseen (`/connections/con_a%00b` read as `/connections/con_a`).
+static size_t dh_mhd_unescape(void *cls, struct MHD_Connection *connection, char *s) {
+    (void)cls;
+    (void)connection;
+    char *read = s, *write = s;
+    while (*read) {
+        if (read[0] == '%') {
+            int high = dh_hex_value(read[1]);
+            int low = high < 0 ? -1 : dh_hex_value(read[2]);
+            if (low >= 0 && (high | low) != 0) {
+                *write++ = (char)(high * 16 + low);
+                read += 3;
+                continue;
+            }
+        }
+        *write++ = *read++;
+    }
+    *write = 0;
+    return (size_t)(write - s);
+}
+
 /// Starts a daemon with an internal pool of `threads` epoll threads on `host:port` (IPv4),
 /// whose connections may be suspended while their handler runs elsewhere.
 /// MHD_start_daemon is variadic, so every option the server uses is passed here.
@@ -33,6 +63,7 @@ static inline struct MHD_Daemon *dh_mhd_start(
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+        MHD_OPTION_UNESCAPE_CALLBACK, dh_mhd_unescape, NULL,
         MHD_OPTION_END);
 }
 
