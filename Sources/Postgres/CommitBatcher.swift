@@ -12,7 +12,8 @@ import Foundation
 /// one caller at a time it is a plain transaction.
 /// If a batch of several callers fails, each caller's items are run again in a transaction of
 /// their own, so one caller's bad items (or a connection found broken) fail only that caller,
-/// unless `retryAlone` says the failure was the batch's own.
+/// unless `retryAlone` says the failure was the batch's own, or the connection was lost during
+/// the COMMIT: the batch may have committed, and its callers are told so rather than written twice.
 ///
 /// `@unchecked Sendable`: `queue`, `running` and an entry's `result` and `leading` are read and
 /// written only under `lock`.
@@ -119,7 +120,8 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
             // Each caller alone, each in a transaction of its own on what the leader's `lend`
             // gives (a lend that borrows from a pool: a fresh connection each): a bad item
             // fails one caller, not all of them.
-            if batch.count == 1 || !retryAlone(error) { return batch.map { _ in .failure(error) } }
+            let mayHaveCommitted = (error as? PostgresError)?.commitOutcomeUnknown == true
+            if batch.count == 1 || mayHaveCommitted || !retryAlone(error) { return batch.map { _ in .failure(error) } }
             return batch.map { entry in Result { try commit(entry.items, lend: lend) } }
         }
     }

@@ -49,7 +49,7 @@ extension Connection {
             commitActions.removeAll()
             statementTimeoutKnown = false
             if !isBroken && isInTransaction { _ = try? execute("ROLLBACK") }
-            throw error
+            throw PostgresError.duringCommit(error)
         }
         runCommitActions()
         return value
@@ -76,7 +76,12 @@ extension Connection {
         let kept = deferredStatements
         deferredStatements.removeAll()
         let lead = leadingStatements()
-        let results = try run(lead + kept + statements + [.commit])
+        let results: [QueryResult]
+        do {
+            results = try run(lead + kept + statements + [.commit])
+        } catch {
+            throw PostgresError.duringCommit(error)
+        }
         committedEarly = true
         return Array(results.dropFirst(lead.count + kept.count).prefix(statements.count))
     }

@@ -29,6 +29,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public let detail: String?
     public let constraint: String?
+    /// The connection was lost after a `COMMIT` was sent and before its answer came: the
+    /// transaction may have committed or not. Work that is not idempotent must not simply be
+    /// written again (a row could be written twice); report it, or find out first.
+    public internal(set) var commitOutcomeUnknown = false
 
     public init(_ kind: Kind, _ message: String, sqlState: String? = nil, detail: String? = nil, constraint: String? = nil) {
         self.kind = kind
@@ -49,8 +53,17 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let sqlState { return "\(kind.rawValue) [\(sqlState)]: \(message)" }
-        return "\(kind.rawValue): \(message)"
+        let outcome = commitOutcomeUnknown ? " (during COMMIT: whether it committed is unknown)" : ""
+        if let sqlState { return "\(kind.rawValue) [\(sqlState)]: \(message)\(outcome)" }
+        return "\(kind.rawValue): \(message)\(outcome)"
+    }
+
+    /// `error`, marked `commitOutcomeUnknown` when it is a lost connection: for errors thrown by
+    /// a round trip that carried a `COMMIT`.
+    static func duringCommit(_ error: any Error) -> any Error {
+        guard var error = error as? PostgresError, error.isConnectivity else { return error }
+        error.commitOutcomeUnknown = true
+        return error
     }
 }
 

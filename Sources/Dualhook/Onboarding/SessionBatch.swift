@@ -6,7 +6,9 @@ import Postgres
 /// Group commit for `POST /api/v1/onboarding/sessions`: the sessions of requests arriving
 /// together, their Idempotency-Key reservations and their stored answers, written in one
 /// transaction; each request is answered once it committed, and a failed batch is written
-/// again request by request (`CommitBatcher`), so a request is still all or nothing.
+/// again request by request (`CommitBatcher`), so a request is still all or nothing. A batch
+/// whose connection was lost during its COMMIT may have committed: its requests are answered
+/// 503, not written again (a request without a key would make a second session).
 ///
 /// A request's own transaction cost more Postgres time than its rows: pgbench on the
 /// `ops/bench/api` database, 32 clients, gave 1,072 transactions/s for one request's SQL
