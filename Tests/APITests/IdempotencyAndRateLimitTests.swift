@@ -76,10 +76,10 @@ import Testing
         try blocker.execute("BEGIN")
         try blocker.query("SELECT 1 FROM tenants WHERE tenant_id = 'cust_42' FOR UPDATE")
 
-        let results = ResultList()
+        let results = LockedList<HTTPResult?>()
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) {
-            results.add(try? f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+            results.append(try? f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
                                            headers: ["Idempotency-Key": "race"], json: sessionBody()))
         }
         // The first request holds the key's reservation (a transaction-scoped advisory lock) and
@@ -95,7 +95,7 @@ import Testing
         #expect(second.status == 409 && second.errorCode == "idempotency_key_in_use")
         try blocker.execute("COMMIT")
         group.wait()
-        #expect(results.statuses == [201])
+        #expect(results.all.map { $0?.status ?? -1 } == [201])
         #expect(try f.count("onboarding_sessions") == 2)
     }
 
@@ -127,12 +127,4 @@ import Testing
         let other = try f.anotherAccount()
         #expect(try f.server.send("GET", "/api/v1/account", key: other.apiKey).status == 200)
     }
-}
-
-final class ResultList: @unchecked Sendable {
-    // `@unchecked Sendable`: guarded by `lock`.
-    private let lock = NSLock()
-    private var results: [HTTPResult?] = []
-    func add(_ result: HTTPResult?) { lock.withLock { results.append(result) } }
-    var statuses: [Int] { lock.withLock { results.map { $0?.status ?? -1 } } }
 }

@@ -80,7 +80,7 @@ import Testing
         let db = try TestDatabase(label: "api")
         defer { db.drop() }
         let rounds = 40
-        let counts = Tally<Int>(), failures = Tally<String>()
+        let counts = LockedList<Int>(), failures = LockedList<String>()
         let threads = (0..<2).map { side in
             Thread {
                 do {
@@ -100,20 +100,12 @@ import Testing
             }
         }
         threads.forEach { $0.start() }
-        #expect(eventually(timeout: 60) { counts.values.count + failures.values.count * rounds >= 2 * rounds })
-        #expect(failures.values == [])
-        #expect(counts.values.reduce(0, +) == 4 * rounds)
+        #expect(eventually(timeout: 60) { counts.all.count + failures.all.count * rounds >= 2 * rounds })
+        #expect(failures.all == [])
+        #expect(counts.all.reduce(0, +) == 4 * rounds)
         try db.with { c throws in
             #expect(try c.query("SELECT count(*) FROM management_changes").scalar(Int.self) == 4 * rounds)
             #expect(try c.query("SELECT count(*) FROM jobs WHERE kind = 'management.process'").scalar(Int.self) == 4 * rounds)
         }
     }
-}
-
-/// What the threads of a test report. `@unchecked Sendable`: `items` is read and written only under `lock`.
-final class Tally<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [Value] = []
-    func append(_ value: Value) { lock.withLock { items.append(value) } }
-    var values: [Value] { lock.withLock { items } }
 }

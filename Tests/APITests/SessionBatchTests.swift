@@ -96,7 +96,7 @@ import Testing
         defer { db.drop() }
         try db.with { try $0.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_sb', 'SB', 'SB')") }
         let keys = (0..<40).map { "key\($0)" }
-        let results = Tally<[String]>()
+        let results = LockedList<[String]>()
         DispatchQueue.concurrentPerform(iterations: 2) { lane in
             let ordered = lane == 0 ? keys : keys.reversed()
             for (round, chunk) in stride(from: 0, to: ordered.count, by: 8).map({ Array(ordered[$0..<min($0 + 8, ordered.count)]) }).enumerated() {
@@ -109,7 +109,7 @@ import Testing
                 }
             }
         }
-        let all = results.values.flatMap { $0 }
+        let all = results.all.flatMap { $0 }
         #expect(all.count == 80)
         #expect(all.filter { $0 == "created" }.count == 40, "each key made one session, by whichever batch locked it first")
         #expect(try db.with { try $0.query("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == all.filter { $0 == "created" }.count)

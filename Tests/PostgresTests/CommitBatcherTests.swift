@@ -20,7 +20,7 @@ import Testing
             return items.map { doubled.contains($0 * 2) ? $0 * 2 : -1 }
         }
         let callers = 64
-        let answers = LockedArray<(caller: Int, result: Result<[Int], any Error>)>()
+        let answers = LockedList<(caller: Int, result: Result<[Int], any Error>)>()
         // A thread per caller (concurrentPerform would run only as many as there are cores).
         let done = DispatchGroup()
         for caller in 0..<callers {
@@ -72,7 +72,7 @@ import Testing
             if items == [1000] { release.wait() }
             try connection.sql("INSERT INTO t SELECT unnest(\(items)::int[])")
         }
-        let answers = LockedArray<(caller: Int, error: (any Error)?)>()
+        let answers = LockedList<(caller: Int, error: (any Error)?)>()
         let done = DispatchGroup()
         func submit(_ caller: Int, _ items: [Int]) {
             done.enter()
@@ -100,14 +100,4 @@ import Testing
             #expect(try connection.query("SELECT array_agg(id)::text FROM t").scalar(String.self) == "{1000}")
         }
     }
-}
-
-/// An array many threads append to.
-final class LockedArray<Element>: @unchecked Sendable {
-    // @unchecked: `items` is touched only under `lock`.
-    private let lock = NSLock()
-    private var items: [Element] = []
-    func append(_ element: Element) { lock.lock(); items.append(element); lock.unlock() }
-    var all: [Element] { lock.lock(); defer { lock.unlock() }; return items }
-    var count: Int { all.count }
 }

@@ -76,13 +76,13 @@ import Testing
         // The first batch (row 1000 alone) waits until both other callers have queued, so they
         // share the second batch, whose COMMIT loses its connection.
         let release = DispatchSemaphore(value: 0)
-        let writes = LockedArray<[Int]>()
+        let writes = LockedList<[Int]>()
         let batcher = CommitBatcher<Int, Void>(concurrency: 1) { (items: [Int], connection: Connection) throws -> Void in
             writes.append(items.sorted())
             if items == [1000] { release.wait() }
             try connection.sql("INSERT INTO t SELECT unnest(\(items)::int[])")
         }
-        let errors = LockedArray<(caller: Int, error: (any Error)?)>()
+        let errors = LockedList<(caller: Int, error: (any Error)?)>()
         let done = DispatchGroup()
         func submit(_ caller: Int) {
             done.enter()

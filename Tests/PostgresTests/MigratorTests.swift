@@ -51,32 +51,21 @@ import Testing
             "001_a.sql": "CREATE TABLE a (id int); SELECT pg_sleep(0.2);",
             "002_b.sql": "CREATE TABLE b (id int);",
         ])
-        let results = ResultBox()
+        let applied = LockedList<String>(), errors = LockedList<String>()
         let group = DispatchGroup()
         for _ in 0..<4 {
             DispatchQueue.global().async(group: group) {
                 do {
                     let connection = try db.connect()
                     defer { connection.close() }
-                    results.append(try Migrator(directory: dir).migrate(connection))
+                    applied.append(contentsOf: try Migrator(directory: dir).migrate(connection))
                 } catch {
-                    results.fail("\(error)")
+                    errors.append("\(error)")
                 }
             }
         }
         group.wait()
-        #expect(results.errors.isEmpty)
-        #expect(results.applied.sorted() == ["001_a.sql", "002_b.sql"])
+        #expect(errors.all.isEmpty)
+        #expect(applied.all.sorted() == ["001_a.sql", "002_b.sql"])
     }
-}
-
-final class ResultBox: @unchecked Sendable {
-    // `@unchecked Sendable`: guarded by `lock`.
-    private let lock = NSLock()
-    private var _applied: [String] = []
-    private var _errors: [String] = []
-    func append(_ names: [String]) { lock.withLock { _applied += names } }
-    func fail(_ message: String) { lock.withLock { _errors.append(message) } }
-    var applied: [String] { lock.withLock { _applied } }
-    var errors: [String] { lock.withLock { _errors } }
 }
