@@ -4,7 +4,8 @@ import Logging
 import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: a few epoll threads that read requests and write
-/// answers (and run no handler but the 413's, and late ones while stopping), keep-alive, and limits on body size, memory per connection (which bounds headers),
+/// answers (and run no handler but the 413's, the immediate paths', and late ones while
+/// stopping), keep-alive, and limits on body size, memory per connection (which bounds headers),
 /// idle time and connection count. Handlers run on threads of their own (`HandlerThreads`),
 /// in the order requests arrived, and may block (database calls): the connection waits
 /// suspended meanwhile, and the other connections are served on.
@@ -20,6 +21,11 @@ public final class HTTPServer: @unchecked Sendable {
         public var threads: Int = 8
         /// libmicrohttpd's epoll threads: they read requests and send answers.
         public var ioThreads: Int = 2
+        /// Paths answered on libmicrohttpd's thread at once, never queued for a handler thread:
+        /// their handler must not block. For a liveness probe, which must answer while every
+        /// handler thread waits (on a database that stopped answering, say), and which a
+        /// hand-over to another thread and back would only slow down.
+        public var immediatePaths: Set<String> = []
         public var maxBodyBytes: Int = 1 << 20
         /// Per-connection memory: request line and headers must fit (MHD answers 431 past it).
         public var connectionMemoryBytes: Int = 64 * 1024
@@ -105,7 +111,8 @@ struct RequestRunner: Sendable {
     let accessLog: Bool
     let metrics: HTTPMetrics
 
-    /// On a handler thread; on libmicrohttpd's thread for a 413, and while the server stops.
+    /// On a handler thread; on libmicrohttpd's thread for a 413, an immediate path, and while
+    /// the server stops.
     func respond(to request: Request, state: RequestState) -> Response {
         var response = state.tooLarge ? tooLarge(request) : handler(request)
         response.setHeader("Request-Id", request.requestID)

@@ -25,6 +25,8 @@ extension Commands {
         }
         server.threads = threads
         server.ioThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        // "Process up" (API.md): answered even while every handler thread waits.
+        server.immediatePaths = ["/healthz"]
         server.connectionTimeout = try parsed.int("idle-timeout", default: 30, range: 1...3600)
         let vault = try environment.vault()
         var configuration = AppConfiguration(databaseURL: environment.databaseURL, publicURL: environment.publicURL,

@@ -113,6 +113,27 @@ import TestSupport
         #expect(throws: (any Error).self) { try client.send(.init(url: server.base + "/late"), deadline: Date().addingTimeInterval(2)) }
     }
 
+    @Test func anImmediatePathIsAnsweredWhileEveryHandlerThreadWaits() throws {
+        let release = DispatchSemaphore(value: 0)
+        let server = try LoopbackServer(threads: 1, ioThreads: 1, immediatePaths: ["/healthz"]) { request in
+            if request.path == "/held" { _ = release.wait(timeout: .now() + 10) }
+            return .text(200, request.path)
+        }
+        defer { server.stop() }
+        let held = sendAside(server, "/held")
+        try #require(eventually { server.server.requestsInHand == 1 })
+        let health = try client.send(.init(url: server.base + "/healthz"), deadline: Date().addingTimeInterval(2))
+        #expect(health.status == 200)
+        #expect(String(decoding: health.body, as: UTF8.self) == "/healthz")
+        // Another path waits for the handler thread.
+        let other = sendAside(server, "/other")
+        try #require(eventually { server.server.requestsInHand == 2 })
+        #expect(other.status == nil)
+        release.signal()
+        for request in [held, other] { #expect(request.done.wait(timeout: .now() + 10) == .success) }
+        #expect(other.body == "/other")
+    }
+
     @Test func aBodyOverTheLimitIsAnsweredWithoutAHandlerThread() throws {
         let release = DispatchSemaphore(value: 0)
         // The only handler thread is held: the 413 is answered on libmicrohttpd's thread.
