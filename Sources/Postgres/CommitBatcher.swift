@@ -12,8 +12,9 @@ import Foundation
 /// one caller at a time it is a plain transaction.
 /// If a batch of several callers fails, each caller's items are run again in a transaction of
 /// their own, so one caller's bad items (or a connection found broken) fail only that caller,
-/// unless `retryAlone` says the failure was the batch's own, or the connection was lost during
-/// the COMMIT: the batch may have committed, and its callers are told so rather than written twice.
+/// unless `retryAlone` says the failure was the batch's own. By default that is so when the
+/// connection was lost during the COMMIT: the batch may have committed, and its callers are
+/// told so rather than written twice.
 ///
 /// `@unchecked Sendable`: `queue`, `running` and an entry's `result` and `leading` are read and
 /// written only under `lock`.
@@ -43,11 +44,13 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
     private let concurrency: Int
 
     /// `retryAlone` says whether a failed batch of several callers is written again caller by
-    /// caller (the default: an item of one caller may be what failed it). For writes whose
+    /// caller (the default: an item of one caller may be what failed it; but not when the batch
+    /// may have committed, `PostgresError.commitOutcomeUnknown`, unless its writes are safe to
+    /// repeat). For writes whose
     /// failures are the batch's own, answer true only for the errors a retry cures (a deadlock,
     /// a connection found broken) and false for the rest (a timeout): running each caller again,
     /// one after another, would keep every caller waiting far longer than the failure it reports.
-    public init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = { _ in true },
+    public init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = CommitBatcher.mayRetry,
                 write: @escaping Write) {
         self.maxItems = maxItems
         self.concurrency = concurrency
@@ -101,6 +104,18 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
         return try result.get()
     }
 
+    /// The default `retryAlone`: every failure but a COMMIT whose outcome is unknown.
+    public static func mayRetry(_ error: any Error) -> Bool {
+        (error as? PostgresError)?.commitOutcomeUnknown != true
+    }
+
+    /// Callers waiting for a batch to take them.
+    public var queuedCallers: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queue.count
+    }
+
     /// The first queued entry whose caller is waiting (not leading a batch of others).
     private func nextLeader() -> Entry? {
         queue.first { !$0.leading }
@@ -120,8 +135,7 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
             // Each caller alone, each in a transaction of its own on what the leader's `lend`
             // gives (a lend that borrows from a pool: a fresh connection each): a bad item
             // fails one caller, not all of them.
-            let mayHaveCommitted = (error as? PostgresError)?.commitOutcomeUnknown == true
-            if batch.count == 1 || mayHaveCommitted || !retryAlone(error) { return batch.map { _ in .failure(error) } }
+            if batch.count == 1 || !retryAlone(error) { return batch.map { _ in .failure(error) } }
             return batch.map { entry in Result { try commit(entry.items, lend: lend) } }
         }
     }
@@ -139,7 +153,7 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
 
 extension CommitBatcher where Outcome == Void {
     /// A batcher for writes that answer nothing but whether they committed.
-    public convenience init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = { _ in true },
+    public convenience init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = CommitBatcher.mayRetry,
                             write: @escaping @Sendable ([Item], Connection) throws -> Void) {
         self.init(maxItems: maxItems, concurrency: concurrency, retryAlone: retryAlone) { items, connection in
             try write(items, connection)

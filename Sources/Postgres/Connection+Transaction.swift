@@ -43,13 +43,15 @@ extension Connection {
             }
             throw error
         }
+        // A connection already known broken sends nothing: its failure leaves no doubt.
+        let couldSend = !isBroken
         do {
             if !committedEarly { try commit() }
         } catch {
             commitActions.removeAll()
             statementTimeoutKnown = false
             if !isBroken && isInTransaction { _ = try? execute("ROLLBACK") }
-            throw PostgresError.duringCommit(error)
+            throw couldSend ? PostgresError.duringCommit(error) : error
         }
         runCommitActions()
         return value
@@ -76,11 +78,12 @@ extension Connection {
         let kept = deferredStatements
         deferredStatements.removeAll()
         let lead = leadingStatements()
+        let couldSend = !isBroken
         let results: [QueryResult]
         do {
             results = try run(lead + kept + statements + [.commit])
         } catch {
-            throw PostgresError.duringCommit(error)
+            throw couldSend ? PostgresError.duringCommit(error) : error
         }
         committedEarly = true
         return Array(results.dropFirst(lead.count + kept.count).prefix(statements.count))

@@ -29,8 +29,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public let detail: String?
     public let constraint: String?
-    /// The connection was lost after a `COMMIT` was sent and before its answer came: the
-    /// transaction may have committed or not. Work that is not idempotent must not simply be
+    /// The connection was lost during a round trip that carried a `COMMIT` (it may have been
+    /// lost before the `COMMIT` reached the server, or after): the transaction may have
+    /// committed or not. Work that is not idempotent must not simply be
     /// written again (a row could be written twice); report it, or find out first.
     public internal(set) var commitOutcomeUnknown = false
 

@@ -24,6 +24,16 @@ import Testing
         return db
     }
 
+    /// Waits up to 10 s for `condition`.
+    func eventually(_ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(10)
+        while !condition() {
+            if Date() > end { return false }
+            usleep(1000)
+        }
+        return true
+    }
+
     @Test func aConnectionLostDuringCommitSaysTheOutcomeIsUnknown() throws {
         let db = try database()
         defer { db.drop() }
@@ -63,23 +73,40 @@ import Testing
             #expect(error.isUniqueViolation)
             #expect(!error.commitOutcomeUnknown)
         }
+        // A connection lost before the COMMIT (the body swallowed the error) sends no COMMIT:
+        // that failure leaves no doubt.
+        do {
+            try pool.withConnection { connection in
+                try connection.transaction { connection in
+                    try connection.sql("INSERT INTO t VALUES (\(3))")
+                    _ = try? connection.execute("SELECT pg_terminate_backend(pg_backend_pid()), pg_sleep(1)")
+                }
+            }
+            Issue.record("the commit on a lost connection did not fail")
+        } catch let error as PostgresError {
+            #expect(error.isConnectivity)
+            #expect(!error.commitOutcomeUnknown)
+        }
         try db.with { connection throws in
             #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0)
         }
     }
 
-    @Test func aBatchWhoseCommitWasLostIsNotWrittenAgainCallerByCaller() throws {
+    /// Callers 1000, then -1 and -2 sharing the next batch, whose COMMIT loses its connection:
+    /// the items of each write, and each caller's error.
+    func lostBatch(retryAlone: @escaping @Sendable (any Error) -> Bool = CommitBatcher<Int, Void>.mayRetry) throws
+        -> (writes: [[Int]], errors: [(caller: Int, error: (any Error)?)], rows: String?) {
         let db = try database()
         defer { db.drop() }
         let pool = ConnectionPool(url: db.url, maxConnections: 4)
         defer { pool.shutdown() }
         // The first batch (row 1000 alone) waits until both other callers have queued, so they
-        // share the second batch, whose COMMIT loses its connection.
+        // share the second batch.
         let release = DispatchSemaphore(value: 0)
         let writes = LockedList<[Int]>()
-        let batcher = CommitBatcher<Int, Void>(concurrency: 1) { (items: [Int], connection: Connection) throws -> Void in
+        let batcher = CommitBatcher<Int, Void>(concurrency: 1, retryAlone: retryAlone) { (items: [Int], connection: Connection) throws -> Void in
             writes.append(items.sorted())
-            if items == [1000] { release.wait() }
+            if items == [1000] { _ = release.wait(timeout: .now() + 30) }
             try connection.sql("INSERT INTO t SELECT unnest(\(items)::int[])")
         }
         let errors = LockedList<(caller: Int, error: (any Error)?)>()
@@ -97,18 +124,29 @@ import Testing
             }
         }
         submit(1000)
-        Thread.sleep(forTimeInterval: 0.2)
+        try #require(eventually { writes.all == [[1000]] })
         submit(-1)
         submit(-2)
-        Thread.sleep(forTimeInterval: 0.5)
+        try #require(eventually { batcher.queuedCallers == 2 })
         release.signal()
-        done.wait()
-        #expect(writes.all == [[1000], [-2, -1]], "the lost batch was written once, not again per caller")
-        let failed = errors.all.filter { $0.error != nil }
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        let rows = try db.with { connection throws in try connection.query("SELECT array_agg(id ORDER BY id)::text FROM t").scalar(String.self) }
+        return (writes.all, errors.all, rows)
+    }
+
+    @Test func aBatchWhoseCommitWasLostIsNotWrittenAgainCallerByCaller() throws {
+        let (writes, errors, rows) = try lostBatch()
+        #expect(writes == [[1000], [-2, -1]], "the lost batch was written once, not again per caller")
+        let failed = errors.filter { $0.error != nil }
         #expect(Set(failed.map(\.caller)) == [-1, -2])
         #expect(failed.allSatisfy { ($0.error as? PostgresError)?.commitOutcomeUnknown == true })
-        try db.with { connection throws in
-            #expect(try connection.query("SELECT array_agg(id)::text FROM t").scalar(String.self) == "{1000}")
-        }
+        #expect(rows == "{1000}")
+    }
+
+    @Test func aBatcherWhoseWritesAreSafeToRepeatMayWriteThemAgain() throws {
+        let (writes, errors, _) = try lostBatch(retryAlone: { _ in true })
+        #expect(writes.count == 4)
+        #expect(Set(writes.dropFirst(2)) == [[-1], [-2]], "each caller written again alone")
+        #expect(errors.filter { $0.error != nil }.count == 2)
     }
 }

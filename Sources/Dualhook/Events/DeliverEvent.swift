@@ -43,7 +43,8 @@ public struct DeliverEvent: JobKind {
     /// A batch's read that timed out fails its jobs at once (each retries on its own schedule):
     /// reading them again one after another would hold them all far longer. A deadlock or a
     /// connection found broken is cured by a retry, so each job's read runs again alone, on a
-    /// connection of its own, as before reads were batched.
+    /// connection of its own, as before reads were batched; also after a COMMIT whose outcome is
+    /// unknown, as a job's slot take finds the slot it took before (`event_slot_take`).
     let loader = CommitBatcher<DeliveryStore.LoadRequest, DeliveryStore.Loaded?>(
         retryAlone: { ($0 as? PostgresError).map { $0.isSerializationFailure || $0.isConnectivity } ?? false },
         write: DeliveryStore.loadAll)

@@ -16,7 +16,8 @@ struct ErrorMapping: Middleware {
         } catch let error as PostgresError where error.kind == .invalidParameter {
             response = APIError.nulInValue.response(requestID: request.requestID)
         } catch let error as PostgresError where error.isConnectivity {
-            Self.logger.warning("database unreachable while serving a request", ["request_id": request.requestID])
+            // The error's description is the server's or libpq's message, never a row's values.
+            Self.logger.warning("database unreachable while serving a request", ["request_id": request.requestID, "error": "\(error)"])
             return APIError.unavailable().response(requestID: request.requestID)
         } catch {
             Self.logger.error("request failed", ["request_id": request.requestID, "error": "\(error)"])
