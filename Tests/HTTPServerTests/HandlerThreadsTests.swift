@@ -18,16 +18,6 @@ import TestSupport
         var body: String? { answer.withLock { $0?.body } }
     }
 
-    /// Waits up to 5 s for `condition`.
-    func eventually(_ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(5)
-        while !condition() {
-            if Date() > end { return false }
-            usleep(1000)
-        }
-        return true
-    }
-
     func sendAside(_ server: LoopbackServer, _ path: String) -> Aside {
         let aside = Aside()
         let client = client
@@ -78,11 +68,11 @@ import TestSupport
         defer { server.stop() }
         let first = sendAside(server, "/first")
         var others: [Aside] = []
-        try #require(eventually { order.withLock { $0 } == ["/first"] })
+        try #require(eventually(timeout: 5) { order.withLock { $0 } == ["/first"] })
         for index in 1...3 {
             others.append(sendAside(server, "/then\(index)"))
             // Each request is queued before the next is sent.
-            try #require(eventually { server.server.requestsInHand == index + 1 })
+            try #require(eventually(timeout: 5) { server.server.requestsInHand == index + 1 })
         }
         #expect(order.withLock { $0 } == ["/first"])
         release.signal()
@@ -102,7 +92,7 @@ import TestSupport
         let running = sendAside(server, "/running")
         #expect(started.wait(timeout: .now() + 5) == .success)
         let queued = sendAside(server, "/queued")
-        try #require(eventually { server.server.requestsInHand == 2 })
+        try #require(eventually(timeout: 5) { server.server.requestsInHand == 2 })
         server.stop()
         for request in [running, queued] { #expect(request.done.wait(timeout: .now() + 10) == .success) }
         #expect(running.status == 200)
@@ -121,13 +111,13 @@ import TestSupport
         }
         defer { server.stop() }
         let held = sendAside(server, "/held")
-        try #require(eventually { server.server.requestsInHand == 1 })
+        try #require(eventually(timeout: 5) { server.server.requestsInHand == 1 })
         let health = try client.send(.init(url: server.base + "/healthz"), deadline: Date().addingTimeInterval(2))
         #expect(health.status == 200)
         #expect(String(decoding: health.body, as: UTF8.self) == "/healthz")
         // Another path waits for the handler thread.
         let other = sendAside(server, "/other")
-        try #require(eventually { server.server.requestsInHand == 2 })
+        try #require(eventually(timeout: 5) { server.server.requestsInHand == 2 })
         #expect(other.status == nil)
         release.signal()
         for request in [held, other] { #expect(request.done.wait(timeout: .now() + 10) == .success) }
@@ -143,7 +133,7 @@ import TestSupport
         }
         defer { server.stop() }
         let held = sendAside(server, "/held")
-        try #require(eventually { server.server.requestsInHand == 1 })
+        try #require(eventually(timeout: 5) { server.server.requestsInHand == 1 })
         let answer = try client.send(.init(method: "POST", url: server.base + "/big", body: Data(repeating: 0x61, count: 64)),
                                      deadline: Date().addingTimeInterval(2))
         #expect(answer.status == 413)

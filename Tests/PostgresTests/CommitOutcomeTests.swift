@@ -24,16 +24,6 @@ import Testing
         return db
     }
 
-    /// Waits up to 10 s for `condition`.
-    func eventually(_ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(10)
-        while !condition() {
-            if Date() > end { return false }
-            usleep(1000)
-        }
-        return true
-    }
-
     @Test func aConnectionLostDuringCommitSaysTheOutcomeIsUnknown() throws {
         let db = try database()
         defer { db.drop() }
@@ -124,10 +114,10 @@ import Testing
             }
         }
         submit(1000)
-        try #require(eventually { writes.all == [[1000]] })
+        try #require(eventually(timeout: 10) { writes.all == [[1000]] })
         submit(-1)
         submit(-2)
-        try #require(eventually { batcher.queuedCallers == 2 })
+        try #require(eventually(timeout: 10) { batcher.queuedCallers == 2 })
         release.signal()
         #expect(done.wait(timeout: .now() + 30) == .success)
         let rows = try db.with { connection throws in try connection.query("SELECT array_agg(id ORDER BY id)::text FROM t").scalar(String.self) }
