@@ -9,43 +9,17 @@
 #include <string.h>
 #include <microhttpd.h>
 
-static inline int dh_hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/// Decodes `%HH` escapes in the URL and its arguments as libmicrohttpd's default does, except
-/// `%00`, kept as its three characters: both reach the application as C strings, which a
-/// decoded NUL would cut short unseen (`/connections/con_a%00b` read as `/connections/con_a`).
-static size_t dh_mhd_unescape(void *cls, struct MHD_Connection *connection, char *s) {
-    (void)cls;
-    (void)connection;
-    char *read = s, *write = s;
-    while (*read) {
-        if (read[0] == '%') {
-            int high = dh_hex_value(read[1]);
-            int low = high < 0 ? -1 : dh_hex_value(read[2]);
-            if (low >= 0 && (high | low) != 0) {
-                *write++ = (char)(high * 16 + low);
-                read += 3;
-                continue;
-            }
-        }
-        *write++ = *read++;
-    }
-    *write = 0;
-    return (size_t)(write - s);
-}
-
 /// Starts a daemon with an internal pool of `threads` epoll threads on `host:port` (IPv4),
-/// whose connections may be suspended while their handler runs elsewhere.
+/// whose connections may be suspended while their handler runs elsewhere. `uri_log` gets each
+/// request's target as sent (libmicrohttpd decodes the path it hands the access handler, so
+/// `%2F` in an id would split it and `%00` would cut it short); what it returns becomes the
+/// request's context.
 /// MHD_start_daemon is variadic, so every option the server uses is passed here.
 static inline struct MHD_Daemon *dh_mhd_start(
     const char *host, uint16_t port,
     MHD_AccessHandlerCallback handler, void *handler_cls,
     MHD_RequestCompletedCallback completed, void *completed_cls,
+    void *(*uri_log)(void *cls, const char *uri, struct MHD_Connection *connection), void *uri_log_cls,
     unsigned int threads, unsigned int connection_limit,
     unsigned int connection_timeout, size_t connection_memory_limit) {
     struct sockaddr_in addr;
@@ -63,7 +37,7 @@ static inline struct MHD_Daemon *dh_mhd_start(
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-        MHD_OPTION_UNESCAPE_CALLBACK, dh_mhd_unescape, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log, uri_log_cls,
         MHD_OPTION_END);
 }
 
@@ -76,7 +50,7 @@ static inline const char *dh_mhd_header(struct MHD_Connection *c, const char *na
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/// Calls `cb(ctx, key, value)` for each query argument.
+/// Calls `cb(ctx, key, value)` for each header.
 typedef void (*dh_mhd_pair_cb)(void *ctx, const char *key, const char *value);
 struct dh_mhd_pair_ctx { dh_mhd_pair_cb cb; void *ctx; };
 static enum MHD_Result dh_mhd_pair_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
@@ -85,9 +59,20 @@ static enum MHD_Result dh_mhd_pair_iter(void *cls, enum MHD_ValueKind kind, cons
     p->cb(p->ctx, key, value);
     return MHD_YES;
 }
-static inline void dh_mhd_query_args(struct MHD_Connection *c, dh_mhd_pair_cb cb, void *ctx) {
-    struct dh_mhd_pair_ctx p = { cb, ctx };
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, dh_mhd_pair_iter, &p);
+/// Calls `cb(ctx, key, key_size, value, value_size)` for each query argument, decoded, with its
+/// length: a value may hold a NUL (`%00`), which a C string would cut short.
+typedef void (*dh_mhd_pair_n_cb)(void *ctx, const char *key, size_t key_size, const char *value, size_t value_size);
+struct dh_mhd_pair_n_ctx { dh_mhd_pair_n_cb cb; void *ctx; };
+static enum MHD_Result dh_mhd_pair_n_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                          const char *value, size_t value_size) {
+    (void)kind;
+    struct dh_mhd_pair_n_ctx *p = (struct dh_mhd_pair_n_ctx *)cls;
+    p->cb(p->ctx, key, key_size, value, value_size);
+    return MHD_YES;
+}
+static inline void dh_mhd_query_args(struct MHD_Connection *c, dh_mhd_pair_n_cb cb, void *ctx) {
+    struct dh_mhd_pair_n_ctx p = { cb, ctx };
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, dh_mhd_pair_n_iter, &p);
 }
 static inline void dh_mhd_headers(struct MHD_Connection *c, dh_mhd_pair_cb cb, void *ctx) {
     struct dh_mhd_pair_ctx p = { cb, ctx };

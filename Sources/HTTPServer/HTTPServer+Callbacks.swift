@@ -3,14 +3,20 @@ import Foundation
 
 /// What is known about a request between libmicrohttpd's calls for it.
 ///
-/// `@unchecked Sendable`: libmicrohttpd's thread of the connection writes `body`, `tooLarge`
-/// and `responded` before it queues the request for a handler thread (under the queue's
+/// `@unchecked Sendable`: libmicrohttpd's thread of the connection writes `body`, `tooLarge`,
+/// `headersSeen` and `responded` before it queues the request for a handler thread (under the queue's
 /// lock, which the handler thread takes before it runs the request) and not after. The
 /// handler thread writes `answer` and then resumes the connection; libmicrohttpd's thread
 /// reads it only when it calls back after that resume, which libmicrohttpd's daemon mutex
 /// (`cleanup_connection_mutex`) orders after it. `due` is used by libmicrohttpd's threads only.
 final class RequestState: @unchecked Sendable {
     let started = Date()
+    /// The path as the client sent it, percent-escapes and all: the router splits it into
+    /// segments first and decodes each parameter once. (libmicrohttpd's decoded path split an
+    /// id holding `%2F`, cut one holding `%00` short, and was decoded again by the router.)
+    let path: String?
+    /// The access handler was called once: the headers are in.
+    var headersSeen = false
     var body = Data()
     var tooLarge = false
     var responded = false
@@ -19,6 +25,11 @@ final class RequestState: @unchecked Sendable {
     /// Counted in `HTTPServer.answersDue` until the request ends (its answer sent, or the
     /// connection gone).
     var due = false
+
+    /// `target` is the request line's target: its path, then the query after `?`.
+    init(target: String?) {
+        path = target.map { String($0.prefix { $0 != "?" && $0 != "#" }) }
+    }
 }
 
 /// A suspended connection, handed to the handler thread that resumes it.
@@ -31,14 +42,27 @@ struct SuspendedConnection: @unchecked Sendable {
 /// closure in top-level code would be inferred `@MainActor` and trap when MHD calls it from
 /// its own threads.
 extension HTTPServer {
+    /// Called once per request, when its request line is read: the request's state begins
+    /// here with the target as sent, and is released when the request completes.
+    static let requestLine: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
+        _, uri, _ in
+        Unmanaged.passRetained(RequestState(target: uri.map { String(cString: $0) })).toOpaque()
+    }
+
     static let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, requestContext in
         guard let cls, let connection, let requestContext, let uploadSize else { return dh_mhd_no() }
         let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
 
-        guard let existing = requestContext.pointee else {
-            // First call: headers are in, the body (if any) comes next.
-            let state = RequestState()
+        let state: RequestState
+        if let existing = requestContext.pointee {
+            state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+        } else {
+            state = RequestState(target: nil)  // the request line was not reported: the decoded path then
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+        }
+        if !state.headersSeen {
+            // First call: headers are in, the body (if any) comes next.
+            state.headersSeen = true
             if let length = dh_mhd_header(connection, "Content-Length").flatMap({ Int(String(cString: $0)) }),
                length > server.configuration.maxBodyBytes {
                 state.tooLarge = true
@@ -54,7 +78,6 @@ extension HTTPServer {
             }
             return dh_mhd_yes()
         }
-        let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
         if uploadSize.pointee > 0 {
             let size = uploadSize.pointee
             if !state.tooLarge, let uploadData {
@@ -99,6 +122,17 @@ extension HTTPServer {
         box.pairs[String(cString: key).lowercased(with: box.lowercase)] = value.map { String(cString: $0) } ?? ""
     }
 
+    /// Query arguments come with their lengths: one holding `%00` keeps its NUL and all that
+    /// follows (the database refuses such a value by name, where a C string cut it short unseen).
+    private static let collectWithLengths: dh_mhd_pair_n_cb = { context, key, keySize, value, valueSize in
+        guard let context, let key else { return }
+        let box = Unmanaged<PairBox>.fromOpaque(context).takeUnretainedValue()
+        func text(_ pointer: UnsafePointer<CChar>, _ count: Int) -> String {
+            pointer.withMemoryRebound(to: UInt8.self, capacity: count) { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) }
+        }
+        box.pairs[text(key, keySize)] = value.map { text($0, valueSize) } ?? ""
+    }
+
     final class PairBox {
         var pairs: [String: String] = [:]
         let lowercase: Bool
@@ -111,13 +145,13 @@ extension HTTPServer {
         let query = PairBox(lowercase: false)
         withExtendedLifetime((headers, query)) {
             dh_mhd_headers(connection, HTTPServer.collect, Unmanaged.passUnretained(headers).toOpaque())
-            dh_mhd_query_args(connection, HTTPServer.collect, Unmanaged.passUnretained(query).toOpaque())
+            dh_mhd_query_args(connection, HTTPServer.collectWithLengths, Unmanaged.passUnretained(query).toOpaque())
         }
         var ip = [CChar](repeating: 0, count: 64)
         dh_mhd_client_ip(connection, &ip, ip.count)
         let request = Request(
             method: method.map { String(cString: $0) } ?? "GET",
-            path: url.map { String(cString: $0) } ?? "/",
+            path: state.path ?? url.map { String(cString: $0) } ?? "/",
             headers: headers.pairs, query: query.pairs, body: state.body,
             requestID: RequestID.make(),
             clientIP: String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))

@@ -73,7 +73,7 @@ public final class HTTPServer: @unchecked Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let daemon = dh_mhd_start(
             configuration.host, configuration.port,
-            HTTPServer.accessHandler, context, HTTPServer.completedHandler, context,
+            HTTPServer.accessHandler, context, HTTPServer.completedHandler, context, HTTPServer.requestLine, context,
             UInt32(max(1, configuration.ioThreads)), UInt32(configuration.maxConnections),
             UInt32(configuration.connectionTimeout), configuration.connectionMemoryBytes) else {
             handlers.close()
