@@ -73,6 +73,20 @@ import Testing
         #expect(answer.text.contains("NUL character (U+0000)"))
     }
 
+    @Test func aPathOrQueryValueHoldingNULIsRefusedAs400() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        for path in ["/api/v1/connections/con_a%00b", "/api/v1/connections?tenantId=cust%0042"] {
+            let answer = try f.server.send("GET", path, key: f.account.apiKey)
+            #expect(answer.status == 400, "\(path): \(answer.status)")
+            #expect(answer.text.contains("NUL character (U+0000)"), "\(path)")
+        }
+        // An encoded slash stays inside its segment: an unknown connection, not an unknown route.
+        let slash = try f.server.send("GET", "/api/v1/connections/con_a%2Fb", key: f.account.apiKey)
+        #expect(slash.status == 404)
+        #expect(!slash.text.contains("route"), "\(slash.text)")
+    }
+
     @Test func productionServeAndWorkRefuseToStartWithoutMetasSettings() throws {
         let db = try TestDatabase(label: "config")
         defer { db.drop() }
