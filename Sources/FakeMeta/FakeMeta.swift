@@ -52,7 +52,8 @@ public final class FakeMeta: Sendable {
                 }
             }
         }
-        let parts = request.path.split(separator: "/").map(String.init)
+        // The path comes as sent: each segment is decoded here.
+        let parts = request.path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
         if parts.first == "_fake" { return control(request, Array(parts.dropFirst())) }
         guard parts.first == configuration.version else { return FakeMeta.error(400, 2500, "Unknown path components: \(request.path)") }
         return graph(request, Array(parts.dropFirst()))

@@ -10,7 +10,8 @@ import Foundation
 /// reads it only when it calls back after that resume, which libmicrohttpd's daemon mutex
 /// (`cleanup_connection_mutex`) orders after it. `due` is used by libmicrohttpd's threads only.
 final class RequestState: @unchecked Sendable {
-    let started = Date()
+    /// When the headers were in (reset then: the request line may come long before).
+    var started = Date()
     /// The path as the client sent it, percent-escapes and all: the router splits it into
     /// segments first and decodes each parameter once. (libmicrohttpd's decoded path split an
     /// id holding `%2F`, cut one holding `%00` short, and was decoded again by the router.)
@@ -26,9 +27,20 @@ final class RequestState: @unchecked Sendable {
     /// connection gone).
     var due = false
 
-    /// `target` is the request line's target: its path, then the query after `?`.
+    /// `target` is the request line's target: its path, then the query after `?`. The
+    /// absolute form (`http://host/path`, which HTTP/1.1 servers must accept: RFC 9112, 3.2.2)
+    /// gives its path.
     init(target: String?) {
-        path = target.map { String($0.prefix { $0 != "?" && $0 != "#" }) }
+        path = target.map(RequestState.path(ofTarget:))
+    }
+
+    static func path(ofTarget target: String) -> String {
+        var rest = Substring(target)
+        if !rest.hasPrefix("/"), let scheme = rest.range(of: "://") {
+            let afterHost = rest[scheme.upperBound...]
+            rest = afterHost.firstIndex(of: "/").map { afterHost[$0...] } ?? "/"
+        }
+        return String(rest.prefix { $0 != "?" && $0 != "#" })
     }
 }
 
@@ -63,6 +75,7 @@ extension HTTPServer {
         if !state.headersSeen {
             // First call: headers are in, the body (if any) comes next.
             state.headersSeen = true
+            state.started = Date()
             if let length = dh_mhd_header(connection, "Content-Length").flatMap({ Int(String(cString: $0)) }),
                length > server.configuration.maxBodyBytes {
                 state.tooLarge = true
