@@ -36,13 +36,13 @@ enum OpsPages {
     }
 
     /// Pauses or resumes a queue (audited): a paused queue's jobs wait; running ones finish.
-    static func pause(_ context: APIContext) throws -> Response {
+    /// Which of the two is the route's to say: a path's suffix read `/resume/` as a pause.
+    static func pause(_ context: APIContext, resuming: Bool) throws -> Response {
         let session = try DashboardAccess.operator(context)
         let queue = context.request.parameters["queue"] ?? ""
         guard !queue.isEmpty, queue.count <= 64, queue.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw APIError.validationFailed(param: "queue", "No such queue.")
         }
-        let resuming = context.request.path.hasSuffix("/resume")
         if resuming {
             try JobAdmin.resume(queue: queue, on: context.connection)
         } else {
