@@ -52,6 +52,8 @@ public struct DeliverEvent: JobKind {
     let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
     let failing = FailingEndpoints()
+    /// Signing secrets opened by earlier deliveries (one AES-GCM open per secret, not per delivery).
+    let openedSecrets = OpenedSecrets()
 
     final class FailingEndpoints: Sendable {
         private let set = Mutex<Set<String>>([])
@@ -66,7 +68,7 @@ public struct DeliverEvent: JobKind {
     }
 
     public func perform(_ args: Args, context: JobContext) throws {
-        let store = DeliveryStore(database: context.database, vault: vault)
+        let store = DeliveryStore(database: context.database, vault: vault, openedSecrets: openedSecrets)
         let request = DeliveryStore.LoadRequest(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
                                                 slotsPerAccount: slotsPerAccount, lease: context.remaining + 5,
                                                 sendAnyway: args.again == true)

@@ -11,6 +11,8 @@ import Postgres
 struct DeliveryStore {
     let database: JobDatabase
     let vault: Vault
+    /// Secrets opened by earlier deliveries of this worker.
+    var openedSecrets: OpenedSecrets?
 
     enum Status: String {
         case pending, delivered, failed
@@ -144,7 +146,7 @@ struct DeliveryStore {
 
     private func delivery(_ row: Loaded, eventID: String) throws -> Delivery {
         let owner: SigningSecrets.Owner = row.isDefault ? .account(row.accountID) : .endpoint(row.endpointID)
-        let secrets = row.slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault) : []
+        let secrets = row.slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault, cache: openedSecrets) : []
         let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(row.type)),"
             + "\"createdAt\":\"\(row.createdAt)\",\"data\":\(row.data)}"
         return Delivery(eventID: eventID, accountID: row.accountID, endpointID: row.endpointID, body: Data(body.utf8),

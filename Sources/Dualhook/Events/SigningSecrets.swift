@@ -97,10 +97,13 @@ enum SigningSecrets {
         try openAll(textArray, owner: .account(accountID), vault: vault)
     }
 
-    static func openAll(_ textArray: String, owner: Owner, vault: Vault) throws -> [String] {
+    /// `cache`: secrets this process opened before (event delivery keeps one).
+    static func openAll(_ textArray: String, owner: Owner, vault: Vault, cache: OpenedSecrets? = nil) throws -> [String] {
         let secrets = try PostgresTextArray.parse(textArray).map { stored in
             // Written before account secrets were sealed: plain `whsec_…`.
-            stored.hasPrefix("whsec_") ? stored : try vault.openText(stored, associatedData: owner.associatedData)
+            if stored.hasPrefix("whsec_") { return stored }
+            if let cache { return try cache.open(stored, associatedData: owner.associatedData, vault: vault) }
+            return try vault.openText(stored, associatedData: owner.associatedData)
         }
         guard secrets.allSatisfy({ EventSignature.standardKey($0) != nil }) else { throw Malformed(accountID: owner.id) }
         return secrets
