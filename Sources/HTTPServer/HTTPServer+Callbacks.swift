@@ -15,7 +15,7 @@ final class RequestState: @unchecked Sendable {
     /// The path as the client sent it, percent-escapes and all: the router splits it into
     /// segments first and decodes each parameter once. (libmicrohttpd's decoded path split an
     /// id holding `%2F`, cut one holding `%00` short, and was decoded again by the router.)
-    let path: String?
+    let path: String
     /// The access handler was called once: the headers are in.
     var headersSeen = false
     var body = Data()
@@ -30,8 +30,8 @@ final class RequestState: @unchecked Sendable {
     /// `target` is the request line's target: its path, then the query after `?`. The
     /// absolute form (`http://host/path`, which HTTP/1.1 servers must accept: RFC 9112, 3.2.2)
     /// gives its path.
-    init(target: String?) {
-        path = target.map(RequestState.path(ofTarget:))
+    init(target: String) {
+        path = RequestState.path(ofTarget: target)
     }
 
     static func path(ofTarget target: String) -> String {
@@ -58,20 +58,16 @@ extension HTTPServer {
     /// here with the target as sent, and is released when the request completes.
     static let requestLine: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
         _, uri, _ in
-        Unmanaged.passRetained(RequestState(target: uri.map { String(cString: $0) })).toOpaque()
+        Unmanaged.passRetained(RequestState(target: uri.map { String(cString: $0) } ?? "/")).toOpaque()
     }
 
     static let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, requestContext in
         guard let cls, let connection, let requestContext, let uploadSize else { return dh_mhd_no() }
         let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
 
-        let state: RequestState
-        if let existing = requestContext.pointee {
-            state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
-        } else {
-            state = RequestState(target: nil)  // the request line was not reported: the decoded path then
-            requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
-        }
+        // Made by `requestLine`, which libmicrohttpd calls before any call here.
+        guard let existing = requestContext.pointee else { return dh_mhd_no() }
+        let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
         if !state.headersSeen {
             // First call: headers are in, the body (if any) comes next.
             state.headersSeen = true
@@ -87,7 +83,7 @@ extension HTTPServer {
                     return dh_mhd_yes()
                 }
                 state.responded = true
-                return server.finish(connection: connection, url: url, method: method, state: state)
+                return server.finish(connection: connection, method: method, state: state)
             }
             return dh_mhd_yes()
         }
@@ -111,7 +107,7 @@ extension HTTPServer {
         }
         if state.responded { return dh_mhd_yes() }
         state.responded = true
-        return server.finish(connection: connection, url: url, method: method, state: state)
+        return server.finish(connection: connection, method: method, state: state)
     }
 
     static let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
@@ -132,7 +128,7 @@ extension HTTPServer {
     private static let collect: dh_mhd_pair_cb = { context, key, value in
         guard let context, let key else { return }
         let box = Unmanaged<PairBox>.fromOpaque(context).takeUnretainedValue()
-        box.pairs[String(cString: key).lowercased(with: box.lowercase)] = value.map { String(cString: $0) } ?? ""
+        box.pairs[String(cString: key).lowercased()] = value.map { String(cString: $0) } ?? ""
     }
 
     /// Query arguments come with their lengths: one holding `%00` keeps its NUL and all that
@@ -146,16 +142,14 @@ extension HTTPServer {
         box.pairs[text(key, keySize)] = value.map { text($0, valueSize) } ?? ""
     }
 
+    /// Headers (names lower-cased) or query arguments, as libmicrohttpd reports them.
     final class PairBox {
         var pairs: [String: String] = [:]
-        let lowercase: Bool
-        init(lowercase: Bool) { self.lowercase = lowercase }
     }
 
-    func finish(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
-                state: RequestState) -> MHD_Result {
-        let headers = PairBox(lowercase: true)
-        let query = PairBox(lowercase: false)
+    func finish(connection: OpaquePointer, method: UnsafePointer<CChar>?, state: RequestState) -> MHD_Result {
+        let headers = PairBox()
+        let query = PairBox()
         withExtendedLifetime((headers, query)) {
             dh_mhd_headers(connection, HTTPServer.collect, Unmanaged.passUnretained(headers).toOpaque())
             dh_mhd_query_args(connection, HTTPServer.collectWithLengths, Unmanaged.passUnretained(query).toOpaque())
@@ -164,7 +158,7 @@ extension HTTPServer {
         dh_mhd_client_ip(connection, &ip, ip.count)
         let request = Request(
             method: method.map { String(cString: $0) } ?? "GET",
-            path: state.path ?? url.map { String(cString: $0) } ?? "/",
+            path: state.path,
             headers: headers.pairs, query: query.pairs, body: state.body,
             requestID: RequestID.make(),
             clientIP: String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
@@ -195,10 +189,6 @@ extension HTTPServer {
         if state.tooLarge { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
         return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     }
-}
-
-extension String {
-    fileprivate func lowercased(with flag: Bool) -> String { flag ? lowercased() : self }
 }
 
 /// `req_` + 20 random hex characters.

@@ -44,12 +44,12 @@ public final class CommitBatcher<Item: Sendable, Outcome: Sendable>: @unchecked 
     private let concurrency: Int
 
     /// `retryAlone` says whether a failed batch of several callers is written again caller by
-    /// caller (the default: an item of one caller may be what failed it; but not when the batch
-    /// may have committed, `PostgresError.commitOutcomeUnknown`, unless its writes are safe to
-    /// repeat). For writes whose
-    /// failures are the batch's own, answer true only for the errors a retry cures (a deadlock,
-    /// a connection found broken) and false for the rest (a timeout): running each caller again,
-    /// one after another, would keep every caller waiting far longer than the failure it reports.
+    /// caller. The default (`mayRetry`) says yes, as an item of one caller may be what failed
+    /// it, except when the batch may have committed (`PostgresError.commitOutcomeUnknown`).
+    /// For writes whose failures are the batch's own, answer true only for the errors a retry
+    /// cures (a deadlock, a connection found broken; a lost COMMIT only if the writes are safe
+    /// to repeat) and false for the rest (a timeout): running each caller again, one after
+    /// another, would keep every caller waiting far longer than the failure it reports.
     public init(maxItems: Int = 500, concurrency: Int = 2, retryAlone: @escaping @Sendable (any Error) -> Bool = CommitBatcher.mayRetry,
                 write: @escaping Write) {
         self.maxItems = maxItems

@@ -13,10 +13,11 @@ extension Commands {
         // Handlers run on `threads` threads of their own, in the order requests arrived; each
         // may hold a database connection and blocks on it, mostly waiting for a commit (its
         // own, or a shared one, which gathers more the more threads wait). Eight per core, at
-        // most 64 (the pool opens up to one connection per thread). Measured on 2 cores:
-        // ops/bench/ingest 4,030 changes/s with 16 threads against 2,197 with 4; ops/bench/api
-        // with handlers on threads of their own: 1,307 and 1,550 req/s (p99 49 and 32 ms) with 8,
-        // 1,528–2,083 (p99 31–48 ms) with 16, 1,619 and 1,879 (p99 63 and 69 ms) with 32.
+        // most 64 (the pool opens up to one connection per thread). Measured on 2 cores with
+        // handlers on threads of their own, ops/bench/api 8 32 THREADS: 1,307 and 1,550 req/s
+        // (p99 49 and 32 ms) with 8, 1,528–2,083 (p99 31–48 ms) with 16, 1,619 and 1,879 (p99 63
+        // and 69 ms) with 32. (When handlers still ran on libmicrohttpd's threads, ops/bench/ingest
+        // gave 4,030 changes/s with 16 against 2,197 with 4.)
         // libmicrohttpd's epoll threads, one per core, only read requests and send answers.
         let threads = try parsed.int("threads", default: min(64, max(2, 8 * ProcessInfo.processInfo.activeProcessorCount)), range: 1...256)
         let listen = parsed.options["listen"] ?? environment.listen
