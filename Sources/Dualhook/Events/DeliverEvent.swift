@@ -150,7 +150,10 @@ public struct DeliverEvent: JobKind {
         let deadline = min(context.deadline, started.addingTimeInterval(DeliverEvent.requestTimeout))
         do {
             let response = try client.send(.init(method: "POST", url: delivery.url, headers: headers, body: delivery.body), deadline: deadline)
-            let body = String(decoding: response.body, as: UTF8.self).replacingOccurrences(of: "\u{0}", with: "")
+            // Postgres text holds no NUL. Dropped from the bytes, and only when there is one: a
+            // string search over every answer was 2.5 % of the worker's samples.
+            let bytes = response.body.contains(0) ? Data(response.body.filter { $0 != 0 }) : response.body
+            let body = String(decoding: bytes, as: UTF8.self)
             let ok = (200..<300).contains(response.status)
             var error: String?
             if !ok {
