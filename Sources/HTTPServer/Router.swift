@@ -16,6 +16,9 @@ public struct Router<Handler: Sendable>: Sendable {
         case found(Route, parameters: [String: String])
         /// The path exists with other methods.
         case methodNotAllowed(allowed: [String])
+        /// The route's, but this parameter's percent-escapes do not decode to UTF-8 (`%FF`, `%zz`):
+        /// passed on as typed, it would name something the client never wrote.
+        case malformed(Route, parameter: String)
         case notFound
     }
 
@@ -65,18 +68,20 @@ public struct Router<Handler: Sendable>: Sendable {
         for index in bySegments[parts.count] ?? [] {
             let route = routes[index]
             var parameters: [String: String] = [:]
+            var malformed: String?
             var matched = true
             for (segment, part) in zip(route.segments, parts) {
                 switch segment {
                 case .literal(let text) where text == part: continue
                 case .parameter(let name):
-                    parameters[name] = String(part).removingPercentEncoding ?? String(part)
+                    if let decoded = String(part).removingPercentEncoding { parameters[name] = decoded } else if malformed == nil { malformed = name }
                 default: matched = false
                 }
                 if !matched { break }
             }
             guard matched else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
+                if let malformed { return .malformed(route, parameter: malformed) }
                 return .found(route, parameters: parameters)
             }
             allowed.append(route.method)

@@ -36,6 +36,10 @@ import Testing
         #expect(missing.header("Request-Id")?.hasPrefix("req_") == true)
         #expect(((missing.json["error"] as? [String: Any])?["requestId"] as? String) == missing.header("Request-Id"))
 
+        // A path parameter whose escapes are not UTF-8 names itself; it is not looked up as typed.
+        let malformed = try f.server.send("GET", "/api/v1/connections/con_%FF", key: f.account.apiKey)
+        #expect(malformed.status == 400 && malformed.errorCode == "validation_failed" && malformed.errorParam == "id")
+
         let wrongMethod = try f.server.send("DELETE", "/api/v1/account", key: f.account.apiKey)
         #expect(wrongMethod.status == 405)
         #expect(wrongMethod.header("Allow") == "GET, PATCH")

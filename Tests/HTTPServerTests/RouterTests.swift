@@ -36,6 +36,23 @@ import Testing
         #expect(route.handler == "list")
     }
 
+    @Test func aParameterThatIsNotPercentEncodedUTF8IsMalformed() {
+        for path in ["/api/v1/onboarding/sessions/ses_%FF", "/api/v1/onboarding/sessions/%zz", "/api/v1/onboarding/sessions/a%C3"] {
+            guard case .malformed(let route, let parameter) = router().match(method: "GET", path: path) else {
+                Issue.record("\(path) should be malformed"); continue
+            }
+            #expect(route.handler == "get" && parameter == "id")
+        }
+        // Escapes of valid UTF-8 still decode, and another method is still a 405.
+        guard case .found(_, let parameters) = router().match(method: "GET", path: "/api/v1/onboarding/sessions/caf%C3%A9") else {
+            Issue.record("expected a match"); return
+        }
+        #expect(parameters == ["id": "café"])
+        guard case .methodNotAllowed = router().match(method: "PUT", path: "/api/v1/connections/%FF") else {
+            Issue.record("expected 405"); return
+        }
+    }
+
     @Test func unknownPathsAreNotFound() {
         for path in ["/", "/api/v1", "/api/v1/onboarding/sessions/a/b", "/api/v2/onboarding/sessions"] {
             guard case .notFound = router().match(method: "GET", path: path) else {
@@ -44,12 +61,14 @@ import Testing
         }
     }
 
-    /// What `match` answers, in a word: the handler, 405 with the allowed methods, or 404.
+    /// What `match` answers, in a word: the handler, 405 with the allowed methods, 400 with the
+    /// malformed parameter, or 404.
     func answer(_ router: Router<String>, _ method: String, _ path: String) -> String {
         switch router.match(method: method, path: path) {
         case .found(let route, let parameters):
             route.handler + parameters.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         case .methodNotAllowed(let allowed): "405 " + allowed.joined(separator: ",")
+        case .malformed(let route, let parameter): "400 \(route.handler) \(parameter)"
         case .notFound: "404"
         }
     }

@@ -63,6 +63,11 @@ public final class App: Sendable {
             var response = APIError.methodNotAllowed(allowed).response(requestID: request.requestID)
             response.route = "method_not_allowed"
             return response
+        case .malformed(let route, let parameter):
+            var response = APIError.validationFailed(param: parameter, "\(parameter) in the path is not percent-encoded UTF-8")
+                .response(requestID: request.requestID)
+            response.route = "\(route.method) \(route.pattern)"
+            return response
         case .found(let route, let parameters):
             request.parameters = parameters
             var context = RequestContext(app: self)
