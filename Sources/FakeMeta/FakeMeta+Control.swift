@@ -6,8 +6,9 @@ import HTTPServer
 /// `/_fake/…`: what a test or a developer does in place of a person in Meta's UI.
 extension FakeMeta {
     func control(_ request: Request, _ path: [String]) -> Response {
-        let body = (try? JSONSerialization.jsonObject(with: request.body.isEmpty ? Data("{}".utf8) : request.body)) as? [String: Any]
+        // Before the body is parsed: the receiver keeps what it is sent as text.
         if path.first == "receiver" { return receiver(request) }
+        let body = (try? JSONSerialization.jsonObject(with: request.body.isEmpty ? Data("{}".utf8) : request.body)) as? [String: Any]
         switch (request.method, path.count, path.first) {
         case ("POST", 1, "signup"):
             guard let body else { return .json(400, ["error": "body must be a JSON object"]) }

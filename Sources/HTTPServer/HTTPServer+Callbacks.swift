@@ -162,7 +162,7 @@ extension HTTPServer {
             headers: headers.pairs, query: query.pairs, body: state.body,
             requestID: RequestID.make(),
             clientIP: String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        if !state.tooLarge, !configuration.immediatePaths.contains(request.path), let handlers {
+        if !state.tooLarge, !configuration.answersAtOnce(request.path), let handlers {
             // The handler runs on a handler thread while the connection waits suspended; its
             // answer is queued when libmicrohttpd calls back after the resume.
             let suspended = SuspendedConnection(pointer: connection)

@@ -26,6 +26,8 @@ public final class HTTPServer: @unchecked Sendable {
         /// handler thread waits (on a database that stopped answering, say), and which a
         /// hand-over to another thread and back would only slow down.
         public var immediatePaths: Set<String> = []
+        /// Path prefixes answered the same way (every handler under them must not block).
+        public var immediatePrefixes: [String] = []
         public var maxBodyBytes: Int = 1 << 20
         /// Per-connection memory: request line and headers must fit (MHD answers 431 past it).
         public var connectionMemoryBytes: Int = 64 * 1024
@@ -42,6 +44,10 @@ public final class HTTPServer: @unchecked Sendable {
         public init?(listen: String) {
             guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else { return nil }
             self.init(host: String(listen[..<colon]), port: port)
+        }
+
+        func answersAtOnce(_ path: String) -> Bool {
+            immediatePaths.contains(path) || immediatePrefixes.contains { path.hasPrefix($0) }
         }
     }
 

@@ -103,9 +103,9 @@ import TestSupport
         #expect(throws: (any Error).self) { try client.send(.init(url: server.base + "/late"), deadline: Date().addingTimeInterval(2)) }
     }
 
-    @Test func anImmediatePathIsAnsweredWhileEveryHandlerThreadWaits() throws {
+    @Test func anImmediatePathOrPrefixIsAnsweredWhileEveryHandlerThreadWaits() throws {
         let release = DispatchSemaphore(value: 0)
-        let server = try LoopbackServer(threads: 1, ioThreads: 1, immediatePaths: ["/healthz"]) { request in
+        let server = try LoopbackServer(threads: 1, ioThreads: 1, immediatePaths: ["/healthz"], immediatePrefixes: ["/hooks/"]) { request in
             if request.path == "/held" { _ = release.wait(timeout: .now() + 10) }
             return .text(200, request.path)
         }
@@ -115,13 +115,16 @@ import TestSupport
         let health = try client.send(.init(url: server.base + "/healthz"), deadline: Date().addingTimeInterval(2))
         #expect(health.status == 200)
         #expect(String(decoding: health.body, as: UTF8.self) == "/healthz")
-        // Another path waits for the handler thread.
-        let other = sendAside(server, "/other")
+        // So is any path under an immediate prefix.
+        let hook = try client.send(.init(method: "POST", url: server.base + "/hooks/events", body: Data("{}".utf8)), deadline: Date().addingTimeInterval(2))
+        #expect(hook.status == 200 && String(decoding: hook.body, as: UTF8.self) == "/hooks/events")
+        // Another path waits for the handler thread, the prefix's own path without its slash too.
+        let other = sendAside(server, "/hooks")
         try #require(eventually(timeout: 5) { server.server.requestsInHand == 2 })
         #expect(other.status == nil)
         release.signal()
         for request in [held, other] { #expect(request.done.wait(timeout: .now() + 10) == .success) }
-        #expect(other.body == "/other")
+        #expect(other.body == "/hooks")
     }
 
     @Test func aBodyOverTheLimitIsAnsweredWithoutAHandlerThread() throws {

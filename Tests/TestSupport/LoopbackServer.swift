@@ -10,7 +10,7 @@ public final class LoopbackServer: @unchecked Sendable {
     public var base: String { "http://127.0.0.1:\(port)" }
 
     /// On `port`, or on a free random port when nil.
-    public init(threads: Int = 2, ioThreads: Int = 2, maxBodyBytes: Int? = nil, immediatePaths: Set<String> = [], port fixed: UInt16? = nil, _ handler: @escaping @Sendable (Request) -> Response) throws {
+    public init(threads: Int = 2, ioThreads: Int = 2, maxBodyBytes: Int? = nil, immediatePaths: Set<String> = [], immediatePrefixes: [String] = [], port fixed: UInt16? = nil, _ handler: @escaping @Sendable (Request) -> Response) throws {
         var lastError: Error?
         for _ in 0..<(fixed == nil ? 5 : 1) {
             let port = fixed ?? UInt16.random(in: 30_000...59_999)
@@ -19,6 +19,7 @@ public final class LoopbackServer: @unchecked Sendable {
             configuration.ioThreads = ioThreads
             if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
             configuration.immediatePaths = immediatePaths
+            configuration.immediatePrefixes = immediatePrefixes
             let server = HTTPServer(configuration: configuration, accessLog: false,
                                     tooLarge: { _ in Response(status: 413) }, handler: handler)
             do {
