@@ -39,6 +39,14 @@ import Testing
         // A path parameter whose escapes are not UTF-8 names itself; it is not looked up as typed.
         let malformed = try f.server.send("GET", "/api/v1/connections/con_%FF", key: f.account.apiKey)
         #expect(malformed.status == 400 && malformed.errorCode == "validation_failed" && malformed.errorParam == "id")
+        #expect(malformed.header("X-RateLimit-Limit") != nil)
+        // The route's own steps still come first: no key is still 401. The onboarding page, which
+        // people reach through links that mail clients can mangle, says the link does not exist.
+        #expect(try f.server.send("GET", "/api/v1/connections/con_%FF").status == 401)
+        let page = try f.server.send("GET", "/onboard/%FF")
+        #expect(page.status == 404 && page.header("Content-Type")?.hasPrefix("text/html") == true, "\(page.status) \(page.text)")
+        #expect(page.text.contains("This link does not exist"))
+        #expect(try f.server.send("POST", "/onboard/%FF/open").errorParam == "token")
 
         let wrongMethod = try f.server.send("DELETE", "/api/v1/account", key: f.account.apiKey)
         #expect(wrongMethod.status == 405)

@@ -39,6 +39,15 @@ typealias RouteHandler = @Sendable (APIContext) throws -> Response
 struct RouteEntry: Sendable {
     let group: RouteGroup
     let endpoint: @Sendable (Request, inout RequestContext) throws -> Response
+    /// What a request whose path parameter is not percent-encoded UTF-8 gets instead of a 400
+    /// naming it (`answeringMalformed`): a page for a person who followed a mangled link.
+    private(set) var malformed: (@Sendable (Request) -> Response)?
+
+    func answeringMalformed(_ answer: @escaping @Sendable (Request) -> Response) -> RouteEntry {
+        var entry = self
+        entry.malformed = answer
+        return entry
+    }
 
     /// A route whose handler works in the request's database transaction. `query` names the
     /// query parameters it reads; in a group that refuses others, any other one is a 400

@@ -64,23 +64,30 @@ public final class App: Sendable {
             response.route = "method_not_allowed"
             return response
         case .malformed(let route, let parameter):
-            var response = APIError.validationFailed(param: parameter, "\(parameter) in the path is not percent-encoded UTF-8")
-                .response(requestID: request.requestID)
-            response.route = "\(route.method) \(route.pattern)"
-            return response
+            // Through the route's own middleware, as the handler's own validation would be: a
+            // request without a key is still 401, and counts against its key's budget.
+            return run(route, request) { request, _ in
+                if let answer = route.handler.malformed { return answer(request) }
+                throw APIError.validationFailed(param: parameter, "\(parameter) in the path is not percent-encoded UTF-8")
+            }
         case .found(let route, let parameters):
             request.parameters = parameters
-            var context = RequestContext(app: self)
-            var response: Response
-            do {
-                response = try route.handler.group.middleware.respond(to: request, context: &context, endpoint: route.handler.endpoint)
-            } catch {
-                // Every group starts with ErrorMapping; this is the net under it.
-                logger.error("request failed outside the error mapping", ["request_id": request.requestID, "error": "\(error)"])
-                response = APIError.internalError.response(requestID: request.requestID)
-            }
-            response.route = "\(route.method) \(route.pattern)"
-            return response
+            return run(route, request, endpoint: route.handler.endpoint)
         }
+    }
+
+    private func run(_ route: Router<RouteEntry>.Route, _ request: Request,
+                     endpoint: Responder<RequestContext>) -> Response {
+        var context = RequestContext(app: self)
+        var response: Response
+        do {
+            response = try route.handler.group.middleware.respond(to: request, context: &context, endpoint: endpoint)
+        } catch {
+            // Every group starts with ErrorMapping; this is the net under it.
+            logger.error("request failed outside the error mapping", ["request_id": request.requestID, "error": "\(error)"])
+            response = APIError.internalError.response(requestID: request.requestID)
+        }
+        response.route = "\(route.method) \(route.pattern)"
+        return response
     }
 }

@@ -14,10 +14,11 @@ import Postgres
 /// dropped; every other field, known or not, is recorded and forwarded.
 ///
 /// When the database cannot take the changes (down, or a commit whose outcome is unknown) the
-/// answer is 503 `unavailable`, never a 200 for something not recorded: Meta delivers again any
-/// notification answered with a status other than 200, "with increasing delays" for about a
-/// day (https://developers.facebook.com/docs/whatsapp/api/webhooks), and a change that had
-/// been recorded after all is dropped as a duplicate when it comes back (10 minutes, API.md).
+/// answer is 503 `unavailable`, never a 200 for something not recorded: Meta delivers again a
+/// notification answered with a status other than 200, with increasing delays (its WhatsApp
+/// webhooks page, https://developers.facebook.com/docs/whatsapp/api/webhooks, written for the
+/// On-Premises API). A change that had been recorded after all is dropped as a duplicate if
+/// it comes back within 10 minutes; a later redelivery is recorded and forwarded again.
 enum MetaCallbackRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("GET", "/meta/webhook", RouteEntry(.metaCallback, borrowing: verify))

@@ -7,7 +7,9 @@ import Postgres
 /// the calls its script makes. No API key; the link's token is the credential.
 enum PageRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/onboard/{token}", RouteEntry(.open, page))
+        // A link whose escapes do not decode was mangled on its way (a mail client, say): no
+        // token it could be, so the person gets the page for a link that does not exist.
+        router.add("GET", "/onboard/{token}", RouteEntry(.open, page).answeringMalformed { _ in missingLink() })
         router.add("POST", "/onboard/{token}/open", RouteEntry(.open, open))
         router.add("POST", "/onboard/{token}/recheck", RouteEntry(.open, recheck))
         router.add("POST", "/onboard/{token}/complete", RouteEntry(.open, complete))
@@ -30,8 +32,7 @@ enum PageRoutes {
                 return OnboardingPage.gone(status: 410, title: "This link was replaced by a newer one",
                                            detail: "Use the most recent link you were sent, or ask for a new one.")
             }
-            return OnboardingPage.gone(status: 404, title: "This link does not exist",
-                                       detail: "Check that the whole link was copied, or ask for a new one.")
+            return missingLink()
         }
         guard session.isOpen else {
             let (title, detail) = closedPage(session)
@@ -40,6 +41,11 @@ enum PageRoutes {
         let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
         return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
                                      language: language)
+    }
+
+    static func missingLink() -> Response {
+        OnboardingPage.gone(status: 404, title: "This link does not exist",
+                            detail: "Check that the whole link was copied, or ask for a new one.")
     }
 
     /// The page's script ran in a browser: a person opened the link. The first report moves the
