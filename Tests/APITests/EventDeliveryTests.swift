@@ -179,7 +179,9 @@ import Testing
     @Test func anEndpointThatWasDownGetsEverythingAndARedirectIsAFailure() throws {
         let receiver = try EventReceiver()
         receiver.stop()  // down: connections refused
-        let f = try Fixture(eventURL: receiver.url)
+        // A slot for each event: with fewer, a job that finds the slots of a failing endpoint
+        // taken stays away 10–20 s (DeliverEvent), past this test's wait for the first attempts.
+        let f = try Fixture(eventURL: receiver.url, slotsPerAccount: 5)
         defer { f.close() }
         let ids = try (0..<5).map { _ in try f.emit() }
         #expect(eventually(timeout: 15) {
