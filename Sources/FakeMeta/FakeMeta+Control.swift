@@ -194,30 +194,32 @@ extension FakeMeta {
                                    body: body), deadline: Date().addingTimeInterval(15)).status
     }
 
+    /// The state is copied under the lock (its arrays and dictionaries copy on write: a
+    /// reference each) and encoded after it, so a long list of calls does not hold up every
+    /// handler while it is written out.
     func stateSnapshot() -> Response {
-        state.withLock { s -> Response in
-            var wabas: [String: AnyEncodable] = [:]
-            for (id, waba) in s.wabas {
-                wabas[id] = AnyEncodable([
-                    "subscribed": AnyEncodable(waba.subscribed),
-                    "overrideCallbackUri": AnyEncodable(waba.overrideCallbackURI),
-                    "overrideVerifyToken": AnyEncodable(waba.overrideVerifyToken),
-                    "phones": AnyEncodable(waba.phoneIDs.compactMap { s.phones[$0] }.map { phone in
-                        [
-                            "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode), "verified": AnyEncodable(phone.verified),
-                            "registered": AnyEncodable(phone.registered), "registerCalls": AnyEncodable(phone.registerCalls.count),
-                            "syncRequests": AnyEncodable(phone.syncRequests),
-                            "qualityRating": AnyEncodable(phone.qualityRating), "healthStatus": AnyEncodable(phone.healthStatus),
-                            "webhookConfiguration": AnyEncodable(phone.overrideCallbackURI.map { ["overrideCallbackUri": $0] }),
-                        ]
-                    }),
-                ])
-            }
-            let calls = s.calls.map { ["method": $0.method, "path": $0.path, "at": Response.timestamp($0.at)] }
-            let received = s.received.map { ["path": $0.path, "at": Response.timestamp($0.at), "event": $0.event ?? "", "body": $0.body] }
-            return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls), "received": AnyEncodable(received),
-                               "appCallbackUrl": AnyEncodable(s.appCallbackURL), "sdkLocales": AnyEncodable(s.sdkLocales)])
+        let s = state.withLock { $0 }
+        var wabas: [String: AnyEncodable] = [:]
+        for (id, waba) in s.wabas {
+            wabas[id] = AnyEncodable([
+                "subscribed": AnyEncodable(waba.subscribed),
+                "overrideCallbackUri": AnyEncodable(waba.overrideCallbackURI),
+                "overrideVerifyToken": AnyEncodable(waba.overrideVerifyToken),
+                "phones": AnyEncodable(waba.phoneIDs.compactMap { s.phones[$0] }.map { phone in
+                    [
+                        "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode), "verified": AnyEncodable(phone.verified),
+                        "registered": AnyEncodable(phone.registered), "registerCalls": AnyEncodable(phone.registerCalls.count),
+                        "syncRequests": AnyEncodable(phone.syncRequests),
+                        "qualityRating": AnyEncodable(phone.qualityRating), "healthStatus": AnyEncodable(phone.healthStatus),
+                        "webhookConfiguration": AnyEncodable(phone.overrideCallbackURI.map { ["overrideCallbackUri": $0] }),
+                    ]
+                }),
+            ])
         }
+        let calls = s.calls.map { ["method": $0.method, "path": $0.path, "at": Response.timestamp($0.at)] }
+        let received = s.received.map { ["path": $0.path, "at": Response.timestamp($0.at), "event": $0.event ?? "", "body": $0.body] }
+        return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls), "received": AnyEncodable(received),
+                           "appCallbackUrl": AnyEncodable(s.appCallbackURL), "sdkLocales": AnyEncodable(s.sdkLocales)])
     }
 }
 

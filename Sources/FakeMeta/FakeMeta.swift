@@ -34,12 +34,12 @@ public final class FakeMeta: Sendable {
     public func handle(_ request: Request) -> Response {
         let route = "\(request.method) \(request.path)"
         if request.method == "GET", let locale = FakeMeta.sdkLocale(request.path) {
-            state.withLock { $0.sdkLocales.append(locale) }
+            state.withLock { $0.recordSDKLoad(locale: locale) }
             return sdk()
         }
         if !request.path.hasPrefix("/_fake/") {
             let fault = state.withLock { s -> FakeMetaState.Fault? in
-                s.calls.append(.init(method: request.method, path: request.path, at: Date()))
+                s.recordCall(method: request.method, path: request.path)
                 guard let index = s.faults.firstIndex(where: { route.hasPrefix($0.match) && $0.times > 0 }) else { return nil }
                 s.faults[index].times -= 1
                 return s.faults[index]

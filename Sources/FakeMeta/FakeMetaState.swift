@@ -90,6 +90,23 @@ struct FakeMetaState: Sendable {
     var sdkLocales: [String] = []
     var nextID: Int = 100_000_000_000_000
 
+    /// How many of the latest calls and SDK loads `/_fake/state` keeps: a fake that runs for
+    /// days under `ops/dev` (health polls, heartbeats) must not grow without end.
+    static let keptCalls = 10_000
+
+    mutating func recordCall(method: String, path: String) {
+        calls.append(.init(method: method, path: path, at: Date()))
+        // Trimmed a tenth at a time, not one call at a time.
+        if calls.count > FakeMetaState.keptCalls + FakeMetaState.keptCalls / 10 { calls.removeFirst(calls.count - FakeMetaState.keptCalls) }
+    }
+
+    mutating func recordSDKLoad(locale: String) {
+        sdkLocales.append(locale)
+        if sdkLocales.count > FakeMetaState.keptCalls + FakeMetaState.keptCalls / 10 {
+            sdkLocales.removeFirst(sdkLocales.count - FakeMetaState.keptCalls)
+        }
+    }
+
     mutating func makeID() -> String {
         nextID += Int.random(in: 1...999)
         return String(nextID)
