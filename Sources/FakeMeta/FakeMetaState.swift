@@ -96,15 +96,17 @@ struct FakeMetaState: Sendable {
 
     mutating func recordCall(method: String, path: String) {
         calls.append(.init(method: method, path: path, at: Date()))
-        // Trimmed a tenth at a time, not one call at a time.
-        if calls.count > FakeMetaState.keptCalls + FakeMetaState.keptCalls / 10 { calls.removeFirst(calls.count - FakeMetaState.keptCalls) }
+        FakeMetaState.keepLatest(&calls)
     }
 
     mutating func recordSDKLoad(locale: String) {
         sdkLocales.append(locale)
-        if sdkLocales.count > FakeMetaState.keptCalls + FakeMetaState.keptCalls / 10 {
-            sdkLocales.removeFirst(sdkLocales.count - FakeMetaState.keptCalls)
-        }
+        FakeMetaState.keepLatest(&sdkLocales)
+    }
+
+    /// Trimmed a tenth at a time, not one element per append.
+    private static func keepLatest<Element>(_ list: inout [Element]) {
+        if list.count > keptCalls + keptCalls / 10 { list.removeFirst(list.count - keptCalls) }
     }
 
     mutating func makeID() -> String {
