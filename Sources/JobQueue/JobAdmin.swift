@@ -93,9 +93,9 @@ public enum JobAdmin {
     /// many moved. For operators (and tests) who do not want to wait for a scheduled retry or poll.
     @discardableResult
     public static func runNow(kind: String, on connection: Connection) throws -> Int {
-        let queues = try connection.query("""
-            UPDATE jobs SET run_at = now() WHERE kind = $1 AND state = 'available' AND run_at > now() RETURNING queue
-            """, [kind]).rows.map { try $0.decode(String.self, at: 0) }
+        let queues = try connection.sql("""
+            UPDATE jobs SET run_at = now() WHERE kind = \(kind) AND state = 'available' AND run_at > now() RETURNING queue
+            """).rows.map { try $0.decode(String.self, at: 0) }
         for queue in Set(queues) { WakeUps.shared.wake(queue, after: connection) }
         return queues.count
     }
@@ -104,16 +104,16 @@ public enum JobAdmin {
     /// more attempt allowed if its attempts were spent.
     public static func retry(id: Int64, on connection: Connection) throws -> ChangeResult {
         try connection.transaction { tx in
-            guard let state = try tx.query("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", [id]).scalar(String.self) else {
+            guard let state = try tx.sql("SELECT state FROM jobs WHERE id = \(id) FOR UPDATE").scalar(String.self) else {
                 return .notFound
             }
             guard state != "running" else { return .wrongState(state) }
-            if let queue = try tx.query("""
+            if let queue = try tx.sql("""
                 UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
                     max_attempts = GREATEST(max_attempts, attempt + 1)
-                WHERE id = $1
+                WHERE id = \(id)
                 RETURNING queue
-                """, [id]).scalar(String.self) {
+                """).scalar(String.self) {
                 WakeUps.shared.wake(queue, after: tx)
             }
             return .changed
@@ -124,15 +124,15 @@ public enum JobAdmin {
     /// result is then ignored.
     public static func cancel(id: Int64, on connection: Connection) throws -> ChangeResult {
         try connection.transaction { tx in
-            guard let state = try tx.query("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", [id]).scalar(String.self) else {
+            guard let state = try tx.sql("SELECT state FROM jobs WHERE id = \(id) FOR UPDATE").scalar(String.self) else {
                 return .notFound
             }
             guard state == "available" || state == "running" else { return .wrongState(state) }
-            try tx.query("""
+            try tx.sql("""
                 UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
                     errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
-                WHERE id = $1
-                """, [id])
+                WHERE id = \(id)
+                """)
             return .changed
         }
     }

@@ -27,18 +27,18 @@ public struct PruneJobs: JobKind {
         for (states, age) in [(["completed"], completedRetention), (["discarded", "cancelled"], discardedRetention)] {
             deleted += try context.inBatches(of: batchSize) {
                 try context.database.withConnection { connection in
-                    try connection.query("""
+                    try connection.sql("""
                         DELETE FROM jobs WHERE id IN (
                             SELECT id FROM jobs
-                            WHERE finalized_at < now() - make_interval(secs => $1) AND state = ANY($2::text[])
-                            LIMIT $3)
-                        """, [age, states, batchSize]).affectedRows
+                            WHERE finalized_at < now() - make_interval(secs => \(age)) AND state = ANY(\(states)::text[])
+                            LIMIT \(batchSize))
+                        """).affectedRows
                 }
             }
         }
         try context.database.withConnection { connection in
-            try connection.query("DELETE FROM job_periods WHERE period_start < now() - interval '7 days'")
-            try connection.query("DELETE FROM job_throughput WHERE minute < now() - interval '7 days'")
+            try connection.sql("DELETE FROM job_periods WHERE period_start < now() - interval '7 days'")
+            try connection.sql("DELETE FROM job_throughput WHERE minute < now() - interval '7 days'")
         }
         context.logger.info("pruned finished jobs", ["deleted": deleted])
     }

@@ -7,13 +7,13 @@ import Postgres
 enum Reaper {
     static func reap(registry: JobRegistry, pool: ConnectionPool, limit: Int = 1000) throws -> Int {
         try pool.transaction { tx in
-            let expired = try tx.query("""
+            let expired = try tx.sql("""
                 SELECT id, kind, attempt FROM jobs
                 WHERE state = 'running' AND locked_until < now()
                 ORDER BY locked_until
-                LIMIT $1
+                LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
-                """, [limit])
+                """)
             guard !expired.isEmpty else { return 0 }
             var ids: [Int64] = []
             var delays: [Double] = []
@@ -23,7 +23,7 @@ enum Reaper {
                 ids.append(try row.decode(at: 0))
                 delays.append((registry.entry(kind)?.retryPolicy ?? .standard).delay(afterAttempt: attempt))
             }
-            try tx.query("""
+            try tx.sql("""
                 UPDATE jobs j SET
                     state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
                     run_at = now() + make_interval(secs => r.delay),
@@ -34,9 +34,9 @@ enum Reaper {
                         'attempt', j.attempt, 'at', now(), 'worker', j.locked_by,
                         'retry_at', CASE WHEN j.attempt < j.max_attempts THEN now() + make_interval(secs => r.delay) END,
                         'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped without finishing the job'))
-                FROM unnest($1::bigint[], $2::float8[]) AS r(id, delay)
+                FROM unnest(\(ids)::bigint[], \(delays)::float8[]) AS r(id, delay)
                 WHERE j.id = r.id
-                """, [ids, delays])
+                """)
             return ids.count
         }
     }

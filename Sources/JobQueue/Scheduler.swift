@@ -69,20 +69,20 @@ public final class Scheduler: @unchecked Sendable {
 
     static func enqueueCurrentPeriod(_ job: PeriodicJob, pool: ConnectionPool) throws -> (Int64?, String, TimeInterval) {
         try pool.transaction { tx in
-            let period = try tx.query("""
-                SELECT to_timestamp(floor(extract(epoch FROM now()) / $1) * $1) AS start,
-                       $1 - (extract(epoch FROM now())::float8 - floor(extract(epoch FROM now()) / $1) * $1) AS left
-                """, [job.interval])
+            let period = try tx.sql("""
+                SELECT to_timestamp(floor(extract(epoch FROM now()) / \(job.interval)) * \(job.interval)) AS start,
+                       \(job.interval) - (extract(epoch FROM now())::float8 - floor(extract(epoch FROM now()) / \(job.interval)) * \(job.interval)) AS left
+                """)
             let start: Date = try period[0].decode(at: 0)
             let left: Double = try period[0].decode(at: 1)
-            let claimed = try tx.query("""
-                INSERT INTO job_periods (name, period_start) VALUES ($1, $2)
+            let claimed = try tx.sql("""
+                INSERT INTO job_periods (name, period_start) VALUES (\(job.name), \(start))
                 ON CONFLICT DO NOTHING RETURNING 1
-                """, [job.name, start])
+                """)
             let label = ISO8601DateFormatter().string(from: start)
             guard !claimed.isEmpty else { return (nil, label, left) }
             let id = try job.enqueue(tx, "sweep:\(job.name):\(label)")
-            try tx.query("UPDATE job_periods SET job_id = $3 WHERE name = $1 AND period_start = $2", [job.name, start, id])
+            try tx.sql("UPDATE job_periods SET job_id = \(id) WHERE name = \(job.name) AND period_start = \(start)")
             return (id, label, left)
         }
     }

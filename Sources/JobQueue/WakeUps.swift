@@ -47,7 +47,7 @@ public final class WakeUps: @unchecked Sendable {
             }
             condition.unlock()
             if !running {
-                _ = try? connection.query("SELECT pg_notify($1, '')", [JobQueue.channel(for: queue)])
+                _ = try? connection.sql("SELECT pg_notify(\(JobQueue.channel(for: queue)), '')")
             }
         }
     }
@@ -70,7 +70,7 @@ public final class WakeUps: @unchecked Sendable {
                 connection?.close()
                 connection = try Connection.connect(url, applicationName: "dualhook-wake-ups")
             }
-            try connection!.query("SELECT pg_notify(c, '') FROM unnest($1::text[]) AS c", [queues.map(JobQueue.channel(for:))])
+            try connection!.sql("SELECT pg_notify(c, '') FROM unnest(\(queues.map(JobQueue.channel(for:)))::text[]) AS c")
         } catch {
             // Workers poll: nothing is lost, only a little latency.
             logger.debug("wake-up not sent", ["queues": queues.joined(separator: ","), "error": "\(error)"])

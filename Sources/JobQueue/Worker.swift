@@ -243,11 +243,11 @@ public final class Worker: @unchecked Sendable {
     private func snooze(_ job: ClaimedJob, delay: TimeInterval) {
         do {
             try pool.withConnection { connection in
-                try connection.query("""
-                    UPDATE jobs SET state = 'available', run_at = now() + make_interval(secs => $4), attempt = attempt - 1,
+                try connection.sql("""
+                    UPDATE jobs SET state = 'available', run_at = now() + make_interval(secs => \(delay)), attempt = attempt - 1,
                         locked_until = NULL, locked_by = NULL
-                    WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
-                    """, [job.id, job.attempt, configuration.workerID, delay])
+                    WHERE id = \(job.id) AND attempt = \(job.attempt) AND locked_by = \(configuration.workerID) AND state = 'running'
+                    """)
             }
             health.succeeded()
         } catch {
@@ -345,14 +345,14 @@ public final class Worker: @unchecked Sendable {
         for attempt in 1...3 {
             do {
                 try pool.withConnection { connection in
-                    try connection.query("""
+                    try connection.sql("""
                         UPDATE jobs SET state = 'available', attempt = attempt - 1, locked_by = NULL,
                             locked_until = NULL, attempted_at = NULL, run_at = now(),
-                            last_error = CASE WHEN $3 = '' THEN last_error ELSE $3 END,
-                            errors = CASE WHEN $3 = '' THEN errors ELSE errors || jsonb_build_array(jsonb_build_object(
-                                'attempt', attempt, 'at', now(), 'error', $3::text, 'worker', locked_by)) END
-                        WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
-                        """, [ids, configuration.workerID, note])
+                            last_error = CASE WHEN \(note) = '' THEN last_error ELSE \(note) END,
+                            errors = CASE WHEN \(note) = '' THEN errors ELSE errors || jsonb_build_array(jsonb_build_object(
+                                'attempt', attempt, 'at', now(), 'error', \(note)::text, 'worker', locked_by)) END
+                        WHERE id = ANY(\(ids)::bigint[]) AND locked_by = \(configuration.workerID) AND state = 'running'
+                        """)
                 }
                 return
             } catch {

@@ -81,9 +81,11 @@ public final class Connection: @unchecked Sendable {
     /// The backend's process id, for `pg_terminate_backend` and diagnostics.
     public var backendPID: Int32 { PQbackendPID(handle) }
 
-    /// Runs one statement with bound parameters and returns its rows.
+    /// Runs one statement with bound parameters and returns its rows. Not public: code outside
+    /// this module writes `sql("… \(value) …")` (`PostgresQuery`), which numbers the
+    /// parameters itself, so none is numbered by hand.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+    func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         let texts: [String?] = parameters.map { $0?.postgresText }
         let lead = leadingStatements()
         if !lead.isEmpty {

@@ -22,7 +22,7 @@ enum DiagnosticJobs {
         static let retryPolicy = RetryPolicy.fixed([1, 1])
 
         func perform(_ args: Args, context: JobContext) throws {
-            try context.database.withConnection { _ = try $0.query("SELECT pg_sleep($1)", [args.seconds]) }
+            try context.database.withConnection { _ = try $0.sql("SELECT pg_sleep(\(args.seconds))") }
         }
     }
 

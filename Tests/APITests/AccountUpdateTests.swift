@@ -33,7 +33,7 @@ import Testing
 
     func display(_ f: OnboardingFixture, _ phone: String, _ waba: String) throws -> String {
         try #require(try f.meta.phone(phone, waba: waba).flatMap { _ in
-            try f.db.with { try $0.query("SELECT display_phone_number FROM connections WHERE phone_number_id = $1", [phone]).scalar(String.self) }
+            try f.db.with { try $0.sql("SELECT display_phone_number FROM connections WHERE phone_number_id = \(phone)").scalar(String.self) }
         })
     }
 
@@ -84,7 +84,7 @@ import Testing
         let resumed = try f.events("connection.resumed")
         #expect(resumed.compactMap { $0["connectionId"] as? String } == [first.connection])
         #expect(resumed.first?["metadata"] as? [String: String] == ["plan": "pro"])
-        let sessions = try f.db.with { try $0.query("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) }
+        let sessions = try f.db.with { try $0.sql("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) }
         #expect(sessions == 2, "nothing onboarded again")
 
         // PARTNER_REMOVED naming one Coexistence number ends that number's connection only.

@@ -24,7 +24,7 @@ import Testing
         #expect((list.json["data"] as? [Any])?.isEmpty == true)
 
         // A revoked key stops working at once.
-        try f.db.with { try $0.query("UPDATE api_keys SET revoked_at = now() WHERE account_id = $1", [f.account.accountId]) }
+        try f.db.with { try $0.sql("UPDATE api_keys SET revoked_at = now() WHERE account_id = \(f.account.accountId)") }
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).status == 401)
     }
 
@@ -83,10 +83,10 @@ import Testing
         let secret = rotated.json["eventSigningSecret"] as? String
         #expect(secret?.hasPrefix("whsec_") == true && secret != f.account.eventSigningSecret)
         try f.db.with { connection throws in
-            let live = try connection.query("""
+            let live = try connection.sql("""
                 SELECT sealed_secret, extract(epoch FROM expires_at - now())::float8 FROM account_signing_secrets
-                WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY id
-                """, [f.account.accountId]).rows
+                WHERE account_id = \(f.account.accountId) AND (expires_at IS NULL OR expires_at > now()) ORDER BY id
+                """).rows
             #expect(live.count == 2, "the old secret keeps signing during the overlap")
             let ad = "account:\(f.account.accountId):signing_secret"
             let stored = try live.map { try $0.decode(String.self, at: 0) }

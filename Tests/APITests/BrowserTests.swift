@@ -140,7 +140,7 @@ import Testing
 
         // An expired link carries the brand and says whom to ask.
         let late = try f.link()
-        try f.db.with { try $0.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [late.sessionID]) }
+        try f.db.with { try $0.sql("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = \(late.sessionID)") }
         let expired = try f.server.send("GET", "/onboard/\(late.token)")
         #expect(expired.status == 410 && expired.text.contains("Ask Acme Health for a new one") && expired.text.contains("mailto:help@acme.test"))
     }
@@ -161,7 +161,7 @@ import Testing
         let awaiting = "\(landing.base)/done?sessionId=\(link.sessionID)&status=awaiting_number"
         #expect(eventually(timeout: 40) { browser.currentURL == awaiting }, "landed on \(browser.currentURL)")
         let waba = try #require(try f.db.with {
-            try $0.query("SELECT waba_id FROM onboarding_sessions WHERE id = $1", [link.sessionID]).scalar(String.self)
+            try $0.sql("SELECT waba_id FROM onboarding_sessions WHERE id = \(link.sessionID)").scalar(String.self)
         })
         let phone = try f.meta.post("/_fake/wabas/\(waba)/phones", "{}")["phoneNumberId"] as! String
         try f.db.with { try JobAdmin.runNow(kind: "onboarding.await_number", on: $0) }

@@ -25,7 +25,7 @@ import Testing
         #expect(scanned > 50, "the sources were found")
         #expect(offenders.isEmpty, "connections written outside ConnectionStore: \(offenders)")
         // The check itself finds a write where there is one.
-        let sample = "try tx.query(\"UPDATE connections SET status = 'x'\")"
+        let sample = "try tx.sql(\"UPDATE connections SET status = 'x'\")"
         #expect(writes.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil)
     }
 }

@@ -27,7 +27,7 @@ import Testing
     }
 
     func webhookUpdate(_ f: OnboardingFixture, _ waba: String) throws -> (status: String, version: Int, applied: Int?)? {
-        try f.db.with { try $0.query("SELECT status, version, applied_version FROM webhook_updates WHERE waba_id = $1", [waba]).first }
+        try f.db.with { try $0.sql("SELECT status, version, applied_version FROM webhook_updates WHERE waba_id = \(waba)").first }
             .map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1), try $0.decode(Int?.self, at: 2)) }
     }
 
@@ -148,8 +148,7 @@ import Testing
                                            json: #"{"secretTypes":["access_token","webhook_verify_token","registration_pin"]}"#)
             #expect(reveal.status == 409 && reveal.errorCode == "conflict" && reveal.text.contains("erased"))
             let kept = try f.db.with {
-                try $0.query("SELECT access_token IS NULL AND webhook_verify_token IS NULL AND registration_pin IS NULL FROM connections WHERE id = $1",
-                             [id]).scalar(Bool.self)
+                try $0.sql("SELECT access_token IS NULL AND webhook_verify_token IS NULL AND registration_pin IS NULL FROM connections WHERE id = \(id)").scalar(Bool.self)
             }
             #expect(kept == true)
         }
@@ -197,8 +196,8 @@ import Testing
         #expect(refused.header("X-RateLimit-Remaining") == "0" && Int(refused.header("Retry-After") ?? "") ?? 0 > 3000)
         #expect(!refused.text.contains(token))
 
-        let keyID = try f.db.with { try $0.query("SELECT id FROM api_keys WHERE account_id = $1", [f.api.account.accountId]).scalar(String.self) }
-        let audit = try f.db.with { try $0.query("SELECT api_key_id, connection_id, secret_types::text, client_ip FROM secret_reveal_events").rows }
+        let keyID = try f.db.with { try $0.sql("SELECT id FROM api_keys WHERE account_id = \(f.api.account.accountId)").scalar(String.self) }
+        let audit = try f.db.with { try $0.sql("SELECT api_key_id, connection_id, secret_types::text, client_ip FROM secret_reveal_events").rows }
         #expect(audit.count == 60)
         #expect(try audit.allSatisfy { try $0.decode(String.self, at: 0) == keyID && $0.decode(String.self, at: 1) == connection.connectionID })
         #expect(try audit.allSatisfy { try $0.decode(String.self, at: 3) == "127.0.0.1" })
@@ -206,7 +205,7 @@ import Testing
         let rows = listed.json["data"] as? [[String: Any]] ?? []
         #expect(rows.count == 60 && rows.last?["secretTypes"] as? [String] == ["access_token", "webhook_verify_token"])
         #expect(rows.first?["keyId"] as? String == keyID)
-        let stored = try f.db.with { try $0.query("SELECT count(*) FROM idempotency_keys WHERE key = 'same'").scalar(Int.self) }
+        let stored = try f.db.with { try $0.sql("SELECT count(*) FROM idempotency_keys WHERE key = 'same'").scalar(Int.self) }
         #expect(stored == 0, "a reveal's answer is never stored")
         for log in [f.server.process.log, f.worker.log] { #expect(!log.contains(token)) }
 

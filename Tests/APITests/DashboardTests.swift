@@ -188,7 +188,7 @@ import Testing
                                         json: #"{"url":"\#(receiver.url)","tenantIds":["cust_elsewhere"]}"#)
         let endpointID = try #require(created.json["endpointId"] as? String)
         try f.db.with {
-            try $0.query("UPDATE event_endpoints SET status = 'disabled', disabled_reason = 'gone', disabled_at = now() WHERE id = $1", [endpointID])
+            try $0.sql("UPDATE event_endpoints SET status = 'disabled', disabled_reason = 'gone', disabled_at = now() WHERE id = \(endpointID)")
         }
         try browser.open(f.server.baseURL + "/dashboard/events")
         scan.check(browser.source, "events")
@@ -199,7 +199,7 @@ import Testing
             (try? f.server.send("GET", "/api/v1/event-endpoints/\(endpointID)", key: f.key).json["status"] as? String) == "enabled"
         })
         #expect(try f.db.with {
-            try $0.query("SELECT count(*) FROM audit_events WHERE action = 'event_endpoint.enable' AND target = $1", [endpointID]).scalar(Int.self)
+            try $0.sql("SELECT count(*) FROM audit_events WHERE action = 'event_endpoint.enable' AND target = \(endpointID)").scalar(Int.self)
         } == 1)
 
         // Create a key (shown once), use it, revoke it.
@@ -212,7 +212,7 @@ import Testing
         #expect(!browser.source.contains(newKey), "a key is shown once")
         scan.check(browser.source, "keys")
         try screenshot(browser, "keys")
-        let keyID = try #require(try f.db.with { try $0.query("SELECT id FROM api_keys WHERE key_hash = $1", [Digest.sha256(newKey)]).scalar(String.self) })
+        let keyID = try #require(try f.db.with { try $0.sql("SELECT id FROM api_keys WHERE key_hash = \(Digest.sha256(newKey))").scalar(String.self) })
         try browser.click("#revoke-\(keyID)")
         #expect(eventually(timeout: 5) { (try? f.server.send("GET", "/api/v1/account", key: newKey).status) == 401 })
         // An agency's self-serve link, from a form.
@@ -307,7 +307,7 @@ import Testing
         try browser.open(f.server.baseURL + "/ops/accounts")
         scan.check(browser.source, "ops-accounts")
         try screenshot(browser, "ops-accounts")
-        let audited = try f.db.with { try $0.query("SELECT detail->>'count' FROM audit_events WHERE action = 'jobs.retry'").scalar(String.self) }
+        let audited = try f.db.with { try $0.sql("SELECT detail->>'count' FROM audit_events WHERE action = 'jobs.retry'").scalar(String.self) }
         #expect(audited == "3")
         #expect(try HTTPResult.send("GET", f.server.baseURL + "/dashboard", headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"]).status == 404,
                 "operators see no account's pages")

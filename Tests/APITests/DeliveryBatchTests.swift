@@ -35,20 +35,20 @@ import Testing
                 attempt("evt_b1", at: now, error: nil, job: 901, status: .delivered),
                 attempt("evt_b2", at: now + 0.5, error: "HTTP 500", job: 902, status: .pending, next: now + 60),
             ], on: c)
-            let first = try #require(try c.query("""
+            let first = try #require(try c.sql("""
                 SELECT failing_since IS NOT NULL, last_success_at IS NOT NULL, warned_days, last_error FROM event_endpoints WHERE id = 'ep_batch'
                 """).first)
             #expect(try first.decode(Bool.self, at: 0) && first.decode(Bool.self, at: 1))
             #expect(try first.decode(Int.self, at: 2) == 0 && first.decode(String.self, at: 3) == "HTTP 500")
-            let deliveries = try c.query("SELECT event_id, status, attempts, next_attempt_at IS NOT NULL FROM event_deliveries ORDER BY event_id").rows
+            let deliveries = try c.sql("SELECT event_id, status, attempts, next_attempt_at IS NOT NULL FROM event_deliveries ORDER BY event_id").rows
             #expect(try deliveries.map { "\(try $0.decode(String.self, at: 0)) \(try $0.decode(String.self, at: 1)) \(try $0.decode(Int.self, at: 2)) \(try $0.decode(Bool.self, at: 3))" }
                     == ["evt_b1 delivered 1 false", "evt_b2 pending 1 true", "evt_b3 pending 0 false", "evt_b4 pending 0 false"])
-            #expect(try c.query("SELECT delivery_status FROM events WHERE id = 'evt_b1'").scalar(String.self) == "delivered")
-            #expect(try c.query("SELECT count(*) FROM event_attempts WHERE endpoint_id = 'ep_batch'").scalar(Int.self) == 2)
+            #expect(try c.sql("SELECT delivery_status FROM events WHERE id = 'evt_b1'").scalar(String.self) == "delivered")
+            #expect(try c.sql("SELECT count(*) FROM event_attempts WHERE endpoint_id = 'ep_batch'").scalar(Int.self) == 2)
             // Microseconds survive the trip through the batch's JSON.
-            #expect(try c.query("SELECT abs(extract(epoch FROM attempted_at) - \(now)) < 0.000002 FROM event_attempts WHERE event_id = 'evt_b1'")
+            #expect(try c.sql("SELECT abs(extract(epoch FROM attempted_at) - \(now)::float8) < 0.000002 FROM event_attempts WHERE event_id = 'evt_b1'")
                         .scalar(Bool.self) == true)
-            #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL").scalar(String.self) == "{903}")
+            #expect(try c.sql("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL").scalar(String.self) == "{903}")
 
             // Failing for days, then a failure and a later success in one batch: healthy, with
             // the failure's error kept as the last one.
@@ -57,15 +57,15 @@ import Testing
                 attempt("evt_b4", at: now + 2, error: nil, job: 904, status: .delivered),
                 attempt("evt_b3", at: now + 1, error: "HTTP 503", job: 903, status: .pending, next: now + 60),
             ], on: c)
-            let second = try #require(try c.query("""
+            let second = try #require(try c.sql("""
                 SELECT failing_since IS NULL, last_success_at IS NOT NULL, warned_days, last_error FROM event_endpoints WHERE id = 'ep_batch'
                 """).first)
             #expect(try second.decode(Bool.self, at: 0) && second.decode(Bool.self, at: 1))
             #expect(try second.decode(Int.self, at: 2) == 0 && second.decode(String.self, at: 3) == "HTTP 503")
-            #expect(try c.query("SELECT count(*) FROM event_slots WHERE job_id IS NOT NULL OR held_until IS NOT NULL").scalar(Int.self) == 0)
+            #expect(try c.sql("SELECT count(*) FROM event_slots WHERE job_id IS NOT NULL OR held_until IS NOT NULL").scalar(Int.self) == 0)
             // An attempt never undoes a delivery made after it began.
             try DeliveryStore.recordAll([attempt("evt_b4", at: now - 10, error: "timed out", job: 905, status: .pending, next: now + 60)], on: c)
-            #expect(try c.query("SELECT status FROM event_deliveries WHERE event_id = 'evt_b4'").scalar(String.self) == "delivered")
+            #expect(try c.sql("SELECT status FROM event_deliveries WHERE event_id = 'evt_b4'").scalar(String.self) == "delivered")
         }
     }
 
@@ -102,7 +102,7 @@ import Testing
             #expect(loaded.map { $0?.accountID } == ["acc_l2", nil, "acc_l1", "acc_l2", "acc_l3", "acc_l1"])
             #expect(loaded[2]?.endpointID == "ep_l1" && loaded[2]?.isDefault == true && loaded[2]?.data == #"{"n": 1}"#)
             #expect(loaded[4]?.endpointEnabled == false)
-            #expect(try c.query("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL")
+            #expect(try c.sql("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL")
                         .scalar(String.self) == "{11,13}")
         }
     }

@@ -16,7 +16,7 @@ import Testing
                 try c.sql("SELECT event_slot_take(\(job), 'acc_slots', \(endpoint), \(limit), 30::float8, NULL)").scalar(String.self) ?? ""
             }
             func held() throws -> String {
-                try c.query("SELECT coalesce(string_agg(n || ':' || job_id, ',' ORDER BY n), '') FROM event_slots WHERE job_id IS NOT NULL")
+                try c.sql("SELECT coalesce(string_agg(n || ':' || job_id, ',' ORDER BY n), '') FROM event_slots WHERE job_id IS NOT NULL")
                     .scalar(String.self) ?? ""
             }
             func free(_ jobs: Int64...) throws {
@@ -25,7 +25,7 @@ import Testing
             #expect(try take(1, "ep_a") == "ok")
             #expect(try take(2, "ep_a") == "ok")
             #expect(try take(3, "ep_a") == "slots")
-            #expect(try c.query("SELECT count(*) FROM event_slots").scalar(Int.self) == 2)
+            #expect(try c.sql("SELECT count(*) FROM event_slots").scalar(Int.self) == 2)
             // A job claimed again while its slot's lease runs takes that slot again, even with
             // a lower one free, and never holds two.
             try free(1)
@@ -39,7 +39,7 @@ import Testing
             // A higher limit adds rows; a second enabled endpoint holding none keeps one free.
             try c.execute("INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_b', 'acc_slots', 'https://b.example/hook')")
             #expect(try take(4, "ep_a", limit: 4) == "ok")
-            #expect(try c.query("SELECT count(*) FROM event_slots").scalar(Int.self) == 4)
+            #expect(try c.sql("SELECT count(*) FROM event_slots").scalar(Int.self) == 4)
             #expect(try take(6, "ep_a", limit: 4) == "slots")
             #expect(try take(5, "ep_b", limit: 4) == "ok")
             #expect(try take(7, "ep_b", limit: 4) == "slots")

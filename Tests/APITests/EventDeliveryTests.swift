@@ -42,7 +42,7 @@ import Testing
             let url = created.json["onboardingUrl"] as! String
             _ = try api.server.send("POST", "/onboard/\(url.split(separator: "/").last!)/open")
             return try api.db.with {
-                try $0.query("SELECT id FROM events WHERE data->>'sessionId' = $1", [created.json["sessionId"] as! String]).scalar(String.self)!
+                try $0.sql("SELECT id FROM events WHERE data->>'sessionId' = \(created.json["sessionId"] as! String)").scalar(String.self)!
             }
         }
 
@@ -51,7 +51,7 @@ import Testing
         }
 
         func status(_ id: String) throws -> String? {
-            try api.db.with { try $0.query("SELECT delivery_status FROM events WHERE id = $1", [id]).scalar(String.self) }
+            try api.db.with { try $0.sql("SELECT delivery_status FROM events WHERE id = \(id)").scalar(String.self) }
         }
 
         /// Brings the event's waiting retry forward instead of sleeping through the schedule.
@@ -63,10 +63,10 @@ import Testing
         /// The unique key of the event's delivery job to the account's default endpoint.
         func jobKey(_ id: String) throws -> String {
             try api.db.with {
-                try $0.query("""
+                try $0.sql("""
                     SELECT 'deliver:' || d.event_id || ':' || d.endpoint_id FROM event_deliveries d
-                    JOIN event_endpoints p ON p.id = d.endpoint_id AND p.is_default WHERE d.event_id = $1
-                    """, [id]).scalar(String.self)
+                    JOIN event_endpoints p ON p.id = d.endpoint_id AND p.is_default WHERE d.event_id = \(id)
+                    """).scalar(String.self)
             } ?? "deliver:\(id):none"
         }
     }
@@ -113,8 +113,7 @@ import Testing
         let shown = try f.event(id)
         #expect(shown["deliveryStatus"] as? String == "delivered" && shown["attemptCount"] as? Int == 1)
         #expect((shown["attempts"] as? [[String: Any]])?.first?["statusCode"] as? Int == 200)
-        let job = try f.api.db.with { try $0.query("SELECT kind, queue, max_attempts, timeout_seconds FROM jobs WHERE unique_key = $1",
-                                                   [try f.jobKey(id)]).first! }
+        let job = try f.api.db.with { try $0.sql("SELECT kind, queue, max_attempts, timeout_seconds FROM jobs WHERE unique_key = \(try f.jobKey(id))").first! }
         #expect(try job.decode(String.self, at: 0) == DeliverEvent.kind && job.decode(String.self, at: 1) == DeliverEvent.queue)
         #expect(try job.decode(Int.self, at: 2) == DeliverEvent.retryPolicy.maxAttempts)
         #expect(try job.decode(Int.self, at: 3) == Int(DeliverEvent.timeout))
@@ -131,10 +130,10 @@ import Testing
             #expect(eventually(timeout: 15) { receiver.requests.count == n + 1 })
             var delay: Double?
             eventually(timeout: 5) {
-                delay = try? f.api.db.with { try $0.query("""
+                delay = try? f.api.db.with { try $0.sql("""
                     SELECT extract(epoch FROM run_at - (errors->-1->>'at')::timestamptz)::float8 FROM jobs
-                    WHERE unique_key = $1 AND state = 'available' AND attempt = $2
-                    """, [try f.jobKey(id), n + 1]).scalar(Double.self) }
+                    WHERE unique_key = \(try f.jobKey(id)) AND state = 'available' AND attempt = \(n + 1)
+                    """).scalar(Double.self) }
                 return delay != nil
             }
             #expect(delay.map { abs($0 - expected) < 2 } == true, "retry \(n + 1) after \(String(describing: delay)) s, not \(expected)")
@@ -159,10 +158,10 @@ import Testing
         func scheduledDelay(attempt: Int) -> Double? {
             var delay: Double?
             eventually(timeout: 15) {
-                delay = try? f.api.db.with { try $0.query("""
+                delay = try? f.api.db.with { try $0.sql("""
                     SELECT extract(epoch FROM run_at - (errors->-1->>'at')::timestamptz)::float8 FROM jobs
-                    WHERE unique_key = $1 AND state = 'available' AND attempt = $2
-                    """, [try f.jobKey(id), attempt]).scalar(Double.self) }
+                    WHERE unique_key = \(try f.jobKey(id)) AND state = 'available' AND attempt = \(attempt)
+                    """).scalar(Double.self) }
                 return delay != nil
             }
             return delay
@@ -185,7 +184,7 @@ import Testing
         defer { f.close() }
         let ids = try (0..<5).map { _ in try f.emit() }
         #expect(eventually(timeout: 15) {
-            (try? f.api.db.with { try $0.query("SELECT count(*) FROM event_attempts").scalar(Int.self) }) == 5
+            (try? f.api.db.with { try $0.sql("SELECT count(*) FROM event_attempts").scalar(Int.self) }) == 5
         })
         #expect(try ids.allSatisfy { try f.status($0) == "pending" })
         let account = try f.api.server.send("GET", "/api/v1/account", key: f.api.account.apiKey).json
@@ -249,7 +248,7 @@ import Testing
         #expect(try f.event(old)["attemptCount"] as? Int == 2)
 
         // After the overlap only the new secret signs.
-        try f.api.db.with { try $0.query("UPDATE account_signing_secrets SET expires_at = now() - interval '1 second' WHERE expires_at IS NOT NULL") }
+        try f.api.db.with { try $0.sql("UPDATE account_signing_secrets SET expires_at = now() - interval '1 second' WHERE expires_at IS NOT NULL") }
         try f.emit()
         #expect(eventually(timeout: 15) { receiver.requests.count == 4 })
         let last = receiver.requests[3]
@@ -285,8 +284,7 @@ import Testing
         #expect(try stuck.allSatisfy { try f.status($0) == "pending" })
         // The hanging endpoint times out after 15 s and shows as failing.
         #expect(eventually(timeout: 25) {
-            (try? f.api.db.with { try $0.query("SELECT failing_since IS NOT NULL FROM event_endpoints WHERE account_id = $1",
-                                               [f.api.account.accountId]).scalar(Bool.self) }) == true
+            (try? f.api.db.with { try $0.sql("SELECT failing_since IS NOT NULL FROM event_endpoints WHERE account_id = \(f.api.account.accountId)").scalar(Bool.self) }) == true
         })
         let endpoint = try f.api.server.send("GET", "/api/v1/account", key: f.api.account.apiKey).json["eventEndpoint"] as? [String: Any]
         #expect(endpoint?["status"] as? String == "failing" && (endpoint?["lastError"] as? String)?.contains("no answer") == true)

@@ -55,13 +55,13 @@ import Testing
 
         func eventID(session: String, type: String) throws -> String? {
             try api.db.with {
-                try $0.query("SELECT id FROM events WHERE data->>'sessionId' = $1 AND type = $2", [session, type]).scalar(String.self)
+                try $0.sql("SELECT id FROM events WHERE data->>'sessionId' = \(session) AND type = \(type)").scalar(String.self)
             }
         }
 
         func deliveryStatus(event: String, endpoint: String) throws -> String? {
             try api.db.with {
-                try $0.query("SELECT status FROM event_deliveries WHERE event_id = $1 AND endpoint_id = $2", [event, endpoint]).scalar(String.self)
+                try $0.sql("SELECT status FROM event_deliveries WHERE event_id = \(event) AND endpoint_id = \(endpoint)").scalar(String.self)
             }
         }
 
@@ -73,13 +73,12 @@ import Testing
         }
 
         func completed(_ kind: String) throws -> Int {
-            try api.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'completed'", [kind]).scalar(Int.self) ?? 0 }
+            try api.db.with { try $0.sql("SELECT count(*) FROM jobs WHERE kind = \(kind) AND state = 'completed'").scalar(Int.self) ?? 0 }
         }
 
         func shiftFailures(_ endpoint: String, days: Double) throws {
             try api.db.with {
-                try $0.query("UPDATE event_endpoints SET failing_since = now() - make_interval(secs => $2) WHERE id = $1",
-                             [endpoint, days * 86_400])
+                try $0.sql("UPDATE event_endpoints SET failing_since = now() - make_interval(secs => \(days * 86_400)) WHERE id = \(endpoint)")
             }
         }
     }
@@ -298,9 +297,9 @@ import Testing
 
         // Events past the retention (30 days by default) are pruned with their deliveries; so are
         // attempts, of an event still kept too.
-        try f.api.db.with { try $0.query("UPDATE events SET created_at = now() - interval '31 days' WHERE id = $1", [before[0]]) }
+        try f.api.db.with { try $0.sql("UPDATE events SET created_at = now() - interval '31 days' WHERE id = \(before[0])") }
         try f.api.db.with {
-            try $0.query("UPDATE event_attempts SET attempted_at = now() - interval '31 days' WHERE event_id = $1", [after])
+            try $0.sql("UPDATE event_attempts SET attempted_at = now() - interval '31 days' WHERE event_id = \(after)")
         }
         try f.sweep("prune-events", kind: "sweep.prune_events")
         #expect(try f.api.server.send("GET", "/api/v1/events/\(before[0])", key: f.key).status == 404)

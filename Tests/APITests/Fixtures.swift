@@ -27,7 +27,7 @@ final class APIFixture: @unchecked Sendable {
     }
 
     func count(_ table: String) throws -> Int {
-        try db.with { try $0.query("SELECT count(*) FROM \(table)").scalar(Int.self) ?? -1 }
+        try db.with { try $0.sql("SELECT count(*) FROM \(unescaped: table)").scalar(Int.self) ?? -1 }
     }
 }
 

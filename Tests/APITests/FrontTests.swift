@@ -25,13 +25,13 @@ import Testing
             #expect(created.status == 201, "\(created.text)")
             let id = created.json["sessionId"] as? String ?? ""
             #expect(eventually(timeout: 10) {
-                (try? f.db.with { try $0.query("SELECT webhook_check FROM onboarding_sessions WHERE id = $1", [id]).scalar(String.self) })
+                (try? f.db.with { try $0.sql("SELECT webhook_check FROM onboarding_sessions WHERE id = \(id)").scalar(String.self) })
                     == "passed"
             })
-            let wait = try f.db.with { try $0.query("""
+            let wait = try f.db.with { try $0.sql("""
                 SELECT extract(epoch FROM attempted_at - created_at) FROM jobs
-                WHERE kind = 'onboarding.webhook_check' AND args->>'sessionId' = $1
-                """, [id]).scalar(Double.self) }
+                WHERE kind = 'onboarding.webhook_check' AND args->>'sessionId' = \(id)
+                """).scalar(Double.self) }
             waits.append(try #require(wait))
         }
         // Generous for a loaded 2-core machine, and far below the 60 s poll.

@@ -17,8 +17,7 @@ import Testing
         #expect(try f.count("onboarding_sessions") == 1)
         // The stored reply holds the onboarding URL, so it is sealed: the token is not in the row.
         let token = String((first.json["onboardingUrl"] as! String).split(separator: "/").last!)
-        let leaked = try f.db.with { try $0.query("SELECT count(*) FROM idempotency_keys WHERE position($1::bytea in response_body) > 0",
-                                                  [Data(token.utf8)]).scalar(Int.self) }
+        let leaked = try f.db.with { try $0.sql("SELECT count(*) FROM idempotency_keys WHERE position(\(Data(token.utf8))::bytea in response_body) > 0").scalar(Int.self) }
         #expect(leaked == 0)
 
         let other = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: headers,
@@ -43,7 +42,7 @@ import Testing
         let first = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
                                       headers: ["Idempotency-Key": "before-change"], json: sessionBody())
         #expect(first.status == 201)
-        try f.db.with { try $0.query("UPDATE accounts SET redirect_origins = '{https://elsewhere.example}' WHERE id = $1", [f.account.accountId]) }
+        try f.db.with { try $0.sql("UPDATE accounts SET redirect_origins = '{https://elsewhere.example}' WHERE id = \(f.account.accountId)") }
         let retry = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
                                       headers: ["Idempotency-Key": "before-change"], json: sessionBody())
         #expect(retry.status == 201 && retry.body == first.body && retry.header("Idempotent-Replayed") == "true")
@@ -57,7 +56,7 @@ import Testing
         let holder = try f.db.connect()
         defer { holder.close() }
         try holder.execute("BEGIN")
-        try holder.query("SELECT pg_advisory_xact_lock(hashtextextended('idempotency:' || $1 || ':held', 0))", [f.account.accountId])
+        try holder.sql("SELECT pg_advisory_xact_lock(hashtextextended('idempotency:' || \(f.account.accountId) || ':held', 0))")
         let held = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
                                      headers: ["Idempotency-Key": "held"], json: sessionBody(["tenantId": nil]))
         #expect(held.status == 409 && held.errorCode == "idempotency_key_in_use")
@@ -74,7 +73,7 @@ import Testing
         let blocker = try f.db.connect()
         defer { blocker.close() }
         try blocker.execute("BEGIN")
-        try blocker.query("SELECT 1 FROM tenants WHERE tenant_id = 'cust_42' FOR UPDATE")
+        try blocker.sql("SELECT 1 FROM tenants WHERE tenant_id = 'cust_42' FOR UPDATE")
 
         let results = LockedList<HTTPResult?>()
         let group = DispatchGroup()
@@ -85,7 +84,7 @@ import Testing
         // The first request holds the key's reservation (a transaction-scoped advisory lock) and
         // waits on the tenant's row.
         #expect(eventually(timeout: 10) {
-            (try? f.db.with { try $0.query("""
+            (try? f.db.with { try $0.sql("""
                 SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
                 WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()
                 """).scalar(Int.self) }) == 1
@@ -104,7 +103,7 @@ import Testing
         defer { f.close() }
         let second = try APIServer(databaseURL: f.db.url)
         defer { second.stop() }
-        try f.db.with { try $0.query("UPDATE accounts SET rate_limit_per_minute = 6 WHERE id = $1", [f.account.accountId]) }
+        try f.db.with { try $0.sql("UPDATE accounts SET rate_limit_per_minute = 6 WHERE id = \(f.account.accountId)") }
         // Stay clear of a minute boundary, where the window starts afresh.
         while Int(Date().timeIntervalSince1970) % 60 > 50 { Thread.sleep(forTimeInterval: 0.5) }
 

@@ -24,7 +24,7 @@ import Testing
 
     /// The recorded changes in the order of their jobs, which is the order they are processed in.
     func recorded(_ c: Connection) throws -> [String] {
-        try c.query("""
+        try c.sql("""
             SELECT (m.value->>'n') || ' ' || COALESCE(m.entry_time::text, '-') FROM jobs j
             JOIN management_changes m ON m.id = j.args->>'changeId'
             WHERE j.kind = 'management.process' ORDER BY j.id
@@ -48,11 +48,11 @@ import Testing
             let counts = try c.transaction { try ManagementChange.recordAll(batch, on: $0) }
             #expect(counts == [2, 1, 0])
             #expect(try recorded(c) == ["\(a) 1760000000", "\(b) -", "\(c3) 1760000000"])
-            #expect(try c.query("SELECT COALESCE(waba_id, '(null)') || ' ' || field FROM routing_anomalies ORDER BY id").rows
+            #expect(try c.sql("SELECT COALESCE(waba_id, '(null)') || ' ' || field FROM routing_anomalies ORDER BY id").rows
                         .map { try $0.decode(String.self, at: 0) } == ["444 messages", "(null) calls", " history"])
 
             // Every column as written: Meta's bytes kept apart from the canonical value.
-            let row = try #require(try c.query("""
+            let row = try #require(try c.sql("""
                 SELECT waba_id, field, value->>'alert_type', (value->>'n')::int, value_raw, dedupe_key, entry_time
                 FROM management_changes WHERE (value->>'n')::int = \(a)
                 """).first)
@@ -69,7 +69,7 @@ import Testing
             }
             #expect(again == [2, 0])
             #expect(try recorded(c) == ["\(a) 1760000000", "\(b) -", "\(c3) 1760000000", "\(d) 1760000000", "\(e) 1760000000"])
-            #expect(try c.query("SELECT count(DISTINCT dedupe_key) = count(*) FROM management_changes").scalar(Bool.self) == true)
+            #expect(try c.sql("SELECT count(DISTINCT dedupe_key) = count(*) FROM management_changes").scalar(Bool.self) == true)
         }
     }
 
@@ -104,8 +104,8 @@ import Testing
         #expect(failures.all == [])
         #expect(counts.all.reduce(0, +) == 4 * rounds)
         try db.with { c throws in
-            #expect(try c.query("SELECT count(*) FROM management_changes").scalar(Int.self) == 4 * rounds)
-            #expect(try c.query("SELECT count(*) FROM jobs WHERE kind = 'management.process'").scalar(Int.self) == 4 * rounds)
+            #expect(try c.sql("SELECT count(*) FROM management_changes").scalar(Int.self) == 4 * rounds)
+            #expect(try c.sql("SELECT count(*) FROM jobs WHERE kind = 'management.process'").scalar(Int.self) == 4 * rounds)
         }
     }
 }

@@ -25,8 +25,8 @@ import Testing
         Data(#"{"object":"whatsapp_business_account","entry":[{"id":"\#(waba)","time":1760000000,"changes":[{"field":"\#(field)","value":\#(value)}]}]}"#.utf8)
     }
 
-    func count(_ f: OnboardingFixture, _ sql: String) throws -> Int {
-        try f.db.with { try $0.query(sql).scalar(Int.self) ?? -1 }
+    func count(_ f: OnboardingFixture, _ sql: PostgresQuery) throws -> Int {
+        try f.db.with { try $0.sql(sql).scalar(Int.self) ?? -1 }
     }
 
     @Test func onlySignedCallbacksAreStoredAndVerificationNeedsTheToken() throws {
@@ -113,7 +113,7 @@ import Testing
         let answer = try deliver(f, envelope(waba: live.waba, field: "account_alerts", value: value))
         #expect(answer.status == 200 && answer.text == #"{"received":1}"#, "\(answer.status) \(answer.text)")
         let stored = try #require(try f.db.with { c in
-            try c.query("""
+            try c.sql("""
                 SELECT value->>'alert_type', value->>'alert_description', value ? 'x\u{FFFD}', value_raw FROM management_changes
                 """).first
         })
@@ -148,7 +148,7 @@ import Testing
         let answer = try deliver(f, body)
         #expect(answer.status == 200 && answer.text.contains(#""received":6"#), "\(answer.status) \(answer.text)")
         let queued = try f.db.with { c in
-            try c.query("""
+            try c.sql("""
                 SELECT c.value->>'n' FROM jobs j JOIN management_changes c ON c.id = j.args->>'changeId'
                 WHERE j.kind = 'management.process' ORDER BY j.id
                 """).rows.map { try $0.decode(String.self, at: 0) }
@@ -166,14 +166,14 @@ import Testing
         let body = envelope(waba: live.waba, field: "messages",
                             value: #"{"messaging_product":"whatsapp","messages":[{"from":"15550001111","type":"text","text":{"body":"\#(secret)"}}]}"#)
         #expect(try deliver(f, body).status == 200)
-        let anomaly = try f.db.with { try $0.query("SELECT waba_id, field FROM routing_anomalies").first }
+        let anomaly = try f.db.with { try $0.sql("SELECT waba_id, field FROM routing_anomalies").first }
         #expect(try anomaly?.decode(String.self, at: 0) == live.waba && anomaly?.decode(String.self, at: 1) == "messages")
         Thread.sleep(forTimeInterval: 1)
         #expect(tenant.requests.isEmpty, "not forwarded")
-        let dump = try f.db.with { try $0.query("""
-            SELECT (SELECT count(*) FROM management_changes) + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || $1 || '%')
-                 + (SELECT count(*) FROM events WHERE data::text LIKE '%' || $1 || '%')
-            """, [secret]).scalar(Int.self) }
+        let dump = try f.db.with { try $0.sql("""
+            SELECT (SELECT count(*) FROM management_changes) + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || \(secret) || '%')
+                 + (SELECT count(*) FROM events WHERE data::text LIKE '%' || \(secret) || '%')
+            """).scalar(Int.self) }
         #expect(dump == 0)
         for log in [f.server.process.log, f.worker.log] {
             #expect(!log.contains(secret))
@@ -233,12 +233,12 @@ import Testing
         }
         /// Moves the connection's clock: its cycle start and the cycles its reminders were sent for.
         func shift(days: Double) throws {
-            try f.db.with { try $0.query("""
-                UPDATE connections SET heartbeat_confirmed_at = COALESCE(heartbeat_confirmed_at, created_at) - make_interval(secs => $2),
-                    heartbeat_due_soon_for = heartbeat_due_soon_for - make_interval(secs => $2),
-                    heartbeat_overdue_for = heartbeat_overdue_for - make_interval(secs => $2)
-                WHERE id = $1
-                """, [live.connection, days * 86_400]) }
+            try f.db.with { try $0.sql("""
+                UPDATE connections SET heartbeat_confirmed_at = COALESCE(heartbeat_confirmed_at, created_at) - make_interval(secs => \(days * 86_400)),
+                    heartbeat_due_soon_for = heartbeat_due_soon_for - make_interval(secs => \(days * 86_400)),
+                    heartbeat_overdue_for = heartbeat_overdue_for - make_interval(secs => \(days * 86_400))
+                WHERE id = \(live.connection)
+                """) }
         }
         func sent(_ type: String) throws -> Int { try f.events(type).count }
 

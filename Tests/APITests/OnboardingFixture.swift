@@ -81,7 +81,7 @@ final class OnboardingFixture: @unchecked Sendable {
     /// alone); returns it as the API shows it.
     func finished(_ link: Link, timeout: TimeInterval = 40) throws -> [String: Any] {
         eventually(timeout: timeout) {
-            let status = try? db.with { try $0.query("SELECT status FROM onboarding_sessions WHERE id = $1", [link.sessionID]).scalar(String.self) }
+            let status = try? db.with { try $0.sql("SELECT status FROM onboarding_sessions WHERE id = \(link.sessionID)").scalar(String.self) }
             return ["completed", "failed", "cancelled", "expired"].contains(status ?? "")
         }
         return try session(link)
@@ -93,16 +93,16 @@ final class OnboardingFixture: @unchecked Sendable {
 
     /// A connection row, by column name.
     func connection(_ id: String) throws -> Row? {
-        try db.with { try $0.query("""
+        try db.with { try $0.sql("""
             SELECT status, connection_mode, waba_id, phone_number_id, webhook_override_url, access_token, registered,
                    webhook_verify_token, tenant_id, registration_pin
-            FROM connections WHERE id = $1
-            """, [id]).first }
+            FROM connections WHERE id = \(id)
+            """).first }
     }
 
     /// `data` of each event of a type, oldest first, decoded.
     func events(_ type: String) throws -> [[String: Any]] {
-        try db.with { try $0.query("SELECT data::text FROM events WHERE type = $1 ORDER BY created_at, id", [type]).rows }
+        try db.with { try $0.sql("SELECT data::text FROM events WHERE type = \(type) ORDER BY created_at, id").rows }
             .map { (try JSONSerialization.jsonObject(with: Data(try $0.decode(String.self, at: 0).utf8))) as? [String: Any] ?? [:] }
     }
 }

@@ -12,7 +12,7 @@ import Testing
     }
 
     func events(_ f: APIFixture, _ type: String) throws -> [String] {
-        try f.db.with { try $0.query("SELECT data::text FROM events WHERE type = $1 ORDER BY created_at", [type]).rows.map { try $0.decode(String.self, at: 0) } }
+        try f.db.with { try $0.sql("SELECT data::text FROM events WHERE type = \(type) ORDER BY created_at").rows.map { try $0.decode(String.self, at: 0) } }
     }
 
     @Test func thePageIsCoBrandedEscapedAndOpensTheSessionOnce() throws {
@@ -63,7 +63,7 @@ import Testing
         #expect(status.json["status"] as? String == "exchanging")
         #expect(status.json["redirectUrl"] is NSNull)
         try f.db.with { connection throws in
-            let job = try connection.query("SELECT queue, priority, args::text FROM jobs WHERE kind = 'onboarding.exchange_code'")
+            let job = try connection.sql("SELECT queue, priority, args::text FROM jobs WHERE kind = 'onboarding.exchange_code'")
             #expect(job.rowCount == 1)
             #expect(try job[0].decode(String.self, at: 0) == "onboarding")
             let args = try job[0].decode(String.self, at: 2)
@@ -90,7 +90,7 @@ import Testing
         #expect(failed.count == 1 && failed[0].contains("\"reason\": \"cancelled\"") && failed[0].contains("PHONE_NUMBER_SETUP"))
 
         let (late, lateToken) = try link(f)
-        try f.db.with { try $0.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [late]) }
+        try f.db.with { try $0.sql("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = \(late)") }
         let page = try f.server.send("GET", "/onboard/\(lateToken)")
         #expect(page.status == 410 && page.text.contains("expired"))
         let lateStatus = try f.server.send("GET", "/onboard/\(lateToken)/status")

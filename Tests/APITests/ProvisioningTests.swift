@@ -58,10 +58,10 @@ import Testing
         let token = try Vault(keyRing: TestEnvironment.masterKeys).openText(sealed, associatedData: connectionID)
         #expect(token.hasPrefix("EAAG"))
         #expect(throws: (any Error).self) { try Vault(keyRing: TestEnvironment.masterKeys).openText(sealed, associatedData: "con_other") }
-        let leaked = try f.db.with { try $0.query("""
+        let leaked = try f.db.with { try $0.sql("""
             SELECT (SELECT count(*) FROM onboarding_sessions WHERE exchanged_token IS NOT NULL)
-                 + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || $1 || '%' OR errors::text LIKE '%' || $1 || '%')
-            """, [token]).scalar(Int.self) }
+                 + (SELECT count(*) FROM jobs WHERE args::text LIKE '%' || \(token) || '%' OR errors::text LIKE '%' || \(token) || '%')
+            """).scalar(Int.self) }
         #expect(leaked == 0)
         for log in [f.worker.log, f.server.process.log] {
             #expect(!log.contains(token) && !log.contains(signup["code"]!) && !log.contains("dev-app-secret"))
@@ -158,7 +158,7 @@ import Testing
         let fourth = try f.meta.signup(wabaID: waba)
         try f.complete(foreignLink, code: fourth["code"]!, waba: waba, phone: fourth["phoneNumberId"]!)
         #expect(eventually(timeout: 30) {
-            (try? f.db.with { try $0.query("SELECT failure_reason FROM onboarding_sessions WHERE id = $1", [foreignLink.sessionID]).scalar(String.self) })
+            (try? f.db.with { try $0.sql("SELECT failure_reason FROM onboarding_sessions WHERE id = \(foreignLink.sessionID)").scalar(String.self) })
                 == "waba_webhook_conflict"
         })
         let foreignEvent = try f.events("onboarding.failed").last
@@ -196,8 +196,7 @@ import Testing
         try f.meta.fault("POST /v25.0/\(downSignup["wabaId"]!)/subscribed_apps", status: 500, times: 10)
         try f.complete(down, code: downSignup["code"]!, waba: downSignup["wabaId"]!, phone: downSignup["phoneNumberId"]!)
         #expect(try failure(down) == "meta_error")
-        let attempts = try f.db.with { try $0.query("SELECT attempt FROM jobs WHERE kind = 'onboarding.exchange_code' AND args->>'sessionId' = $1",
-                                                    [down.sessionID]).scalar(Int.self) }
+        let attempts = try f.db.with { try $0.sql("SELECT attempt FROM jobs WHERE kind = 'onboarding.exchange_code' AND args->>'sessionId' = \(down.sessionID)").scalar(Int.self) }
         #expect(attempts == 5)
         #expect(try f.meta.waba(downSignup["wabaId"]!)?["subscribed"] as? Bool == false, "a WABA no connection holds is released")
 
@@ -215,7 +214,7 @@ import Testing
 
         // Failures and retries logged plenty: none of it holds a code or the app secret.
         let codes = [signup, refusedSignup, downSignup, blipSignup].map { $0["code"]! }
-        let stored = try f.db.with { try $0.query("""
+        let stored = try f.db.with { try $0.sql("""
             SELECT coalesce(string_agg(data::text, ' '), '') FROM events
             UNION ALL SELECT coalesce(string_agg(errors::text || coalesce(last_error, '') || args::text, ' '), '') FROM jobs
             """).rows.map { try $0.decode(String.self, at: 0) }.joined() }

@@ -35,8 +35,8 @@ import Testing
         }
     }
 
-    func strings(_ c: Connection, _ sql: String) throws -> [String] {
-        try c.query(sql).rows.map { try $0.decode(String.self, at: 0) }
+    func strings(_ c: Connection, _ sql: PostgresQuery) throws -> [String] {
+        try c.sql(sql).rows.map { try $0.decode(String.self, at: 0) }
     }
 
     @Test func eachRequestOfABatchKeepsItsOwnSessionAnswerAndKey() throws {
@@ -76,7 +76,7 @@ import Testing
             let holder = try db.connect()
             defer { holder.close() }
             try holder.execute("BEGIN")
-            try holder.query("SELECT pg_advisory_xact_lock(hashtextextended('idempotency:acc_sb:held', 0))")
+            try holder.sql("SELECT pg_advisory_xact_lock(hashtextextended('idempotency:acc_sb:held', 0))")
             let second = try c.transaction {
                 try SessionBatch.writeAll([try pending(5, key: "k1"), try pending(6, name: "Renamed", key: "k3"),
                                            try pending(7, key: "held")], on: $0)
@@ -112,8 +112,8 @@ import Testing
         let all = results.all.flatMap { $0 }
         #expect(all.count == 80)
         #expect(all.filter { $0 == "created" }.count == 40, "each key made one session, by whichever batch locked it first")
-        #expect(try db.with { try $0.query("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == all.filter { $0 == "created" }.count)
-        #expect(try db.with { try $0.query("SELECT count(*) FROM idempotency_keys").scalar(Int.self) } == all.filter { $0 == "created" }.count,
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == all.filter { $0 == "created" }.count)
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM idempotency_keys").scalar(Int.self) } == all.filter { $0 == "created" }.count,
                 "one session per stored key")
     }
 
@@ -137,7 +137,7 @@ import Testing
                 }
             }
         }
-        #expect(try db.with { try $0.query("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == 180)
-        #expect(try db.with { try $0.query("SELECT count(*) FROM tenants WHERE name LIKE 'lane % round 14'").scalar(Int.self) } == 6)
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM onboarding_sessions").scalar(Int.self) } == 180)
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM tenants WHERE name LIKE 'lane % round 14'").scalar(Int.self) } == 6)
     }
 }

@@ -113,7 +113,7 @@ import Testing
         let s = try create(f)
         let live = try create(f, tenant: "cust_43")
         // The link's hour has passed; the expiry sweep has not run.
-        try f.db.with { try $0.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [s.id]) }
+        try f.db.with { try $0.sql("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = \(s.id)") }
         let read = try f.server.send("GET", "/api/v1/onboarding/sessions/\(s.id)", key: f.account.apiKey)
         #expect(read.json["status"] as? String == "expired" && read.json["failureReason"] as? String == "expired")
         let expired = try f.server.send("GET", "/api/v1/onboarding/sessions?status=expired", key: f.account.apiKey)
@@ -123,7 +123,7 @@ import Testing
         let renew = try f.server.send("POST", "/api/v1/onboarding/sessions/\(s.id)/link", key: f.account.apiKey)
         #expect(renew.status == 410 && renew.errorCode == "session_expired")
 
-        let made = try f.db.with { try $0.query("SELECT dualhook_id('evt') FROM generate_series(1, 50)").rows.map { try $0.decode(String.self, at: 0) } }
+        let made = try f.db.with { try $0.sql("SELECT dualhook_id('evt') FROM generate_series(1, 50)").rows.map { try $0.decode(String.self, at: 0) } }
         #expect(try f.server.send("POST", "/onboard/\(live.token)/open").status == 204)
         let swiftMade = try #require(try f.server.send("GET", "/api/v1/events", key: f.account.apiKey).json["data"] as? [[String: Any]])
         #expect(!swiftMade.isEmpty, "an event made in Swift to compare with")
@@ -171,10 +171,10 @@ import Testing
         let stored = #"{"sessionId":"ses_earlier","status":"created"}"#
         let sealed = try TestEnvironment.vault.seal(stored, associatedData: "idempotency:\(f.account.accountId):\(key)")
         try f.db.with { c throws in
-            try c.query("""
+            try c.sql("""
                 INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
-                VALUES ($1, $2, sha256(convert_to($3, 'UTF8')), 'done', 201, convert_to($4, 'UTF8'))
-                """, [f.account.accountId, key, "POST /api/v1/onboarding/sessions\n" + earlierForm, sealed])
+                VALUES (\(f.account.accountId), \(key), sha256(convert_to(\("POST /api/v1/onboarding/sessions\n" + earlierForm), 'UTF8')), 'done', 201, convert_to(\(sealed), 'UTF8'))
+                """)
         }
         let pretty = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]), as: UTF8.self)
         let retry = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, headers: ["Idempotency-Key": key], json: pretty)

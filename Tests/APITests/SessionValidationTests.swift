@@ -67,21 +67,20 @@ import Testing
         #expect(result.json["status"] as? String == "created")
         let id = result.json["sessionId"] as! String
         try f.db.with { connection throws in
-            let row = try connection.query("""
-                SELECT token_hash = sha256(convert_to($2, 'UTF8')), coexistence,
+            let row = try connection.sql("""
+                SELECT token_hash = sha256(convert_to(\(token), 'UTF8')), coexistence,
                        extract(epoch FROM expires_at - created_at)::int, metadata->>'plan'
-                FROM onboarding_sessions WHERE id = $1
-                """, [id, token])[0]
+                FROM onboarding_sessions WHERE id = \(id)
+                """)[0]
             #expect(try row.decode(Bool.self, at: 0), "only the token's hash is stored")
             #expect(try row.decode(Bool.self, at: 1))
             #expect(try row.decode(Int.self, at: 2) == 600)
             #expect(try row.decode(String.self, at: 3) == "pro")
-            let dump = try connection.query("SELECT count(*) FROM onboarding_sessions WHERE position($1 in row_to_json(onboarding_sessions)::text) > 0",
-                                            [token]).scalar(Int.self)
+            let dump = try connection.sql("SELECT count(*) FROM onboarding_sessions WHERE position(\(token) in row_to_json(onboarding_sessions)::text) > 0").scalar(Int.self)
             #expect(dump == 0, "the token is nowhere in the session row")
-            let verify = try connection.query("SELECT webhook_verify_token FROM onboarding_sessions WHERE id = $1", [id]).scalar(String.self)
+            let verify = try connection.sql("SELECT webhook_verify_token FROM onboarding_sessions WHERE id = \(id)").scalar(String.self)
             #expect(verify?.hasPrefix("v1:") == true && verify?.contains("s3cret") == false, "the verify token is sealed")
-            let job = try connection.query("SELECT queue, args->>'sessionId' FROM jobs WHERE kind = 'onboarding.webhook_check'")[0]
+            let job = try connection.sql("SELECT queue, args->>'sessionId' FROM jobs WHERE kind = 'onboarding.webhook_check'")[0]
             #expect(try job.decode(String.self, at: 0) == "meta")
             #expect(try job.decode(String.self, at: 1) == id)
         }

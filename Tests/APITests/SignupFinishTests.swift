@@ -8,7 +8,7 @@ import Testing
 /// Coexistence syncs as Meta allows them, and tokens that expire.
 @Suite(.serialized) struct SignupFinishTests {
     func status(_ f: OnboardingFixture, _ link: OnboardingFixture.Link) -> String? {
-        try? f.db.with { try $0.query("SELECT status FROM onboarding_sessions WHERE id = $1", [link.sessionID]).scalar(String.self) }
+        try? f.db.with { try $0.sql("SELECT status FROM onboarding_sessions WHERE id = \(link.sessionID)").scalar(String.self) }
     }
 
     func registerCalls(_ f: OnboardingFixture, _ phone: String, _ waba: String) throws -> Int? {
@@ -73,14 +73,14 @@ import Testing
         let done = try f.finished(coexistence)
         #expect(done["status"] as? String == "completed", "\(done)")
         let connections = try f.db.with {
-            try $0.query("SELECT phone_number_id, connection_mode FROM connections WHERE waba_id = $1", [waba]).rows
+            try $0.sql("SELECT phone_number_id, connection_mode FROM connections WHERE waba_id = \(waba)").rows
                 .map { "\(try $0.decode(String.self, at: 0)):\(try $0.decode(String.self, at: 1))" }
         }
         #expect(connections == ["\(app):coexistence"])
         #expect(try registerCalls(f, cloud["phoneNumberId"]!, waba) == 0)
         // Its sync was asked once per type, contacts first, with Meta's request ids kept.
         #expect(try f.meta.phone(app, waba: waba)?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"])
-        let kept = try f.db.with { try $0.query("SELECT sync_requests::text FROM connections WHERE phone_number_id = $1", [app]).scalar(String.self) }
+        let kept = try f.db.with { try $0.sql("SELECT sync_requests::text FROM connections WHERE phone_number_id = \(app)").scalar(String.self) }
         let requests = try JSONSerialization.jsonObject(with: Data((kept ?? "{}").utf8)) as? [String: String]
         #expect(requests?.keys.sorted() == ["history", "smb_app_state_sync"] && requests?.values.allSatisfy { $0.count == 24 } == true)
     }
@@ -98,7 +98,7 @@ import Testing
         let id = session["connectionId"] as? String ?? ""
         #expect(try f.connection(id)?.decode(Bool.self, "registered") == false)
         // The registration waits for Meta's window; brought forward, it goes through.
-        let waiting = try f.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind = 'connections.register' AND state = 'available'").scalar(Int.self) }
+        let waiting = try f.db.with { try $0.sql("SELECT count(*) FROM jobs WHERE kind = 'connections.register' AND state = 'available'").scalar(Int.self) }
         #expect(waiting == 1)
         try runNow(f, kind: "connections.register")
         #expect(eventually(timeout: 20) { (try? f.connection(id)?.decode(Bool.self, "registered")) == true })

@@ -13,28 +13,28 @@ import Testing
             try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody()).json["sessionId"] as! String
         }
         try f.db.with { connection throws in
-            try connection.query("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
+            try connection.sql("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = \(ids[0])")
             // An exchange lost long ago, and one that may still be running.
-            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '20 minutes' WHERE id = $1", [ids[2]])
-            try connection.query("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '5 minutes' WHERE id = $1", [ids[3]])
-            try connection.query("""
+            try connection.sql("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '20 minutes' WHERE id = \(ids[2])")
+            try connection.sql("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '5 minutes' WHERE id = \(ids[3])")
+            try connection.sql("""
                 INSERT INTO rate_limit_windows (key_id, budget, window_start, count) VALUES ('key_old', 'api', now() - interval '3 hours', 5)
                 """)
-            try connection.query("""
+            try connection.sql("""
                 INSERT INTO idempotency_keys (account_id, key, request_hash, state, created_at)
-                VALUES ($1, 'old', '\\x00', 'done', now() - interval '2 hours')
-                """, [f.account.accountId])
+                VALUES (\(f.account.accountId), 'old', '\\x00', 'done', now() - interval '2 hours')
+                """)
         }
         // An event whose delivery job was ended without a word, long ago.
         #expect(try f.server.send("PATCH", "/api/v1/account", key: f.account.apiKey,
                                   json: #"{"eventUrl":"https://events.example.com/dualhook"}"#).status == 200)
         try f.db.with { connection throws in
-            try connection.query("""
+            try connection.sql("""
                 INSERT INTO events (id, account_id, type, data, created_at)
-                VALUES ('evt_lost', $1, 'onboarding.started', '{}', now() - interval '1 hour')
-                """, [f.account.accountId])
+                VALUES ('evt_lost', \(f.account.accountId), 'onboarding.started', '{}', now() - interval '1 hour')
+                """)
             // Ended through the engine's own operator API, as an operator might have done.
-            let job = try connection.query("SELECT id FROM jobs WHERE unique_key LIKE 'deliver:evt_lost:%'").scalar(Int64.self)
+            let job = try connection.sql("SELECT id FROM jobs WHERE unique_key LIKE 'deliver:evt_lost:%'").scalar(Int64.self)
             _ = try JobAdmin.cancel(id: try #require(job), on: connection)
         }
         for sweep in ["expire-sessions", "prune-api", "settle-events"] {
@@ -43,7 +43,7 @@ import Testing
         let worker = try DualhookProcess(["work", "--queues", "maintenance:2"], databaseURL: f.db.url)
         defer { worker.stop() }
         #expect(eventually(timeout: 20) {
-            (try? f.db.with { try $0.query("SELECT count(*) FROM jobs WHERE kind LIKE 'sweep.%' AND state = 'completed'").scalar(Int.self) }) == 3
+            (try? f.db.with { try $0.sql("SELECT count(*) FROM jobs WHERE kind LIKE 'sweep.%' AND state = 'completed'").scalar(Int.self) }) == 3
         })
         let expired = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[0])", key: f.account.apiKey)
         #expect(expired.json["status"] as? String == "expired")
@@ -55,20 +55,20 @@ import Testing
         let running = try f.server.send("GET", "/api/v1/onboarding/sessions/\(ids[3])", key: f.account.apiKey)
         #expect(running.json["status"] as? String == "exchanging")
         try f.db.with { connection throws in
-            #expect(try connection.query("SELECT delivery_status FROM events WHERE id = 'evt_lost'").scalar(String.self) == "failed")
-            try connection.query("DELETE FROM events WHERE id = 'evt_lost'")
-            #expect(try connection.query("SELECT data->>'reason' FROM events WHERE data->>'sessionId' = $1", [ids[2]]).scalar(String.self) == "meta_error")
-            let event = try connection.query("""
-                SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events WHERE data->>'sessionId' <> $1
-                """, [ids[2]])
+            #expect(try connection.sql("SELECT delivery_status FROM events WHERE id = 'evt_lost'").scalar(String.self) == "failed")
+            try connection.sql("DELETE FROM events WHERE id = 'evt_lost'")
+            #expect(try connection.sql("SELECT data->>'reason' FROM events WHERE data->>'sessionId' = \(ids[2])").scalar(String.self) == "meta_error")
+            let event = try connection.sql("""
+                SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events WHERE data->>'sessionId' <> \(ids[2])
+                """)
             #expect(event.rowCount == 1)
             #expect(try event[0].decode(String.self, at: 0) == "onboarding.failed")
             #expect(try event[0].decode(String.self, at: 1) == ids[0])
             #expect(try event[0].decode(String.self, at: 2) == "expired")
             #expect(try event[0].decode(String.self, at: 3) == "pro")
-            #expect(try connection.query("SELECT count(*) FROM rate_limit_windows WHERE key_id = 'key_old'").scalar(Int.self) == 0)
-            #expect(try connection.query("SELECT count(*) FROM idempotency_keys WHERE key = 'old'").scalar(Int.self) == 0)
-            #expect(try connection.query("SELECT count(*) FROM rate_limit_windows").scalar(Int.self)! > 0, "current windows stay")
+            #expect(try connection.sql("SELECT count(*) FROM rate_limit_windows WHERE key_id = 'key_old'").scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT count(*) FROM idempotency_keys WHERE key = 'old'").scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT count(*) FROM rate_limit_windows").scalar(Int.self)! > 0, "current windows stay")
         }
     }
 }

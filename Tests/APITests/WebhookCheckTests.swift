@@ -31,8 +31,7 @@ import Testing
         let refusal = try session(wrong)["webhookCheckError"] as? String
         #expect(refusal?.hasPrefix("answered HTTP") == true && refusal?.contains("not-it") == false, "\(String(describing: refusal))")
         let told = try f.db.with {
-            try $0.query("SELECT data->>'webhookCheckError' FROM events WHERE type = 'onboarding.webhook_check_failed' AND data->>'sessionId' = $1",
-                         [wrong]).rows.map { try $0.decode(String.self, at: 0) }
+            try $0.sql("SELECT data->>'webhookCheckError' FROM events WHERE type = 'onboarding.webhook_check_failed' AND data->>'sessionId' = \(wrong)").rows.map { try $0.decode(String.self, at: 0) }
         }
         #expect(told == [refusal ?? "?"], "the account is told, with the reason")
         worker.stop()

@@ -22,7 +22,7 @@ import Testing
         func state(_ id: Int64) -> String? {
             guard let connection = try? Connection.connect(cluster.url) else { return nil }
             defer { connection.close() }
-            return try? connection.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self)
+            return try? connection.sql("SELECT state FROM jobs WHERE id = \(id)").scalar(String.self)
         }
 
         let worker = try DualhookProcess(["work", "--queues", "default:2", "--reap-interval", "1"],

@@ -62,7 +62,7 @@ import Testing
         for (checkout, url) in zip(checkouts, urls) {
             // The URL works and reaches this checkout's own cluster, not the other one's.
             let connection = try Connection.connect(url)
-            let dataDirectory = try connection.query("SELECT current_setting('data_directory')").scalar(String.self)
+            let dataDirectory = try connection.sql("SELECT current_setting('data_directory')").scalar(String.self)
             connection.close()
             let own = checkout.root.appendingPathComponent(".data/pg").resolvingSymlinksInPath().path
             #expect(dataDirectory == own + "/data")

@@ -47,7 +47,7 @@ import Testing
                                 environment: Self.diag, label: "worker\(i)")
         }
         let finished = eventually(timeout: 180) {
-            (try? db.with { try $0.query("SELECT count(*) FROM jobs WHERE state = 'completed'").scalar(Int.self) }) == 10_000
+            (try? db.with { try $0.sql("SELECT count(*) FROM jobs WHERE state = 'completed'").scalar(Int.self) }) == 10_000
         }
         for worker in workers { worker.stop() }
         #expect(finished, "not every job completed")
@@ -61,7 +61,7 @@ import Testing
         #expect(dones.count == 10_000)
         #expect(dones.values.allSatisfy { $0.count == 1 }, "a job finished twice")
         try db.with { connection throws in
-            let row = try connection.query("""
+            let row = try connection.sql("""
                 SELECT count(*) FILTER (WHERE attempt <> 1), count(DISTINCT locked_by) FROM jobs
                 """)[0]
             #expect(try row.decode(Int.self, at: 0) == 0)
@@ -91,7 +91,7 @@ import Testing
         #expect(lines.filter { $0.phase == "start" }.map(\.attempt) == [1, 2])
         #expect(lines.filter { $0.phase == "done" }.map(\.attempt) == [2])
         #expect(Set(lines.map(\.worker)).count == 2, "another worker ran it the second time")
-        let lastError = try db.with { try $0.query("SELECT errors->0->>'error' FROM jobs WHERE id = $1", [id]).scalar(String.self) }
+        let lastError = try db.with { try $0.sql("SELECT errors->0->>'error' FROM jobs WHERE id = \(id)").scalar(String.self) }
         #expect(lastError?.contains("lease expired") == true)
     }
 
@@ -116,16 +116,16 @@ import Testing
             let error: String
             let retry_at: String?
         }
-        let json = try db.with { try $0.query("SELECT errors::text FROM jobs WHERE id = $1", [id]).scalar(String.self)! }
+        let json = try db.with { try $0.sql("SELECT errors::text FROM jobs WHERE id = \(id)").scalar(String.self)! }
         let attempts = try JSONDecoder().decode([Attempt].self, from: Data(json.utf8))
         #expect(attempts.map(\.attempt) == [1, 2, 3, 4])
         #expect(attempts.allSatisfy { $0.error == "timed out after 1 s" })
         let gaps = try db.with { connection throws in
-            try connection.query("""
+            try connection.sql("""
                 SELECT extract(epoch FROM (e->>'retry_at')::timestamptz - (e->>'at')::timestamptz)::float8
-                FROM jobs, jsonb_array_elements(errors) e WHERE id = $1 AND e ? 'retry_at' AND e->>'retry_at' IS NOT NULL
+                FROM jobs, jsonb_array_elements(errors) e WHERE id = \(id) AND e ? 'retry_at' AND e->>'retry_at' IS NOT NULL
                 ORDER BY (e->>'attempt')::int
-                """, [id]).rows.map { try $0.decode(Double.self, at: 0) }
+                """).rows.map { try $0.decode(Double.self, at: 0) }
         }
         #expect(gaps == [1, 2, 3])
         #expect(attempts.last?.retry_at == nil)
@@ -143,7 +143,7 @@ import Testing
                                     maxAttempts: 3, timeout: 2, on: connection)!
         }
         func sleeping() -> Int? {
-            try? db.with { try $0.query("""
+            try? db.with { try $0.sql("""
                 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
                   AND query LIKE 'SELECT pg_sleep%'
                 """).scalar(Int.self) }
@@ -154,7 +154,7 @@ import Testing
         // Without its statement timeout the call would go on for 60 s after the 2 s deadline;
         // it is cut there, and the job is retried on its schedule until its attempts are spent.
         #expect(eventually(timeout: 20) { (try? jobState(db, id)) == "discarded" })
-        let attempts = try db.with { try $0.query("SELECT attempt FROM jobs WHERE id = $1", [id]).scalar(Int.self) }
+        let attempts = try db.with { try $0.sql("SELECT attempt FROM jobs WHERE id = \(id)").scalar(Int.self) }
         #expect(attempts == 3)
         #expect(eventually(timeout: 3) { sleeping() == 0 }, "no statement outlives its attempt")
         #expect(worker.isRunning)
@@ -230,13 +230,12 @@ import Testing
         #expect(Set(lines.filter { $0.phase == "done" }.map(\.job)) == Set(short), "running jobs finished")
         for id in short { #expect(try jobState(db, id) == "completed") }
         try db.with { connection throws in
-            let row = try connection.query("SELECT state, attempt, last_error FROM jobs WHERE id = $1", [long])[0]
+            let row = try connection.sql("SELECT state, attempt, last_error FROM jobs WHERE id = \(long)")[0]
             #expect(try row.decode(String.self, at: 0) == "available")
             #expect(try row.decode(Int.self, at: 1) == 0, "a handed-back attempt does not count")
             #expect(try row.decode(String?.self, at: 2)?.contains("interrupted") == true)
-            #expect(try connection.query("SELECT count(*) FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'available' AND attempt = 0",
-                                         [waiting]).scalar(Int.self) == 5)
-            #expect(try connection.query("SELECT count(*) FROM jobs WHERE state = 'running'").scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT count(*) FROM jobs WHERE id = ANY(\(waiting)::bigint[]) AND state = 'available' AND attempt = 0").scalar(Int.self) == 5)
+            #expect(try connection.sql("SELECT count(*) FROM jobs WHERE state = 'running'").scalar(Int.self) == 0)
         }
         #expect(worker.log.contains("worker stopped"))
     }
@@ -252,7 +251,7 @@ import Testing
         for scheduler in schedulers { scheduler.stop() }
         #expect(schedulers.allSatisfy { $0.process.terminationStatus == 0 })
         try db.with { connection throws in
-            let row = try connection.query("""
+            let row = try connection.sql("""
                 SELECT count(*), count(DISTINCT unique_key), (SELECT count(*) FROM job_periods WHERE name = 'prune')
                 FROM jobs WHERE kind = 'sweep.prune'
                 """)[0]
@@ -322,7 +321,7 @@ import Testing
         let spaced = try run(["jobs", "enqueue", "diag.noop", "--queue", "spaced", "--count", "3", "--spacing", "0.2"])
         #expect(spaced.status == 0, "\(spaced.output)")
         let gaps = try db.with {
-            try $0.query("""
+            try $0.sql("""
                 SELECT extract(epoch FROM created_at - lag(created_at) OVER (ORDER BY id))::float8 FROM jobs
                 WHERE queue = 'spaced' ORDER BY id
                 """).rows.compactMap { try $0.decode(Double?.self, at: 0) }

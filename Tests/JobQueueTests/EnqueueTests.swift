@@ -13,9 +13,9 @@ import Testing
             let first = try JobQueue.enqueue(CountJob.self, .init(n: 1), options: options, on: connection)
             #expect(first != nil)
             #expect(try JobQueue.enqueue(CountJob.self, .init(n: 2), options: options, on: connection) == nil)
-            try connection.query("UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = $1", [first!])
+            try connection.sql("UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = \(first!)")
             #expect(try JobQueue.enqueue(CountJob.self, .init(n: 3), options: options, on: connection) != nil)
-            #expect(try connection.query("SELECT count(*) FROM jobs").scalar(Int.self) == 2)
+            #expect(try connection.sql("SELECT count(*) FROM jobs").scalar(Int.self) == 2)
         }
     }
 
@@ -31,7 +31,7 @@ import Testing
                     defer { connection.close() }
                     try connection.transaction { tx in
                         try JobQueue.enqueue(CountJob.self, .init(n: i), options: JobOptions(uniqueKey: "one"), on: tx)
-                        try tx.query("SELECT pg_sleep(0.05)")
+                        try tx.sql("SELECT pg_sleep(0.05)")
                     }
                 } catch {
                     failures.record(Int64(i))
@@ -40,7 +40,7 @@ import Testing
         }
         group.wait()
         #expect(failures.all.isEmpty)
-        #expect(try db.with { try $0.query("SELECT count(*) FROM jobs WHERE unique_key = 'one'").scalar(Int.self) } == 1)
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM jobs WHERE unique_key = 'one'").scalar(Int.self) } == 1)
     }
 
     @Test func bulkEnqueueInsertsEveryJobAndNotifiesAtCommit() throws {
@@ -56,14 +56,14 @@ import Testing
             }
             let notes = try listener.wait(timeout: 2)
             #expect(notes.count == 1)
-            #expect(try connection.query("SELECT count(DISTINCT args->>'n') FROM jobs WHERE state = 'available'").scalar(Int.self) == 2500)
+            #expect(try connection.sql("SELECT count(DISTINCT args->>'n') FROM jobs WHERE state = 'available'").scalar(Int.self) == 2500)
             // A rolled-back enqueue leaves no job.
             struct Abort: Error {}
             _ = try? connection.transaction { tx in
                 try JobQueue.enqueue(CountJob.self, .init(n: -1), on: tx)
                 throw Abort()
             }
-            #expect(try connection.query("SELECT count(*) FROM jobs").scalar(Int.self) == 2500)
+            #expect(try connection.sql("SELECT count(*) FROM jobs").scalar(Int.self) == 2500)
         }
     }
 
@@ -88,7 +88,7 @@ import Testing
         group.wait()
         #expect(claimed.all.count == 400)
         #expect(Set(claimed.all).count == 400)
-        let states = try db.with { try $0.query("SELECT count(*) FROM jobs WHERE state = 'running' AND attempt = 1").scalar(Int.self) }
+        let states = try db.with { try $0.sql("SELECT count(*) FROM jobs WHERE state = 'running' AND attempt = 1").scalar(Int.self) }
         #expect(states == 400)
     }
 }

@@ -23,7 +23,7 @@ import Testing
             (try? jobState(db, unknown)) == "discarded" && (try? jobState(db, undecodable)) == "discarded"
         })
         let errors = try db.with { connection throws in
-            try connection.query("SELECT id, last_error, attempt FROM jobs WHERE state = 'discarded' ORDER BY id").rows.map {
+            try connection.sql("SELECT id, last_error, attempt FROM jobs WHERE state = 'discarded' ORDER BY id").rows.map {
                 (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(Int.self, at: 2))
             }
         }
@@ -43,13 +43,13 @@ import Testing
         let id = try db.with { try JobQueue.enqueue(RetryAfterJob.self, .init(), on: $0)! }
         let harness = WorkerHarness(db, registry: registry)
         #expect(eventually(timeout: 10) {
-            (try? db.with { try $0.query("SELECT attempt FROM jobs WHERE id = $1 AND state = 'available'", [id]).scalar(Int.self) }) == 1
+            (try? db.with { try $0.sql("SELECT attempt FROM jobs WHERE id = \(id) AND state = 'available'").scalar(Int.self) }) == 1
         })
         harness.stop()
         let gap = try db.with { connection throws in
-            try connection.query("""
-                SELECT extract(epoch FROM run_at - (errors->0->>'at')::timestamptz)::float8 FROM jobs WHERE id = $1
-                """, [id]).scalar(Double.self)
+            try connection.sql("""
+                SELECT extract(epoch FROM run_at - (errors->0->>'at')::timestamptz)::float8 FROM jobs WHERE id = \(id)
+                """).scalar(Double.self)
         }
         #expect(gap.map { abs($0 - 7) < 0.01 } == true, "run_at should be 7 s after the failure, was \(String(describing: gap))")
     }
@@ -60,7 +60,7 @@ import Testing
         var registry = JobRegistry()
         registry.register(SlowPolicyJob())
         let ids = try db.with { connection throws in
-            try connection.query("""
+            try connection.sql("""
                 INSERT INTO jobs (queue, kind, state, attempt, max_attempts, locked_by, locked_until, attempted_at)
                 VALUES ('default', 'test.slow_policy', 'running', 1, 3, 'dead-worker', now() - interval '1 second', now()),
                        ('default', 'test.slow_policy', 'running', 3, 3, 'dead-worker', now() - interval '1 second', now()),
@@ -71,9 +71,9 @@ import Testing
         let pool = ConnectionPool(url: db.url, maxConnections: 1)
         #expect(try Reaper.reap(registry: registry, pool: pool) == 2)
         let rows = try db.with { connection throws in
-            try connection.query("""
-                SELECT state, extract(epoch FROM run_at - now())::float8, last_error FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id
-                """, [ids]).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Double.self, at: 1), try $0.decode(String?.self, at: 2)) }
+            try connection.sql("""
+                SELECT state, extract(epoch FROM run_at - now())::float8, last_error FROM jobs WHERE id = ANY(\(ids)::bigint[]) ORDER BY id
+                """).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Double.self, at: 1), try $0.decode(String?.self, at: 2)) }
         }
         #expect(rows[0].0 == "available")
         #expect(abs(rows[0].1 - 30) < 2, "the kind's first delay applies")
@@ -88,7 +88,7 @@ import Testing
         defer { db.drop() }
         try db.with { connection throws in
             let waiting = try JobQueue.enqueue(CountJob.self, .init(n: 1), on: connection)!
-            let dead = try connection.query("""
+            let dead = try connection.sql("""
                 INSERT INTO jobs (queue, kind, state, attempt, max_attempts, finalized_at) VALUES ('default', 'test.count', 'discarded', 3, 3, now())
                 RETURNING id
                 """).scalar(Int64.self)!
@@ -96,7 +96,7 @@ import Testing
             #expect(try JobAdmin.cancel(id: waiting, on: connection) == .wrongState("cancelled"))
             #expect(try JobAdmin.retry(id: dead, on: connection) == .changed)
             #expect(try JobAdmin.retry(id: 999_999, on: connection) == .notFound)
-            let row = try connection.query("SELECT state, max_attempts FROM jobs WHERE id = $1", [dead])[0]
+            let row = try connection.sql("SELECT state, max_attempts FROM jobs WHERE id = \(dead)")[0]
             #expect(try row.decode(String.self, at: 0) == "available")
             #expect(try row.decode(Int.self, at: 1) == 4)
             let stats = try JobAdmin.stats(on: connection)
@@ -120,8 +120,8 @@ import Testing
         }
         group.wait()
         try db.with { connection throws in
-            let jobs = try connection.query("SELECT count(*), count(DISTINCT unique_key) FROM jobs WHERE kind = 'sweep.prune'")[0]
-            let periods = try connection.query("SELECT count(*) FROM job_periods WHERE name = 'prune'").scalar(Int.self)!
+            let jobs = try connection.sql("SELECT count(*), count(DISTINCT unique_key) FROM jobs WHERE kind = 'sweep.prune'")[0]
+            let periods = try connection.sql("SELECT count(*) FROM job_periods WHERE name = 'prune'").scalar(Int.self)!
             #expect(try jobs.decode(Int.self, at: 0) == periods)
             #expect(try jobs.decode(Int.self, at: 1) == periods)
             #expect(periods >= 2 && periods <= 4)

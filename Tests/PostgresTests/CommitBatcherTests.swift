@@ -45,13 +45,13 @@ import Testing
             }
         }
         try db.with { connection throws in
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == (callers - 1) * 3)
-            #expect(try connection.query("SELECT count(*) FROM t WHERE id = 0").scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == (callers - 1) * 3)
+            #expect(try connection.sql("SELECT count(*) FROM t WHERE id = 0").scalar(Int.self) == 0)
             // Fewer transactions than callers: some committed several callers' rows together.
-            let transactions = try connection.query("SELECT count(DISTINCT tx) FROM t").scalar(Int.self) ?? 0
+            let transactions = try connection.sql("SELECT count(DISTINCT tx) FROM t").scalar(Int.self) ?? 0
             #expect(transactions < callers - 1)
             // No transaction took more than the batch's 50 items.
-            #expect(try connection.query("SELECT max(n) FROM (SELECT count(*) AS n FROM t GROUP BY tx) AS s").scalar(Int.self) ?? 0 <= 50)
+            #expect(try connection.sql("SELECT max(n) FROM (SELECT count(*) AS n FROM t GROUP BY tx) AS s").scalar(Int.self) ?? 0 <= 50)
         }
     }
 }
@@ -97,7 +97,7 @@ import Testing
         #expect(Set(failures.map(\.caller)) == Set(0..<31), "every caller of the failed batch fails, none is retried alone")
         #expect(failures.allSatisfy { ($0.error as? PostgresError)?.sqlState == SQLState.uniqueViolation })
         try db.with { connection throws in
-            #expect(try connection.query("SELECT array_agg(id)::text FROM t").scalar(String.self) == "{1000}")
+            #expect(try connection.sql("SELECT array_agg(id)::text FROM t").scalar(String.self) == "{1000}")
         }
     }
 }

@@ -78,7 +78,7 @@ import Testing
             #expect(!error.commitOutcomeUnknown)
         }
         try db.with { connection throws in
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 0)
         }
     }
 
@@ -120,7 +120,7 @@ import Testing
         try #require(eventually(timeout: 10) { batcher.queuedCallers == 2 })
         release.signal()
         #expect(done.wait(timeout: .now() + 30) == .success)
-        let rows = try db.with { connection throws in try connection.query("SELECT array_agg(id ORDER BY id)::text FROM t").scalar(String.self) }
+        let rows = try db.with { connection throws in try connection.sql("SELECT array_agg(id ORDER BY id)::text FROM t").scalar(String.self) }
         return (writes.all, errors.all, rows)
     }
 

@@ -12,14 +12,14 @@ import Testing
             try connection.execute("CREATE TABLE t (id int PRIMARY KEY)")
             #expect(throws: Boom.self) {
                 try connection.transaction { tx in
-                    try tx.query("INSERT INTO t VALUES ($1)", [1])
+                    try tx.sql("INSERT INTO t VALUES (\(1))")
                     throw Boom()
                 }
             }
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0)
-            try connection.transaction { tx in try tx.query("INSERT INTO t VALUES ($1)", [2]) }
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 1)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 0)
+            try connection.transaction { tx in try tx.sql("INSERT INTO t VALUES (\(2))") }
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 1)
         }
     }
 
@@ -31,15 +31,15 @@ import Testing
             try connection.execute("CREATE TABLE t (id int PRIMARY KEY)")
             do {
                 try connection.transaction { tx in
-                    try tx.query("INSERT INTO t VALUES ($1)", [1])
-                    try tx.transaction { inner in try inner.query("INSERT INTO t VALUES ($1)", [2]) }
+                    try tx.sql("INSERT INTO t VALUES (\(1))")
+                    try tx.transaction { inner in try inner.sql("INSERT INTO t VALUES (\(2))") }
                 }
                 Issue.record("the nested transaction was not refused")
             } catch let error as PostgresError {
                 #expect(error.kind == .nestedTransaction)
             }
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0, "the outer transaction rolled back whole")
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 0, "the outer transaction rolled back whole")
         }
     }
 
@@ -48,9 +48,9 @@ import Testing
         defer { db.drop() }
         try db.with { connection throws in
             try connection.execute("CREATE TABLE u (k text CONSTRAINT u_k UNIQUE)")
-            try connection.query("INSERT INTO u VALUES ($1)", ["secret-value"])
+            try connection.sql("INSERT INTO u VALUES (\("secret-value"))")
             do {
-                try connection.query("INSERT INTO u VALUES ($1)", ["secret-value"])
+                try connection.sql("INSERT INTO u VALUES (\("secret-value"))")
                 Issue.record("expected a unique violation")
             } catch let error as PostgresError {
                 #expect(error.isUniqueViolation)
@@ -61,7 +61,7 @@ import Testing
                 #expect(error.detail?.contains("secret-value") == true)
             }
             // The connection is usable after a failed statement.
-            #expect(try connection.query("SELECT 1").scalar(Int.self) == 1)
+            #expect(try connection.sql("SELECT 1").scalar(Int.self) == 1)
         }
     }
 
@@ -89,7 +89,7 @@ import Testing
         }
         #expect(Date().timeIntervalSince(started) >= 0.29)
         pool.release(held)
-        #expect(try pool.withConnection { try $0.query("SELECT 1").scalar(Int.self) } == 1)
+        #expect(try pool.withConnection { try $0.sql("SELECT 1").scalar(Int.self) } == 1)
     }
 
     @Test func poolReplacesAConnectionThatBroke() throws {
@@ -97,14 +97,14 @@ import Testing
         defer { db.drop() }
         let pool = ConnectionPool(url: db.url, maxConnections: 1, acquireTimeout: 2)
         let firstPID = try pool.withConnection { $0.backendPID }
-        try db.with { admin throws in try admin.query("SELECT pg_terminate_backend($1)", [firstPID]) }
+        try db.with { admin throws in try admin.sql("SELECT pg_terminate_backend(\(firstPID))") }
         // The pooled connection is dead; using it fails as a lost connection …
         #expect {
-            try pool.withConnection { try $0.query("SELECT 1") }
+            try pool.withConnection { try $0.sql("SELECT 1") }
         } throws: { ($0 as? PostgresError)?.isConnectivity == true }
         // … and the pool hands out a fresh one afterwards.
         let secondPID = try pool.withConnection { connection throws -> Int32 in
-            #expect(try connection.query("SELECT 1").scalar(Int.self) == 1)
+            #expect(try connection.sql("SELECT 1").scalar(Int.self) == 1)
             return connection.backendPID
         }
         #expect(secondPID != firstPID)
@@ -122,7 +122,7 @@ import Testing
 
         try db.with { connection throws in
             try connection.transaction { tx in
-                try tx.query("SELECT pg_notify($1, $2)", ["jobs.default", "hello"])
+                try tx.sql("SELECT pg_notify(\("jobs.default"), \("hello"))")
                 // Nothing is delivered before commit.
                 #expect(try listener.wait(timeout: 0.1).isEmpty)
             }

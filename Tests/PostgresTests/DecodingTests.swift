@@ -17,11 +17,10 @@ import Testing
             let date = Date(timeIntervalSince1970: 1_763_742_840.123456)
             let bytes = Data([0, 1, 2, 0xfe, 0xff, 0x5c, 0x78])
             let profile = Profile(name: "Clinic \"42\" \\ ü", tags: ["a", "b,c"], nested: ["x": 1])
-            let row = try connection.query("""
-                SELECT $1::text, $2::bigint, $3::int, $4::bool, $5::float8, $6::timestamptz, $7::bytea, $8::jsonb,
-                       $9::text IS NULL, $10::bigint[]
-                """, ["it's; DROP TABLE x; --", Int64.min, Int32(-7), true, 0.1, date, bytes, PostgresJSON(profile),
-                      nil as String?, [Int64(1), 2, 3]])[0]
+            let row = try connection.sql("""
+                SELECT \("it's; DROP TABLE x; --")::text, \(Int64.min)::bigint, \(Int32(-7))::int, \(true)::bool, \(0.1)::float8, \(date)::timestamptz, \(bytes)::bytea, \(PostgresJSON(profile))::jsonb,
+                       \(nil as String?)::text IS NULL, \([Int64(1), 2, 3])::bigint[]
+                """)[0]
             #expect(try row.decode(String.self, at: 0) == "it's; DROP TABLE x; --")
             #expect(try row.decode(Int64.self, at: 1) == Int64.min)
             #expect(try row.decode(Int32.self, at: 2) == -7)
@@ -39,7 +38,7 @@ import Testing
         let db = try TestDatabase(migrated: false, label: "pg")
         defer { db.drop() }
         try db.with { connection throws in
-            let row = try connection.query("SELECT NULL::text AS missing, 5 AS five")[0]
+            let row = try connection.sql("SELECT NULL::text AS missing, 5 AS five")[0]
             #expect(try row.decode(String?.self, "missing") == nil)
             #expect(try row.decode(Int?.self, "five") == 5)
             #expect(throws: PostgresError.self) { try row.decode(String.self, "missing") }
@@ -58,7 +57,7 @@ import Testing
                 (253_402_300_799, "9999-12-31 23:59:59+00"),
             ]
             for (epoch, printed) in cases {
-                let text = try connection.query("SELECT $1::timestamptz::text", [Date(timeIntervalSince1970: epoch)]).scalar(String.self)
+                let text = try connection.sql("SELECT \(Date(timeIntervalSince1970: epoch))::timestamptz::text").scalar(String.self)
                 #expect(text == printed, "\(epoch)")
             }
         }
@@ -75,9 +74,9 @@ import Testing
                 ("2000-02-29 12:00:00+00", 951_825_600),
             ]
             for (text, epoch) in cases {
-                let fromServer = try connection.query("SELECT $1::timestamptz", [text]).scalar(Date.self)!
+                let fromServer = try connection.sql("SELECT \(text)::timestamptz").scalar(Date.self)!
                 #expect(abs(fromServer.timeIntervalSince1970 - epoch) < 0.000_002, "\(text)")
-                let echoed = try connection.query("SELECT extract(epoch FROM $1::timestamptz)::float8", [fromServer]).scalar(Double.self)!
+                let echoed = try connection.sql("SELECT extract(epoch FROM \(fromServer)::timestamptz)::float8").scalar(Double.self)!
                 #expect(abs(echoed - epoch) < 0.000_002, "\(text) via bound Date")
             }
         }

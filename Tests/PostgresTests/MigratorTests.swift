@@ -20,7 +20,7 @@ import Testing
         try db.with { connection throws in
             #expect(try Migrator(directory: dir).migrate(connection) == ["001_first.sql", "002_more.sql"])
             #expect(try Migrator(directory: dir).migrate(connection) == [])
-            #expect(try connection.query("SELECT count(*) FROM schema_migrations").scalar(Int.self) == 2)
+            #expect(try connection.sql("SELECT count(*) FROM schema_migrations").scalar(Int.self) == 2)
 
             try "ALTER TABLE a ADD COLUMN c int;".write(to: dir.appendingPathComponent("002_more.sql"), atomically: true, encoding: .utf8)
             do {
@@ -39,8 +39,8 @@ import Testing
         let dir = try write(["001_bad.sql": "CREATE TABLE half (id int); SELECT * FROM no_such_table;"])
         try db.with { connection throws in
             #expect(throws: PostgresError.self) { try Migrator(directory: dir).migrate(connection) }
-            #expect(try connection.query("SELECT to_regclass('half') IS NULL").scalar(Bool.self) == true)
-            #expect(try connection.query("SELECT count(*) FROM schema_migrations").scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT to_regclass('half') IS NULL").scalar(Bool.self) == true)
+            #expect(try connection.sql("SELECT count(*) FROM schema_migrations").scalar(Int.self) == 0)
         }
     }
 

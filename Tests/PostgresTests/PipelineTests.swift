@@ -26,9 +26,9 @@ import Testing
                 #expect(error.sqlState == "23505")
             }
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 1)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 1)
             // The connection works as before afterwards.
-            #expect(try connection.query("SELECT note FROM t WHERE id = $1", [1]).scalar(String.self) == "one")
+            #expect(try connection.sql("SELECT note FROM t WHERE id = \(1)").scalar(String.self) == "one")
         }
     }
 
@@ -46,7 +46,7 @@ import Testing
                 } catch { return false }
             }
             let value = "secret\u{0}tail"
-            #expect(refused { try connection.query("INSERT INTO t VALUES ($1, $2)", [1, value]) })
+            #expect(refused { try connection.sql("INSERT INTO t VALUES (\(1), \(value))") })
             #expect(refused { try connection.sql("INSERT INTO t VALUES (\(2), \(value))") })
             #expect(refused { try connection.pipeline(["SELECT 1", "INSERT INTO t VALUES (\(3), \(value))"]) })
             #expect(refused {
@@ -57,9 +57,9 @@ import Testing
             })
             #expect(refused { try connection.transaction { tx in _ = try tx.sql("INSERT INTO t VALUES (\(6), \(value))") } })
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 0, "nothing cut short was written")
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 0, "nothing cut short was written")
             try connection.sql("INSERT INTO t VALUES (\(7), \("secret\u{FFFD}tail"))")
-            #expect(try connection.query("SELECT note FROM t").scalar(String.self) == "secret\u{FFFD}tail")
+            #expect(try connection.sql("SELECT note FROM t").scalar(String.self) == "secret\u{FFFD}tail")
         }
     }
 
@@ -73,23 +73,23 @@ import Testing
             let ids = try connection.transaction { tx -> [String] in
                 #expect(tx.isInTransaction)
                 try tx.beforeCommit("INSERT INTO t VALUES (\(2), txid_current()::text)")
-                return try [tx.query("INSERT INTO t VALUES ($1, txid_current()::text) RETURNING note", [1]).scalar(String.self) ?? ""]
+                return try [tx.sql("INSERT INTO t VALUES (\(1), txid_current()::text) RETURNING note").scalar(String.self) ?? ""]
             }
-            let notes = try connection.query("SELECT note FROM t ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
+            let notes = try connection.sql("SELECT note FROM t ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
             #expect(notes.count == 2 && Set(notes) == Set(ids), "one transaction: \(notes)")
             // A kept statement that fails takes the whole transaction with it.
             #expect(throws: PostgresError.self) {
                 try connection.transaction { tx in
-                    try tx.query("INSERT INTO t VALUES ($1, 'three')", [3])
+                    try tx.sql("INSERT INTO t VALUES (\(3), 'three')")
                     try tx.beforeCommit("INSERT INTO t VALUES (\(1), 'duplicate')")
                 }
             }
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 2)
             // A transaction that sent nothing sends nothing; one that only keeps statements sends them.
             try connection.transaction { _ in }
             try connection.transaction { tx in try tx.beforeCommit("INSERT INTO t VALUES (\(4), 'kept')") }
-            #expect(try connection.query("SELECT note FROM t WHERE id = $1", [4]).scalar(String.self) == "kept")
+            #expect(try connection.sql("SELECT note FROM t WHERE id = \(4)").scalar(String.self) == "kept")
             // A rolled-back transaction drops what it kept.
             struct Boom: Error {}
             #expect(throws: Boom.self) {
@@ -98,13 +98,13 @@ import Testing
                     throw Boom()
                 }
             }
-            #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [5]).scalar(Int.self) == 0)
+            #expect(try connection.sql("SELECT count(*) FROM t WHERE id = \(5)").scalar(Int.self) == 0)
             // In a transaction opened by hand there is no COMMIT of ours to go with: it runs now.
             try connection.execute("BEGIN")
             try connection.beforeCommit("INSERT INTO t VALUES (\(6), 'now')")
-            #expect(try connection.query("SELECT note FROM t WHERE id = $1", [6]).scalar(String.self) == "now")
+            #expect(try connection.sql("SELECT note FROM t WHERE id = \(6)").scalar(String.self) == "now")
             try connection.execute("COMMIT")
-            #expect(try connection.query("SELECT count(*) FROM t WHERE id = $1", [6]).scalar(Int.self) == 1)
+            #expect(try connection.sql("SELECT count(*) FROM t WHERE id = \(6)").scalar(Int.self) == 1)
         }
     }
 
@@ -124,24 +124,24 @@ import Testing
                 let results = try tx.commit(with: ["INSERT INTO t VALUES (\(2), txid_current()::text) RETURNING note",
                                                    "SELECT count(*)::text FROM t"])
                 // Committed before the body returns: another session sees both rows now.
-                #expect(try other.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+                #expect(try other.sql("SELECT count(*) FROM t").scalar(Int.self) == 2)
                 #expect(announced.withLock { $0 } == 0, "after-commit actions run when the body returns")
                 #expect(throws: PostgresError.self) { try tx.commit(with: ["SELECT 1"]) }
                 return try results.map { try $0.scalar(String.self) ?? "" }
             }
             #expect(announced.withLock { $0 } == 1)
-            let notes = try connection.query("SELECT note FROM t ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
+            let notes = try connection.sql("SELECT note FROM t ORDER BY id").rows.map { try $0.decode(String.self, at: 0) }
             #expect(notes.count == 2 && notes[0] == notes[1] && answers == [notes[1], "2"], "one transaction: \(notes) \(answers)")
             // A failing last statement keeps nothing of the transaction, sent before or with it.
             #expect(throws: PostgresError.self) {
                 try connection.transaction { tx in
-                    try tx.query("INSERT INTO t VALUES ($1, 'three')", [3])
+                    try tx.sql("INSERT INTO t VALUES (\(3), 'three')")
                     try tx.beforeCommit("INSERT INTO t VALUES (\(4), 'four')")
                     _ = try tx.commit(with: ["INSERT INTO t VALUES (\(1), 'duplicate')"])
                 }
             }
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 2)
             // The same when the BEGIN and a statement timeout go in the failing round trip.
             connection.statementTimeout = 5000
             #expect(throws: PostgresError.self) {
@@ -151,8 +151,8 @@ import Testing
                 }
             }
             #expect(connection.isInTransaction == false)
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 2)
-            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "5s")
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 2)
+            #expect(try connection.sql("SHOW statement_timeout").scalar(String.self) == "5s")
             connection.statementTimeout = nil
             // Nothing can be kept for a COMMIT that was sent, nor a transaction opened inside.
             try connection.transaction { tx in
@@ -160,7 +160,7 @@ import Testing
                 #expect(throws: PostgresError.self) { try tx.beforeCommit("INSERT INTO t VALUES (\(8), 'lost')") }
                 #expect(throws: PostgresError.self) { try tx.transaction { _ in } }
             }
-            #expect(try connection.query("SELECT count(*) FROM t").scalar(Int.self) == 3)
+            #expect(try connection.sql("SELECT count(*) FROM t").scalar(Int.self) == 3)
             // Outside a transaction there is nothing to end.
             #expect(throws: PostgresError.self) { try connection.commit(with: ["SELECT 1"]) }
         }
@@ -173,9 +173,9 @@ import Testing
         defer { db.drop() }
         try db.with { connection throws in
             connection.statementTimeout = 100
-            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "100ms")
+            #expect(try connection.sql("SHOW statement_timeout").scalar(String.self) == "100ms")
             do {
-                try connection.query("SELECT pg_sleep(1)")
+                try connection.sql("SELECT pg_sleep(1)")
                 Issue.record("the statement was not cut at its timeout")
             } catch let error as PostgresError {
                 #expect(error.sqlState == "57014")
@@ -185,14 +185,14 @@ import Testing
             struct Boom: Error {}
             #expect(throws: Boom.self) {
                 try connection.transaction { tx in
-                    #expect(try tx.query("SHOW statement_timeout").scalar(String.self) == "200ms")
+                    #expect(try tx.sql("SHOW statement_timeout").scalar(String.self) == "200ms")
                     throw Boom()
                 }
             }
-            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "200ms")
+            #expect(try connection.sql("SHOW statement_timeout").scalar(String.self) == "200ms")
             connection.statementTimeout = nil
-            #expect(try connection.query("SHOW statement_timeout").scalar(String.self) == "0")
-            #expect(try connection.query("SELECT pg_sleep(0.2)").rowCount == 1)
+            #expect(try connection.sql("SHOW statement_timeout").scalar(String.self) == "0")
+            #expect(try connection.sql("SELECT pg_sleep(0.2)").rowCount == 1)
         }
     }
 }

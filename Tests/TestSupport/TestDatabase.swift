@@ -36,14 +36,14 @@ public final class TestDatabase: Sendable {
     public func drop() {
         guard let admin = try? Connection.connect(TestEnvironment.url(database: "postgres")) else { return }
         defer { admin.close() }
-        _ = try? admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [name])
+        _ = try? admin.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(name)")
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name))")
     }
 }
 
 /// The state of one job, or nil when there is no such job.
 public func jobState(_ db: TestDatabase, _ id: Int64) throws -> String? {
-    try db.with { try $0.query("SELECT state FROM jobs WHERE id = $1", [id]).scalar(String.self) }
+    try db.with { try $0.sql("SELECT state FROM jobs WHERE id = \(id)").scalar(String.self) }
 }
 
 extension TestDatabase {

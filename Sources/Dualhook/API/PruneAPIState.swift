@@ -17,10 +17,10 @@ public struct PruneAPIState: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         let (windows, keys) = try context.database.withConnection { connection in
-            (try connection.query("DELETE FROM rate_limit_windows WHERE window_start < now() - interval '2 hours'").affectedRows,
-             try connection.query("""
-                DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)
-                """, [Idempotency.window]).affectedRows)
+            (try connection.sql("DELETE FROM rate_limit_windows WHERE window_start < now() - interval '2 hours'").affectedRows,
+             try connection.sql("""
+                DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => \(Idempotency.window))
+                """).affectedRows)
         }
         context.logger.info("pruned API state", ["rate_limit_windows": windows, "idempotency_keys": keys])
     }

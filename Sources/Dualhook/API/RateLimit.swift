@@ -24,12 +24,12 @@ struct RateLimitWindow {
 
     /// Finds the live key with this hash and counts one request in its current window.
     static func authenticate(keyHash: Data, on connection: Connection) throws -> (Caller, RateLimitWindow)? {
-        let result = try connection.query("""
+        let result = try connection.sql("""
             WITH key AS (
                 SELECT k.id, k.account_id, a.rate_limit_per_minute AS lim, a.redirect_origins::text AS origins,
-                       \(PlanStore.onboardingBlockedSQL) AS blocked
+                       \(unescaped: PlanStore.onboardingBlockedSQL) AS blocked
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id JOIN plans p ON p.name = a.plan
-                WHERE k.key_hash = $1 AND k.revoked_at IS NULL),
+                WHERE k.key_hash = \(keyHash) AND k.revoked_at IS NULL),
             counted AS (
                 INSERT INTO rate_limit_windows (key_id, budget, window_start, count)
                 SELECT id, 'api', date_trunc('minute', now()), 1 FROM key
@@ -38,7 +38,7 @@ struct RateLimitWindow {
             SELECT key.id, key.account_id, key.lim, counted.count, extract(epoch FROM counted.window_start)::bigint + 60, key.origins,
                    key.blocked
             FROM key, counted
-            """, [keyHash])
+            """)
         guard let row = result.first else { return nil }
         return (Caller(accountID: try row.decode(at: 1), keyID: try row.decode(at: 0),
                        redirectOrigins: PostgresTextArray.parse(try row.decode(String.self, at: 5)),

@@ -25,11 +25,11 @@ enum AccountRoutes {
         let connection = context.connection
         let id = context.account.accountID
         if let name = try body.string("displayName", length: 1...100) {
-            try connection.query("UPDATE accounts SET display_name = $2, updated_at = now() WHERE id = $1", [id, name])
+            try connection.sql("UPDATE accounts SET display_name = \(name), updated_at = now() WHERE id = \(id)")
         }
         if body.has("logoUrl"), let logo = try body.string("logoUrl") {
             _ = try URLRules.outbound(logo, param: "logoUrl", maxLength: 2048, allowPrivate: allowPrivate)
-            try connection.query("UPDATE accounts SET logo_url = $2, updated_at = now() WHERE id = $1", [id, logo])
+            try connection.sql("UPDATE accounts SET logo_url = \(logo), updated_at = now() WHERE id = \(id)")
         }
         if body.has("eventUrl"), let url = try body.string("eventUrl") {
             _ = try URLRules.outbound(url, param: "eventUrl", maxLength: 2048, allowPrivate: allowPrivate)
@@ -43,8 +43,7 @@ enum AccountRoutes {
                 }
                 return URLRules.origin(of: url)
             }
-            try connection.query("UPDATE accounts SET redirect_origins = $2::text[], updated_at = now() WHERE id = $1",
-                                 [id, normalized])
+            try connection.sql("UPDATE accounts SET redirect_origins = \(normalized)::text[], updated_at = now() WHERE id = \(id)")
         }
         try patchBranding(body, context: context)
         return try get(context)

@@ -62,18 +62,16 @@ public enum AccountStore {
     public static func createKey(accountID: String, on connection: Connection) throws -> (keyId: String, apiKey: String) {
         let key = Identifiers.apiKey()
         let id = Identifiers.make("key")
-        try connection.query("INSERT INTO api_keys (id, account_id, key_hash, prefix) VALUES ($1, $2, $3, $4)",
-                             [id, accountID, Digest.sha256(key), String(key.prefix(12))])
+        try connection.sql("INSERT INTO api_keys (id, account_id, key_hash, prefix) VALUES (\(id), \(accountID), \(Digest.sha256(key)), \(String(key.prefix(12))))")
         return (id, key)
     }
 
     public static func revokeKey(_ keyID: String, on connection: Connection) throws -> Bool {
-        !(try connection.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING 1", [keyID]).isEmpty)
+        !(try connection.sql("UPDATE api_keys SET revoked_at = now() WHERE id = \(keyID) AND revoked_at IS NULL RETURNING 1").isEmpty)
     }
 
     public static func listKeys(accountID: String, on connection: Connection) throws -> [KeySummary] {
-        try connection.query("SELECT id, prefix, created_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at",
-                             [accountID]).rows.map {
+        try connection.sql("SELECT id, prefix, created_at, revoked_at FROM api_keys WHERE account_id = \(accountID) ORDER BY created_at").rows.map {
             KeySummary(keyId: try $0.decode(at: 0), prefix: try $0.decode(at: 1), createdAt: try $0.decode(at: 2), revokedAt: try $0.decode(at: 3))
         }
     }
@@ -102,18 +100,18 @@ public enum AccountStore {
     }
 
     public static func exists(_ accountID: String, on connection: Connection) throws -> Bool {
-        !(try connection.query("SELECT 1 FROM accounts WHERE id = $1", [accountID]).isEmpty)
+        !(try connection.sql("SELECT 1 FROM accounts WHERE id = \(accountID)").isEmpty)
     }
 
     static func find(_ accountID: String, on connection: Connection) throws -> Account? {
-        try connection.query("""
+        try connection.sql("""
             SELECT a.id, a.name, a.display_name, a.logo_url, a.event_url, a.redirect_origins::text, a.rate_limit_per_minute,
                    a.created_at, CASE WHEN p.id IS NULL THEN 'not_configured' WHEN p.status = 'disabled' THEN 'disabled'
                                       WHEN p.failing_since IS NOT NULL THEN 'failing' ELSE 'healthy' END,
                    p.failing_since, p.last_error, p.last_success_at, a.brand_color, a.support_email, a.support_url,
                    a.privacy_policy_url
-            FROM accounts a LEFT JOIN event_endpoints p ON p.account_id = a.id AND p.is_default WHERE a.id = $1
-            """, [accountID]).first.map {
+            FROM accounts a LEFT JOIN event_endpoints p ON p.account_id = a.id AND p.is_default WHERE a.id = \(accountID)
+            """).first.map {
             Account(accountId: try $0.decode(at: 0), name: try $0.decode(at: 1), displayName: try $0.decode(at: 2),
                     logoUrl: try $0.decode(at: 3), eventUrl: try $0.decode(at: 4), brandColor: try $0.decode(at: 12),
                     supportEmail: try $0.decode(at: 13), supportUrl: try $0.decode(at: 14), privacyPolicyUrl: try $0.decode(at: 15),

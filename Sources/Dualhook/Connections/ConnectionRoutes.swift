@@ -28,17 +28,16 @@ enum ConnectionRoutes {
             }
         }
         var filter = SQLFilter()
-        filter.add("c.account_id = ?", context.account.accountID)
-        filter.add("c.tenant_id = ?", ifGiven: query["tenantId"])
-        filter.add("c.waba_id = ?", ifGiven: query["wabaId"])
-        filter.add("c.phone_number_id = ?", ifGiven: query["phoneNumberId"])
-        filter.add("c.status = ?", ifGiven: query["status"])
+        filter.add("c.account_id = \(context.account.accountID)")
+        filter.add(ifGiven: query["tenantId"]) { "c.tenant_id = \($0)" }
+        filter.add(ifGiven: query["wabaId"]) { "c.waba_id = \($0)" }
+        filter.add(ifGiven: query["phoneNumberId"]) { "c.phone_number_id = \($0)" }
+        filter.add(ifGiven: query["status"]) { "c.status = \($0)" }
         filter.after(page, createdAt: "c.created_at", id: "c.id")
-        let limit = filter.bind(page.limit + 1)
-        let rows = try context.connection.query("""
-            SELECT \(ConnectionView.columns) FROM \(ConnectionView.from)
-            WHERE \(filter.sql) ORDER BY c.created_at DESC, c.id DESC LIMIT \(limit)
-            """, filter.parameters).rows
+        let rows = try context.connection.sql("""
+            SELECT \(unescaped: ConnectionView.columns) FROM \(unescaped: ConnectionView.from)
+            WHERE \(filter.sql) ORDER BY c.created_at DESC, c.id DESC LIMIT \(page.limit + 1)
+            """).rows
         let items = try rows.prefix(page.limit).map { try ConnectionView.object($0) }
         var next: String?
         if rows.count > page.limit, let last = rows.prefix(page.limit).last {
@@ -73,9 +72,9 @@ enum ConnectionRoutes {
         guard (1...128).contains(token.count), token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
             throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be 1 to 128 printable ASCII characters without spaces")
         }
-        guard let row = try connection.query("""
-            SELECT waba_id, status, webhook_scope, phone_number_id FROM connections WHERE id = $1 AND account_id = $2
-            """, [id, accountID]).first else {
+        guard let row = try connection.sql("""
+            SELECT waba_id, status, webhook_scope, phone_number_id FROM connections WHERE id = \(id) AND account_id = \(accountID)
+            """).first else {
             throw APIError.notFound("connection \(id)")
         }
         let status: String = try row.decode(at: 1)
@@ -102,8 +101,7 @@ enum ConnectionRoutes {
     /// Queues the disconnection; a connection already disconnected answers the same.
     static func delete(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        guard let status = try context.connection.query("SELECT status FROM connections WHERE id = $1 AND account_id = $2",
-                                                        [id, context.account.accountID]).scalar(String.self) else {
+        guard let status = try context.connection.sql("SELECT status FROM connections WHERE id = \(id) AND account_id = \(context.account.accountID)").scalar(String.self) else {
             throw APIError.notFound("connection \(id)")
         }
         let live = ConnectionStatus(rawValue: status).map(ConnectionStatus.live.contains) ?? false

@@ -31,10 +31,10 @@ extension ConnectionStore {
     /// which is no change to announce.
     static func changeHealth(_ id: String, quietFirstReading: Bool = false, on tx: Connection,
                              _ change: (HealthSnapshot) -> (HealthSnapshot, tier: String?)) throws {
-        guard let row = try tx.query("""
-            SELECT \(ConnectionSubject.columns), \(healthColumns), c.health_checked_at IS NULL FROM connections c
-            WHERE c.id = $1 AND c.status IN ('active', 'suspended') FOR UPDATE
-            """, [id]).first else { return }
+        guard let row = try tx.sql("""
+            SELECT \(unescaped: ConnectionSubject.columns), \(unescaped: healthColumns), c.health_checked_at IS NULL FROM connections c
+            WHERE c.id = \(id) AND c.status IN ('active', 'suspended') FOR UPDATE
+            """).first else { return }
         let subject = try ConnectionSubject(row: row)
         let previous = try snapshot(row, at: ConnectionSubject.columnCount)
         let (current, tier) = change(previous)
@@ -63,11 +63,11 @@ extension ConnectionStore {
     /// The live connections of a WABA (those whose number matches `displayPhoneNumber`, when
     /// given).
     static func live(waba: String, displayPhoneNumber: String? = nil, on tx: Connection) throws -> [String] {
-        try tx.query("""
+        try tx.sql("""
             SELECT id FROM connections
-            WHERE waba_id = $1 AND status IN ('active', 'suspended') AND ($2::text IS NULL OR \(sameNumber("display_phone_number", "$2")))
+            WHERE waba_id = \(waba) AND status IN ('active', 'suspended') AND (\(displayPhoneNumber)::text IS NULL OR \(sameNumber("display_phone_number", displayPhoneNumber)))
             ORDER BY id
-            """, [waba, displayPhoneNumber]).rows.map { try $0.decode(String.self, at: 0) }
+            """).rows.map { try $0.decode(String.self, at: 0) }
     }
 }
 

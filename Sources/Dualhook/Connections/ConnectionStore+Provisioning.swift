@@ -57,7 +57,7 @@ extension ConnectionStore {
                 """)
             // The tenant onboarded a suspended number again: that is its way back to active.
             if previous == ConnectionStatus.suspended.rawValue,
-               let row = try tx.query("SELECT \(ConnectionSubject.columns) FROM connections c WHERE c.id = $1", [record.id]).first {
+               let row = try tx.sql("SELECT \(unescaped: ConnectionSubject.columns) FROM connections c WHERE c.id = \(record.id)").first {
                 try Outbox.emit(ConnectionResumed(reason: "onboarded_again"), about: try ConnectionSubject(row: row), on: tx)
             }
         }

@@ -9,17 +9,17 @@ extension ConnectionStore {
     /// was sent for is kept on the row). Suspended numbers get none.
     static func sendHeartbeatReminders(_ type: EventType, lead: TimeInterval, limit: Int, on tx: Connection) throws -> Int {
         let column = type == .heartbeatOverdue ? "heartbeat_overdue_for" : "heartbeat_due_soon_for"
-        let rows = try tx.query("""
-            UPDATE connections c SET \(column) = \(Heartbeat.cycle)
+        let rows = try tx.sql("""
+            UPDATE connections c SET \(unescaped: column) = \(unescaped: Heartbeat.cycle)
             FROM (SELECT c.id FROM connections c
                   WHERE c.status = 'active' AND c.connection_mode = 'coexistence'
-                    AND now() >= \(Heartbeat.cycle) + make_interval(secs => $3::float8 - $1::float8)
-                    AND c.\(column) IS DISTINCT FROM \(Heartbeat.cycle)
-                    AND ($2::bool OR c.heartbeat_overdue_for IS DISTINCT FROM \(Heartbeat.cycle))
-                  ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED) due
+                    AND now() >= \(unescaped: Heartbeat.cycle) + make_interval(secs => \(Heartbeat.period)::float8 - \(lead)::float8)
+                    AND c.\(unescaped: column) IS DISTINCT FROM \(unescaped: Heartbeat.cycle)
+                    AND (\(type == .heartbeatOverdue)::bool OR c.heartbeat_overdue_for IS DISTINCT FROM \(unescaped: Heartbeat.cycle))
+                  ORDER BY c.id LIMIT \(limit) FOR UPDATE SKIP LOCKED) due
             WHERE c.id = due.id
-            RETURNING \(ConnectionSubject.columns), \(Heartbeat.cycle) + make_interval(secs => $3::float8)
-            """, [lead, type == .heartbeatOverdue, Heartbeat.period, limit]).rows
+            RETURNING \(unescaped: ConnectionSubject.columns), \(unescaped: Heartbeat.cycle) + make_interval(secs => \(Heartbeat.period)::float8)
+            """).rows
         for row in rows {
             let due: Date = try row.decode(at: ConnectionSubject.columnCount)
             try Outbox.emit(ConnectionHeartbeat(dueAt: Response.timestamp(due)), type: type, about: try ConnectionSubject(row: row), on: tx)
@@ -29,10 +29,10 @@ extension ConnectionStore {
 
     /// The tenant opened the app: a new cycle, with `connection.heartbeat.confirmed`.
     static func confirmHeartbeat(_ id: String, on tx: Connection) throws {
-        guard let row = try tx.query("""
-            UPDATE connections c SET heartbeat_confirmed_at = now(), updated_at = now() WHERE c.id = $1
-            RETURNING \(ConnectionSubject.columns), now() + make_interval(secs => $2)
-            """, [id, Heartbeat.period]).first else { return }
+        guard let row = try tx.sql("""
+            UPDATE connections c SET heartbeat_confirmed_at = now(), updated_at = now() WHERE c.id = \(id)
+            RETURNING \(unescaped: ConnectionSubject.columns), now() + make_interval(secs => \(Heartbeat.period))
+            """).first else { return }
         let due: Date = try row.decode(at: ConnectionSubject.columnCount)
         try Outbox.emit(ConnectionHeartbeat(dueAt: Response.timestamp(due)), type: .heartbeatConfirmed,
                         about: try ConnectionSubject(row: row), on: tx)
@@ -41,15 +41,15 @@ extension ConnectionStore {
     /// `connection.token_expiring` for live connections whose token expires within `notice`
     /// seconds, once per token, at most `limit`.
     static func announceExpiringTokens(notice: TimeInterval, limit: Int, on tx: Connection) throws -> Int {
-        let rows = try tx.query("""
+        let rows = try tx.sql("""
             UPDATE connections c SET token_expiring_notified_at = now()
             FROM (SELECT id FROM connections
                   WHERE status IN ('active', 'suspended') AND token_expires_at IS NOT NULL AND token_expiring_notified_at IS NULL
-                    AND token_expires_at > now() AND token_expires_at <= now() + make_interval(secs => $1)
-                  ORDER BY token_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+                    AND token_expires_at > now() AND token_expires_at <= now() + make_interval(secs => \(notice))
+                  ORDER BY token_expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) due
             WHERE c.id = due.id
-            RETURNING \(ConnectionSubject.columns), c.token_expires_at
-            """, [notice, limit]).rows
+            RETURNING \(unescaped: ConnectionSubject.columns), c.token_expires_at
+            """).rows
         for row in rows {
             let expires: Date = try row.decode(at: ConnectionSubject.columnCount)
             try Outbox.emit(ConnectionTokenExpiring(tokenExpiresAt: Response.timestamp(expires)), about: try ConnectionSubject(row: row), on: tx)

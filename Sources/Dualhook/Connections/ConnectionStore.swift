@@ -9,12 +9,12 @@ enum ConnectionStore {
     /// Ends a live connection with `connection.disconnected`. False when it was not live.
     @discardableResult
     static func disconnect(_ id: String, reason: DisconnectReason, on tx: Connection) throws -> Bool {
-        guard let row = try tx.query("""
-            UPDATE connections c SET status = 'disconnected', disconnect_reason = $2, disconnected_at = now(), updated_at = now(),
+        guard let row = try tx.sql("""
+            UPDATE connections c SET status = 'disconnected', disconnect_reason = \(reason.rawValue), disconnected_at = now(), updated_at = now(),
                 access_token = NULL, webhook_verify_token = NULL, registration_pin = NULL
-            WHERE c.id = $1 AND c.status = ANY($3)
-            RETURNING \(ConnectionSubject.columns)
-            """, [id, reason.rawValue, ConnectionStatus.disconnected.predecessors]).first else { return false }
+            WHERE c.id = \(id) AND c.status = ANY(\(ConnectionStatus.disconnected.predecessors))
+            RETURNING \(unescaped: ConnectionSubject.columns)
+            """).first else { return false }
         try Outbox.emit(ConnectionDisconnected(reason: reason), about: try ConnectionSubject(row: row), on: tx)
         return true
     }
@@ -23,12 +23,12 @@ enum ConnectionStore {
     /// number matches `displayPhoneNumber`, when given), each with `connection.suspended`.
     @discardableResult
     static func suspend(waba: String, displayPhoneNumber: String?, reason: String, on tx: Connection) throws -> Int {
-        let rows = try tx.query("""
+        let rows = try tx.sql("""
             UPDATE connections c SET status = 'suspended', suspended_at = now(), updated_at = now()
-            WHERE c.waba_id = $1 AND c.status = ANY($3) AND c.connection_mode = 'coexistence'
-              AND ($2::text IS NULL OR \(sameNumber("c.display_phone_number", "$2")))
-            RETURNING \(ConnectionSubject.columns)
-            """, [waba, displayPhoneNumber, ConnectionStatus.suspended.predecessors]).rows
+            WHERE c.waba_id = \(waba) AND c.status = ANY(\(ConnectionStatus.suspended.predecessors)) AND c.connection_mode = 'coexistence'
+              AND (\(displayPhoneNumber)::text IS NULL OR \(sameNumber("c.display_phone_number", displayPhoneNumber)))
+            RETURNING \(unescaped: ConnectionSubject.columns)
+            """).rows
         for row in rows { try Outbox.emit(ConnectionSuspended(reason: reason), about: try ConnectionSubject(row: row), on: tx) }
         return rows.count
     }
@@ -36,68 +36,67 @@ enum ConnectionStore {
     /// `suspended` → `active`, each with `connection.resumed`: nothing is onboarded again.
     @discardableResult
     static func resume(waba: String, displayPhoneNumber: String?, reason: String, on tx: Connection) throws -> Int {
-        let rows = try tx.query("""
+        let rows = try tx.sql("""
             UPDATE connections c SET status = 'active', suspended_at = NULL, updated_at = now()
-            WHERE c.waba_id = $1 AND c.status = ANY($3)
-              AND ($2::text IS NULL OR \(sameNumber("c.display_phone_number", "$2")))
-            RETURNING \(ConnectionSubject.columns)
-            """, [waba, displayPhoneNumber, ConnectionStatus.active.predecessors]).rows
+            WHERE c.waba_id = \(waba) AND c.status = ANY(\(ConnectionStatus.active.predecessors))
+              AND (\(displayPhoneNumber)::text IS NULL OR \(sameNumber("c.display_phone_number", displayPhoneNumber)))
+            RETURNING \(unescaped: ConnectionSubject.columns)
+            """).rows
         for row in rows { try Outbox.emit(ConnectionResumed(reason: reason), about: try ConnectionSubject(row: row), on: tx) }
         return rows.count
     }
 
     /// An `unknown` number Meta has settled, with `connection.mode_resolved`.
     static func settleMode(_ id: String, mode: ConnectionMode, on tx: Connection) throws {
-        guard let row = try tx.query("""
-            UPDATE connections c SET connection_mode = $2, registered = $3, updated_at = now()
-            WHERE c.id = $1 AND c.connection_mode = 'unknown'
-            RETURNING \(ConnectionSubject.columns)
-            """, [id, mode.rawValue, mode == .cloudAPI]).first else { return }
+        guard let row = try tx.sql("""
+            UPDATE connections c SET connection_mode = \(mode.rawValue), registered = \(mode == .cloudAPI), updated_at = now()
+            WHERE c.id = \(id) AND c.connection_mode = 'unknown'
+            RETURNING \(unescaped: ConnectionSubject.columns)
+            """).first else { return }
         try Outbox.emit(ConnectionModeResolved(connectionMode: mode.rawValue, previousMode: ConnectionMode.unknown.rawValue),
                         about: try ConnectionSubject(row: row), on: tx)
     }
 
     static func markRegistered(_ id: String, on connection: Connection) throws {
-        try connection.query("UPDATE connections SET registered = true, updated_at = now() WHERE id = $1", [id])
+        try connection.sql("UPDATE connections SET registered = true, updated_at = now() WHERE id = \(id)")
     }
 
     /// Kept before Meta sets it, so a retry registers with the same PIN.
     static func keepRegistrationPin(_ id: String, sealed: String, on connection: Connection) throws {
-        try connection.query("UPDATE connections SET registration_pin = $2 WHERE id = $1", [id, sealed])
+        try connection.sql("UPDATE connections SET registration_pin = \(sealed) WHERE id = \(id)")
     }
 
     /// Coexistence: `sync_type` → Meta's `request_id`.
     static func recordSync(_ id: String, requestsJSON: String, on connection: Connection) throws {
-        try connection.query("UPDATE connections SET sync_requests = $2::jsonb, updated_at = now() WHERE id = $1", [id, requestsJSON])
+        try connection.sql("UPDATE connections SET sync_requests = \(requestsJSON)::jsonb, updated_at = now() WHERE id = \(id)")
     }
 
     /// The webhook configuration Meta accepted, on one connection.
     static func setWebhook(_ id: String, url: String, sealedVerifyToken: String, on connection: Connection) throws {
-        try connection.query("""
-            UPDATE connections SET webhook_override_url = $2, webhook_verify_token = $3, updated_at = now() WHERE id = $1
-            """, [id, url, sealedVerifyToken])
+        try connection.sql("""
+            UPDATE connections SET webhook_override_url = \(url), webhook_verify_token = \(sealedVerifyToken), updated_at = now() WHERE id = \(id)
+            """)
     }
 
     /// Where Meta sends the number's webhooks, as last read back.
     static func recordRouting(_ id: String, effectiveURL: String?, on connection: Connection) throws {
-        try connection.query("UPDATE connections SET routing_effective_url = $2, routing_checked_at = now() WHERE id = $1",
-                             [id, effectiveURL])
+        try connection.sql("UPDATE connections SET routing_effective_url = \(effectiveURL), routing_checked_at = now() WHERE id = \(id)")
     }
 
     /// A number Meta renamed (`phone_number_name_update` approved), found by its display number.
     static func rename(waba: String, displayPhoneNumber: String?, verifiedName: String, on tx: Connection) throws {
-        try tx.query("""
-            UPDATE connections SET verified_name = $2, updated_at = now()
-            WHERE waba_id = $1 AND status IN ('active', 'suspended') AND \(sameNumber("display_phone_number", "$3"))
-            """, [waba, verifiedName, displayPhoneNumber])
+        try tx.sql("""
+            UPDATE connections SET verified_name = \(verifiedName), updated_at = now()
+            WHERE waba_id = \(waba) AND status IN ('active', 'suspended') AND \(sameNumber("display_phone_number", displayPhoneNumber))
+            """)
     }
 
     /// SQL comparing two phone numbers by their digits (`+1 555-010-1234` = `15550101234`); a
     /// number without digits (or none) matches nothing.
-    static func sameNumber(_ column: String, _ parameter: String) -> String {
+    static func sameNumber(_ column: String, _ number: String?) -> PostgresQuery {
         """
-        (regexp_replace(COALESCE(\(parameter)::text, ''), '[^0-9]', '', 'g') <> ''
-         AND regexp_replace(COALESCE(\(column), ''), '[^0-9]', '', 'g') = regexp_replace(\(parameter)::text, '[^0-9]', '', 'g'))
+        (regexp_replace(COALESCE(\(number)::text, ''), '[^0-9]', '', 'g') <> ''
+         AND regexp_replace(COALESCE(\(unescaped: column), ''), '[^0-9]', '', 'g') = regexp_replace(\(number)::text, '[^0-9]', '', 'g'))
         """
     }
 }

@@ -60,8 +60,7 @@ enum ConnectionView {
 
     /// The account's connection, or 404 (another account's id is not found either).
     static func find(_ id: String, accountID: String, on connection: Connection) throws -> [String: Any?] {
-        guard let row = try connection.query("SELECT \(columns) FROM \(from) WHERE c.id = $1 AND c.account_id = $2",
-                                             [id, accountID]).first else {
+        guard let row = try connection.sql("SELECT \(unescaped: columns) FROM \(unescaped: from) WHERE c.id = \(id) AND c.account_id = \(accountID)").first else {
             throw APIError.notFound("connection \(id)")
         }
         return try object(row)

@@ -36,18 +36,17 @@ public struct Disconnect: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         try context.database.transaction { tx in
-            guard let waba = try tx.query("SELECT waba_id FROM connections WHERE id = $1 AND status IN ('active', 'suspended')",
-                                          [args.connectionId]).scalar(String.self) else { return }
-            try tx.query("SET LOCAL lock_timeout = '30s'")
-            _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || $1, 0))", [waba])
-            guard let row = try tx.query("""
+            guard let waba = try tx.sql("SELECT waba_id FROM connections WHERE id = \(args.connectionId) AND status IN ('active', 'suspended')").scalar(String.self) else { return }
+            try tx.sql("SET LOCAL lock_timeout = '30s'")
+            _ = try tx.sql("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || \(waba), 0))")
+            guard let row = try tx.sql("""
                 SELECT c.account_id, c.tenant_id, c.phone_number_id, c.access_token, c.session_id,
                        (SELECT s.metadata::text FROM onboarding_sessions s WHERE s.id = c.session_id),
                        (SELECT count(*) FROM connections o WHERE o.waba_id = c.waba_id AND o.status IN ('active', 'suspended')
                           AND o.id <> c.id),
                        c.webhook_scope
-                FROM connections c WHERE c.id = $1 AND c.status IN ('active', 'suspended') FOR UPDATE
-                """, [args.connectionId]).first else { return }
+                FROM connections c WHERE c.id = \(args.connectionId) AND c.status IN ('active', 'suspended') FOR UPDATE
+                """).first else { return }
             if args.unsubscribe ?? true {
                 let token = try vault.openText(try row.decode(at: 3), associatedData: args.connectionId)
                 do {

@@ -29,10 +29,10 @@ public struct RegisterNumber: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({
-            try $0.query("""
+            try $0.sql("""
                 SELECT phone_number_id, access_token, registration_pin FROM connections
-                WHERE id = $1 AND status = 'active' AND connection_mode = 'cloud_api' AND NOT registered
-                """, [args.connectionId]).first
+                WHERE id = \(args.connectionId) AND status = 'active' AND connection_mode = 'cloud_api' AND NOT registered
+                """).first
         }) else { return }
         let phoneID: String = try row.decode(at: 0)
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)

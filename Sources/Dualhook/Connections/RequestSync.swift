@@ -51,10 +51,10 @@ public struct RequestSync: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({
-            try $0.query("""
+            try $0.sql("""
                 SELECT phone_number_id, access_token, sync_requests::text, created_at FROM connections
-                WHERE id = $1 AND status = 'active' AND connection_mode = 'coexistence'
-                """, [args.connectionId]).first
+                WHERE id = \(args.connectionId) AND status = 'active' AND connection_mode = 'coexistence'
+                """).first
         }) else { return }
         let createdAt: Date = try row.decode(at: 3)
         guard Date().timeIntervalSince(createdAt) < RequestSync.window else {

@@ -26,10 +26,10 @@ public struct ResolveMode: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({ connection in
-            try connection.query("""
+            try connection.sql("""
                 SELECT phone_number_id, access_token, registration_pin FROM connections
-                WHERE id = $1 AND status = 'active' AND connection_mode = 'unknown'
-                """, [args.connectionId]).first
+                WHERE id = \(args.connectionId) AND status = 'active' AND connection_mode = 'unknown'
+                """).first
         }) else { return }  // settled, or disconnected
         let phoneID: String = try row.decode(at: 0)
         let token = try vault.openText(try row.decode(at: 1), associatedData: args.connectionId)

@@ -30,9 +30,9 @@ enum RevealRoutes {
         let requested = Array(Set(types)).sorted()
         let id = context.request.parameters["id"] ?? ""
         let connection = context.connection
-        guard let row = try connection.query("""
-            SELECT access_token, webhook_verify_token, registration_pin, status FROM connections WHERE id = $1 AND account_id = $2
-            """, [id, context.account.accountID]).first else {
+        guard let row = try connection.sql("""
+            SELECT access_token, webhook_verify_token, registration_pin, status FROM connections WHERE id = \(id) AND account_id = \(context.account.accountID)
+            """).first else {
             throw APIError.notFound("connection \(id)")
         }
         // Disconnecting erases a connection's secrets (after Meta was told); nothing is left to show.
@@ -42,11 +42,11 @@ enum RevealRoutes {
 
         // The key's budget: reveals of the last hour, counted under a per-key lock.
         let keyID = context.account.keyID
-        _ = try connection.query("SELECT pg_advisory_xact_lock(hashtextextended('reveal:' || $1, 0))", [keyID])
-        let window = try connection.query("""
+        _ = try connection.sql("SELECT pg_advisory_xact_lock(hashtextextended('reveal:' || \(keyID), 0))")
+        let window = try connection.sql("""
             SELECT count(*)::int, extract(epoch FROM min(created_at) + interval '1 hour')::bigint
-            FROM secret_reveal_events WHERE api_key_id = $1 AND created_at > now() - interval '1 hour'
-            """, [keyID]).first!
+            FROM secret_reveal_events WHERE api_key_id = \(keyID) AND created_at > now() - interval '1 hour'
+            """).first!
         let used: Int = try window.decode(at: 0)
         let now = Int64(Date().timeIntervalSince1970)
         let reset = try window.decode(Int64?.self, at: 1) ?? now + 3600
@@ -85,16 +85,15 @@ enum RevealRoutes {
         let page = try Pagination(query: query)
         let since = try Timestamps.since(query)
         var filter = SQLFilter()
-        filter.add("account_id = ?", context.account.accountID)
-        filter.add("connection_id = ?", ifGiven: query["connectionId"])
-        filter.add("api_key_id = ?", ifGiven: query["keyId"])
-        filter.add("created_at >= ?", ifGiven: since)
+        filter.add("account_id = \(context.account.accountID)")
+        filter.add(ifGiven: query["connectionId"]) { "connection_id = \($0)" }
+        filter.add(ifGiven: query["keyId"]) { "api_key_id = \($0)" }
+        filter.add(ifGiven: since) { "created_at >= \($0)" }
         filter.after(page, createdAt: "created_at", id: "id")
-        let limit = filter.bind(page.limit + 1)
-        let rows = try context.connection.query("""
+        let rows = try context.connection.sql("""
             SELECT id, api_key_id, connection_id, secret_types::text, client_ip, created_at FROM secret_reveal_events
-            WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """, filter.parameters).rows
+            WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit + 1)
+            """).rows
         let items: [[String: Any?]] = try rows.prefix(page.limit).map {
             ["revealId": try $0.decode(String.self, at: 0), "keyId": try $0.decode(String.self, at: 1),
              "connectionId": try $0.decode(String.self, at: 2), "secretTypes": PostgresTextArray.parse(try $0.decode(String.self, at: 3)),

@@ -22,12 +22,11 @@ enum TenantRoutes {
     static func list(_ context: APIContext) throws -> Response {
         let page = try Pagination(query: context.request.query)
         var filter = SQLFilter()
-        filter.add("t.account_id = ?", context.account.accountID)
+        filter.add("t.account_id = \(context.account.accountID)")
         filter.after(page, createdAt: "t.created_at", id: "t.tenant_id")
-        let limit = filter.bind(page.limit + 1)
-        let rows = try context.connection.query("""
-            SELECT \(columns) FROM tenants t WHERE \(filter.sql) ORDER BY t.created_at DESC, t.tenant_id DESC LIMIT \(limit)
-            """, filter.parameters).rows
+        let rows = try context.connection.sql("""
+            SELECT \(unescaped: columns) FROM tenants t WHERE \(filter.sql) ORDER BY t.created_at DESC, t.tenant_id DESC LIMIT \(page.limit + 1)
+            """).rows
         let items = try rows.prefix(page.limit).map(object)
         var next: String?
         if rows.count > page.limit, let last = rows.prefix(page.limit).last {
@@ -38,15 +37,14 @@ enum TenantRoutes {
 
     static func get(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["tenantId"] ?? ""
-        guard let row = try context.connection.query("SELECT \(columns) FROM tenants t WHERE t.account_id = $1 AND t.tenant_id = $2",
-                                                     [context.account.accountID, id]).first else {
+        guard let row = try context.connection.sql("SELECT \(unescaped: columns) FROM tenants t WHERE t.account_id = \(context.account.accountID) AND t.tenant_id = \(id)").first else {
             throw APIError.notFound("tenant \(id)")
         }
         var tenant = try object(row)
-        tenant["connections"] = try context.connection.query("""
-            SELECT \(ConnectionView.columns) FROM \(ConnectionView.from)
-            WHERE c.account_id = $1 AND c.tenant_id = $2 ORDER BY c.created_at DESC, c.id DESC LIMIT 1000
-            """, [context.account.accountID, id]).rows.map { try ConnectionView.object($0) }
+        tenant["connections"] = try context.connection.sql("""
+            SELECT \(unescaped: ConnectionView.columns) FROM \(unescaped: ConnectionView.from)
+            WHERE c.account_id = \(context.account.accountID) AND c.tenant_id = \(id) ORDER BY c.created_at DESC, c.id DESC LIMIT 1000
+            """).rows.map { try ConnectionView.object($0) }
         return JSONResponse.make(200, tenant)
     }
 }

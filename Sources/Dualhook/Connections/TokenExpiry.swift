@@ -21,7 +21,7 @@ public struct TokenExpiry: JobKind {
             try context.database.transaction { try ConnectionStore.announceExpiringTokens(notice: TokenExpiry.notice, limit: 500, on: $0) }
         }
         let expired = try context.database.withConnection { connection -> Int in
-            let ids = try connection.query("""
+            let ids = try connection.sql("""
                 SELECT id FROM connections WHERE status IN ('active', 'suspended') AND token_expires_at <= now()
                 ORDER BY token_expires_at LIMIT 5000
                 """).rows.map { try $0.decode(String.self, at: 0) }

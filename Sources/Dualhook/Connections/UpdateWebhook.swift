@@ -38,35 +38,34 @@ public struct UpdateWebhook: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let target = args.phoneNumberId ?? args.wabaId
         try context.database.transaction { tx in
-            try tx.query("SET LOCAL lock_timeout = '30s'")
-            _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || $1, 0))", [args.wabaId])
-            guard let wanted = try tx.query("""
-                SELECT version, webhook_override_url, webhook_verify_token, applied_version FROM webhook_updates WHERE target = $1
-                """, [target]).first else { return }
+            try tx.sql("SET LOCAL lock_timeout = '30s'")
+            _ = try tx.sql("SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || \(args.wabaId), 0))")
+            guard let wanted = try tx.sql("""
+                SELECT version, webhook_override_url, webhook_verify_token, applied_version FROM webhook_updates WHERE target = \(target)
+                """).first else { return }
             let version: Int = try wanted.decode(at: 0)
             guard try wanted.decode(Int?.self, at: 3) != version else { return }  // already applied by an earlier job
             let url: String = try wanted.decode(at: 1)
             let verifyToken = try vault.openText(try wanted.decode(at: 2), associatedData: UpdateWebhook.associatedData(target: target))
             func failed(_ error: String) throws {
-                try tx.query("UPDATE webhook_updates SET status = 'failed', error = $3, updated_at = now() WHERE target = $1 AND version = $2",
-                             [target, version, error])
+                try tx.sql("UPDATE webhook_updates SET status = 'failed', error = \(error), updated_at = now() WHERE target = \(target) AND version = \(version)")
             }
-            guard let holder = try tx.query("""
-                SELECT id, access_token FROM connections WHERE waba_id = $1 AND status = 'active'
-                ORDER BY id = $2 DESC, created_at DESC LIMIT 1
-                """, [args.wabaId, args.connectionId]).first else {
+            guard let holder = try tx.sql("""
+                SELECT id, access_token FROM connections WHERE waba_id = \(args.wabaId) AND status = 'active'
+                ORDER BY id = \(args.connectionId) DESC, created_at DESC LIMIT 1
+                """).first else {
                 return try failed("the WABA has no active connection")
             }
             let token = try vault.openText(try holder.decode(at: 1), associatedData: try holder.decode(String.self, at: 0))
             let routing = WebhookRouting(graph: graph, token: token, deadline: context.deadline)
             // The connections this configuration routes: the number's own, or every sibling
             // routed by the WABA (a number with its own override keeps it).
-            let routed = try tx.query("""
+            let routed = try tx.sql("""
                 SELECT id, phone_number_id FROM connections
-                WHERE waba_id = $1 AND status = 'active' AND ($2::text IS NULL OR phone_number_id = $2) AND
-                      ($2::text IS NOT NULL OR webhook_scope = 'waba')
+                WHERE waba_id = \(args.wabaId) AND status = 'active' AND (\(args.phoneNumberId)::text IS NULL OR phone_number_id = \(args.phoneNumberId)) AND
+                      (\(args.phoneNumberId)::text IS NOT NULL OR webhook_scope = 'waba')
                 ORDER BY id FOR UPDATE
-                """, [args.wabaId, args.phoneNumberId]).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+                """).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
             do {
                 if let phone = args.phoneNumberId {
                     try routing.setPhoneOverride(phone: phone, waba: args.wabaId, url: url, verifyToken: verifyToken)
@@ -90,11 +89,11 @@ public struct UpdateWebhook: JobKind {
                                                on: tx)
             }
             try refreshRouting(routed, routing: routing, on: tx, context: context)
-            try tx.query("""
-                UPDATE webhook_updates SET applied_version = $2, updated_at = now(),
-                    status = CASE WHEN version = $2 THEN 'applied' ELSE status END
-                WHERE target = $1
-                """, [target, version])
+            try tx.sql("""
+                UPDATE webhook_updates SET applied_version = \(version), updated_at = now(),
+                    status = CASE WHEN version = \(version) THEN 'applied' ELSE status END
+                WHERE target = \(target)
+                """)
         }
     }
 

@@ -21,12 +21,11 @@ enum EventEndpointStore {
 
     static func list(accountID: String, page: Pagination, on connection: Connection) throws -> Page<EventEndpoint> {
         var filter = SQLFilter()
-        filter.add("account_id = ?", accountID)
+        filter.add("account_id = \(accountID)")
         filter.after(page, createdAt: "created_at", id: "id")
-        let limit = filter.bind(page.limit + 1)
-        let rows = try connection.query("""
-            SELECT \(EventEndpoint.columns) FROM event_endpoints WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """, filter.parameters).rows
+        let rows = try connection.sql("""
+            SELECT \(unescaped: EventEndpoint.columns) FROM event_endpoints WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit + 1)
+            """).rows
         let endpoints = try rows.prefix(page.limit).map(EventEndpoint.init)
         let next = rows.count > page.limit ? endpoints.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.endpointId) } : nil
         return Page(data: endpoints, nextCursor: next)

@@ -71,16 +71,15 @@ enum EventRoutes {
         }
         let since = try Timestamps.since(query)
         var filter = SQLFilter()
-        filter.add("account_id = ?", context.account.accountID)
-        filter.add("type = ?", ifGiven: query["type"])
-        filter.add("delivery_status = ?", ifGiven: query["deliveryStatus"])
-        filter.add("data->>'tenantId' = ?", ifGiven: query["tenantId"])
-        filter.add("created_at >= ?", ifGiven: since)
+        filter.add("account_id = \(context.account.accountID)")
+        filter.add(ifGiven: query["type"]) { "type = \($0)" }
+        filter.add(ifGiven: query["deliveryStatus"]) { "delivery_status = \($0)" }
+        filter.add(ifGiven: query["tenantId"]) { "data->>'tenantId' = \($0)" }
+        filter.add(ifGiven: since) { "created_at >= \($0)" }
         filter.after(page, createdAt: "created_at", id: "id")
-        let limit = filter.bind(page.limit + 1)
-        let rows = try context.connection.query("""
-            SELECT \(columns) FROM events WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """, filter.parameters).rows
+        let rows = try context.connection.sql("""
+            SELECT \(unescaped: columns) FROM events WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit + 1)
+            """).rows
         let events = try withDeliveries(try rows.prefix(page.limit).map(event), on: context.connection)
         let next = rows.count > page.limit ? events.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.id) } : nil
         return .json(200, Page(data: events, nextCursor: next))
@@ -88,15 +87,14 @@ enum EventRoutes {
 
     static func get(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        guard let row = try context.connection.query("SELECT \(columns) FROM events WHERE id = $1 AND account_id = $2",
-                                                     [id, context.account.accountID]).first else {
+        guard let row = try context.connection.sql("SELECT \(unescaped: columns) FROM events WHERE id = \(id) AND account_id = \(context.account.accountID)").first else {
             throw APIError.notFound("event \(id)")
         }
         var found = try withDeliveries([try event(row)], on: context.connection)[0]
-        found.attempts = try context.connection.query("""
+        found.attempts = try context.connection.sql("""
             SELECT attempted_at, endpoint_id, url, status_code, duration_ms, error, response_body FROM event_attempts
-            WHERE event_id = $1 ORDER BY id
-            """, [id]).rows.map {
+            WHERE event_id = \(id) ORDER BY id
+            """).rows.map {
             Attempt(attemptedAt: try $0.decode(at: 0), endpointId: try $0.decode(at: 1), url: try $0.decode(at: 2),
                     statusCode: try $0.decode(at: 3), durationMs: (try $0.decode(Double.self, at: 4) * 10).rounded() / 10,
                     error: try $0.decode(at: 5), responseBody: try $0.decode(at: 6))

@@ -10,8 +10,7 @@ enum Outbox {
     @discardableResult
     static func emit(type: EventType, accountID: String, dataJSON: String, on connection: Connection) throws -> String {
         let id = Identifiers.make("evt")
-        try connection.query("INSERT INTO events (id, account_id, type, data) VALUES ($1, $2, $3, $4::jsonb)",
-                             [id, accountID, type.rawValue, PostgresRawJSON(dataJSON)])
+        try connection.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(id), \(accountID), \(type.rawValue), \(PostgresRawJSON(dataJSON))::jsonb)")
         // The insert trigger queued the delivery; its workers are woken after the commit.
         JobQueue.wake(DeliverEvent.queue, after: connection)
         countOutcome(type, dataJSON: dataJSON, after: connection)

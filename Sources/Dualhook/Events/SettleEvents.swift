@@ -21,7 +21,7 @@ public struct SettleEvents: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let total = try context.inBatches(of: 500) {
             try context.database.withConnection { connection in
-                try connection.query("""
+                try connection.sql("""
                     WITH lost AS (
                         SELECT d.event_id, d.endpoint_id FROM event_deliveries d
                         WHERE d.status = 'pending' AND d.event_created_at < now() - interval '10 minutes'

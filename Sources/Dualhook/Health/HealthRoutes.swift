@@ -22,8 +22,7 @@ enum HealthRoutes {
 
     static func refresh(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        guard let status = try context.connection.query("SELECT status FROM connections WHERE id = $1 AND account_id = $2",
-                                                        [id, context.account.accountID]).scalar(String.self) else {
+        guard let status = try context.connection.sql("SELECT status FROM connections WHERE id = \(id) AND account_id = \(context.account.accountID)").scalar(String.self) else {
             throw APIError.notFound("connection \(id)")
         }
         guard status == ConnectionStatus.active.rawValue else {

@@ -22,12 +22,12 @@ public struct HealthSweep: JobKind {
         var queued = 0
         while !context.isCancelled {
             let ids = try context.database.withConnection { connection in
-                try connection.query("""
+                try connection.sql("""
                     SELECT id FROM connections
-                    WHERE status = 'active' AND id > $1
-                      AND (health_checked_at IS NULL OR health_checked_at < now() - make_interval(secs => $2))
-                    ORDER BY id LIMIT $3
-                    """, [after, args.intervalSeconds, HealthSweep.batch]).rows.map { try $0.decode(String.self, at: 0) }
+                    WHERE status = 'active' AND id > \(after)
+                      AND (health_checked_at IS NULL OR health_checked_at < now() - make_interval(secs => \(args.intervalSeconds)))
+                    ORDER BY id LIMIT \(HealthSweep.batch)
+                    """).rows.map { try $0.decode(String.self, at: 0) }
             }
             guard let last = ids.last else { break }
             queued += try context.database.withConnection { connection in

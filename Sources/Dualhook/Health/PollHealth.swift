@@ -38,8 +38,7 @@ public struct PollHealth: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({
-            try $0.query("SELECT phone_number_id, access_token FROM connections WHERE id = $1 AND status = 'active'",
-                         [args.connectionId]).first
+            try $0.sql("SELECT phone_number_id, access_token FROM connections WHERE id = \(args.connectionId) AND status = 'active'").first
         }) else { return }
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
         let phone: GraphClient.PhoneNumber

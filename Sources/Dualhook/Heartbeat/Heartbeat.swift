@@ -52,9 +52,9 @@ public struct Heartbeat: JobKind {
 
     /// The API's confirm and the dashboard's share this.
     static func confirm(_ id: String, accountID: String, on connection: Connection) throws {
-        guard let row = try connection.query("""
-            SELECT status, connection_mode FROM connections WHERE id = $1 AND account_id = $2 FOR UPDATE
-            """, [id, accountID]).first else {
+        guard let row = try connection.sql("""
+            SELECT status, connection_mode FROM connections WHERE id = \(id) AND account_id = \(accountID) FOR UPDATE
+            """).first else {
             throw APIError.notFound("connection \(id)")
         }
         guard try row.decode(String.self, at: 0) == "active", try row.decode(String.self, at: 1) == "coexistence" else {

@@ -7,8 +7,7 @@ import Postgres
 /// describe them; fields Dualhook does not act on are only forwarded.
 enum ManagementState {
     static func apply(changeID: String, waba: String, field: String, value: [String: Any], on tx: Connection) throws {
-        guard try tx.query("UPDATE management_changes SET applied_at = now() WHERE id = $1 AND applied_at IS NULL RETURNING 1",
-                           [changeID]).first != nil else { return }
+        guard try tx.sql("UPDATE management_changes SET applied_at = now() WHERE id = \(changeID) AND applied_at IS NULL RETURNING 1").first != nil else { return }
         func text(_ key: String) -> String? { ManagementState.text(value[key]) }
         switch field {
         case "account_update":

@@ -36,10 +36,10 @@ public struct ProcessManagementChange: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let change = try context.database.withConnection({ connection in
-            try connection.query("""
+            try connection.sql("""
                 SELECT waba_id, field, value::text, forward_status, received_at, value_raw, entry_time
-                FROM management_changes WHERE id = $1
-                """, [args.changeId]).first
+                FROM management_changes WHERE id = \(args.changeId)
+                """).first
         }) else { return }
         let waba: String = try change.decode(at: 0)
         let field: String = try change.decode(at: 1)
@@ -53,7 +53,7 @@ public struct ProcessManagementChange: JobKind {
         }
         guard let target else {
             try context.database.withConnection {
-                try $0.query("UPDATE management_changes SET forward_status = 'no_connection' WHERE id = $1", [args.changeId])
+                try $0.sql("UPDATE management_changes SET forward_status = 'no_connection' WHERE id = \(args.changeId)")
             }
             return
         }
@@ -81,11 +81,11 @@ public struct ProcessManagementChange: JobKind {
         let status = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
         Counters.shared.add("dualhook_management_forwards_total", [("outcome", status == "pending" ? "retry" : status)])
         try context.database.withConnection {
-            try $0.query("""
-                UPDATE management_changes SET forward_status = $2, forward_attempts = forward_attempts + 1, last_error = $3,
-                    forwarded_at = CASE WHEN $2 = 'delivered' THEN now() END, account_id = $4, connection_id = $5
-                WHERE id = $1
-                """, [args.changeId, status, error, target.accountID, target.connectionID])
+            try $0.sql("""
+                UPDATE management_changes SET forward_status = \(status), forward_attempts = forward_attempts + 1, last_error = \(error),
+                    forwarded_at = CASE WHEN \(status) = 'delivered' THEN now() END, account_id = \(target.accountID), connection_id = \(target.connectionID)
+                WHERE id = \(args.changeId)
+                """)
         }
         if let error {
             if context.isLastAttempt { throw JobError.discard("forward failed: \(error)") }
@@ -97,11 +97,11 @@ public struct ProcessManagementChange: JobKind {
     /// WABA's oldest live connection; its URL is the WABA's.
     static func target(waba: String, value: [String: Any], vault: Vault, on tx: Connection) throws -> Target? {
         let phone = value["phone_number_id"] as? String ?? (value["phone_number_id"] as? NSNumber)?.stringValue
-        guard let row = try tx.query("""
-            SELECT c.account_id, c.id, c.webhook_override_url, \(SigningSecrets.validSQL(account: "c.account_id"))
-            FROM connections c WHERE c.waba_id = $1 AND c.status IN ('active', 'suspended')
-            ORDER BY c.phone_number_id = $2 DESC, c.created_at LIMIT 1
-            """, [waba, phone ?? ""]).first else { return nil }
+        guard let row = try tx.sql("""
+            SELECT c.account_id, c.id, c.webhook_override_url, \(unescaped: SigningSecrets.validSQL(account: "c.account_id"))
+            FROM connections c WHERE c.waba_id = \(waba) AND c.status IN ('active', 'suspended')
+            ORDER BY c.phone_number_id = \(phone ?? "") DESC, c.created_at LIMIT 1
+            """).first else { return nil }
         let account: String = try row.decode(at: 0)
         let secrets = try SigningSecrets.openAll(try row.decode(at: 3), accountID: account, vault: vault)
         guard !secrets.isEmpty else { throw SigningSecrets.Malformed(accountID: account) }

@@ -21,7 +21,7 @@ public struct ExpireSessions: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let total = try context.inBatches(of: 500) {
             try context.database.transaction { tx in
-                let count = try tx.query("""
+                let count = try tx.sql("""
                     WITH due AS (
                         SELECT id FROM onboarding_sessions
                         WHERE status IN ('created', 'opened') AND expires_at < now()
@@ -42,7 +42,7 @@ public struct ExpireSessions: JobKind {
         }
         if total > 0 { context.logger.info("expired onboarding sessions", ["count": total]) }
         let stuck = try context.database.transaction { tx in
-            let count = try tx.query("""
+            let count = try tx.sql("""
                 WITH due AS (
                     SELECT id FROM onboarding_sessions
                     WHERE status = 'exchanging' AND exchanging_since < now() - interval '15 minutes'

@@ -28,7 +28,7 @@ struct OnboardingSession {
 
     /// Locks the session's row for the request's transaction.
     static func find(token: String, on connection: Connection) throws -> OnboardingSession? {
-        try connection.query("""
+        try connection.sql("""
             SELECT s.id, s.account_id, s.tenant_id, s.status, s.expires_at < now(), s.coexistence, s.failure_reason,
                    s.success_redirect_url, s.failure_redirect_url, s.cancel_redirect_url, s.metadata::text,
                    a.display_name, a.logo_url, t.name, s.locale, s.cancelled_by, s.webhook_check,
@@ -36,9 +36,9 @@ struct OnboardingSession {
             FROM onboarding_sessions s
             JOIN accounts a ON a.id = s.account_id
             JOIN tenants t ON t.account_id = s.account_id AND t.tenant_id = s.tenant_id
-            WHERE s.token_hash = $1
+            WHERE s.token_hash = \(Digest.sha256(token))
             FOR UPDATE OF s
-            """, [Digest.sha256(token)]).first.map {
+            """).first.map {
             OnboardingSession(
                 id: try $0.decode(at: 0), accountID: try $0.decode(at: 1), tenantID: try $0.decode(at: 2), status: try $0.decode(at: 3),
                 expired: try $0.decode(at: 4), coexistence: try $0.decode(at: 5), failureReason: try $0.decode(at: 6),

@@ -57,12 +57,12 @@ enum PageRoutes {
         let session = try session(context)
         try requireOpen(session)
         if session.status == "created" {
-            try context.connection.query("UPDATE onboarding_sessions SET status = 'opened', opened_at = now() WHERE id = $1", [session.id])
+            try context.connection.sql("UPDATE onboarding_sessions SET status = 'opened', opened_at = now() WHERE id = \(session.id)")
             try Outbox.emit(type: .onboardingStarted, accountID: session.accountID, dataJSON: session.eventData(), on: context.connection)
         } else if session.status == "cancelled" {
-            try context.connection.query("""
-                UPDATE onboarding_sessions SET status = 'opened', failure_reason = NULL, cancelled_by = NULL WHERE id = $1
-                """, [session.id])
+            try context.connection.sql("""
+                UPDATE onboarding_sessions SET status = 'opened', failure_reason = NULL, cancelled_by = NULL WHERE id = \(session.id)
+                """)
         }
         return Response(status: 204)
     }
@@ -121,10 +121,10 @@ enum PageRoutes {
 
         let session = try session(context)
         try requireOpen(session)
-        try context.connection.query("""
+        try context.connection.sql("""
             UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now(), failure_reason = NULL, cancelled_by = NULL
-            WHERE id = $1
-            """, [session.id])
+            WHERE id = \(session.id)
+            """)
         let args = ExchangeCode.Args(
             sessionId: session.id,
             sealedCode: try context.configuration.vault.seal(code, associatedData: ExchangeCode.associatedData(sessionID: session.id)),
@@ -151,18 +151,18 @@ enum PageRoutes {
             return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
         }
         guard errorID != nil || errorMessage != nil else {
-            try context.connection.query("""
-                UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled', cancelled_by = 'end_user' WHERE id = $1
-                """, [session.id])
+            try context.connection.sql("""
+                UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled', cancelled_by = 'end_user' WHERE id = \(session.id)
+                """)
             var extra = ["reason": "cancelled"]
             if let step { extra["currentStep"] = step }
             try Outbox.emit(type: .onboardingFailed, accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
             return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
         }
         let detail = SignupErrorDetail(currentStep: step, errorMessage: errorMessage, errorId: errorID, metaSessionId: metaSessionID)
-        try context.connection.query("""
-            UPDATE onboarding_sessions SET status = 'failed', failure_reason = $2, failure_detail = $3::jsonb WHERE id = $1
-            """, [session.id, ProvisioningFailure.signupError, PostgresRawJSON(detail.json)])
+        try context.connection.sql("""
+            UPDATE onboarding_sessions SET status = 'failed', failure_reason = \(ProvisioningFailure.signupError), failure_detail = \(PostgresRawJSON(detail.json))::jsonb WHERE id = \(session.id)
+            """)
         var extra = ["reason": ProvisioningFailure.signupError]
         if let step { extra["currentStep"] = step }
         if let errorMessage { extra["errorMessage"] = errorMessage }

@@ -34,12 +34,12 @@ struct ProvisioningStore {
 
     func provisioning(_ id: String) throws -> Session? {
         guard let row = try database.withConnection({ connection in
-            try connection.query("""
+            try connection.sql("""
                 SELECT account_id, tenant_id, webhook_override_url, webhook_verify_token, exchanged_token,
                        registration_pins::text, metadata::text, coexistence, status, webhook_scope, token_expires_at, expires_at,
                        awaiting_since
-                FROM onboarding_sessions WHERE id = $1 AND status IN ('exchanging', 'awaiting_number')
-                """, [id]).first
+                FROM onboarding_sessions WHERE id = \(id) AND status IN ('exchanging', 'awaiting_number')
+                """).first
         }) else { return nil }
         let sealedPins = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(String.self, at: 5).utf8))
         var pins: [String: String] = [:]
@@ -69,18 +69,18 @@ struct ProvisioningStore {
     /// naming the holder's URL only when it is the same account's.
     func claim(waba: String, for session: Session) throws -> Claim {
         let found = try database.transaction { tx -> (account: String, url: String, sameTenant: Bool)? in
-            _ = try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('waba:' || $1, 0))", [waba])
-            let row = try tx.query("""
+            _ = try tx.sql("SELECT pg_advisory_xact_lock(hashtextextended('waba:' || \(waba), 0))")
+            let row = try tx.sql("""
                 (SELECT account_id, webhook_override_url, false FROM connections
-                 WHERE waba_id = $1 AND status IN ('active', 'suspended') AND (account_id, tenant_id) <> ($2, $3) LIMIT 1)
+                 WHERE waba_id = \(waba) AND status IN ('active', 'suspended') AND (account_id, tenant_id) <> (\(session.accountID), \(session.tenantID)) LIMIT 1)
                 UNION ALL
-                (SELECT account_id, webhook_override_url, (account_id, tenant_id) = ($2, $3) FROM onboarding_sessions
-                 WHERE waba_id = $1 AND status IN ('exchanging', 'awaiting_number') AND id <> $4
-                 ORDER BY (account_id, tenant_id) = ($2, $3) LIMIT 1)
+                (SELECT account_id, webhook_override_url, (account_id, tenant_id) = (\(session.accountID), \(session.tenantID)) FROM onboarding_sessions
+                 WHERE waba_id = \(waba) AND status IN ('exchanging', 'awaiting_number') AND id <> \(session.id)
+                 ORDER BY (account_id, tenant_id) = (\(session.accountID), \(session.tenantID)) LIMIT 1)
                 LIMIT 1
-                """, [waba, session.accountID, session.tenantID, session.id]).first
+                """).first
             if let row { return (try row.decode(at: 0), try row.decode(at: 1), try row.decode(at: 2)) }
-            try tx.query("UPDATE onboarding_sessions SET waba_id = $2 WHERE id = $1", [session.id, waba])
+            try tx.sql("UPDATE onboarding_sessions SET waba_id = \(waba) WHERE id = \(session.id)")
             return nil
         }
         guard let found else { return .claimed }
@@ -94,35 +94,32 @@ struct ProvisioningStore {
     func keep(token: String, expiresAt: Date?, for session: Session) throws {
         let sealed = try vault.seal(token, associatedData: ProvisioningStore.tokenAssociatedData(session.id))
         try database.withConnection {
-            try $0.query("UPDATE onboarding_sessions SET exchanged_token = $2, token_expires_at = $3 WHERE id = $1",
-                         [session.id, sealed, expiresAt])
+            try $0.sql("UPDATE onboarding_sessions SET exchanged_token = \(sealed), token_expires_at = \(expiresAt) WHERE id = \(session.id)")
         }
     }
 
     func keep(pin: String, phone: String, for session: Session) throws {
         let sealed = try vault.seal(pin, associatedData: ProvisioningStore.pinAssociatedData(session.id, phone: phone))
         try database.withConnection {
-            try $0.query("UPDATE onboarding_sessions SET registration_pins = registration_pins || jsonb_build_object($2::text, $3::text) WHERE id = $1",
-                         [session.id, phone, sealed])
+            try $0.sql("UPDATE onboarding_sessions SET registration_pins = registration_pins || jsonb_build_object(\(phone)::text, \(sealed)::text) WHERE id = \(session.id)")
         }
     }
 
     /// What else holds the WABA: live connections, and other onboardings provisioning it.
     func holders(waba: String, except sessionID: String) throws -> Int {
         try database.withConnection {
-            try $0.query("""
-                SELECT (SELECT count(*) FROM connections WHERE waba_id = $1 AND status IN ('active', 'suspended'))
-                     + (SELECT count(*) FROM onboarding_sessions WHERE waba_id = $1 AND status IN ('exchanging', 'awaiting_number')
-                          AND id <> $2)
-                """, [waba, sessionID]).scalar(Int.self) ?? 0
+            try $0.sql("""
+                SELECT (SELECT count(*) FROM connections WHERE waba_id = \(waba) AND status IN ('active', 'suspended'))
+                     + (SELECT count(*) FROM onboarding_sessions WHERE waba_id = \(waba) AND status IN ('exchanging', 'awaiting_number')
+                          AND id <> \(sessionID))
+                """).scalar(Int.self) ?? 0
         }
     }
 
     /// Which of these numbers are live in a connection already.
     func liveNumbers(_ ids: [String]) throws -> Set<String> {
         Set(try database.withConnection {
-            try $0.query("SELECT phone_number_id FROM connections WHERE phone_number_id = ANY($1) AND status IN ('active', 'suspended')",
-                         [ids])
+            try $0.sql("SELECT phone_number_id FROM connections WHERE phone_number_id = ANY(\(ids)) AND status IN ('active', 'suspended')")
                 .rows.map { try $0.decode(String.self, at: 0) }
         })
     }
@@ -132,15 +129,15 @@ struct ProvisioningStore {
     /// `completed`, `onboarding.completed`, and a mode poll for each `unknown` number.
     func complete(_ session: Session, waba: String, businessID: String?, token: String, numbers: [ProvisionedNumber]) throws {
         try database.transaction { tx in
-            guard try tx.query("""
-                SELECT 1 FROM onboarding_sessions WHERE id = $1 AND status IN ('exchanging', 'awaiting_number') FOR UPDATE
-                """, [session.id]).first != nil else { return }
+            guard try tx.sql("""
+                SELECT 1 FROM onboarding_sessions WHERE id = \(session.id) AND status IN ('exchanging', 'awaiting_number') FOR UPDATE
+                """).first != nil else { return }
             var stored: [(id: String, number: ProvisionedNumber)] = []
             for number in numbers {
-                let live = try tx.query("""
-                    SELECT id, (account_id, tenant_id) = ($2, $3) FROM connections
-                    WHERE phone_number_id = $1 AND status IN ('active', 'suspended') FOR UPDATE
-                    """, [number.phone.id, session.accountID, session.tenantID]).first
+                let live = try tx.sql("""
+                    SELECT id, (account_id, tenant_id) = (\(session.accountID), \(session.tenantID)) FROM connections
+                    WHERE phone_number_id = \(number.phone.id) AND status IN ('active', 'suspended') FOR UPDATE
+                    """).first
                 if let live, try !live.decode(Bool.self, at: 1) {
                     // Rolled back with the rest: the session fails, nothing of it is stored.
                     throw ProvisioningFailure(reason: ProvisioningFailure.wabaWebhookConflict,
@@ -162,18 +159,18 @@ struct ProvisioningStore {
             }
             // The override Meta just accepted is the WABA's, so every sibling routed by the WABA
             // carries it; with per-number routing the siblings keep their own.
-            let siblings = try tx.query("""
-                SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
+            let siblings = try tx.sql("""
+                SELECT id FROM connections WHERE waba_id = \(waba) AND status = 'active' AND account_id = \(session.accountID) AND tenant_id = \(session.tenantID)
                 ORDER BY created_at, id FOR UPDATE
-                """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
+                """).rows.map { try $0.decode(String.self, at: 0) }
             if session.webhookScope == .waba {
                 try configure(siblings.filter { id in !stored.contains { $0.id == id } }, like: session, on: tx)
             }
             let first = stored[0]
-            try tx.query("""
-                UPDATE onboarding_sessions SET status = 'completed', connection_id = $2, exchanged_token = NULL,
-                    registration_pins = '{}' WHERE id = $1
-                """, [session.id, first.id])
+            try tx.sql("""
+                UPDATE onboarding_sessions SET status = 'completed', connection_id = \(first.id), exchanged_token = NULL,
+                    registration_pins = '{}' WHERE id = \(session.id)
+                """)
             var data: [String: Any?] = [
                 "tenantId": session.tenantID, "sessionId": session.id, "connectionId": first.id, "wabaId": waba,
                 "phoneNumberId": first.number.phone.id, "businessId": businessID, "connectionMode": first.number.mode.rawValue,
@@ -216,10 +213,10 @@ struct ProvisioningStore {
                      overrideAccepted: Bool) throws {
         try database.transaction { tx in
             if overrideAccepted && session.webhookScope == .waba { try configureSiblings(of: session, waba: waba, on: tx) }
-            guard try tx.query("""
-                UPDATE onboarding_sessions SET status = 'awaiting_number', awaiting_since = now(), business_id = $2
-                WHERE id = $1 AND status = 'exchanging' RETURNING id
-                """, [session.id, businessID]).first != nil else { return }
+            guard try tx.sql("""
+                UPDATE onboarding_sessions SET status = 'awaiting_number', awaiting_since = now(), business_id = \(businessID)
+                WHERE id = \(session.id) AND status = 'exchanging' RETURNING id
+                """).first != nil else { return }
             let data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "wabaId": waba, "businessId": businessID,
                                         "webhookOverrideUrl": session.webhookOverrideURL]
             try Outbox.emit(type: .onboardingAwaitingNumber, accountID: session.accountID,
@@ -231,10 +228,10 @@ struct ProvisioningStore {
     }
 
     private func configureSiblings(of session: Session, waba: String, on tx: Connection) throws {
-        let siblings = try tx.query("""
-            SELECT id FROM connections WHERE waba_id = $1 AND status = 'active' AND account_id = $2 AND tenant_id = $3
+        let siblings = try tx.sql("""
+            SELECT id FROM connections WHERE waba_id = \(waba) AND status = 'active' AND account_id = \(session.accountID) AND tenant_id = \(session.tenantID)
             ORDER BY id FOR UPDATE
-            """, [waba, session.accountID, session.tenantID]).rows.map { try $0.decode(String.self, at: 0) }
+            """).rows.map { try $0.decode(String.self, at: 0) }
         try configure(siblings, like: session, on: tx)
     }
 
@@ -245,10 +242,10 @@ struct ProvisioningStore {
             if overrideAccepted && session.webhookScope == .waba {
                 try configureSiblings(of: session, waba: waba, on: tx)
             }
-            guard try tx.query("""
-                UPDATE onboarding_sessions SET status = 'failed', failure_reason = $2, exchanged_token = NULL, registration_pins = '{}'
-                WHERE id = $1 AND status IN ('exchanging', 'awaiting_number') RETURNING id
-                """, [session.id, failure.reason]).first != nil else { return }
+            guard try tx.sql("""
+                UPDATE onboarding_sessions SET status = 'failed', failure_reason = \(failure.reason), exchanged_token = NULL, registration_pins = '{}'
+                WHERE id = \(session.id) AND status IN ('exchanging', 'awaiting_number') RETURNING id
+                """).first != nil else { return }
             var data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "reason": failure.reason,
                                         "error": failure.message,
                                         "existingWebhookOverrideUrl": failure.existingWebhookOverrideUrl]

@@ -133,9 +133,7 @@ enum SessionRoutes {
 
     static func get(_ context: APIContext) throws -> Response {
         let id = context.request.parameters["id"] ?? ""
-        guard let row = try context.connection.query(
-            "SELECT \(columns) FROM onboarding_sessions WHERE id = $1 AND account_id = $2",
-            [id, context.account.accountID]).first else {
+        guard let row = try context.connection.sql("SELECT \(unescaped: columns) FROM onboarding_sessions WHERE id = \(id) AND account_id = \(context.account.accountID)").first else {
             throw APIError.notFound("onboarding session \(id)")
         }
         return .json(200, try session(row))
@@ -151,21 +149,20 @@ enum SessionRoutes {
         }
         let since = try Timestamps.since(query)
         var filter = SQLFilter()
-        filter.add("account_id = ?", context.account.accountID)
-        filter.add("tenant_id = ?", ifGiven: query["tenantId"])
+        filter.add("account_id = \(context.account.accountID)")
+        filter.add(ifGiven: query["tenantId"]) { "tenant_id = \($0)" }
         // Status as reads show it: an unfinished session past its expiry counts as expired.
         switch query["status"] {
         case "expired"?: filter.add("(status = 'expired' OR (status IN ('created', 'opened') AND expires_at < now()))")
-        case let status? where status == "created" || status == "opened": filter.add("status = ? AND expires_at >= now()", status)
-        case let status?: filter.add("status = ?", status)
+        case let status? where status == "created" || status == "opened": filter.add("status = \(status) AND expires_at >= now()")
+        case let status?: filter.add("status = \(status)")
         case nil: break
         }
-        filter.add("created_at >= ?", ifGiven: since)
+        filter.add(ifGiven: since) { "created_at >= \($0)" }
         filter.after(page, createdAt: "created_at", id: "id")
-        let limit = filter.bind(page.limit + 1)
-        let rows = try context.connection.query("""
-            SELECT \(columns) FROM onboarding_sessions WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """, filter.parameters).rows
+        let rows = try context.connection.sql("""
+            SELECT \(unescaped: columns) FROM onboarding_sessions WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit + 1)
+            """).rows
         let sessions = try rows.prefix(page.limit).map(session)
         let next = rows.count > page.limit ? sessions.last.map { Pagination.cursor(createdAt: $0.createdAt, id: $0.sessionId) } : nil
         return .json(200, Page(data: sessions, nextCursor: next))

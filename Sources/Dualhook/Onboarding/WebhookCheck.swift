@@ -29,10 +29,10 @@ public struct WebhookCheck: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({ connection in
-            try connection.query("""
+            try connection.sql("""
                 SELECT webhook_override_url, webhook_verify_token FROM onboarding_sessions
-                WHERE id = $1 AND webhook_check = 'pending'
-                """, [args.sessionId]).first
+                WHERE id = \(args.sessionId) AND webhook_check = 'pending'
+                """).first
         }) else { return }  // gone, or already decided
         let url: String = try row.decode(at: 0)
         let token = try vault.openText(try row.decode(String.self, at: 1), associatedData: "session:\(args.sessionId):verify_token")

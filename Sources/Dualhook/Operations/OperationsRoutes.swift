@@ -18,7 +18,7 @@ enum OperationsRoutes {
 
     static func ready(_ request: Request, _ app: App) -> Response {
         do {
-            _ = try app.pool.withConnection { try $0.query("SELECT 1") }
+            _ = try app.pool.withConnection { try $0.sql("SELECT 1") }
             return .json(200, ["status": "ready"])
         } catch {
             return APIError.unavailable().response(requestID: request.requestID)
