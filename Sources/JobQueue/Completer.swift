@@ -97,23 +97,7 @@ final class Completer: @unchecked Sendable {
         }
     }
 
-    /// The plan is the generic one from the first flush on (sent with the update, in one
-    /// round trip and one transaction). A plan made for the batch's values
-    /// trusts the statistics, and those often saw no job running (an idle moment, or right
-    /// after a bulk enqueue): it then expects one running row, scans the whole table once per
-    /// flush and joins the batch to it (78–962 ms for one flush of up to 1,000 jobs in
-    /// `ops/bench/queue`, the first five flushes of every connection, about a fifth of the
-    /// drain). The generic plan walks the batch and finds each job by its key.
     private func flush(_ ids: [Int64], _ attempts: [Int]) throws {
-        try pool.withConnection { connection in
-            try connection.pipeline([
-                .genericPlans,
-                """
-                UPDATE jobs j SET state = 'completed', finalized_at = now(), locked_until = NULL
-                FROM unnest(\(ids)::bigint[], \(attempts)::int[]) AS done(id, attempt)
-                WHERE j.id = done.id AND j.attempt = done.attempt AND j.locked_by = \(workerID) AND j.state = 'running'
-                """,
-            ])
-        }
+        try pool.withConnection { try JobTransitions.complete(ids: ids, attempts: attempts, workerID: workerID, on: $0) }
     }
 }

@@ -66,28 +66,21 @@ extension JobAdmin {
     /// jobs sharing a unique key only the newest is retried, and none whose key a live job
     /// holds, so the statement cannot collide with the unique index.
     public static func retryMatching(_ filter: Filter, on connection: Connection) throws -> Int {
-        let queues = try connection.sql("""
-            UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
-                max_attempts = GREATEST(max_attempts, attempt + 1)
-            WHERE id IN (
+        let queues = try JobTransitions.retry(matching: """
+            id IN (
                 SELECT DISTINCT ON (coalesce(j.unique_key, j.id::text)) j.id FROM jobs j
                 WHERE \(filter.sql) AND j.state IN ('discarded', 'cancelled', 'available')
                   AND (j.unique_key IS NULL OR j.state = 'available' OR NOT EXISTS (
                       SELECT 1 FROM jobs l WHERE l.unique_key = j.unique_key AND l.state IN ('available', 'running')))
                 ORDER BY coalesce(j.unique_key, j.id::text), j.id DESC)
-            RETURNING queue
-            """).rows.map { try $0.decode(String.self, at: 0) }
+            """, on: connection)
         for queue in Set(queues) { WakeUps.shared.wake(queue, after: connection) }
         return queues.count
     }
 
     /// Cancels every matching job that is waiting or running; answers how many.
     public static func cancelMatching(_ filter: Filter, on connection: Connection) throws -> Int {
-        try connection.sql("""
-            UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
-                errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
-            WHERE \(filter.sql) AND state IN ('available', 'running')
-            """).affectedRows
+        try JobTransitions.cancel(matching: filter.sql, on: connection)
     }
 
     /// Argument names whose values are never shown: jobs carry sealed codes and tokens.

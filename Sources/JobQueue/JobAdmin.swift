@@ -108,12 +108,7 @@ public enum JobAdmin {
                 return .notFound
             }
             guard state != "running" else { return .wrongState(state) }
-            if let queue = try tx.sql("""
-                UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
-                    max_attempts = GREATEST(max_attempts, attempt + 1)
-                WHERE id = \(id)
-                RETURNING queue
-                """).scalar(String.self) {
+            for queue in try JobTransitions.retry(matching: "id = \(id)", on: tx) {
                 WakeUps.shared.wake(queue, after: tx)
             }
             return .changed
@@ -128,11 +123,7 @@ public enum JobAdmin {
                 return .notFound
             }
             guard state == "available" || state == "running" else { return .wrongState(state) }
-            try tx.sql("""
-                UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
-                    errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
-                WHERE id = \(id)
-                """)
+            _ = try JobTransitions.cancel(matching: "id = \(id)", on: tx)
             return .changed
         }
     }

@@ -129,7 +129,7 @@ public final class Worker: @unchecked Sendable {
                 guard free > 0 else { continue }
                 do {
                     let jobs = try pool.withConnection { connection in
-                        try ClaimedJob.claim(queue: runner.name, limit: free, workerID: configuration.workerID,
+                        try JobTransitions.claim(queue: runner.name, limit: free, workerID: configuration.workerID,
                                              leaseMargin: configuration.leaseMargin, on: connection)
                     }
                     health.succeeded()
@@ -204,35 +204,24 @@ public final class Worker: @unchecked Sendable {
                 "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
                 "retry_in_s": String(format: "%.1f", delay), "error": error,
             ])
-            fail(job, state: "available", delay: delay, error: error)
+            fail(job, .retry(after: delay), error: error)
         case .snooze(let delay):
             snooze(job, delay: delay)
         case .discard(let error):
             logger.error("job discarded", [
                 "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)", "error": error,
             ])
-            fail(job, state: "discarded", delay: 0, error: error)
+            fail(job, .discard, error: error)
         }
     }
 
     /// Records a failed attempt. Should the database be down, the lease runs out and the reaper
     /// returns the job instead: nothing is lost either way.
-    private func fail(_ job: ClaimedJob, state: String, delay: TimeInterval, error: String) {
+    private func fail(_ job: ClaimedJob, _ failure: JobTransitions.Failure, error: String) {
         do {
             try pool.withConnection { connection in
-                let retrying = state == JobState.available.rawValue
-                try connection.sql("""
-                    UPDATE jobs SET
-                        state = \(state),
-                        run_at = CASE WHEN \(retrying)::boolean THEN now() + make_interval(secs => \(delay)::float8) ELSE run_at END,
-                        finalized_at = CASE WHEN \(retrying)::boolean THEN NULL ELSE now() END,
-                        locked_until = NULL,
-                        last_error = \(error),
-                        errors = errors || jsonb_build_array(jsonb_build_object(
-                            'attempt', attempt, 'at', now(), 'error', \(error)::text, 'worker', locked_by,
-                            'retry_at', CASE WHEN \(retrying)::boolean THEN now() + make_interval(secs => \(delay)::float8) END))
-                    WHERE id = \(job.id) AND attempt = \(job.attempt) AND locked_by = \(configuration.workerID) AND state = 'running'
-                    """)
+                try JobTransitions.fail(id: job.id, attempt: job.attempt, workerID: configuration.workerID, failure,
+                                        error: error, on: connection)
             }
             health.succeeded()
         } catch {
@@ -243,11 +232,8 @@ public final class Worker: @unchecked Sendable {
     private func snooze(_ job: ClaimedJob, delay: TimeInterval) {
         do {
             try pool.withConnection { connection in
-                try connection.sql("""
-                    UPDATE jobs SET state = 'available', run_at = now() + make_interval(secs => \(delay)), attempt = attempt - 1,
-                        locked_until = NULL, locked_by = NULL
-                    WHERE id = \(job.id) AND attempt = \(job.attempt) AND locked_by = \(configuration.workerID) AND state = 'running'
-                    """)
+                try JobTransitions.snooze(id: job.id, attempt: job.attempt, workerID: configuration.workerID, delay: delay,
+                                          on: connection)
             }
             health.succeeded()
         } catch {
@@ -345,14 +331,7 @@ public final class Worker: @unchecked Sendable {
         for attempt in 1...3 {
             do {
                 try pool.withConnection { connection in
-                    try connection.sql("""
-                        UPDATE jobs SET state = 'available', attempt = attempt - 1, locked_by = NULL,
-                            locked_until = NULL, attempted_at = NULL, run_at = now(),
-                            last_error = CASE WHEN \(note) = '' THEN last_error ELSE \(note) END,
-                            errors = CASE WHEN \(note) = '' THEN errors ELSE errors || jsonb_build_array(jsonb_build_object(
-                                'attempt', attempt, 'at', now(), 'error', \(note)::text, 'worker', locked_by)) END
-                        WHERE id = ANY(\(ids)::bigint[]) AND locked_by = \(configuration.workerID) AND state = 'running'
-                        """)
+                    try JobTransitions.handBack(ids: ids, workerID: configuration.workerID, note: note, on: connection)
                 }
                 return
             } catch {

@@ -79,7 +79,7 @@ import Testing
             DispatchQueue.global().async(group: group) {
                 guard let connection = try? db.connect() else { return }
                 defer { connection.close() }
-                while let jobs = try? ClaimedJob.claim(queue: "default", limit: 7, workerID: "w\(worker)", leaseMargin: 5,
+                while let jobs = try? JobTransitions.claim(queue: "default", limit: 7, workerID: "w\(worker)", leaseMargin: 5,
                                                         on: connection), !jobs.isEmpty {
                     for job in jobs { claimed.record(job.id) }
                 }
