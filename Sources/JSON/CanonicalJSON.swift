@@ -112,8 +112,21 @@ public enum CanonicalJSON {
     public static func quoted(_ text: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
-        write(string: Array(text.utf8), into: &out)
+        append(quoted: text, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `text` as a JSON string to `out`; a string with nothing to escape (the usual
+    /// case) is copied in one piece.
+    public static func append(quoted text: String, to out: inout [UInt8]) {
+        let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
+        if copied != true { write(string: Array(text.utf8), into: &out) }
     }
 
     private static func write(string text: [UInt8], into out: inout [UInt8]) {

@@ -167,9 +167,15 @@ extension Connection {
 
     /// Throws `invalidParameter` for a value holding U+0000, naming its position, not its text.
     static func refuseNUL(_ texts: [String?]) throws {
-        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+        if let index = texts.firstIndex(where: { $0.map(holdsNUL) == true }) {
             throw PostgresError(.invalidParameter, "parameter $\(index + 1) holds U+0000, which a text parameter cannot carry")
         }
+    }
+
+    /// With `memchr` over the string's bytes: the generic `contains` over every parameter of
+    /// every statement was 4 % of the event worker's instructions (callgrind).
+    static func holdsNUL(_ text: String) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { $0.isEmpty ? false : memchr($0.baseAddress!, 0, $0.count) != nil } ?? text.utf8.contains(0)
     }
 }
 

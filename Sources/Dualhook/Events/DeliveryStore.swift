@@ -51,7 +51,7 @@ struct DeliveryStore {
     }
 
     /// What a delivery job asks `load` for; `loadAll` reads a batch of them as JSON.
-    struct LoadRequest: Codable, Sendable {
+    struct LoadRequest: Sendable {
         let eventID: String
         /// Nil: the account's default endpoint (a job queued before endpoints existed).
         let endpointID: String?
@@ -120,7 +120,7 @@ struct DeliveryStore {
                        p.id AS endpoint_id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")) AS secrets,
                        p.failing_since IS NOT NULL AS failing, p.health_updated_at < now() - interval '5 seconds' AS stale,
                        p.rate_limit_per_second, p.is_default, d.status AS delivery_status
-                FROM ROWS FROM (jsonb_to_recordset(\(PostgresJSON(requests))::jsonb) AS (
+                FROM ROWS FROM (jsonb_to_recordset(\(LoadRequest.json(requests))::jsonb) AS (
                          "eventID" text, "endpointID" text, job bigint, "slotsPerAccount" int, lease float8, "sendAnyway" boolean))
                      WITH ORDINALITY AS i(event_id, endpoint_id, job, slots, lease, again, n)
                 JOIN events e ON e.id = i.event_id
@@ -176,7 +176,7 @@ struct DeliveryStore {
     }
 
     /// One attempt as `recordAll` writes it.
-    struct Recorded: Codable, Sendable {
+    struct Recorded: Sendable {
         let eventId: String
         /// Whose slot the job gives back.
         let accountId: String
@@ -243,7 +243,7 @@ struct DeliveryStore {
             "SELECT count(*) FROM (SELECT 1 FROM events WHERE id = ANY(\(events)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
             """
             WITH input AS (
-                SELECT * FROM jsonb_to_recordset(\(PostgresJSON(rows))::jsonb) AS i(
+                SELECT * FROM jsonb_to_recordset(\(Recorded.json(rows))::jsonb) AS i(
                     "eventId" text, "endpointId" text, "attemptedAt" float8, url text, "statusCode" int, "durationMs" float8,
                     error text, "responseBody" text, status text, "nextAttemptAt" float8, job bigint, "writeEndpoint" boolean)),
             attempt AS (

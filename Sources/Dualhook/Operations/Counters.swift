@@ -24,8 +24,18 @@ public final class Counters: Sendable {
 
     /// Counts one (or `by`) of `name` with `labels` (names and values this program chose).
     func add(_ name: String, _ labels: [(String, String)] = [], by amount: Int = 1) {
-        let text = labels.map { "\($0.0)=\"\($0.1.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
-            .joined(separator: ",")
+        // Written with appends, escaping only a value that needs it: the map, join and two
+        // replacements per label were 3.5 % of the event worker's instructions (callgrind).
+        var text = ""
+        for (index, (label, value)) in labels.enumerated() {
+            if index > 0 { text += "," }
+            text += label
+            text += "=\""
+            text += value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") })
+                ? value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                : value
+            text += "\""
+        }
         pending.withLock { $0[Key(name: name, labels: text), default: 0] += amount }
     }
 
