@@ -34,6 +34,24 @@ import Testing
         }
     }
 
+    /// Arrays bound as literals: the server reads back each element as written, quotes,
+    /// backslashes, commas, braces and all; bytea elements byte for byte.
+    @Test func arraysRoundTripElementByElement() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let texts = ["plain", "", "say \"hi\"", "back\\slash", "a,b", "{x}", "NULL", " padded ", "ü 😀", "\\\"", "x\\"]
+            let read = try connection.sql("SELECT t FROM unnest(\(texts)::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n")
+                .rows.map { try $0.decode(String.self, at: 0) }
+            #expect(read == texts)
+            let blobs = [Data(), Data([0]), Data([0x22, 0x5c, 0x2c]), Data((0...255).map { UInt8($0) })]
+            let readBlobs = try connection.sql("SELECT b FROM unnest(\(blobs)::bytea[]) WITH ORDINALITY AS u(b, n) ORDER BY n")
+                .rows.map { try $0.decode(Data.self, at: 0) }
+            #expect(readBlobs == blobs)
+            #expect(try connection.sql("SELECT cardinality(\([String]())::text[])").scalar(Int.self) == 0)
+        }
+    }
+
     @Test func nullDecodesOnlyAsOptional() throws {
         let db = try TestDatabase(migrated: false, label: "pg")
         defer { db.drop() }
