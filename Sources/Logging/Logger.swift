@@ -102,17 +102,28 @@ public struct Logger: Sendable {
         line += "="
         if value.isEmpty || Logger.needsQuotes(value) {
             line += "\""
-            // By scalar: a quote followed by a combining mark is one Character, which a
-            // comparison with "\"" would miss.
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": line += "\\\""
-                case "\\": line += "\\\\"
-                case "\n": line += "\\n"
-                case "\r": line += "\\r"
-                default: line.unicodeScalars.append(scalar)
+            // Over the bytes, copying the runs between escapes in one piece (scalar by scalar
+            // this was most of an access line's cost, callgrind). An ASCII byte in UTF-8 is
+            // always that character, so a quote followed by a combining mark is still escaped.
+            let bytes = value.utf8
+            var run = bytes.startIndex
+            var index = bytes.startIndex
+            while index < bytes.endIndex {
+                let escape: String? = switch bytes[index] {
+                case UInt8(ascii: "\""): "\\\""
+                case UInt8(ascii: "\\"): "\\\\"
+                case UInt8(ascii: "\n"): "\\n"
+                case UInt8(ascii: "\r"): "\\r"
+                default: nil
                 }
+                if let escape {
+                    line += value[run..<index]
+                    line += escape
+                    run = bytes.index(after: index)
+                }
+                index = bytes.index(after: index)
             }
+            line += value[run...]
             line += "\""
         } else {
             line += value
