@@ -159,11 +159,28 @@ struct DeliveryStore {
     private func delivery(_ row: Loaded, eventID: String) throws -> Delivery {
         let owner: SigningSecrets.Owner = row.isDefault ? .account(row.accountID) : .endpoint(row.endpointID)
         let secrets = row.slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault, cache: openedSecrets) : []
-        let body = "{\"id\":\(DeliveryStore.quote(eventID)),\"type\":\(DeliveryStore.quote(row.type)),"
-            + "\"createdAt\":\"\(row.createdAt)\",\"data\":\(row.data)}"
-        return Delivery(eventID: eventID, accountID: row.accountID, endpointID: row.endpointID, body: Data(body.utf8),
+        return Delivery(eventID: eventID, accountID: row.accountID, endpointID: row.endpointID,
+                        body: DeliveryStore.body(eventID: eventID, type: row.type, createdAt: row.createdAt, data: row.data),
                         type: row.type, url: row.url, secrets: secrets, endpointEnabled: row.endpointEnabled,
                         endpointFailing: row.endpointFailing, endpointStale: row.endpointStale, slot: row.slot)
+    }
+
+    /// `{"id":…,"type":…,"createdAt":…,"data":…}`, appended as bytes into one buffer: the
+    /// `data` column is already JSON text (`jsonb` written out by Postgres) and `createdAt`
+    /// is `to_char`'s fixed form, which needs no escape.
+    static func body(eventID: String, type: String, createdAt: String, data: String) -> Data {
+        var out: [UInt8] = []
+        out.reserveCapacity(eventID.utf8.count + type.utf8.count + createdAt.utf8.count + data.utf8.count + 48)
+        out.append(contentsOf: #"{"id":"#.utf8)
+        CanonicalJSON.append(quoted: eventID, to: &out)
+        out.append(contentsOf: #","type":"#.utf8)
+        CanonicalJSON.append(quoted: type, to: &out)
+        out.append(contentsOf: #","createdAt":""#.utf8)
+        out.append(contentsOf: createdAt.utf8)
+        out.append(contentsOf: #"","data":"#.utf8)
+        out.append(contentsOf: data.utf8)
+        out.append(UInt8(ascii: "}"))
+        return Data(out)
     }
 
     /// Gives back a slot taken by `load` whose delivery was not sent.

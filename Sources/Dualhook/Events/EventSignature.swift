@@ -9,16 +9,25 @@ import Foundation
 ///   keyed with the base64-decoded part of the secret after `whsec_`.
 enum EventSignature {
     static func dualhook(secrets: [String], timestamp: Int, body: Data) -> String {
-        let message = Data("\(timestamp).".utf8) + body
-        let signatures = secrets.map { "v1=" + Digest.hmacSHA256(key: Data($0.utf8), message: message).hexString }
-        return (["t=\(timestamp)"] + signatures).joined(separator: ",")
+        let prefix = Array("\(timestamp).".utf8)
+        var header = "t=\(timestamp)"
+        for secret in secrets {
+            header += ",v1="
+            header += Digest.hmacSHA256(key: Array(secret.utf8), prefix: prefix, message: body).hexString
+        }
+        return header
     }
 
     static func standard(secrets: [String], id: String, timestamp: Int, body: Data) -> String {
-        let message = Data("\(id).\(timestamp).".utf8) + body
-        return secrets.compactMap { standardKey($0) }
-            .map { "v1," + Digest.hmacSHA256(key: $0, message: message).base64EncodedString() }
-            .joined(separator: " ")
+        let prefix = Array("\(id).\(timestamp).".utf8)
+        var header = ""
+        for secret in secrets {
+            guard let key = standardKey(secret) else { continue }
+            if !header.isEmpty { header += " " }
+            header += "v1,"
+            header += Digest.hmacSHA256(key: key, prefix: prefix, message: body).base64EncodedString()
+        }
+        return header
     }
 
     /// The key of a `whsec_<base64>` secret, or nil for anything else (the loader refuses
