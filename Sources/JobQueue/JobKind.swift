@@ -18,6 +18,11 @@ public protocol JobKind: Sendable {
     static var priority: Int { get }
 
     func perform(_ args: Args, context: JobContext) throws
+
+    /// Reads a job's stored arguments (`jobs.args` as JSON text). The default is
+    /// `JSONDecoder`; a kind that runs thousands of times a second may read its few fields
+    /// itself. An error discards the job, naming the kind.
+    static func decodeArgs(_ json: Data) throws -> Args
 }
 
 extension JobKind {
@@ -25,6 +30,10 @@ extension JobKind {
     public static var timeout: TimeInterval { 60 }
     public static var retryPolicy: RetryPolicy { .standard }
     public static var priority: Int { 0 }
+
+    public static func decodeArgs(_ json: Data) throws -> Args {
+        try JobRegistry.decoder.decode(Args.self, from: json)
+    }
 }
 
 /// Per-enqueue overrides of a kind's defaults.

@@ -24,7 +24,7 @@ public struct JobRegistry: Sendable {
             run: { data, context in
                 let args: K.Args
                 do {
-                    args = try JobRegistry.decoder.decode(K.Args.self, from: data)
+                    args = try K.decodeArgs(data)
                 } catch {
                     throw JobError.discard("arguments do not decode as \(K.kind): \(JobRegistry.describe(error))")
                 }
