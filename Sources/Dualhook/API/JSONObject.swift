@@ -1,14 +1,18 @@
 import Foundation
+import JSON
 
 /// A request body parsed as a JSON object, read field by field so that every problem is
 /// reported as a typed error naming the field.
 struct JSONObject {
     let fields: [String: Any]
+    /// The body as sent, for `object(_:maxBytes:)`.
+    let body: Data
 
     /// The deepest nesting Foundation's JSON parser accepts.
     static let maxDepth = 511
 
     init(body: Data, allowEmpty: Bool = false) throws {
+        self.body = body
         if body.isEmpty && allowEmpty {
             fields = [:]
             return
@@ -88,13 +92,15 @@ struct JSONObject {
         }
     }
 
-    /// A nested object, re-serialised as canonical JSON text.
+    /// A nested object as compact JSON text: its `CanonicalJSON` form, read again from the
+    /// body's bytes. Written back by `JSONSerialization` instead, a session's `{"plan":"pro"}`
+    /// cost about 69,000 instructions (callgrind over `serve` under `ops/bench/api`); that
+    /// remains the way for a body `JSONScanner` refuses (a repeated key, nesting past 64).
     func object(_ name: String, maxBytes: Int) throws -> String? {
         guard let value = fields[name], !(value is NSNull) else { return nil }
-        // Unsorted: the text is stored as jsonb, which orders keys itself, and Foundation's
-        // sorted keys compare by locale (a visible part of a session request's CPU time).
         guard value is [String: Any],
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]) else {
+              let data = canonicalMember(name)
+                ?? (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes])) else {
             throw APIError.validationFailed(param: name, "\(name) must be a JSON object")
         }
         guard data.count <= maxBytes else {
@@ -102,6 +108,16 @@ struct JSONObject {
         }
         try JSONObject.rejectNUL(in: value, param: name)
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The canonical form of the top-level member `name` when it is an object, or nil when the
+    /// body is not UTF-8 or not one `JSONScanner` reads.
+    func canonicalMember(_ name: String) -> Data? {
+        guard String(validating: body, as: UTF8.self) != nil else { return nil }
+        var scanner = JSONScanner(bytes: [UInt8](body))
+        guard let root = try? scanner.document(), case .object(let members) = root.kind,
+              let node = members.first(where: { $0.key == name })?.value, case .object = node.kind else { return nil }
+        return CanonicalJSON.canonical(node, in: scanner.bytes)
     }
 
     /// Postgres keeps no NUL character in text or jsonb: refused here, naming the field,
