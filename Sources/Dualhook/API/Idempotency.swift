@@ -19,8 +19,9 @@ enum Idempotency {
     /// The request as parsed JSON in canonical form (`CanonicalJSON`), so a client that
     /// serialises its retry differently still sends the same request. A body that is not JSON
     /// is taken as its bytes.
-    static func requestHash(_ request: Request) -> Data {
-        Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + (CanonicalJSON.canonical(request.body) ?? request.body))
+    static func requestHash(_ request: Request, document: JSONDocument? = nil) -> Data {
+        let canonical = (document ?? JSONDocument(utf8: request.body)).map { CanonicalJSON.canonical($0.root, in: $0.bytes) }
+        return Digest.sha256(Data("\(request.method) \(request.path)\n".utf8) + (canonical ?? request.body))
     }
 
     /// How replies stored before `CanonicalJSON` were keyed: Foundation's parse written again

@@ -7,12 +7,15 @@ struct JSONObject {
     let fields: [String: Any]
     /// The body as sent, for `object(_:maxBytes:)`.
     let body: Data
+    /// The body as `JSONScanner` read it, when the caller read it already.
+    let document: JSONDocument?
 
     /// The deepest nesting Foundation's JSON parser accepts.
     static let maxDepth = 511
 
-    init(body: Data, allowEmpty: Bool = false) throws {
+    init(body: Data, document: JSONDocument? = nil, allowEmpty: Bool = false) throws {
         self.body = body
+        self.document = document
         if body.isEmpty && allowEmpty {
             fields = [:]
             return
@@ -113,11 +116,9 @@ struct JSONObject {
     /// The canonical form of the top-level member `name` when it is an object, or nil when the
     /// body is not UTF-8 or not one `JSONScanner` reads.
     func canonicalMember(_ name: String) -> Data? {
-        guard String(validating: body, as: UTF8.self) != nil else { return nil }
-        var scanner = JSONScanner(bytes: [UInt8](body))
-        guard let root = try? scanner.document(), case .object(let members) = root.kind,
-              let node = members.first(where: { $0.key == name })?.value, case .object = node.kind else { return nil }
-        return CanonicalJSON.canonical(node, in: scanner.bytes)
+        guard let document = document ?? JSONDocument(utf8: body), let node = document.member(name),
+              case .object = node.kind else { return nil }
+        return CanonicalJSON.canonical(node, in: document.bytes)
     }
 
     /// Postgres keeps no NUL character in text or jsonb: refused here, naming the field,

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPServer
+import JSON
 import JobQueue
 import Postgres
 
@@ -31,10 +32,13 @@ enum SessionRoutes {
         let accountID = context.account.accountID
         let vault = context.configuration.vault
         let input: SessionRequest
+        // Read once by the scanner when a key needs the body's canonical form; the metadata
+        // is then taken from the same reading.
+        let document = key == nil ? nil : JSONDocument(utf8: request.body)
         do {
             if context.account.onboardingBlocked { throw PlanStore.planRequired }
             input = try SessionRequest(
-                body: try JSONObject(body: request.body),
+                body: try JSONObject(body: request.body, document: document),
                 redirectOrigins: context.account.redirectOrigins,
                 allowPrivateTargets: context.configuration.allowPrivateTargets)
         } catch {
@@ -53,7 +57,7 @@ enum SessionRoutes {
         let answer = Response.json(201, created)
         if let key {
             pending.answer = Idempotency.StoredAnswer(
-                ticket: IdempotencyTicket(key: key, accountID: accountID, requestHash: Idempotency.requestHash(request)),
+                ticket: IdempotencyTicket(key: key, accountID: accountID, requestHash: Idempotency.requestHash(request, document: document)),
                 status: answer.status, sealedBody: try Idempotency.sealed(answer.body, accountID: accountID, key: key, vault: vault))
         }
         // A batch runs on its leader's own connection (no transaction open on it). A batch that
