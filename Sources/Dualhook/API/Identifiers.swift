@@ -9,9 +9,9 @@ enum Identifiers {
 
     /// 32 random bytes, URL-safe base64 without padding.
     static func onboardingToken() -> String {
-        // Mapped byte by byte: Foundation's `replacingOccurrences` was a tenth of a session
-        // request's own work.
-        var text = SecureRandom.bytes(32).base64EncodedData()
+        // Mapped byte by byte in an array: Foundation's `replacingOccurrences` was a tenth of a
+        // session request's own work, and `Data`'s subscript most of what remained.
+        var text = [UInt8](SecureRandom.bytes(32).base64EncodedData())
         text.removeAll { $0 == UInt8(ascii: "=") }
         for index in text.indices {
             if text[index] == UInt8(ascii: "+") { text[index] = UInt8(ascii: "-") }
