@@ -101,26 +101,28 @@ struct DigestContext: ~Copyable {
         self.algorithm = algorithm
         context = EVP_MD_CTX_new()
         precondition(context != nil && algorithm.md != nil, "libcrypto has no \(algorithm)")
-        EVP_DigestInit_ex2(context, algorithm.md, nil)
+        // A digest that did not start would hash nothing and answer garbage: stop instead.
+        precondition(EVP_DigestInit_ex2(context, algorithm.md, nil) == 1, "libcrypto could not start \(algorithm)")
     }
 
     deinit { EVP_MD_CTX_free(context) }
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
+        precondition(EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1, "libcrypto could not hash")
     }
 
     /// Writes the digest to the first `length` bytes of `out`; `restart` before the next use.
     mutating func finish(into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count >= algorithm.length)
         var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, out.bindMemory(to: UInt8.self).baseAddress, &length)
+        precondition(EVP_DigestFinal_ex(context, out.bindMemory(to: UInt8.self).baseAddress, &length) == 1,
+                     "libcrypto could not finish \(algorithm)")
     }
 
     /// The same algorithm from the start; its state is reused rather than made again.
     mutating func restart() {
-        EVP_DigestInit_ex2(context, algorithm.md, nil)
+        precondition(EVP_DigestInit_ex2(context, algorithm.md, nil) == 1, "libcrypto could not start \(algorithm)")
     }
 }
 
