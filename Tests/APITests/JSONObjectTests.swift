@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Testing
 @testable import Dualhook
 
@@ -37,5 +38,51 @@ import Testing
         #expect(throws: APIError.self) { try object(#"{"metadata": [1]}"#) }
         #expect(throws: APIError.self) { try object(#"{"metadata": {"blob": "\#(String(repeating: "m", count: 100))"}}"#, maxBytes: 50) }
         #expect(throws: APIError.self) { try object(#"{"metadata": {"k": "a\u0000b"}}"#) }
+    }
+
+    /// The same value, with a boolean still a boolean and a number the same number.
+    static func same(_ a: Any, _ b: Any) -> Bool {
+        switch (a, b) {
+        case (let x as String, let y as String): return x == y
+        case (is NSNull, is NSNull): return true
+        case (let x as NSNumber, let y as NSNumber):
+            return JSONObject.isBoolean(x) == JSONObject.isBoolean(y) && x.doubleValue == y.doubleValue
+        case (let x as [Any], let y as [Any]): return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+        case (let x as [String: Any], let y as [String: Any]):
+            return Set(x.keys) == Set(y.keys) && x.allSatisfy { key, value in same(value, y[key]!) }
+        default: return false
+        }
+    }
+
+    @Test func fieldsFromTheScannerAreFoundationsFields() throws {
+        let bodies = [
+            #"{"tenantId": "cust_1", "coexistence": true, "expiresInSeconds": 3600, "metadata": {"plan": "pro"}}"#,
+            #"{"a": false, "b": null, "c": 0, "d": -12, "e": 2.5, "f": 1e3, "g": -0.0, "h": [1, "x", [true, {}]], "i": "é\n\u00e9"}"#,
+            #"{"big": 9223372036854775807, "bigger": 92233720368547758070, "tiny": 1e-300, "exp": 5E+2}"#,
+            #"{}"#,
+        ]
+        for json in bodies {
+            let data = Data(json.utf8)
+            let document = try #require(JSONDocument(utf8: data))
+            let scanned = try JSONObject(body: data, document: document).fields
+            let foundation = try JSONObject(body: data).fields
+            #expect(Self.same(scanned, foundation), "\(json)")
+        }
+        // What a session request reads from them.
+        let object = try JSONObject(body: Data(bodies[0].utf8), document: JSONDocument(utf8: Data(bodies[0].utf8)))
+        #expect(try object.bool("coexistence") == true)
+        #expect(try object.integer("expiresInSeconds", range: 300...86_400) == 3600)
+        #expect(throws: APIError.self) { try object.integer("coexistence", range: 0...1) }
+        #expect(throws: APIError.self) { try object.bool("expiresInSeconds") }
+    }
+
+    @Test func aNumberNoDoubleHoldsIsLeftToFoundation() throws {
+        let data = Data(#"{"expiresInSeconds": 1e400}"#.utf8)
+        let document = try #require(JSONDocument(utf8: data))
+        #expect(JSONObject.foundationValue(document.root, in: document.bytes) == nil)
+        // Whatever Foundation makes of it, the answer is a typed error, as without the scanner.
+        #expect(throws: APIError.self) {
+            try JSONObject(body: data, document: document).integer("expiresInSeconds", range: 300...86_400)
+        }
     }
 }
