@@ -55,28 +55,42 @@ public struct Vault: Sendable {
         "\(id):\(SecureRandom.bytes(32).base64EncodedString())"
     }
 
+    /// AES-256-GCM fetched once. `nonisolated(unsafe)`: a fetched `EVP_CIPHER` is immutable
+    /// and OpenSSL lets any number of threads use it at once. `EVP_aes_256_gcm()` instead makes
+    /// every `EncryptInit`/`DecryptInit` look the cipher up again.
+    nonisolated(unsafe) static let aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+
+    /// `v1:<key id>:<base64 of nonce ‖ ciphertext ‖ tag>`, written into one buffer.
     public func seal(_ plaintext: Data, associatedData: String) throws -> String {
         let key = keys[0]
-        let nonce = Array(SecureRandom.bytes(12))
-        var out = [UInt8](repeating: 0, count: plaintext.count + 16)
-        var tag = [UInt8](repeating: 0, count: 16)
+        let nonce = SecureRandom.byteArray(12)
+        // nonce (12) ‖ ciphertext (as long as the plaintext) ‖ tag (16); GCM writes no more
+        // than it is given, the extra 16 bytes are EncryptFinal's room.
+        var sealed = [UInt8](repeating: 0, count: 12 + plaintext.count + 16 + 16)
+        sealed.replaceSubrange(0..<12, with: nonce)
         let aad = Array(associatedData.utf8)
-        let input = Array(plaintext)
         guard let ctx = EVP_CIPHER_CTX_new() else { throw VaultError.malformed }
         defer { EVP_CIPHER_CTX_free(ctx) }
         var length: Int32 = 0
         var total = 0
-        guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-              dh_gcm_set_ivlen(ctx, 12) == 1,
-              EVP_EncryptInit_ex(ctx, nil, nil, key.bytes, nonce) == 1,
-              EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,
-              EVP_EncryptUpdate(ctx, &out, &length, input, Int32(input.count)) == 1 else { throw VaultError.malformed }
-        total = Int(length)
-        guard out.withUnsafeMutableBufferPointer({ EVP_EncryptFinal_ex(ctx, $0.baseAddress! + total, &length) }) == 1,
-              dh_gcm_get_tag(ctx, &tag, 16) == 1 else { throw VaultError.malformed }
-        total += Int(length)
-        let sealed = Data(nonce + out.prefix(total) + tag)
-        return "v1:\(key.id):\(sealed.base64EncodedString())"
+        let ok: Bool = sealed.withUnsafeMutableBufferPointer { buffer in
+            plaintext.withUnsafeBytes { input in
+                let out = buffer.baseAddress! + 12
+                guard EVP_EncryptInit_ex(ctx, Vault.aes256GCM, nil, nil, nil) == 1,
+                      dh_gcm_set_ivlen(ctx, 12) == 1,
+                      EVP_EncryptInit_ex(ctx, nil, nil, key.bytes, nonce) == 1,
+                      EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,
+                      EVP_EncryptUpdate(ctx, out, &length, input.bindMemory(to: UInt8.self).baseAddress, Int32(input.count)) == 1
+                else { return false }
+                total = Int(length)
+                guard EVP_EncryptFinal_ex(ctx, out + total, &length) == 1 else { return false }
+                total += Int(length)
+                return dh_gcm_get_tag(ctx, out + total, 16) == 1
+            }
+        }
+        guard ok else { throw VaultError.malformed }
+        sealed.removeSubrange((12 + total + 16)...)
+        return "v1:\(key.id):\(Data(sealed).base64EncodedString())"
     }
 
     public func open(_ sealed: String, associatedData: String) throws -> Data {
@@ -94,7 +108,7 @@ public struct Vault: Sendable {
         guard let ctx = EVP_CIPHER_CTX_new() else { throw VaultError.malformed }
         defer { EVP_CIPHER_CTX_free(ctx) }
         var length: Int32 = 0
-        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+        guard EVP_DecryptInit_ex(ctx, Vault.aes256GCM, nil, nil, nil) == 1,
               dh_gcm_set_ivlen(ctx, 12) == 1,
               EVP_DecryptInit_ex(ctx, nil, nil, key.bytes, nonce) == 1,
               EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,

@@ -15,6 +15,25 @@ import Testing
         #expect(try vault.seal("EAAG-secret-token", associatedData: "conn_1") != sealed)
     }
 
+    @Test func sealedTextIsNonceCiphertextTagForEverySize() throws {
+        let vault = try Vault(keyRing: ring)
+        for size in [0, 1, 15, 16, 17, 1000] {
+            let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) })
+            let sealed = try vault.seal(plaintext, associatedData: "row_\(size)")
+            #expect(Data(base64Encoded: String(sealed.split(separator: ":")[2]))?.count == 12 + size + 16)
+            #expect(try vault.open(sealed, associatedData: "row_\(size)") == plaintext)
+        }
+    }
+
+    /// Sealed by another AES-256-GCM implementation (Python's `cryptography`, key 00…1f, nonce
+    /// 64…6f, associated data `conn_1`): what this vault opens is the standard construction.
+    @Test func opensWhatAnotherImplementationSealed() throws {
+        let vault = try Vault(keyRing: "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        #expect(try vault.openText("v1:k1:ZGVmZ2hpamtsbW5vDVqfIVSaM/1MByvFrgoBmCxSnRwlHO5RkxbCyd9psS2D", associatedData: "conn_1")
+            == "EAAG-secret-token")
+        #expect(try vault.open("v1:k1:ZGVmZ2hpamtsbW5vOlVlFRVedddb7u3YqGVRmg==", associatedData: "conn_1") == Data())
+    }
+
     @Test func theWrongRowTamperingOrAMissingKeyAreRefused() throws {
         let vault = try Vault(keyRing: ring)
         let sealed = try vault.seal("secret", associatedData: "conn_1")
