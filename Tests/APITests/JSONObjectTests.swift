@@ -32,6 +32,16 @@ import Testing
         #expect(try parsed(text)["plan"] as? String == "pro")
     }
 
+    @Test func theSizeCountsShortEscapesAsFoundationWritesThem() throws {
+        // 1,000 newlines: 2,000 bytes as Foundation writes them, 6,000 as `\u000a`.
+        let lines = String(repeating: #"\n"#, count: 1000)
+        let text = try object(#"{"metadata": {"notes": "\#(lines)"}}"#)
+        #expect(try parsed(text)["notes"] as? String == String(repeating: "\n", count: 1000))
+        #expect(JSONObject.sizeWithShortEscapes(Data(#"{"a":"\u000a\\u000a\u0001\t"}"#.utf8)) == 29 - 4)
+        // Over the limit by Foundation's count still refused.
+        #expect(throws: APIError.self) { try object(#"{"metadata": {"notes": "\#(String(repeating: #"\n"#, count: 2100))"}}"#) }
+    }
+
     @Test func sizeAndTypeAreChecked() throws {
         #expect(try object(#"{"metadata": null}"#) == nil)
         #expect(try object(#"{"other": 1}"#) == nil)
