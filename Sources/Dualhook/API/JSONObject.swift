@@ -144,44 +144,19 @@ struct JSONObject {
     /// remains the way for a body `JSONScanner` refuses (a repeated key, nesting past 64).
     func object(_ name: String, maxBytes: Int) throws -> String? {
         guard let value = fields[name], !(value is NSNull) else { return nil }
-        let canonical = value is [String: Any] ? canonicalMember(name) : nil
-        guard value is [String: Any],
-              let data = canonical ?? (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes])) else {
-            throw APIError.validationFailed(param: name, "\(name) must be a JSON object")
+        let mustBeObject = APIError.validationFailed(param: name, "\(name) must be a JSON object")
+        guard value is [String: Any] else { throw mustBeObject }
+        let canonical = canonicalMember(name)
+        guard let data = canonical ?? (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes])) else {
+            throw mustBeObject
         }
         // The limit counts the object as Foundation's writer sizes it, as it did before the
         // canonical form was stored.
-        guard (canonical.map(JSONObject.sizeWithShortEscapes) ?? data.count) <= maxBytes else {
+        guard (canonical.map(CanonicalJSON.sizeWithShortEscapes) ?? data.count) <= maxBytes else {
             throw APIError.validationFailed(param: name, "\(name) must be at most \(maxBytes) bytes of JSON")
         }
         try JSONObject.rejectNUL(in: value, param: name)
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// A canonical form's size with `\b`, `\t`, `\n`, `\f` and `\r` counted as the two bytes
-    /// Foundation's writer gives them, not the six of `\u00XX`. The canonical form has a
-    /// backslash only where an escape starts, so stepping over each escape keeps the reading
-    /// aligned (as `CanonicalJSON.replacingNUL` does).
-    static func sizeWithShortEscapes(_ canonical: Data) -> Int {
-        let short: Set<[UInt8]> = Set(["0008", "0009", "000a", "000c", "000d"].map { Array($0.utf8) })
-        var size = canonical.count
-        canonical.withUnsafeBytes { buffer in
-            let bytes = buffer.bindMemory(to: UInt8.self)
-            var index = 0
-            while index < bytes.count {
-                guard bytes[index] == UInt8(ascii: "\\") else {
-                    index += 1
-                    continue
-                }
-                if index + 5 < bytes.count, bytes[index + 1] == UInt8(ascii: "u"), short.contains(Array(bytes[(index + 2)...(index + 5)])) {
-                    size -= 4
-                    index += 6
-                } else {
-                    index += 2
-                }
-            }
-        }
-        return size
     }
 
     /// The canonical form of the top-level member `name` when it is an object, or nil when the

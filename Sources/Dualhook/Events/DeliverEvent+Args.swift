@@ -10,19 +10,19 @@ extension DeliverEvent {
         var scanner = JSONScanner(bytes: [UInt8](json))
         let root = try scanner.document()
         guard case .object(let members) = root.kind else { throw ArgsError(description: "the arguments are not a JSON object") }
-        var eventID: String?
-        var args = Args(eventId: "")
+        var eventID, accountID, endpointID: String?
+        var again: Bool?
         for (key, value) in members {
             switch key {
             case "eventId": eventID = try string(value, key, in: scanner.bytes)
-            case "accountId": args.accountId = try string(value, key, in: scanner.bytes)
-            case "endpointId": args.endpointId = try string(value, key, in: scanner.bytes)
-            case "again": args.again = try bool(value, key, in: scanner.bytes)
+            case "accountId": accountID = try string(value, key, in: scanner.bytes)
+            case "endpointId": endpointID = try string(value, key, in: scanner.bytes)
+            case "again": again = try bool(value, key, in: scanner.bytes)
             default: continue
             }
         }
         guard let eventID else { throw ArgsError(description: "eventId is missing") }
-        return Args(eventId: eventID, accountId: args.accountId, endpointId: args.endpointId, again: args.again)
+        return Args(eventId: eventID, accountId: accountID, endpointId: endpointID, again: again)
     }
 
     struct ArgsError: Error, CustomStringConvertible {

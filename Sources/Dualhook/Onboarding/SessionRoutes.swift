@@ -32,9 +32,9 @@ enum SessionRoutes {
         let accountID = context.account.accountID
         let vault = context.configuration.vault
         let input: SessionRequest
-        // Read once by the scanner when a key needs the body's canonical form; the metadata
-        // is then taken from the same reading.
-        let document = key == nil ? nil : JSONDocument(utf8: request.body)
+        // Read once by the scanner: the fields, the metadata and a key's canonical form all
+        // come from this reading (Foundation parses only a body the scanner refuses).
+        let document = JSONDocument(utf8: request.body)
         do {
             if context.account.onboardingBlocked { throw PlanStore.planRequired }
             input = try SessionRequest(
