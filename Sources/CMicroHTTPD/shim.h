@@ -13,10 +13,12 @@
 /// whose connections may be suspended while their handler runs elsewhere. `uri_log` gets each
 /// request's target as sent (libmicrohttpd decodes the path it hands the access handler, so
 /// `%2F` in an id would split it and `%00` would cut it short); what it returns becomes the
-/// request's context.
+/// request's context. `accept` is asked for every connection before it is taken (`HTTPServer`
+/// refuses them while it stops).
 /// MHD_start_daemon is variadic, so every option the server uses is passed here.
 static inline struct MHD_Daemon *dh_mhd_start(
     const char *host, uint16_t port,
+    MHD_AcceptPolicyCallback accept, void *accept_cls,
     MHD_AccessHandlerCallback handler, void *handler_cls,
     MHD_RequestCompletedCallback completed, void *completed_cls,
     void *(*uri_log)(void *cls, const char *uri, struct MHD_Connection *connection), void *uri_log_cls,
@@ -29,7 +31,7 @@ static inline struct MHD_Daemon *dh_mhd_start(
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return NULL;
     return MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
-        port, NULL, NULL, handler, handler_cls,
+        port, accept, accept_cls, handler, handler_cls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
         MHD_OPTION_THREAD_POOL_SIZE, threads,

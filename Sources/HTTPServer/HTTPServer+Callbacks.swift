@@ -54,6 +54,13 @@ struct SuspendedConnection: @unchecked Sendable {
 /// closure in top-level code would be inferred `@MainActor` and trap when MHD calls it from
 /// its own threads.
 extension HTTPServer {
+    /// Asked for each connection as it is accepted: closed at once once the server stops.
+    static let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
+        guard let cls else { return dh_mhd_no() }
+        let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+        return server.accepting.load(ordering: .sequentiallyConsistent) ? dh_mhd_yes() : dh_mhd_no()
+    }
+
     /// Called once per request, when its request line is read: the request's state begins
     /// here with the target as sent, and is released when the request completes.
     static let requestLine: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {

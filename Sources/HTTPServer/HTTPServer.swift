@@ -56,6 +56,11 @@ public final class HTTPServer: @unchecked Sendable {
     public var metrics: HTTPMetrics { runner.metrics }
     private var daemon: OpaquePointer?
     var handlers: HandlerThreads?
+    /// Set by `start()`, cleared as `stop()` begins: connections accepted while it is clear are
+    /// closed at once (`acceptPolicy`).
+    let accepting = Atomic<Bool>(false)
+    /// From `start()` until `stop()` begins.
+    public var acceptsConnections: Bool { accepting.load(ordering: .sequentiallyConsistent) }
 
     /// Requests queued for a handler thread or running on one.
     public var requestsInHand: Int { handlers?.count ?? 0 }
@@ -76,14 +81,16 @@ public final class HTTPServer: @unchecked Sendable {
         // Set before libmicrohttpd's threads start: they read it.
         let handlers = HandlerThreads(count: configuration.threads, name: "http")
         self.handlers = handlers
+        accepting.store(true, ordering: .sequentiallyConsistent)
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let daemon = dh_mhd_start(
-            configuration.host, configuration.port,
+            configuration.host, configuration.port, HTTPServer.acceptPolicy, context,
             HTTPServer.accessHandler, context, HTTPServer.completedHandler, context, HTTPServer.requestLine, context,
             UInt32(max(1, configuration.ioThreads)), UInt32(configuration.maxConnections),
             UInt32(configuration.connectionTimeout), configuration.connectionMemoryBytes) else {
             handlers.close()
             self.handlers = nil
+            accepting.store(false, ordering: .sequentiallyConsistent)
             throw HTTPServerError(message: "cannot listen on \(configuration.host):\(configuration.port) (in use, or not an IPv4 address)")
         }
         self.daemon = daemon
@@ -93,15 +100,20 @@ public final class HTTPServer: @unchecked Sendable {
     /// then closes every connection. A request arriving meanwhile on an open connection runs on
     /// libmicrohttpd's thread: no connection may be left suspended when the daemon stops
     /// (libmicrohttpd forbids it).
+    ///
+    /// A new connection is refused by the accept policy, not by `MHD_quiesce_daemon`: in
+    /// libmicrohttpd 0.9.75 quiescing an epoll thread pool races each pool thread, which may
+    /// take the listening socket out of its epoll set in the same moment; whichever of the two
+    /// comes second gets ENOENT and aborts the process ("Failed to remove listen FD from epoll
+    /// set", daemon.c in `MHD_quiesce_daemon` and in `MHD_epoll`). It did, in a test run.
     public func stop() {
         guard let daemon else { return }
-        let listening = MHD_quiesce_daemon(daemon)
+        accepting.store(false, ordering: .sequentiallyConsistent)
         handlers?.close()
         // Resumed connections get their answers sent by libmicrohttpd's threads.
         answersDue.waitForNone(upTo: 5)
+        // Closes the listening socket too.
         MHD_stop_daemon(daemon)
-        // Closed only now: libmicrohttpd's threads may use it until they stop.
-        if listening >= 0 { close(listening) }
         self.daemon = nil
         self.handlers = nil
     }
