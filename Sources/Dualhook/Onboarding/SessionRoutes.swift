@@ -54,7 +54,7 @@ enum SessionRoutes {
             }
         }
         var (pending, created) = try prepare(input, accountID: accountID, configuration: context.configuration)
-        let answer = Response.json(201, created)
+        let answer = Response(status: 201, headers: [("Content-Type", "application/json")], body: created.json)
         if let key {
             pending.answer = Idempotency.StoredAnswer(
                 ticket: IdempotencyTicket(key: key, accountID: accountID, requestHash: Idempotency.requestHash(request, document: document)),
