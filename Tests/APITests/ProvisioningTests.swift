@@ -144,6 +144,7 @@ import Testing
         let failed = try f.events("onboarding.failed").last
         #expect(failed?["reason"] as? String == "waba_webhook_conflict")
         #expect(failed?["existingWebhookOverrideUrl"] as? String == newURL, "the same account learns which URL holds the WABA")
+        #expect(failed?["wabaId"] as? String == waba && failed?["phoneNumberId"] as? String == third["phoneNumberId"])
         #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == newURL, "the holder's configuration is untouched")
         #expect(try f.status(intruder)["redirectUrl"] as? String
                 == "https://app.example.com/error?reason=waba_webhook_conflict&sessionId=\(intruder.sessionID)&status=failed")
@@ -211,6 +212,9 @@ import Testing
         #expect(exchanges.count == 4, "one exchange per session: the token is kept across retries")
         #expect(try f.meta.phone(blipSignup["phoneNumberId"]!, waba: blipSignup["wabaId"]!)?["registered"] as? Bool == true)
         #expect(try f.events("onboarding.failed").map { $0["reason"] as? String } == ["oauth_exchange_failed", "webhook_subscription_failed", "meta_error"])
+        // Each names the WABA and the number the browser reported, as every event does when they are known.
+        #expect(try f.events("onboarding.failed").map { [$0["wabaId"] as? String, $0["phoneNumberId"] as? String] }
+                == [signup, refusedSignup, downSignup].map { [$0["wabaId"], $0["phoneNumberId"]] })
 
         // Failures and retries logged plenty: none of it holds a code or the app secret.
         let codes = [signup, refusedSignup, downSignup, blipSignup].map { $0["code"]! }

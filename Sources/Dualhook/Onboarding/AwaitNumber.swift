@@ -50,7 +50,8 @@ public struct AwaitNumber: JobKind {
         if Date() > session.expiresAt.addingTimeInterval(AwaitNumber.grace) {
             try ExchangeCode.end(session, ProvisioningFailure(reason: ProvisioningFailure.noPhoneNumber,
                                                               message: "Meta showed no verified phone number on WABA \(args.wabaId)"),
-                                 waba: args.wabaId, token: token, overridden: false, store: store, graph: meta.graph, context: context)
+                                 waba: args.wabaId, phone: args.phoneNumberId, token: token, overridden: false, store: store,
+                                 graph: meta.graph, context: context)
             return
         }
         let provisioning = Provisioning(meta: meta, store: store, session: session, waba: args.wabaId, token: token, context: context)
@@ -65,8 +66,8 @@ public struct AwaitNumber: JobKind {
             let routed = session.webhookScope == .phoneNumber ? try provisioning.route(phones) : Provisioning.Routed()
             try provisioning.finish(phones, routed: routed, expected: expected, businessID: args.businessId)
         } catch let failure as ProvisioningFailure {
-            try ExchangeCode.end(session, failure, waba: args.wabaId, token: token, overridden: false, store: store,
-                                 graph: meta.graph, context: context)
+            try ExchangeCode.end(session, failure, waba: args.wabaId, phone: args.phoneNumberId, token: token, overridden: false,
+                                 store: store, graph: meta.graph, context: context)
         }
     }
 }

@@ -74,24 +74,25 @@ public struct ExchangeCode: JobKind {
             }
             try provisioning.finish(phones, routed: routed, expected: expected, businessID: args.businessId)
         } catch let failure as ProvisioningFailure {
-            try ExchangeCode.end(session, failure, waba: args.wabaId, token: token, overridden: overridden, store: store,
-                                 graph: graph, context: context)
+            try ExchangeCode.end(session, failure, waba: args.wabaId, phone: args.phoneNumberId, token: token, overridden: overridden,
+                                 store: store, graph: graph, context: context)
         } catch let error as JobError {
             throw error
         } catch where context.isLastAttempt {
             // Nothing else will come for this session: it ends here, not in a stuck `exchanging`.
             try ExchangeCode.end(session, ProvisioningFailure(reason: ProvisioningFailure.metaError, message: "provisioning stopped: \(error)"),
-                                 waba: args.wabaId, token: token, overridden: overridden, store: store, graph: graph, context: context)
+                                 waba: args.wabaId, phone: args.phoneNumberId, token: token, overridden: overridden, store: store,
+                                 graph: graph, context: context)
         }
     }
 
     /// The session fails with its reason. A WABA this onboarding subscribed is released unless
     /// another connection or onboarding of it lives on; an override Meta already accepted stays
-    /// the WABA's, so the siblings carry it.
-    static func end(_ session: ProvisioningStore.Session, _ failure: ProvisioningFailure, waba: String, token: String?, overridden: Bool,
-                    store: ProvisioningStore, graph: GraphClient, context: JobContext) throws {
+    /// the WABA's, so the siblings carry it. `phone`: the number the browser reported, if any.
+    static func end(_ session: ProvisioningStore.Session, _ failure: ProvisioningFailure, waba: String, phone: String?, token: String?,
+                    overridden: Bool, store: ProvisioningStore, graph: GraphClient, context: JobContext) throws {
         context.logger.info("onboarding failed", ["session": session.id, "reason": failure.reason, "error": failure.message])
-        try store.fail(session, failure, waba: waba, overrideAccepted: overridden)
+        try store.fail(session, failure, waba: waba, phone: phone, overrideAccepted: overridden)
         guard failure.reason != ProvisioningFailure.wabaWebhookConflict, let token,
               (try? store.holders(waba: waba, except: session.id)) == 0 else { return }
         do {

@@ -236,8 +236,10 @@ struct ProvisioningStore {
     }
 
     /// The session `failed` with its reason, and `onboarding.failed`; the kept token goes. An
-    /// override Meta already accepted is the WABA's now, so the tenant's siblings carry it.
-    func fail(_ session: Session, _ failure: ProvisioningFailure, waba: String, overrideAccepted: Bool) throws {
+    /// override Meta already accepted is the WABA's now, so the tenant's siblings carry it. The
+    /// event names the WABA and the number the browser reported, as API.md asks of every event
+    /// ("when known").
+    func fail(_ session: Session, _ failure: ProvisioningFailure, waba: String, phone: String?, overrideAccepted: Bool) throws {
         try database.transaction { tx in
             if overrideAccepted && session.webhookScope == .waba {
                 try configureSiblings(of: session, waba: waba, on: tx)
@@ -246,8 +248,8 @@ struct ProvisioningStore {
                 UPDATE onboarding_sessions SET status = 'failed', failure_reason = \(failure.reason), exchanged_token = NULL, registration_pins = '{}'
                 WHERE id = \(session.id) AND status IN ('exchanging', 'awaiting_number') RETURNING id
                 """).first != nil else { return }
-            var data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "reason": failure.reason,
-                                        "error": failure.message,
+            var data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "wabaId": waba, "phoneNumberId": phone,
+                                        "reason": failure.reason, "error": failure.message,
                                         "existingWebhookOverrideUrl": failure.existingWebhookOverrideUrl]
             if let graph = failure.graph {
                 var meta: [String: Any] = ["code": graph.code]
