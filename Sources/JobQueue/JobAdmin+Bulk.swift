@@ -42,7 +42,7 @@ extension JobAdmin {
 
     public static func list(_ filter: Filter, limit: Int, on connection: Connection) throws -> [JobSummary] {
         try connection.sql("""
-            SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error
+            SELECT id, queue, kind, \(unescaped: JobAdmin.listedState), attempt, max_attempts, run_at, created_at, last_error
             FROM jobs WHERE \(filter.sql) ORDER BY id DESC LIMIT \(limit)
             """).rows.map {
             JobSummary(id: try $0.decode(at: 0), queue: try $0.decode(at: 1), kind: try $0.decode(at: 2),

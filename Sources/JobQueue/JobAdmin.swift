@@ -52,6 +52,10 @@ public enum JobAdmin {
     /// it into due now (`available`) and later (`scheduled`).
     public static let listStates = ["available", "scheduled", "running", "completed", "discarded", "cancelled"]
 
+    /// SQL: a job's state as `list` filters by it and shows it: a waiting job not yet due is
+    /// `scheduled`, not `available`.
+    static let listedState = "CASE WHEN state = 'available' AND run_at > now() THEN 'scheduled' ELSE state END"
+
     public static func list(state: String?, kind: String?, queue: String? = nil, limit: Int,
                             on connection: Connection) throws -> [JobSummary] {
         try list(Filter(queue: queue, kind: kind, state: state), limit: limit, on: connection)
@@ -71,7 +75,7 @@ public enum JobAdmin {
 
     public static func detail(id: Int64, on connection: Connection) throws -> JobDetail? {
         try connection.sql("""
-            SELECT id, queue, kind, state, attempt, max_attempts, run_at, created_at, last_error,
+            SELECT id, queue, kind, \(unescaped: listedState), attempt, max_attempts, run_at, created_at, last_error,
                    unique_key, locked_by, finalized_at, args::text, errors::text
             FROM jobs WHERE id = \(id)
             """).first.map {

@@ -314,8 +314,11 @@ import Testing
         let scheduled = try run(["jobs", "list", "--state", "scheduled", "--json"])
         let scheduledJobs = try JSONSerialization.jsonObject(with: Data(scheduled.output.utf8)) as? [[String: Any]]
         #expect(scheduledJobs?.map { $0["queue"] as? String } == ["later"])
+        #expect(scheduledJobs?.map { $0["state"] as? String } == ["scheduled"], "shown in the state it was listed by")
+        let later = try #require(scheduledJobs?.first?["id"] as? Int)
+        #expect(try run(["jobs", "show", "\(later)"]).output.contains("on later, scheduled,"))
         let due = try JSONSerialization.jsonObject(with: Data(try run(["jobs", "list", "--state", "available", "--json"]).output.utf8)) as? [[String: Any]]
-        #expect(due?.count == 1 && due?.first?["queue"] as? String != "later")
+        #expect(due?.count == 1 && due?.first?["queue"] as? String != "later" && due?.first?["state"] as? String == "available")
 
         // One job per transaction, the given seconds apart, from one process.
         let spaced = try run(["jobs", "enqueue", "diag.noop", "--queue", "spaced", "--count", "3", "--spacing", "0.2"])
