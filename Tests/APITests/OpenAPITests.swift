@@ -71,6 +71,34 @@ import Testing
         let schemas = ((document["components"] as? [String: Any])?["schemas"] as? [String: Any]) ?? [:]
         for (name, schema) in schemas { walk(name, schema) }
         #expect(undescribed.isEmpty, "undescribed: \(undescribed.sorted())")
+        // A name that means something else in one schema has that schema's words there.
+        func description(_ path: String) -> String? {
+            var node: Any? = schemas
+            for step in path.split(separator: ".") {
+                let name = step.hasSuffix("[]") ? String(step.dropLast(2)) : String(step)
+                let object = node as? [String: Any]
+                node = (object?["properties"] as? [String: Any] ?? object)?[name]
+                if step.hasSuffix("[]") { node = (node as? [String: Any])?["items"] }
+            }
+            return (node as? [String: Any])?["description"] as? String
+        }
+        #expect(description("OnboardingComplete.code") == "Meta's OAuth code from the SDK's callback.")
+        #expect(description("Error.error.code")?.contains("error code") == true)
+        #expect(description("Health.issues[].code") == "Meta's code for the issue.")
+        #expect(description("Connection.health.issues[].code") == "Meta's code for the issue.")
+        #expect(description("Health.issues[].description") == "Meta's description.")
+        #expect(description("EventEndpointCreate.description")?.contains("Meta") == false)
+        #expect(description("EventEndpoint.url")?.contains("delivered") == true)
+        #expect(description("Event.attempts[].url") == "Where it was sent.")
+        #expect(description("Usage.connections")?.contains("tenant") == false)
+        #expect(description("EventPage.data")?.contains("page") == true)
+        #expect(description("Event.data")?.contains("payload") == true)
+        // Both answer 409 for a connection that is not active (API.md: reveal answers 409).
+        let paths = document["paths"] as? [String: [String: Any]] ?? [:]
+        for (path, method) in [("/api/v1/connections/{id}/reveal-secrets", "post"), ("/api/v1/connections/{id}", "patch")] {
+            let responses = (paths[path]?[method] as? [String: Any])?["responses"] as? [String: Any]
+            #expect(responses?["409"] != nil, "\(method) \(path) lists 409")
+        }
         let errorText = (schemas["Error"] as? [String: Any])?["description"] as? String ?? ""
         for code in ["unauthorized", "validation_failed", "invalid_json", "rate_limited", "idempotency_key_reused", "session_expired",
                      "conflict", "unavailable"] {

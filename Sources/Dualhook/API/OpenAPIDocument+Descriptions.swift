@@ -92,6 +92,30 @@ extension OpenAPIDocument {
         "receiveMetaCallback": "Meta's app-level callback. Verified with `X-Hub-Signature-256`; management changes update Dualhook's state and are forwarded to the connection's URL; message fields arriving here are a routing anomaly.",
     ]
 
+    /// Fields whose name means something else in one place than everywhere else, by their path
+    /// from the schema (`[]` for an array's items); these win over `fieldDescriptions`.
+    static let fieldDescriptionsAt: [String: String] = {
+        var at = [
+            "Error.error": "The error.",
+            "Error.error.code": "The stable error code (the list above).",
+            "Health.issues[].code": "Meta's code for the issue.", "Connection.health.issues[].code": "Meta's code for the issue.",
+            "Usage.connections": "Each connection active in the period, with its days.",
+            "Tenant.name": "The customer's name (`tenantName` of its latest session).",
+            "Usage.plan.name": "The plan's name.",
+        ]
+        for schema in ["EventEndpoint", "EventEndpointCreate", "EventEndpointUpdate", "EventEndpointWithSecret"] {
+            at["\(schema).description"] = "The account's own note about the endpoint."
+            at["\(schema).url"] = "Where its events are delivered (https)."
+        }
+        for schema in ["EventEndpoint", "EventEndpointWithSecret"] {
+            at["\(schema).health"] = "How deliveries to it are going."
+        }
+        for page in ["ConnectionPage", "EventEndpointPage", "EventPage", "SecretRevealPage", "SessionPage", "TenantPage"] {
+            at["\(page).data"] = "This page's items, newest first."
+        }
+        return at
+    }()
+
     /// Field and parameter names, with what they mean wherever they appear.
     static let fieldDescriptions: [String: String] = [
         "accountId": "The account's id (`acc_…`).", "name": "The internal name.", "displayName": "The name tenants see on the onboarding page.",
@@ -270,7 +294,7 @@ extension OpenAPIDocument {
             document["paths"] = paths
         }
         if var components = document["components"] as? [String: Any], var schemas = components["schemas"] as? [String: Any] {
-            for (name, schema) in schemas { schemas[name] = describeFields(schema) }
+            for (name, schema) in schemas { schemas[name] = describeFields(schema, at: name) }
             if var error = schemas["Error"] as? [String: Any] {
                 error["description"] = "Every error answer. Stable codes:\n" + errorCodes.map { "- `\($0.code)` (\($0.status)): \($0.meaning)" }
                     .joined(separator: "\n")
@@ -290,20 +314,22 @@ extension OpenAPIDocument {
         }
     }
 
-    /// Gives every property without a description the one its name has everywhere.
-    static func describeFields(_ schema: Any) -> Any {
+    /// Gives every property without a description the one its path has, or else the one its
+    /// name has everywhere.
+    static func describeFields(_ schema: Any, at path: String) -> Any {
         guard var object = schema as? [String: Any] else { return schema }
         if var properties = object["properties"] as? [String: Any] {
             for (name, value) in properties {
-                var property = describeFields(value) as? [String: Any] ?? [:]
-                if property["description"] == nil, property["$ref"] == nil, let text = fieldDescriptions[name] {
+                var property = describeFields(value, at: "\(path).\(name)") as? [String: Any] ?? [:]
+                if property["description"] == nil, property["$ref"] == nil,
+                   let text = fieldDescriptionsAt["\(path).\(name)"] ?? fieldDescriptions[name] {
                     property["description"] = text
                 }
                 properties[name] = property
             }
             object["properties"] = properties
         }
-        if let items = object["items"] { object["items"] = describeFields(items) }
+        if let items = object["items"] { object["items"] = describeFields(items, at: path + "[]") }
         return object
     }
 }

@@ -233,14 +233,16 @@ public enum OpenAPIDocument {
         ],
         "/api/v1/connections/{id}": [
             "get": operation("getConnection", "One connection (never its secrets)", ok: ("200", ref("Connection")), parameters: [idParameter]),
-            "patch": operation("updateConnectionWebhook", "Change the WABA's webhook override; applied at Meta, then on every sibling",
-                               ok: ("202", ["type": "object"]), body: ref("ConnectionUpdate"), parameters: [idParameter]),
+            // 409 for a connection that is not active.
+            "patch": conflict(operation("updateConnectionWebhook", "Change the WABA's webhook override; applied at Meta, then on every sibling",
+                                        ok: ("202", ["type": "object"]), body: ref("ConnectionUpdate"), parameters: [idParameter])),
             "delete": operation("disconnectConnection", "Disconnect; the WABA is unsubscribed when it was its last connection",
                                 ok: ("202", ["type": "object"]), parameters: [idParameter]),
         ],
         "/api/v1/connections/{id}/reveal-secrets": [
-            "post": operation("revealSecrets", "The connection's secrets (audited; 60 per hour per API key)",
-                              ok: ("200", ref("RevealedSecrets")), body: ref("RevealRequest"), parameters: [idParameter]),
+            // 409 for a disconnected connection: its secrets were erased.
+            "post": conflict(operation("revealSecrets", "The connection's secrets (audited; 60 per hour per API key)",
+                                       ok: ("200", ref("RevealedSecrets")), body: ref("RevealRequest"), parameters: [idParameter])),
         ],
         "/api/v1/audit/secret-reveals": [
             "get": operation("listSecretReveals", "Every reveal of a secret, newest first", ok: ("200", ref("SecretRevealPage")),
