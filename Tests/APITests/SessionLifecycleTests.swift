@@ -80,6 +80,12 @@ import Testing
         #expect(fresh != s.token)
         let old = try f.server.send("GET", "/onboard/\(s.token)")
         #expect(old.status == 410 && old.text.contains("replaced"))
+        // A page still open on the old link is told the same by each of its actions.
+        for action in ["status", "open", "cancel"] {
+            let answer = try f.server.send(action == "status" ? "GET" : "POST", "/onboard/\(s.token)/\(action)")
+            #expect(answer.status == 410 && answer.errorCode == "session_expired" && answer.text.contains("replaced"), "\(action)")
+        }
+        #expect(try f.server.send("POST", "/onboard/never-issued/open").status == 404)
         #expect(try f.server.send("GET", "/onboard/\(fresh)").status == 200)
 
         let cancelled = try f.server.send("POST", base + "/cancel", key: f.account.apiKey)

@@ -17,8 +17,14 @@ enum PageRoutes {
         router.add("GET", "/onboard/{token}/status", RouteEntry(.open, status))
     }
 
+    /// The link's session. A link replaced by a newer one answers 410 here as its page does, so
+    /// a page still open on it says so rather than that the link does not exist.
     static func session(_ context: APIContext) throws -> OnboardingSession {
-        guard let found = try OnboardingSession.find(token: context.request.parameters["token"] ?? "", on: context.connection) else {
+        let token = context.request.parameters["token"] ?? ""
+        guard let found = try OnboardingSession.find(token: token, on: context.connection) else {
+            if try OnboardingSession.wasReplaced(token: token, on: context.connection) {
+                throw APIError(status: 410, code: "session_expired", message: "this onboarding link was replaced by a newer one")
+            }
             throw APIError.notFound("onboarding link")
         }
         return found
