@@ -249,6 +249,11 @@ import Testing
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(g.id)/enable", key: f.key).status == 200)
         #expect(eventually(timeout: 20) { goneReceiver.requests.count == 3 })
         #expect(goneReceiver.requests.suffix(2).map(\.eventID) == [toGone.event, heldToo.event])
+        // Those successes show in its health at once, though it never had one and was enabled a moment ago.
+        #expect(eventually(timeout: 10) {
+            let health = (try? f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json["health"]) as? [String: Any]
+            return health?["lastSuccessAt"] is String && health?["status"] as? String == "healthy"
+        })
         // Notices go to the other endpoints whose filters take them, never to the one they are about.
         #expect(watcher.requests.allSatisfy { ($0.json["type"] as? String)?.hasPrefix("endpoint.") == true })
         func notices(_ receiver: EventReceiver) -> [(type: String, about: String)] {

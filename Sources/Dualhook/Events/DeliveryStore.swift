@@ -118,7 +118,12 @@ struct DeliveryStore {
                 SELECT i.n, i.job, i.slots, i.lease, i.again, e.id AS event_id, e.account_id, e.type, e.data::text AS data,
                        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created,
                        p.id AS endpoint_id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")) AS secrets,
-                       p.failing_since IS NOT NULL AS failing, p.health_updated_at < now() - interval '5 seconds' AS stale,
+                       p.failing_since IS NOT NULL AS failing,
+                       -- Written every few seconds while its state holds, and at once when a
+                       -- success is news: an endpoint not failing whose health was last written
+                       -- after its last success (made or enabled since) or that never had one.
+                       p.health_updated_at < now() - interval '5 seconds'
+                           OR (p.failing_since IS NULL AND (p.last_success_at IS NULL OR p.last_success_at < p.health_updated_at)) AS stale,
                        p.rate_limit_per_second, p.is_default, d.status AS delivery_status
                 FROM ROWS FROM (jsonb_to_recordset(\(LoadRequest.json(requests))::jsonb) AS (
                          "eventID" text, "endpointID" text, job bigint, "slotsPerAccount" int, lease float8, "sendAnyway" boolean))
