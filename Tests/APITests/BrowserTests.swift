@@ -173,7 +173,7 @@ import Testing
         // is on the session and in the event.
         let failing = try f.link(redirects)
         try signUp(browser, f.server.baseURL + "/onboard/" + failing.token, press: "#report-error")
-        let failed = "\(landing.base)/error?reason=signup_error&sessionId=\(failing.sessionID)&status=failed"
+        let failed = "\(landing.base)/error?sessionId=\(failing.sessionID)&status=failed&reason=signup_error"
         #expect(eventually(timeout: 20) { browser.currentURL == failed }, "landed on \(browser.currentURL)")
         let session = try f.session(failing)
         #expect((session["failureDetail"] as? [String: Any])?["errorMessage"] as? String == "The phone number could not be verified")
@@ -184,7 +184,7 @@ import Testing
         let legacy = try f.link(redirects)
         try signUp(browser, f.server.baseURL + "/onboard/" + legacy.token, press: "#report-error",
                    before: "document.getElementById('legacy').checked = true")
-        let legacyFailed = "\(landing.base)/error?reason=signup_error&sessionId=\(legacy.sessionID)&status=failed"
+        let legacyFailed = "\(landing.base)/error?sessionId=\(legacy.sessionID)&status=failed&reason=signup_error"
         #expect(eventually(timeout: 20) { browser.currentURL == legacyFailed }, "landed on \(browser.currentURL)")
     }
 

@@ -95,7 +95,7 @@ import Testing
         #expect(page.status == 410 && page.text.contains("expired"))
         let lateStatus = try f.server.send("GET", "/onboard/\(lateToken)/status")
         #expect(lateStatus.json["status"] as? String == "expired")
-        #expect(lateStatus.json["redirectUrl"] as? String == "https://app.example.com/error?reason=expired&sessionId=\(late)&status=failed")
+        #expect(lateStatus.json["redirectUrl"] as? String == "https://app.example.com/error?sessionId=\(late)&status=failed&reason=expired")
         let complete = try f.server.send("POST", "/onboard/\(lateToken)/complete", json: #"{"code":"x","wabaId":"1"}"#)
         #expect(complete.status == 410 && complete.errorCode == "session_expired")
     }

@@ -147,7 +147,7 @@ import Testing
         #expect(failed?["wabaId"] as? String == waba && failed?["phoneNumberId"] as? String == third["phoneNumberId"])
         #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == newURL, "the holder's configuration is untouched")
         #expect(try f.status(intruder)["redirectUrl"] as? String
-                == "https://app.example.com/error?reason=waba_webhook_conflict&sessionId=\(intruder.sessionID)&status=failed")
+                == "https://app.example.com/error?sessionId=\(intruder.sessionID)&status=failed&reason=waba_webhook_conflict")
 
         // Another account learns of the conflict, not whose URL holds the WABA.
         let other = try f.api.anotherAccount()
@@ -180,7 +180,7 @@ import Testing
         try f.complete(badCode, code: "AQnot-a-code", waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
         #expect(try failure(badCode) == "oauth_exchange_failed")
         #expect(try f.status(badCode)["redirectUrl"] as? String
-                == "https://app.example.com/error?reason=oauth_exchange_failed&sessionId=\(badCode.sessionID)&status=failed")
+                == "https://app.example.com/error?sessionId=\(badCode.sessionID)&status=failed&reason=oauth_exchange_failed")
 
         // An override URL that does not answer Meta's challenge: 2200, and the WABA is left unsubscribed.
         let refusedHook = try f.link(["webhookVerifyToken": "not-what-the-endpoint-expects"])

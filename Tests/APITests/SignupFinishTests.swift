@@ -140,7 +140,7 @@ import Testing
                                        json: #"{"currentStep":"PHONE_NUMBER_VERIFICATION","errorMessage":"The code did not arrive","errorId":"524126","metaSessionId":"f34b51"}"#)
         #expect(answer.status == 200)
         #expect(answer.json["redirectUrl"] as? String
-                == "https://app.example.com/error?reason=signup_error&sessionId=\(link.sessionID)&status=failed")
+                == "https://app.example.com/error?sessionId=\(link.sessionID)&status=failed&reason=signup_error")
         let session = try f.session(link)
         #expect(session["status"] as? String == "failed" && session["failureReason"] as? String == "signup_error")
         let detail = session["failureDetail"] as? [String: Any]

@@ -90,7 +90,12 @@ struct OnboardingSession {
 
     static func url(_ base: String, _ parameters: [String: String]) -> String {
         guard var components = URLComponents(string: base) else { return base }
-        components.queryItems = (components.queryItems ?? []) + parameters.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        // Ours replace any of the same name the account's URL has (a second `status` would leave
+        // its reader guessing), in the order API.md writes them: sessionId, status, reason.
+        let order = ["sessionId", "status", "reason"]
+        let ours = parameters.sorted { (order.firstIndex(of: $0.key) ?? order.count, $0.key) < (order.firstIndex(of: $1.key) ?? order.count, $1.key) }
+        components.queryItems = (components.queryItems ?? []).filter { parameters[$0.name] == nil }
+            + ours.map { URLQueryItem(name: $0.key, value: $0.value) }
         return components.string ?? base
     }
 
