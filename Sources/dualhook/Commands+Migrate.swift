@@ -7,7 +7,7 @@ extension Commands {
         let parsed = try Arguments(args, options: [], flags: [])
         try parsed.expectPositionals(0, "")
         guard let directory = environment.migrationsDirectory() else {
-            throw UsageError("no migrations found: set DUALHOOK_SQL_DIR or run from the project directory")
+            throw UsageError("no migrations found: set DUALHOOK_SQL_DIR to the sql/ directory, or run from the project directory")
         }
         let logger = Logger(label: "migrate")
         let migrator = try Migrator(directory: directory)

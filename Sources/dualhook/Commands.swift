@@ -16,7 +16,8 @@ enum Commands {
 
     static let all: [Command] = [
         Command(name: "migrate", summary: "apply sql/ migrations (idempotent, safe to run concurrently)",
-                usage: "dualhook migrate", run: migrate),
+                usage: "dualhook migrate\n  migrations are read from DUALHOOK_SQL_DIR, else ./sql, else a sql/ above the executable, else /usr/share/dualhook/sql",
+                run: migrate),
         Command(name: "serve", summary: "the HTTP front (DUALHOOK_LISTEN, DUALHOOK_PUBLIC_URL)",
                 usage: "dualhook serve [--threads N] [--listen host:port] [--idle-timeout SECONDS]\n  --threads   threads that run handlers, each with its own database connection (default: eight per core, at most 64)\n  --listen    overrides DUALHOOK_LISTEN (default 127.0.0.1:8080)\n  --idle-timeout  close connections idle or sending nothing for this long (default 30)",
                 run: serve),

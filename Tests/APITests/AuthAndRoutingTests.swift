@@ -10,6 +10,7 @@ import Testing
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions").status == 401)
         let unknown = try f.server.send("GET", "/api/v1/onboarding/sessions", key: "dh_live_" + String(repeating: "x", count: 32))
         #expect(unknown.status == 401 && unknown.errorCode == "unauthorized")
+        #expect(unknown.header("WWW-Authenticate") == "Bearer", "RFC 6750: a 401 names the scheme")
         #expect(try f.server.send("GET", "/api/v1/account", headers: ["Authorization": "Basic abc"]).status == 401)
 
         let created = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody())

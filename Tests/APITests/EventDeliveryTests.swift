@@ -257,6 +257,9 @@ import Testing
         #expect(try OpenSSL.verifiesDualhook(header: header, body: last.body, secret: newSecret))
         #expect(try !OpenSSL.verifiesDualhook(header: header, body: last.body, secret: oldSecret))
         #expect(try f.api.server.send("POST", "/api/v1/events/evt_nope/redeliver", key: f.api.account.apiKey).status == 404)
+        let noEndpoint = try f.api.server.send("POST", "/api/v1/events/\(last.eventID)/redeliver", key: f.api.account.apiKey,
+                                               json: #"{"endpointId":"ep_nope"}"#)
+        #expect(noEndpoint.status == 404 && noEndpoint.errorParam == "endpointId")
     }
 
     @Test func aHangingEndpointDoesNotSlowAnotherAccount() throws {

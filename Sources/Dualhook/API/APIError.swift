@@ -27,10 +27,13 @@ public struct APIError: Error, Sendable, Equatable {
     /// U+0000) that no check of its own field refused first, such as a path or form value.
     public static let nulInValue = APIError(
         status: 400, code: "validation_failed", message: "a value in the request holds the NUL character (U+0000), which is not accepted")
+    /// With the scheme to use, as RFC 6750 (3) asks of a 401 for a bearer token.
     public static let unauthorized = APIError(
-        status: 401, code: "unauthorized", message: "missing, unknown or revoked API key (Authorization: Bearer dh_live_…)")
-    public static func notFound(_ what: String) -> APIError {
-        APIError(status: 404, code: "not_found", message: "\(what) not found")
+        status: 401, code: "unauthorized", message: "missing, unknown or revoked API key (Authorization: Bearer dh_live_…)",
+        headers: ["WWW-Authenticate": "Bearer"])
+    /// `param`: the field of the request that named what is not there, when one did.
+    public static func notFound(_ what: String, param: String? = nil) -> APIError {
+        APIError(status: 404, code: "not_found", message: "\(what) not found", param: param)
     }
     public static func methodNotAllowed(_ allowed: [String]) -> APIError {
         APIError(status: 405, code: "method_not_allowed", message: "this path accepts \(allowed.joined(separator: ", "))",

@@ -433,7 +433,8 @@ public enum OpenAPIDocument {
                 "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]], "webhookCheckError": nullableString,
                 "failureReason": nullableString, "connectionId": nullableString, "metadata": ["type": "object"],
                 "failureDetail": ["type": ["object", "null"], "properties": [
-                    "currentStep": nullableString, "errorMessage": nullableString, "errorId": nullableString]],
+                    "currentStep": nullableString, "errorMessage": nullableString, "errorId": nullableString,
+                    "metaSessionId": nullableString]],
                 "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]], "locale": nullableString,
                 "createdAt": timestamp, "expiresAt": timestamp]],
             "OnboardingComplete": ["type": "object", "additionalProperties": false, "required": ["code", "wabaId"], "properties": [

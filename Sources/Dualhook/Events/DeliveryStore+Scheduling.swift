@@ -122,7 +122,7 @@ extension DeliveryStore {
         if let endpointID {
             guard let status = try connection.sql("""
                 SELECT status FROM event_endpoints WHERE id = \(endpointID) AND account_id = \(accountID)
-                """).scalar(String.self) else { throw APIError.notFound("event endpoint \(endpointID)") }
+                """).scalar(String.self) else { throw APIError.notFound("event endpoint \(endpointID)", param: "endpointId") }
             guard status == "enabled" else {
                 throw APIError(status: 409, code: "conflict", message: "event endpoint \(endpointID) is disabled: enable it first",
                                param: "endpointId")
