@@ -87,6 +87,11 @@ extension Commands {
             guard let account = parsed.options["account"] else { throw UsageError("--account is required") }
             let connection = try connect(environment)
             defer { connection.close() }
+            // As `keys create` answers: an account that does not exist is not one without keys.
+            guard try AccountStore.exists(account, on: connection) else {
+                fail("no account \(account)")
+                return 1
+            }
             let keys = try AccountStore.listKeys(accountID: account, on: connection)
             if parsed.flags.contains("json") { return printJSON(keys) }
             let formatter = ISO8601DateFormatter()

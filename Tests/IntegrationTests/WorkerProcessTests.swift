@@ -294,6 +294,10 @@ import Testing
         let listed = try run(["accounts", "list"])
         #expect(listed.status == 0 && listed.output.contains("Clinic Co") && listed.output.contains(account.accountId))
         #expect(!listed.output.contains(account.apiKey) && !listed.output.contains("whsec_"))
+        let keys = try run(["keys", "list", "--account", account.accountId])
+        #expect(keys.status == 0 && keys.output.contains(String(account.apiKey.prefix(12))) && !keys.output.contains(account.apiKey))
+        let noAccount = try run(["keys", "list", "--account", "acc_nope"])
+        #expect(noAccount.status == 1 && noAccount.output.contains("no account acc_nope"), "as keys create answers")
 
         // A job whose arguments hold a secret-like field and a sealed value.
         let enqueued = try run(["jobs", "enqueue", "diag.noop", "--args", #"{"accessToken":"EAAG-secret","note":"v1:k1:abc","sessionId":"ses_1"}"#])
