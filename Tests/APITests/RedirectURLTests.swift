@@ -13,5 +13,13 @@ import Testing
                 == "https://app.example.com/cancel?from=wa&sessionId=ses_1&status=cancelled#top")
         #expect(OnboardingSession.url("https://app.example.com/done?sessionId=old&x=1", ["sessionId": "ses_2", "status": "completed"])
                 == "https://app.example.com/done?x=1&sessionId=ses_2&status=completed")
+        // The account's own pairs keep their bytes: `%2B` is not turned into a `+` (a space to most readers).
+        #expect(OnboardingSession.url("https://app.example.com/done?email=a%2Bb%40c.com&q=%2b&a=1;b=2&next=%2Fp%3Fz&sig=x+y&%73tatus=1",
+                                      ["sessionId": "ses_3", "status": "completed"])
+                == "https://app.example.com/done?email=a%2Bb%40c.com&q=%2b&a=1;b=2&next=%2Fp%3Fz&sig=x+y&sessionId=ses_3&status=completed")
+        #expect(OnboardingSession.url("https://app.example.com/done?", ["sessionId": "ses_4", "status": "completed"])
+                == "https://app.example.com/done?sessionId=ses_4&status=completed")
+        #expect(OnboardingSession.url("https://app.example.com/error#frag", ["sessionId": "ses_5", "status": "failed", "reason": "a b&c"])
+                == "https://app.example.com/error?sessionId=ses_5&status=failed&reason=a%20b%26c#frag")
     }
 }

@@ -91,12 +91,24 @@ struct OnboardingSession {
     static func url(_ base: String, _ parameters: [String: String]) -> String {
         guard var components = URLComponents(string: base) else { return base }
         // Ours replace any of the same name the account's URL has (a second `status` would leave
-        // its reader guessing), in the order API.md writes them: sessionId, status, reason.
+        // its reader guessing), in the order API.md writes them: sessionId, status, reason. The
+        // account's own pairs keep their bytes: decoded and written again, `%2B` became a `+`
+        // that most readers take for a space.
         let order = ["sessionId", "status", "reason"]
         let ours = parameters.sorted { (order.firstIndex(of: $0.key) ?? order.count, $0.key) < (order.firstIndex(of: $1.key) ?? order.count, $1.key) }
-        components.queryItems = (components.queryItems ?? []).filter { parameters[$0.name] == nil }
-            + ours.map { URLQueryItem(name: $0.key, value: $0.value) }
+        let kept = (components.percentEncodedQuery ?? "").split(separator: "&").filter { pair in
+            let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            return parameters[String(name).removingPercentEncoding ?? String(name)] == nil
+        }.map(String.init)
+        components.percentEncodedQuery = (kept + ours.map { "\($0.key)=\(OnboardingSession.queryEscaped($0.value))" }).joined(separator: "&")
         return components.string ?? base
+    }
+
+    /// A query value with everything but RFC 3986's unreserved characters escaped.
+    static func queryEscaped(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
     /// `onboarding.*` event data: the tenant, the session and the account's metadata.
