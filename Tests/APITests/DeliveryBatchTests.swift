@@ -8,10 +8,42 @@ import Testing
 /// the worker's batches write them.
 @Suite struct DeliveryBatchTests {
     func attempt(_ event: String, at: Double, error: String?, job: Int64, status: DeliveryStore.Status,
-                 next: Double? = nil, endpoint: String = "ep_batch") -> DeliveryStore.Recorded {
+                 next: Double? = nil, endpoint: String = "ep_batch", write: Bool = true) -> DeliveryStore.Recorded {
         DeliveryStore.Recorded(eventId: event, accountId: "acc_batch", endpointId: endpoint, attemptedAt: at, url: "https://receiver.example/hook",
                                statusCode: error == nil ? 200 : 500, durationMs: 12.5, error: error, responseBody: error == nil ? "ok" : nil,
-                               status: status.rawValue, nextAttemptAt: next, job: job, writeEndpoint: true)
+                               status: status.rawValue, nextAttemptAt: next, job: job, writeEndpoint: write)
+    }
+
+    /// A healthy endpoint's failure (news: written) and a later success in the same batch (no
+    /// news on its own: not written) end healthy, and a failing one's success then failure end
+    /// failing: every attempt of an endpoint that is written counts, whether it asked to be.
+    @Test func anEndpointWrittenByOneAttemptEndsAsAllItsAttemptsInTheBatchLeaveIt() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { c throws in
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_batch', 'Batch', 'Batch')")
+            try c.execute("""
+                INSERT INTO event_endpoints (id, account_id, url, last_success_at, health_updated_at)
+                VALUES ('ep_batch', 'acc_batch', 'https://receiver.example/hook', now(), now())
+                """)
+            for event in ["evt_c1", "evt_c2", "evt_c3", "evt_c4"] {
+                try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), 'acc_batch', 'onboarding.started', '{}')")
+            }
+            let now = Date().timeIntervalSince1970
+            try DeliveryStore.recordAll([
+                attempt("evt_c1", at: now, error: "HTTP 500", job: 921, status: .pending, next: now + 60, write: true),
+                attempt("evt_c2", at: now + 0.5, error: nil, job: 922, status: .delivered, write: false),
+            ], on: c)
+            #expect(try c.sql("SELECT failing_since IS NULL FROM event_endpoints WHERE id = 'ep_batch'").scalar(Bool.self) == true,
+                    "its latest attempt succeeded")
+            try c.execute("UPDATE event_endpoints SET failing_since = now() - interval '1 hour'")
+            try DeliveryStore.recordAll([
+                attempt("evt_c3", at: now + 1, error: nil, job: 923, status: .delivered, write: true),
+                attempt("evt_c4", at: now + 1.5, error: "HTTP 502", job: 924, status: .pending, next: now + 60, write: false),
+            ], on: c)
+            let after = try #require(try c.sql("SELECT failing_since IS NOT NULL, last_error FROM event_endpoints WHERE id = 'ep_batch'").first)
+            #expect(try after.decode(Bool.self, at: 0) && after.decode(String.self, at: 1) == "HTTP 502", "its latest attempt failed")
+        }
     }
 
     @Test func aBatchEndsEachDeliveryAndTheEndpointAsTheAttemptsWouldOneAfterAnother() throws {

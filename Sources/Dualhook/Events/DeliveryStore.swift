@@ -298,7 +298,8 @@ struct DeliveryStore {
                 -- An endpoint attempted several times in the batch ends as its attempts would
                 -- have left it one after another: failing only if the latest failed (since now
                 -- when a success came before it in the batch), its last error the latest one,
-                -- and any success counted.
+                -- and any success counted. Every attempt of an endpoint that is written counts,
+                -- also those that were no news on their own (a success after a failure).
                 UPDATE event_endpoints p SET
                     failing_since = CASE WHEN i.latest_delivered THEN NULL
                                          WHEN i.any_delivered THEN now() ELSE COALESCE(p.failing_since, now()) END,
@@ -310,7 +311,7 @@ struct DeliveryStore {
                              (array_agg(error IS NULL ORDER BY "attemptedAt" DESC))[1] AS latest_delivered,
                              bool_or(error IS NULL) AS any_delivered,
                              (array_agg(error ORDER BY "attemptedAt" DESC) FILTER (WHERE error IS NOT NULL))[1] AS latest_error
-                      FROM input WHERE "writeEndpoint" GROUP BY "endpointId") i
+                      FROM input GROUP BY "endpointId" HAVING bool_or("writeEndpoint")) i
                 WHERE p.id = i."endpointId"),
             slot AS (\(releasing(accounts: Array(Set(rows.map(\.accountId))), jobs: rows.map(\.job))))
             SELECT 1
