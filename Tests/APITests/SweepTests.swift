@@ -15,7 +15,7 @@ import Testing
         try f.db.with { connection throws in
             try connection.sql("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = \(ids[0])")
             // An exchange lost long ago, and one that may still be running.
-            try connection.sql("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '20 minutes' WHERE id = \(ids[2])")
+            try connection.sql("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '20 minutes', waba_id = '100000000000720' WHERE id = \(ids[2])")
             try connection.sql("UPDATE onboarding_sessions SET status = 'exchanging', exchanging_since = now() - interval '5 minutes' WHERE id = \(ids[3])")
             try connection.sql("""
                 INSERT INTO rate_limit_windows (key_id, budget, window_start, count) VALUES ('key_old', 'api', now() - interval '3 hours', 5)
@@ -58,6 +58,8 @@ import Testing
             #expect(try connection.sql("SELECT delivery_status FROM events WHERE id = 'evt_lost'").scalar(String.self) == "failed")
             try connection.sql("DELETE FROM events WHERE id = 'evt_lost'")
             #expect(try connection.sql("SELECT data->>'reason' FROM events WHERE data->>'sessionId' = \(ids[2])").scalar(String.self) == "meta_error")
+            #expect(try connection.sql("SELECT data->>'wabaId' FROM events WHERE data->>'sessionId' = \(ids[2])").scalar(String.self) == "100000000000720",
+                    "the WABA it had claimed is named")
             let event = try connection.sql("""
                 SELECT type, data->>'sessionId', data->>'reason', data->'metadata'->>'plan' FROM events WHERE data->>'sessionId' <> \(ids[2])
                 """)

@@ -51,11 +51,14 @@ public struct ExpireSessions: JobKind {
                     UPDATE onboarding_sessions s SET status = 'failed', failure_reason = 'meta_error',
                         exchanged_token = NULL, registration_pins = '{}'
                     FROM due WHERE s.id = due.id
-                    RETURNING s.id, s.account_id, s.tenant_id, s.metadata)
+                    RETURNING s.id, s.account_id, s.tenant_id, s.metadata, s.waba_id)
+                -- The WABA is named when the session had claimed one, as every event names it
+                -- when known (API.md).
                 INSERT INTO events (id, account_id, type, data)
                 SELECT dualhook_id('evt'), account_id, 'onboarding.failed',
                        jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'meta_error',
                                           'error', 'provisioning stopped without an outcome', 'metadata', metadata)
+                       || CASE WHEN waba_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('wabaId', waba_id) END
                 FROM failed
                 """).affectedRows
             JobQueue.wake(DeliverEvent.queue, after: tx)
