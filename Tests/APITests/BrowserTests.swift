@@ -186,6 +186,23 @@ import Testing
                    before: "document.getElementById('legacy').checked = true")
         let legacyFailed = "\(landing.base)/error?sessionId=\(legacy.sessionID)&status=failed&reason=signup_error"
         #expect(eventually(timeout: 20) { browser.currentURL == legacyFailed }, "landed on \(browser.currentURL)")
+
+        // A page left open on a link that was replaced meanwhile: finishing in Meta's window
+        // shows why the link leads nowhere now, rather than asking to try again.
+        let replaced = try f.link(redirects)
+        try browser.open(f.server.baseURL + "/onboard/" + replaced.token)
+        #expect(eventually(timeout: 10) { (try? browser.script("return !!(window.FB && FB.login)")) as? Bool == true })
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions/\(replaced.sessionID)/link", key: f.key).status == 201)
+        let page = browser.currentWindow
+        try browser.click("#connect")
+        #expect(eventually(timeout: 10) { browser.windowHandles.count == 2 }, "the Embedded Signup popup opened")
+        if let popup = browser.windowHandles.first(where: { $0 != page }) {
+            try browser.switchTo(window: popup)
+            try browser.click("#finish")
+            try browser.switchTo(window: page)
+        }
+        #expect(eventually(timeout: 20) { browser.source.contains("This link was replaced by a newer one") }, "\(browser.source.prefix(400))")
+        #expect(try f.session(replaced)["status"] as? String != "exchanging", "the old link's code was not taken")
     }
 
     @Test func thePageSpeaksTheTenantsLanguageUnderItsContentSecurityPolicy() throws {

@@ -106,15 +106,22 @@ enum OnboardingPage {
           var button = document.getElementById('connect'), message = document.getElementById('message');
           var signup = {}, ended = false, sdkOrigin = new URL(cfg.sdkUrl, location.href).origin;
           function say(text) { message.textContent = text; }
+          // The link expired, was replaced by a newer one or was used up while this page was
+          // open: the page, loaded again, says which.
+          function gone(r) {
+            if (r && r.error && /^session_(expired|used)$/.test(r.error.code)) { ended = true; location.reload(); return true; }
+            return false;
+          }
           function post(path, body) {
             return fetch(cfg.base + path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
-              .then(function (r) { return r.status === 204 ? {} : r.json(); });
+              .then(function (r) { return r.status === 204 ? {} : r.json(); })
+              .then(function (r) { gone(r); return r; });
           }
           // A person is here (a link preview or a mail scanner runs no script).
           post('/open', {}).catch(function () {});
           function poll() {
             fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
-              if (s.redirectUrl) { location.assign(s.redirectUrl); } else { setTimeout(poll, 1000); }
+              if (s.redirectUrl) { location.assign(s.redirectUrl); } else if (!gone(s)) { setTimeout(poll, 1000); }
             }).catch(function () { setTimeout(poll, 2000); });
           }
           function cancel(d, reported) {
@@ -177,7 +184,7 @@ enum OnboardingPage {
               if (!signup.wabaId && tries < 30) { setTimeout(function () { complete(code, tries + 1); }, 100); return; }
               say(T.connecting);
               post('/complete', Object.assign({code: code}, signup)).then(function (r) {
-                if (r && r.error) { button.disabled = false; say(T.retry); } else { poll(); }
+                if (r && r.error) { if (!ended) { button.disabled = false; say(T.retry); } } else { poll(); }
               });
             }
             FB.login(function (response) {
