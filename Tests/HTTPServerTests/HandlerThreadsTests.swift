@@ -122,37 +122,42 @@ import TestSupport
         #expect(throws: (any Error).self) { try client.send(.init(url: server.base + "/late"), deadline: Date().addingTimeInterval(2)) }
     }
 
-    /// Stopped again and again while four clients keep sending: libmicrohttpd 0.9.75's
-    /// `MHD_quiesce_daemon`, which `stop()` used before, aborted the process in two of three
-    /// runs of 600 such stops (a pool thread took the listening socket out of its epoll set in
-    /// the same moment).
-    @Test func stoppingUnderLoadNeverAbortsAndAnswersWhatItTakes() throws {
+    /// Stopped again and again while four clients keep sending, every answer that arrives
+    /// being whole. A guard by repetition: `MHD_quiesce_daemon`, which `stop()` used before,
+    /// aborted the process in about one stop in 500 under this load (two of three runs of 600
+    /// stops); the test above catches its return for certain.
+    @Test func stoppingUnderLoadNeverAbortsTheProcess() throws {
         var answered = 0
-        for _ in 0..<150 {
+        var wrong = 0
+        for _ in 0..<60 {
             let server = try LoopbackServer(threads: 2, ioThreads: 2) { _ in .text(200, "ok") }
             let done = Atomic<Bool>(false)
-            let answers = Atomic<Int>(0)
+            let answers = Atomic<Int>(0), wrongAnswers = Atomic<Int>(0)
             let clients = DispatchGroup()
             for _ in 0..<4 {
                 clients.enter()
                 let client = client
                 Thread {
                     while !done.load(ordering: .relaxed) {
-                        if let answer = try? client.send(.init(url: server.base + "/x"), deadline: Date().addingTimeInterval(1)) {
-                            #expect(answer.status == 200 && String(decoding: answer.body, as: UTF8.self) == "ok")
+                        guard let answer = try? client.send(.init(url: server.base + "/x"), deadline: Date().addingTimeInterval(1)) else { continue }
+                        if answer.status == 200 && String(decoding: answer.body, as: UTF8.self) == "ok" {
                             answers.add(1, ordering: .relaxed)
+                        } else {
+                            wrongAnswers.add(1, ordering: .relaxed)
                         }
                     }
                     clients.leave()
                 }.start()
             }
-            usleep(10_000)
+            _ = eventually(timeout: 2) { answers.load(ordering: .relaxed) > 0 }
             server.stop()
             done.store(true, ordering: .relaxed)
             clients.wait()
             answered += answers.load(ordering: .relaxed)
+            wrong += wrongAnswers.load(ordering: .relaxed)
         }
-        #expect(answered > 150)
+        #expect(wrong == 0)
+        #expect(answered >= 60, "each server answered before it stopped")
     }
 
     @Test func anImmediatePathOrPrefixIsAnsweredWhileEveryHandlerThreadWaits() throws {

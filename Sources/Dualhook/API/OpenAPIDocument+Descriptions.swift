@@ -100,7 +100,7 @@ extension OpenAPIDocument {
             "Error.error.code": "The stable error code (the list above).",
             "Health.issues[].code": "Meta's code for the issue.", "Connection.health.issues[].code": "Meta's code for the issue.",
             "Usage.connections": "Each connection active in the period, with its days.",
-            "Tenant.name": "The customer's name (`tenantName` of its latest session).",
+            "Tenant.name": "The customer's name: the latest `tenantName` its sessions gave.",
             "Usage.plan.name": "The plan's name.",
         ]
         for schema in ["EventEndpoint", "EventEndpointCreate", "EventEndpointUpdate", "EventEndpointWithSecret"] {
