@@ -73,6 +73,47 @@ import Testing
         }
     }
 
+    /// A change that really happens again is recorded each time; Meta's repeat of the latest
+    /// change of its subject is not. Offboarded, reconnected, offboarded again within minutes
+    /// (a Coexistence number, `account_update`'s `phone_number`); templates are subjects apart.
+    @Test func aValueThatComesBackAfterAnotherIsNewsAndARepeatIsNot() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        func update(_ event: String, phone: String = "15550102306") -> ManagementChange.Incoming {
+            let canonical = Data(#"{"event":"\#(event)","phone_number":"\#(phone)"}"#.utf8)
+            return ManagementChange.Incoming(entryID: "444", time: nil, field: "account_update", rawValue: canonical, canonical: canonical)
+        }
+        func template(_ id: Int, _ event: String) -> ManagementChange.Incoming {
+            let canonical = Data(#"{"event":"\#(event)","message_template_id":\#(id)}"#.utf8)
+            return ManagementChange.Incoming(entryID: "444", time: nil, field: "message_template_status_update", rawValue: canonical, canonical: canonical)
+        }
+        func record(_ changes: [ManagementChange.Incoming], on c: Connection) throws -> Int {
+            try c.transaction { try ManagementChange.recordAll([ManagementChange.Delivery(changes: changes)], on: $0) }[0]
+        }
+        try db.with { c throws in
+            #expect(try record([update("ACCOUNT_OFFBOARDED")], on: c) == 1)
+            #expect(try record([update("ACCOUNT_OFFBOARDED")], on: c) == 0, "Meta's repeat")
+            #expect(try record([update("ACCOUNT_RECONNECTED")], on: c) == 1)
+            #expect(try record([update("ACCOUNT_OFFBOARDED")], on: c) == 1, "offboarded again")
+            // Another number's stream is its own.
+            #expect(try record([update("ACCOUNT_RECONNECTED", phone: "15550109999")], on: c) == 1)
+            #expect(try record([update("ACCOUNT_OFFBOARDED")], on: c) == 0)
+            // In one batch: a repeat right after is dropped, one after another value is not.
+            #expect(try record([update("ACCOUNT_RECONNECTED"), update("ACCOUNT_RECONNECTED"), update("ACCOUNT_OFFBOARDED"),
+                                update("ACCOUNT_RECONNECTED")], on: c) == 3)
+            // Templates: another template's change in between does not make a repeat news.
+            #expect(try record([template(1, "APPROVED"), template(2, "APPROVED"), template(1, "APPROVED")], on: c) == 2)
+            #expect(try record([template(1, "APPROVED")], on: c) == 0)
+            #expect(try record([template(1, "PAUSED"), template(1, "APPROVED")], on: c) == 2)
+            let events = try c.sql("""
+                SELECT value->>'event' FROM management_changes WHERE field = 'account_update' AND value->>'phone_number' = '15550102306'
+                ORDER BY received_at, (SELECT j.id FROM jobs j WHERE j.args->>'changeId' = management_changes.id)
+                """).rows.map { try $0.decode(String.self, at: 0) }
+            #expect(events == ["ACCOUNT_OFFBOARDED", "ACCOUNT_RECONNECTED", "ACCOUNT_OFFBOARDED", "ACCOUNT_RECONNECTED", "ACCOUNT_OFFBOARDED",
+                               "ACCOUNT_RECONNECTED"])
+        }
+    }
+
     /// Two fronts' batches sharing changes, run at once in opposite orders: each change is
     /// recorded once (the later batch waits at the key's lock and then sees the first), and
     /// neither waits for the other in a circle.
