@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPClient
 import Meta
@@ -81,6 +82,18 @@ import Testing
                 == f.hookURL)
         #expect(try connection(f, aID)["webhookOverrideUrl"] as? String == f.hookURL)
         #expect((try connection(f, aID)["webhookUpdate"]) is NSNull)
+
+        // A management change about one number (named by its display number, as Meta names it
+        // in quality updates) goes to that number's connection and URL, not to its sibling's.
+        let display = try #require(try connection(f, bID)["displayPhoneNumber"] as? String)
+        let digits = display.filter(\.isNumber)
+        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":"\#(waba)","time":1760000000,"changes":[{"field":"phone_number_quality_update","value":{"display_phone_number":"\#(digits)","event":"FLAGGED","current_limit":"TIER_250"}}]}]}"#.utf8)
+        let signature = "sha256=" + Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: body).hexString
+        #expect(try f.server.send("POST", "/meta/webhook", headers: ["X-Hub-Signature-256": signature, "Content-Type": "application/json"],
+                                  body: body).status == 200)
+        #expect(eventually(timeout: 20) {
+            (try? f.db.with { try $0.sql("SELECT connection_id FROM management_changes WHERE field = 'phone_number_quality_update'").scalar(String.self) }) == bID
+        }, "forwarded for \(bID), the number it names")
 
         // DELETE clears only that number's override; the WABA stays subscribed for the other.
         #expect(try f.server.send("DELETE", "/api/v1/connections/\(bID)", key: f.key).status == 202)

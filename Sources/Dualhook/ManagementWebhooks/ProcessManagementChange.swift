@@ -93,14 +93,18 @@ public struct ProcessManagementChange: JobKind {
         }
     }
 
-    /// The connection the change is about (its number, when the value names one), else the
-    /// WABA's oldest live connection; its URL is the WABA's.
+    /// The connection the change is about, when the value names its number (by id, by display
+    /// number as quality and name updates do, or as `account_update`'s `phone_number`), else the
+    /// WABA's oldest live connection. Its URL is where the change goes: with per-number routing
+    /// each number has its own.
     static func target(waba: String, value: [String: Any], vault: Vault, on tx: Connection) throws -> Target? {
-        let phone = value["phone_number_id"] as? String ?? (value["phone_number_id"] as? NSNumber)?.stringValue
+        let phone = ManagementState.text(value["phone_number_id"])
+        let display = ManagementState.text(value["display_phone_number"]) ?? ManagementState.text(value["phone_number"])
         guard let row = try tx.sql("""
             SELECT c.account_id, c.id, c.webhook_override_url, \(unescaped: SigningSecrets.validSQL(account: "c.account_id"))
             FROM connections c WHERE c.waba_id = \(waba) AND c.status IN ('active', 'suspended')
-            ORDER BY c.phone_number_id = \(phone ?? "") DESC, c.created_at LIMIT 1
+            ORDER BY c.phone_number_id = \(phone ?? "") DESC, \(ConnectionStore.sameNumber("c.display_phone_number", display)) DESC,
+                     c.created_at LIMIT 1
             """).first else { return nil }
         let account: String = try row.decode(at: 0)
         let secrets = try SigningSecrets.openAll(try row.decode(at: 3), accountID: account, vault: vault)
