@@ -1,8 +1,10 @@
 import Foundation
 import Postgres
 
-/// Sign-in attempts are limited per address and per email, in one-minute windows counted in an
-/// unlogged table every front process shares (a successful attempt counts too).
+/// Failed sign-in attempts are limited per address and per email, in one-minute windows counted
+/// in an unlogged table every front process shares. Every attempt is counted before it is
+/// checked and a successful one is given back, so people who sign in often never lock
+/// themselves (or their office's address) out.
 enum SignInLimits {
     static let perAddress = 20
     static let perEmail = 5
@@ -25,5 +27,15 @@ enum SignInLimits {
             if try row.decode(Int.self, at: 1) > (scope.hasPrefix("ip:") ? perAddress : perEmail) { return true }
         }
         return false
+    }
+
+    /// Gives back the attempt `take` counted, once it succeeded (in the same transaction, so
+    /// the same minute's window).
+    static func giveBack(address: String, email: String?, on connection: Connection) throws {
+        let scopes = ["ip:" + address] + (email.map { ["email:" + $0.lowercased()] } ?? [])
+        try connection.sql("""
+            UPDATE sign_in_failures SET count = count - 1
+            WHERE scope = ANY(\(scopes)::text[]) AND window_start = date_trunc('minute', now()) AND count > 0
+            """)
     }
 }

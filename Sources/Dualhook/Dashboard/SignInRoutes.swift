@@ -78,6 +78,7 @@ enum SignInRoutes {
         guard let user = try UserStore.authenticate(email: email, password: form["password"] ?? "", on: context.connection) else {
             return DashboardLayout.errorPage(status: 401, message: "The email or the password is wrong.")
         }
+        try SignInLimits.giveBack(address: ip, email: email, on: context.connection)
         if let old = context.session { try DashboardSessions.revoke(old, on: context.connection) }
         let token = try DashboardSessions.open(userID: user.id, secondFactorDone: !user.totpEnabled, on: context.connection)
         return DashboardLayout.redirect(user.totpEnabled ? "/dashboard/login/totp" : home(user),
@@ -105,6 +106,7 @@ enum SignInRoutes {
         guard try UserStore.verifySecondFactor(userID: session.user.id, code: code, vault: context.configuration.vault, on: context.connection) else {
             return DashboardLayout.errorPage(status: 401, message: "That code is not right. Codes change every 30 seconds.")
         }
+        try SignInLimits.giveBack(address: ip, email: session.user.email, on: context.connection)
         try DashboardSessions.completeSecondFactor(session, on: context.connection)
         return DashboardLayout.redirect(home(session.user))
     }
