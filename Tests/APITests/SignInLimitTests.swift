@@ -23,9 +23,11 @@ import Testing
         }
         let client = HTTPClient(allowPrivateTargets: true)
         // The form's token and its cookie, sent with every attempt.
-        let page = try f.server.send("GET", "/dashboard/login")
+        // (URLSession.shared would keep the cookie for 127.0.0.1 and send it in place of other
+        // suites' own, whatever their port.)
+        let page = try client.send(.init(url: f.server.baseURL + "/dashboard/login"), deadline: Date().addingTimeInterval(10))
         let cookie = try #require(page.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
-        let token = try #require(page.text.firstMatch(of: #/name="csrfToken" value="([^"]+)"/#)?.1)
+        let token = try #require(String(decoding: page.body, as: UTF8.self).firstMatch(of: #/name="csrfToken" value="([^"]+)"/#)?.1)
         func signIn(_ password: String) throws -> Int {
             let password = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password
             // A client of its own: no cookie kept, no redirect followed (URLSession.shared does both).

@@ -68,7 +68,7 @@ public struct HTTPResult: Sendable {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
+        HTTPResult.session.dataTask(with: request) { data, response, error in
             box.set(data, response as? HTTPURLResponse, error)
             done.signal()
         }.resume()
@@ -82,6 +82,17 @@ public struct HTTPResult: Sendable {
         }
         return HTTPResult(status: response.statusCode, headers: headers, body: data ?? Data())
     }
+
+    /// A session that keeps no cookie: cookies go only as the caller sends them. The shared
+    /// session's store keeps them per host, not per port, and put one suite's `dh_csrf` in place
+    /// of the `Cookie` header another suite sent to its own server on 127.0.0.1.
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        return URLSession(configuration: configuration)
+    }()
 
     final class ResultBox: @unchecked Sendable {
         // `@unchecked Sendable`: written once before the semaphore is signalled, read after.
