@@ -165,6 +165,19 @@ import Testing
         try browser.click("#change-webhook")
         #expect(eventually(timeout: 30) { (try? f.meta.waba(number.waba))?["overrideCallbackUri"] as? String == moved.base + "/whatsapp" },
                 "the new URL is the WABA's override at Meta")
+        #expect(eventually(timeout: 10) {
+            (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil && text(browser).contains("applied, asked")
+        })
+        // One Meta refuses (the URL fails Meta's handshake for this token): the page says so, with Meta's reason.
+        try browser.type(moved.base + "/refused", into: "#webhookOverrideUrl")
+        try browser.type("not-the-token", into: "#webhookVerifyToken")
+        try browser.script("document.querySelector('input[name=confirm][value=yes]').checked = true")
+        try browser.click("#change-webhook")
+        #expect(eventually(timeout: 30) {
+            (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil && text(browser).contains("failed, asked")
+        }, "\(text(browser).prefix(1500))")
+        #expect(text(browser).contains("2200"), "Meta's reason")
+        #expect(try f.meta.waba(number.waba)?["overrideCallbackUri"] as? String == moved.base + "/whatsapp", "the previous override stays")
         try browser.open(f.server.baseURL + "/dashboard")
         #expect(text(browser).contains("quality RED"), "problems come first")
         try browser.open(f.server.baseURL + "/dashboard/connections?q=\(number.phone)")

@@ -61,10 +61,17 @@ enum ConnectionPages {
         let health = (view["health"] ?? nil) as? [String: Any?] ?? [:]
         let heartbeat = (view["heartbeat"] ?? nil) as? [String: Any?] ?? [:]
         let routing = (view["routing"] ?? nil) as? [String: Any?]
+        // The last webhook change as the API shows it (`webhookUpdate`): one Meta refused says so
+        // here, with Meta's reason, rather than the page going back to the old URL without a word.
+        let update = (view["webhookUpdate"] ?? nil) as? [String: Any?]
+        let updateText = update.map { u in
+            "\(text(u["status"])), asked \(text(u["requestedAt"]))" + ((u["error"] ?? nil).map { ": \(text($0))" } ?? "")
+        } ?? "none asked"
         let facts: [(String, String)] = [
             ("Tenant", text(view["tenantId"])), ("Number", text(view["displayPhoneNumber"])), ("Verified name", text(view["verifiedName"])),
             ("Status", text(view["status"])), ("Mode", text(view["connectionMode"])), ("WABA", text(view["wabaId"])),
             ("Phone number id", text(view["phoneNumberId"])), ("Webhook URL", text(view["webhookOverrideUrl"])),
+            ("Webhook change", updateText),
             ("Routing", routing.map { ($0["shadowed"] as? Bool == true ? "shadowed: Meta delivers to " : "as set: ") + text($0["effectiveUrl"]) } ?? "not read yet"),
             ("Health", "\(text(health["status"])), quality \(text(health["qualityRating"])), limit \(text(health["messagingLimit"])), read \(text(health["checkedAt"]))"),
             ("Heartbeat", heartbeat["applies"] as? Bool == true ? "\(text(heartbeat["status"])), due \(text(heartbeat["dueAt"]))" : "does not apply"),
