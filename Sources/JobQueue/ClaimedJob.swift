@@ -11,6 +11,8 @@ struct ClaimedJob: Sendable {
     let maxAttempts: Int
     let timeoutSeconds: Int
     let createdAt: Date
+    /// Seconds from when it was due to its claim (the claim latency).
+    let waited: Double
 
     init(row: Row) throws {
         id = try row.decode(at: 0)
@@ -21,5 +23,6 @@ struct ClaimedJob: Sendable {
         maxAttempts = try row.decode(at: 5)
         timeoutSeconds = try row.decode(at: 6)
         createdAt = try row.decode(at: 7)
+        waited = try row.decode(at: 8)
     }
 }

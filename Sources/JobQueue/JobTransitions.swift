@@ -47,7 +47,8 @@ enum JobTransitions {
                 ORDER BY priority, run_at, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED))
-            RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.timeout_seconds, j.created_at
+            RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.timeout_seconds, j.created_at,
+                      greatest(extract(epoch FROM now() - j.run_at), 0)::float8
             """
         // One round trip, one implicit transaction (as the completer's flush): the plan setting
         // and the claim.

@@ -133,6 +133,7 @@ public final class Worker: @unchecked Sendable {
                                              leaseMargin: configuration.leaseMargin, on: connection)
                     }
                     health.succeeded()
+                    if !jobs.isEmpty { configuration.claimObserver?(runner.name, jobs.map(\.waited)) }
                     runner.mayHaveMore = jobs.count == free
                     runner.push(jobs)
                 } catch {

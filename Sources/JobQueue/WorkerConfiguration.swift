@@ -25,6 +25,9 @@ public struct WorkerConfiguration: Sendable {
     /// Per queue, how many threads may still run handlers past their deadlines before their
     /// slots are left empty instead of replaced; nil: four, or the queue's slot count if larger.
     public var maxStuckThreads: Int?
+    /// Told, for each claim that took jobs, their queue and how long each waited past its due
+    /// time (seconds): the claim latency, for metrics. On the fetching thread: it must not block.
+    public var claimObserver: (@Sendable (_ queue: String, _ waited: [Double]) -> Void)?
     public var completionBatchSize = 1000
     public var completionFlushInterval: TimeInterval = 0.01
 

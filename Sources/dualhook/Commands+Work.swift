@@ -17,6 +17,7 @@ extension Commands {
         configuration.reapInterval = max(0.1, try parsed.seconds("reap-interval", default: 5))
         configuration.pollInterval = max(0.05, try parsed.seconds("poll-interval", default: 1))
         configuration.leaseMargin = try parsed.seconds("lease-margin", default: 5)
+        configuration.claimObserver = { queue, waited in Counters.shared.observeClaim(queue: queue, waited: waited) }
         if parsed.options["max-stuck"] != nil { configuration.maxStuckThreads = try parsed.int("max-stuck", default: 4, range: 0...10_000) }
 
         let worker = Worker(configuration: configuration, registry: registry,

@@ -83,6 +83,18 @@ import Testing
             (try? f.api.server.send("GET", "/metrics", key: APIServer.metricsToken).text)?
                 .contains(#"dualhook_event_deliveries_total{outcome="delivered"} 1"#) == true
         }, "the worker's delivery is counted for /metrics")
+        // So is how long the delivery job waited to be claimed: a histogram whose buckets rise
+        // in `le` and in count, ending at +Inf with the count.
+        let metrics = try f.api.server.send("GET", "/metrics", key: APIServer.metricsToken).text.split(separator: "\n")
+        #expect(metrics.contains("# TYPE dualhook_job_claim_latency_seconds histogram"))
+        let buckets = metrics.filter { $0.hasPrefix(#"dualhook_job_claim_latency_seconds_bucket{queue="events","#) }.map { line in
+            (le: String(line.firstMatch(of: #/le="([^"]+)"/#)!.1), count: Int(line.split(separator: " ").last!)!)
+        }
+        #expect(buckets.last?.le == "+Inf" && buckets.count >= 2, "\(buckets)")
+        #expect(zip(buckets, buckets.dropFirst()).allSatisfy { (Double($0.le) ?? .infinity) < (Double($1.le) ?? .infinity) && $0.count <= $1.count })
+        let count = metrics.first { $0.hasPrefix(#"dualhook_job_claim_latency_seconds_count{queue="events"}"#) }.flatMap { Int($0.split(separator: " ").last!) }
+        #expect(count != nil && count == buckets.last?.count && count! >= 1)
+        #expect(metrics.contains { $0.hasPrefix(#"dualhook_job_claim_latency_seconds_sum{queue="events"} "#) && $0.contains(".") })
         let secret = f.api.account.eventSigningSecret
         #expect(request.json["id"] as? String == id && request.json["type"] as? String == "onboarding.started")
         #expect((request.json["data"] as? [String: Any])?["metadata"] as? [String: String] == ["plan": "pro"])

@@ -86,19 +86,28 @@ public final class Counters: Sendable {
             "dualhook_event_deliveries_total": "Event delivery attempts by outcome (delivered, retry, failed).",
             "dualhook_management_forwards_total": "Forwards of Meta's management changes to tenants by outcome (delivered, retry, failed).",
             "dualhook_onboarding_outcomes_total": "Onboarding sessions that ended, by outcome and reason.",
+            Counters.claimLatency: "How long due jobs waited to be claimed by a worker, by queue (seconds).",
         ]
         var text = ""
         var current = ""
         for row in try connection.sql("""
-            SELECT name, labels, sum(value)::bigint FROM process_counters GROUP BY name, labels ORDER BY name, labels
+            SELECT name, labels, sum(value)::bigint FROM process_counters GROUP BY name, labels
+            -- A histogram's buckets in increasing order of `le`, as the exposition format asks.
+            ORDER BY name, regexp_replace(labels, ',?le="[^"]*"', ''),
+                     CASE WHEN labels LIKE '%le="+Inf"%' THEN 'Infinity'::float8
+                          ELSE substring(labels FROM 'le="([0-9.]+)"')::float8 END NULLS FIRST
             """).rows {
             let name: String = try row.decode(at: 0)
             let labels: String = try row.decode(at: 1)
-            if name != current {
-                current = name
-                text += "# HELP \(name) \(help[name] ?? name)\n# TYPE \(name) counter\n"
+            let value = try row.decode(Int64.self, at: 2)
+            // The histogram's three series under one family (its sum is kept in microseconds).
+            let family = name.hasPrefix(Counters.claimLatency) ? Counters.claimLatency : name
+            if family != current {
+                current = family
+                text += "# HELP \(family) \(help[family] ?? family)\n# TYPE \(family) \(family == name ? "counter" : "histogram")\n"
             }
-            text += "\(name)\(labels.isEmpty ? "" : "{\(labels)}") \(try row.decode(Int64.self, at: 2))\n"
+            let shown = name == Counters.claimLatency + "_sum" ? String(Double(value) / 1_000_000) : String(value)
+            text += "\(name)\(labels.isEmpty ? "" : "{\(labels)}") \(shown)\n"
         }
         return text
     }
