@@ -24,6 +24,9 @@ import Testing
         for (width, suffix) in [(1280, "wide"), (390, "phone")] {
             try browser.resize(width: width, height: 1000)
             try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/dashboard-\(name)-\(suffix).png"))
+            // Readable at phone width: nothing wider than the window (tables scroll in their own box).
+            let overflow = try browser.script("return document.documentElement.scrollWidth - window.innerWidth") as? Int ?? 0
+            #expect(overflow <= 1, "\(name) at \(width) px is \(overflow) px wider than the window")
         }
         try browser.resize(width: 1280, height: 1000)
     }

@@ -24,6 +24,7 @@ enum DashboardLayout {
         .notice{background:#e8f0fe;border:1px solid #c4d7fb;border-radius:8px;padding:.7rem;margin-bottom:1rem}
         .secret{font:14px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all;background:#fff8e1;padding:.5rem;border-radius:6px}
         svg text{font:11px system-ui,sans-serif;fill:#3c4043}
+        pre{white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}code,h1,.secret-uri{overflow-wrap:anywhere}
         @media (max-width:40rem){th,td{padding:.3rem}main{padding:.6rem}}
         """
 
@@ -56,7 +57,7 @@ enum DashboardLayout {
     }
 
     static func errorPage(status: Int, message: String) -> Response {
-        let titles = [400: "Check what you entered", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
+        let titles = [400: "Check what you entered", 401: "Sign-in failed", 403: "Not allowed", 404: "Not found",
                       409: "Not possible now", 410: "This link is no longer valid", 429: "Too many attempts"]
         return plain(titles[status] ?? "Something went wrong", body: "<section><p>\(message)</p><p><a href=\"/dashboard\">Back</a></p></section>",
                      status: status)

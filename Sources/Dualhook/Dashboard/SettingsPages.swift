@@ -19,7 +19,7 @@ enum SettingsPages {
             totp = """
                 <p>Add this key to an authenticator app, then enter the code it shows.</p>
                 <p class="secret" id="totp-key">\(TOTP.base32(secret))</p>
-                <p class="muted">\(TOTP.uri(secret: secret, account: session.user.email, issuer: "Dualhook"))</p>
+                <p class="muted secret-uri">\(TOTP.uri(secret: secret, account: session.user.email, issuer: "Dualhook"))</p>
                 <form method="post" action="/dashboard/settings/totp">\(DashboardLayout.csrfField(session.csrfToken))
                 <input type="hidden" name="pending" value="\(sealed)">
                 <label for="code">Code from the app</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required>

@@ -45,6 +45,9 @@ enum SignInRoutes {
         guard password.count >= minimumPasswordLength, password.count <= 1024 else {
             throw APIError.validationFailed(param: "password", "The password must be \(minimumPasswordLength) to 1,024 characters.")
         }
+        guard !password.allSatisfy(\.isWhitespace) else {
+            throw APIError.validationFailed(param: "password", "The password must hold more than spaces.")
+        }
         guard password == form["confirm"] else { throw APIError.validationFailed(param: "confirm", "The two passwords differ.") }
         try UserStore.setPassword(token: token, userID: user.id, password: password, on: context.connection)
         try AuditTrail.record("user.password_set", target: user.id, accountID: user.accountID, user: user, clientIP: context.request.clientIP,
