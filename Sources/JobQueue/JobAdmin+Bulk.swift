@@ -61,19 +61,35 @@ extension JobAdmin {
         try connection.sql("SELECT count(*) FROM jobs WHERE \(filter.sql)").scalar(Int.self) ?? 0
     }
 
+    /// How many matching jobs a bulk `retry` or `cancel` would change: those in the states it
+    /// acts on (a completed job is neither retried nor cancelled), for the count an operator
+    /// confirms.
+    public static func count(_ filter: Filter, changedBy action: String, on connection: Connection) throws -> Int {
+        let changed: PostgresQuery = action == "retry" ? retryable(filter) : "(\(filter.sql)) AND \(unescaped: cancellable)"
+        return try connection.sql("SELECT count(*) FROM jobs WHERE \(changed)").scalar(Int.self) ?? 0
+    }
+
+    /// SQL: the jobs `cancelMatching` changes among those its filter matches.
+    static let cancellable = "state IN ('available', 'running')"
+
+    /// SQL: the jobs `retryMatching` runs again (see there).
+    static func retryable(_ filter: Filter) -> PostgresQuery {
+        """
+        id IN (
+            SELECT DISTINCT ON (coalesce(j.unique_key, j.id::text)) j.id FROM jobs j
+            WHERE \(filter.sql) AND j.state IN ('discarded', 'cancelled', 'available')
+              AND (j.unique_key IS NULL OR j.state = 'available' OR NOT EXISTS (
+                  SELECT 1 FROM jobs l WHERE l.unique_key = j.unique_key AND l.state IN ('available', 'running')))
+            ORDER BY coalesce(j.unique_key, j.id::text), j.id DESC)
+        """
+    }
+
     /// Runs every matching job that failed, was cancelled or waits again now (never a completed
     /// or running one: a bulk retry must not redo work that succeeded); answers how many. Of
     /// jobs sharing a unique key only the newest is retried, and none whose key a live job
     /// holds, so the statement cannot collide with the unique index.
     public static func retryMatching(_ filter: Filter, on connection: Connection) throws -> Int {
-        let queues = try JobTransitions.retry(matching: """
-            id IN (
-                SELECT DISTINCT ON (coalesce(j.unique_key, j.id::text)) j.id FROM jobs j
-                WHERE \(filter.sql) AND j.state IN ('discarded', 'cancelled', 'available')
-                  AND (j.unique_key IS NULL OR j.state = 'available' OR NOT EXISTS (
-                      SELECT 1 FROM jobs l WHERE l.unique_key = j.unique_key AND l.state IN ('available', 'running')))
-                ORDER BY coalesce(j.unique_key, j.id::text), j.id DESC)
-            """, on: connection)
+        let queues = try JobTransitions.retry(matching: retryable(filter), on: connection)
         for queue in Set(queues) { WakeUps.shared.wake(queue, after: connection) }
         return queues.count
     }

@@ -175,7 +175,7 @@ enum JobTransitions {
         try connection.sql("""
             UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
                 errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
-            WHERE (\(matching)) AND state IN ('available', 'running')
+            WHERE (\(matching)) AND \(unescaped: JobAdmin.cancellable)
             """).affectedRows
     }
 }

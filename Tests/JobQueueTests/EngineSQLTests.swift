@@ -110,7 +110,11 @@ import Testing
             try connection.sql("UPDATE jobs SET state = 'discarded', finalized_at = now() WHERE id = \(held)")
             _ = try JobQueue.enqueue(CountJob.self, .init(n: 4), options: JobOptions(uniqueKey: "deliver:evt_2"), on: connection)!
             try connection.sql("UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = \(done)")
-            // No state filter: everything in the queue matches, but only failed work runs again.
+            // No state filter: everything in the queue matches, but only failed work runs again,
+            // and the count an operator confirms says so.
+            #expect(try JobAdmin.count(JobAdmin.Filter(queue: "default"), on: connection) == 5)
+            #expect(try JobAdmin.count(JobAdmin.Filter(queue: "default"), changedBy: "retry", on: connection) == 2)
+            #expect(try JobAdmin.count(JobAdmin.Filter(queue: "default"), changedBy: "cancel", on: connection) == 1, "the waiting evt_2 job")
             let retried = try JobAdmin.retryMatching(JobAdmin.Filter(queue: "default"), on: connection)
             #expect(retried == 2, "the newest evt_1 job and the waiting evt_2 one")
             #expect(try jobState(db, done) == "completed")

@@ -115,7 +115,7 @@ enum OpsPages {
             let maxID = try JobAdmin.newestID(on: context.connection)
             var counted = filter
             counted.maxID = maxID
-            let count = try JobAdmin.count(counted, on: context.connection)
+            let count = try JobAdmin.count(counted, changedBy: action, on: context.connection)
             return DashboardLayout.page("Confirm", session: session, here: "/ops/jobs", body: """
                 <section><p id="bulk-count">\(action == "retry" ? "Retry" : "Cancel") <b>\(count)</b> matching jobs?</p>
                 <form method="post" action="/ops/jobs/bulk">\(DashboardLayout.csrfField(session.csrfToken))\(filterFields(filter))
@@ -127,7 +127,7 @@ enum OpsPages {
         // Run as a job, in batches: a filter can match a million jobs.
         var counted = filter
         counted.maxID = maxID
-        let count = try JobAdmin.count(counted, on: context.connection)
+        let count = try JobAdmin.count(counted, changedBy: action, on: context.connection)
         let id = try JobQueue.enqueue(BulkJobAction.self, .init(action: action, filter: filter, maxID: maxID), on: context.connection)
         try AuditTrail.record("jobs.\(action)", target: id.map { "job \($0)" }, accountID: nil, user: session.user,
                               detail: ["queue": filter.queue ?? "", "kind": filter.kind ?? "", "state": filter.state ?? "",
