@@ -23,6 +23,9 @@ extension Commands {
                 let created = try UserStore.create(email: email, accountID: account, role: isOperator ? nil : role,
                                                    publicURL: environment.publicURL, on: connection)
                 return printCompactJSON(created)
+            } catch UserStore.CreateError.invalidEmail(let email) {
+                // A bad argument, as API.md says of the CLI: exit 2.
+                throw UsageError("--email \(email) is not an email address")
             } catch let error as UserStore.CreateError {
                 fail("\(error)")
                 return 1

@@ -75,11 +75,14 @@ import Testing
         #expect(status(f, second.connection) == "active")
         let shown = try f.server.send("GET", "/api/v1/connections/\(first.connection)", key: f.key).json
         #expect(shown["status"] as? String == "suspended")
+        #expect((shown["heartbeat"] as? [String: Any])?["applies"] as? Bool == false, "no app use to confirm while suspended")
         #expect(try f.server.send("GET", "/api/v1/connections?status=suspended", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 1)
         // No heartbeat reminder and no health poll while suspended.
         #expect(try f.server.send("POST", "/api/v1/connections/\(first.connection)/health/refresh", key: f.key).status == 409)
         try emit(f, waba: first.waba, field: "account_update", valueText: #"{"phone_number":"\#(firstNumber)","event":"ACCOUNT_RECONNECTED"}"#)
         #expect(eventually(timeout: 20) { status(f, first.connection) == "active" })
+        #expect((try f.server.send("GET", "/api/v1/connections/\(first.connection)", key: f.key).json["heartbeat"] as? [String: Any])?["applies"] as? Bool
+                == true)
         #expect(try f.events("connection.suspended").compactMap { $0["connectionId"] as? String } == [first.connection])
         let resumed = try f.events("connection.resumed")
         #expect(resumed.compactMap { $0["connectionId"] as? String } == [first.connection])

@@ -185,6 +185,10 @@ import Testing
         #expect(text(browser).contains("quality RED"), "problems come first")
         try browser.open(f.server.baseURL + "/dashboard/connections?q=\(number.phone)")
         #expect(text(browser).contains(f.api.account.accountId) == false && browser.source.contains("/dashboard/connections/\(number.connection)"))
+        // The number as digits only, as people type it, finds it too.
+        let display = try #require(try f.server.send("GET", "/api/v1/connections/\(number.connection)", key: f.key).json["displayPhoneNumber"] as? String)
+        try browser.open(f.server.baseURL + "/dashboard/connections?q=\(display.filter(\.isNumber))")
+        #expect(browser.source.contains("/dashboard/connections/\(number.connection)"), "\(display) by its digits")
         try screenshot(browser, "connections")
 
         // Redeliver an event and see the new attempt.

@@ -23,7 +23,10 @@ enum ConnectionView {
         let confirmed: Date = try row.decode(at: 13)
         let due = confirmed.addingTimeInterval(Heartbeat.period)
         let heartbeatStatus = now >= due ? "overdue" : now >= due.addingTimeInterval(-Heartbeat.defaultWarning) ? "due_soon" : "ok"
-        let applies = mode == ConnectionMode.coexistence.rawValue
+        // A live Coexistence number's: a suspended or disconnected one has no app use to confirm
+        // (no reminder goes for it either).
+        let status: String = try row.decode(at: 6)
+        let applies = mode == ConnectionMode.coexistence.rawValue && status == ConnectionStatus.active.rawValue
         let health: [String: Any?] = [
             "status": try row.decode(String?.self, at: 9), "qualityRating": try row.decode(String?.self, at: 10),
             "messagingLimitTier": try row.decode(String?.self, at: 11), "checkedAt": try row.decode(Date?.self, at: 12),

@@ -16,7 +16,11 @@ enum ConnectionPages {
         if !search.isEmpty {
             let like = "%" + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
-            filter = "\(filter) AND (c.tenant_id ILIKE \(like) OR c.display_phone_number ILIKE \(like) OR c.waba_id = \(search) OR c.phone_number_id = \(search))"
+            // A number matches by its digits too: `15550102306` finds `+1 555-010-2306`.
+            let digits = search.filter(\.isASCII).filter(\.isNumber)
+            let byDigits: PostgresQuery = digits.count >= 4
+                ? "OR regexp_replace(coalesce(c.display_phone_number, ''), '[^0-9]', '', 'g') LIKE \("%" + digits + "%")" : ""
+            filter = "\(filter) AND (c.tenant_id ILIKE \(like) OR c.display_phone_number ILIKE \(like) OR c.waba_id = \(search) OR c.phone_number_id = \(search) \(byDigits))"
         }
         let rows = try context.connection.sql("""
             SELECT c.id, c.tenant_id, coalesce(c.display_phone_number, c.phone_number_id), c.status, c.connection_mode,
