@@ -103,6 +103,11 @@ import Testing
         #expect(text(browser).contains("active numbers"))
         scan.check(browser.source, "overview")
         try screenshot(browser, "overview")
+        // The funnel's labels stay readable at phone width (the chart scrolls in its own box).
+        try browser.resize(width: 390, height: 1000)
+        let label = try browser.script("var t = document.querySelector('svg.funnel text'); return t ? t.getBoundingClientRect().height : -1") as? NSNumber
+        #expect((label?.doubleValue ?? 0) >= 9, "funnel label \(label?.doubleValue ?? 0) px high at 390 px")
+        try browser.resize(width: 1280, height: 1000)
         // The link works once, and a newer link ends every older one (looked at in the browser:
         // URLSession's shared cookie jar would keep the page's dh_csrf cookie and send it instead
         // of the Cookie header later requests here set).

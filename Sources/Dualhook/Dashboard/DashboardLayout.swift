@@ -25,6 +25,7 @@ enum DashboardLayout {
         .secret{font:14px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all;background:#fff8e1;padding:.5rem;border-radius:6px}
         svg text{font:11px system-ui,sans-serif;fill:#3c4043}
         pre{white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}code,h1,.secret-uri{overflow-wrap:anywhere}
+        svg.funnel{min-width:36rem}
         @media (max-width:40rem){th,td{padding:.3rem}main{padding:.6rem}}
         """
 

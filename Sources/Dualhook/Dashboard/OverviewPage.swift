@@ -136,6 +136,8 @@ enum OverviewPage {
 }
 
 /// A horizontal bar chart drawn on the server: each step's count, and its share of the first.
+/// At phone width it keeps a readable size and scrolls in its own box (scaled to the screen,
+/// its 11 px labels shrank to about 6 px).
 enum FunnelChart {
     static func svg(_ steps: [(String, Int)]) -> HTML {
         let top = max(1, steps.first?.1 ?? 1)
@@ -151,7 +153,7 @@ enum FunnelChart {
                 """
         }
         return """
-            <svg role="img" aria-label="Onboarding funnel" viewBox="0 0 \(width) \(steps.count * rowHeight)" width="100%" preserveAspectRatio="xMinYMin meet">\(bars)</svg>
+            <div class="scroll"><svg role="img" aria-label="Onboarding funnel" viewBox="0 0 \(width) \(steps.count * rowHeight)" width="100%" preserveAspectRatio="xMinYMin meet" class="funnel">\(bars)</svg></div>
             """
     }
 }
