@@ -105,7 +105,7 @@ import Testing
         try screenshot(browser, "overview")
         // The funnel's labels stay readable at phone width (the chart scrolls in its own box).
         try browser.resize(width: 390, height: 1000)
-        let label = try browser.script("var t = document.querySelector('svg.funnel text'); return t ? t.getBoundingClientRect().height : -1") as? NSNumber
+        let label = try browser.script("var t = document.querySelector('svg[aria-label=\"Onboarding funnel\"] text'); return t ? t.getBoundingClientRect().height : -1") as? NSNumber
         #expect((label?.doubleValue ?? 0) >= 9, "funnel label \(label?.doubleValue ?? 0) px high at 390 px")
         try browser.resize(width: 1280, height: 1000)
         // The link works once, and a newer link ends every older one (looked at in the browser:
