@@ -31,7 +31,22 @@ public final class FakeMeta: Sendable {
         state.withLock { $0.appCallbackURL = configuration.appCallbackURL }
     }
 
+    /// The answer, named in the access log by its route: the path with ids and tokens as
+    /// `{id}` (it said `unmatched` for every call).
     public func handle(_ request: Request) -> Response {
+        var response = answer(request)
+        response.route = request.method + " " + request.path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.contains(where: \.isNumber) && segment != FakeMeta.versionSegment(segment) ? "{id}" : String(segment)
+        }.joined(separator: "/")
+        return response
+    }
+
+    /// A Graph API version (`v25.0`) stays as it is in a route.
+    static func versionSegment(_ segment: Substring) -> String {
+        segment.first == "v" && segment.dropFirst().allSatisfy { $0.isNumber || $0 == "." } ? String(segment) : ""
+    }
+
+    func answer(_ request: Request) -> Response {
         let route = "\(request.method) \(request.path)"
         if request.method == "GET", let locale = FakeMeta.sdkLocale(request.path) {
             state.withLock { $0.recordSDKLoad(locale: locale) }
