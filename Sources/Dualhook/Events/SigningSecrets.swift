@@ -58,15 +58,19 @@ enum SigningSecrets {
 
     /// A new secret that signs from now on; the ones before keep signing for `overlap` seconds
     /// (never longer than they already would). Answers the new secret (plaintext only here) and
-    /// when the previous ones stop.
+    /// when the previous ones stop: the last of them to stop (after two rotations in a row,
+    /// the secret the second one replaced, not the first's shorter overlap).
     static func rotate(_ owner: Owner, overlap: TimeInterval, vault: Vault, on connection: Connection) throws -> (secret: String, previousExpireAt: Date) {
         let table = owner.table
-        let expires = try connection.sql("""
-            UPDATE \(unescaped: table.name)
-            SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => \(overlap)::float8))
-            WHERE \(unescaped: table.column) = \(owner.id) AND (expires_at IS NULL OR expires_at > now())
-            RETURNING expires_at
-            """).scalar(Date.self) ?? Date().addingTimeInterval(overlap)
+        let latest = try connection.sql("""
+            WITH ended AS (
+                UPDATE \(unescaped: table.name)
+                SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => \(overlap)::float8))
+                WHERE \(unescaped: table.column) = \(owner.id) AND (expires_at IS NULL OR expires_at > now())
+                RETURNING expires_at)
+            SELECT max(expires_at) FROM ended
+            """).scalar(Date?.self)
+        let expires = (latest ?? nil) ?? Date().addingTimeInterval(overlap)
         return (try add(owner, vault: vault, on: connection), expires)
     }
 
