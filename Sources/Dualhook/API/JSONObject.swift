@@ -93,6 +93,9 @@ struct JSONObject {
 
     func has(_ name: String) -> Bool { fields[name] != nil && !(fields[name] is NSNull) }
 
+    /// The field was sent, `null` included: for PATCH, where `null` clears an optional field.
+    func sent(_ name: String) -> Bool { fields[name] != nil }
+
     func string(_ name: String, required: Bool = false, length: ClosedRange<Int>? = nil) throws -> String? {
         guard let value = fields[name], !(value is NSNull) else {
             if required { throw APIError.validationFailed(param: name, "\(name) is required") }

@@ -27,12 +27,15 @@ enum AccountRoutes {
         if let name = try body.string("displayName", length: 1...100) {
             try connection.sql("UPDATE accounts SET display_name = \(name), updated_at = now() WHERE id = \(id)")
         }
-        if body.has("logoUrl"), let logo = try body.string("logoUrl") {
-            _ = try URLRules.outbound(logo, param: "logoUrl", maxLength: 2048, allowPrivate: allowPrivate)
+        // `null` clears an optional field (it was ignored for these two).
+        if body.sent("logoUrl") {
+            let logo = try body.string("logoUrl")
+            if let logo { _ = try URLRules.outbound(logo, param: "logoUrl", maxLength: 2048, allowPrivate: allowPrivate) }
             try connection.sql("UPDATE accounts SET logo_url = \(logo), updated_at = now() WHERE id = \(id)")
         }
-        if body.has("eventUrl"), let url = try body.string("eventUrl") {
-            _ = try URLRules.outbound(url, param: "eventUrl", maxLength: 2048, allowPrivate: allowPrivate)
+        if body.sent("eventUrl") {
+            let url = try body.string("eventUrl")
+            if let url { _ = try URLRules.outbound(url, param: "eventUrl", maxLength: 2048, allowPrivate: allowPrivate) }
             try EventEndpointStore.setDefault(accountID: id, url: url, on: connection)
         }
         if let origins = try body.stringArray("redirectOrigins", maxCount: 20) {
@@ -55,14 +58,14 @@ enum AccountRoutes {
         func set(_ column: String, _ value: String?) throws {
             try context.connection.sql("UPDATE accounts SET \(unescaped: column) = \(value), updated_at = now() WHERE id = \(id)")
         }
-        if body.has("brandColor") {
+        if body.sent("brandColor") {
             let color = try body.string("brandColor", length: 7...7)
             if let color, color.first != "#" || !color.dropFirst().allSatisfy(\.isHexDigit) {
                 throw APIError.validationFailed(param: "brandColor", "brandColor must be a colour as #rrggbb, e.g. #0a7cff")
             }
             try set("brand_color", color?.lowercased())
         }
-        if body.has("supportEmail") {
+        if body.sent("supportEmail") {
             let email = try body.string("supportEmail", length: 3...254)
             if let email {
                 let parts = email.split(separator: "@", omittingEmptySubsequences: false)
@@ -72,7 +75,7 @@ enum AccountRoutes {
             }
             try set("support_email", email)
         }
-        for (field, column) in [("supportUrl", "support_url"), ("privacyPolicyUrl", "privacy_policy_url")] where body.has(field) {
+        for (field, column) in [("supportUrl", "support_url"), ("privacyPolicyUrl", "privacy_policy_url")] where body.sent(field) {
             let url = try body.string(field, length: 1...2048)
             if let url {
                 // Pages a person opens from the onboarding page: https, or http for a private

@@ -85,6 +85,15 @@ enum EventEndpointStore {
             try connection.sql("DELETE FROM event_endpoints WHERE account_id = \(accountID) AND is_default")
             return
         }
+        // A default endpoint made now counts toward the account's limit, as one made by POST does.
+        let existing = try connection.sql("""
+            SELECT count(*), coalesce(bool_or(is_default), false) FROM event_endpoints WHERE account_id = \(accountID)
+            """).first
+        if try existing?.decode(Bool.self, at: 1) == false, try (existing?.decode(Int.self, at: 0) ?? 0) >= EventEndpointRoutes.maxEndpointsPerAccount {
+            throw APIError(status: 409, code: "conflict",
+                           message: "an account has at most \(EventEndpointRoutes.maxEndpointsPerAccount) event endpoints; delete one before setting eventUrl",
+                           param: "eventUrl")
+        }
         try connection.sql("""
             INSERT INTO event_endpoints AS p (account_id, url, is_default) VALUES (\(accountID), \(url), true)
             ON CONFLICT (account_id) WHERE is_default DO UPDATE SET url = EXCLUDED.url, updated_at = now()
