@@ -8,7 +8,8 @@ import Testing
 /// Plans, trials and usage metered per connection-day, from the status history a trigger keeps.
 @Suite(.serialized) struct UsageTests {
     /// A connection of the account with the status history `changes` (ISO times in 2026-11).
-    func connection(_ f: APIFixture, _ id: String, tenant: String, _ changes: [(String, String)]) throws {
+    func connection(_ f: APIFixture, _ id: String, tenant: String, phone: String? = nil, status: String = "active",
+                    _ changes: [(String, String)]) throws {
         try f.db.with { db in
             try db.sql("""
                 INSERT INTO tenants (account_id, tenant_id) VALUES (\(f.account.accountId), \(tenant)) ON CONFLICT DO NOTHING
@@ -16,7 +17,7 @@ import Testing
             try db.sql("""
                 INSERT INTO connections (id, account_id, tenant_id, waba_id, phone_number_id, status, connection_mode, webhook_override_url,
                                          webhook_verify_token, access_token)
-                VALUES (\(id), \(f.account.accountId), \(tenant), \("9" + id.suffix(5)), \("8" + id.suffix(5)), 'active', 'cloud_api',
+                VALUES (\(id), \(f.account.accountId), \(tenant), \("9" + id.suffix(5)), \(phone ?? "8" + id.suffix(5)), \(status), 'cloud_api',
                         'https://api.example.com/w', 'v1:x:sealed', 'v1:x:sealed')
                 """)
             for (status, at) in changes {
@@ -26,6 +27,26 @@ import Testing
                     """)
             }
         }
+    }
+
+    /// A number disconnected and onboarded again the same day is a new connection, but the
+    /// day counts once (README: "disconnected and reconnected on one day counts that day once").
+    @Test func aNumberOnboardedAgainTheSameDayCountsThatDayOnce() throws {
+        let f = try APIFixture()
+        defer { f.close() }
+        try connection(f, "con_ddddd", tenant: "t1", phone: "15550100001", status: "disconnected",
+                       [("active", "2026-11-12T08:00:00Z"), ("disconnected", "2026-11-12T10:00:00Z")])
+        try connection(f, "con_eeeee", tenant: "t1", phone: "15550100001", status: "disconnected",
+                       [("active", "2026-11-12T11:00:00Z"), ("disconnected", "2026-11-13T12:00:00Z")])
+        // Another number the same days counts on its own.
+        try connection(f, "con_fffff", tenant: "t1", [("active", "2026-11-12T09:00:00Z"), ("disconnected", "2026-11-12T09:30:00Z")])
+        let usage = try f.server.send("GET", "/api/v1/usage?period=2026-11", key: f.account.apiKey)
+        #expect(usage.status == 200, "\(usage.text)")
+        let lines = (usage.json["connections"] as? [[String: Any]] ?? []).reduce(into: [String: Int]()) {
+            $0[$1["connectionId"] as? String ?? ""] = $1["activeDays"] as? Int
+        }
+        #expect(lines == ["con_ddddd": 1, "con_eeeee": 1, "con_fffff": 1], "the 12th once for the number, the 13th for the second connection")
+        #expect(usage.json["connectionDays"] as? Int == 3)
     }
 
     @Test func connectionDaysComeFromTheStatusHistory() throws {

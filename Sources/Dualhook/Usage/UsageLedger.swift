@@ -3,8 +3,10 @@ import Postgres
 
 /// Metering by connection-day, derived from `connection_status_changes` (the history a trigger
 /// keeps), not from a counter a crash could skip: a connection counts on each UTC day of the
-/// period it was `active` for any part of. A closed period gives the same answer every time it
-/// is computed; the current one counts up to now.
+/// period it was `active` for any part of. A number counts once a day: disconnected and
+/// onboarded again the same day (a new connection), that day goes to the first connection. A
+/// closed period gives the same answer every time it is computed; the current one counts up
+/// to now.
 enum UsageLedger {
     struct Line: Codable, Sendable {
         let connectionId: String
@@ -47,10 +49,12 @@ enum UsageLedger {
                        least(coalesce(until, 'infinity'), \(period.end), now()) AS e
                 FROM changes WHERE status = 'active' AND coalesce(until, 'infinity') > \(period.start)),
             days AS (
-                SELECT DISTINCT a.connection_id, a.account_id, a.tenant_id, d
-                FROM active a, generate_series(date_trunc('day', a.s AT TIME ZONE 'UTC'),
-                                               (a.e - interval '1 microsecond') AT TIME ZONE 'UTC', interval '1 day') AS d
-                WHERE a.e > a.s)
+                SELECT DISTINCT ON (a.account_id, c.phone_number_id, d) a.connection_id, a.account_id, a.tenant_id, d
+                FROM active a JOIN connections c ON c.id = a.connection_id,
+                     generate_series(date_trunc('day', a.s AT TIME ZONE 'UTC'),
+                                     (a.e - interval '1 microsecond') AT TIME ZONE 'UTC', interval '1 day') AS d
+                WHERE a.e > a.s
+                ORDER BY a.account_id, c.phone_number_id, d, c.created_at, a.connection_id)
             SELECT account_id, connection_id, min(tenant_id), count(*)::int FROM days
             GROUP BY account_id, connection_id ORDER BY account_id, connection_id
             """).rows {
