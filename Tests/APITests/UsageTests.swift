@@ -40,13 +40,22 @@ import Testing
                        [("active", "2026-11-12T11:00:00Z"), ("disconnected", "2026-11-13T12:00:00Z")])
         // Another number the same days counts on its own.
         try connection(f, "con_fffff", tenant: "t1", [("active", "2026-11-12T09:00:00Z"), ("disconnected", "2026-11-12T09:30:00Z")])
+        // (Two more for the CSV below: the 14th to the 30th.)
+        try connection(f, "con_ggggg", tenant: "=HYPERLINK(\"https://evil.example\",\"x\")", [("active", "2026-11-14T09:00:00Z")])
+        try connection(f, "con_hhhhh", tenant: "+15550100", [("active", "2026-11-14T09:00:00Z")])
         let usage = try f.server.send("GET", "/api/v1/usage?period=2026-11", key: f.account.apiKey)
         #expect(usage.status == 200, "\(usage.text)")
         let lines = (usage.json["connections"] as? [[String: Any]] ?? []).reduce(into: [String: Int]()) {
             $0[$1["connectionId"] as? String ?? ""] = $1["activeDays"] as? Int
         }
-        #expect(lines == ["con_ddddd": 1, "con_eeeee": 1, "con_fffff": 1], "the 12th once for the number, the 13th for the second connection")
-        #expect(usage.json["connectionDays"] as? Int == 3)
+        #expect(lines == ["con_ddddd": 1, "con_eeeee": 1, "con_fffff": 1, "con_ggggg": 17, "con_hhhhh": 17],
+                "the 12th once for the number, the 13th for the second connection")
+        #expect(usage.json["connectionDays"] as? Int == 37)
+        // In the CSV report, a tenant id a spreadsheet would run as a formula is quoted as text;
+        // a number-like one is left as it is.
+        let csv = try DualhookProcess.run(["usage", "report", "--period", "2026-11", "--csv"], databaseURL: f.db.url).output
+        #expect(csv.contains(#",con_ggggg,"'=HYPERLINK(""https://evil.example"",""x"")",17"#), "\(csv)")
+        #expect(csv.contains(",con_hhhhh,+15550100,17"))
     }
 
     @Test func connectionDaysComeFromTheStatusHistory() throws {

@@ -51,12 +51,22 @@ public enum UsageReport {
         func field(_ value: String) -> String {
             value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
         }
+        /// Text the account chose (a tenant id, a plan's name) that a spreadsheet would run as a
+        /// formula starts with `'` (OWASP's CSV injection advice); a number such as `+15550100`
+        /// stays as it is.
+        func chosen(_ value: String) -> String {
+            guard let first = value.first, "=+-@\t\r".contains(first),
+                  value.contains(where: { !("0"..."9").contains($0) && !" .+-".contains($0) }) else { return field(value) }
+            return field("'" + value)
+        }
         for usage in try rows(period: text, on: connection) {
-            let head = [usage.accountId, usage.period, usage.plan.name, usage.plan.currency, String(usage.connectionDays),
-                        usage.billableConnections, usage.extraConnections, usage.estimatedAmount].map(field).joined(separator: ",")
-            if usage.connections.isEmpty { out += head + ",,,0\n" }
+            let numbers: [String] = [usage.plan.currency, String(usage.connectionDays), usage.billableConnections, usage.extraConnections,
+                                     usage.estimatedAmount].map { field($0) }
+            let head: [String] = [field(usage.accountId), field(usage.period), chosen(usage.plan.name)] + numbers
+            let headLine = head.joined(separator: ",")
+            if usage.connections.isEmpty { out += headLine + ",,,0\n" }
             for line in usage.connections {
-                out += head + "," + [line.connectionId, line.tenantId, String(line.activeDays)].map(field).joined(separator: ",") + "\n"
+                out += headLine + "," + [field(line.connectionId), chosen(line.tenantId), field(String(line.activeDays))].joined(separator: ",") + "\n"
             }
         }
         return out
