@@ -115,6 +115,11 @@ import Testing
         #expect(onlyA.requests.map(\.eventID) == [startA.event], "A takes onboarding.started of cust_a only")
         #expect(Set(onlyB.requests.map(\.eventID)) == [startB.event, failedB] && onlyB.requests.count == 2, "B takes everything of cust_b")
         #expect(try f.deliveryStatus(event: failedA, endpoint: a.id) == nil && f.deliveryStatus(event: failedA, endpoint: b.id) == nil)
+        // A redelivery to one endpoint keeps to its filters: cust_b's event never goes to cust_a's endpoint.
+        let crossing = try f.api.server.send("POST", "/api/v1/events/\(startB.event)/redeliver", key: f.key, json: #"{"endpointId":"\#(a.id)"}"#)
+        #expect(crossing.status == 409 && crossing.errorParam == "endpointId", "\(crossing.status) \(crossing.text)")
+        #expect(try f.api.server.send("POST", "/api/v1/events/\(startA.event)/redeliver", key: f.key, json: #"{"endpointId":"\#(a.id)"}"#).status == 202)
+        #expect(eventually(timeout: 15) { onlyA.requests.filter { $0.eventID == startA.event }.count == 2 })
 
         for (receiver, mine, theirs) in [(onlyA, a.secret, b.secret), (onlyB, b.secret, a.secret)] {
             for request in receiver.requests {

@@ -68,7 +68,7 @@ extension OpenAPIDocument {
         "onboardingStatus": "Where the session stands, where the browser goes next, and the webhook check; the page polls it.",
         "listEvents": "Events sent to the account, newest first, by type, creation time, delivery status and tenant.",
         "getEvent": "One event with every delivery attempt: time, URL, status code, duration and error.",
-        "redeliverEvent": "Delivers the event again now, whatever its status: to one endpoint (`endpointId`), or to every enabled endpoint whose filters take it. A disabled endpoint answers 409: enable it first.",
+        "redeliverEvent": "Delivers the event again now, whatever its status: to one endpoint (`endpointId`), or to every enabled endpoint whose filters take it. A disabled endpoint answers 409: enable it first; so does one whose filters do not take the event and that never had it.",
         "listEventEndpoints": "The account's event endpoints, newest first, with their filters, status and health. The account's `eventUrl` is the one with `isDefault`.",
         "createEventEndpoint": "Adds an endpoint that receives the events its filters take (`eventTypes`, `tenantIds`; empty: all), signed with its own secret, answered here once. At most 20 per account (409).",
         "getEventEndpoint": "One event endpoint: its URL, filters, status (`disabledReason` when disabled), rate limit and health. Never its secret.",

@@ -112,7 +112,9 @@ extension DeliveryStore {
 
     /// Delivers an event again: to one endpoint, or to every enabled endpoint whose filters take
     /// it (a delivery made where there was none). Answers the endpoints it goes to; 404 for an
-    /// event or endpoint of another account, 409 for a disabled endpoint.
+    /// event or endpoint of another account, 409 for a disabled endpoint, and 409 for one whose
+    /// filters do not take the event and that never had it: a tenant filter keeps one tenant's
+    /// events away from another's endpoint, a redelivery too.
     static func redeliver(eventID: String, accountID: String, endpointID: String?, on connection: Connection) throws -> [String] {
         guard let created = try connection.sql("SELECT created_at FROM events WHERE id = \(eventID) AND account_id = \(accountID)")
             .scalar(Date.self) else {
@@ -125,6 +127,15 @@ extension DeliveryStore {
                 """).scalar(String.self) else { throw APIError.notFound("event endpoint \(endpointID)", param: "endpointId") }
             guard status == "enabled" else {
                 throw APIError(status: 409, code: "conflict", message: "event endpoint \(endpointID) is disabled: enable it first",
+                               param: "endpointId")
+            }
+            guard try connection.sql("""
+                SELECT 1 FROM events e JOIN event_endpoints p ON p.id = \(endpointID)
+                WHERE e.id = \(eventID) AND (\(unescaped: takes)
+                      OR EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.endpoint_id = p.id))
+                """).first != nil else {
+                throw APIError(status: 409, code: "conflict",
+                               message: "event endpoint \(endpointID) does not take event \(eventID) (its eventTypes or tenantIds filter it out)",
                                param: "endpointId")
             }
             targets = "SELECT \(endpointID)::text AS id"
