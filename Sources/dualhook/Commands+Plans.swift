@@ -49,13 +49,18 @@ extension Commands {
         let parsed = try Arguments(args.dropFirst(), options: ["period"], flags: ["json", "csv"])
         try parsed.expectPositionals(0, "")
         guard let period = parsed.options["period"] else { throw UsageError("--period YYYY-MM is required") }
+        guard !(parsed.flags.contains("csv") && parsed.flags.contains("json")) else { throw UsageError("choose one of --json and --csv") }
         let connection = try connect(environment)
         defer { connection.close() }
         do {
             if parsed.flags.contains("csv") {
                 print(try UsageReport.csv(period: period, on: connection), terminator: "")
-            } else {
+            } else if parsed.flags.contains("json") {
                 print(String(decoding: try UsageReport.json(period: period, on: connection), as: UTF8.self))
+            } else {
+                // A table for the terminal, one line per account; --json and --csv add each connection.
+                printTable(["account", "period", "plan", "connection_days", "billable", "extra", "estimated"],
+                           try UsageReport.table(period: period, on: connection))
             }
         } catch let error as UsageReport.InvalidPeriod {
             throw UsageError("--period: \(error.description)")

@@ -111,6 +111,11 @@ import Testing
         let csv = try DualhookProcess.run(["usage", "report", "--period", "2026-11", "--csv"], databaseURL: f.db.url)
         #expect(csv.output.contains("\(f.account.accountId),2026-11,small,EUR,11,0.37,0.37,11.65,con_aaaaa,t1,3"), "\(csv.output)")
         #expect(try DualhookProcess.run(["usage", "report", "--period", "2026-13"], databaseURL: f.db.url).status == 2)
+        // Without a flag, a table for the terminal: one line per account.
+        let table = try DualhookProcess.run(["usage", "report", "--period", "2026-11"], databaseURL: f.db.url)
+        let line = table.output.split(separator: "\n").first { $0.contains(f.account.accountId) }.map { $0.split(separator: " ").map(String.init) }
+        #expect(table.status == 0 && line == [f.account.accountId, "2026-11", "small", "11", "0.37", "0.37", "11.65", "EUR"], "\(table.output)")
+        #expect(try DualhookProcess.run(["usage", "report", "--period", "2026-11", "--json", "--csv"], databaseURL: f.db.url).status == 2)
     }
 
     @Test func noticesGoOutOnceEachHoweverManyRunsAndATrialCanStopOnboarding() throws {

@@ -13,7 +13,7 @@ enum UsageRoutes {
         let current = BillingPeriod(containing: Date())
         guard let text else { return current }
         guard let period = BillingPeriod(text) else {
-            throw APIError.validationFailed(param: "period", "period must be a month as YYYY-MM, e.g. \(current.text)")
+            throw APIError.validationFailed(param: "period", "period must be a month as YYYY-MM from 2000-01 on, e.g. \(current.text)")
         }
         guard period.start <= current.start else {
             throw APIError.validationFailed(param: "period", "period \(period.text) has not begun; the latest is \(current.text)")
@@ -33,6 +33,14 @@ enum UsageRoutes {
 public enum UsageReport {
     public struct InvalidPeriod: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    /// One row per account: what the table of `usage report` shows.
+    public static func table(period text: String, on connection: Connection) throws -> [[String]] {
+        try rows(period: text, on: connection).map {
+            [$0.accountId, $0.period, $0.plan.name, String($0.connectionDays), $0.billableConnections, $0.extraConnections,
+             "\($0.estimatedAmount) \($0.plan.currency)"]
+        }
     }
 
     public static func json(period text: String, on connection: Connection) throws -> Data {
