@@ -36,14 +36,14 @@ public final class FakeMeta: Sendable {
     public func handle(_ request: Request) -> Response {
         var response = answer(request)
         response.route = request.method + " " + request.path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
-            segment.contains(where: \.isNumber) && segment != FakeMeta.versionSegment(segment) ? "{id}" : String(segment)
+            segment.contains(where: \.isNumber) && !FakeMeta.isVersion(segment) ? "{id}" : String(segment)
         }.joined(separator: "/")
         return response
     }
 
     /// A Graph API version (`v25.0`) stays as it is in a route.
-    static func versionSegment(_ segment: Substring) -> String {
-        segment.first == "v" && segment.dropFirst().allSatisfy { $0.isNumber || $0 == "." } ? String(segment) : ""
+    static func isVersion(_ segment: Substring) -> Bool {
+        segment.first == "v" && segment.dropFirst().allSatisfy { $0.isNumber || $0 == "." }
     }
 
     func answer(_ request: Request) -> Response {

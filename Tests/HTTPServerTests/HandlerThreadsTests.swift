@@ -124,8 +124,8 @@ import TestSupport
 
     /// Stopped again and again while four clients keep sending, every answer that arrives
     /// being whole. A guard by repetition: `MHD_quiesce_daemon`, which `stop()` used before,
-    /// aborted the process in about one stop in 500 under this load (two of three runs of 600
-    /// stops); the test above catches its return for certain.
+    /// aborted the process in two of three runs of 600 stops under such a load; these 60 stops
+    /// catch its return only now and then, the test above for certain.
     @Test func stoppingUnderLoadNeverAbortsTheProcess() throws {
         var answered = 0
         var wrong = 0

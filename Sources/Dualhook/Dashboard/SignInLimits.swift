@@ -14,7 +14,7 @@ enum SignInLimits {
     /// transaction: the row stays locked until it commits, so parallel attempts queue here and
     /// each sees the ones before it (checking first and counting after would let a burst through).
     static func take(address: String, email: String?, on connection: Connection) throws -> Bool {
-        let scopes = ["ip:" + address] + (email.map { ["email:" + $0.lowercased()] } ?? [])
+        let scopes = SignInLimits.scopes(address: address, email: email)
         let counts = try connection.sql("""
             INSERT INTO sign_in_failures (scope, window_start, count)
             SELECT s, date_trunc('minute', now()), 1 FROM unnest(\(scopes)::text[]) AS s
@@ -29,10 +29,15 @@ enum SignInLimits {
         return false
     }
 
+    /// The rows an attempt counts in: its address's and its email's.
+    static func scopes(address: String, email: String?) -> [String] {
+        ["ip:" + address] + (email.map { ["email:" + $0.lowercased()] } ?? [])
+    }
+
     /// Gives back the attempt `take` counted, once it succeeded (in the same transaction, so
     /// the same minute's window).
     static func giveBack(address: String, email: String?, on connection: Connection) throws {
-        let scopes = ["ip:" + address] + (email.map { ["email:" + $0.lowercased()] } ?? [])
+        let scopes = SignInLimits.scopes(address: address, email: email)
         try connection.sql("""
             UPDATE sign_in_failures SET count = count - 1
             WHERE scope = ANY(\(scopes)::text[]) AND window_start = date_trunc('minute', now()) AND count > 0

@@ -21,7 +21,6 @@ enum EventEndpointRoutes {
     /// What create and update take.
     static let fields: Set<String> = ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"]
     static let maxOverlap: TimeInterval = 7 * 86_400
-    static let maxEndpointsPerAccount = 20
 
     static func list(_ context: APIContext) throws -> Response {
         .json(200, try EventEndpointStore.list(accountID: context.account.accountID, page: try Pagination(query: context.request.query),
@@ -44,12 +43,7 @@ enum EventEndpointRoutes {
         fields.eventTypes = try eventTypes(body) ?? []
         fields.tenantIds = try tenantIds(body) ?? []
         fields.rateLimitPerSecond = try body.integer("rateLimitPerSecond", range: 1...1000)
-        let count = try context.connection.sql("SELECT count(*) FROM event_endpoints WHERE account_id = \(context.account.accountID)")
-            .scalar(Int.self) ?? 0
-        guard count < maxEndpointsPerAccount else {
-            throw APIError(status: 409, code: "conflict",
-                           message: "an account has at most \(maxEndpointsPerAccount) event endpoints; delete one first")
-        }
+        try EventEndpointStore.requireRoom(accountID: context.account.accountID, on: context.connection)
         let created = try EventEndpointStore.create(accountID: context.account.accountID, fields,
                                                     vault: context.configuration.vault, on: context.connection)
         return .json(201, created)

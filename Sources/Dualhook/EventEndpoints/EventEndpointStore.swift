@@ -7,6 +7,18 @@ import Postgres
 /// account's default endpoint is its `eventUrl`; the two are written together here, so they
 /// never disagree.
 enum EventEndpointStore {
+    static let maxEndpointsPerAccount = 20
+
+    /// 409 when the account has all the endpoints it may (a new one made by POST, or the default
+    /// one made by setting `eventUrl`, named by `param`).
+    static func requireRoom(accountID: String, param: String? = nil, on connection: Connection) throws {
+        let count = try connection.sql("SELECT count(*) FROM event_endpoints WHERE account_id = \(accountID)").scalar(Int.self) ?? 0
+        guard count < maxEndpointsPerAccount else {
+            throw APIError(status: 409, code: "conflict",
+                           message: "an account has at most \(maxEndpointsPerAccount) event endpoints; delete one first", param: param)
+        }
+    }
+
     static func find(_ id: String, accountID: String, on connection: Connection) throws -> EventEndpoint? {
         try connection.sql("""
             SELECT \(unescaped: EventEndpoint.columns) FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID)
@@ -86,13 +98,8 @@ enum EventEndpointStore {
             return
         }
         // A default endpoint made now counts toward the account's limit, as one made by POST does.
-        let existing = try connection.sql("""
-            SELECT count(*), coalesce(bool_or(is_default), false) FROM event_endpoints WHERE account_id = \(accountID)
-            """).first
-        if try existing?.decode(Bool.self, at: 1) == false, try (existing?.decode(Int.self, at: 0) ?? 0) >= EventEndpointRoutes.maxEndpointsPerAccount {
-            throw APIError(status: 409, code: "conflict",
-                           message: "an account has at most \(EventEndpointRoutes.maxEndpointsPerAccount) event endpoints; delete one before setting eventUrl",
-                           param: "eventUrl")
+        if try connection.sql("SELECT 1 FROM event_endpoints WHERE account_id = \(accountID) AND is_default").first == nil {
+            try requireRoom(accountID: accountID, param: "eventUrl", on: connection)
         }
         try connection.sql("""
             INSERT INTO event_endpoints AS p (account_id, url, is_default) VALUES (\(accountID), \(url), true)

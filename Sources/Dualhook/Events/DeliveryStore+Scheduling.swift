@@ -122,18 +122,18 @@ extension DeliveryStore {
         }
         let targets: PostgresQuery
         if let endpointID {
-            guard let status = try connection.sql("""
-                SELECT status FROM event_endpoints WHERE id = \(endpointID) AND account_id = \(accountID)
-                """).scalar(String.self) else { throw APIError.notFound("event endpoint \(endpointID)", param: "endpointId") }
-            guard status == "enabled" else {
+            // Its status, and whether its filters take the event or it had it already.
+            guard let endpoint = try connection.sql("""
+                SELECT p.status, COALESCE((\(unescaped: takes)), false)
+                       OR EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.endpoint_id = p.id)
+                FROM event_endpoints p JOIN events e ON e.id = \(eventID)
+                WHERE p.id = \(endpointID) AND p.account_id = \(accountID)
+                """).first else { throw APIError.notFound("event endpoint \(endpointID)", param: "endpointId") }
+            guard try endpoint.decode(String.self, at: 0) == "enabled" else {
                 throw APIError(status: 409, code: "conflict", message: "event endpoint \(endpointID) is disabled: enable it first",
                                param: "endpointId")
             }
-            guard try connection.sql("""
-                SELECT 1 FROM events e JOIN event_endpoints p ON p.id = \(endpointID)
-                WHERE e.id = \(eventID) AND (\(unescaped: takes)
-                      OR EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.endpoint_id = p.id))
-                """).first != nil else {
+            guard try endpoint.decode(Bool.self, at: 1) else {
                 throw APIError(status: 409, code: "conflict",
                                message: "event endpoint \(endpointID) does not take event \(eventID) (its eventTypes or tenantIds filter it out)",
                                param: "endpointId")

@@ -26,8 +26,13 @@ enum ManagementChange {
     /// one of the same subject is news: a template by its id (template status, quality and
     /// category updates), a number by its display number (quality and name updates), and for
     /// `account_update` its `phone_number` (the Coexistence events) or else the WABA (bans,
-    /// partner changes); nil for the other fields.
+    /// partner changes); nil for the other fields. Meta's values name them so:
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/message_template_status_update
+    /// (`message_template_id`, a number),
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update
+    /// (`display_phone_number`),
     /// https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_update
+    /// (`phone_number` in the Coexistence events).
     static func subject(field: String, canonical: Data) -> String? {
         let member: String
         switch field {
@@ -77,9 +82,10 @@ enum ManagementChange {
     /// round trip with its `BEGIN`. Answers, per delivery, how many changes were new (not
     /// duplicates).
     ///
-    /// Changes of one stream arriving in different batches meet at the lock of their stream: the later batch's insert is a statement of its own after its locks, so its
-    /// snapshot sees the first. Locks are taken in the order of their lock ids, so two batches
-    /// sharing pairs wait for each other rather than in a circle. (A process of an earlier
+    /// Changes of one stream arriving in different batches meet at the lock of their stream:
+    /// the later batch's insert is a statement of its own after its locks, so its snapshot sees
+    /// the first. Locks are taken in the order of their lock ids, so two batches sharing streams
+    /// wait for each other rather than in a circle. (A process of an earlier
     /// version, which locked by value, does not meet these locks while both run: a duplicate
     /// may then be recorded twice, applied again and forwarded again.) Within a batch a change
     /// equal to the one before it in its stream is written once. The inserts, and so

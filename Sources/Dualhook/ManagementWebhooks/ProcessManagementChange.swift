@@ -96,7 +96,8 @@ public struct ProcessManagementChange: JobKind {
     /// The connection the change is about, when the value names its number (by id, by display
     /// number as quality and name updates do, or as `account_update`'s `phone_number`), else the
     /// WABA's oldest live connection. Its URL is where the change goes: with per-number routing
-    /// each number has its own.
+    /// each number has its own. Quality updates name the number only by its display number
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update).
     static func target(waba: String, value: [String: Any], vault: Vault, on tx: Connection) throws -> Target? {
         let phone = ManagementState.text(value["phone_number_id"])
         let display = ManagementState.text(value["display_phone_number"]) ?? ManagementState.text(value["phone_number"])
