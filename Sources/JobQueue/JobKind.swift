@@ -23,6 +23,11 @@ public protocol JobKind: Sendable {
     /// `JSONDecoder`; a kind that runs thousands of times a second may read its few fields
     /// itself. An error discards the job, naming the kind.
     static func decodeArgs(_ json: Data) throws -> Args
+
+    /// Called once when a worker stops, after its jobs ended or were handed back and before its
+    /// connections close: a kind that keeps something between jobs (a lease held in the
+    /// database, say) gives it back here rather than leaving it until the lease runs out.
+    func workerStopping(database: JobDatabase)
 }
 
 extension JobKind {
@@ -34,6 +39,8 @@ extension JobKind {
     public static func decodeArgs(_ json: Data) throws -> Args {
         try JobRegistry.decoder.decode(Args.self, from: json)
     }
+
+    public func workerStopping(database: JobDatabase) {}
 }
 
 /// Per-enqueue overrides of a kind's defaults.

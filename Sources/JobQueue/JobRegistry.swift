@@ -11,6 +11,7 @@ public struct JobRegistry: Sendable {
         let retryPolicy: RetryPolicy
         let priority: Int
         let run: @Sendable (Data, JobContext) throws -> Void
+        let stopping: @Sendable (JobDatabase) -> Void
     }
 
     private(set) var entries: [String: Entry] = [:]
@@ -29,7 +30,13 @@ public struct JobRegistry: Sendable {
                     throw JobError.discard("arguments do not decode as \(K.kind): \(JobRegistry.describe(error))")
                 }
                 try handler.perform(args, context: context)
-            })
+            },
+            stopping: { handler.workerStopping(database: $0) })
+    }
+
+    /// Tells every kind the worker is stopping (`JobKind.workerStopping`).
+    func workerStopping(database: JobDatabase) {
+        for entry in entries.values.sorted(by: { $0.kind < $1.kind }) { entry.stopping(database) }
     }
 
     public var kinds: [String] { entries.keys.sorted() }

@@ -317,6 +317,7 @@ public final class Worker: @unchecked Sendable {
         for runner in runners { interrupted += runner.abandonAll() }
         for job in interrupted { job.context.cancel() }
         handBack(interrupted.map(\.job.id), interrupted: true)
+        registry.workerStopping(database: JobDatabase(pool: pool, deadline: Date().addingTimeInterval(5)))
 
         completer.stop()
         _ = threads.wait(timeout: .now() + 5)

@@ -11,7 +11,7 @@ import Testing
                  next: Double? = nil, endpoint: String = "ep_batch", write: Bool = true) -> DeliveryStore.Recorded {
         DeliveryStore.Recorded(eventId: event, accountId: "acc_batch", endpointId: endpoint, attemptedAt: at, url: "https://receiver.example/hook",
                                statusCode: error == nil ? 200 : 500, durationMs: 12.5, error: error, responseBody: error == nil ? "ok" : nil,
-                               status: status.rawValue, nextAttemptAt: next, job: job, writeEndpoint: write)
+                               status: status.rawValue, nextAttemptAt: next, slotHolder: job, writeEndpoint: write)
     }
 
     /// A healthy endpoint's failure (news: written) and a later success in the same batch (no
@@ -120,7 +120,7 @@ import Testing
             }
             try c.execute("UPDATE event_endpoints SET status = 'disabled' WHERE id = 'ep_l3'")
             func request(_ event: String, _ endpoint: String?, job: Int64, again: Bool = false) -> DeliveryStore.LoadRequest {
-                .init(eventID: event, endpointID: endpoint, job: job, slotsPerAccount: 1, lease: 60, sendAnyway: again)
+                .init(eventID: event, endpointID: endpoint, job: job, holder: nil, slotsPerAccount: 1, lease: 60, sendAnyway: again)
             }
             let loaded = try c.transaction { tx in
                 try DeliveryStore.loadAll([
@@ -136,6 +136,52 @@ import Testing
             #expect(loaded[4]?.endpointEnabled == false)
             #expect(try c.sql("SELECT array_agg(job_id ORDER BY job_id)::text FROM event_slots WHERE job_id IS NOT NULL")
                         .scalar(String.self) == "{11,13}")
+        }
+    }
+
+    /// A slot a worker kept for an endpoint (`HeldSlots`) is reused without a take while the
+    /// endpoint is its account's only enabled one; with a sibling, the take runs under the
+    /// slot's holder and gives the slot up when the sibling needs it kept.
+    @Test func aKeptSlotIsReusedWithoutATakeOnlyWhileItsEndpointIsAlone() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { c throws in
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_k', 'Kept', 'Kept')")
+            try c.execute("INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_k1', 'acc_k', 'https://one.example/hook')")
+            for event in ["evt_k1", "evt_k2", "evt_k3", "evt_k4"] {
+                try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), 'acc_k', 'onboarding.started', '{}')")
+            }
+            func load(_ event: String, job: Int64, holder: Int64? = nil) throws -> DeliveryStore.Slot? {
+                try c.transaction { tx in
+                    try DeliveryStore.loadAll([.init(eventID: event, endpointID: "ep_k1", job: job, holder: holder, slotsPerAccount: 2,
+                                                     lease: 60, sendAnyway: false)], on: tx)
+                }.first??.slot
+            }
+            func held() throws -> String {
+                try c.sql("SELECT coalesce(string_agg(job_id::text, ',' ORDER BY job_id), '') FROM event_slots WHERE job_id IS NOT NULL")
+                    .scalar(String.self) ?? ""
+            }
+            #expect(try load("evt_k1", job: 21) == .ok)
+            try c.execute("UPDATE event_slots SET held_until = now() + interval '5 seconds' WHERE job_id = 21")
+            let lease = try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = 21").scalar(String.self)
+            // Reused as it is: no second slot, the lease untouched.
+            #expect(try load("evt_k2", job: 22, holder: 21) == .ok)
+            #expect(try held() == "21")
+            #expect(try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = 21").scalar(String.self) == lease)
+            // A second slot for the endpoint, then a sibling holding none: the take under the
+            // holder finds one slot busy and one to keep for the sibling, and gives its slot up.
+            #expect(try load("evt_k3", job: 30) == .ok)
+            try c.execute("INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_k2', 'acc_k', 'https://two.example/hook')")
+            #expect(try load("evt_k4", job: 23, holder: 21) == .slots)
+            #expect(try held() == "30")
+            // With room left, the take keeps the slot under its holder and renews its lease.
+            #expect(try load("evt_k1", job: 31) == .slots)
+            try c.execute("UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL WHERE job_id = 30")
+            #expect(try load("evt_k1", job: 32) == .ok)
+            try c.execute("UPDATE event_slots SET held_until = now() + interval '5 seconds' WHERE job_id = 32")
+            #expect(try load("evt_k2", job: 33, holder: 32) == .ok)
+            #expect(try held() == "32")
+            #expect(try c.sql("SELECT held_until > now() + interval '30 seconds' FROM event_slots WHERE job_id = 32").scalar(Bool.self) == true)
         }
     }
 

@@ -354,6 +354,10 @@ import Testing
         #expect(eventually(timeout: 60) { Set(slow.requests.map(\.eventID)) == Set(slowEvents) })
         #expect(most.load(ordering: .relaxed) <= 2, "at most 2 of the account's deliveries in flight across 3 workers (saw \(most.load(ordering: .relaxed)))")
         #expect(slow.requests.count == 16 && fast.requests.count == 4)
+        // Slots kept between deliveries are given back once idle, the workers still running.
+        #expect(eventually(timeout: 5) {
+            (try? f.api.db.with { try $0.sql("SELECT count(*) FROM event_slots WHERE job_id IS NOT NULL").scalar(Int.self) }) == 0
+        })
     }
 
     @Test func anEndpointsRateLimitSpreadsItsDeliveries() throws {

@@ -57,6 +57,8 @@ public struct DeliverEvent: JobKind {
     let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(concurrency: 1, write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
     let failing = FailingEndpoints()
+    /// Delivery slots kept between deliveries to one endpoint.
+    let heldSlots = HeldSlots()
     /// Signing secrets opened by earlier deliveries (one AES-GCM open per secret, not per delivery).
     let openedSecrets = OpenedSecrets()
 
@@ -74,18 +76,36 @@ public struct DeliverEvent: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = DeliveryStore(database: context.database, vault: vault, openedSecrets: openedSecrets)
+        // A slot this process kept for the endpoint, lasting this attempt and the margin its take would ask.
+        let kept = args.endpointId.flatMap { heldSlots.reuse(endpoint: $0, lasting: context.remaining + 5) }
+        let asked = Date()
+        let lease = context.remaining + 5 + HeldSlots.reuseWindow
         let request = DeliveryStore.LoadRequest(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
-                                                slotsPerAccount: slotsPerAccount, lease: context.remaining + 5,
+                                                holder: kept?.holder, slotsPerAccount: slotsPerAccount, lease: lease,
                                                 sendAnyway: args.again == true)
+        let loaded: DeliveryStore.Delivery?
+        do {
+            loaded = try store.load(request, loader: loader)
+        } catch {
+            // A kept slot is given back: whether the read took it again is not known.
+            if let kept { try? store.releaseSlot(holder: kept.holder, account: kept.account) }
+            throw error
+        }
         // The event or endpoint is gone.
-        guard let delivery = try store.load(request, loader: loader) else { return }
+        guard let delivery = loaded else {
+            if let kept { keep(kept, context: context) }
+            return
+        }
         switch delivery.slot {
         case .none:
+            if let kept { keep(kept, context: context) }
             // Delivered or given up meanwhile, or held: the endpoint is disabled.
             if !delivery.endpointEnabled { try store.markHeld(delivery) }
             return
         case .busy:
+            if let kept { keep(kept, context: context) }
             throw JobError.snooze(after: Double.random(in: 0.5...1.5), "the attempt before this redelivery is still running")
+        // A kept slot was given back by the take.
         case .slots:
             let away = failing.withLock { $0.contains(delivery.endpointID) } ? Double.random(in: 10...20) : Double.random(in: 0.5...2)
             throw JobError.snooze(after: away, "the account's delivery slots are taken")
@@ -95,8 +115,11 @@ public struct DeliverEvent: JobKind {
         case .ok:
             break
         }
+        // A kept slot reused as it was, or renewed by the take; its lease counted from before either.
+        let slot = HeldSlots.Slot(account: delivery.accountID, endpoint: delivery.endpointID, holder: kept?.holder ?? context.jobID,
+                                  heldUntil: kept?.heldUntil ?? asked.addingTimeInterval(lease))
         var recorded = false
-        defer { if !recorded { try? store.releaseSlot(job: context.jobID, account: delivery.accountID) } }
+        defer { if !recorded { try? store.releaseSlot(holder: slot.holder, account: slot.account) } }
         guard !delivery.secrets.isEmpty else {
             // Never send unsigned: a receiver could not tell it from a forgery.
             throw JobError.retry(after: DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt), "the endpoint has no valid signing secret")
@@ -105,17 +128,21 @@ public struct DeliverEvent: JobKind {
         let sent = send(delivery, context: context)
         let attempt = sent.attempt
         failing.withLock { if attempt.delivered { $0.remove(delivery.endpointID) } else { $0.insert(delivery.endpointID) } }
+        // Kept for the endpoint's next delivery while another attempt fits in its lease.
+        let keeping = slot.heldUntil.timeIntervalSinceNow > DeliverEvent.timeout + 5 + 1
         if attempt.delivered {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
-            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, job: context.jobID, recorder: recorder)
+            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, slotHolder: keeping ? nil : slot.holder,
+                             recorder: recorder)
             recorded = true
+            if keeping { keep(slot, context: context) }
             return
         }
         let message = "delivery failed: \(attempt.error ?? "")"
         if attempt.statusCode == 410 {
             // The receiver says the endpoint is gone for good: disabled now, the event kept.
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "held")])
-            try store.record(delivery, attempt: attempt, status: .held, nextAttemptAt: nil, job: context.jobID, recorder: recorder) { tx in
+            try store.record(delivery, attempt: attempt, status: .held, nextAttemptAt: nil, slotHolder: slot.holder, recorder: recorder) { tx in
                 try EventEndpointStore.disable(delivery.endpointID, reason: .gone, on: tx)
             }
             recorded = true
@@ -123,16 +150,38 @@ public struct DeliverEvent: JobKind {
         }
         if context.isLastAttempt {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "failed")])
-            try store.record(delivery, attempt: attempt, status: .failed, nextAttemptAt: nil, job: context.jobID, recorder: recorder)
+            try store.record(delivery, attempt: attempt, status: .failed, nextAttemptAt: nil, slotHolder: slot.holder, recorder: recorder)
             recorded = true
             throw JobError.discard(message)
         }
         var delay = DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt)
         if let retryAfter = sent.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
         Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "retry")])
-        try store.record(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay), job: context.jobID, recorder: recorder)
+        try store.record(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay),
+                         slotHolder: keeping ? nil : slot.holder, recorder: recorder)
         recorded = true
+        if keeping { keep(slot, context: context) }
         throw JobError.retry(after: delay, message)
+    }
+
+    /// Keeps a slot for the endpoint's next delivery in this process (`HeldSlots`).
+    private func keep(_ slot: HeldSlots.Slot, context: JobContext) {
+        let database = context.database
+        let logger = context.logger
+        heldSlots.keep(slot) { slots in
+            do {
+                try database.withConnection(statementTimeout: DeliveryStore.batchTimeout) { connection in
+                    try connection.sql(DeliveryStore.releasing(accounts: Array(Set(slots.map(\.account))), jobs: slots.map(\.holder)))
+                }
+            } catch {
+                // Held until their leases end, as a killed worker's are.
+                logger.warning("could not give back kept delivery slots", ["slots": slots.count, "error": "\(error)"])
+            }
+        }
+    }
+
+    public func workerStopping(database: JobDatabase) {
+        heldSlots.stop()
     }
 
     func send(_ delivery: DeliveryStore.Delivery, context: JobContext) -> (attempt: DeliveryStore.Attempt, retryAfter: TimeInterval?) {

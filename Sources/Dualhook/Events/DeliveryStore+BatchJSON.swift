@@ -12,6 +12,7 @@ extension DeliveryStore.LoadRequest {
                 $0.add("eventID", request.eventID)
                 $0.add("endpointID", request.endpointID)
                 $0.add("job", request.job)
+                $0.add("holder", request.holder)
                 $0.add("slotsPerAccount", request.slotsPerAccount)
                 $0.add("lease", request.lease)
                 $0.add("sendAnyway", request.sendAnyway)
@@ -37,7 +38,6 @@ extension DeliveryStore.Recorded {
                 $0.add("responseBody", row.responseBody)
                 $0.add("status", row.status)
                 $0.add("nextAttemptAt", row.nextAttemptAt)
-                $0.add("job", row.job)
                 $0.add("writeEndpoint", row.writeEndpoint)
             }
         }

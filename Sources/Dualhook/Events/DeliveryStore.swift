@@ -56,6 +56,9 @@ struct DeliveryStore {
         /// Nil: the account's default endpoint (a job queued before endpoints existed).
         let endpointID: String?
         let job: Int64
+        /// The holder of a slot this process kept for the endpoint (`HeldSlots`), which the
+        /// delivery reuses: nil, a slot is taken for `job`.
+        let holder: Int64?
         let slotsPerAccount: Int
         /// Seconds the slot is held unless given back first.
         let lease: TimeInterval
@@ -91,7 +94,7 @@ struct DeliveryStore {
         } catch {
             // A slot taken for a delivery that cannot be read (a secret that does not open) is
             // given back now, not held until its lease ends.
-            try? releaseSlot(job: request.job, account: row.accountID)
+            try? releaseSlot(holder: request.holder ?? request.job, account: row.accountID)
             throw error
         }
     }
@@ -110,12 +113,19 @@ struct DeliveryStore {
             SELECT f.n, f.account_id, f.type, f.data, f.created, f.endpoint_id, f.url, f.status = 'enabled', f.secrets,
                    f.failing, f.stale,
                    CASE WHEN f.again AND job_live(ARRAY['deliver:' || f.event_id || ':' || f.endpoint_id]) THEN 'busy'
-                        WHEN f.status = 'enabled' AND (f.delivery_status = 'pending' OR f.again)
-                        THEN event_slot_take(f.job, f.account_id, f.endpoint_id, f.slots, f.lease, f.rate_limit_per_second)
-                        ELSE 'none' END,
+                        WHEN f.status <> 'enabled' OR NOT (f.delivery_status = 'pending' OR f.again) THEN 'none'
+                        -- A kept slot that is the endpoint's alone: no sibling for the take to
+                        -- keep a slot free for, no rate to count (HeldSlots).
+                        WHEN f.holder IS NOT NULL AND f.rate_limit_per_second IS NULL
+                             AND NOT EXISTS (SELECT 1 FROM event_endpoints q
+                                             WHERE q.account_id = f.account_id AND q.id <> f.endpoint_id AND q.status = 'enabled')
+                        THEN 'ok'
+                        -- Under its holder's id the take keeps a kept slot or gives it back.
+                        ELSE event_slot_take(COALESCE(f.holder, f.job), f.account_id, f.endpoint_id, f.slots, f.lease,
+                                             f.rate_limit_per_second) END,
                    f.is_default
             FROM (
-                SELECT i.n, i.job, i.slots, i.lease, i.again, e.id AS event_id, e.account_id, e.type, e.data::text AS data,
+                SELECT i.n, i.job, i.holder, i.slots, i.lease, i.again, e.id AS event_id, e.account_id, e.type, e.data::text AS data,
                        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created,
                        p.id AS endpoint_id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")) AS secrets,
                        p.failing_since IS NOT NULL AS failing,
@@ -126,8 +136,8 @@ struct DeliveryStore {
                            OR (p.failing_since IS NULL AND (p.last_success_at IS NULL OR p.last_success_at < p.health_updated_at)) AS stale,
                        p.rate_limit_per_second, p.is_default, d.status AS delivery_status
                 FROM ROWS FROM (jsonb_to_recordset(\(LoadRequest.json(requests))::jsonb) AS (
-                         "eventID" text, "endpointID" text, job bigint, "slotsPerAccount" int, lease float8, "sendAnyway" boolean))
-                     WITH ORDINALITY AS i(event_id, endpoint_id, job, slots, lease, again, n)
+                         "eventID" text, "endpointID" text, job bigint, holder bigint, "slotsPerAccount" int, lease float8, "sendAnyway" boolean))
+                     WITH ORDINALITY AS i(event_id, endpoint_id, job, holder, slots, lease, again, n)
                 JOIN events e ON e.id = i.event_id
                 JOIN event_endpoints p ON p.id = COALESCE(i.endpoint_id,
                     (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))
@@ -189,9 +199,9 @@ struct DeliveryStore {
     }
 
     /// Gives back a slot taken by `load` whose delivery was not sent.
-    func releaseSlot(job: Int64, account: String) throws {
+    func releaseSlot(holder: Int64, account: String) throws {
         try database.withConnection { connection in
-            try connection.sql(DeliveryStore.releasing(accounts: [account], jobs: [job]))
+            try connection.sql(DeliveryStore.releasing(accounts: [account], jobs: [holder]))
         }
     }
 
@@ -219,7 +229,9 @@ struct DeliveryStore {
         let responseBody: String?
         let status: String
         let nextAttemptAt: Double?
-        let job: Int64
+        /// The holder of the slot given back with the attempt; nil when this process keeps it
+        /// for the endpoint's next delivery (`HeldSlots`).
+        let slotHolder: Int64?
         /// The endpoint's row is written when its state changes, and every few seconds while it holds.
         let writeEndpoint: Bool
     }
@@ -228,12 +240,12 @@ struct DeliveryStore {
     /// Attempts of several jobs finishing together are written in one transaction
     /// (`recorder`, a `CommitBatcher`); `also` runs after the write in the same transaction
     /// as a batch of its own (a 410 disables the endpoint).
-    func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, job: Int64,
+    func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64?,
                 recorder: CommitBatcher<Recorded, Void>, also: ((Connection) throws -> Void)? = nil) throws {
         let row = Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
                            url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
                            responseBody: attempt.responseBody, status: status.rawValue,
-                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, job: job,
+                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder,
                            writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered)
         if let also {
             try database.transaction { tx in
@@ -274,7 +286,7 @@ struct DeliveryStore {
             WITH input AS (
                 SELECT * FROM jsonb_to_recordset(\(Recorded.json(rows))::jsonb) AS i(
                     "eventId" text, "endpointId" text, "attemptedAt" float8, url text, "statusCode" int, "durationMs" float8,
-                    error text, "responseBody" text, status text, "nextAttemptAt" float8, job bigint, "writeEndpoint" boolean)),
+                    error text, "responseBody" text, status text, "nextAttemptAt" float8, "writeEndpoint" boolean)),
             attempt AS (
                 INSERT INTO event_attempts (event_id, endpoint_id, attempted_at, url, status_code, duration_ms, error, response_body)
                 SELECT "eventId", "endpointId", to_timestamp("attemptedAt"), url, "statusCode", "durationMs", error, "responseBody"
@@ -313,7 +325,8 @@ struct DeliveryStore {
                              (array_agg(error ORDER BY "attemptedAt" DESC) FILTER (WHERE error IS NOT NULL))[1] AS latest_error
                       FROM input GROUP BY "endpointId" HAVING bool_or("writeEndpoint")) i
                 WHERE p.id = i."endpointId"),
-            slot AS (\(releasing(accounts: Array(Set(rows.map(\.accountId))), jobs: rows.map(\.job))))
+            slot AS (\(releasing(accounts: Array(Set(rows.filter { $0.slotHolder != nil }.map(\.accountId))),
+                                  jobs: rows.compactMap(\.slotHolder))))
             SELECT 1
             """,
         ])

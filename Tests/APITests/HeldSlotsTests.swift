@@ -1,0 +1,49 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Dualhook
+
+/// `HeldSlots`: the slots a worker keeps between deliveries to one endpoint.
+@Suite struct HeldSlotsTests {
+    final class Released: Sendable {
+        let slots = Mutex<[Int64]>([])
+        var all: [Int64] { slots.withLock { $0.sorted() } }
+        var give: @Sendable ([HeldSlots.Slot]) -> Void { { given in self.slots.withLock { $0 += given.map(\.holder) } } }
+    }
+
+    func slot(_ holder: Int64, _ endpoint: String = "ep_1", lasting seconds: TimeInterval = 60) -> HeldSlots.Slot {
+        HeldSlots.Slot(account: "acc_1", endpoint: endpoint, holder: holder, heldUntil: Date().addingTimeInterval(seconds))
+    }
+
+    @Test func aKeptSlotGoesToTheSameEndpointOnlyWhileItsLeaseCoversTheAttempt() {
+        let slots = HeldSlots(), released = Released()
+        defer { slots.stop() }
+        slots.keep(slot(1, lasting: 10), release: released.give)
+        slots.keep(slot(2, lasting: 60), release: released.give)
+        #expect(slots.reuse(endpoint: "ep_2", lasting: 1) == nil)
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 30)?.holder == 2)
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 30) == nil, "slot 1's lease ends too soon")
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 5)?.holder == 1)
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 5) == nil, "each slot is reused once")
+        #expect(released.all.isEmpty)
+    }
+
+    @Test func anIdleSlotIsGivenBackAfterItsLingerAndAllAreGivenBackAtTheStop() {
+        let slots = HeldSlots(), released = Released()
+        slots.keep(slot(1), release: released.give)
+        let given = Date()
+        while released.all.isEmpty && Date().timeIntervalSince(given) < 5 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(released.all == [1])
+        #expect(Date().timeIntervalSince(given) >= HeldSlots.linger)
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 1) == nil)
+
+        slots.keep(slot(2), release: released.give)
+        slots.keep(slot(3, "ep_2"), release: released.give)
+        slots.stop()
+        #expect(released.all == [1, 2, 3])
+        // Once stopped, a slot is given back as it is kept.
+        slots.keep(slot(4), release: released.give)
+        #expect(released.all == [1, 2, 3, 4])
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 1) == nil)
+    }
+}
