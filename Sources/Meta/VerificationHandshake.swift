@@ -19,8 +19,17 @@ public enum VerificationHandshake {
         return components.string ?? callback
     }
 
-    /// Whether an answer passes: 200 with exactly the challenge (surrounding white space aside).
+    /// A challenge as Meta sends one: "An int you must pass back to us" (the page above; its
+    /// sample is 1158201444). Receivers written to Meta's samples read it as a number, so a
+    /// check with any other form would refuse endpoints that Meta accepts.
+    public static func challenge() -> String {
+        String(Int.random(in: 1_000_000_000...Int(Int32.max)))
+    }
+
+    /// Whether an answer passes: 200 with the challenge as the whole body, nothing around it,
+    /// as the fake Meta requires (`FakeMeta+Webhooks`); a check kinder than Meta would pass
+    /// an endpoint that Meta then refuses.
     public static func passes(status: Int, body: Data, challenge: String) -> Bool {
-        status == 200 && String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == challenge
+        status == 200 && body.elementsEqual(challenge.utf8)
     }
 }

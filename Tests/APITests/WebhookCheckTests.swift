@@ -48,4 +48,38 @@ import Testing
         #expect(strict.log.contains("webhook check failed") && strict.log.contains("http URLs are not allowed"))
         #expect(!strict.log.contains("s3cret"), "the verify token never reaches a log line")
     }
+
+    /// The check asks as Meta asks and accepts what Meta accepts: a challenge that is an
+    /// integer (receivers written to Meta's samples read it as one), echoed as the whole body.
+    @Test func theCheckSendsAnIntegerChallengeAndWantsItBackExactly() throws {
+        // Reads the challenge as a number, as Meta's sample receivers do, and echoes the number.
+        let numeric = try LoopbackServer { request in
+            guard request.query["hub.verify_token"] == "tok", let value = request.query["hub.challenge"].flatMap({ Int($0) }) else {
+                return .text(400, "hub.challenge is not a number")
+            }
+            return .text(200, String(value))
+        }
+        // Echoes it with a line break after it.
+        let padded = try LoopbackServer { request in .text(200, (request.query["hub.challenge"] ?? "") + "\n") }
+        defer { numeric.stop(); padded.stop() }
+        let f = try APIFixture(environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"])
+        defer { f.close() }
+        func create(_ url: String) throws -> String {
+            let result = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey,
+                                           json: sessionBody(["webhookOverrideUrl": url, "webhookVerifyToken": "tok"]))
+            #expect(result.status == 201, "\(result.text)")
+            return result.json["sessionId"] as! String
+        }
+        func session(_ id: String) -> [String: Any] {
+            (try? f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey))?.json ?? [:]
+        }
+        let good = try create(numeric.base + "/hook"), bad = try create(padded.base + "/hook")
+        let worker = try DualhookProcess(["work", "--queues", "meta:2"], databaseURL: f.db.url,
+                                         environment: ["DUALHOOK_ALLOW_PRIVATE_TARGETS": "1"], label: "check-worker")
+        defer { worker.stop() }
+        #expect(eventually(timeout: 20) {
+            session(good)["webhookCheck"] as? String == "passed" && session(bad)["webhookCheck"] as? String == "failed"
+        }, "numeric: \(session(good)), padded: \(session(bad))")
+        #expect(session(bad)["webhookCheckError"] as? String == "answered HTTP 200 without echoing hub.challenge")
+    }
 }

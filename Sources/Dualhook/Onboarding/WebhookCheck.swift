@@ -36,7 +36,7 @@ public struct WebhookCheck: JobKind {
         }) else { return }  // gone, or already decided
         let url: String = try row.decode(at: 0)
         let token = try vault.openText(try row.decode(String.self, at: 1), associatedData: "session:\(args.sessionId):verify_token")
-        let challenge = SecureRandom.base62(24)
+        let challenge = VerificationHandshake.challenge()
 
         var failure: String?
         do {
