@@ -240,13 +240,25 @@ import Testing
         let keyID = try #require(try f.db.with { try $0.sql("SELECT id FROM api_keys WHERE key_hash = \(Digest.sha256(newKey))").scalar(String.self) })
         try browser.click("#revoke-\(keyID)")
         #expect(eventually(timeout: 5) { (try? f.server.send("GET", "/api/v1/account", key: newKey).status) == 401 })
-        // An agency's self-serve link, from a form.
+        // An agency's self-serve link, from a form. Refused first (a redirect outside the
+        // account's origins): the form comes back with what was typed, the secret token aside.
         try browser.open(f.server.baseURL + "/dashboard/sessions")
-        for (field, value) in [("#tenantId", "cust_form"), ("#tenantName", "Clinic from the form"), ("#webhookOverrideUrl", f.hookURL),
-                               ("#webhookVerifyToken", "s3cret"), ("#successRedirectUrl", "https://app.example.com/done"),
+        for (field, value) in [("#tenantId", "cust_form"), ("#tenantName", "Clinic \"from\" <the> form"), ("#webhookOverrideUrl", f.hookURL),
+                               ("#webhookVerifyToken", "s3cret-token"), ("#successRedirectUrl", "https://elsewhere.example/done"),
                                ("#failureRedirectUrl", "https://app.example.com/error"), ("#cancelRedirectUrl", "https://app.example.com/cancel")] {
             try browser.type(value, into: field)
         }
+        try browser.click("#create-link")
+        let problem = try #require(read(browser, "return (document.getElementById('form-problem') || {}).textContent"))
+        #expect(problem.contains("successRedirectUrl") && problem.contains("verify token again"), "\(problem)")
+        func typed(_ id: String) -> String? { read(browser, "return document.getElementById('\(id)').value") }
+        #expect(typed("tenantId") == "cust_form" && typed("tenantName") == "Clinic \"from\" <the> form" && typed("webhookOverrideUrl") == f.hookURL)
+        #expect(typed("successRedirectUrl") == "https://elsewhere.example/done" && typed("webhookVerifyToken") == "")
+        #expect(!browser.source.contains("s3cret-token"), "the verify token is not written into the page")
+        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?tenantId=cust_form", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 0)
+        try browser.type("https://app.example.com/done", into: "#successRedirectUrl")
+        try browser.type("s3cret", into: "#webhookVerifyToken")
+        try browser.type("Clinic from the form", into: "#tenantName")
         try browser.click("#create-link")
         let madeLink = try #require(read(browser, "return (document.getElementById('new-link') || {}).textContent"))
         #expect(madeLink.contains("/onboard/"))

@@ -18,9 +18,20 @@ enum AccountPages {
         var fields: [String: Any] = [:]
         for name in linkFields { if let value = form[name], !value.isEmpty { fields[name] = value } }
         let origins = try context.connection.sql("SELECT redirect_origins::text FROM accounts WHERE id = \(account)").scalar(String.self) ?? "{}"
-        let input = try SessionRequest(body: try JSONObject(body: try JSONSerialization.data(withJSONObject: fields)),
+        let input: SessionRequest
+        do {
+            input = try SessionRequest(body: try JSONObject(body: try JSONSerialization.data(withJSONObject: fields)),
                                        redirectOrigins: PostgresTextArray.parse(origins),
                                        allowPrivateTargets: context.configuration.allowPrivateTargets)
+        } catch let error as APIError where error.status == 400 {
+            // The form again with what was typed and what to correct, not a page that loses it.
+            // The verify token is a secret, never written into a page: it is asked for again.
+            var typed: [String: String] = [:]
+            for name in linkFields where name != "webhookVerifyToken" { typed[name] = form[name] }
+            let again = form["webhookVerifyToken"].map { $0.isEmpty } == false ? " Enter the verify token again: it is not shown." : ""
+            return try sessions(context, notice: "<div class=\"problem\" role=\"alert\" id=\"form-problem\">\(error.message + again)</div>",
+                                typed: typed, status: 400)
+        }
         let created = try SessionRoutes.create(input, accountID: account, configuration: context.configuration, on: context.connection)
         let (session, _) = try DashboardAccess.member(context)
         try AuditTrail.record("session.create", target: created.sessionId, accountID: account, user: session.user,
@@ -31,7 +42,8 @@ enum AccountPages {
             """)
     }
 
-    static func sessions(_ context: APIContext, notice: HTML = "") throws -> Response {
+    /// `typed`: the form's values to show again (a refused form).
+    static func sessions(_ context: APIContext, notice: HTML = "", typed: [String: String] = [:], status: Int = 200) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
         let rows = try context.connection.sql("""
             SELECT id, tenant_id, status, failure_reason, webhook_check, created_at, expires_at < now() AND status IN ('created', 'opened')
@@ -48,7 +60,7 @@ enum AccountPages {
                       "webhookVerifyToken": "Verify token for that URL", "successRedirectUrl": "After success, go to",
                       "failureRedirectUrl": "After a failure, go to", "cancelRedirectUrl": "If they cancel, go to"]
         let inputs = linkFields.map { name -> HTML in
-            "<label for=\"\(name)\">\(labels[name] ?? name)</label><input id=\"\(name)\" name=\"\(name)\"\(name == "tenantName" ? "" : " required")>"
+            "<label for=\"\(name)\">\(labels[name] ?? name)</label><input id=\"\(name)\" name=\"\(name)\" value=\"\(typed[name] ?? "")\"\(name == "tenantName" ? "" : " required")>"
         }
         let form: HTML = session.user.role?.canChange == true ? """
             <section><h2>Create a link</h2><form method="post" action="/dashboard/sessions">\(DashboardLayout.csrfField(session.csrfToken))\(inputs)
@@ -58,7 +70,7 @@ enum AccountPages {
             \(notice)\(form)<section><p class="muted">Links made here or with <code>POST /api/v1/onboarding/sessions</code>; the newest 100.</p>
             <div class="scroll"><table><tr><th>session</th><th>tenant</th><th>status</th><th>reason</th><th>webhook check</th><th>created</th></tr>\(rows)</table></div></section>
             """
-        return DashboardLayout.page("Onboarding", session: session, here: "/dashboard/sessions", body: body)
+        return DashboardLayout.page("Onboarding", session: session, here: "/dashboard/sessions", body: body, status: status)
     }
 
     static func events(_ context: APIContext) throws -> Response {

@@ -22,6 +22,7 @@ enum DashboardLayout {
         button{font:inherit;font-weight:600;padding:.45rem .9rem;border:0;border-radius:6px;background:#1565c0;color:#fff;cursor:pointer;white-space:nowrap}
         button.danger{background:#b3261e}button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #0b3d91;outline-offset:2px}
         .notice{background:#e8f0fe;border:1px solid #c4d7fb;border-radius:8px;padding:.7rem;margin-bottom:1rem}
+        .problem{background:#fdecea;border:1px solid #f5c2c0;border-radius:8px;padding:.7rem;margin-bottom:1rem}
         .secret{font:14px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all;background:#fff8e1;padding:.5rem;border-radius:6px}
         svg text{font:11px system-ui,sans-serif;fill:#3c4043}
         pre{white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}code,h1,.secret-uri{overflow-wrap:anywhere}
