@@ -26,9 +26,11 @@ public enum VerificationHandshake {
         String(Int.random(in: 1_000_000_000...Int(Int32.max)))
     }
 
-    /// Whether an answer passes: 200 with the challenge as the whole body, nothing around it,
-    /// as the fake Meta requires (`FakeMeta+Webhooks`); a check kinder than Meta would pass
-    /// an endpoint that Meta then refuses.
+    /// Whether an answer passes: 200 with the challenge as the whole body. Meta's page asks the
+    /// endpoint to "respond with the hub.challenge value" and says no more; the fake Meta reads
+    /// that as the value and nothing around it (`FakeMeta+Webhooks`), and this check reads it
+    /// the same way, so it never passes an endpoint the fake refuses. Whether Meta itself
+    /// forgives white space around the value is not documented.
     public static func passes(status: Int, body: Data, challenge: String) -> Bool {
         status == 200 && body.elementsEqual(challenge.utf8)
     }

@@ -11,7 +11,7 @@ import Testing
                  next: Double? = nil, endpoint: String = "ep_batch", write: Bool = true) -> DeliveryStore.Recorded {
         DeliveryStore.Recorded(eventId: event, accountId: "acc_batch", endpointId: endpoint, attemptedAt: at, url: "https://receiver.example/hook",
                                statusCode: error == nil ? 200 : 500, durationMs: 12.5, error: error, responseBody: error == nil ? "ok" : nil,
-                               status: status.rawValue, nextAttemptAt: next, slotHolder: job, writeEndpoint: write)
+                               status: status.rawValue, nextAttemptAt: next, slotHolder: job, keepSlot: false, writeEndpoint: write)
     }
 
     /// A healthy endpoint's failure (news: written) and a later success in the same batch (no
@@ -139,9 +139,10 @@ import Testing
         }
     }
 
-    /// A slot a worker kept for an endpoint (`HeldSlots`) is reused without a take while the
-    /// endpoint is its account's only enabled one; with a sibling, the take runs under the
-    /// slot's holder and gives the slot up when the sibling needs it kept.
+    /// A slot a worker kept for an endpoint (`HeldSlots`) is held under its first job's id
+    /// negated, so that job run again does not find it its own; it is reused without a take
+    /// while the endpoint is its account's only enabled one; with a sibling, the take runs under
+    /// the slot's holder and gives the slot up when the sibling needs it kept.
     @Test func aKeptSlotIsReusedWithoutATakeOnlyWhileItsEndpointIsAlone() throws {
         let db = try TestDatabase(label: "api")
         defer { db.drop() }
@@ -161,27 +162,47 @@ import Testing
                 try c.sql("SELECT coalesce(string_agg(job_id::text, ',' ORDER BY job_id), '') FROM event_slots WHERE job_id IS NOT NULL")
                     .scalar(String.self) ?? ""
             }
+            func free(_ holder: Int64) throws {
+                try c.sql("UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL WHERE job_id = \(holder)")
+            }
             #expect(try load("evt_k1", job: 21) == .ok)
-            try c.execute("UPDATE event_slots SET held_until = now() + interval '5 seconds' WHERE job_id = 21")
-            let lease = try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = 21").scalar(String.self)
+            // Delivered, the slot kept: from then on held under -21.
+            try c.transaction { tx in
+                try DeliveryStore.recordAll([DeliveryStore.Recorded(
+                    eventId: "evt_k1", accountId: "acc_k", endpointId: "ep_k1", attemptedAt: Date().timeIntervalSince1970,
+                    url: "https://one.example/hook", statusCode: 200, durationMs: 3, error: nil, responseBody: "ok", status: "delivered",
+                    nextAttemptAt: nil, slotHolder: 21, keepSlot: true, writeEndpoint: false)], on: tx)
+            }
+            #expect(try held() == "-21")
+            // Job 21 run again (a retry brought forward) takes a slot of its own, not the kept one.
+            #expect(try load("evt_k2", job: 21) == .ok)
+            #expect(try held() == "-21,21")
+            try free(21)
+            try c.execute("UPDATE event_slots SET held_until = now() + interval '5 seconds' WHERE job_id = -21")
+            let lease = try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = -21").scalar(String.self)
             // Reused as it is: no second slot, the lease untouched.
-            #expect(try load("evt_k2", job: 22, holder: 21) == .ok)
-            #expect(try held() == "21")
-            #expect(try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = 21").scalar(String.self) == lease)
+            #expect(try load("evt_k2", job: 22, holder: -21) == .ok)
+            #expect(try held() == "-21")
+            #expect(try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = -21").scalar(String.self) == lease)
+            // A holder whose row is gone (its lease ended and it was given back) is not taken on
+            // trust: the take runs and finds a slot of its own for the holder.
+            #expect(try load("evt_k2", job: 24, holder: -99) == .ok)
+            #expect(try held() == "-99,-21")
+            try free(-99)
             // A second slot for the endpoint, then a sibling holding none: the take under the
             // holder finds one slot busy and one to keep for the sibling, and gives its slot up.
             #expect(try load("evt_k3", job: 30) == .ok)
             try c.execute("INSERT INTO event_endpoints (id, account_id, url) VALUES ('ep_k2', 'acc_k', 'https://two.example/hook')")
-            #expect(try load("evt_k4", job: 23, holder: 21) == .slots)
+            #expect(try load("evt_k4", job: 23, holder: -21) == .slots)
             #expect(try held() == "30")
+            #expect(try load("evt_k4", job: 31) == .slots)
             // With room left, the take keeps the slot under its holder and renews its lease.
-            #expect(try load("evt_k1", job: 31) == .slots)
-            try c.execute("UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL WHERE job_id = 30")
-            #expect(try load("evt_k1", job: 32) == .ok)
-            try c.execute("UPDATE event_slots SET held_until = now() + interval '5 seconds' WHERE job_id = 32")
-            #expect(try load("evt_k2", job: 33, holder: 32) == .ok)
-            #expect(try held() == "32")
-            #expect(try c.sql("SELECT held_until > now() + interval '30 seconds' FROM event_slots WHERE job_id = 32").scalar(Bool.self) == true)
+            try free(30)
+            #expect(try load("evt_k3", job: 32) == .ok)
+            try c.execute("UPDATE event_slots SET job_id = -32, held_until = now() + interval '5 seconds' WHERE job_id = 32")
+            #expect(try load("evt_k2", job: 33, holder: -32) == .ok)
+            #expect(try held() == "-32")
+            #expect(try c.sql("SELECT held_until > now() + interval '30 seconds' FROM event_slots WHERE job_id = -32").scalar(Bool.self) == true)
         }
     }
 

@@ -20,6 +20,20 @@ struct CountJob: JobKind {
     func perform(_ args: Args, context: JobContext) throws { recorder.record(context.jobID) }
 }
 
+/// Counts the jobs it ran and, when the worker stops, uses the connection it is given.
+struct StoppingJob: JobKind {
+    struct Args: Codable, Sendable {}
+    static let kind = "test.stopping"
+    let recorder: Recorder
+    let stops: Recorder
+    func perform(_ args: Args, context: JobContext) throws { recorder.record(context.jobID) }
+    func workerStopping(database: JobDatabase) {
+        let ran = recorder.all.count
+        // The pool is still open: what a kind gives back at the stop reaches the database.
+        if (try? database.withConnection({ try $0.sql("SELECT 1").scalar(Int.self) })) == 1 { stops.record(Int64(ran)) }
+    }
+}
+
 struct RetryAfterJob: JobKind {
     struct Args: Codable, Sendable {}
     static let kind = "test.retry_after"

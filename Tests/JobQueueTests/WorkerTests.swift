@@ -35,6 +35,21 @@ import Testing
         #expect(recorder.all == [good])
     }
 
+    /// `JobKind.workerStopping`: called once, after the jobs ran, with the pool still open.
+    @Test func eachKindIsToldOnceWhenTheWorkerStops() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        let (recorder, stops) = (Recorder(), Recorder())
+        var registry = JobRegistry()
+        registry.register(StoppingJob(recorder: recorder, stops: stops))
+        let job = try db.with { try JobQueue.enqueue(StoppingJob.self, .init(), on: $0)! }
+        let harness = WorkerHarness(db, registry: registry)
+        #expect(eventually(timeout: 10) { (try? jobState(db, job)) == "completed" })
+        #expect(stops.all.isEmpty)
+        harness.stop()
+        #expect(stops.all == [1])
+    }
+
     @Test func aHandlersRetryAfterSetsTheNextRun() throws {
         let db = try TestDatabase(label: "jq")
         defer { db.drop() }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPClient
 import JobQueue
+import Logging
 import Postgres
 import Synchronization
 
@@ -78,7 +79,7 @@ public struct DeliverEvent: JobKind {
         let store = DeliveryStore(database: context.database, vault: vault, openedSecrets: openedSecrets)
         // A slot this process kept for the endpoint, lasting this attempt and the margin its take would ask.
         let kept = args.endpointId.flatMap { heldSlots.reuse(endpoint: $0, lasting: context.remaining + 5) }
-        let asked = Date()
+        let asked = HeldSlots.now
         let lease = context.remaining + 5 + HeldSlots.reuseWindow
         let request = DeliveryStore.LoadRequest(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
                                                 holder: kept?.holder, slotsPerAccount: slotsPerAccount, lease: lease,
@@ -105,7 +106,7 @@ public struct DeliverEvent: JobKind {
         case .busy:
             if let kept { keep(kept, context: context) }
             throw JobError.snooze(after: Double.random(in: 0.5...1.5), "the attempt before this redelivery is still running")
-        // A kept slot was given back by the take.
+        // A kept slot is no longer held: the take under its holder gave it back.
         case .slots:
             let away = failing.withLock { $0.contains(delivery.endpointID) } ? Double.random(in: 10...20) : Double.random(in: 0.5...2)
             throw JobError.snooze(after: away, "the account's delivery slots are taken")
@@ -117,7 +118,7 @@ public struct DeliverEvent: JobKind {
         }
         // A kept slot reused as it was, or renewed by the take; its lease counted from before either.
         let slot = HeldSlots.Slot(account: delivery.accountID, endpoint: delivery.endpointID, holder: kept?.holder ?? context.jobID,
-                                  heldUntil: kept?.heldUntil ?? asked.addingTimeInterval(lease))
+                                  heldUntil: kept?.heldUntil ?? asked + lease)
         var recorded = false
         defer { if !recorded { try? store.releaseSlot(holder: slot.holder, account: slot.account) } }
         guard !delivery.secrets.isEmpty else {
@@ -129,11 +130,11 @@ public struct DeliverEvent: JobKind {
         let attempt = sent.attempt
         failing.withLock { if attempt.delivered { $0.remove(delivery.endpointID) } else { $0.insert(delivery.endpointID) } }
         // Kept for the endpoint's next delivery while another attempt fits in its lease.
-        let keeping = slot.heldUntil.timeIntervalSinceNow > DeliverEvent.timeout + 5 + 1
+        let keeping = slot.heldUntil - HeldSlots.now > DeliverEvent.timeout + 5 + 1
         if attempt.delivered {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
-            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, slotHolder: keeping ? nil : slot.holder,
-                             recorder: recorder)
+            try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, slotHolder: slot.holder,
+                             keepSlot: keeping, recorder: recorder)
             recorded = true
             if keeping { keep(slot, context: context) }
             return
@@ -158,30 +159,35 @@ public struct DeliverEvent: JobKind {
         if let retryAfter = sent.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
         Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "retry")])
         try store.record(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay),
-                         slotHolder: keeping ? nil : slot.holder, recorder: recorder)
+                         slotHolder: slot.holder, keepSlot: keeping, recorder: recorder)
         recorded = true
         if keeping { keep(slot, context: context) }
         throw JobError.retry(after: delay, message)
     }
 
-    /// Keeps a slot for the endpoint's next delivery in this process (`HeldSlots`).
+    /// Keeps a slot for the endpoint's next delivery in this process (`HeldSlots`), under its
+    /// holder's id negated as `recordAll` wrote it.
     private func keep(_ slot: HeldSlots.Slot, context: JobContext) {
+        let kept = HeldSlots.Slot(account: slot.account, endpoint: slot.endpoint, holder: -abs(slot.holder), heldUntil: slot.heldUntil)
         let database = context.database
-        let logger = context.logger
-        heldSlots.keep(slot) { slots in
-            do {
-                try database.withConnection(statementTimeout: DeliveryStore.batchTimeout) { connection in
-                    try connection.sql(DeliveryStore.releasing(accounts: Array(Set(slots.map(\.account))), jobs: slots.map(\.holder)))
-                }
-            } catch {
-                // Held until their leases end, as a killed worker's are.
-                logger.warning("could not give back kept delivery slots", ["slots": slots.count, "error": "\(error)"])
+        heldSlots.keep(kept) { DeliverEvent.giveBack($0, database: database) }
+    }
+
+    /// Kept slots given back; those that cannot be are held until their leases end, as a killed worker's are.
+    static let slotsLogger = Logger(label: "event-slots")
+
+    static func giveBack(_ slots: [HeldSlots.Slot], database: JobDatabase) {
+        do {
+            try database.withConnection(statementTimeout: DeliveryStore.batchTimeout) { connection in
+                try connection.sql(DeliveryStore.releasing(accounts: Array(Set(slots.map(\.account))), jobs: slots.map(\.holder)))
             }
+        } catch {
+            slotsLogger.warning("could not give back kept delivery slots", ["slots": slots.count, "error": "\(error)"])
         }
     }
 
     public func workerStopping(database: JobDatabase) {
-        heldSlots.stop()
+        heldSlots.stop { DeliverEvent.giveBack($0, database: database) }
     }
 
     func send(_ delivery: DeliveryStore.Delivery, context: JobContext) -> (attempt: DeliveryStore.Attempt, retryAfter: TimeInterval?) {

@@ -119,6 +119,9 @@ struct DeliveryStore {
                         WHEN f.holder IS NOT NULL AND f.rate_limit_per_second IS NULL
                              AND NOT EXISTS (SELECT 1 FROM event_endpoints q
                                              WHERE q.account_id = f.account_id AND q.id <> f.endpoint_id AND q.status = 'enabled')
+                             -- Still its row: the worker's count of the lease is not taken on trust.
+                             AND EXISTS (SELECT 1 FROM event_slots s
+                                         WHERE s.account_id = f.account_id AND s.job_id = f.holder AND s.held_until > now())
                         THEN 'ok'
                         -- Under its holder's id the take keeps a kept slot or gives it back.
                         ELSE event_slot_take(COALESCE(f.holder, f.job), f.account_id, f.endpoint_id, f.slots, f.lease,
@@ -229,9 +232,11 @@ struct DeliveryStore {
         let responseBody: String?
         let status: String
         let nextAttemptAt: Double?
-        /// The holder of the slot given back with the attempt; nil when this process keeps it
-        /// for the endpoint's next delivery (`HeldSlots`).
-        let slotHolder: Int64?
+        /// The holder of the delivery's slot (`event_slots.job_id`).
+        let slotHolder: Int64
+        /// Kept by this process for the endpoint's next delivery (`HeldSlots`), under its
+        /// holder's id negated; otherwise given back.
+        let keepSlot: Bool
         /// The endpoint's row is written when its state changes, and every few seconds while it holds.
         let writeEndpoint: Bool
     }
@@ -240,12 +245,12 @@ struct DeliveryStore {
     /// Attempts of several jobs finishing together are written in one transaction
     /// (`recorder`, a `CommitBatcher`); `also` runs after the write in the same transaction
     /// as a batch of its own (a 410 disables the endpoint).
-    func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64?,
+    func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64, keepSlot: Bool = false,
                 recorder: CommitBatcher<Recorded, Void>, also: ((Connection) throws -> Void)? = nil) throws {
         let row = Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
                            url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
                            responseBody: attempt.responseBody, status: status.rawValue,
-                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder,
+                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
                            writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered)
         if let also {
             try database.transaction { tx in
@@ -325,8 +330,14 @@ struct DeliveryStore {
                              (array_agg(error ORDER BY "attemptedAt" DESC) FILTER (WHERE error IS NOT NULL))[1] AS latest_error
                       FROM input GROUP BY "endpointId" HAVING bool_or("writeEndpoint")) i
                 WHERE p.id = i."endpointId"),
-            slot AS (\(releasing(accounts: Array(Set(rows.filter { $0.slotHolder != nil }.map(\.accountId))),
-                                  jobs: rows.compactMap(\.slotHolder))))
+            slot AS (\(releasing(accounts: Array(Set(rows.filter { !$0.keepSlot }.map(\.accountId))),
+                                  jobs: rows.filter { !$0.keepSlot }.map(\.slotHolder)))),
+            kept AS (
+                -- A slot kept for the first time passes from its job's id to that id negated
+                -- (HeldSlots.Slot.holder); kept again, it is already so.
+                UPDATE event_slots SET job_id = -job_id
+                WHERE account_id = ANY(\(Array(Set(rows.filter { $0.keepSlot && $0.slotHolder > 0 }.map(\.accountId))))::text[])
+                  AND job_id = ANY(\(rows.filter { $0.keepSlot && $0.slotHolder > 0 }.map(\.slotHolder))::bigint[]))
             SELECT 1
             """,
         ])

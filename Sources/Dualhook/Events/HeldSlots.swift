@@ -20,31 +20,42 @@ final class HeldSlots: Sendable {
     struct Slot: Sendable {
         let account: String
         let endpoint: String
-        /// The job whose take holds the row (`event_slots.job_id`); the deliveries that reuse
-        /// the slot keep that id, which ended with its job, so no take mistakes it for its own.
+        /// `event_slots.job_id` of the row. A kept slot is held under its first job's id negated
+        /// (`DeliveryStore.recordAll` writes it so when it first keeps the slot): no job has that
+        /// id, so a take by that job run again (a retry brought forward by a redelivery, say)
+        /// never finds the row its own while another delivery uses it.
         let holder: Int64
-        /// Held at least until then: the lease counted from before the take, on this clock.
-        let heldUntil: Date
+        /// Held at least until then, in `HeldSlots.now`'s seconds: the lease counted from
+        /// before the take, so no clock is compared with Postgres'.
+        let heldUntil: TimeInterval
     }
+
+    /// Seconds on a clock that never steps back (a wall clock set back would stretch leases).
+    static var now: TimeInterval { ProcessInfo.processInfo.systemUptime }
 
     /// How much longer than its own attempt a delivery's take asks the slot for, so deliveries
     /// started within that time can reuse it.
     static let reuseWindow: TimeInterval = 15
+
     /// How long a kept slot may wait for the endpoint's next delivery before it is given back.
-    static let linger: TimeInterval = 0.1
+    let linger: TimeInterval
 
     private struct State {
-        var idle: [String: [(slot: Slot, since: Date)]] = [:]
-        var release: ((_ slots: [Slot]) -> Void)?
-        var running = false
+        var idle: [String: [(slot: Slot, since: TimeInterval)]] = [:]
+        var release: (@Sendable ([Slot]) -> Void)?
+        var thread: DispatchSemaphore?
         var stopped = false
     }
     private let state = Mutex(State())
     private let wake = NSCondition()
 
+    init(linger: TimeInterval = 0.1) {
+        self.linger = linger
+    }
+
     /// A kept slot of this endpoint whose lease lasts `needed` seconds more, taken out of the idle set.
     func reuse(endpoint: String, lasting needed: TimeInterval) -> Slot? {
-        let horizon = Date().addingTimeInterval(needed)
+        let horizon = HeldSlots.now + needed
         return state.withLock { state in
             guard var slots = state.idle[endpoint] else { return nil }
             // Those that no longer last are left for the thread to give back.
@@ -58,54 +69,75 @@ final class HeldSlots: Sendable {
     /// Keeps a slot for the endpoint's next delivery; `release` gives slots back to Postgres
     /// (from the thread that starts when the first slot is kept).
     func keep(_ slot: Slot, release: @escaping @Sendable ([Slot]) -> Void) {
-        enum Next { case kept, startThread, refused }
+        enum Next { case kept, startThread(DispatchSemaphore), refused }
         let next = state.withLock { state -> Next in
             guard !state.stopped else { return .refused }
-            state.idle[slot.endpoint, default: []].append((slot, Date()))
+            state.idle[slot.endpoint, default: []].append((slot, HeldSlots.now))
             if state.release == nil { state.release = release }
-            guard !state.running else { return .kept }
-            state.running = true
-            return .startThread
+            guard state.thread == nil else { return .kept }
+            let ended = DispatchSemaphore(value: 0)
+            state.thread = ended
+            return .startThread(ended)
         }
         switch next {
-        case .kept: break
+        case .kept: wake.withLock { wake.signal() }
         case .refused: release([slot])
-        case .startThread:
-            let thread = Thread { [self] in giveBackIdle() }
+        case .startThread(let ended):
+            let thread = Thread { [self] in
+                giveBackIdle()
+                ended.signal()
+            }
             thread.name = "dh-event-slots"
             thread.start()
         }
     }
 
-    /// Every kept slot, given back; later ones are given back at once.
-    func stop() {
-        let (slots, release) = state.withLock { state in
+    /// Gives back every kept slot through `release`, after the thread has given back what it
+    /// took out; slots kept later are given back at once.
+    func stop(release: @Sendable ([Slot]) -> Void) {
+        let thread = state.withLock { state in
             state.stopped = true
-            let slots = state.idle.values.flatMap { $0.map(\.slot) }
-            state.idle = [:]
-            return (slots, state.release)
+            return state.thread
         }
         wake.withLock { wake.broadcast() }
-        if !slots.isEmpty { release?(slots) }
+        _ = thread?.wait(timeout: .now() + 10)
+        let slots = state.withLock { state in
+            defer { state.idle = [:] }
+            return state.idle.values.flatMap { $0.map(\.slot) }
+        }
+        if !slots.isEmpty { release(slots) }
     }
 
     private func giveBackIdle() {
         while true {
-            wake.withLock { _ = wake.wait(until: Date().addingTimeInterval(HeldSlots.linger / 2)) }
-            let now = Date()
-            let (due, release, stopped) = state.withLock { state in
+            // Asleep until the oldest kept slot has waited `linger`, until one is kept, or until
+            // the stop. Read under `wake`, which `keep` and `stop` signal under: none is missed.
+            wake.withLock {
+                let (oldest, stopped) = state.withLock { state in (state.idle.values.flatMap { $0.map(\.since) }.min(), state.stopped) }
+                guard !stopped else { return }
+                if let oldest {
+                    let due = oldest + linger - HeldSlots.now
+                    if due > 0 { _ = wake.wait(until: Date().addingTimeInterval(due)) }
+                } else {
+                    wake.wait()
+                }
+            }
+            let now = HeldSlots.now
+            // Once stopped, `stop` gives back all that is kept.
+            let (due, release, stopped) = state.withLock { state -> ([Slot], (@Sendable ([Slot]) -> Void)?, Bool) in
+                guard !state.stopped else { return ([], nil, true) }
                 var due: [Slot] = []
                 for (key, slots) in state.idle {
-                    let (old, fresh) = (slots.filter { now.timeIntervalSince($0.since) >= HeldSlots.linger || $0.slot.heldUntil <= now },
-                                        slots.filter { now.timeIntervalSince($0.since) < HeldSlots.linger && $0.slot.heldUntil > now })
+                    let old = slots.filter { now - $0.since >= linger || $0.slot.heldUntil <= now }
                     guard !old.isEmpty else { continue }
                     due += old.map(\.slot)
+                    let fresh = slots.filter { now - $0.since < linger && $0.slot.heldUntil > now }
                     state.idle[key] = fresh.isEmpty ? nil : fresh
                 }
-                return (due, state.release, state.stopped)
+                return (due, state.release, false)
             }
-            if !due.isEmpty { release?(due) }
             if stopped { return }
+            if !due.isEmpty { release?(due) }
         }
     }
 }
