@@ -69,18 +69,22 @@ final class HeldSlots: Sendable {
     /// Keeps a slot for the endpoint's next delivery; `release` gives slots back to Postgres
     /// (from the thread that starts when the first slot is kept).
     func keep(_ slot: Slot, release: @escaping @Sendable ([Slot]) -> Void) {
-        enum Next { case kept, startThread(DispatchSemaphore), refused }
+        enum Next { case kept, keptFirst, startThread(DispatchSemaphore), refused }
         let next = state.withLock { state -> Next in
             guard !state.stopped else { return .refused }
+            let first = state.idle.isEmpty
             state.idle[slot.endpoint, default: []].append((slot, HeldSlots.now))
             if state.release == nil { state.release = release }
-            guard state.thread == nil else { return .kept }
+            // The thread waits for the oldest kept slot, which is due first; it needs waking
+            // only when nothing was kept (a signal per keep cost a context switch per delivery).
+            guard state.thread == nil else { return first ? .keptFirst : .kept }
             let ended = DispatchSemaphore(value: 0)
             state.thread = ended
             return .startThread(ended)
         }
         switch next {
-        case .kept: wake.withLock { wake.signal() }
+        case .kept: break
+        case .keptFirst: wake.withLock { wake.signal() }
         case .refused: release([slot])
         case .startThread(let ended):
             let thread = Thread { [self] in
