@@ -145,12 +145,19 @@ import Testing
         #expect((listedStart?["deliveries"] as? [[String: Any]])?.map { $0["endpointId"] as? String } == [a.id])
         #expect((listed.first { $0["id"] as? String == failedA }?["deliveryStatus"]) as? String == "no_endpoint")
 
-        // Rotation with the overlap the account chooses: both sign until it ends.
+        // Rotation with the overlap the account chooses: both sign until it ends, and the
+        // endpoint says until when.
+        #expect(try f.api.server.send("GET", "/api/v1/event-endpoints/\(a.id)", key: f.key).json["previousSecretsExpireAt"] is NSNull)
         let rotated = try f.api.server.send("POST", "/api/v1/event-endpoints/\(a.id)/rotate-secret", key: f.key, json: #"{"overlapSeconds":600}"#)
         let newSecret = try #require(rotated.json["secret"] as? String)
         let expiresText = rotated.json["previousSecretsExpireAt"] as? String ?? ""
         let expires = ISO8601DateFormatter().date(from: expiresText.replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression)) ?? .distantPast
         #expect(abs(expires.timeIntervalSinceNow - 600) < 30)
+        #expect(try f.api.server.send("GET", "/api/v1/event-endpoints/\(a.id)", key: f.key).json["previousSecretsExpireAt"] as? String
+                    == expiresText)
+        let page = try f.api.server.send("GET", "/api/v1/event-endpoints", key: f.key).json["data"] as? [[String: Any]] ?? []
+        #expect(page.first { $0["endpointId"] as? String == a.id }?["previousSecretsExpireAt"] as? String == expiresText)
+        #expect(page.first { $0["endpointId"] as? String == b.id }?["previousSecretsExpireAt"] is NSNull)
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(a.id)/rotate-secret", key: f.key, json: #"{"overlapSeconds":-1}"#)
             .errorParam == "overlapSeconds")
         let third = try f.started(tenant: "cust_a")

@@ -188,7 +188,7 @@ extension OpenAPIDocument {
         "disabledAt": "When it was disabled.", "rateLimitPerSecond": "At most this many deliveries start per second (null: no limit).",
         "isDefault": "The account's `eventUrl`, signed with the account's signing secret.",
         "secret": "The `whsec_…` signing secret, answered on create and rotate only.",
-        "previousSecretsExpireAt": "When the secrets before this one stop signing (null on create).",
+        "previousSecretsExpireAt": "While a rotation's overlap runs, when the secrets before the current one stop signing; null when the current one alone signs (and on create).",
         "overlapSeconds": "How long the previous secrets keep signing: 0 to 604,800 seconds (default 86,400).",
         "until": "Only those created before this time (default: now).", "types": "Only these event types (default: all).",
         "queued": "How many events will be delivered again.", "deleted": "True: it is gone.",

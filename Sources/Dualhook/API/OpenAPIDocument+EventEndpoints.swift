@@ -12,13 +12,12 @@ extension OpenAPIDocument {
     static var eventEndpointSchemas: [String: Any] { [
         "EventEndpoint": ["type": "object",
                           "required": ["endpointId", "url", "description", "eventTypes", "tenantIds", "status", "disabledReason", "disabledAt",
-                                       "rateLimitPerSecond", "isDefault", "health", "createdAt"],
+                                       "rateLimitPerSecond", "isDefault", "health", "createdAt", "previousSecretsExpireAt"],
                           "properties": eventEndpointProperties],
         "EventEndpointWithSecret": ["type": "object",
                                     "required": ["endpointId", "url", "eventTypes", "tenantIds", "status", "isDefault", "createdAt",
                                                  "secret", "previousSecretsExpireAt"],
-                                    "properties": eventEndpointProperties.merging([
-                                        "secret": ["type": "string"], "previousSecretsExpireAt": nullableTimestamp]) { $1 }],
+                                    "properties": eventEndpointProperties.merging(["secret": ["type": "string"]]) { $1 }],
         "EventEndpointPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
             "data": ["type": "array", "items": ["$ref": "#/components/schemas/EventEndpoint"]], "nextCursor": nullableString]],
         "EventEndpointCreate": ["type": "object", "additionalProperties": false, "required": ["url"], "properties": [
@@ -55,6 +54,6 @@ extension OpenAPIDocument {
         "health": ["type": "object", "required": ["status", "failingSince", "lastError", "lastSuccessAt"], "properties": [
             "status": ["type": "string", "enum": ["healthy", "failing"]],
             "failingSince": nullableTimestamp, "lastError": nullableString, "lastSuccessAt": nullableTimestamp]],
-        "createdAt": timestamp,
+        "createdAt": timestamp, "previousSecretsExpireAt": nullableTimestamp,
     ] }
 }

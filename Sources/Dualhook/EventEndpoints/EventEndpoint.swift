@@ -38,10 +38,19 @@ struct EventEndpoint: Encodable, Sendable {
     let isDefault: Bool
     let health: Health
     let createdAt: Date
+    /// While a rotation's overlap runs, when the secrets before the current one stop signing;
+    /// null when the current secret alone signs.
+    @Nullable var previousSecretsExpireAt: Date?
 
+    /// Read `FROM event_endpoints` (not aliased). The default endpoint's secrets are the account's.
     static let columns = """
         id, url, description, event_types::text, tenant_ids::text, status, disabled_reason, disabled_at,
-        rate_limit_per_second, is_default, failing_since, last_error, last_success_at, created_at, account_id
+        rate_limit_per_second, is_default, failing_since, last_error, last_success_at, created_at, account_id,
+        CASE WHEN is_default
+             THEN (SELECT max(k.expires_at) FROM account_signing_secrets k
+                   WHERE k.account_id = event_endpoints.account_id AND k.expires_at > now())
+             ELSE (SELECT max(s.expires_at) FROM event_endpoint_secrets s
+                   WHERE s.endpoint_id = event_endpoints.id AND s.expires_at > now()) END
         """
 
     init(_ row: Row) throws {
@@ -59,22 +68,29 @@ struct EventEndpoint: Encodable, Sendable {
         health = Health(status: failingSince == nil ? "healthy" : "failing", failingSince: failingSince,
                         lastError: try row.decode(at: 11), lastSuccessAt: try row.decode(at: 12))
         createdAt = try row.decode(at: 13)
+        previousSecretsExpireAt = try row.decode(at: 15)
     }
 
     /// The answer to create and rotate: the endpoint and, this once, its secret.
     struct WithSecret: Encodable {
         let endpoint: EventEndpoint
         let secret: String
-        @Nullable var previousSecretsExpireAt: Date?
+
+        /// `previousSecretsExpireAt`: as the rotation left it (the endpoint was read before).
+        init(endpoint: EventEndpoint, secret: String, previousSecretsExpireAt: Date?) {
+            var endpoint = endpoint
+            endpoint.previousSecretsExpireAt = previousSecretsExpireAt
+            self.endpoint = endpoint
+            self.secret = secret
+        }
 
         func encode(to encoder: Encoder) throws {
             try endpoint.encode(to: encoder)
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(secret, forKey: .secret)
-            try container.encode(_previousSecretsExpireAt, forKey: .previousSecretsExpireAt)
         }
 
-        enum Keys: String, CodingKey { case secret, previousSecretsExpireAt }
+        enum Keys: String, CodingKey { case secret }
     }
 }
 
