@@ -91,6 +91,9 @@ public enum JobAdmin {
         case changed
         case notFound
         case wrongState(String)
+        /// Its unique key is held by this job, waiting or running: two live jobs of one key
+        /// cannot be, so it cannot run again until that one ends.
+        case keyHeld(by: Int64)
     }
 
     /// Brings every waiting job of a kind forward to now and wakes their queues; returns how
@@ -108,10 +111,17 @@ public enum JobAdmin {
     /// more attempt allowed if its attempts were spent.
     public static func retry(id: Int64, on connection: Connection) throws -> ChangeResult {
         try connection.transaction { tx in
-            guard let state = try tx.sql("SELECT state FROM jobs WHERE id = \(id) FOR UPDATE").scalar(String.self) else {
+            guard let row = try tx.sql("SELECT state, unique_key FROM jobs WHERE id = \(id) FOR UPDATE").first else {
                 return .notFound
             }
+            let state: String = try row.decode(at: 0)
             guard state != "running" else { return .wrongState(state) }
+            if state != "available", let key = try row.decode(String?.self, at: 1),
+               let live = try tx.sql("""
+                   SELECT id FROM jobs WHERE unique_key = \(key) AND state IN ('available', 'running') AND id <> \(id) LIMIT 1
+                   """).scalar(Int64.self) {
+                return .keyHeld(by: live)
+            }
             for queue in try JobTransitions.retry(matching: "id = \(id)", on: tx) {
                 WakeUps.shared.wake(queue, after: tx)
             }

@@ -58,6 +58,9 @@ extension Commands {
             case .notFound:
                 fail("no job \(id)")
                 return 1
+            case .keyHeld(let live):
+                fail("job \(id) cannot run again while job \(live), which holds its unique key, is waiting or running")
+                return 1
             case .wrongState(let state):
                 fail("job \(id) is \(state); \(sub == "retry" ? "a running job cannot be retried" : "only available or running jobs can be cancelled")")
                 return 1

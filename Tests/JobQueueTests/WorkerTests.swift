@@ -111,11 +111,19 @@ import Testing
             #expect(try JobAdmin.cancel(id: waiting, on: connection) == .wrongState("cancelled"))
             #expect(try JobAdmin.retry(id: dead, on: connection) == .changed)
             #expect(try JobAdmin.retry(id: 999_999, on: connection) == .notFound)
+            // One live job per unique key: a finished one whose key a live job holds waits for it.
+            let first = try JobQueue.enqueue(CountJob.self, .init(n: 2), options: JobOptions(uniqueKey: "k"), on: connection)!
+            #expect(try JobAdmin.cancel(id: first, on: connection) == .changed)
+            let second = try JobQueue.enqueue(CountJob.self, .init(n: 3), options: JobOptions(uniqueKey: "k"), on: connection)!
+            #expect(try JobAdmin.retry(id: first, on: connection) == .keyHeld(by: second))
+            #expect(try JobAdmin.cancel(id: second, on: connection) == .changed)
+            #expect(try JobAdmin.retry(id: first, on: connection) == .changed)
+            #expect(try JobAdmin.cancel(id: first, on: connection) == .changed)
             let row = try connection.sql("SELECT state, max_attempts FROM jobs WHERE id = \(dead)")[0]
             #expect(try row.decode(String.self, at: 0) == "available")
             #expect(try row.decode(Int.self, at: 1) == 4)
             let stats = try JobAdmin.stats(on: connection)
-            #expect(stats.first?.available == 1 && stats.first?.cancelled == 1)
+            #expect(stats.first?.available == 1 && stats.first?.cancelled == 3)
         }
     }
 
