@@ -185,6 +185,35 @@ import Testing
         }
     }
 
+    /// A 410 after failures: the endpoint's last error and the notice name the 410, not the
+    /// failure before it; enabling starts the endpoint's health afresh.
+    @Test func aGoneAfterFailuresIsTheLastErrorAndEnablingClearsIt() throws {
+        let answers = Atomic<Int>(0)
+        let receiver = try EventReceiver { _ in answers.add(1, ordering: .relaxed).oldValue == 0 ? .text(500, "down") : .text(410, "gone") }
+        let watcher = try EventReceiver()
+        defer { receiver.stop(); watcher.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        let g = try f.endpoint(["url": receiver.url, "tenantIds": ["cust_g"]])
+        _ = try f.endpoint(["url": watcher.url, "eventTypes": ["endpoint.disabled"]])
+        let event = try f.started(tenant: "cust_g").event
+        let key = "deliver:\(event):\(g.id)"
+        #expect(eventually(timeout: 30) {
+            if watcher.requests.contains(where: { $0.json["type"] as? String == "endpoint.disabled" }) { return true }
+            // The retry brought forward instead of waiting a minute.
+            _ = try? f.api.db.with { try JobQueue.runNow(uniqueKey: key, queue: "events", on: $0) }
+            return false
+        })
+        #expect(receiver.requests.count == 2)
+        let health = try f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json["health"] as? [String: Any]
+        #expect(health?["lastError"] as? String == "HTTP 410", "\(String(describing: health))")
+        let notice = watcher.requests.first { $0.json["type"] as? String == "endpoint.disabled" }
+        #expect((notice?.json["data"] as? [String: Any])?["lastError"] as? String == "HTTP 410")
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(g.id)/enable", key: f.key).status == 200)
+        let enabled = try f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json["health"] as? [String: Any]
+        #expect(enabled?["lastError"] is NSNull && enabled?["status"] as? String == "healthy", "\(String(describing: enabled))")
+    }
+
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {
         let gone = Atomic<Bool>(true), down = Atomic<Bool>(true)
         let goneReceiver = try EventReceiver { _ in gone.load(ordering: .relaxed) ? .text(410, "gone") : .text(200, "ok") }

@@ -143,7 +143,7 @@ enum EventEndpointStore {
     static func enable(_ id: String, accountID: String, on connection: Connection) throws -> EventEndpoint? {
         if let url = try connection.sql("""
             UPDATE event_endpoints SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL, failing_since = NULL,
-                warned_days = 0, health_updated_at = now(), updated_at = now()
+                last_error = NULL, warned_days = 0, health_updated_at = now(), updated_at = now()
             WHERE id = \(id) AND account_id = \(accountID) AND status = 'disabled'
             RETURNING url
             """).scalar(String.self) {

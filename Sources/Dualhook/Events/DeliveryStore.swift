@@ -251,7 +251,8 @@ struct DeliveryStore {
                            url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
                            responseBody: attempt.responseBody, status: status.rawValue,
                            nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
-                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered)
+                           // A 410 disables the endpoint in this transaction: its row says why.
+                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held)
         if let also {
             try database.transaction { tx in
                 try DeliveryStore.recordAll([row], on: tx)
