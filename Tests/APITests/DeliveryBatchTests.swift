@@ -240,6 +240,15 @@ import Testing
             ], on: c)
             #expect(try summary("evt_two") == "pending attempts 2 of 2: open 1 failed 0 next \(Int64(now) + 60) delivered false")
             #expect(try summary("evt_fail") == "failed attempts 2 of 2: open 1 failed 1 next \(Int64(now) + 300) delivered false")
+            // The event's next attempt is the earliest of its pending deliveries', whichever
+            // statement wrote them: a later retry of one does not hide the other's earlier one,
+            // and one delivered leaves the other's.
+            try c.execute("INSERT INTO events (id, account_id, type, data) VALUES ('evt_next', 'acc_batch', 'onboarding.started', '{}')")
+            try DeliveryStore.recordAll([attempt("evt_next", at: now, error: "HTTP 500", job: 916, status: .pending, next: now + 60, endpoint: "ep_a")], on: c)
+            try DeliveryStore.recordAll([attempt("evt_next", at: now, error: "HTTP 500", job: 917, status: .pending, next: now + 900, endpoint: "ep_b")], on: c)
+            #expect(try summary("evt_next") == "pending attempts 2 of 2: open 2 failed 0 next \(Int64(now) + 60) delivered false")
+            try DeliveryStore.recordAll([attempt("evt_next", at: now + 1, error: nil, job: 918, status: .delivered, endpoint: "ep_a")], on: c)
+            #expect(try summary("evt_next") == "pending attempts 3 of 2: open 1 failed 0 next \(Int64(now) + 900) delivered false")
             try DeliveryStore.recordAll([attempt("evt_two", at: now + 1, error: nil, job: 915, status: .delivered, endpoint: "ep_b")], on: c)
             #expect(try summary("evt_two") == "delivered attempts 3 of 2: open 0 failed 0 next - delivered true")
         }
