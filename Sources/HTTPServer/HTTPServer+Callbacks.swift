@@ -146,12 +146,15 @@ extension HTTPServer {
         func text(_ pointer: UnsafePointer<CChar>, _ count: Int) -> String {
             pointer.withMemoryRebound(to: UInt8.self, capacity: count) { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) }
         }
-        box.pairs[text(key, keySize)] = value.map { text($0, valueSize) } ?? ""
+        let name = text(key, keySize)
+        if box.pairs.updateValue(value.map { text($0, valueSize) } ?? "", forKey: name) != nil { box.repeated.insert(name) }
     }
 
     /// Headers (names lower-cased) or query arguments, as libmicrohttpd reports them.
     final class PairBox {
         var pairs: [String: String] = [:]
+        /// Names given more than once (query arguments).
+        var repeated: Set<String> = []
     }
 
     func finish(connection: OpaquePointer, method: UnsafePointer<CChar>?, state: RequestState) -> MHD_Result {
@@ -163,12 +166,14 @@ extension HTTPServer {
         }
         var ip = [CChar](repeating: 0, count: 64)
         dh_mhd_client_ip(connection, &ip, ip.count)
-        let request = Request(
+        var read = Request(
             method: method.map { String(cString: $0) } ?? "GET",
             path: state.path,
             headers: headers.pairs, query: query.pairs, body: state.body,
             requestID: RequestID.make(),
             clientIP: String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        read.repeatedQuery = query.repeated.sorted()
+        let request = read
         if !state.tooLarge, !configuration.answersAtOnce(request.path), let handlers {
             // The handler runs on a handler thread while the connection waits suspended; its
             // answer is queued when libmicrohttpd calls back after the resume.

@@ -12,6 +12,8 @@ public struct Request: Sendable {
     public let clientIP: String
     /// Path parameters (`{id}`) filled in by the router.
     public var parameters: [String: String] = [:]
+    /// Query parameters given more than once, sorted; `query` holds the last value of each.
+    public var repeatedQuery: [String] = []
 
     public init(method: String, path: String, headers: [String: String], query: [String: String], body: Data,
                 requestID: String, clientIP: String) {

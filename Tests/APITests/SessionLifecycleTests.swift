@@ -34,6 +34,10 @@ import Testing
         let b = try create(f, tenant: "cust_b")
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(a.id)?expand=all", key: f.account.apiKey).errorParam == "expand")
         #expect(try f.server.send("GET", "/api/v1/events?delivery_status=failed", key: f.account.apiKey).errorParam == "delivery_status")
+        // A parameter given twice is refused by name: only one value would count.
+        let twice = try f.server.send("GET", "/api/v1/events?type=onboarding.started&tenantId=cust_a&type=onboarding.completed", key: f.account.apiKey)
+        #expect(twice.status == 400 && twice.errorCode == "validation_failed" && twice.errorParam == "type", "\(twice.text)")
+        #expect(try f.server.send("GET", "/api/v1/events?limit=5&limit=100", key: f.account.apiKey).errorParam == "limit")
 
         for token in [a.token, b.token] { #expect(try f.server.send("POST", "/onboard/\(token)/open").status == 204) }
         let forA = try events(f, "tenantId=cust_a")

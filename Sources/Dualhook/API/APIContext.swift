@@ -60,6 +60,10 @@ struct RouteEntry: Sendable {
                 let accepted = query.isEmpty ? "it takes no query parameters" : "it takes \(query.joined(separator: ", "))"
                 throw APIError.validationFailed(param: unknown, "unknown query parameter \(unknown): \(accepted)")
             }
+            // Only the last value would count: a second filter or limit silently dropped.
+            if group.refusesUnknownQuery, let repeated = request.repeatedQuery.first {
+                throw APIError.validationFailed(param: repeated, "query parameter \(repeated) is given more than once: give it once")
+            }
             guard let connection = context.connection else {
                 preconditionFailure("route group \(group.name) gives its handlers no database connection")
             }
