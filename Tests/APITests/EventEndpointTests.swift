@@ -92,6 +92,11 @@ import Testing
         let badType = try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"url":"\#(onlyA.url)","eventTypes":["onboarding.nope"]}"#)
         #expect(badType.status == 400 && badType.errorParam == "eventTypes")
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"eventTypes":[]}"#).errorParam == "url")
+        // A password in the URL would be stored and shown as given: refused, and not echoed.
+        let withPassword = onlyA.url.replacingOccurrences(of: "://", with: "://hook:hunter2-secret@")
+        let credentials = try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"url":"\#(withPassword)"}"#)
+        #expect(credentials.status == 400 && credentials.errorParam == "url" && !credentials.text.contains("hunter2"), "\(credentials.text)")
+        #expect(try f.api.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"eventUrl":"\#(withPassword)"}"#).errorParam == "eventUrl")
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints", key: f.key, json: #"{"url":"\#(onlyA.url)","rateLimitPerSecond":0}"#)
             .errorParam == "rateLimitPerSecond")
 

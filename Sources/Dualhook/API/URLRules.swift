@@ -25,6 +25,11 @@ enum URLRules {
             throw APIError.validationFailed(param: param, "\(param) must be at most \(maxLength) characters")
         }
         let url = try absolute(text, param: param, maxLength: maxLength)
+        // A password in the URL would be stored, listed and shown like any other part of it.
+        guard url.user == nil && url.password == nil else {
+            throw APIError.validationFailed(param: param,
+                "\(param) must not carry a user name or password: it is stored and shown as given (the signature authenticates each request)")
+        }
         if !allowPrivate {
             guard url.scheme?.lowercased() == "https" else {
                 throw APIError.validationFailed(param: param, "\(param) must use https")
