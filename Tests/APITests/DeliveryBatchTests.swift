@@ -120,7 +120,7 @@ import Testing
             }
             try c.execute("UPDATE event_endpoints SET status = 'disabled' WHERE id = 'ep_l3'")
             func request(_ event: String, _ endpoint: String?, job: Int64, again: Bool = false) -> DeliveryStore.LoadRequest {
-                .init(eventID: event, endpointID: endpoint, job: job, holder: nil, slotsPerAccount: 1, lease: 60, sendAnyway: again)
+                .init(eventID: event, endpointID: endpoint, job: job, holder: nil, renew: false, slotsPerAccount: 1, lease: 60, sendAnyway: again)
             }
             let loaded = try c.transaction { tx in
                 try DeliveryStore.loadAll([
@@ -152,9 +152,9 @@ import Testing
             for event in ["evt_k1", "evt_k2", "evt_k3", "evt_k4"] {
                 try c.sql("INSERT INTO events (id, account_id, type, data) VALUES (\(event), 'acc_k', 'onboarding.started', '{}')")
             }
-            func load(_ event: String, job: Int64, holder: Int64? = nil) throws -> DeliveryStore.Slot? {
+            func load(_ event: String, job: Int64, holder: Int64? = nil, renew: Bool = false) throws -> DeliveryStore.Slot? {
                 try c.transaction { tx in
-                    try DeliveryStore.loadAll([.init(eventID: event, endpointID: "ep_k1", job: job, holder: holder, slotsPerAccount: 2,
+                    try DeliveryStore.loadAll([.init(eventID: event, endpointID: "ep_k1", job: job, holder: holder, renew: renew, slotsPerAccount: 2,
                                                      lease: 60, sendAnyway: false)], on: tx)
                 }.first??.slot
             }
@@ -184,6 +184,10 @@ import Testing
             #expect(try load("evt_k2", job: 22, holder: -21) == .ok)
             #expect(try held() == "-21")
             #expect(try c.sql("SELECT held_until::text FROM event_slots WHERE job_id = -21").scalar(String.self) == lease)
+            // One whose lease the worker counts too short goes through the take, which renews it.
+            #expect(try load("evt_k2", job: 25, holder: -21, renew: true) == .ok)
+            #expect(try held() == "-21")
+            #expect(try c.sql("SELECT held_until > now() + interval '30 seconds' FROM event_slots WHERE job_id = -21").scalar(Bool.self) == true)
             // A holder whose row is gone (its lease ended and it was given back) is not taken on
             // trust: the take runs and finds a slot of its own for the holder.
             #expect(try load("evt_k2", job: 24, holder: -99) == .ok)

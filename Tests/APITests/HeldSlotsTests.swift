@@ -15,17 +15,20 @@ import Testing
         HeldSlots.Slot(account: "acc_1", endpoint: endpoint, holder: holder, heldUntil: HeldSlots.now + seconds)
     }
 
-    @Test func aKeptSlotGoesToTheSameEndpointOnlyWhileItsLeaseCoversTheAttempt() {
+    @Test func aKeptSlotGoesToTheSameEndpointAndIsRenewedWhenItsLeaseNoLongerCoversTheAttempt() {
         // A linger longer than the test: nothing is given back while it runs.
         let slots = HeldSlots(linger: 600), released = Released()
         defer { slots.stop(release: released.give) }
         slots.keep(slot(1, lasting: 10), release: released.give)
         slots.keep(slot(2, lasting: 60), release: released.give)
         #expect(slots.reuse(endpoint: "ep_2", lasting: 1) == nil)
-        #expect(slots.reuse(endpoint: "ep_1", lasting: 30)?.holder == 2)
-        #expect(slots.reuse(endpoint: "ep_1", lasting: 30) == nil, "slot 1's lease ends too soon")
-        #expect(slots.reuse(endpoint: "ep_1", lasting: 5)?.holder == 1)
+        let lasting = slots.reuse(endpoint: "ep_1", lasting: 30)
+        #expect(lasting?.slot.holder == 2 && lasting?.renew == false, "the one whose lease lasts first")
+        let short = slots.reuse(endpoint: "ep_1", lasting: 30)
+        #expect(short?.slot.holder == 1 && short?.renew == true, "slot 1's lease ends too soon: renewed")
         #expect(slots.reuse(endpoint: "ep_1", lasting: 5) == nil, "each slot is reused once")
+        slots.keep(slot(3, lasting: 10), release: released.give)
+        #expect(slots.reuse(endpoint: "ep_1", lasting: 5)?.renew == false)
         #expect(released.all.isEmpty)
     }
 

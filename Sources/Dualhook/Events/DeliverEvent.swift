@@ -77,12 +77,15 @@ public struct DeliverEvent: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = DeliveryStore(database: context.database, vault: vault, openedSecrets: openedSecrets)
-        // A slot this process kept for the endpoint, lasting this attempt and the margin its take would ask.
-        let kept = args.endpointId.flatMap { heldSlots.reuse(endpoint: $0, lasting: context.remaining + 5) }
+        // A slot this process kept for the endpoint: as it is when its lease lasts this attempt
+        // and the margin a take would ask, else renewed by the take.
+        let reused = args.endpointId.flatMap { heldSlots.reuse(endpoint: $0, lasting: context.remaining + 5) }
+        let kept = reused?.slot
         let asked = HeldSlots.now
         let lease = context.remaining + 5 + HeldSlots.reuseWindow
         let request = DeliveryStore.LoadRequest(eventID: args.eventId, endpointID: args.endpointId, job: context.jobID,
-                                                holder: kept?.holder, slotsPerAccount: slotsPerAccount, lease: lease,
+                                                holder: kept?.holder, renew: reused?.renew == true,
+                                                slotsPerAccount: slotsPerAccount, lease: lease,
                                                 sendAnyway: args.again == true)
         let loaded: DeliveryStore.Delivery?
         do {
@@ -116,9 +119,10 @@ public struct DeliverEvent: JobKind {
         case .ok:
             break
         }
-        // A kept slot reused as it was, or renewed by the take; its lease counted from before either.
+        // A kept slot reused as it was, or renewed by the take (counted as not renewed unless
+        // the take surely ran); leases counted from before the read.
         let slot = HeldSlots.Slot(account: delivery.accountID, endpoint: delivery.endpointID, holder: kept?.holder ?? context.jobID,
-                                  heldUntil: kept?.heldUntil ?? asked + lease)
+                                  heldUntil: kept.map { reused?.renew == true ? asked + lease : $0.heldUntil } ?? asked + lease)
         var recorded = false
         defer { if !recorded { try? store.releaseSlot(holder: slot.holder, account: slot.account) } }
         guard !delivery.secrets.isEmpty else {

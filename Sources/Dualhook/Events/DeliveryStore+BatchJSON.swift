@@ -13,6 +13,7 @@ extension DeliveryStore.LoadRequest {
                 $0.add("endpointID", request.endpointID)
                 $0.add("job", request.job)
                 $0.add("holder", request.holder)
+                $0.add("renew", request.renew)
                 $0.add("slotsPerAccount", request.slotsPerAccount)
                 $0.add("lease", request.lease)
                 $0.add("sendAnyway", request.sendAnyway)

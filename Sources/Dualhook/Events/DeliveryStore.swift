@@ -59,6 +59,8 @@ struct DeliveryStore {
         /// The holder of a slot this process kept for the endpoint (`HeldSlots`), which the
         /// delivery reuses: nil, a slot is taken for `job`.
         let holder: Int64?
+        /// The kept slot's lease no longer covers the delivery: the take runs to renew it.
+        let renew: Bool
         let slotsPerAccount: Int
         /// Seconds the slot is held unless given back first.
         let lease: TimeInterval
@@ -116,7 +118,7 @@ struct DeliveryStore {
                         WHEN f.status <> 'enabled' OR NOT (f.delivery_status = 'pending' OR f.again) THEN 'none'
                         -- A kept slot that is the endpoint's alone: no sibling for the take to
                         -- keep a slot free for, no rate to count (HeldSlots).
-                        WHEN f.holder IS NOT NULL AND f.rate_limit_per_second IS NULL
+                        WHEN f.holder IS NOT NULL AND NOT f.renew AND f.rate_limit_per_second IS NULL
                              AND NOT EXISTS (SELECT 1 FROM event_endpoints q
                                              WHERE q.account_id = f.account_id AND q.id <> f.endpoint_id AND q.status = 'enabled')
                              -- Still its row: the worker's count of the lease is not taken on trust.
@@ -128,7 +130,7 @@ struct DeliveryStore {
                                              f.rate_limit_per_second) END,
                    f.is_default
             FROM (
-                SELECT i.n, i.job, i.holder, i.slots, i.lease, i.again, e.id AS event_id, e.account_id, e.type, e.data::text AS data,
+                SELECT i.n, i.job, i.holder, i.renew, i.slots, i.lease, i.again, e.id AS event_id, e.account_id, e.type, e.data::text AS data,
                        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created,
                        p.id AS endpoint_id, p.url, p.status, \(unescaped: SigningSecrets.validSQL(endpoint: "p")) AS secrets,
                        p.failing_since IS NOT NULL AS failing,
@@ -139,8 +141,9 @@ struct DeliveryStore {
                            OR (p.failing_since IS NULL AND (p.last_success_at IS NULL OR p.last_success_at < p.health_updated_at)) AS stale,
                        p.rate_limit_per_second, p.is_default, d.status AS delivery_status
                 FROM ROWS FROM (jsonb_to_recordset(\(LoadRequest.json(requests))::jsonb) AS (
-                         "eventID" text, "endpointID" text, job bigint, holder bigint, "slotsPerAccount" int, lease float8, "sendAnyway" boolean))
-                     WITH ORDINALITY AS i(event_id, endpoint_id, job, holder, slots, lease, again, n)
+                         "eventID" text, "endpointID" text, job bigint, holder bigint, renew boolean, "slotsPerAccount" int, lease float8,
+                         "sendAnyway" boolean))
+                     WITH ORDINALITY AS i(event_id, endpoint_id, job, holder, renew, slots, lease, again, n)
                 JOIN events e ON e.id = i.event_id
                 JOIN event_endpoints p ON p.id = COALESCE(i.endpoint_id,
                     (SELECT q.id FROM event_endpoints q WHERE q.account_id = e.account_id AND q.is_default))

@@ -34,8 +34,10 @@ final class HeldSlots: Sendable {
     static var now: TimeInterval { ProcessInfo.processInfo.systemUptime }
 
     /// How much longer than its own attempt a delivery's take asks the slot for, so deliveries
-    /// started within that time can reuse it.
-    static let reuseWindow: TimeInterval = 15
+    /// started within that time can reuse it. Short: a worker killed outright holds its slots
+    /// this much longer than its jobs, and the account's deliveries wait for them; a slot
+    /// whose lease no longer covers a delivery is taken afresh, a take every few seconds.
+    static let reuseWindow: TimeInterval = 5
 
     /// How long a kept slot may wait for the endpoint's next delivery before it is given back.
     let linger: TimeInterval
@@ -53,16 +55,17 @@ final class HeldSlots: Sendable {
         self.linger = linger
     }
 
-    /// A kept slot of this endpoint whose lease lasts `needed` seconds more, taken out of the idle set.
-    func reuse(endpoint: String, lasting needed: TimeInterval) -> Slot? {
+    /// A kept slot of this endpoint, taken out of the idle set: one whose lease lasts `needed`
+    /// seconds more if there is one, else one to renew (`renew`: its reuse must go through the
+    /// take, which renews the lease of a slot its holder still holds).
+    func reuse(endpoint: String, lasting needed: TimeInterval) -> (slot: Slot, renew: Bool)? {
         let horizon = HeldSlots.now + needed
         return state.withLock { state in
-            guard var slots = state.idle[endpoint] else { return nil }
-            // Those that no longer last are left for the thread to give back.
-            guard let index = slots.lastIndex(where: { $0.slot.heldUntil >= horizon }) else { return nil }
-            let slot = slots.remove(at: index).slot
+            guard var slots = state.idle[endpoint], !slots.isEmpty else { return nil }
+            let lasting = slots.lastIndex { $0.slot.heldUntil >= horizon }
+            let slot = slots.remove(at: lasting ?? slots.count - 1).slot
             state.idle[endpoint] = slots.isEmpty ? nil : slots
-            return slot
+            return (slot, lasting == nil)
         }
     }
 
