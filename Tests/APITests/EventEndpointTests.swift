@@ -194,7 +194,14 @@ import Testing
     /// failure before it; enabling starts the endpoint's health afresh.
     @Test func aGoneAfterFailuresIsTheLastErrorAndEnablingClearsIt() throws {
         let answers = Atomic<Int>(0)
-        let receiver = try EventReceiver { _ in answers.add(1, ordering: .relaxed).oldValue == 0 ? .text(500, "down") : .text(410, "gone") }
+        // 500, then 410, then (the held event, once enabled) 200.
+        let receiver = try EventReceiver { _ in
+            switch answers.add(1, ordering: .relaxed).oldValue {
+            case 0: .text(500, "down")
+            case 1: .text(410, "gone")
+            default: .text(200, "ok")
+            }
+        }
         let watcher = try EventReceiver()
         defer { receiver.stop(); watcher.stop() }
         let f = try Fixture()
@@ -203,7 +210,7 @@ import Testing
         _ = try f.endpoint(["url": watcher.url, "eventTypes": ["endpoint.disabled"]])
         let event = try f.started(tenant: "cust_g").event
         let key = "deliver:\(event):\(g.id)"
-        #expect(eventually(timeout: 30) {
+        #expect(eventually(timeout: 60) {
             if watcher.requests.contains(where: { $0.json["type"] as? String == "endpoint.disabled" }) { return true }
             // The retry brought forward instead of waiting a minute.
             _ = try? f.api.db.with { try JobQueue.runNow(uniqueKey: key, queue: "events", on: $0) }
@@ -217,6 +224,10 @@ import Testing
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(g.id)/enable", key: f.key).status == 200)
         let enabled = try f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json["health"] as? [String: Any]
         #expect(enabled?["lastError"] is NSNull && enabled?["status"] as? String == "healthy", "\(String(describing: enabled))")
+        // The held event goes out and is delivered: the health stays clear.
+        #expect(eventually(timeout: 15) { (try? f.deliveryStatus(event: event, endpoint: g.id)) == "delivered" })
+        let after = try f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json["health"] as? [String: Any]
+        #expect(after?["lastError"] is NSNull && after?["status"] as? String == "healthy", "\(String(describing: after))")
     }
 
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {
