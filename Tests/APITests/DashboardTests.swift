@@ -176,6 +176,15 @@ import Testing
         #expect(eventually(timeout: 10) {
             (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil && text(browser).contains("applied, asked")
         })
+        // One refused as entered (a token with a space): the page again, the URL typed kept, the reason beside it.
+        try browser.type(moved.base + "/typed", into: "#webhookOverrideUrl")
+        try browser.type("has space", into: "#webhookVerifyToken")
+        try browser.script("document.querySelector('input[name=confirm][value=yes]').checked = true")
+        try browser.click("#change-webhook")
+        let refusedChange = try #require(read(browser, "return (document.getElementById('form-problem') || {}).textContent"))
+        #expect(refusedChange.contains("webhookVerifyToken"), "\(refusedChange)")
+        #expect(read(browser, "return document.getElementById('webhookOverrideUrl').value") == moved.base + "/typed")
+        #expect(read(browser, "return document.getElementById('webhookVerifyToken').value") == "" && !browser.source.contains("has space"))
         // One Meta refuses (the URL fails Meta's handshake for this token): the page says so, with Meta's reason.
         try browser.type(moved.base + "/refused", into: "#webhookOverrideUrl")
         try browser.type("not-the-token", into: "#webhookVerifyToken")

@@ -49,7 +49,10 @@ enum ConnectionPages {
         return DashboardLayout.page("Connections", session: session, here: "/dashboard/connections", body: body)
     }
 
-    static func detail(_ context: APIContext) throws -> Response {
+    static func detail(_ context: APIContext) throws -> Response { try detail(context, refused: nil) }
+
+    /// `refused`: a webhook change refused as entered: the reason, and the URL typed, shown again.
+    static func detail(_ context: APIContext, refused: (message: String, url: String)?) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
         let id = context.request.parameters["id"] ?? ""
         let view = try ConnectionView.find(id, accountID: account, on: context.connection)
@@ -97,7 +100,7 @@ enum ConnectionPages {
             <button type="submit" id="refresh-health">Refresh health now</button></form>
             <form method="post" action="/dashboard/connections/\(id)/webhook">\(DashboardLayout.csrfField(session.csrfToken))
             <label for="webhookOverrideUrl">Webhook URL (Meta checks it with its handshake)</label>
-            <input id="webhookOverrideUrl" name="webhookOverrideUrl" value="\(text(view["webhookOverrideUrl"]))" required>
+            <input id="webhookOverrideUrl" name="webhookOverrideUrl" value="\(refused?.url ?? text(view["webhookOverrideUrl"]))" required>
             <label for="webhookVerifyToken">Verify token</label><input id="webhookVerifyToken" name="webhookVerifyToken" required>
             <label><input type="checkbox" name="confirm" value="yes" required> Change where Meta sends this number's messages</label>
             <button type="submit" id="change-webhook">Change the webhook</button></form>
@@ -109,13 +112,15 @@ enum ConnectionPages {
             <label><input type="checkbox" name="confirm" value="yes" required> I understand messages stop reaching this tenant's URL</label>
             <button type="submit" class="danger" id="disconnect">Disconnect</button></form></section>
             """ : ""
-        let notice = DashboardLayout.notice(context.request.query["done"])
+        let notice: HTML = refused.map { "<div class=\"problem\" role=\"alert\" id=\"form-problem\">\($0.message)</div>" }
+            ?? DashboardLayout.notice(context.request.query["done"])
         let body: HTML = """
             \(notice)<section><table>\(factRows)</table></section>\(actions)
             <section><h2>Timeline</h2><div class="scroll"><table><tr><th>when</th><th>event</th><th>detail</th></tr>\(timeline)</table></div>
             \(timeline.isEmpty ? "<p class=\"muted\">Nothing has happened to this connection yet.</p>" : "" as HTML)</section>
             """
-        return DashboardLayout.page(text(view["displayPhoneNumber"]), session: session, here: "/dashboard/connections", body: body)
+        return DashboardLayout.page(text(view["displayPhoneNumber"]), session: session, here: "/dashboard/connections", body: body,
+                                    status: refused == nil ? 200 : 400)
     }
 
     static func refresh(_ context: APIContext) throws -> Response {
@@ -132,10 +137,16 @@ enum ConnectionPages {
         let (session, account) = try DashboardAccess.member(context, changing: true)
         let id = context.request.parameters["id"] ?? ""
         let form = Form(context.request.body)
-        guard form["confirm"] == "yes" else { throw APIError.validationFailed(param: "confirm", "Tick the box to confirm the change.") }
-        _ = try ConnectionRoutes.requestWebhookChange(id, accountID: account, url: form["webhookOverrideUrl"] ?? "",
-                                                      verifyToken: form["webhookVerifyToken"] ?? "", configuration: context.configuration,
-                                                      on: context.connection)
+        do {
+            guard form["confirm"] == "yes" else { throw APIError.validationFailed(param: "confirm", "Tick the box to confirm the change.") }
+            _ = try ConnectionRoutes.requestWebhookChange(id, accountID: account, url: form["webhookOverrideUrl"] ?? "",
+                                                          verifyToken: form["webhookVerifyToken"] ?? "", configuration: context.configuration,
+                                                          on: context.connection)
+        } catch let error as APIError where error.status == 400 {
+            // Refused before anything is written: the page again with the URL typed and the
+            // reason; the verify token, a secret, is asked for again.
+            return try detail(context, refused: (error.message + " Enter the verify token again: it is not shown.", form["webhookOverrideUrl"] ?? ""))
+        }
         try AuditTrail.record("connection.webhook_change", target: id, accountID: account, user: session.user,
                               detail: ["webhookOverrideUrl": form["webhookOverrideUrl"] ?? ""], clientIP: context.request.clientIP,
                               on: context.connection)
