@@ -38,8 +38,10 @@ BEGIN
         delivered_at = CASE WHEN deliveries + d_total > 0 AND deliveries_failed + d_failed = 0 AND deliveries_open + d_open = 0
                             THEN COALESCE(CASE WHEN became = 'delivered' THEN delivered END, delivered_at,
                                           (SELECT max(o.delivered_at) FROM event_deliveries o WHERE o.event_id = target)) END,
+        -- One delivery just inserted is the event's only one: its own time. After a delete
+        -- (an endpoint removed), the rest are read.
         next_attempt_at = CASE WHEN deliveries_open + d_open = 0 THEN NULL
-                               WHEN deliveries + d_total = 1 THEN CASE WHEN became = 'pending' THEN next_at END
+                               WHEN TG_OP = 'INSERT' AND deliveries + d_total = 1 THEN CASE WHEN became = 'pending' THEN next_at END
                                ELSE (SELECT min(o.next_attempt_at) FROM event_deliveries o
                                      WHERE o.event_id = target AND o.status = 'pending') END
     WHERE id = target;
@@ -84,8 +86,9 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Events written before: the earliest due of their pending deliveries.
+-- Events written before: the earliest due of their pending deliveries (a delivery held, or an
+-- endpoint deleted, could leave a past time on an event of one delivery too).
 UPDATE events e SET next_attempt_at = m.next
 FROM (SELECT event_id, min(next_attempt_at) FILTER (WHERE status = 'pending') AS next
-      FROM event_deliveries GROUP BY event_id HAVING count(*) > 1) m
+      FROM event_deliveries GROUP BY event_id) m
 WHERE e.id = m.event_id AND e.next_attempt_at IS DISTINCT FROM m.next;

@@ -171,6 +171,10 @@ import Testing
         let header = try #require(signed.headers["x-dualhook-signature"])
         #expect(header.components(separatedBy: "v1=").count == 3, "the old and the new secret both sign during the overlap")
         #expect(try OpenSSL.verifiesDualhook(header: header, body: signed.body, secret: newSecret))
+        // Without overlap the previous secrets stop at once: rotate and GET both say null.
+        let abrupt = try f.api.server.send("POST", "/api/v1/event-endpoints/\(a.id)/rotate-secret", key: f.key, json: #"{"overlapSeconds":0}"#)
+        #expect(abrupt.status == 200 && abrupt.json["previousSecretsExpireAt"] is NSNull, "\(abrupt.text)")
+        #expect(try f.api.server.send("GET", "/api/v1/event-endpoints/\(a.id)", key: f.key).json["previousSecretsExpireAt"] is NSNull)
 
         // The account's eventUrl is its default endpoint, in step both ways.
         #expect(try f.api.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"eventUrl":"\#(onlyB.url)"}"#).status == 200)

@@ -113,7 +113,8 @@ enum EventEndpointStore {
                              on connection: Connection) throws -> EventEndpoint.WithSecret {
         let owner: SigningSecrets.Owner = endpoint.isDefault ? .account(accountID) : .endpoint(endpoint.endpointId)
         let rotated = try SigningSecrets.rotate(owner, overlap: overlap, vault: vault, on: connection)
-        return .init(endpoint: endpoint, secret: rotated.secret, previousSecretsExpireAt: rotated.previousExpireAt)
+        // No overlap: the previous secrets stopped now, and the endpoint's GET says null; so does this.
+        return .init(endpoint: endpoint, secret: rotated.secret, previousSecretsExpireAt: overlap > 0 ? rotated.previousExpireAt : nil)
     }
 
     /// Disables an enabled endpoint: its undelivered events are held (kept, sent when it is
