@@ -28,8 +28,7 @@ enum AccountPages {
             // The verify token is a secret, never written into a page: it is asked for again.
             var typed: [String: String] = [:]
             for name in linkFields where name != "webhookVerifyToken" { typed[name] = form[name] }
-            let again = form["webhookVerifyToken"].map { $0.isEmpty } == false ? " Enter the verify token again: it is not shown." : ""
-            return try sessions(context, notice: "<div class=\"problem\" role=\"alert\" id=\"form-problem\">\(error.message + again)</div>",
+            return try sessions(context, notice: DashboardLayout.problem(error.message, tokenTyped: form["webhookVerifyToken"]?.isEmpty == false),
                                 typed: typed, status: 400)
         }
         let created = try SessionRoutes.create(input, accountID: account, configuration: context.configuration, on: context.connection)

@@ -52,7 +52,7 @@ enum ConnectionPages {
     static func detail(_ context: APIContext) throws -> Response { try detail(context, refused: nil) }
 
     /// `refused`: a webhook change refused as entered: the reason, and the URL typed, shown again.
-    static func detail(_ context: APIContext, refused: (message: String, url: String)?) throws -> Response {
+    static func detail(_ context: APIContext, refused: (message: String, url: String, tokenTyped: Bool)?) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
         let id = context.request.parameters["id"] ?? ""
         let view = try ConnectionView.find(id, accountID: account, on: context.connection)
@@ -112,8 +112,7 @@ enum ConnectionPages {
             <label><input type="checkbox" name="confirm" value="yes" required> I understand messages stop reaching this tenant's URL</label>
             <button type="submit" class="danger" id="disconnect">Disconnect</button></form></section>
             """ : ""
-        let notice: HTML = refused.map { "<div class=\"problem\" role=\"alert\" id=\"form-problem\">\($0.message)</div>" }
-            ?? DashboardLayout.notice(context.request.query["done"])
+        let notice = refused.map { DashboardLayout.problem($0.message, tokenTyped: $0.tokenTyped) } ?? DashboardLayout.notice(context.request.query["done"])
         let body: HTML = """
             \(notice)<section><table>\(factRows)</table></section>\(actions)
             <section><h2>Timeline</h2><div class="scroll"><table><tr><th>when</th><th>event</th><th>detail</th></tr>\(timeline)</table></div>
@@ -145,7 +144,7 @@ enum ConnectionPages {
         } catch let error as APIError where error.status == 400 {
             // Refused before anything is written: the page again with the URL typed and the
             // reason; the verify token, a secret, is asked for again.
-            return try detail(context, refused: (error.message + " Enter the verify token again: it is not shown.", form["webhookOverrideUrl"] ?? ""))
+            return try detail(context, refused: (error.message, form["webhookOverrideUrl"] ?? "", form["webhookVerifyToken"]?.isEmpty == false))
         }
         try AuditTrail.record("connection.webhook_change", target: id, accountID: account, user: session.user,
                               detail: ["webhookOverrideUrl": form["webhookOverrideUrl"] ?? ""], clientIP: context.request.clientIP,

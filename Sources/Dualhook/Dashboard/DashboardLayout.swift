@@ -75,6 +75,13 @@ enum DashboardLayout {
         return "<div class=\"notice\" role=\"status\">\(message)</div>"
     }
 
+    /// Why a form was refused as entered, above the form shown again with what was typed. A
+    /// verify token typed is a secret, never written back: `tokenTyped` asks for it again.
+    static func problem(_ message: String, tokenTyped: Bool) -> HTML {
+        let again = tokenTyped ? " Enter the verify token again: it is not shown." : ""
+        return "<div class=\"problem\" role=\"alert\" id=\"form-problem\">\(message + again)</div>"
+    }
+
     static func csrfField(_ token: String) -> HTML { "<input type=\"hidden\" name=\"csrfToken\" value=\"\(token)\">" }
 
     static func document(title: String, body: HTML, status: Int) -> Response {

@@ -177,14 +177,12 @@ public struct DeliverEvent: JobKind {
         heldSlots.keep(kept) { DeliverEvent.giveBack($0, database: database) }
     }
 
-    /// Kept slots given back; those that cannot be are held until their leases end, as a killed worker's are.
     static let slotsLogger = Logger(label: "event-slots")
 
+    /// Kept slots given back; those that cannot be are held until their leases end, as a killed worker's are.
     static func giveBack(_ slots: [HeldSlots.Slot], database: JobDatabase) {
         do {
-            try database.withConnection(statementTimeout: DeliveryStore.batchTimeout) { connection in
-                try connection.sql(DeliveryStore.releasing(accounts: Array(Set(slots.map(\.account))), jobs: slots.map(\.holder)))
-            }
+            try DeliveryStore.release(holders: slots.map(\.holder), accounts: slots.map(\.account), database: database)
         } catch {
             slotsLogger.warning("could not give back kept delivery slots", ["slots": slots.count, "error": "\(error)"])
         }

@@ -206,8 +206,14 @@ struct DeliveryStore {
 
     /// Gives back a slot taken by `load` whose delivery was not sent.
     func releaseSlot(holder: Int64, account: String) throws {
-        try database.withConnection { connection in
-            try connection.sql(DeliveryStore.releasing(accounts: [account], jobs: [holder]))
+        try DeliveryStore.release(holders: [holder], accounts: [account], database: database)
+    }
+
+    /// Gives back slots by their holders, on a connection of `database` under the batches' own
+    /// timeout (the slots a worker kept may outlive the job that lends the connection).
+    static func release(holders: [Int64], accounts: [String], database: JobDatabase) throws {
+        try database.withConnection(statementTimeout: batchTimeout) { connection in
+            try connection.sql(releasing(accounts: Array(Set(accounts)), jobs: holders))
         }
     }
 
