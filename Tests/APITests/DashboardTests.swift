@@ -190,6 +190,9 @@ import Testing
         try browser.type("not-the-token", into: "#webhookVerifyToken")
         try browser.script("document.querySelector('input[name=confirm][value=yes]').checked = true")
         try browser.click("#change-webhook")
+        // The change is taken (its redirect) before the page is opened again: opening it sooner
+        // could cancel the form's submission (it did once, in a fresh clone's CI).
+        #expect(eventually(timeout: 10) { browser.currentURL.contains("done=webhook") }, "\(browser.currentURL)")
         #expect(eventually(timeout: 30) {
             (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil && text(browser).contains("failed, asked")
         }, "\(text(browser).prefix(1500))")
