@@ -181,6 +181,64 @@ import Testing
         #expect(f.server.process.log.contains("routing anomaly") && f.server.process.log.contains(live.waba))
     }
 
+    /// A change about the whole WABA reaches each URL among its connections once (the first
+    /// on the change, the others on forwards of their own), a URL that fails holding back no
+    /// other; a change naming a number reaches that number's URL alone.
+    @Test func aWABAWideChangeReachesEveryURLOfItsConnections() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let one = try EventReceiver()
+        defer { one.stop() }
+        let two = try EventReceiver()
+        defer { two.stop() }
+        let down = try EventReceiver { _ in .text(500, "down") }
+        defer { down.stop() }
+        let first = try onboard(f, receiver: one)
+        /// A further number of the tenant's WABA, routed on its own.
+        func number(_ receiver: EventReceiver) throws -> String {
+            let link = try f.link(["webhookOverrideUrl": receiver.url, "webhookScope": "phone_number"], tenant: "cust_a")
+            let signup = try f.meta.signup(mode: "cloud_api", wabaID: first.waba)
+            try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+            let session = try f.finished(link)
+            return try #require(session["connectionId"] as? String, "\(session)")
+        }
+        let second = (connection: try number(two), waba: first.waba)
+        _ = try number(one)  // the first's URL again: no second copy
+        let failing = (connection: try number(down), waba: first.waba)
+
+        let template = envelope(waba: first.waba, field: "message_template_status_update",
+                                value: #"{"message_template_id":"777001","message_template_name":"t","message_template_language":"en_US","event":"APPROVED"}"#)
+        #expect(try deliver(f, template).status == 200)
+        #expect(eventually(timeout: 20) { one.requests.count == 1 && two.requests.count == 1 && down.requests.count == 1 })
+        Thread.sleep(forTimeInterval: 1)  // a copy too many would show up now
+        #expect(one.requests.count == 1 && two.requests.count == 1 && down.requests.count == 1)
+        let a = try #require(one.requests.first), b = try #require(two.requests.first)
+        #expect(a.headers["x-dualhook-connection"] == first.connection && b.headers["x-dualhook-connection"] == second.connection)
+        #expect(a.body == b.body && a.headers["x-dualhook-trace"] == b.headers["x-dualhook-trace"])
+        #expect(try OpenSSL.verifiesMeta(header: b.headers["x-hub-signature-256"] ?? "", body: b.body, secret: f.api.account.eventSigningSecret))
+        let change = try #require(a.headers["x-dualhook-trace"])
+        #expect(eventually(timeout: 10) {
+            (try? count(f, "SELECT count(*) FROM management_changes WHERE id = \(change) AND forward_status = 'delivered' AND connection_id = \(first.connection)")) == 1
+                && (try? count(f, "SELECT count(*) FROM management_forwards WHERE change_id = \(change) AND connection_id = \(second.connection) AND status = 'delivered'")) == 1
+        })
+        let held = try #require(try f.db.with { c in
+            try c.sql("SELECT status, attempts, last_error FROM management_forwards WHERE change_id = \(change) AND connection_id = \(failing.connection)").first
+        })
+        #expect(try held.decode(String.self, at: 0) == "pending" && held.decode(Int.self, at: 1) == 1 && held.decode(String.self, at: 2) == "HTTP 500")
+        #expect(try count(f, "SELECT count(*) FROM management_forwards WHERE change_id = \(change)") == 2)
+        #expect(try count(f, "SELECT count(*) FROM templates WHERE template_id = '777001' AND status = 'APPROVED'") == 1, "applied once")
+
+        // A change naming one number goes to that number's URL alone.
+        let display = try #require(try f.db.with { try $0.sql("SELECT display_phone_number FROM connections WHERE id = \(second.connection)").scalar(String.self) })
+        let quality = envelope(waba: first.waba, field: "phone_number_quality_update",
+                               value: #"{"display_phone_number":"\#(display)","event":"FLAGGED","current_limit":"TIER_1K"}"#)
+        #expect(try deliver(f, quality).status == 200)
+        #expect(eventually(timeout: 20) { two.requests.count == 2 })
+        Thread.sleep(forTimeInterval: 1)
+        #expect(one.requests.count == 1 && down.requests.count == 1)
+        #expect(two.requests.last?.headers["x-dualhook-event"] == "phone_number_quality_update")
+    }
+
     @Test func aBanDisconnectsTheWABAAndHealthFollowsMeta() throws {
         let f = try OnboardingFixture()
         defer { f.close() }

@@ -4,15 +4,24 @@ import HTTPClient
 import JobQueue
 import Postgres
 
-/// Applies a management change to Dualhook's state (once), then forwards it to the WABA's
-/// webhook URL exactly as Meta sent it (the bytes of its `value`, Meta's `time`), with
-/// `X-Dualhook-Event`, `-WABA`, `-Connection`, `-Trace` and `-Signature` (signed like events,
-/// with the account's secrets), and `X-Hub-Signature-256` keyed with the account's current
-/// signing secret, so a receiver built for Meta's webhooks verifies it as it verifies Meta's.
-/// 15 s timeout; retried on the events' schedule; `pending`, `delivered` or `failed` on the change.
+/// Applies a management change to Dualhook's state (once), then forwards it to the webhook URL
+/// of each connection it concerns, exactly as Meta sent it (the bytes of its `value`, Meta's
+/// `time`), with `X-Dualhook-Event`, `-WABA`, `-Connection`, `-Trace` and `-Signature` (signed
+/// like events, with the account's secrets), and `X-Hub-Signature-256` keyed with the account's
+/// current signing secret, so a receiver built for Meta's webhooks verifies it as it verifies
+/// Meta's. 15 s timeout; retried on the events' schedule; `pending`, `delivered` or `failed`
+/// per forward.
+///
+/// A change that names a connected number goes to that number's connection. Any other change
+/// is about the whole WABA and goes to each distinct URL among its live connections (one per
+/// account and URL, `targets`): the first on `management_changes` by this job, each further
+/// one on a `management_forwards` row by a job of its own (`connectionId` set), so one URL
+/// that fails never holds back or repeats another's.
 public struct ProcessManagementChange: JobKind {
     public struct Args: Codable, Sendable {
         let changeId: String
+        /// A further target of a WABA-wide change; nil for the job that applies the change.
+        var connectionId: String?
     }
     public static let kind = "management.process"
     public static let queue = "events"
@@ -34,22 +43,27 @@ public struct ProcessManagementChange: JobKind {
         let secrets: [String]
     }
 
-    public func perform(_ args: Args, context: JobContext) throws {
-        guard let change = try context.database.withConnection({ connection in
-            try connection.sql("""
-                SELECT waba_id, field, value::text, forward_status, received_at, value_raw, entry_time
-                FROM management_changes WHERE id = \(args.changeId)
-                """).first
-        }) else { return }
-        let waba: String = try change.decode(at: 0)
-        let field: String = try change.decode(at: 1)
-        let valueJSON: String = try change.decode(at: 2)
-        guard try change.decode(String.self, at: 3) == "pending" else { return }
-        let value = (try? JSONSerialization.jsonObject(with: Data(valueJSON.utf8), options: [.fragmentsAllowed])) as? [String: Any] ?? [:]
+    /// A recorded change as its forwards need it.
+    struct Change {
+        let waba: String
+        let field: String
+        let value: [String: Any]
+        /// The whole body forwarded, with Meta's bytes for the value and Meta's time.
+        let body: Data
+    }
 
+    public func perform(_ args: Args, context: JobContext) throws {
+        guard let (change, status) = try ProcessManagementChange.change(args.changeId, database: context.database) else { return }
+        if let connection = args.connectionId {
+            try forwardFurther(change, changeID: args.changeId, connectionID: connection, context: context)
+            return
+        }
+        guard status == "pending" else { return }
         let target = try context.database.transaction { tx -> Target? in
-            try ManagementState.apply(changeID: args.changeId, waba: waba, field: field, value: value, on: tx)
-            return try ProcessManagementChange.target(waba: waba, value: value, vault: vault, on: tx)
+            try ManagementState.apply(changeID: args.changeId, waba: change.waba, field: change.field, value: change.value, on: tx)
+            let targets = try ProcessManagementChange.targets(waba: change.waba, value: change.value, vault: vault, on: tx)
+            try ProcessManagementChange.fanOut(changeID: args.changeId, to: targets.dropFirst(), on: tx)
+            return targets.first
         }
         guard let target else {
             try context.database.withConnection {
@@ -57,59 +71,96 @@ public struct ProcessManagementChange: JobKind {
             }
             return
         }
+        let error = forward(change, changeID: args.changeId, to: target, context: context)
+        let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
+        try context.database.withConnection {
+            try $0.sql("""
+                UPDATE management_changes SET forward_status = \(outcome), forward_attempts = forward_attempts + 1, last_error = \(error),
+                    forwarded_at = CASE WHEN \(outcome) = 'delivered' THEN now() END, account_id = \(target.accountID), connection_id = \(target.connectionID)
+                WHERE id = \(args.changeId)
+                """)
+        }
+        try ProcessManagementChange.settle(error, context: context)
+    }
 
-        // Meta's own bytes and time; changes recorded before they were kept fall back to the
-        // parsed value and the time of receipt.
-        let raw = try change.decode(String?.self, at: 5) ?? valueJSON
-        let time = try change.decode(Int?.self, at: 6) ?? Int(try change.decode(Date.self, at: 4).timeIntervalSince1970)
-        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":\#(DeliveryStore.quote(waba)),"time":\#(time),"changes":[{"field":\#(DeliveryStore.quote(field)),"value":\#(raw)}]}]}"#.utf8)
+    /// One further target's forward, on its `management_forwards` row. The connection was a
+    /// live one of the WABA when the change was applied; it is sent the change even if that
+    /// change has since ended it (a ban), as the first target is.
+    private func forwardFurther(_ change: Change, changeID: String, connectionID: String, context: JobContext) throws {
+        let target = try context.database.withConnection { connection -> Target? in
+            guard try connection.sql("""
+                SELECT 1 FROM management_forwards WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
+                """).first != nil else { return nil }
+            return try ProcessManagementChange.target(connection: connectionID, vault: vault, on: connection)
+        }
+        guard let target else {
+            try context.database.withConnection {
+                try $0.sql("""
+                    UPDATE management_forwards SET status = 'no_connection'
+                    WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
+                      AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = \(connectionID))
+                    """)
+            }
+            return
+        }
+        let error = forward(change, changeID: changeID, to: target, context: context)
+        let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
+        try context.database.withConnection {
+            try $0.sql("""
+                UPDATE management_forwards SET status = \(outcome), attempts = attempts + 1, last_error = \(error),
+                    forwarded_at = CASE WHEN \(outcome) = 'delivered' THEN now() END
+                WHERE change_id = \(changeID) AND connection_id = \(connectionID)
+                """)
+        }
+        try ProcessManagementChange.settle(error, context: context)
+    }
+
+    /// Sends the change to one target; the error, or nil when it was delivered.
+    private func forward(_ change: Change, changeID: String, to target: Target, context: JobContext) -> String? {
         let timestamp = Int(Date().timeIntervalSince1970)
         let headers = [
-            ("Content-Type", "application/json"), ("X-Dualhook-Event", field), ("X-Dualhook-WABA", waba),
-            ("X-Dualhook-Connection", target.connectionID), ("X-Dualhook-Trace", args.changeId),
-            ("X-Dualhook-Signature", EventSignature.dualhook(secrets: target.secrets, timestamp: timestamp, body: body)),
-            ("X-Hub-Signature-256", "sha256=" + Digest.hmacSHA256(key: Data(target.secrets[0].utf8), message: body).hexString),
+            ("Content-Type", "application/json"), ("X-Dualhook-Event", change.field), ("X-Dualhook-WABA", change.waba),
+            ("X-Dualhook-Connection", target.connectionID), ("X-Dualhook-Trace", changeID),
+            ("X-Dualhook-Signature", EventSignature.dualhook(secrets: target.secrets, timestamp: timestamp, body: change.body)),
+            ("X-Hub-Signature-256", "sha256=" + Digest.hmacSHA256(key: Data(target.secrets[0].utf8), message: change.body).hexString),
         ]
         var error: String?
         do {
-            let response = try client.send(.init(method: "POST", url: target.url, headers: headers, body: body),
+            let response = try client.send(.init(method: "POST", url: target.url, headers: headers, body: change.body),
                                            deadline: min(context.deadline, Date().addingTimeInterval(DeliverEvent.requestTimeout)))
             if !(200..<300).contains(response.status) { error = "HTTP \(response.status)" }
         } catch let failure {
             error = "\(failure)"
         }
-        let status = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
-        Counters.shared.add("dualhook_management_forwards_total", [("outcome", status == "pending" ? "retry" : status)])
-        try context.database.withConnection {
-            try $0.sql("""
-                UPDATE management_changes SET forward_status = \(status), forward_attempts = forward_attempts + 1, last_error = \(error),
-                    forwarded_at = CASE WHEN \(status) = 'delivered' THEN now() END, account_id = \(target.accountID), connection_id = \(target.connectionID)
-                WHERE id = \(args.changeId)
-                """)
-        }
-        if let error {
-            if context.isLastAttempt { throw JobError.discard("forward failed: \(error)") }
-            throw JobError.retry(after: ProcessManagementChange.retryPolicy.delay(afterAttempt: context.attempt), "forward failed: \(error)")
-        }
+        let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
+        Counters.shared.add("dualhook_management_forwards_total", [("outcome", outcome == "pending" ? "retry" : outcome)])
+        return error
     }
 
-    /// The connection the change is about, when the value names its number (by id, by display
-    /// number as quality and name updates do, or as `account_update`'s `phone_number`), else the
-    /// WABA's oldest live connection. Its URL is where the change goes: with per-number routing
-    /// each number has its own. Quality updates name the number only by its display number
-    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/phone_number_quality_update).
-    static func target(waba: String, value: [String: Any], vault: Vault, on tx: Connection) throws -> Target? {
-        let phone = ManagementState.text(value["phone_number_id"])
-        let display = ManagementState.text(value["display_phone_number"]) ?? ManagementState.text(value["phone_number"])
-        guard let row = try tx.sql("""
-            SELECT c.account_id, c.id, c.webhook_override_url, \(unescaped: SigningSecrets.validSQL(account: "c.account_id"))
-            FROM connections c WHERE c.waba_id = \(waba) AND c.status IN ('active', 'suspended')
-            ORDER BY c.phone_number_id = \(phone ?? "") DESC, \(ConnectionStore.sameNumber("c.display_phone_number", display)) DESC,
-                     c.created_at LIMIT 1
-            """).first else { return nil }
-        let account: String = try row.decode(at: 0)
-        let secrets = try SigningSecrets.openAll(try row.decode(at: 3), accountID: account, vault: vault)
-        guard !secrets.isEmpty else { throw SigningSecrets.Malformed(accountID: account) }
-        return Target(accountID: account, connectionID: try row.decode(at: 1), url: try row.decode(at: 2), secrets: secrets)
+    /// A failed forward retried on the events' schedule, or given up at the last attempt.
+    private static func settle(_ error: String?, context: JobContext) throws {
+        guard let error else { return }
+        if context.isLastAttempt { throw JobError.discard("forward failed: \(error)") }
+        throw JobError.retry(after: retryPolicy.delay(afterAttempt: context.attempt), "forward failed: \(error)")
+    }
+
+    /// The change and its first forward's status; nil when it is gone.
+    static func change(_ id: String, database: JobDatabase) throws -> (Change, String)? {
+        guard let row = try database.withConnection({ connection in
+            try connection.sql("""
+                SELECT waba_id, field, value::text, forward_status, received_at, value_raw, entry_time
+                FROM management_changes WHERE id = \(id)
+                """).first
+        }) else { return nil }
+        let waba: String = try row.decode(at: 0)
+        let field: String = try row.decode(at: 1)
+        let valueJSON: String = try row.decode(at: 2)
+        let value = (try? JSONSerialization.jsonObject(with: Data(valueJSON.utf8), options: [.fragmentsAllowed])) as? [String: Any] ?? [:]
+        // Meta's own bytes and time; changes recorded before they were kept fall back to the
+        // parsed value and the time of receipt.
+        let raw = try row.decode(String?.self, at: 5) ?? valueJSON
+        let time = try row.decode(Int?.self, at: 6) ?? Int(try row.decode(Date.self, at: 4).timeIntervalSince1970)
+        let body = Data(#"{"object":"whatsapp_business_account","entry":[{"id":\#(DeliveryStore.quote(waba)),"time":\#(time),"changes":[{"field":\#(DeliveryStore.quote(field)),"value":\#(raw)}]}]}"#.utf8)
+        return (Change(waba: waba, field: field, value: value, body: body), try row.decode(at: 3))
     }
 }
