@@ -129,7 +129,6 @@ extension FakeMeta {
             if let quality = body["qualityRating"] as? String { phone.qualityRating = quality }
             if let health = body["healthStatus"] as? String { phone.healthStatus = health }
             if let mode = body["mode"] as? String { phone.mode = mode }
-            if let tier = body["messagingLimitTier"] as? String { phone.messagingLimitTier = tier }
             if let verified = body["verified"] as? Bool { phone.verified = verified }
             if let limit = body["messagingLimit"] as? String { phone.messagingLimit = limit }
             if let errors = body["healthErrors"] as? [[String: Any]] {

@@ -19,13 +19,25 @@ extension FakeMeta {
             "platform_type": .init(live ? "CLOUD_API" : "NOT_APPLICABLE"),
             "code_verification_status": .init(phone.verified ? "VERIFIED" : "NOT_VERIFIED"),
             "status": .init(phone.healthStatus == "BLOCKED" ? "BANNED" : live ? "CONNECTED" : "PENDING"),
-            "messaging_limit_tier": .init(phone.messagingLimitTier),
             "health_status": .init(FakeMeta.healthStatus(phone)),
             "whatsapp_business_manager_messaging_limit": .init(phone.messagingLimit),
             "webhook_configuration": .init(webhookConfiguration(phone, in: s)),
         ]
         if let selected { all = all.filter { $0.key == "id" || selected.contains($0.key) } }
         return all
+    }
+
+    /// The first field asked for that a number does not have. Graph refuses such a request as a
+    /// whole ("(#100) Tried accessing nonexisting field"), and a removed field becomes one:
+    /// `messaging_limit_tier` is deprecated in favour of
+    /// `whatsapp_business_manager_messaging_limit`
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/messaging-limits),
+    /// so it is not served here, and a client that still asks for it fails now rather than on
+    /// the version that drops it.
+    static func unknownField(_ selected: Set<String>?, in s: FakeMetaState) -> String? {
+        guard let selected, let any = s.phones.values.first else { return nil }
+        let known = Set(fields(any, in: s).keys)
+        return selected.sorted().first { !known.contains($0) }
     }
 
     /// `health_status` as Meta shows it for a number

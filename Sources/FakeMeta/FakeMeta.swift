@@ -98,6 +98,7 @@ public final class FakeMeta: Sendable {
         case ("GET", 2, "phone_numbers"):
             return withWABA(path[0], token: tokenWABA) { waba, s in
                 let selected = request.query["fields"].map { Set($0.split(separator: ",").map(String.init)) }
+                if let field = FakeMeta.unknownField(selected, in: s) { return FakeMeta.nonexisting(field) }
                 return .json(200, ["data": waba.phoneIDs.compactMap { s.phones[$0] }.map { FakeMeta.fields($0, in: s, selecting: selected) }])
             }
         case ("POST", 2, "subscribed_apps"):
@@ -112,6 +113,7 @@ public final class FakeMeta: Sendable {
             let selected = request.query["fields"].map { Set($0.split(separator: ",").map(String.init)) }
             return state.withLock { s in
                 guard let phone = s.phones[path[0]], phone.wabaID == tokenWABA else { return FakeMeta.missing(path[0]) }
+                if let field = FakeMeta.unknownField(selected, in: s) { return FakeMeta.nonexisting(field) }
                 return .json(200, FakeMeta.fields(phone, in: s, selecting: selected))
             }
         case ("POST", 1, _):
@@ -196,6 +198,11 @@ public final class FakeMeta: Sendable {
                                    "fbtrace_id": "A" + SecureRandom.base62(10)]
         if let subcode { body["error_subcode"] = subcode }
         return (try? JSONSerialization.data(withJSONObject: ["error": body], options: [.sortedKeys])) ?? Data()
+    }
+
+    /// Graph's answer to a `fields` list naming a field the node does not have.
+    static func nonexisting(_ field: String) -> Response {
+        error(400, 100, "(#100) Tried accessing nonexisting field (\(field)) on node type (WhatsAppBusinessPhoneNumber)")
     }
 
     static func error(_ status: Int, _ code: Int, _ message: String, subcode: Int? = nil) -> Response {

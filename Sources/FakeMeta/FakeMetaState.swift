@@ -18,7 +18,6 @@ struct FakeMetaState: Sendable {
         var verifiedName: String
         var qualityRating: String = "GREEN"
         var healthStatus: String = "AVAILABLE"
-        var messagingLimitTier: String = "TIER_1K"
         /// `whatsapp_business_manager_messaging_limit`.
         var messagingLimit: String = "TIER_1K"
         /// What limits the number, as `health_status.entities[].errors` reports it.

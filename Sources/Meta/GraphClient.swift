@@ -35,12 +35,14 @@ public struct GraphClient: Sendable {
         public let platform_type: String?
         public let code_verification_status: String?
         public let status: String?
-        public let messaging_limit_tier: String?
         public let health_status: HealthStatus?
         public let webhook_configuration: WebhookConfiguration?
-        /// The number's messaging limit as WhatsApp Manager shows it (e.g. `TIER_2K`). Named in
-        /// the product's contract; I found it only in partners' documentation, not on a Meta
-        /// reference page, so a missing value is read as "unchanged".
+        /// The messaging limit as WhatsApp Manager shows it (e.g. `TIER_2K`); since October 2025 it
+        /// is the business portfolio's, shared by its numbers. It replaces `messaging_limit_tier`:
+        /// "The `messaging_limit_tier` field ... has been deprecated. Request the
+        /// `whatsapp_business_manager_messaging_limit` field instead."
+        /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/messaging-limits).
+        /// A missing value is read as "unchanged".
         public let whatsapp_business_manager_messaging_limit: String?
 
         /// Whether Meta shows the number's ownership verified: only such a number can be
@@ -98,7 +100,7 @@ public struct GraphClient: Sendable {
     }
 
     /// What a health poll reads.
-    public static let healthFields = "quality_rating,messaging_limit_tier,health_status,status,whatsapp_business_manager_messaging_limit"
+    public static let healthFields = "quality_rating,health_status,status,whatsapp_business_manager_messaging_limit"
 
     struct Page<T: Decodable>: Decodable { let data: [T] }
     struct Success: Decodable { let success: Bool? }

@@ -249,7 +249,7 @@ import Testing
         let other = try onboard(f, receiver: tenant, tenant: "cust_b")
 
         // Quality drops at Meta; a refresh brings it into the health endpoint.
-        try f.meta.post("/_fake/phones/\(other.phone)", #"{"qualityRating":"RED","healthStatus":"LIMITED","messagingLimitTier":"TIER_250"}"#)
+        try f.meta.post("/_fake/phones/\(other.phone)", #"{"qualityRating":"RED","healthStatus":"LIMITED","messagingLimit":"TIER_250"}"#)
         #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)
         var health: [String: Any] = [:]
         #expect(eventually(timeout: 20) {

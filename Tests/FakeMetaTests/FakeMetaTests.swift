@@ -41,6 +41,11 @@ import Testing
         #expect(graphError { try graph(sim).register(phone: phone, pin: "654321", token: token, deadline: deadline) }?.code == 133005,
                 "registration set the two-step PIN")
         #expect(try graph(sim).phoneNumber(phone, token: token, deadline: deadline).platform_type == "CLOUD_API")
+        // What a health poll asks for is served; Meta's deprecated tier field is refused by name.
+        let health = try graph(sim).phoneNumber(phone, fields: GraphClient.healthFields, token: token, deadline: deadline)
+        #expect(health.whatsapp_business_manager_messaging_limit == "TIER_1K" && health.health_status?.can_send_message == "AVAILABLE")
+        let removed = graphError { _ = try graph(sim).phoneNumber(phone, fields: "quality_rating,messaging_limit_tier", token: token, deadline: deadline) }
+        #expect(removed?.code == 100 && removed?.message.contains("messaging_limit_tier") == true)
 
         let other = try sim.post("/_fake/signup", #"{"mode":"coexistence"}"#)
         #expect(graphError { _ = try graph(sim).phoneNumbers(waba: other["wabaId"] as! String, token: token, deadline: deadline) }?.code == 100,

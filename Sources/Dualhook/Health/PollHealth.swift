@@ -60,7 +60,8 @@ public struct PollHealth: JobKind {
             }
         }
         let reading = HealthReading(status: phone.health_status?.can_send_message, qualityRating: phone.quality_rating,
-                                    messagingLimitTier: phone.messaging_limit_tier,
+                                    // The API's `messagingLimitTier` reads the field that replaced Meta's deprecated tier.
+                                    messagingLimitTier: phone.whatsapp_business_manager_messaging_limit,
                                     messagingLimit: phone.whatsapp_business_manager_messaging_limit, issues: issues)
         try context.database.transaction { tx in
             try ConnectionStore.recordHealth(args.connectionId, reading: reading, on: tx)
