@@ -70,6 +70,22 @@ public final class Connection: @unchecked Sendable {
     /// never reused.
     public var isBroken: Bool { closed || PQstatus(handle) != CONNECTION_OK }
 
+    /// Whether the server ended, or is ending, this idle session: a terminated backend (an
+    /// operator's `pg_terminate_backend`, an idle-connection killer) or a server shutting down
+    /// sends its error and closes the socket while the connection waits in a pool, and libpq
+    /// notices only when the next statement fails. A zero-timeout `poll` of the socket sees it
+    /// without a round trip. An idle session that LISTENs on nothing has nothing to read unless
+    /// the server said something unasked, and the error often arrives before the socket's end,
+    /// so anything to read counts: the rare harmless message (a parameter's new value on a
+    /// standby's promotion) costs only a fresh connection.
+    public var endedWhileIdle: Bool {
+        if isBroken { return true }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return true }
+        var waiting = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&waiting, 1, 0) != 0
+    }
+
     /// True when a transaction is open (or failed and not yet rolled back).
     public var isInTransaction: Bool {
         if beginPending { return true }

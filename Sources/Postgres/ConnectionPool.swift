@@ -4,7 +4,9 @@ import Foundation
 ///
 /// A caller that finds every connection lent out waits up to `acquireTimeout` and then gets
 /// `poolTimeout`. A connection comes back broken (or with a transaction left open) is closed
-/// and replaced by a fresh one on the next demand, never handed out again.
+/// and replaced by a fresh one on the next demand, never handed out again; so is an idle one
+/// whose session the server ended meanwhile (`Connection.endedWhileIdle`), so a restart or a
+/// killed backend costs no caller a failed statement.
 ///
 /// `@unchecked Sendable`: every mutable field is read and written only while holding
 /// `condition`'s lock.
@@ -60,7 +62,7 @@ public final class ConnectionPool: @unchecked Sendable {
             }
             if let connection = idle.popLast() {
                 condition.unlock()
-                if connection.isBroken {
+                if connection.endedWhileIdle {
                     discard(connection)
                     condition.lock()
                     continue

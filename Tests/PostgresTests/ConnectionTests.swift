@@ -97,18 +97,48 @@ import Testing
         defer { db.drop() }
         let pool = ConnectionPool(url: db.url, maxConnections: 1, acquireTimeout: 2)
         let firstPID = try pool.withConnection { $0.backendPID }
-        try db.with { admin throws in try admin.sql("SELECT pg_terminate_backend(\(firstPID))") }
-        // The pooled connection is dead; using it fails as a lost connection …
-        #expect {
-            try pool.withConnection { try $0.sql("SELECT 1") }
-        } throws: { ($0 as? PostgresError)?.isConnectivity == true }
-        // … and the pool hands out a fresh one afterwards.
+        try db.with { admin throws in
+            try admin.sql("SELECT pg_terminate_backend(\(firstPID))")
+            // The backend has gone (and closed its socket) before the pool is asked again.
+            #expect(eventually(timeout: 10) {
+                (try? admin.sql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(firstPID)").scalar(Int.self)) == 0
+            })
+        }
+        // The pooled connection is dead: the pool sees it without using it and hands out a
+        // fresh one, so no statement fails for it.
         let secondPID = try pool.withConnection { connection throws -> Int32 in
             #expect(try connection.sql("SELECT 1").scalar(Int.self) == 1)
             return connection.backendPID
         }
         #expect(secondPID != firstPID)
         #expect(pool.stats.open == 1)
+    }
+
+    /// Every idle session ended at once (a restart, an idle-connection killer): the requests
+    /// after it all succeed, on fresh sessions; none fails for a dead one.
+    @Test func sessionsEndedWhileIdleAreReplacedWithoutAFailedStatement() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        let pool = ConnectionPool(url: db.url, maxConnections: 4, acquireTimeout: 2, applicationName: "idle-killed")
+        let lent = try (0..<4).map { _ in try pool.acquire() }
+        let before = Set(lent.map(\.backendPID))
+        for connection in lent { pool.release(connection) }
+        #expect(pool.stats.idle == 4)
+        try db.with { admin throws in
+            try admin.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'idle-killed'")
+            #expect(eventually(timeout: 10) {
+                (try? admin.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idle-killed'").scalar(Int.self)) == 0
+            })
+        }
+        var after = Set<Int32>()
+        for _ in 0..<8 {
+            after.insert(try pool.withConnection { connection throws -> Int32 in
+                #expect(try connection.sql("SELECT 1").scalar(Int.self) == 1)
+                return connection.backendPID
+            })
+        }
+        #expect(after.isDisjoint(with: before))
+        #expect(pool.stats.open <= 4)
     }
 
     @Test func listenerWakesOnNotifyWithoutPolling() throws {
