@@ -11,6 +11,8 @@ public enum JobAdmin {
         public let completed: Int
         public let discarded: Int
         public let cancelled: Int
+        /// Since when workers have not claimed from this queue (`pause`); nil when they do.
+        public var pausedAt: Date?
 
         /// Jobs in `state` (`available` counts the scheduled ones too).
         public func count(_ state: JobState) -> Int {
@@ -37,9 +39,17 @@ public enum JobAdmin {
     }
 
     /// Jobs by queue and state, from the engine's roll-ups (`JobCounts`), never a count of
-    /// the whole table.
+    /// the whole table, with each paused queue's pause (a paused queue is listed even when it
+    /// has no jobs, so a pause never goes unseen).
     public static func stats(on connection: Connection) throws -> [QueueStats] {
-        try JobCounts.read(on: connection)
+        var stats = try JobCounts.read(on: connection)
+        let paused = try pausedQueues(on: connection)
+        for index in stats.indices { stats[index].pausedAt = paused[stats[index].queue] }
+        for (queue, at) in paused where !stats.contains(where: { $0.queue == queue }) {
+            stats.append(QueueStats(queue: queue, available: 0, scheduled: 0, running: 0, completed: 0, discarded: 0,
+                                    cancelled: 0, pausedAt: at))
+        }
+        return stats.sorted { $0.queue < $1.queue }
     }
 
     /// Jobs completed per minute over the last `minutes`, oldest first, by queue (folded every

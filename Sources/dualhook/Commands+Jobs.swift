@@ -4,7 +4,7 @@ import Postgres
 
 extension Commands {
     static func jobs(_ args: ArraySlice<String>, _ environment: Environment) throws -> Int32 {
-        guard let sub = args.first else { throw UsageError("missing subcommand: stats, list, show, retry, cancel or enqueue") }
+        guard let sub = args.first else { throw UsageError("missing subcommand: stats, list, show, retry, cancel, pause, resume or enqueue") }
         let rest = args.dropFirst()
         switch sub {
         case "stats":
@@ -14,9 +14,10 @@ extension Commands {
             defer { connection.close() }
             let stats = try JobAdmin.stats(on: connection)
             if parsed.flags.contains("json") { return printJSON(stats) }
-            printTable(["queue", "available", "scheduled", "running", "completed", "discarded", "cancelled"],
+            let formatter = ISO8601DateFormatter()
+            printTable(["queue", "available", "scheduled", "running", "completed", "discarded", "cancelled", "paused"],
                        stats.map { [$0.queue, "\($0.available)", "\($0.scheduled)", "\($0.running)", "\($0.completed)",
-                                    "\($0.discarded)", "\($0.cancelled)"] })
+                                    "\($0.discarded)", "\($0.cancelled)", $0.pausedAt.map { "since " + formatter.string(from: $0) } ?? "no"] })
         case "list":
             let parsed = try Arguments(rest, options: ["state", "kind", "queue", "limit"], flags: ["json"])
             try parsed.expectPositionals(0, "")
@@ -64,6 +65,25 @@ extension Commands {
             case .wrongState(let state):
                 fail("job \(id) is \(state); \(sub == "retry" ? "a running job cannot be retried" : "only available or running jobs can be cancelled")")
                 return 1
+            }
+        case "pause", "resume":
+            let parsed = try Arguments(rest, options: [], flags: [])
+            try parsed.expectPositionals(1, "QUEUE")
+            let queue = parsed.positionals[0]
+            let known = try Catalog.registry(environment).queues
+            // A pause of a misspelt queue would stop nothing and say nothing.
+            guard known.contains(queue) else { throw UsageError("unknown queue \(queue) (known: \(known.joined(separator: ", ")))") }
+            let connection = try connect(environment)
+            defer { connection.close() }
+            if sub == "pause" {
+                let who = "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "operator")
+                let paused = try JobAdmin.pause(queue: queue, by: who, on: connection)
+                print(paused ? "queue \(queue) paused: workers finish what they run and claim nothing more from it"
+                             : "queue \(queue) was paused already")
+            } else {
+                // Idle workers are woken on this connection (no notifier runs in a CLI process).
+                let resumed = try JobAdmin.resume(queue: queue, on: connection)
+                print(resumed ? "queue \(queue) resumed" : "queue \(queue) was not paused")
             }
         case "enqueue":
             let parsed = try Arguments(rest, options: ["args", "queue", "count", "unique-key", "timeout", "delay", "spacing"], flags: [])

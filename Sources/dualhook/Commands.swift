@@ -73,6 +73,8 @@ enum Commands {
                 dualhook jobs show ID [--json]    its arguments (secrets hidden), attempts and errors
                 dualhook jobs retry ID
                 dualhook jobs cancel ID
+                dualhook jobs pause QUEUE     workers finish running jobs and claim nothing more from it
+                dualhook jobs resume QUEUE
                 dualhook jobs enqueue KIND [--args JSON] [--queue Q] [--count N] [--unique-key K] [--timeout SECONDS] [--delay SECONDS]
                 """, run: jobs),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import Postgres
 import TestSupport
 import Testing
@@ -66,6 +67,17 @@ import Testing
         #expect(metrics.text.contains("dualhook_http_requests_total{route=\"GET /healthz\",method=\"GET\",status=\"200\"} 1"))
         #expect(metrics.text.contains("dualhook_http_request_duration_seconds_bucket"))
         #expect(metrics.text.contains("dualhook_jobs{queue=\"meta\",state=\"available\"} 1"), "\(metrics.text)")
+        #expect(metrics.text.contains("dualhook_queue_paused{queue=\"meta\"} 0"))
+
+        // A retry waiting for its time is `scheduled`, not due work; a paused queue says so.
+        try f.db.with { connection throws in
+            try JobQueue.enqueueRaw(kind: "diag.noop", queue: "meta", argsJSON: "{}", options: JobOptions(delay: 3600), on: connection)
+            try JobAdmin.pause(queue: "meta", by: "test", on: connection)
+        }
+        let later = try f.server.send("GET", "/metrics", key: APIServer.metricsToken).text
+        #expect(later.contains("dualhook_jobs{queue=\"meta\",state=\"available\"} 1") && later.contains("dualhook_jobs{queue=\"meta\",state=\"scheduled\"} 1"),
+                "\(later)")
+        #expect(later.contains("dualhook_queue_paused{queue=\"meta\"} 1"))
     }
 
     @Test func accountSettingsAndSigningSecretRotation() throws {

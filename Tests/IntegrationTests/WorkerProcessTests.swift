@@ -341,5 +341,22 @@ import Testing
         #expect(unknown.status == 2 && unknown.output.contains("unknown job kind no.such.kind"))
         let sweepHelp = try run(["sweep", "--help"])
         #expect(sweepHelp.output.contains("sweeps:") && sweepHelp.output.contains("prune"))
+
+        // A pause shows where an operator on a shell looks: `jobs stats`, as text and JSON.
+        #expect(try run(["jobs", "stats"]).output.split(separator: "\n").allSatisfy { !$0.contains("since") })
+        let paused = try run(["jobs", "pause", "meta"])
+        #expect(paused.status == 0 && paused.output.contains("queue meta paused"), "\(paused.output)")
+        #expect(try run(["jobs", "pause", "meta"]).output.contains("was paused already"))
+        let misspelt = try run(["jobs", "pause", "mtea"])
+        #expect(misspelt.status == 2 && misspelt.output.contains("unknown queue mtea"))
+        let table = try run(["jobs", "stats"]).output
+        #expect(table.split(separator: "\n").contains { $0.hasPrefix("meta") && $0.contains("since ") }, "listed although it has no jobs: \(table)")
+        let stats = try JSONSerialization.jsonObject(with: Data(try run(["jobs", "stats", "--json"]).output.utf8)) as? [[String: Any]]
+        #expect(stats?.first { $0["queue"] as? String == "meta" }?["pausedAt"] is String)
+        #expect(stats?.first { $0["queue"] as? String == "later" }?["pausedAt"] == nil)
+        #expect(try db.with { try $0.sql("SELECT paused_by FROM job_queue_pauses WHERE queue = 'meta'").scalar(String.self) }?.hasPrefix("cli:") == true)
+        #expect(try run(["jobs", "resume", "meta"]).output.contains("queue meta resumed"))
+        #expect(try run(["jobs", "resume", "meta"]).output.contains("was not paused"))
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM job_queue_pauses").scalar(Int.self) } == 0)
     }
 }

@@ -45,12 +45,18 @@ enum OperationsRoutes {
         text += "dualhook_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
         // Through the engine's stats API: the product does not read the engine's tables.
         if let stats = try? app.pool.withConnection({ try JobAdmin.stats(on: $0) }) {
-            text += "# HELP dualhook_jobs Jobs by queue and state.\n# TYPE dualhook_jobs gauge\n"
+            // As `jobs stats` counts them: `available` is due now, `scheduled` waits for its
+            // time (a retry's backoff), so an alert on a backlog does not fire on retries.
+            text += "# HELP dualhook_jobs Jobs by queue and state (available: due now; scheduled: due later).\n# TYPE dualhook_jobs gauge\n"
             for queue in stats {
-                for state in JobState.allCases where queue.count(state) > 0 {
-                    text += "dualhook_jobs{queue=\"\(queue.queue)\",state=\"\(state.rawValue)\"} \(queue.count(state))\n"
+                let counts = [("available", queue.available), ("scheduled", queue.scheduled), ("running", queue.running),
+                              ("completed", queue.completed), ("discarded", queue.discarded), ("cancelled", queue.cancelled)]
+                for (state, count) in counts where count > 0 {
+                    text += "dualhook_jobs{queue=\"\(queue.queue)\",state=\"\(state)\"} \(count)\n"
                 }
             }
+            text += "# HELP dualhook_queue_paused 1 while workers do not claim from the queue (paused in the console or with jobs pause).\n# TYPE dualhook_queue_paused gauge\n"
+            for queue in stats { text += "dualhook_queue_paused{queue=\"\(queue.queue)\"} \(queue.pausedAt == nil ? 0 : 1)\n" }
         }
         if let counted = try? app.pool.withConnection({ try Counters.render(on: $0) }) { text += counted }
         return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
