@@ -18,13 +18,13 @@ final class OnboardingFixture: @unchecked Sendable {
     var key: String { api.account.apiKey }
     var hookURL: String { tenant.base + "/whatsapp" }
 
-    init(serverEnvironment: [String: String] = [:]) throws {
+    init(serverEnvironment: [String: String] = [:], workerEnvironment: [String: String] = [:]) throws {
         meta = try FakeMetaProcess()
         tenant = try LoopbackServer.handshakeReceiver(token: "s3cret")
         api = try APIFixture(environment: meta.environment.merging(serverEnvironment) { _, new in new })
         worker = try DualhookProcess(["work", "--queues", "onboarding:4,meta:2,events:8,health:2,maintenance:1", "--poll-interval", "0.2"],
                                      databaseURL: api.db.url,
-                                     environment: meta.environment, label: "worker-\(meta.port)")
+                                     environment: meta.environment.merging(workerEnvironment) { _, new in new }, label: "worker-\(meta.port)")
         // The app's own callback, where Meta sends what no override captures.
         try meta.post("/_fake/app", #"{"callbackUrl":"\#(api.server.baseURL)/meta/webhook"}"#)
     }

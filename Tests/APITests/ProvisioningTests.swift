@@ -166,6 +166,26 @@ import Testing
         #expect(foreignEvent?["sessionId"] as? String == foreignLink.sessionID && foreignEvent?["existingWebhookOverrideUrl"] == nil)
     }
 
+    /// A worker whose key ring lacks the key that sealed a session's secrets (a misconfigured
+    /// deploy): the exchange is retried, and at its last attempt the session fails with its
+    /// event instead of staying `exchanging` until its link expires; the key's id stays out of it.
+    @Test func aSessionWhoseSecretsDoNotOpenFailsAtTheLastAttempt() throws {
+        let stranger = "k9:" + Data(repeating: 7, count: 32).base64EncodedString()
+        let f = try OnboardingFixture(workerEnvironment: ["DUALHOOK_MASTER_KEYS": stranger])
+        defer { f.close() }
+        let link = try f.link()
+        let signup = try f.meta.signup()
+        #expect(try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!).status == 202)
+        let session = try f.finished(link, timeout: 60)
+        #expect(session["status"] as? String == "failed" && session["failureReason"] as? String == "meta_error", "\(session)")
+        let failed = try #require(try f.events("onboarding.failed").first)
+        #expect(failed["sessionId"] as? String == link.sessionID && failed["reason"] as? String == "meta_error")
+        let error = try #require(failed["error"] as? String)
+        #expect(error.contains("could not be opened") && !error.contains("k9") && !error.contains("dev"), "\(error)")
+        #expect(try f.db.with { try $0.sql("SELECT count(*) FROM jobs WHERE kind = 'onboarding.exchange_code' AND state = 'completed'").scalar(Int.self) } == 1)
+        #expect(try f.db.with { try $0.sql("SELECT count(*) FROM connections").scalar(Int.self) } == 0)
+    }
+
     @Test func metaRefusalsEndInTheirReasonsAndATransientFailureIsRetried() throws {
         let f = try OnboardingFixture()
         defer { f.close() }

@@ -45,7 +45,8 @@ public struct AwaitNumber: JobKind {
 
     public func perform(_ args: Args, context: JobContext) throws {
         let store = ProvisioningStore(database: context.database, vault: meta.vault)
-        guard let session = try store.provisioning(args.sessionId), session.status == "awaiting_number",
+        guard let session = try store.provisioning(args.sessionId, waba: args.wabaId, phone: args.phoneNumberId, context: context),
+              session.status == "awaiting_number",
               let token = session.exchangedToken else { return }
         if Date() > session.expiresAt.addingTimeInterval(AwaitNumber.grace) {
             try ExchangeCode.end(session, ProvisioningFailure(reason: ProvisioningFailure.noPhoneNumber,

@@ -41,7 +41,8 @@ public struct ExchangeCode: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let store = ProvisioningStore(database: context.database, vault: vault)
         // Finished, cancelled, gone, or already waiting for a number (its own job goes on).
-        guard var session = try store.provisioning(args.sessionId), session.status == "exchanging" else { return }
+        guard var session = try store.provisioning(args.sessionId, waba: args.wabaId, phone: args.phoneNumberId, context: context),
+              session.status == "exchanging" else { return }
         var token = session.exchangedToken
         var overridden = false
         do {

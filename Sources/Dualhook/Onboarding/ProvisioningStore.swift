@@ -244,21 +244,61 @@ struct ProvisioningStore {
             if overrideAccepted && session.webhookScope == .waba {
                 try configureSiblings(of: session, waba: waba, on: tx)
             }
-            guard try tx.sql("""
-                UPDATE onboarding_sessions SET status = 'failed', failure_reason = \(failure.reason), exchanged_token = NULL, registration_pins = '{}'
-                WHERE id = \(session.id) AND status IN ('exchanging', 'awaiting_number') RETURNING id
-                """).first != nil else { return }
-            var data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "wabaId": waba, "phoneNumberId": phone,
-                                        "reason": failure.reason, "error": failure.message,
-                                        "existingWebhookOverrideUrl": failure.existingWebhookOverrideUrl]
-            if let graph = failure.graph {
-                var meta: [String: Any] = ["code": graph.code]
-                if let subcode = graph.subcode { meta["subcode"] = subcode }
-                if let trace = graph.fbtraceID { meta["fbtraceId"] = trace }
-                data["metaError"] = meta
-            }
-            try Outbox.emit(type: .onboardingFailed, accountID: session.accountID,
-                            dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
+            try ProvisioningStore.fail(session.id, accountID: session.accountID, tenantID: session.tenantID,
+                                       metadataJSON: session.metadataJSON, failure, waba: waba, phone: phone, on: tx)
+        }
+    }
+
+    /// Fails a session whose secrets did not open (a key ring without the key that sealed
+    /// them), from its plain columns alone; false when it had ended already.
+    @discardableResult
+    func failUnopened(_ id: String, _ failure: ProvisioningFailure, waba: String, phone: String?) throws -> Bool {
+        try database.transaction { tx in
+            guard let row = try tx.sql("""
+                SELECT account_id, tenant_id, metadata::text FROM onboarding_sessions
+                WHERE id = \(id) AND status IN ('exchanging', 'awaiting_number') FOR UPDATE
+                """).first else { return false }
+            return try ProvisioningStore.fail(id, accountID: try row.decode(at: 0), tenantID: try row.decode(at: 1),
+                                              metadataJSON: try row.decode(at: 2), failure, waba: waba, phone: phone, on: tx)
+        }
+    }
+
+    /// The session failed with its reason and `onboarding.failed`, once.
+    @discardableResult
+    private static func fail(_ id: String, accountID: String, tenantID: String, metadataJSON: String, _ failure: ProvisioningFailure,
+                             waba: String, phone: String?, on tx: Connection) throws -> Bool {
+        guard try tx.sql("""
+            UPDATE onboarding_sessions SET status = 'failed', failure_reason = \(failure.reason), exchanged_token = NULL, registration_pins = '{}'
+            WHERE id = \(id) AND status IN ('exchanging', 'awaiting_number') RETURNING id
+            """).first != nil else { return false }
+        var data: [String: Any?] = ["tenantId": tenantID, "sessionId": id, "wabaId": waba, "phoneNumberId": phone,
+                                    "reason": failure.reason, "error": failure.message,
+                                    "existingWebhookOverrideUrl": failure.existingWebhookOverrideUrl]
+        if let graph = failure.graph {
+            var meta: [String: Any] = ["code": graph.code]
+            if let subcode = graph.subcode { meta["subcode"] = subcode }
+            if let trace = graph.fbtraceID { meta["fbtraceId"] = trace }
+            data["metaError"] = meta
+        }
+        try Outbox.emit(type: .onboardingFailed, accountID: accountID,
+                        dataJSON: Outbox.data(data, metadataJSON: metadataJSON), on: tx)
+        return true
+    }
+
+    /// The session as a job of it needs it. On the job's last attempt, a session whose secrets
+    /// do not open fails (`meta_error`, "provisioning stopped", as any other error at the last
+    /// attempt) rather than waiting in `exchanging` or `awaiting_number` until its link expires;
+    /// the key's id stays in the worker's log, not in the tenant's event.
+    func provisioning(_ id: String, waba: String, phone: String?, context: JobContext) throws -> Session? {
+        do {
+            return try provisioning(id)
+        } catch let error as Vault.VaultError where context.isLastAttempt {
+            context.logger.error("an onboarding's secrets do not open with this worker's DUALHOOK_MASTER_KEYS; the session fails",
+                                 ["session": id, "error": "\(error)"])
+            try failUnopened(id, ProvisioningFailure(reason: ProvisioningFailure.metaError,
+                                                     message: "provisioning stopped: the session's sealed secrets could not be opened"),
+                             waba: waba, phone: phone)
+            return nil
         }
     }
 }
