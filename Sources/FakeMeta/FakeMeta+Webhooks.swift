@@ -91,10 +91,16 @@ extension FakeMeta {
         return out
     }
 
-    /// Where Meta sends a change of `field` for the WABA (and number): nil when nowhere.
+    /// Where Meta sends a change of `field` for the WABA (and number): nil when nowhere. Only
+    /// to an app subscribed to the WABA: "We only send notifications if your webhooks-configured
+    /// app is subscribed to webhooks on a given WABA"
+    /// (https://developers.facebook.com/docs/graph-api/webhooks/getting-started/webhooks-for-whatsapp).
+    /// `account_update` is let through unsubscribed: it also tells the partner that the
+    /// relationship ended (`PARTNER_APP_UNINSTALLED`, `PARTNER_REMOVED`), which happens as the
+    /// subscription ends, and Meta does not say how that one is delivered.
     static func route(field: String, waba: FakeMetaState.WABA, phone: FakeMetaState.Phone?, in s: FakeMetaState) -> String? {
+        guard waba.subscribed || field == "account_update" else { return nil }
         guard overriddenFields.contains(field) else { return s.appCallbackURL }
-        guard waba.subscribed else { return nil }
         return phone?.overrideCallbackURI ?? waba.overrideCallbackURI ?? s.appCallbackURL
     }
 

@@ -144,6 +144,17 @@ import Testing
         // Without an app callback configured, template fields go nowhere.
         let template = try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"message_template_status_update","value":{}}"#)
         #expect(template["target"] is NSNull)
+
+        // With the app's callback set, management fields reach it only while the app is
+        // subscribed to the WABA; `account_update` (a partner's removal among them) still does.
+        try sim.post("/_fake/app", #"{"callbackUrl":"\#(endpoint.base)/app"}"#)
+        #expect(try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"message_template_status_update","value":{}}"#)["target"] as? String
+                == endpoint.base + "/app")
+        try client.unsubscribe(waba: waba, token: token, deadline: deadline)
+        #expect(try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"message_template_status_update","value":{}}"#)["target"] is NSNull)
+        #expect(try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","phoneNumberId":"\#(phone)","field":"messages","value":{}}"#)["target"] is NSNull)
+        #expect(try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"account_update","value":{"event":"PARTNER_REMOVED"}}"#)["target"] as? String
+                == endpoint.base + "/app")
     }
 
     /// Registration only for verified numbers and at most 10 times in 72 hours; each
