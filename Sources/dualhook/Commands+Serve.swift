@@ -48,6 +48,7 @@ extension Commands {
         let http = HTTPServer(configuration: server, metrics: metrics, tooLarge: app.tooLarge, handler: app.handle)
         try http.start()
         let logger = Logger(label: "serve")
+        environment.logStartup(logger, command: "serve")
         logger.info("listening", ["address": listen, "threads": threads, "public_url": configuration.publicURL])
         let stopped = DispatchSemaphore(value: 0)
         Signals.onTermination { _ in stopped.signal() }

@@ -20,8 +20,10 @@ extension Commands {
         configuration.claimObserver = { queue, waited in Counters.shared.observeClaim(queue: queue, waited: waited) }
         if parsed.options["max-stuck"] != nil { configuration.maxStuckThreads = try parsed.int("max-stuck", default: 4, range: 0...10_000) }
 
+        let logger = Logger(label: "work")
+        environment.logStartup(logger, command: "work")
         let worker = Worker(configuration: configuration, registry: registry,
-                            databaseURL: environment.databaseURL, logger: Logger(label: "work"))
+                            databaseURL: environment.databaseURL, logger: logger)
         Signals.onTermination { _ in worker.stop() }
         WakeUps.shared.start(databaseURL: environment.databaseURL)
         Counters.shared.start(databaseURL: environment.databaseURL)

@@ -30,6 +30,7 @@ public struct EndpointHealthSweep: JobKind {
                     ORDER BY failing_since LIMIT 1 FOR UPDATE SKIP LOCKED
                     """).scalar(String.self) else { return true }
                 try EventEndpointStore.disable(id, reason: .failing, on: tx)
+                context.logger.warning("event endpoint disabled: failing for days", ["endpoint": id, "days": EndpointHealthSweep.disableAfterDays])
                 disabled += 1
                 return false
             }

@@ -151,6 +151,8 @@ public struct DeliverEvent: JobKind {
                 try EventEndpointStore.disable(delivery.endpointID, reason: .gone, on: tx)
             }
             recorded = true
+            context.logger.warning("event endpoint disabled: it answered 410 Gone; its events are held until it is enabled",
+                                   ["endpoint": delivery.endpointID, "account": delivery.accountID, "event": delivery.eventID])
             return
         }
         if context.isLastAttempt {
