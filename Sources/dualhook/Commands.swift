@@ -132,6 +132,11 @@ enum Commands {
     }
 
     static func connect(_ environment: Environment) throws -> Connection {
-        try Connection.connect(environment.databaseURL, applicationName: "dualhook-cli")
+        do {
+            return try Connection.connect(environment.databaseURL, applicationName: "dualhook-cli")
+        } catch let error as PostgresError where environment.setting("DATABASE_URL") == nil {
+            // Say which database was meant: without DATABASE_URL it is this checkout's own cluster.
+            throw PostgresError(error.kind, "DATABASE_URL is not set, so this checkout's cluster (\(environment.databaseURL), started by ops/pg) was tried: \(error.message)")
+        }
     }
 }
