@@ -21,6 +21,8 @@ public final class JobContext: Sendable {
     /// deadline (`JobDatabase`).
     public let database: JobDatabase
     private let cancelled = Atomic<Bool>(false)
+    /// Set by `completedInTransaction()`: the handler's own transaction completed the job.
+    let completedByHandler = Atomic<Bool>(false)
 
     init(jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, deadline: Date,
          workerID: String, logger: Logger, database: ConnectionPool) {

@@ -76,6 +76,16 @@ enum JobTransitions {
         ])
     }
 
+    /// `complete`'s statement for jobs of several workers, run in someone else's transaction
+    /// (`JobQueue.completing`).
+    static func completing(ids: [Int64], attempts: [Int], workerIDs: [String]) -> PostgresQuery {
+        """
+        UPDATE jobs j SET state = 'completed', finalized_at = now(), locked_until = NULL
+        FROM unnest(\(ids)::bigint[], \(attempts)::int[], \(workerIDs)::text[]) AS done(id, attempt, worker)
+        WHERE j.id = done.id AND j.attempt = done.attempt AND j.locked_by = done.worker AND j.state = 'running'
+        """
+    }
+
     /// running → available (a retry) or discarded, with the error kept in `errors`.
     static func fail(id: Int64, attempt: Int, workerID: String, _ failure: Failure, error: String,
                      on connection: Connection) throws {

@@ -55,7 +55,11 @@ public final class Worker: @unchecked Sendable {
                 name: queue.name, concurrency: queue.concurrency, maxStuckThreads: configuration.maxStuckThreads, group: slotThreads,
                 start: { [unowned self] job in self.begin(job) },
                 perform: { [unowned self] running in self.perform(running) },
-                record: { [unowned self] running, outcome in self.record(running.job, outcome) },
+                record: { [unowned self] running, outcome in
+                    // Completed in the handler's own committed transaction: nothing left to write.
+                    if case .completed = outcome, running.context.completedByHandler.load(ordering: .relaxed) { return }
+                    self.record(running.job, outcome)
+                },
                 finished: { [unowned self] _ in self.requestFetch() })
         }
         for runner in runners { runner.startThreads() }

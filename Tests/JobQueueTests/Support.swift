@@ -34,6 +34,23 @@ struct StoppingJob: JobKind {
     }
 }
 
+/// Completes itself in its own transaction with a row of its own (`JobQueue.completing`); with
+/// `rollBack`, that transaction fails after the completion and the handler throws.
+struct SelfCompletingJob: JobKind {
+    struct Args: Codable, Sendable { var rollBack = false }
+    static let kind = "test.self_completing"
+    static let retryPolicy = RetryPolicy.fixed([600])
+    struct Boom: Error {}
+    func perform(_ args: Args, context: JobContext) throws {
+        try context.database.transaction { tx in
+            try tx.sql("INSERT INTO self_completed (job_id) VALUES (\(context.jobID))")
+            try tx.sql(JobQueue.completing([context.completion]))
+            if args.rollBack { throw Boom() }
+        }
+        context.completedInTransaction()
+    }
+}
+
 struct RetryAfterJob: JobKind {
     struct Args: Codable, Sendable {}
     static let kind = "test.retry_after"

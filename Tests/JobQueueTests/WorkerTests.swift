@@ -50,6 +50,35 @@ import Testing
         #expect(stops.all == [1])
     }
 
+    /// A handler that completes its job in its own transaction: the job is completed by that
+    /// transaction (the row's version is that transaction's), or not at all when it rolls back.
+    @Test func aHandlerCompletesItsJobInItsOwnTransaction() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        var registry = JobRegistry()
+        registry.register(SelfCompletingJob())
+        let (done, undone) = try db.with { connection throws in
+            try connection.execute("CREATE TABLE self_completed (job_id bigint PRIMARY KEY)")
+            return (try JobQueue.enqueue(SelfCompletingJob.self, .init(), on: connection)!,
+                    try JobQueue.enqueue(SelfCompletingJob.self, .init(rollBack: true), on: connection)!)
+        }
+        let harness = WorkerHarness(db, registry: registry)
+        #expect(eventually(timeout: 10) { (try? jobState(db, done)) == "completed" })
+        #expect(eventually(timeout: 10) {
+            (try? db.with { try $0.sql("SELECT state FROM jobs WHERE id = \(undone) AND errors <> '[]'").scalar(String.self) }) == "available"
+        })
+        harness.stop()
+        let sameTransaction = try db.with { connection throws in
+            try connection.sql("""
+                SELECT j.xmin::text = s.xmin::text AND j.finalized_at IS NOT NULL AND j.locked_until IS NULL
+                FROM jobs j JOIN self_completed s ON s.job_id = j.id WHERE j.id = \(done)
+                """).scalar(Bool.self)
+        }
+        #expect(sameTransaction == true, "completed by the handler's transaction")
+        #expect(try db.with { try $0.sql("SELECT count(*) FROM self_completed WHERE job_id = \(undone)").scalar(Int.self) } == 0)
+        #expect(try jobState(db, undone) == "available", "rolled back with its work: retried, not completed")
+    }
+
     @Test func aHandlersRetryAfterSetsTheNextRun() throws {
         let db = try TestDatabase(label: "jq")
         defer { db.drop() }

@@ -137,8 +137,10 @@ public struct DeliverEvent: JobKind {
         let keeping = slot.heldUntil - HeldSlots.now > DeliverEvent.timeout + 5 + 1
         if attempt.delivered {
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
+            // The job is completed with the attempt, in the same transaction.
             try store.record(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil, slotHolder: slot.holder,
-                             keepSlot: keeping, recorder: recorder)
+                             keepSlot: keeping, completion: context.completion, recorder: recorder)
+            context.completedInTransaction()
             recorded = true
             if keeping { keep(slot, context: context) }
             return

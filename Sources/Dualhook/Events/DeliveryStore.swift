@@ -248,6 +248,9 @@ struct DeliveryStore {
         let keepSlot: Bool
         /// The endpoint's row is written when its state changes, and every few seconds while it holds.
         let writeEndpoint: Bool
+        /// The job's attempt, completed with the write when the attempt delivered
+        /// (`JobQueue.completing`): its completion costs no statement or commit of its own.
+        var completion: JobCompletion? = nil
     }
 
     /// The attempt, the delivery's new status, the endpoint's health and the slot given back.
@@ -255,13 +258,15 @@ struct DeliveryStore {
     /// (`recorder`, a `CommitBatcher`); `also` runs after the write in the same transaction
     /// as a batch of its own (a 410 disables the endpoint).
     func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64, keepSlot: Bool = false,
-                recorder: CommitBatcher<Recorded, Void>, also: ((Connection) throws -> Void)? = nil) throws {
+                completion: JobCompletion? = nil, recorder: CommitBatcher<Recorded, Void>,
+                also: ((Connection) throws -> Void)? = nil) throws {
         let row = Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
                            url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
                            responseBody: attempt.responseBody, status: status.rawValue,
                            nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
                            // A 410 disables the endpoint in this transaction: its row says why.
-                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held)
+                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held,
+                           completion: completion)
         if let also {
             try database.transaction { tx in
                 try DeliveryStore.recordAll([row], on: tx)
@@ -293,6 +298,7 @@ struct DeliveryStore {
     @Sendable static func recordAll(_ rows: [Recorded], on connection: Connection) throws {
         let endpoints = Array(Set(rows.filter(\.writeEndpoint).map(\.endpointId))).sorted()
         let events = Array(Set(rows.map(\.eventId))).sorted()
+        let completions = rows.compactMap(\.completion)
         _ = try connection.pipeline([
             .genericPlans,
             "SELECT count(*) FROM (SELECT 1 FROM event_endpoints WHERE id = ANY(\(endpoints)::text[]) ORDER BY id FOR NO KEY UPDATE) AS locked",
@@ -350,7 +356,8 @@ struct DeliveryStore {
                   AND job_id = ANY(\(rows.filter { $0.keepSlot && $0.slotHolder > 0 }.map(\.slotHolder))::bigint[]))
             SELECT 1
             """,
-        ])
+            // Last: the jobs' rows are locked after every other row the batch writes.
+        ] + (completions.isEmpty ? [] : [JobQueue.completing(completions)]))
     }
 
     /// Gives back the slots of these jobs; the accounts lead to their rows by key.
