@@ -124,6 +124,9 @@ import Testing
         try browser.open(f.server.baseURL + "/dashboard/settings")
         let key = try #require(read(browser, "return (document.getElementById('totp-key') || {}).textContent"))
         let secret = try #require(Self.base32Decode(key))
+        try browser.open(f.server.baseURL + "/dashboard/settings")
+        #expect(read(browser, "return (document.getElementById('totp-key') || {}).textContent") == key,
+                "a reload offers the key the app scanned, not a new one")
         try screenshot(browser, "settings")
         try browser.type(TOTP.code(secret: secret, time: Date()), into: "#code")
         try browser.click("#enable-totp")
@@ -241,9 +244,23 @@ import Testing
 
         // Create a key (shown once), use it, revoke it.
         try browser.open(f.server.baseURL + "/dashboard/keys")
+        let form = "document.querySelector('form[action=\"/dashboard/keys\"]')"
+        let once = try #require(read(browser, "return \(form).once.value"))
         try browser.click("#create-key")
         let newKey = try #require(read(browser, "return (document.getElementById('new-key') || {}).textContent"))
         #expect(newKey.hasPrefix("dh_live_"))
+        // The same form posted again (a reload of the answer): no second key, back to the list.
+        let keyCount = { try f.db.with { try $0.sql("SELECT count(*) FROM api_keys").scalar(Int.self) } }
+        let keysBefore = try keyCount()
+        try browser.open(f.server.baseURL + "/dashboard/keys")
+        _ = read(browser, "window.beforeReplay = 1; var f = \(form); f.once.value = '\(once)'; f.submit(); return 'posted'")
+        // A new document (the answer's), at the list.
+        #expect(eventually(timeout: 5) {
+            (try? browser.script("return window.beforeReplay === undefined ? 'new' : null")) as? String == "new"
+                && browser.currentURL == f.server.baseURL + "/dashboard/keys" && browser.source.contains("create-key")
+        })
+        #expect(!browser.source.contains("new-key"))
+        #expect(try keyCount() == keysBefore)
         #expect(try f.server.send("GET", "/api/v1/account", key: newKey).status == 200)
         try browser.open(f.server.baseURL + "/dashboard/keys")
         #expect(!browser.source.contains(newKey), "a key is shown once")

@@ -186,7 +186,7 @@ enum AccountPages {
             <div class="notice" role="status"><p>Key <b>\($0.id)</b> created. Copy it now: it is shown this once.</p><p class="secret" id="new-key">\($0.key)</p></div>
             """ } ?? ""
         let form: HTML = canChange ? """
-            <form method="post" action="/dashboard/keys">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="create-key">Create a key</button></form>
+            <form method="post" action="/dashboard/keys">\(DashboardLayout.csrfField(session.csrfToken))\(DashboardLayout.onceField())<button type="submit" id="create-key">Create a key</button></form>
             """ : ""
         let body: HTML = """
             \(created)<section>\(form)<div class="scroll"><table><tr><th>key</th><th>prefix</th><th>created</th><th>revoked</th><th></th></tr>\(rows)</table></div></section>
@@ -196,6 +196,10 @@ enum AccountPages {
 
     static func createKey(_ context: APIContext) throws -> Response {
         let (session, account) = try DashboardAccess.member(context, changing: true)
+        // Posted again by a reload: the key was made (and shown) the first time.
+        guard try DashboardSessions.firstUse(of: Form(context.request.body)["once"], in: session, on: context.connection) else {
+            return DashboardLayout.redirect("/dashboard/keys")
+        }
         let key = try AccountStore.createKey(accountID: account, on: context.connection)
         try AuditTrail.record("api_key.create", target: key.keyId, accountID: account, user: session.user, clientIP: context.request.clientIP,
                               on: context.connection)

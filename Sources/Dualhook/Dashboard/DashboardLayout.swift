@@ -84,6 +84,10 @@ enum DashboardLayout {
 
     static func csrfField(_ token: String) -> HTML { "<input type=\"hidden\" name=\"csrfToken\" value=\"\(token)\">" }
 
+    /// A form's `once` token (`DashboardSessions.firstUse`): a reload that posts the form again
+    /// changes nothing.
+    static func onceField() -> HTML { "<input type=\"hidden\" name=\"once\" value=\"\(SecureRandom.base62(22))\">" }
+
     static func document(title: String, body: HTML, status: Int) -> Response {
         let nonce = SecureRandom.base62(24)
         let html: HTML = """

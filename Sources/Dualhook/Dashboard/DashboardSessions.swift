@@ -45,6 +45,29 @@ enum DashboardSessions {
                        secondFactorDone: try row.decode(at: 6))
     }
 
+    /// Whether `token` (a form's `once` field) is posted for the first time in this session.
+    /// A form without one (posted by a page from before the field existed) counts as first.
+    static func firstUse(of token: String?, in session: Session, on tx: Connection) throws -> Bool {
+        guard let token, !token.isEmpty else { return true }
+        return try tx.sql("""
+            INSERT INTO dashboard_form_uses (session_hash, token) VALUES (\(session.tokenHash), \(String(token.prefix(64))))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """).first != nil
+    }
+
+    /// The authenticator key offered to this session (sealed), kept until it is confirmed.
+    static func pendingTOTP(_ session: Session, offering fresh: () throws -> String, on connection: Connection) throws -> String {
+        if let kept = try connection.sql("SELECT totp_pending FROM dashboard_sessions WHERE token_hash = \(session.tokenHash)")
+            .scalar(String?.self) ?? nil { return kept }
+        let sealed = try fresh()
+        try connection.sql("UPDATE dashboard_sessions SET totp_pending = \(sealed) WHERE token_hash = \(session.tokenHash)")
+        return sealed
+    }
+
+    static func clearPendingTOTP(_ session: Session, on tx: Connection) throws {
+        try tx.sql("UPDATE dashboard_sessions SET totp_pending = NULL WHERE token_hash = \(session.tokenHash)")
+    }
+
     static func completeSecondFactor(_ session: Session, on tx: Connection) throws {
         try tx.sql("UPDATE dashboard_sessions SET second_factor_done = true WHERE token_hash = \(session.tokenHash)")
     }

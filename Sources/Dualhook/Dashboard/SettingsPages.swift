@@ -13,9 +13,15 @@ enum SettingsPages {
         if session.user.totpEnabled {
             totp = "<p class=\"ok\">Two-step sign-in is on. To move it to another device, ask an operator for a new sign-in link.</p>"
         } else {
-            // The secret waits in the form, sealed to this user, until a code proves the app has it.
-            let secret = TOTP.newSecret()
-            let sealed = try vault.seal(secret.base64EncodedString(), associatedData: "user:\(session.user.id):totp-pending")
+            // The secret waits with the session, sealed to this user, until a code proves the app
+            // has it: the same key at every load, as the app scanned it once.
+            let associated = "user:\(session.user.id):totp-pending"
+            let sealed = try DashboardSessions.pendingTOTP(session, offering: {
+                try vault.seal(TOTP.newSecret().base64EncodedString(), associatedData: associated)
+            }, on: context.connection)
+            guard let opened = try? vault.openText(sealed, associatedData: associated), let secret = Data(base64Encoded: opened) else {
+                throw APIError(status: 500, code: "internal_error", message: "The pending authenticator key does not open.")
+            }
             totp = """
                 <p>Add this key to an authenticator app, then enter the code it shows.</p>
                 <p class="secret" id="totp-key">\(TOTP.base32(secret))</p>
@@ -28,7 +34,7 @@ enum SettingsPages {
         }
         let rotate: HTML = session.user.role?.canChange == true && !session.user.isOperator ? """
             <section><h2>Event signing secret</h2><p>A new secret signs from now on; the previous one keeps signing for 24 hours.</p>
-            <form method="post" action="/dashboard/settings/signing-secret">\(DashboardLayout.csrfField(session.csrfToken))
+            <form method="post" action="/dashboard/settings/signing-secret">\(DashboardLayout.csrfField(session.csrfToken))\(DashboardLayout.onceField())
             <label><input type="checkbox" name="confirm" value="yes" required> Rotate the secret</label>
             <button type="submit" id="rotate-secret">Rotate</button></form></section>
             """ : ""
@@ -54,6 +60,7 @@ enum SettingsPages {
             throw APIError.validationFailed(param: "code", "That code does not match the key. Check the app's clock and try the next code.")
         }
         let codes = try UserStore.enableTOTP(userID: session.user.id, secret: secret, vault: vault, on: context.connection)
+        try DashboardSessions.clearPendingTOTP(session, on: context.connection)
         try AuditTrail.record("user.totp_enabled", target: session.user.id, accountID: account, user: session.user,
                               clientIP: context.request.clientIP, on: context.connection)
         let list = codes.map { "<li><code>\($0)</code></li>" as HTML }
@@ -65,8 +72,13 @@ enum SettingsPages {
 
     static func rotateSecret(_ context: APIContext) throws -> Response {
         let (session, account) = try DashboardAccess.member(context, changing: true)
-        guard Form(context.request.body)["confirm"] == "yes" else {
+        let form = Form(context.request.body)
+        guard form["confirm"] == "yes" else {
             throw APIError.validationFailed(param: "confirm", "Tick the box to confirm the rotation.")
+        }
+        // Posted again by a reload: the secret shown the first time stays the current one.
+        guard try DashboardSessions.firstUse(of: form["once"], in: session, on: context.connection) else {
+            return DashboardLayout.redirect("/dashboard/settings")
         }
         let secret = try SigningSecrets.rotate(accountID: account, vault: context.configuration.vault, on: context.connection).secret
         try AuditTrail.record("signing_secret.rotate", target: nil, accountID: account, user: session.user,
