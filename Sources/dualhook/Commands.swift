@@ -27,6 +27,7 @@ enum Commands {
         Command(name: "users", summary: "people who sign in to the dashboard and the operator console",
                 usage: """
                 dualhook users create --email E (--account ID [--role owner|admin|viewer] | --operator)
+                  --role defaults to viewer (reads only); give owner for someone who manages the account
                   prints {"userId","email","signInUrl"}: a one-time link (24 h) where the user sets a password
                 dualhook users link --email E     a fresh one-time link (a forgotten password)
                 dualhook users list [--json]

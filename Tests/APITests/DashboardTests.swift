@@ -293,6 +293,27 @@ import Testing
         #expect(madeLink.contains("/onboard/"))
         #expect(browser.source.contains("cust_form"), "the page that shows the new link lists its session too")
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?tenantId=cust_form", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 1)
+        // A trial that ended with no plan, on a plan that then stops onboarding: the overview
+        // and usage say so, and the form's refusal is titled for it.
+        let plan = try f.db.with { try $0.sql("SELECT plan FROM accounts WHERE id = \(f.api.account.accountId)").scalar(String.self) }
+        try f.db.with { db in
+            _ = try PlanStore.set(name: "strict", currency: "EUR", monthlyPrice: "20", included: 5, extraPrice: "3", trialDays: 0,
+                                  afterTrial: .blockOnboarding, on: db)
+            try db.sql("UPDATE accounts SET plan = 'strict' WHERE id = \(f.api.account.accountId)")
+        }
+        try browser.open(f.server.baseURL + "/dashboard")
+        #expect(text(browser).contains("stopped: the trial has ended with no plan chosen"))
+        try browser.open(f.server.baseURL + "/dashboard/usage")
+        #expect(text(browser).contains("new onboarding links are refused until the operator sets a plan"))
+        try browser.open(f.server.baseURL + "/dashboard/sessions")
+        for (field, value) in [("#tenantId", "cust_blocked"), ("#tenantName", "Blocked"), ("#webhookOverrideUrl", f.hookURL),
+                               ("#webhookVerifyToken", "s3cret"), ("#successRedirectUrl", "https://app.example.com/done"),
+                               ("#failureRedirectUrl", "https://app.example.com/error"), ("#cancelRedirectUrl", "https://app.example.com/cancel")] {
+            try browser.type(value, into: field)
+        }
+        try browser.click("#create-link")
+        #expect(eventually(timeout: 5) { text(browser).contains("A plan is needed") })
+        try f.db.with { try $0.sql("UPDATE accounts SET plan = \(plan) WHERE id = \(f.api.account.accountId)") }
         for page in ["sessions", "usage", "audit"] {
             try browser.open(f.server.baseURL + "/dashboard/\(page)")
             scan.check(browser.source, page)

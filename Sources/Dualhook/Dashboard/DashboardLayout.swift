@@ -59,7 +59,7 @@ enum DashboardLayout {
     }
 
     static func errorPage(status: Int, message: String) -> Response {
-        let titles = [400: "Check what you entered", 401: "Sign-in failed", 403: "Not allowed", 404: "Not found",
+        let titles = [400: "Check what you entered", 401: "Sign-in failed", 402: "A plan is needed", 403: "Not allowed", 404: "Not found",
                       409: "Not possible now", 410: "This link is no longer valid", 429: "Too many attempts"]
         return plain(titles[status] ?? "Something went wrong", body: "<section><p>\(message)</p><p><a href=\"/dashboard\">Back</a></p></section>",
                      status: status)

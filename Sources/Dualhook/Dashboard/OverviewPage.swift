@@ -68,6 +68,13 @@ enum OverviewPage {
                 <td class="bad">\(try endpoint.decode(String.self, at: 1)): \(try endpoint.decode(String.self, at: 2))</td></tr>
                 """, at: 0)
         }
+        // The trial ended without a plan and the plan stops onboarding: no link can be made.
+        if try PlanStore.onboardingBlocked(accountID: account, on: db) {
+            problemRows.insert("""
+                <tr><td><a href="/dashboard/usage">Onboarding</a></td>\
+                <td class="bad">stopped: the trial has ended with no plan chosen; ask the operator to set one</td></tr>
+                """, at: 0)
+        }
         let problemSection: HTML = problemRows.isEmpty
             ? "<section><h2>Problems</h2><p class=\"ok\">Nothing needs attention.</p></section>"
             : "<section><h2>Problems</h2><div class=\"scroll\"><table><tr><th>what</th><th>why</th></tr>\(problemRows)</table></div></section>"

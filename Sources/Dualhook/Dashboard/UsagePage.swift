@@ -13,7 +13,16 @@ enum UsagePage {
             "<tr><td><a href=\"/dashboard/connections/\(line.connectionId)\">\(line.connectionId)</a></td><td>\(line.tenantId)</td><td>\(line.activeDays)</td></tr>"
         }
         let previous = BillingPeriod(containing: period.start.addingTimeInterval(-86_400)).text
-        let trial: HTML = chosen ? "" : "<p class=\"muted\">Trial until \(Timestamps.short(trialEndsAt)); no plan chosen yet.</p>"
+        let trial: HTML
+        if chosen {
+            trial = ""
+        } else if trialEndsAt > Date() {
+            trial = "<p class=\"muted\">Trial until \(Timestamps.short(trialEndsAt)); no plan chosen yet.</p>"
+        } else if try PlanStore.onboardingBlocked(accountID: account, on: context.connection) {
+            trial = "<p class=\"bad\">The trial ended \(Timestamps.short(trialEndsAt)) with no plan chosen: new onboarding links are refused until the operator sets a plan.</p>"
+        } else {
+            trial = "<p class=\"muted\">The trial ended \(Timestamps.short(trialEndsAt)); no plan chosen yet.</p>"
+        }
         let body: HTML = """
             <section><p><a href="/dashboard/usage?period=\(previous)">← \(previous)</a> · <b>\(period.text)</b></p>\(trial)
             <div class="cards">
