@@ -321,6 +321,10 @@ import Testing
         }
         #expect(text(browser).contains("api_key.revoke") && text(browser).contains("connection.health_refresh"), "the audit trail")
         // An account user does not see the console.
+        let noPage = try HTTPResult.send("GET", f.server.baseURL + "/dashboard/sessions/ses_nope",
+                                         headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"])
+        #expect(noPage.status == 404 && noPage.text.contains("There is no such page") && noPage.header("Content-Type")?.hasPrefix("text/html") == true,
+                "a page, not the API's JSON: \(noPage.text.prefix(200))")
         let opsAsMember = try HTTPResult.send("GET", f.server.baseURL + "/ops", headers: ["Cookie": "dh_session=\(try #require(browser.cookie("dh_session")))"])
         #expect(opsAsMember.status == 404, "\(opsAsMember.status) \(opsAsMember.header("Location") ?? "") \(opsAsMember.text.prefix(300))")
 

@@ -58,6 +58,10 @@ public final class App: Sendable {
         var request = request
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
+            // People browse the dashboard and the console: a page, not the API's JSON.
+            if request.path.hasPrefix("/dashboard/") || request.path.hasPrefix("/ops/") {
+                return DashboardLayout.errorPage(status: 404, message: "There is no such page.")
+            }
             return APIError.notFound("route \(request.method) \(request.path)").response(requestID: request.requestID)
         case .methodNotAllowed(let allowed):
             var response = APIError.methodNotAllowed(allowed).response(requestID: request.requestID)
