@@ -110,7 +110,8 @@ import Testing
             {"brandColor":"#FFCC00","supportEmail":"help@acme.test","privacyPolicyUrl":"https://acme.test/privacy"}
             """)
         #expect(patched.status == 200 && patched.json["brandColor"] as? String == "#ffcc00", "\(patched.text)")
-        #expect(try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"brandColor":"yellow"}"#).errorParam == "brandColor")
+        let named = try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"brandColor":"yellow"}"#)
+        #expect(named.errorParam == "brandColor" && named.text.contains("#rrggbb"), "the format's message, not a length's: \(named.text)")
         #expect(try f.server.send("PATCH", "/api/v1/account", key: f.key, json: #"{"supportEmail":"nobody"}"#).errorParam == "supportEmail")
         let link = try f.link()
         let browser = try WebDriver()
@@ -129,6 +130,8 @@ import Testing
                 """) as? [Any]
             #expect(ratio?.first as? String == "rgb(255, 204, 0)", "\(String(describing: ratio))")
             #expect((ratio?.last as? Double ?? 0) >= 4.5, "\(String(describing: ratio))")
+            // The focus ring sits on the white card: dark, as yellow on white could not be seen.
+            #expect(browser.source.contains("button:focus-visible{outline-color:#111111}"))
             let text = try browser.script("return document.body.innerText") as? String ?? ""
             #expect(text.contains("help@acme.test") && text.contains("privacy policy") && text.contains("never pass through this page"))
             try browser.screenshot(to: TestEnvironment.repositoryRoot.appendingPathComponent(".data/test-artifacts/onboarding-brand-\(name).png"))
@@ -202,6 +205,7 @@ import Testing
             try browser.switchTo(window: page)
         }
         #expect(eventually(timeout: 20) { browser.source.contains("This link was replaced by a newer one") }, "\(browser.source.prefix(400))")
+        #expect(browser.source.contains("Acme Health"), "said in the account's name")
         #expect(try f.session(replaced)["status"] as? String != "exchanging", "the old link's code was not taken")
     }
 

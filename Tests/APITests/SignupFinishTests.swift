@@ -33,6 +33,7 @@ import Testing
         #expect(try f.status(link)["redirectUrl"] as? String == "https://app.example.com/done?sessionId=\(link.sessionID)&status=awaiting_number")
         #expect(try f.meta.waba(waba)?["overrideCallbackUri"] as? String == f.hookURL, "subscribed with the override while it waits")
         #expect(try f.events("onboarding.awaiting_number").first?["wabaId"] as? String == waba)
+        #expect(try f.events("onboarding.awaiting_number").first?["phoneNumberId"] == nil, "no number known: none named")
 
         // An unverified number appears: still waiting, and it is never registered.
         let unverified = try f.meta.post("/_fake/wabas/\(waba)/phones", #"{"verified":false}"#)["phoneNumberId"] as! String
@@ -61,6 +62,8 @@ import Testing
         try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
         #expect(eventually(timeout: 30) { status(f, link) == "awaiting_number" })
         #expect(try registerCalls(f, signup["phoneNumberId"]!, signup["wabaId"]!) == 0)
+        let waiting = try #require(try f.events("onboarding.awaiting_number").first)
+        #expect(waiting["phoneNumberId"] as? String == signup["phoneNumberId"]!, "the number the browser reported is known: \(waiting)")
 
         // A WABA with a Cloud API number and a Coexistence one; the app's finish names only the
         // WABA: the app's number is connected, the other is left alone.

@@ -59,8 +59,9 @@ enum AccountRoutes {
             try context.connection.sql("UPDATE accounts SET \(unescaped: column) = \(value), updated_at = now() WHERE id = \(id)")
         }
         if body.sent("brandColor") {
-            let color = try body.string("brandColor", length: 7...7)
-            if let color, color.first != "#" || !color.dropFirst().allSatisfy(\.isHexDigit) {
+            // Any length is read, so a name ("red") gets the format's message, not a length's.
+            let color = try body.string("brandColor", length: 0...64)
+            if let color, color.count != 7 || color.first != "#" || !color.dropFirst().allSatisfy(\.isHexDigit) {
                 throw APIError.validationFailed(param: "brandColor", "brandColor must be a colour as #rrggbb, e.g. #0a7cff")
             }
             try set("brand_color", color?.lowercased())

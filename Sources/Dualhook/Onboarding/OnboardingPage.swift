@@ -191,7 +191,8 @@ enum OnboardingPage {
               if (response && response.authResponse && response.authResponse.code) {
                 complete(response.authResponse.code, 0);
               } else if (!ended) {
-                button.disabled = false; say(T.closed);
+                // Back on the button, so Space or Enter starts again without a Tab.
+                button.disabled = false; say(T.closed); button.focus();
               }
             }, {config_id: cfg.configId, response_type: 'code', override_default_response_type: true, extras: extras});
           });

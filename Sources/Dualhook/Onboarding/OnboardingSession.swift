@@ -57,6 +57,19 @@ struct OnboardingSession {
         try connection.sql("SELECT true FROM onboarding_retired_links WHERE token_hash = \(Digest.sha256(token))").first != nil
     }
 
+    /// The branding of the account whose link `token` was, when it was replaced by a newer
+    /// one: its page says so in the account's name and says whom to ask.
+    static func replacedBranding(token: String, on connection: Connection) throws -> PageBranding? {
+        try connection.sql("""
+            SELECT a.display_name, a.logo_url, a.brand_color, a.support_email, a.support_url, a.privacy_policy_url
+            FROM onboarding_retired_links r JOIN onboarding_sessions s ON s.id = r.session_id JOIN accounts a ON a.id = s.account_id
+            WHERE r.token_hash = \(Digest.sha256(token))
+            """).first.map {
+            PageBranding(displayName: try $0.decode(at: 0), logoURL: try $0.decode(at: 1), brandColor: try $0.decode(at: 2),
+                         supportEmail: try $0.decode(at: 3), supportURL: try $0.decode(at: 4), privacyPolicyURL: try $0.decode(at: 5))
+        }
+    }
+
     /// Open for the browser: not finished and not past its expiry. A session the person
     /// cancelled in Meta's window can be started again from its link; one the account
     /// cancelled through the API cannot.

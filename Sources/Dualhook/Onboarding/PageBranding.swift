@@ -40,7 +40,11 @@ struct PageBranding: Sendable {
     /// CSS for the button, from values checked to be `#rrggbb`: nothing else reaches the style.
     var buttonCSS: String {
         let (background, text) = buttonColors
-        return "button{background:\(background);color:\(text)}button:focus-visible{outline-color:\(text == "#ffffff" ? "#111111" : background)}"
+        // The focus ring sits on the white card beside the button: the brand colour only when it
+        // keeps 3:1 against white (WCAG's non-text contrast), else near-black; a light brand
+        // colour (#ffee00) made it all but invisible.
+        let ring = text == "#ffffff" || PageBranding.contrast(background, "#ffffff") < 3 ? "#111111" : background
+        return "button{background:\(background);color:\(text)}button:focus-visible{outline-color:\(ring)}"
     }
 
     /// The contact line's links (escaped HTML), or nil when the account gave none.

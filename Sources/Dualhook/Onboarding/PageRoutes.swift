@@ -34,9 +34,9 @@ enum PageRoutes {
     /// fetch links too; the page's script reports a person (`open`).
     static func page(_ context: APIContext) throws -> Response {
         guard let session = try OnboardingSession.find(token: context.request.parameters["token"] ?? "", on: context.connection) else {
-            if try OnboardingSession.wasReplaced(token: context.request.parameters["token"] ?? "", on: context.connection) {
+            if let branding = try OnboardingSession.replacedBranding(token: context.request.parameters["token"] ?? "", on: context.connection) {
                 return OnboardingPage.gone(status: 410, title: "This link was replaced by a newer one",
-                                           detail: "Use the most recent link you were sent, or ask for a new one.")
+                                           detail: "Use the most recent link you were sent, or ask for a new one.", branding: branding)
             }
             return missingLink()
         }

@@ -217,8 +217,10 @@ struct ProvisioningStore {
                 UPDATE onboarding_sessions SET status = 'awaiting_number', awaiting_since = now(), business_id = \(businessID)
                 WHERE id = \(session.id) AND status = 'exchanging' RETURNING id
                 """).first != nil else { return }
+            // The number the browser reported, when it did (not yet verified, or not yet on the
+            // app): API.md's data carries `phoneNumberId` whenever it is known.
             let data: [String: Any?] = ["tenantId": session.tenantID, "sessionId": session.id, "wabaId": waba, "businessId": businessID,
-                                        "webhookOverrideUrl": session.webhookOverrideURL]
+                                        "phoneNumberId": phoneID, "webhookOverrideUrl": session.webhookOverrideURL]
             try Outbox.emit(type: .onboardingAwaitingNumber, accountID: session.accountID,
                             dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
             try JobQueue.enqueue(AwaitNumber.self, .init(sessionId: session.id, wabaId: waba, phoneNumberId: phoneID,
