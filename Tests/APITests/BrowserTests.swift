@@ -206,6 +206,14 @@ import Testing
         }
         #expect(eventually(timeout: 20) { browser.source.contains("This link was replaced by a newer one") }, "\(browser.source.prefix(400))")
         #expect(browser.source.contains("Acme Health"), "said in the account's name")
+
+        // A page left open on a link the account withdraws says so by itself, before anyone
+        // goes through Meta's window for it.
+        let withdrawn = try f.link(redirects)
+        try browser.open(f.server.baseURL + "/onboard/" + withdrawn.token)
+        #expect(eventually(timeout: 10) { browser.source.contains("id=\"connect\"") })
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions/\(withdrawn.sessionID)/cancel", key: f.key).status == 200)
+        #expect(eventually(timeout: 25) { browser.source.contains("This link was withdrawn") }, "\(browser.source.prefix(300))")
         #expect(try f.session(replaced)["status"] as? String != "exchanging", "the old link's code was not taken")
     }
 

@@ -445,8 +445,9 @@ public enum OpenAPIDocument {
                 "currentStep": ["type": "string", "maxLength": 100], "errorId": ["type": "string", "maxLength": 100],
                 "errorCode": ["type": "string", "maxLength": 100, "description": "The older name of errorId"],
                 "errorMessage": ["type": "string", "maxLength": 1000], "metaSessionId": ["type": "string", "maxLength": 100]]],
-            "OnboardingStatus": ["type": "object", "required": ["status", "redirectUrl", "webhookCheck"], "properties": [
+            "OnboardingStatus": ["type": "object", "required": ["status", "redirectUrl", "webhookCheck", "open"], "properties": [
                 "status": ["type": "string", "enum": sessionStatuses], "redirectUrl": nullableString,
+                "open": ["type": "boolean", "description": "Whether the link can still start Meta's sign-up."],
                 "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]]]],
             "WebhookCheckState": ["type": "object", "required": ["webhookCheck"], "properties": [
                 "webhookCheck": ["type": "string", "enum": ["pending", "passed", "failed"]]]],

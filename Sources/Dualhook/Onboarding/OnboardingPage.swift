@@ -119,6 +119,19 @@ enum OnboardingPage {
           }
           // A person is here (a link preview or a mail scanner runs no script).
           post('/open', {}).catch(function () {});
+          // A page left open watches its link: withdrawn, replaced or expired meanwhile, it is
+          // loaded again (and says so) before anyone goes through Meta's whole sign-up for a
+          // code that would be refused. Not while Meta's window is open or after it finished.
+          (function watch() {
+            setTimeout(function () {
+              if (ended || button.disabled) { watch(); return; }
+              fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
+                if (gone(s)) return;
+                if (s.open === false && !ended && !button.disabled) { ended = true; location.reload(); return; }
+                watch();
+              }).catch(watch);
+            }, 10000);
+          })();
           function poll() {
             fetch(cfg.base + '/status').then(function (r) { return r.json(); }).then(function (s) {
               if (s.redirectUrl) { location.assign(s.redirectUrl); } else if (!gone(s)) { setTimeout(poll, 1000); }

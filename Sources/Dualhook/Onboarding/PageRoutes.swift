@@ -196,11 +196,14 @@ enum PageRoutes {
         let status: String
         @Nullable var redirectUrl: String?
         let webhookCheck: String
+        /// Whether the link can still start Meta's sign-up (a page left open watches it).
+        let open: Bool
     }
 
     static func status(_ context: APIContext) throws -> Response {
         let session = try session(context)
-        return .json(200, Status(status: session.effectiveStatus, redirectUrl: session.redirectURL, webhookCheck: session.webhookCheck))
+        return .json(200, Status(status: session.effectiveStatus, redirectUrl: session.redirectURL, webhookCheck: session.webhookCheck,
+                                 open: session.isOpen))
     }
 
     static func requireOpen(_ session: OnboardingSession) throws {
