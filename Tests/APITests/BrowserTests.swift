@@ -30,6 +30,16 @@ import Testing
         let used = try f.server.send("GET", "/onboard/\(link.token)")
         #expect(used.status == 410 && used.text.contains("is connected") && used.text.contains("Acme Health"))
 
+        // Loaded again while Meta is slow to exchange the code (three refusals, retried over 8 s): the
+        // page follows the session to its redirect all the same.
+        try f.meta.fault("GET /v25.0/oauth/access_token", status: 500, times: 3)
+        let slow = try f.link(redirects)
+        try run(slow, press: "#finish")
+        #expect(eventually(timeout: 10) { (try? f.session(slow)["status"] as? String) == "exchanging" })
+        try browser.open(f.server.baseURL + "/onboard/" + slow.token)
+        let slowDone = "\(landing.base)/done?sessionId=\(slow.sessionID)&status=completed"
+        #expect(eventually(timeout: 40) { browser.currentURL == slowDone }, "landed on \(browser.currentURL)")
+
         // Coexistence: the page asks for the WhatsApp Business app flow, the popup answers with
         // its FINISH event, and the number keeps the app.
         var coexistence = redirects

@@ -30,7 +30,10 @@ enum OnboardingPage {
 
     /// The page in `language`, with a Content-Security-Policy that lets run only the page's own
     /// script (by a nonce made for this answer) and Meta's SDK from its origin.
-    static func render(_ session: OnboardingSession, meta: AppConfiguration.MetaApp, token: String, language: PageLanguage) -> Response {
+    /// `connecting`: the page loaded again while the code is being exchanged: it says so and
+    /// follows the session to its redirect, as the page that sent the code would have.
+    static func render(_ session: OnboardingSession, meta: AppConfiguration.MetaApp, token: String, language: PageLanguage,
+                       connecting: Bool = false) -> Response {
         let text = PageText.of(language)
         let brand = escape(session.displayName)
         let tenant = escape(session.tenantName ?? session.tenantID)
@@ -43,7 +46,7 @@ enum OnboardingPage {
             "appId": AnyJSON(meta.appID), "configId": AnyJSON(meta.configID), "version": AnyJSON(meta.graphVersion),
             "sdkUrl": AnyJSON(sdkURL), "coexistence": AnyJSON(session.coexistence), "base": AnyJSON("/onboard/" + token),
             "text": AnyJSON(text.script.mapValues { $0.replacingOccurrences(of: "{brand}", with: session.displayName) }),
-            "webhookCheck": AnyJSON(session.webhookCheck),
+            "webhookCheck": AnyJSON(session.webhookCheck), "connecting": AnyJSON(connecting),
         ])
         let nonce = SecureRandom.base62(24)
         let html = """
@@ -117,8 +120,10 @@ enum OnboardingPage {
               .then(function (r) { return r.status === 204 ? {} : r.json(); })
               .then(function (r) { gone(r); return r; });
           }
+          // Loaded again while the code is being exchanged: follow the session to its end.
+          if (cfg.connecting) { ended = true; button.disabled = true; say(T.connecting); setTimeout(poll, 0); }
           // A person is here (a link preview or a mail scanner runs no script).
-          post('/open', {}).catch(function () {});
+          else post('/open', {}).catch(function () {});
           // A page left open watches its link: withdrawn, replaced or expired meanwhile, it is
           // loaded again (and says so) before anyone goes through Meta's whole sign-up for a
           // code that would be refused. Not while Meta's window is open or after it finished.

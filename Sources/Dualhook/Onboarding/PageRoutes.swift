@@ -40,11 +40,17 @@ enum PageRoutes {
             }
             return missingLink()
         }
+        let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
+        // Loaded again (a reload) while the code is exchanged: the page that follows it to its
+        // redirect, not a page that leaves the person there.
+        if session.status == "exchanging" && !session.expired {
+            return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
+                                         language: language, connecting: true)
+        }
         guard session.isOpen else {
             let (title, detail) = closedPage(session)
             return OnboardingPage.gone(status: 410, title: title, detail: detail, branding: session.branding)
         }
-        let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
         return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
                                      language: language)
     }
