@@ -26,7 +26,8 @@ extension JobQueue {
     /// The statement that completes `completions`, each only while its attempt is still this
     /// worker's running one (as the completer's), for the caller's transaction or pipeline.
     public static func completing(_ completions: [JobCompletion]) -> PostgresQuery {
-        JobTransitions.completing(ids: completions.map(\.id), attempts: completions.map(\.attempt),
-                                  workerIDs: completions.map(\.workerID))
+        // In id order, as other writers of several jobs lock them, so none waits in a circle.
+        let sorted = completions.sorted { $0.id < $1.id }
+        return JobTransitions.completing(ids: sorted.map(\.id), attempts: sorted.map(\.attempt), workerIDs: sorted.map(\.workerID))
     }
 }

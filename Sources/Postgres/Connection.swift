@@ -83,7 +83,8 @@ public final class Connection: @unchecked Sendable {
         let socket = PQsocket(handle)
         guard socket >= 0 else { return true }
         var waiting = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        return poll(&waiting, 1, 0) != 0
+        // -1 (an interrupted call) says nothing about the session: it is kept.
+        return poll(&waiting, 1, 0) > 0
     }
 
     /// True when a transaction is open (or failed and not yet rolled back).

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JobQueue
 import Postgres
 import Synchronization
 import TestSupport
@@ -237,6 +238,45 @@ import Testing
         Thread.sleep(forTimeInterval: 1)
         #expect(one.requests.count == 1 && down.requests.count == 1)
         #expect(two.requests.last?.headers["x-dualhook-event"] == "phone_number_quality_update")
+    }
+
+    /// The first forward of a WABA-wide change fails and its connection ends before the retry:
+    /// the retry goes to the target chosen when the change was applied, never to a sibling that
+    /// already has its own forward.
+    @Test func aRetriedForwardKeepsTheTargetChosenFirst() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let flaky = try EventReceiver { n in n == 0 ? .text(500, "down") : .text(200, "ok") }
+        defer { flaky.stop() }
+        let two = try EventReceiver()
+        defer { two.stop() }
+        let first = try onboard(f, receiver: flaky)
+        let link = try f.link(["webhookOverrideUrl": two.url, "webhookScope": "phone_number"], tenant: "cust_a")
+        let signup = try f.meta.signup(mode: "cloud_api", wabaID: first.waba)
+        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+        let second = try #require(try f.finished(link)["connectionId"] as? String)
+
+        let template = envelope(waba: first.waba, field: "message_template_status_update",
+                                value: #"{"message_template_id":"777002","message_template_name":"t","message_template_language":"en_US","event":"APPROVED"}"#)
+        #expect(try deliver(f, template).status == 200)
+        #expect(eventually(timeout: 20) { flaky.requests.count == 1 && two.requests.count == 1 })
+        let change = try #require(two.requests.first?.headers["x-dualhook-trace"])
+        #expect(eventually(timeout: 10) {
+            (try? count(f, "SELECT count(*) FROM management_changes WHERE id = \(change) AND forward_attempts = 1 AND forward_status = 'pending'")) == 1
+        })
+        // The first target's connection ends; the retry is brought forward.
+        #expect(try f.server.send("DELETE", "/api/v1/connections/\(first.connection)", key: f.key).status == 202)
+        #expect(eventually(timeout: 20) { (try? f.connection(first.connection)?.decode(String.self, "status")) == "disconnected" })
+        #expect(try f.db.with { try JobAdmin.runNow(kind: "management.process", on: $0) } >= 1)
+        #expect(eventually(timeout: 20) { flaky.requests.count == 2 }, "sent again to the first target")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(two.requests.count == 1, "the sibling has its forward already: no second copy")
+        #expect(flaky.requests.last?.headers["x-dualhook-connection"] == first.connection)
+        #expect(eventually(timeout: 10) {
+            (try? count(f, "SELECT count(*) FROM management_changes WHERE id = \(change) AND forward_status = 'delivered' AND connection_id = \(first.connection)")) == 1
+        })
+        #expect(try count(f, "SELECT count(*) FROM management_forwards WHERE change_id = \(change)") == 1)
+        _ = second
     }
 
     @Test func aBanDisconnectsTheWABAAndHealthFollowsMeta() throws {

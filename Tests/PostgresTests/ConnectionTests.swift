@@ -138,7 +138,20 @@ import Testing
             })
         }
         #expect(after.isDisjoint(with: before))
+        #expect(after.count == 1, "one fresh session, then reused: healthy ones are kept")
         #expect(pool.stats.open <= 4)
+    }
+
+    /// A healthy idle session is lent again, not replaced: the check reads nothing from it.
+    @Test func aHealthyIdleSessionIsReused() throws {
+        let db = try TestDatabase(migrated: false, label: "pg")
+        defer { db.drop() }
+        let pool = ConnectionPool(url: db.url, maxConnections: 4)
+        let pids = try Set((0..<50).map { _ in try pool.withConnection { connection throws -> Int32 in
+            _ = try connection.sql("SELECT 1").scalar(Int.self)
+            return connection.backendPID
+        } })
+        #expect(pids.count == 1 && pool.stats.open == 1)
     }
 
     @Test func listenerWakesOnNotifyWithoutPolling() throws {

@@ -56,16 +56,23 @@ enum DashboardSessions {
     }
 
     /// The authenticator key offered to this session (sealed), kept until it is confirmed.
+    /// Two loads at once keep the same one: the first write wins.
     static func pendingTOTP(_ session: Session, offering fresh: () throws -> String, on connection: Connection) throws -> String {
-        if let kept = try connection.sql("SELECT totp_pending FROM dashboard_sessions WHERE token_hash = \(session.tokenHash)")
-            .scalar(String?.self) ?? nil { return kept }
-        let sealed = try fresh()
-        try connection.sql("UPDATE dashboard_sessions SET totp_pending = \(sealed) WHERE token_hash = \(session.tokenHash)")
-        return sealed
+        if let kept = try storedPendingTOTP(session, on: connection) { return kept }
+        return try connection.sql("""
+            UPDATE dashboard_sessions SET totp_pending = COALESCE(totp_pending, \(try fresh()))
+            WHERE token_hash = \(session.tokenHash) RETURNING totp_pending
+            """).scalar(String.self) ?? ""
     }
 
+    /// The key this session was offered, if any.
+    static func storedPendingTOTP(_ session: Session, on connection: Connection) throws -> String? {
+        try connection.sql("SELECT totp_pending FROM dashboard_sessions WHERE token_hash = \(session.tokenHash)").scalar(String?.self) ?? nil
+    }
+
+    /// Every session of the user forgets the key it was offered (two-step sign-in is on).
     static func clearPendingTOTP(_ session: Session, on tx: Connection) throws {
-        try tx.sql("UPDATE dashboard_sessions SET totp_pending = NULL WHERE token_hash = \(session.tokenHash)")
+        try tx.sql("UPDATE dashboard_sessions SET totp_pending = NULL WHERE user_id = \(session.user.id) AND totp_pending IS NOT NULL")
     }
 
     static func completeSecondFactor(_ session: Session, on tx: Connection) throws {

@@ -51,7 +51,8 @@ enum SettingsPages {
         }
         let form = Form(context.request.body)
         let vault = context.configuration.vault
-        guard let sealed = form["pending"],
+        // The key this session was offered; a page from before keys were kept posts its own.
+        guard let sealed = try DashboardSessions.storedPendingTOTP(session, on: context.connection) ?? form["pending"],
               let opened = try? vault.openText(sealed, associatedData: "user:\(session.user.id):totp-pending"),
               let secret = Data(base64Encoded: opened) else {
             throw APIError.validationFailed(param: "pending", "This form has expired; reload the page.")

@@ -38,7 +38,29 @@ extension ProcessManagementChange {
             """).rows.map { try target($0, vault: vault) }
     }
 
-    /// A further target, by its connection, whatever its status now.
+    /// The change applied and its targets chosen, once: the first attempt applies it, picks its
+    /// targets, records the first on the change and queues the others. A retry (its first
+    /// forward failed) sends again to the target recorded then, whatever has happened to the
+    /// WABA's connections since (the change itself may have ended them), and queues nothing.
+    /// A change applied before targets were recorded has none: its first target is chosen again.
+    static func applyOnce(_ changeID: String, _ change: Change, vault: Vault, on tx: Connection) throws -> Target? {
+        guard let row = try tx.sql("""
+            SELECT applied_at IS NOT NULL, connection_id FROM management_changes WHERE id = \(changeID) FOR UPDATE
+            """).first else { return nil }
+        if try row.decode(Bool.self, at: 0) {
+            if let recorded = try row.decode(String?.self, at: 1) { return try target(connection: recorded, vault: vault, on: tx) }
+            return try targets(waba: change.waba, value: change.value, vault: vault, on: tx).first
+        }
+        try ManagementState.apply(changeID: changeID, waba: change.waba, field: change.field, value: change.value, on: tx)
+        let targets = try targets(waba: change.waba, value: change.value, vault: vault, on: tx)
+        if let first = targets.first {
+            try tx.sql("UPDATE management_changes SET account_id = \(first.accountID), connection_id = \(first.connectionID) WHERE id = \(changeID)")
+        }
+        try fanOut(changeID: changeID, to: targets.dropFirst(), on: tx)
+        return targets.first
+    }
+
+    /// A target recorded when the change was applied, by its connection, whatever its status now.
     static func target(connection id: String, vault: Vault, on connection: Connection) throws -> Target? {
         try connection.sql("""
             SELECT c.account_id, c.id, c.webhook_override_url, \(unescaped: SigningSecrets.validSQL(account: "c.account_id"))

@@ -59,11 +59,17 @@ public struct ProcessManagementChange: JobKind {
             return
         }
         guard status == "pending" else { return }
-        let target = try context.database.transaction { tx -> Target? in
-            try ManagementState.apply(changeID: args.changeId, waba: change.waba, field: change.field, value: change.value, on: tx)
-            let targets = try ProcessManagementChange.targets(waba: change.waba, value: change.value, vault: vault, on: tx)
-            try ProcessManagementChange.fanOut(changeID: args.changeId, to: targets.dropFirst(), on: tx)
-            return targets.first
+        let target: Target?
+        do {
+            target = try context.database.transaction { tx -> Target? in
+                try ProcessManagementChange.applyOnce(args.changeId, change, vault: vault, on: tx)
+            }
+        } catch where context.isLastAttempt && !(error is PostgresError) {
+            // A target that cannot be signed for (no valid secret): the forward fails for good.
+            try context.database.withConnection {
+                try $0.sql("UPDATE management_changes SET forward_status = 'failed', last_error = \("\(error)") WHERE id = \(args.changeId)")
+            }
+            throw JobError.discard("forward failed: \(error)")
         }
         guard let target else {
             try context.database.withConnection {
@@ -87,11 +93,23 @@ public struct ProcessManagementChange: JobKind {
     /// live one of the WABA when the change was applied; it is sent the change even if that
     /// change has since ended it (a ban), as the first target is.
     private func forwardFurther(_ change: Change, changeID: String, connectionID: String, context: JobContext) throws {
-        let target = try context.database.withConnection { connection -> Target? in
-            guard try connection.sql("""
-                SELECT 1 FROM management_forwards WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
-                """).first != nil else { return nil }
-            return try ProcessManagementChange.target(connection: connectionID, vault: vault, on: connection)
+        let target: Target?
+        do {
+            target = try context.database.withConnection { connection -> Target? in
+                guard try connection.sql("""
+                    SELECT 1 FROM management_forwards WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
+                    """).first != nil else { return nil }
+                return try ProcessManagementChange.target(connection: connectionID, vault: vault, on: connection)
+            }
+        } catch where context.isLastAttempt && !(error is PostgresError) {
+            // A target that cannot be signed for (no valid secret): this forward fails for good.
+            try context.database.withConnection {
+                try $0.sql("""
+                    UPDATE management_forwards SET status = 'failed', attempts = attempts + 1, last_error = \("\(error)")
+                    WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
+                    """)
+            }
+            throw JobError.discard("forward failed: \(error)")
         }
         guard let target else {
             try context.database.withConnection {
