@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Postgres
 
 /// Failed sign-in attempts are limited per address and per email, in one-minute windows counted
@@ -42,5 +43,16 @@ enum SignInLimits {
             UPDATE sign_in_failures SET count = count - 1
             WHERE scope = ANY(\(scopes)::text[]) AND window_start = date_trunc('minute', now()) AND count > 0
             """)
+    }
+}
+
+extension SignInLimits {
+    /// A refusal with `Retry-After`: the seconds until the next one-minute window, when the
+    /// count starts again.
+    static func refused(_ page: Response) -> Response {
+        var page = page
+        let left = 60 - Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
+        page.headers.append(("Retry-After", String(max(1, Int(left.rounded(.up))))))
+        return page
     }
 }

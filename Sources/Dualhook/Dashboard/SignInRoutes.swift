@@ -76,7 +76,7 @@ enum SignInRoutes {
         let ip = context.request.clientIP
         // Answered, not thrown: the transaction commits, and with it the attempt's count.
         if try SignInLimits.take(address: ip, email: email, on: context.connection) {
-            return DashboardLayout.errorPage(status: 429, message: "Too many sign-in attempts. Wait a minute and try again.")
+            return SignInLimits.refused(DashboardLayout.errorPage(status: 429, message: "Too many sign-in attempts. Wait a minute and try again."))
         }
         guard let user = try UserStore.authenticate(email: email, password: form["password"] ?? "", on: context.connection) else {
             return DashboardLayout.errorPage(status: 401, message: "The email or the password is wrong.")
@@ -103,7 +103,7 @@ enum SignInRoutes {
         guard let session = context.session else { return DashboardLayout.redirect("/dashboard/login") }
         let ip = context.request.clientIP
         if try SignInLimits.take(address: ip, email: session.user.email, on: context.connection) {
-            return DashboardLayout.errorPage(status: 429, message: "Too many attempts. Wait a minute and try again.")
+            return SignInLimits.refused(DashboardLayout.errorPage(status: 429, message: "Too many attempts. Wait a minute and try again."))
         }
         let code = Form(context.request.body)["totp"] ?? ""
         guard try UserStore.verifySecondFactor(userID: session.user.id, code: code, vault: context.configuration.vault, on: context.connection) else {
