@@ -14,6 +14,12 @@ public enum JobAdmin {
         /// Since when workers have not claimed from this queue (`pause`); nil when they do.
         public var pausedAt: Date?
 
+        /// The counts by the states `jobs list` takes (`listStates`): `available` is due now,
+        /// `scheduled` later, as `jobs stats` and `/metrics` show them.
+        public var listed: [(state: String, count: Int)] {
+            zip(JobAdmin.listStates, [available, scheduled, running, completed, discarded, cancelled]).map { ($0, $1) }
+        }
+
         /// Jobs in `state` (`available` counts the scheduled ones too).
         public func count(_ state: JobState) -> Int {
             switch state {

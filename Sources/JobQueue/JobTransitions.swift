@@ -66,18 +66,11 @@ enum JobTransitions {
     /// `ops/bench/queue`, the first five flushes of every connection, about a fifth of the
     /// drain). The generic plan walks the batch and finds each job by its key.
     static func complete(ids: [Int64], attempts: [Int], workerID: String, on connection: Connection) throws {
-        try connection.pipeline([
-            .genericPlans,
-            """
-            UPDATE jobs j SET state = 'completed', finalized_at = now(), locked_until = NULL
-            FROM unnest(\(ids)::bigint[], \(attempts)::int[]) AS done(id, attempt)
-            WHERE j.id = done.id AND j.attempt = done.attempt AND j.locked_by = \(workerID) AND j.state = 'running'
-            """,
-        ])
+        try connection.pipeline([.genericPlans, completing(ids: ids, attempts: attempts, workerIDs: Array(repeating: workerID, count: ids.count))])
     }
 
-    /// `complete`'s statement for jobs of several workers, run in someone else's transaction
-    /// (`JobQueue.completing`).
+    /// running → completed, each job only while the attempt is still its worker's running one:
+    /// the completer's batches, and a handler's own transaction (`JobQueue.completing`).
     static func completing(ids: [Int64], attempts: [Int], workerIDs: [String]) -> PostgresQuery {
         """
         UPDATE jobs j SET state = 'completed', finalized_at = now(), locked_until = NULL

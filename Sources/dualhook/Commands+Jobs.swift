@@ -15,9 +15,8 @@ extension Commands {
             let stats = try JobAdmin.stats(on: connection)
             if parsed.flags.contains("json") { return printJSON(stats) }
             let formatter = ISO8601DateFormatter()
-            printTable(["queue", "available", "scheduled", "running", "completed", "discarded", "cancelled", "paused"],
-                       stats.map { [$0.queue, "\($0.available)", "\($0.scheduled)", "\($0.running)", "\($0.completed)",
-                                    "\($0.discarded)", "\($0.cancelled)", $0.pausedAt.map { "since " + formatter.string(from: $0) } ?? "no"] })
+            printTable(["queue"] + JobAdmin.listStates + ["paused"],
+                       stats.map { [$0.queue] + $0.listed.map { "\($0.count)" } + [$0.pausedAt.map { "since " + formatter.string(from: $0) } ?? "no"] })
         case "list":
             let parsed = try Arguments(rest, options: ["state", "kind", "queue", "limit"], flags: ["json"])
             try parsed.expectPositionals(0, "")

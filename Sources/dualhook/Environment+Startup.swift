@@ -7,8 +7,7 @@ extension Environment {
     /// value). A production process allowed private targets says so as a warning: the setting
     /// is for development, and lets an account's URLs reach this network's own services.
     func logStartup(_ logger: Logger, command: String) {
-        let defaulted = ["META_APP_ID", "META_APP_SECRET", "META_CONFIG_ID", "META_WEBHOOK_VERIFY_TOKEN", "META_GRAPH_URL",
-                         "DUALHOOK_PUBLIC_URL"].filter { setting($0) == nil }
+        let defaulted = (Environment.requiredInProduction + ["META_GRAPH_URL", "DUALHOOK_PUBLIC_URL"]).filter { setting($0) == nil }
         logger.info("starting", ["command": command, "mode": isDevelopment ? "development" : "production",
                                  "graph": graph.baseURL, "defaulted": defaulted.isEmpty ? "none" : defaulted.joined(separator: ",")])
         if allowPrivateTargets && !isDevelopment {

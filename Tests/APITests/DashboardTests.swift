@@ -271,13 +271,17 @@ import Testing
         #expect(eventually(timeout: 5) { (try? f.server.send("GET", "/api/v1/account", key: newKey).status) == 401 })
         // An agency's self-serve link, from a form. Refused first (a redirect outside the
         // account's origins): the form comes back with what was typed, the secret token aside.
-        try browser.open(f.server.baseURL + "/dashboard/sessions")
-        for (field, value) in [("#tenantId", "cust_form"), ("#tenantName", "Clinic \"from\" <the> form"), ("#webhookOverrideUrl", f.hookURL),
-                               ("#webhookVerifyToken", "s3cret-token"), ("#successRedirectUrl", "https://elsewhere.example/done"),
-                               ("#failureRedirectUrl", "https://app.example.com/error"), ("#cancelRedirectUrl", "https://app.example.com/cancel")] {
-            try browser.type(value, into: field)
+        /// The link form filled in (the redirects inside the account's origins unless given) and sent.
+        func createLink(tenant: String, name: String, token: String, success: String = "https://app.example.com/done") throws {
+            try browser.open(f.server.baseURL + "/dashboard/sessions")
+            for (field, value) in [("#tenantId", tenant), ("#tenantName", name), ("#webhookOverrideUrl", f.hookURL),
+                                   ("#webhookVerifyToken", token), ("#successRedirectUrl", success),
+                                   ("#failureRedirectUrl", "https://app.example.com/error"), ("#cancelRedirectUrl", "https://app.example.com/cancel")] {
+                try browser.type(value, into: field)
+            }
+            try browser.click("#create-link")
         }
-        try browser.click("#create-link")
+        try createLink(tenant: "cust_form", name: "Clinic \"from\" <the> form", token: "s3cret-token", success: "https://elsewhere.example/done")
         let problem = try #require(read(browser, "return (document.getElementById('form-problem') || {}).textContent"))
         #expect(problem.contains("successRedirectUrl") && problem.contains("verify token again"), "\(problem)")
         func typed(_ id: String) -> String? { read(browser, "return document.getElementById('\(id)').value") }
@@ -305,13 +309,7 @@ import Testing
         #expect(text(browser).contains("stopped: the trial has ended with no plan chosen"))
         try browser.open(f.server.baseURL + "/dashboard/usage")
         #expect(text(browser).contains("new onboarding links are refused until the operator sets a plan"))
-        try browser.open(f.server.baseURL + "/dashboard/sessions")
-        for (field, value) in [("#tenantId", "cust_blocked"), ("#tenantName", "Blocked"), ("#webhookOverrideUrl", f.hookURL),
-                               ("#webhookVerifyToken", "s3cret"), ("#successRedirectUrl", "https://app.example.com/done"),
-                               ("#failureRedirectUrl", "https://app.example.com/error"), ("#cancelRedirectUrl", "https://app.example.com/cancel")] {
-            try browser.type(value, into: field)
-        }
-        try browser.click("#create-link")
+        try createLink(tenant: "cust_blocked", name: "Blocked", token: "s3cret")
         #expect(eventually(timeout: 5) { text(browser).contains("A plan is needed") })
         try f.db.with { try $0.sql("UPDATE accounts SET plan = \(plan) WHERE id = \(f.api.account.accountId)") }
         for page in ["sessions", "usage", "audit"] {

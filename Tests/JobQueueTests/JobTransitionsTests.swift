@@ -40,7 +40,7 @@ import Testing
 
         // The check finds a write where there is one, and only there.
         let transitions = try String(contentsOf: root.appendingPathComponent("Sources/JobQueue/JobTransitions.swift"), encoding: .utf8)
-        #expect(Self.stateWrites(in: transitions).count == 9, "claim, complete, complete in a handler's transaction, fail, snooze, hand back, reap, retry, cancel")
+        #expect(Self.stateWrites(in: transitions).count == 8, "claim, complete (the completer's and a handler's own), fail, snooze, hand back, reap, retry, cancel")
         #expect(Self.stateWrites(in: "UPDATE jobs j\n SET attempt = 1, state = 'x' WHERE id = 1") == [1])
         #expect(Self.stateWrites(in: "UPDATE jobs SET run_at = now() WHERE state = 'available'").isEmpty)
     }

@@ -55,82 +55,99 @@ public struct ProcessManagementChange: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         guard let (change, status) = try ProcessManagementChange.change(args.changeId, database: context.database) else { return }
         if let connection = args.connectionId {
-            try forwardFurther(change, changeID: args.changeId, connectionID: connection, context: context)
+            try forwardFurther(change, record: .further(change: args.changeId, connection: connection), context: context)
             return
         }
         guard status == "pending" else { return }
-        let target: Target?
-        do {
-            target = try context.database.transaction { tx -> Target? in
-                try ProcessManagementChange.applyOnce(args.changeId, change, vault: vault, on: tx)
-            }
-        } catch where context.isLastAttempt && !(error is PostgresError) {
-            // A target that cannot be signed for (no valid secret): the forward fails for good.
-            try context.database.withConnection {
-                try $0.sql("UPDATE management_changes SET forward_status = 'failed', last_error = \("\(error)") WHERE id = \(args.changeId)")
-            }
-            throw JobError.discard("forward failed: \(error)")
+        let record = ForwardRecord.first(change: args.changeId)
+        let target = try giveUpUnsignable(record, context: context) {
+            try context.database.transaction { try ProcessManagementChange.applyOnce(args.changeId, change, vault: vault, on: $0) }
         }
-        guard let target else {
-            try context.database.withConnection {
-                try $0.sql("UPDATE management_changes SET forward_status = 'no_connection' WHERE id = \(args.changeId)")
-            }
-            return
-        }
-        let error = forward(change, changeID: args.changeId, to: target, context: context)
-        let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
-        try context.database.withConnection {
-            try $0.sql("""
-                UPDATE management_changes SET forward_status = \(outcome), forward_attempts = forward_attempts + 1, last_error = \(error),
-                    forwarded_at = CASE WHEN \(outcome) = 'delivered' THEN now() END, account_id = \(target.accountID), connection_id = \(target.connectionID)
-                WHERE id = \(args.changeId)
-                """)
-        }
-        try ProcessManagementChange.settle(error, context: context)
+        guard let target else { return try context.database.withConnection { try record.noConnection(on: $0) } }
+        try deliver(change, to: target, record: record, context: context)
     }
 
     /// One further target's forward, on its `management_forwards` row. The connection was a
     /// live one of the WABA when the change was applied; it is sent the change even if that
     /// change has since ended it (a ban), as the first target is.
-    private func forwardFurther(_ change: Change, changeID: String, connectionID: String, context: JobContext) throws {
-        let target: Target?
-        do {
-            target = try context.database.withConnection { connection -> Target? in
+    private func forwardFurther(_ change: Change, record: ForwardRecord, context: JobContext) throws {
+        guard case .further(let changeID, let connectionID) = record else { return }
+        let target = try giveUpUnsignable(record, context: context) {
+            try context.database.withConnection { connection -> Target? in
                 guard try connection.sql("""
                     SELECT 1 FROM management_forwards WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
                     """).first != nil else { return nil }
                 return try ProcessManagementChange.target(connection: connectionID, vault: vault, on: connection)
             }
+        }
+        guard let target else { return try context.database.withConnection { try record.noConnection(on: $0) } }
+        try deliver(change, to: target, record: record, context: context)
+    }
+
+    /// Finding a target that cannot be signed for (no valid secret) is retried, and at the
+    /// last attempt the forward fails for good.
+    private func giveUpUnsignable(_ record: ForwardRecord, context: JobContext, _ find: () throws -> Target?) throws -> Target? {
+        do {
+            return try find()
         } catch where context.isLastAttempt && !(error is PostgresError) {
-            // A target that cannot be signed for (no valid secret): this forward fails for good.
-            try context.database.withConnection {
-                try $0.sql("""
-                    UPDATE management_forwards SET status = 'failed', attempts = attempts + 1, last_error = \("\(error)")
-                    WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
-                    """)
-            }
+            try context.database.withConnection { try record.write(outcome: "failed", error: "\(error)", on: $0) }
             throw JobError.discard("forward failed: \(error)")
         }
-        guard let target else {
-            try context.database.withConnection {
-                try $0.sql("""
-                    UPDATE management_forwards SET status = 'no_connection'
-                    WHERE change_id = \(changeID) AND connection_id = \(connectionID) AND status = 'pending'
-                      AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = \(connectionID))
+    }
+
+    /// Sends, records the outcome where the forward's status is kept, and retries a failure on
+    /// the events' schedule (or gives up at the last attempt).
+    private func deliver(_ change: Change, to target: Target, record: ForwardRecord, context: JobContext) throws {
+        let error = forward(change, changeID: record.changeID, to: target, context: context)
+        let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
+        try context.database.withConnection { try record.write(outcome: outcome, error: error, on: $0) }
+        guard let error else { return }
+        if context.isLastAttempt { throw JobError.discard("forward failed: \(error)") }
+        throw JobError.retry(after: ProcessManagementChange.retryPolicy.delay(afterAttempt: context.attempt), "forward failed: \(error)")
+    }
+
+    /// Where a forward's status is kept: the change's first forward on `management_changes`,
+    /// each further one on its `management_forwards` row.
+    enum ForwardRecord {
+        case first(change: String)
+        case further(change: String, connection: String)
+
+        var changeID: String {
+            switch self {
+            case .first(let change), .further(let change, _): change
+            }
+        }
+
+        func write(outcome: String, error: String?, on connection: Connection) throws {
+            switch self {
+            case .first(let change):
+                try connection.sql("""
+                    UPDATE management_changes SET forward_status = \(outcome), forward_attempts = forward_attempts + 1, last_error = \(error),
+                        forwarded_at = CASE WHEN \(outcome) = 'delivered' THEN now() END
+                    WHERE id = \(change)
+                    """)
+            case .further(let change, let target):
+                try connection.sql("""
+                    UPDATE management_forwards SET status = \(outcome), attempts = attempts + 1, last_error = \(error),
+                        forwarded_at = CASE WHEN \(outcome) = 'delivered' THEN now() END
+                    WHERE change_id = \(change) AND connection_id = \(target)
                     """)
             }
-            return
         }
-        let error = forward(change, changeID: changeID, to: target, context: context)
-        let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
-        try context.database.withConnection {
-            try $0.sql("""
-                UPDATE management_forwards SET status = \(outcome), attempts = attempts + 1, last_error = \(error),
-                    forwarded_at = CASE WHEN \(outcome) = 'delivered' THEN now() END
-                WHERE change_id = \(changeID) AND connection_id = \(connectionID)
-                """)
+
+        /// No connection to send to: none was live (the first), or its row is gone (a further one).
+        func noConnection(on connection: Connection) throws {
+            switch self {
+            case .first(let change):
+                try connection.sql("UPDATE management_changes SET forward_status = 'no_connection' WHERE id = \(change)")
+            case .further(let change, let target):
+                try connection.sql("""
+                    UPDATE management_forwards SET status = 'no_connection'
+                    WHERE change_id = \(change) AND connection_id = \(target) AND status = 'pending'
+                      AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = \(target))
+                    """)
+            }
         }
-        try ProcessManagementChange.settle(error, context: context)
     }
 
     /// Sends the change to one target; the error, or nil when it was delivered.
@@ -153,13 +170,6 @@ public struct ProcessManagementChange: JobKind {
         let outcome = error == nil ? "delivered" : context.isLastAttempt ? "failed" : "pending"
         Counters.shared.add("dualhook_management_forwards_total", [("outcome", outcome == "pending" ? "retry" : outcome)])
         return error
-    }
-
-    /// A failed forward retried on the events' schedule, or given up at the last attempt.
-    private static func settle(_ error: String?, context: JobContext) throws {
-        guard let error else { return }
-        if context.isLastAttempt { throw JobError.discard("forward failed: \(error)") }
-        throw JobError.retry(after: retryPolicy.delay(afterAttempt: context.attempt), "forward failed: \(error)")
     }
 
     /// The change and its first forward's status; nil when it is gone.

@@ -49,9 +49,7 @@ enum OperationsRoutes {
             // time (a retry's backoff), so an alert on a backlog does not fire on retries.
             text += "# HELP dualhook_jobs Jobs by queue and state (available: due now; scheduled: due later).\n# TYPE dualhook_jobs gauge\n"
             for queue in stats {
-                let counts = [("available", queue.available), ("scheduled", queue.scheduled), ("running", queue.running),
-                              ("completed", queue.completed), ("discarded", queue.discarded), ("cancelled", queue.cancelled)]
-                for (state, count) in counts where count > 0 {
+                for (state, count) in queue.listed where count > 0 {
                     text += "dualhook_jobs{queue=\"\(queue.queue)\",state=\"\(state)\"} \(count)\n"
                 }
             }
