@@ -145,8 +145,8 @@ public enum JobAdmin {
         }
     }
 
-    /// Cancels a job that has not finished. A running job's row is marked at once; its worker's
-    /// result is then ignored.
+    /// Cancels a job that has not finished. A running job's row is marked at once: its attempt
+    /// is not retried, and completes the job only if it finishes its work (`JobTransitions`).
     public static func cancel(id: Int64, on connection: Connection) throws -> ChangeResult {
         try connection.transaction { tx in
             guard let state = try tx.sql("SELECT state FROM jobs WHERE id = \(id) FOR UPDATE").scalar(String.self) else {

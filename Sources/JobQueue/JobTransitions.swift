@@ -13,10 +13,14 @@ import Postgres
 ///                          └─reap (the lease ran out)─▶ available at the backoff, or discarded
 ///     discarded, cancelled, completed, available ─retry (operator)─▶ available now
 ///     available, running ─cancel (operator)─▶ cancelled
+///     cancelled while running ─the attempt completes─▶ completed
 ///
 /// What a worker does to a running job holds only while the job is still that worker's
 /// attempt (`id`, `attempt`, `locked_by`, `state = 'running'`): a job reaped or cancelled
-/// meanwhile is left as it is, and the late outcome is dropped.
+/// meanwhile is left as it is, and the late outcome is dropped. One outcome is kept: an attempt
+/// that was running when an operator cancelled it and then finished its work completes the job
+/// (as River's cancel does), since that work happened (a delivery was received, a token
+/// stored) and a job shown `cancelled` beside it would say it did not.
 enum JobTransitions {
     /// How a failed attempt ends.
     enum Failure: Sendable {
@@ -69,13 +73,18 @@ enum JobTransitions {
         try connection.pipeline([.genericPlans, completing(ids: ids, attempts: attempts, workerIDs: Array(repeating: workerID, count: ids.count))])
     }
 
-    /// running → completed, each job only while the attempt is still its worker's running one:
-    /// the completer's batches, and a handler's own transaction (`JobQueue.completing`).
+    /// running → completed, each job only while the attempt is still its worker's running one
+    /// (or was, when an operator cancelled it): the completer's batches, and a handler's own
+    /// transaction (`JobQueue.completing`).
+    ///
+    /// A cancelled job whose `attempt` and `locked_by` are still this attempt's was cancelled
+    /// while it ran: every other move from running (snooze, hand back) clears `locked_by` or
+    /// takes the attempt back, and a failed or reaped attempt has given its one outcome already.
     static func completing(ids: [Int64], attempts: [Int], workerIDs: [String]) -> PostgresQuery {
         """
         UPDATE jobs j SET state = 'completed', finalized_at = now(), locked_until = NULL
         FROM unnest(\(ids)::bigint[], \(attempts)::int[], \(workerIDs)::text[]) AS done(id, attempt, worker)
-        WHERE j.id = done.id AND j.attempt = done.attempt AND j.locked_by = done.worker AND j.state = 'running'
+        WHERE j.id = done.id AND j.attempt = done.attempt AND j.locked_by = done.worker AND j.state IN ('running', 'cancelled')
         """
     }
 
@@ -173,7 +182,9 @@ enum JobTransitions {
     }
 
     /// available or running → cancelled, by an operator: the jobs `matching` selects. A running
-    /// job's worker then finds it no longer its attempt and its outcome is dropped. Answers how many.
+    /// job's worker then finds it no longer its attempt: a retry or discard it would write is
+    /// dropped, and so the job is not run again; an attempt that finishes its work completes it
+    /// (`completing`). Answers how many.
     static func cancel(matching: PostgresQuery, on connection: Connection) throws -> Int {
         try connection.sql("""
             UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,

@@ -90,3 +90,19 @@ final class WorkerHarness: @unchecked Sendable {
         _ = done.wait(timeout: .now() + 30)
     }
 }
+
+/// Runs until `gate` opens, then succeeds, or fails with a retry when `fail` is set.
+struct GatedJob: JobKind {
+    struct Args: Codable, Sendable { var fail = false }
+    static let kind = "test.gated"
+    static let retryPolicy = RetryPolicy.fixed([1])
+    struct Refused: Error {}
+    let started: Recorder
+    let gate: DispatchSemaphore
+    func perform(_ args: Args, context: JobContext) throws {
+        started.record(context.jobID)
+        gate.wait()
+        gate.signal()
+        if args.fail { throw JobError.retry(after: 1, "the remote end refused") }
+    }
+}

@@ -156,6 +156,34 @@ import Testing
         }
     }
 
+    /// A job cancelled while it runs is not run again; an attempt that finishes its work
+    /// anyway completes it (the work happened), as River's cancel does.
+    @Test func aJobCancelledWhileRunningCompletesOnlyIfItsAttemptSucceeds() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        let (started, gate) = (Recorder(), DispatchSemaphore(value: 0))
+        var registry = JobRegistry()
+        registry.register(GatedJob(started: started, gate: gate))
+        let (succeeds, fails) = try db.with { connection throws in
+            (try JobQueue.enqueue(GatedJob.self, .init(), on: connection)!,
+             try JobQueue.enqueue(GatedJob.self, .init(fail: true), on: connection)!)
+        }
+        let harness = WorkerHarness(db, registry: registry)
+        defer { harness.stop() }
+        #expect(eventually(timeout: 10) { started.all.count == 2 })
+        try db.with { connection throws in
+            #expect(try JobAdmin.cancel(id: succeeds, on: connection) == .changed)
+            #expect(try JobAdmin.cancel(id: fails, on: connection) == .changed)
+        }
+        #expect(try jobState(db, succeeds) == "cancelled")
+        gate.signal()
+        #expect(eventually(timeout: 10) { (try? jobState(db, succeeds)) == "completed" })
+        // The failed attempt's retry is dropped: it stays cancelled and never runs again.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try jobState(db, fails) == "cancelled")
+        #expect(started.all.count == 2)
+    }
+
     @Test func twoSchedulersEnqueueOneSweepPerPeriod() throws {
         let db = try TestDatabase(label: "jq")
         defer { db.drop() }
