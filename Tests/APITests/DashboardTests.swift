@@ -297,6 +297,22 @@ import Testing
         #expect(madeLink.contains("/onboard/"))
         #expect(browser.source.contains("cust_form"), "the page that shows the new link lists its session too")
         #expect(try f.server.send("GET", "/api/v1/onboarding/sessions?tenantId=cust_form", key: f.key).json["data"].map { ($0 as? [Any])?.count } == 1)
+        // Long lists come in pages, newest first, a filter kept from page to page.
+        let paged = try (0...DashboardPaging.size).map { _ in try f.link(tenant: "cust_paged").sessionID }
+        let sessionIDs = "return Array.from(document.querySelectorAll('#sessions tr td:first-child')).map(c => c.textContent).join(' ')"
+        try browser.open(f.server.baseURL + "/dashboard/sessions?tenantId=cust_paged")
+        let newest = try #require(read(browser, sessionIDs)).split(separator: " ").map(String.init)
+        #expect(newest == Array(paged.reversed().prefix(DashboardPaging.size)), "the newest page, newest first")
+        try browser.click("#older-page")
+        #expect(eventually(timeout: 10) { browser.currentURL.contains("cursor=") && browser.currentURL.contains("tenantId=cust_paged") })
+        #expect(read(browser, sessionIDs) == paged[0], "the oldest on the next page, the filter kept")
+        #expect(!browser.source.contains("older-page") && browser.source.contains("newest-page"))
+        try browser.open(f.server.baseURL + "/dashboard/sessions?tenantId=cust_paged&status=completed")
+        #expect(text(browser).contains("No link matches."))
+        try browser.open(f.server.baseURL + "/dashboard/sessions?cursor=not-ours")
+        #expect(text(browser).contains("not one of ours") && browser.source.contains("cust_paged"))
+        try browser.open(f.server.baseURL + "/dashboard/events?type=onboarding.completed&tenantId=cust_paged")
+        #expect(text(browser).contains("No event matches."))
         // A trial that ended with no plan, on a plan that then stops onboarding: the overview
         // and usage say so, and the form's refusal is titled for it.
         let plan = try f.db.with { try $0.sql("SELECT plan FROM accounts WHERE id = \(f.api.account.accountId)").scalar(String.self) }

@@ -41,13 +41,24 @@ enum AccountPages {
             """)
     }
 
-    /// `typed`: the form's values to show again (a refused form).
+    /// `typed`: the form's values to show again (a refused form). The list is filtered by
+    /// status and tenant and paged (`DashboardPaging`).
     static func sessions(_ context: APIContext, notice: HTML = "", typed: [String: String] = [:], status: Int = 200) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
-        let rows = try context.connection.sql("""
+        let query = context.request.query
+        let shownStatus = query["status"].flatMap { SessionRoutes.statuses.contains($0) ? $0 : nil }
+        let tenant = Self.tenantFilter(query)
+        let paging = DashboardPaging(query: query)
+        var filter = SQLFilter()
+        filter.add("account_id = \(account)")
+        filter.add(ifGiven: shownStatus, SessionRoutes.statusCondition)
+        filter.add(ifGiven: tenant) { "tenant_id = \($0)" }
+        paging.restrict(&filter, createdAt: "created_at", id: "id")
+        let (found, older) = try paging.cut(try context.connection.sql("""
             SELECT id, tenant_id, status, failure_reason, webhook_check, created_at, expires_at < now() AND status IN ('created', 'opened')
-            FROM onboarding_sessions WHERE account_id = \(account) ORDER BY created_at DESC, id DESC LIMIT 100
-            """).rows.map { row -> HTML in
+            FROM onboarding_sessions WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(paging.limit)
+            """).rows) { (try $0.decode(Date.self, at: 5), try $0.decode(String.self, at: 0)) }
+        let rows = try found.map { row -> HTML in
             let status = try row.decode(Bool.self, at: 6) ? "expired" : try row.decode(String.self, at: 2)
             return """
                 <tr><td>\(try row.decode(String.self, at: 0))</td><td>\(try row.decode(String.self, at: 1))</td><td>\(status)</td>
@@ -65,23 +76,35 @@ enum AccountPages {
             <section><h2>Create a link</h2><form method="post" action="/dashboard/sessions">\(DashboardLayout.csrfField(session.csrfToken))\(inputs)
             <p><button type="submit" id="create-link">Create the link</button></p></form></section>
             """ : ""
+        let kept = [("status", shownStatus), ("tenantId", tenant)]
         let body: HTML = """
-            \(notice)\(form)<section><p class="muted">Links made here or with <code>POST /api/v1/onboarding/sessions</code>; the newest 100.</p>
-            <div class="scroll"><table><tr><th>session</th><th>tenant</th><th>status</th><th>reason</th><th>webhook check</th><th>created</th></tr>\(rows)</table></div></section>
+            \(notice)\(form)<section><h2>Links</h2><p class="muted">Made here or with <code>POST /api/v1/onboarding/sessions</code>, newest first.</p>
+            \(filterForm(path: "/dashboard/sessions", selects: [("status", "Status", "any status", SessionRoutes.statuses, shownStatus)], tenant: tenant))
+            <div class="scroll"><table id="sessions"><tr><th>session</th><th>tenant</th><th>status</th><th>reason</th><th>webhook check</th><th>created</th></tr>\(rows)</table></div>
+            \(rows.isEmpty ? "<p class=\"muted\">No link matches.</p>" : "" as HTML)\(paging.links(path: "/dashboard/sessions", kept: kept, older: older))</section>
             """
         return DashboardLayout.page("Onboarding", session: session, here: "/dashboard/sessions", body: body, status: status)
     }
 
     static func events(_ context: APIContext) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
-        let status = context.request.query["status"].flatMap { EventRoutes.deliveryStatuses.contains($0) ? $0 : nil }
-        var filter: PostgresQuery = "account_id = \(account)"
-        if let status { filter = "\(filter) AND delivery_status = \(status)" }
+        let query = context.request.query
+        let status = query["status"].flatMap { EventRoutes.deliveryStatuses.contains($0) ? $0 : nil }
+        let type = query["type"].flatMap { EventRoutes.types.contains($0) ? $0 : nil }
+        let tenant = Self.tenantFilter(query)
+        let paging = DashboardPaging(query: query)
+        var filter = SQLFilter()
+        filter.add("account_id = \(account)")
+        filter.add(ifGiven: status) { "delivery_status = \($0)" }
+        filter.add(ifGiven: type) { "type = \($0)" }
+        filter.add(ifGiven: tenant) { "data->>'tenantId' = \($0)" }
+        paging.restrict(&filter, createdAt: "created_at", id: "id")
         let canChange = session.user.role?.canChange == true
-        let rows = try context.connection.sql("""
-            SELECT id, type, created_at, delivery_status, attempts, data->>'tenantId' FROM events WHERE \(filter)
-            ORDER BY created_at DESC, id DESC LIMIT 100
-            """).rows.map { row -> HTML in
+        let (found, older) = try paging.cut(try context.connection.sql("""
+            SELECT id, type, created_at, delivery_status, attempts, data->>'tenantId' FROM events WHERE \(filter.sql)
+            ORDER BY created_at DESC, id DESC LIMIT \(paging.limit)
+            """).rows) { (try $0.decode(Date.self, at: 2), try $0.decode(String.self, at: 0)) }
+        let rows = try found.map { row -> HTML in
             let id: String = try row.decode(at: 0)
             let redeliver: HTML = canChange ? """
                 <form class="inline" method="post" action="/dashboard/events/\(id)/redeliver">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit">Redeliver</button></form>
@@ -92,19 +115,45 @@ enum AccountPages {
                 <td>\(Timestamps.short(try row.decode(Date.self, at: 2)))</td><td>\(redeliver)</td></tr>
                 """
         }
-        let filters = ([""] + EventRoutes.deliveryStatuses).map { value -> HTML in
-            value == (status ?? "") ? "<b>\(value.isEmpty ? "all" : value)</b>" : "<a href=\"/dashboard/events\(value.isEmpty ? "" : "?status=" + value)\">\(value.isEmpty ? "all" : value)</a>"
-        }
+        let filters = filterForm(path: "/dashboard/events", selects: [
+            ("type", "Type", "any type", EventRoutes.types, type),
+            ("status", "Delivery", "any delivery", EventRoutes.deliveryStatuses, status),
+        ], tenant: tenant)
+        let pager = paging.links(path: "/dashboard/events", kept: [("type", type), ("status", status), ("tenantId", tenant)], older: older)
         let endpoints = try endpointRows(account: account, session: session, on: context.connection)
         let notice = DashboardLayout.notice(context.request.query["done"])
         let body: HTML = """
             \(notice)<section><h2>Event endpoints</h2><p class="muted">Each receives the events its filters take, signed with its own secret
             (<code>/api/v1/event-endpoints</code>). A disabled endpoint's events are kept and go out when it is enabled.</p>
             <div class="scroll"><table id="endpoints"><tr><th>URL</th><th>types</th><th>tenants</th><th>status</th><th>health</th><th></th></tr>\(endpoints)</table></div></section>
-            <section><h2>Events</h2><p>\(HTML.join(filters, separator: " · "))</p>
-            <div class="scroll"><table><tr><th>event</th><th>type</th><th>tenant</th><th>delivery</th><th>attempts</th><th>created</th><th></th></tr>\(rows)</table></div></section>
+            <section><h2>Events</h2>\(filters)
+            <div class="scroll"><table id="events"><tr><th>event</th><th>type</th><th>tenant</th><th>delivery</th><th>attempts</th><th>created</th><th></th></tr>\(rows)</table></div>
+            \(rows.isEmpty ? "<p class=\"muted\">No event matches.</p>" : "" as HTML)\(pager)</section>
             """
         return DashboardLayout.page("Events", session: session, here: "/dashboard/events", body: body)
+    }
+
+    /// The `tenantId` a list is filtered by: trimmed, nil when empty; longer than a tenant id
+    /// can be, it matches nothing rather than being cut to one that might.
+    static func tenantFilter(_ query: [String: String]) -> String? {
+        let tenant = (query["tenantId"] ?? "").trimmingCharacters(in: .whitespaces)
+        return tenant.isEmpty ? nil : tenant
+    }
+
+    /// A list's filters as a GET form: selects (`name`, label, the "any" option, values, chosen)
+    /// and the tenant id.
+    static func filterForm(path: String, selects: [(String, String, String, [String], String?)], tenant: String?) -> HTML {
+        let fields = selects.map { name, label, any, values, chosen -> HTML in
+            let options = ([""] + values).map { value -> HTML in
+                "<option value=\"\(value)\"\(value == (chosen ?? "") ? " selected" : "")>\(value.isEmpty ? any : value)</option>"
+            }
+            return "<label for=\"filter-\(name)\">\(label)</label><select id=\"filter-\(name)\" name=\"\(name)\">\(options)</select>"
+        }
+        return """
+            <form method="get" action="\(path)" class="filters">\(fields)
+            <label for="filter-tenantId">Tenant id (yours)</label><input id="filter-tenantId" name="tenantId" value="\(tenant ?? "")">
+            <p><button type="submit">Filter</button></p></form>
+            """
     }
 
     /// The account's event endpoints as table rows, with Enable for a disabled one.

@@ -11,8 +11,10 @@ enum ConnectionPages {
         let query = context.request.query
         let search = (query["q"] ?? "").trimmingCharacters(in: .whitespaces)
         let status = query["status"].flatMap { ConnectionStatus(rawValue: $0)?.rawValue }
-        var filter: PostgresQuery = "c.account_id = \(account)"
-        if let status { filter = "\(filter) AND c.status = \(status)" }
+        let paging = DashboardPaging(query: query)
+        var filter = SQLFilter()
+        filter.add("c.account_id = \(account)")
+        filter.add(ifGiven: status) { "c.status = \($0)" }
         if !search.isEmpty {
             let like = "%" + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
@@ -20,13 +22,15 @@ enum ConnectionPages {
             let digits = search.filter(\.isASCII).filter(\.isNumber)
             let byDigits: PostgresQuery = digits.count >= 4
                 ? "OR regexp_replace(coalesce(c.display_phone_number, ''), '[^0-9]', '', 'g') LIKE \("%" + digits + "%")" : ""
-            filter = "\(filter) AND (c.tenant_id ILIKE \(like) OR c.display_phone_number ILIKE \(like) OR c.waba_id = \(search) OR c.phone_number_id = \(search) \(byDigits))"
+            filter.add("(c.tenant_id ILIKE \(like) OR c.display_phone_number ILIKE \(like) OR c.waba_id = \(search) OR c.phone_number_id = \(search) \(byDigits))")
         }
-        let rows = try context.connection.sql("""
+        paging.restrict(&filter, createdAt: "c.created_at", id: "c.id")
+        let (found, older) = try paging.cut(try context.connection.sql("""
             SELECT c.id, c.tenant_id, coalesce(c.display_phone_number, c.phone_number_id), c.status, c.connection_mode,
                    c.health_status, c.quality_rating, c.created_at
-            FROM connections c WHERE \(filter) ORDER BY c.created_at DESC, c.id DESC LIMIT 100
-            """).rows.map { row -> HTML in
+            FROM connections c WHERE \(filter.sql) ORDER BY c.created_at DESC, c.id DESC LIMIT \(paging.limit)
+            """).rows) { (try $0.decode(Date.self, at: 7), try $0.decode(String.self, at: 0)) }
+        let rows = try found.map { row -> HTML in
             let id: String = try row.decode(at: 0)
             return """
                 <tr><td><a href="/dashboard/connections/\(id)">\(try row.decode(String.self, at: 2))</a></td><td>\(try row.decode(String.self, at: 1))</td>
@@ -44,7 +48,8 @@ enum ConnectionPages {
             <label for="status">Status</label><select id="status" name="status">\(options)</select>
             <p><button type="submit">Filter</button></p></form></section>
             <section><div class="scroll"><table><tr><th>number</th><th>tenant</th><th>status</th><th>mode</th><th>health / quality</th><th>since</th></tr>
-            \(rows)</table></div>\(rows.isEmpty ? "<p class=\"muted\">No connection matches.</p>" : "" as HTML)</section>
+            \(rows)</table></div>\(rows.isEmpty ? "<p class=\"muted\">No connection matches.</p>" : "" as HTML)
+            \(paging.links(path: "/dashboard/connections", kept: [("q", search.isEmpty ? nil : search), ("status", status)], older: older))</section>
             """
         return DashboardLayout.page("Connections", session: session, here: "/dashboard/connections", body: body)
     }

@@ -145,6 +145,16 @@ enum SessionRoutes {
 
     static let statuses = ["created", "opened", "exchanging", "awaiting_number", "completed", "failed", "cancelled", "expired"]
 
+    /// Sessions of one status as reads show it (the API's list and the dashboard's): an
+    /// unfinished session past its expiry counts as expired.
+    static func statusCondition(_ status: String) -> PostgresQuery {
+        switch status {
+        case "expired": "(status = 'expired' OR (status IN ('created', 'opened') AND expires_at < now()))"
+        case "created", "opened": "status = \(status) AND expires_at >= now()"
+        default: "status = \(status)"
+        }
+    }
+
     static func list(_ context: APIContext) throws -> Response {
         let query = context.request.query
         let page = try Pagination(query: query)
@@ -155,13 +165,7 @@ enum SessionRoutes {
         var filter = SQLFilter()
         filter.add("account_id = \(context.account.accountID)")
         filter.add(ifGiven: query["tenantId"]) { "tenant_id = \($0)" }
-        // Status as reads show it: an unfinished session past its expiry counts as expired.
-        switch query["status"] {
-        case "expired"?: filter.add("(status = 'expired' OR (status IN ('created', 'opened') AND expires_at < now()))")
-        case let status? where status == "created" || status == "opened": filter.add("status = \(status) AND expires_at >= now()")
-        case let status?: filter.add("status = \(status)")
-        case nil: break
-        }
+        filter.add(ifGiven: query["status"], statusCondition)
         filter.add(ifGiven: since) { "created_at >= \($0)" }
         filter.after(page, createdAt: "created_at", id: "id")
         let rows = try context.connection.sql("""
