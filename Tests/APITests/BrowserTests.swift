@@ -269,5 +269,19 @@ import Testing
         try english.script("var s = document.createElement('script'); s.textContent = 'window.injected = true'; document.body.appendChild(s)")
         #expect(try english.script("return window.injected === true") as? Bool == false)
         #expect(try english.consoleLog().contains { $0.message.contains("Content Security Policy") })
+
+        // A link that leads nowhere says so in the same language: the session's, else the browser's.
+        let hindi = try f.link(redirects.merging(["locale": "hi"]) { $1 })
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions/\(hindi.sessionID)/link", key: f.key).status == 201)
+        let replaced = try f.server.send("GET", "/onboard/\(hindi.token)", headers: ["Accept-Language": "de"])
+        #expect(replaced.status == 410 && replaced.text.contains("<html lang=\"hi\"") && replaced.text.contains("इस लिंक की जगह एक नया लिंक भेजा गया है"),
+                "\(replaced.text.prefix(600))")
+        #expect(try f.server.send("POST", "/api/v1/onboarding/sessions/\(es.sessionID)/cancel", key: f.key).status == 200)
+        let withdrawn = try f.server.send("GET", "/onboard/\(es.token)", headers: ["Accept-Language": "de"])
+        #expect(withdrawn.status == 410 && withdrawn.text.contains("<html lang=\"es\"") && withdrawn.text.contains("Este enlace fue retirado"),
+                "\(withdrawn.text.prefix(600))")
+        let missing = try f.server.send("GET", "/onboard/no-such-link", headers: ["Accept-Language": "fr-CA, en;q=0.5"])
+        #expect(missing.status == 404 && missing.text.contains("<html lang=\"fr\"") && missing.text.contains("Ce lien n’existe pas"),
+                "\(missing.text.prefix(600))")
     }
 }

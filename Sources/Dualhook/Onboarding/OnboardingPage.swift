@@ -217,21 +217,27 @@ enum OnboardingPage {
         })();
         """
 
-    /// A link that leads nowhere now: why, in the account's colours when the link was one of
-    /// its sessions, and whom to ask.
-    static func gone(status: Int, title: String, detail: String, branding: PageBranding? = nil) -> Response {
-        let english = PageText.of(.english)
+    /// A link that leads nowhere now: why, in the page's language, in the account's colours
+    /// when the link was one of its sessions, and whom to ask.
+    static func gone(status: Int, _ page: ClosedPage, language: PageLanguage, branding: PageBranding? = nil, tenant: String? = nil) -> Response {
+        let words = PageText.of(language)
+        let (titleTemplate, detailTemplate) = page.text(language)
+        func fill(_ template: String) -> String {
+            escape(template).replacingOccurrences(of: "{brand}", with: escape(branding?.displayName ?? ""))
+                .replacingOccurrences(of: "{tenant}", with: escape(tenant ?? ""))
+        }
+        let (title, detail) = (fill(titleTemplate), fill(detailTemplate))
         let header = branding.map { b in
             "<header>" + (b.logoURL.map { #"<img src="\#(escape($0))" alt="">"# } ?? "") + "<strong>\(escape(b.displayName))</strong></header>"
         } ?? ""
-        let contact = branding?.contactHTML(help: english.help, privacyPolicy: english.privacyPolicy, escape: escape)
+        let contact = branding?.contactHTML(help: words.help, privacyPolicy: words.privacyPolicy, escape: escape)
             .map { "<p><small>\($0)</small></p>" } ?? ""
         let html = """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <html lang="\(language.tag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
-            <title>\(escape(title))</title><style>\(style)</style></head>
-            <body><main>\(header)<h1>\(escape(title))</h1><p>\(escape(detail))</p>\(contact)</main></body></html>
+            <title>\(title)</title><style>\(style)</style></head>
+            <body><main>\(header)<h1>\(title)</h1><p>\(detail)</p>\(contact)</main></body></html>
             """
         return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
                                                   ("Referrer-Policy", "no-referrer")],

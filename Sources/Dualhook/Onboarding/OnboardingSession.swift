@@ -57,16 +57,18 @@ struct OnboardingSession {
         try connection.sql("SELECT true FROM onboarding_retired_links WHERE token_hash = \(Digest.sha256(token))").first != nil
     }
 
-    /// The branding of the account whose link `token` was, when it was replaced by a newer
-    /// one: its page says so in the account's name and says whom to ask.
-    static func replacedBranding(token: String, on connection: Connection) throws -> PageBranding? {
+    /// The branding of the account whose link `token` was, and the session's locale, when it
+    /// was replaced by a newer one: its page says so in the account's name and the session's
+    /// language, and says whom to ask.
+    static func replacedBranding(token: String, on connection: Connection) throws -> (branding: PageBranding, locale: String?)? {
         try connection.sql("""
-            SELECT a.display_name, a.logo_url, a.brand_color, a.support_email, a.support_url, a.privacy_policy_url
+            SELECT a.display_name, a.logo_url, a.brand_color, a.support_email, a.support_url, a.privacy_policy_url, s.locale
             FROM onboarding_retired_links r JOIN onboarding_sessions s ON s.id = r.session_id JOIN accounts a ON a.id = s.account_id
             WHERE r.token_hash = \(Digest.sha256(token))
             """).first.map {
-            PageBranding(displayName: try $0.decode(at: 0), logoURL: try $0.decode(at: 1), brandColor: try $0.decode(at: 2),
-                         supportEmail: try $0.decode(at: 3), supportURL: try $0.decode(at: 4), privacyPolicyURL: try $0.decode(at: 5))
+            (PageBranding(displayName: try $0.decode(at: 0), logoURL: try $0.decode(at: 1), brandColor: try $0.decode(at: 2),
+                          supportEmail: try $0.decode(at: 3), supportURL: try $0.decode(at: 4), privacyPolicyURL: try $0.decode(at: 5)),
+             try $0.decode(String?.self, at: 6))
         }
     }
 

@@ -9,7 +9,7 @@ enum PageRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         // A link whose escapes do not decode was mangled on its way (a mail client, say): no
         // token it could be, so the person gets the page for a link that does not exist.
-        router.add("GET", "/onboard/{token}", RouteEntry(.open, page).answeringMalformed { _ in missingLink() })
+        router.add("GET", "/onboard/{token}", RouteEntry(.open, page).answeringMalformed { missingLink($0.header("Accept-Language")) })
         router.add("POST", "/onboard/{token}/open", RouteEntry(.open, open))
         router.add("POST", "/onboard/{token}/recheck", RouteEntry(.open, recheck))
         router.add("POST", "/onboard/{token}/complete", RouteEntry(.open, complete))
@@ -33,14 +33,15 @@ enum PageRoutes {
     /// The page as the link shows it. A GET changes nothing: link previews and mail scanners
     /// fetch links too; the page's script reports a person (`open`).
     static func page(_ context: APIContext) throws -> Response {
+        let acceptLanguage = context.request.header("Accept-Language")
         guard let session = try OnboardingSession.find(token: context.request.parameters["token"] ?? "", on: context.connection) else {
-            if let branding = try OnboardingSession.replacedBranding(token: context.request.parameters["token"] ?? "", on: context.connection) {
-                return OnboardingPage.gone(status: 410, title: "This link was replaced by a newer one",
-                                           detail: "Use the most recent link you were sent, or ask for a new one.", branding: branding)
+            if let replaced = try OnboardingSession.replacedBranding(token: context.request.parameters["token"] ?? "", on: context.connection) {
+                return OnboardingPage.gone(status: 410, .replaced, language: PageLanguage.choose(requested: replaced.locale, acceptLanguage: acceptLanguage),
+                                           branding: replaced.branding)
             }
-            return missingLink()
+            return missingLink(acceptLanguage)
         }
-        let language = PageLanguage.choose(requested: session.locale, acceptLanguage: context.request.header("Accept-Language"))
+        let language = PageLanguage.choose(requested: session.locale, acceptLanguage: acceptLanguage)
         // Loaded again (a reload) while the code is exchanged: the page that follows it to its
         // redirect, not a page that leaves the person there.
         if session.status == "exchanging" && !session.expired {
@@ -48,16 +49,16 @@ enum PageRoutes {
                                          language: language, connecting: true)
         }
         guard session.isOpen else {
-            let (title, detail) = closedPage(session)
-            return OnboardingPage.gone(status: 410, title: title, detail: detail, branding: session.branding)
+            return OnboardingPage.gone(status: 410, closedPage(session), language: language, branding: session.branding,
+                                       tenant: session.tenantName ?? session.tenantID)
         }
         return OnboardingPage.render(session, meta: context.configuration.meta, token: context.request.parameters["token"] ?? "",
                                      language: language)
     }
 
-    static func missingLink() -> Response {
-        OnboardingPage.gone(status: 404, title: "This link does not exist",
-                            detail: "Check that the whole link was copied, or ask for a new one.")
+    /// No session has this link: the browser's language is all there is to go by.
+    static func missingLink(_ acceptLanguage: String?) -> Response {
+        OnboardingPage.gone(status: 404, .missing, language: PageLanguage.choose(requested: nil, acceptLanguage: acceptLanguage))
     }
 
     /// The page's script ran in a browser: a person opened the link. The first report moves the
@@ -96,24 +97,14 @@ enum PageRoutes {
     }
 
     /// What a link that no longer starts a sign-up says, by how its session ended.
-    static func closedPage(_ session: OnboardingSession) -> (title: String, detail: String) {
-        let brand = session.displayName
-        let tenant = session.tenantName ?? session.tenantID
-        if session.expired || session.status == "expired" {
-            return ("This link has expired", "Onboarding links work for a limited time. Ask \(brand) for a new one.")
-        }
+    static func closedPage(_ session: OnboardingSession) -> ClosedPage {
+        if session.expired || session.status == "expired" { return .expired }
         switch session.status {
-        case "completed":
-            return ("\(tenant) is connected", "This link has done its job: the WhatsApp number is connected to \(brand). There is nothing more to do here.")
-        case "awaiting_number":
-            return ("\(tenant) is almost connected",
-                    "The WhatsApp Business account is connected to \(brand); its phone number follows as soon as Meta shows it verified. There is nothing more to do here.")
-        case "exchanging":
-            return ("Your number is being connected", "This takes a moment; you can close this page. \(brand) will confirm when it is done.")
-        case "cancelled":
-            return ("This link was withdrawn", "\(brand) withdrew this link. Ask \(brand) for a new one if you still want to connect.")
-        default:
-            return ("This sign-up did not finish", "Each onboarding link works once. Ask \(brand) for a new link to try again.")
+        case "completed": return .completed
+        case "awaiting_number": return .awaitingNumber
+        case "exchanging": return .exchanging
+        case "cancelled": return .withdrawn
+        default: return .notFinished
         }
     }
 
