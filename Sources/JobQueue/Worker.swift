@@ -298,11 +298,19 @@ public final class Worker: @unchecked Sendable {
         do {
             let reaped = try Reaper.reap(registry: registry, pool: pool)
             try JobCounts.fold(pool: pool)
+            try report()
             health.succeeded()
             if reaped > 0 { logger.warning("returned jobs of a lost worker", ["count": reaped]) }
         } catch {
             _ = health.failed(error, during: "reap")
         }
+    }
+
+    /// This worker's row in `job_workers`, for the console: its queues and what it runs now.
+    private func report() throws {
+        let queues = configuration.queues.map { "\($0.name):\($0.concurrency)" }.joined(separator: ",")
+        let running = runners.reduce(0) { $0 + $1.busy }
+        try pool.withConnection { try JobAdmin.report(workerID: configuration.workerID, queues: queues, running: running, on: $0) }
     }
 
     // MARK: Shutdown
@@ -322,6 +330,11 @@ public final class Worker: @unchecked Sendable {
         for job in interrupted { job.context.cancel() }
         handBack(interrupted.map(\.job.id), interrupted: true)
         registry.workerStopping(database: JobDatabase(pool: pool, deadline: Date().addingTimeInterval(5)))
+        do {
+            try pool.withConnection { try JobAdmin.signOff(workerID: configuration.workerID, on: $0) }
+        } catch {
+            logger.warning("could not remove this worker from the console's list; it shows as silent", ["error": "\(error)"])
+        }
 
         completer.stop()
         _ = threads.wait(timeout: .now() + 5)

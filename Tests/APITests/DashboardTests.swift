@@ -379,6 +379,10 @@ import Testing
         try setPassword(browser, link: local(operatorUser.signInUrl, f))
         #expect(eventually(timeout: 5) { browser.currentURL.hasSuffix("/ops") })
         #expect(text(browser).contains("maintenance"))
+        // The fixture's worker is listed live, and it serves every queue: no queue is unserved.
+        let workerStates = try browser.script("return Array.from(document.querySelectorAll('#workers tr td:last-child')).map(c => c.textContent).join(',')") as? String
+        #expect(workerStates == "live", "\(text(browser).prefix(2000))")
+        #expect(!browser.source.contains("id=\"unserved\""))
         scan.check(browser.source, "ops")
         try screenshot(browser, "ops")
         try browser.open(f.server.baseURL + "/ops/jobs?kind=ops.no_such_kind&state=discarded")

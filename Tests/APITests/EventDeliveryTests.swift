@@ -95,6 +95,8 @@ import Testing
         let count = metrics.first { $0.hasPrefix(#"dualhook_job_claim_latency_seconds_count{queue="events"}"#) }.flatMap { Int($0.split(separator: " ").last!) }
         #expect(count != nil && count == buckets.last?.count && count! >= 1)
         #expect(metrics.contains { $0.hasPrefix(#"dualhook_job_claim_latency_seconds_sum{queue="events"} "#) && $0.contains(".") })
+        // The worker that delivered it is counted live for its queue.
+        #expect(metrics.contains(#"dualhook_workers{queue="events",state="live"} 1"#), "\(metrics.filter { $0.contains("workers") })")
         let secret = f.api.account.eventSigningSecret
         #expect(request.json["id"] as? String == id && request.json["type"] as? String == "onboarding.started")
         #expect((request.json["data"] as? [String: Any])?["metadata"] as? [String: String] == ["plan": "pro"])

@@ -184,6 +184,25 @@ import Testing
         #expect(started.all.count == 2)
     }
 
+    /// The console's list of workers: a worker reports its queues when it starts and takes its
+    /// row away when it stops cleanly.
+    @Test func aWorkerReportsItselfAndSignsOffWhenItStops() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        var registry = JobRegistry()
+        registry.register(CountJob(recorder: Recorder()))
+        let harness = WorkerHarness(db, registry: registry, queues: ["default", "other"], concurrency: 3)
+        var reports: [JobAdmin.WorkerReport] = []
+        #expect(eventually(timeout: 10) {
+            reports = (try? db.with { try JobAdmin.workers(on: $0) }) ?? []
+            return !reports.isEmpty
+        })
+        #expect(reports.map(\.id) == [harness.worker.configuration.workerID])
+        #expect(reports.first?.queues == "default:3,other:3" && reports.first?.isLive == true && reports.first?.running == 0)
+        harness.stop()
+        #expect(try db.with { try JobAdmin.workers(on: $0) }.isEmpty, "signed off")
+    }
+
     @Test func twoSchedulersEnqueueOneSweepPerPeriod() throws {
         let db = try TestDatabase(label: "jq")
         defer { db.drop() }

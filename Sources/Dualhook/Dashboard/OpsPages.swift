@@ -28,9 +28,27 @@ enum OpsPages {
                 <td>\(Sparkline.svg(throughput[queue] ?? Array(repeating: 0, count: 60), label: "\(queue): jobs completed per minute, last hour"))</td><td>\(toggle)</td></tr>
                 """
         }
+        let reports = try JobAdmin.workers(on: context.connection)
+        let workers = reports.map { worker -> HTML in
+            let state: HTML = worker.isLive ? "live" : "<b class=\"bad\">silent since \(Timestamps.short(worker.seenAt))</b>"
+            return """
+                <tr><td>\(worker.id)</td><td>\(worker.queues.replacingOccurrences(of: ",", with: ", "))</td><td>\(worker.running)</td>
+                <td>\(Timestamps.short(worker.startedAt))</td><td>\(state)</td></tr>
+                """
+        }
+        // A queue no live worker serves: its jobs wait however healthy the rest looks.
+        let served = Set(reports.filter(\.isLive)
+            .flatMap { $0.queues.split(separator: ",").compactMap { $0.split(separator: ":").first.map(String.init) } })
+        let unserved = names.filter { !served.contains($0) }
+        let warning: HTML = unserved.isEmpty ? "" : """
+            <div class="problem" role="alert" id="unserved">No live worker serves \(unserved.joined(separator: ", ")): their jobs wait until one is started (<code>dualhook work --queues …</code>).</div>
+            """
         let body: HTML = """
-            <section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th><th>completed / min, last hour</th><th></th></tr>
+            \(warning)<section><div class="scroll"><table id="queues"><tr><th>queue</th><th>available</th><th>scheduled</th><th>running</th><th>completed</th><th>discarded</th><th>cancelled</th><th>completed / min, last hour</th><th></th></tr>
             \(rows)</table></div></section>
+            <section><h2>Workers</h2><p class="muted">Each worker process reports every few seconds; one silent for 20 s has died or cannot reach the database. A worker stopped cleanly leaves the list.</p>
+            <div class="scroll"><table id="workers"><tr><th>worker (host:pid)</th><th>queues:slots</th><th>running</th><th>started</th><th>state</th></tr>
+            \(workers)</table></div>\(workers.isEmpty ? "<p class=\"muted\">No worker has reported in the last day.</p>" : "" as HTML)</section>
             """
         return DashboardLayout.page("Queues", session: session, here: "/ops", body: body)
     }

@@ -56,6 +56,22 @@ enum OperationsRoutes {
             text += "# HELP dualhook_queue_paused 1 while workers do not claim from the queue (paused in the console or with jobs pause).\n# TYPE dualhook_queue_paused gauge\n"
             for queue in stats { text += "dualhook_queue_paused{queue=\"\(queue.queue)\"} \(queue.pausedAt == nil ? 0 : 1)\n" }
         }
+        if let workers = try? app.pool.withConnection({ try JobAdmin.workers(on: $0) }) {
+            // An alert on no live worker of a queue needs the queue: one series per queue served.
+            text += "# HELP dualhook_workers Worker processes by queue served: live (reported in the last 20 s) or silent (died, or cannot reach the database).\n# TYPE dualhook_workers gauge\n"
+            var counts: [String: (live: Int, silent: Int)] = [:]
+            for worker in workers {
+                for queue in worker.queues.split(separator: ",").compactMap({ $0.split(separator: ":").first.map(String.init) }) {
+                    var count = counts[queue] ?? (0, 0)
+                    if worker.isLive { count.live += 1 } else { count.silent += 1 }
+                    counts[queue] = count
+                }
+            }
+            for (queue, count) in counts.sorted(by: { $0.key < $1.key }) {
+                text += "dualhook_workers{queue=\"\(queue)\",state=\"live\"} \(count.live)\n"
+                text += "dualhook_workers{queue=\"\(queue)\",state=\"silent\"} \(count.silent)\n"
+            }
+        }
         if let counted = try? app.pool.withConnection({ try Counters.render(on: $0) }) { text += counted }
         return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
