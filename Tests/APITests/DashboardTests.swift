@@ -283,7 +283,9 @@ import Testing
         }
         try createLink(tenant: "cust_form", name: "Clinic \"from\" <the> form", token: "s3cret-token", success: "https://elsewhere.example/done")
         let problem = try #require(read(browser, "return (document.getElementById('form-problem') || {}).textContent"))
-        #expect(problem.contains("successRedirectUrl") && problem.contains("verify token again"), "\(problem)")
+        #expect(problem.hasPrefix("After success, go to: ") && problem.contains("successRedirectUrl") && problem.contains("verify token again"), "\(problem)")
+        #expect(read(browser, "return document.activeElement.id + ' ' + document.getElementById('successRedirectUrl').getAttribute('aria-invalid')")
+                == "successRedirectUrl true", "the field to correct is marked and focused")
         func typed(_ id: String) -> String? { read(browser, "return document.getElementById('\(id)').value") }
         #expect(typed("tenantId") == "cust_form" && typed("tenantName") == "Clinic \"from\" <the> form" && typed("webhookOverrideUrl") == f.hookURL)
         #expect(typed("successRedirectUrl") == "https://elsewhere.example/done" && typed("webhookVerifyToken") == "")

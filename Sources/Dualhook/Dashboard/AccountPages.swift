@@ -10,6 +10,11 @@ enum AccountPages {
     static let linkFields = ["tenantId", "tenantName", "webhookOverrideUrl", "webhookVerifyToken", "successRedirectUrl",
                              "failureRedirectUrl", "cancelRedirectUrl"]
 
+    /// The link form's labels, by the API's field names.
+    static let linkLabels = ["tenantId": "Customer id (yours)", "tenantName": "Customer name", "webhookOverrideUrl": "Their webhook URL (https)",
+                             "webhookVerifyToken": "Verify token for that URL", "successRedirectUrl": "After success, go to",
+                             "failureRedirectUrl": "After a failure, go to", "cancelRedirectUrl": "If they cancel, go to"]
+
     /// An agency's self-serve link: the same session the API's POST makes, from a form.
     static func createLink(_ context: APIContext) throws -> Response {
         let (_, account) = try DashboardAccess.member(context, changing: true)
@@ -28,8 +33,12 @@ enum AccountPages {
             // The verify token is a secret, never written into a page: it is asked for again.
             var typed: [String: String] = [:]
             for name in linkFields where name != "webhookVerifyToken" { typed[name] = form[name] }
-            return try sessions(context, notice: DashboardLayout.problem(error.message, tokenTyped: form["webhookVerifyToken"]?.isEmpty == false),
-                                typed: typed, status: 400)
+            // Named as the form labels it (the API's name stays in the message for whoever
+            // reads both), and that field marked for the browser and for a screen reader.
+            let label = error.param.flatMap { linkLabels[$0] }
+            let message = label.map { "\($0): \(error.message)" } ?? error.message
+            return try sessions(context, notice: DashboardLayout.problem(message, tokenTyped: form["webhookVerifyToken"]?.isEmpty == false),
+                                typed: typed, invalid: error.param, status: 400)
         }
         let created = try SessionRoutes.create(input, accountID: account, configuration: context.configuration, on: context.connection)
         let (session, _) = try DashboardAccess.member(context)
@@ -43,7 +52,8 @@ enum AccountPages {
 
     /// `typed`: the form's values to show again (a refused form). The list is filtered by
     /// status and tenant and paged (`DashboardPaging`).
-    static func sessions(_ context: APIContext, notice: HTML = "", typed: [String: String] = [:], status: Int = 200) throws -> Response {
+    static func sessions(_ context: APIContext, notice: HTML = "", typed: [String: String] = [:], invalid: String? = nil,
+                         status: Int = 200) throws -> Response {
         let (session, account) = try DashboardAccess.member(context)
         let query = context.request.query
         let shownStatus = query["status"].flatMap { SessionRoutes.statuses.contains($0) ? $0 : nil }
@@ -66,11 +76,9 @@ enum AccountPages {
                 <td>\(Timestamps.short(try row.decode(Date.self, at: 5)))</td></tr>
                 """
         }
-        let labels = ["tenantId": "Customer id (yours)", "tenantName": "Customer name", "webhookOverrideUrl": "Their webhook URL (https)",
-                      "webhookVerifyToken": "Verify token for that URL", "successRedirectUrl": "After success, go to",
-                      "failureRedirectUrl": "After a failure, go to", "cancelRedirectUrl": "If they cancel, go to"]
         let inputs = linkFields.map { name -> HTML in
-            "<label for=\"\(name)\">\(labels[name] ?? name)</label><input id=\"\(name)\" name=\"\(name)\" value=\"\(typed[name] ?? "")\"\(name == "tenantName" ? "" : " required")>"
+            let marked: HTML = name == invalid ? " aria-invalid=\"true\" aria-describedby=\"form-problem\" autofocus" : ""
+            return "<label for=\"\(name)\">\(linkLabels[name] ?? name)</label><input id=\"\(name)\" name=\"\(name)\" value=\"\(typed[name] ?? "")\"\(name == "tenantName" ? "" : " required")\(marked)>"
         }
         let form: HTML = session.user.role?.canChange == true ? """
             <section><h2>Create a link</h2><form method="post" action="/dashboard/sessions">\(DashboardLayout.csrfField(session.csrfToken))\(inputs)
