@@ -28,9 +28,19 @@ extension FakeMeta {
             return .json(200, ["callbackUrl": url])
         case ("POST", 1, "faults"):
             guard let body, let match = body["match"] as? String else { return .json(400, ["error": "match is required"]) }
-            let errorBody = (body["body"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
-            let fault = FakeMetaState.Fault(match: match, status: body["status"] as? Int ?? 0, body: errorBody,
+            var fault: FakeMetaState.Fault
+            if let preset = body["preset"] as? String {
+                guard let made = FakeMeta.presetFault(preset, match: match, times: body["times"] as? Int ?? 1,
+                                                      regainMinutes: body["regainMinutes"] as? Int ?? 0) else {
+                    return .json(400, ["error": "unknown preset \(preset) (known: \(FakeMeta.faultPresets.joined(separator: ", ")))"])
+                }
+                fault = made
+            } else {
+                let errorBody = (body["body"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+                fault = FakeMetaState.Fault(match: match, status: body["status"] as? Int ?? 0, body: errorBody,
                                             times: body["times"] as? Int ?? 1, delayMs: body["delayMs"] as? Int ?? 0)
+            }
+            if let headers = body["headers"] as? [String: String] { fault.headers += headers.sorted { $0.key < $1.key } }
             state.withLock { $0.faults.append(fault) }
             return .json(200, ["ok": true])
         case ("POST", 3, "wabas") where path[2] == "revoke":

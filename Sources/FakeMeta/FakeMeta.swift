@@ -62,8 +62,13 @@ public final class FakeMeta: Sendable {
             if let fault {
                 if fault.delayMs > 0 { Thread.sleep(forTimeInterval: Double(fault.delayMs) / 1000) }
                 if fault.status > 0 {
-                    return Response(status: fault.status, headers: [("Content-Type", "application/json")],
-                                    body: fault.body ?? FakeMeta.errorBody(1, "An unknown error occurred (injected)"))
+                    // Graph's codes for a bare failure: 2 "Service temporarily unavailable" with a
+                    // 503, else 1 "An unknown error occurred"
+                    // (https://developers.facebook.com/docs/graph-api/guides/error-handling).
+                    let bare = fault.status == 503 ? FakeMeta.errorBody(2, "Service temporarily unavailable (injected)")
+                                                   : FakeMeta.errorBody(1, "An unknown error occurred (injected)")
+                    return Response(status: fault.status, headers: [("Content-Type", "application/json")] + fault.headers,
+                                    body: fault.body ?? bare)
                 }
             }
         }
@@ -193,10 +198,38 @@ public final class FakeMeta: Sendable {
         return out
     }
 
-    static func errorBody(_ code: Int, _ message: String, subcode: Int? = nil) -> Data {
+    static let faultPresets = ["waba_rate_limit", "app_rate_limit"]
+
+    /// Meta's throttling answers, with the usage header that says for how long: a WhatsApp
+    /// Business Account over its Business Management API limit (80007, HTTP 400,
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes),
+    /// and an app over its platform limit (4, "Application request limit reached"). The header is
+    /// `X-Business-Use-Case-Usage` (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/):
+    /// per business object, `call_count`, `total_cputime`, `total_time` (percentages) and
+    /// `estimated_time_to_regain_access` (minutes).
+    static func presetFault(_ name: String, match: String, times: Int, regainMinutes: Int) -> FakeMetaState.Fault? {
+        let object = match.split(separator: "/").first { $0.allSatisfy(\.isNumber) && !$0.isEmpty }.map(String.init) ?? "0"
+        let usage = #"{"\#(object)":[{"type":"whatsapp_business_management","call_count":100,"total_cputime":4,"total_time":6,"estimated_time_to_regain_access":\#(regainMinutes)}]}"#
+        let body: Data
+        switch name {
+        case "waba_rate_limit":
+            body = errorBody(80007, "(#80007) Rate limit hit: there have been too many calls to this WhatsApp Business account",
+                             details: "The WhatsApp Business Account has reached its rate limit")
+        case "app_rate_limit":
+            body = errorBody(4, "(#4) Application request limit reached")
+        default:
+            return nil
+        }
+        return FakeMetaState.Fault(match: match, status: 400, body: body, times: times, delayMs: 0,
+                                   headers: [("X-Business-Use-Case-Usage", usage)])
+    }
+
+    /// Graph's error envelope; `details` as WhatsApp's errors carry it (`error_data`).
+    static func errorBody(_ code: Int, _ message: String, subcode: Int? = nil, details: String? = nil) -> Data {
         var body: [String: Any] = ["message": message, "type": "OAuthException", "code": code,
                                    "fbtrace_id": "A" + SecureRandom.base62(10)]
         if let subcode { body["error_subcode"] = subcode }
+        if let details { body["error_data"] = ["messaging_product": "whatsapp", "details": details] }
         return (try? JSONSerialization.data(withJSONObject: ["error": body], options: [.sortedKeys])) ?? Data()
     }
 

@@ -57,6 +57,8 @@ struct FakeMetaState: Sendable {
         let body: Data?
         var times: Int
         let delayMs: Int
+        /// Sent with the answer (a rate limit's usage header, say).
+        var headers: [(String, String)] = []
     }
 
     struct Call: Sendable {

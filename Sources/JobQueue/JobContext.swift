@@ -15,6 +15,8 @@ public final class JobContext: Sendable {
     public let attempt: Int
     public let maxAttempts: Int
     public let deadline: Date
+    /// When the job was enqueued: how long it has waited in all, across its retries and snoozes.
+    public let createdAt: Date
     public let workerID: String
     public let logger: Logger
     /// The worker's pool, for the handler's own transactions, with statements cut at the
@@ -24,7 +26,7 @@ public final class JobContext: Sendable {
     /// Set by `completedInTransaction()`: the handler's own transaction completed the job.
     let completedByHandler = Atomic<Bool>(false)
 
-    init(jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, deadline: Date,
+    init(jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, deadline: Date, createdAt: Date,
          workerID: String, logger: Logger, database: ConnectionPool) {
         self.jobID = jobID
         self.kind = kind
@@ -32,6 +34,7 @@ public final class JobContext: Sendable {
         self.attempt = attempt
         self.maxAttempts = maxAttempts
         self.deadline = deadline
+        self.createdAt = createdAt
         self.workerID = workerID
         self.logger = logger
         self.database = JobDatabase(pool: database, deadline: deadline)

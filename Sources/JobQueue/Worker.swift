@@ -182,7 +182,7 @@ public final class Worker: @unchecked Sendable {
         let now = Date()
         let context = JobContext(
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
-            deadline: now.addingTimeInterval(TimeInterval(job.timeoutSeconds)), workerID: configuration.workerID,
+            deadline: now.addingTimeInterval(TimeInterval(job.timeoutSeconds)), createdAt: job.createdAt, workerID: configuration.workerID,
             logger: logger.with("job", job.id).with("kind", job.kind), database: pool)
         return RunningJob(job: job, context: context, startedAt: now)
     }

@@ -215,7 +215,9 @@ public struct GraphClient: Sendable {
             body = Data()
         }
         let response = try http.send(.init(method: method, url: url, headers: headers, body: body), deadline: deadline)
-        guard (200..<300).contains(response.status) else { throw GraphError.decode(status: response.status, body: response.body) }
+        guard (200..<300).contains(response.status) else {
+            throw GraphError.decode(status: response.status, body: response.body, headers: response.headers)
+        }
         do {
             return try JSONDecoder().decode(T.self, from: response.body)
         } catch {

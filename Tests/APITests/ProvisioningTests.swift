@@ -186,6 +186,27 @@ import Testing
         #expect(try f.db.with { try $0.sql("SELECT count(*) FROM connections").scalar(Int.self) } == 0)
     }
 
+    /// Meta throttling the WABA: the step waits for Meta as long as its usage header says, its
+    /// attempts not spent, and the onboarding completes; with a short retry per attempt it
+    /// failed as `meta_error` after five.
+    @Test func aThrottledStepWaitsForMetaInsteadOfFailingTheSession() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let link = try f.link()
+        let signup = try f.meta.signup()
+        try f.meta.fault("POST /v25.0/\(signup["wabaId"]!)/subscribed_apps", preset: "waba_rate_limit", times: 6)
+        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+        let session = try f.finished(link, timeout: 60)
+        #expect(session["status"] as? String == "completed", "\(session)")
+        let job = try f.db.with { try $0.sql("""
+            SELECT attempt, last_error IS NULL FROM jobs WHERE kind = 'onboarding.exchange_code' AND args->>'sessionId' = \(link.sessionID)
+            """)[0] }
+        #expect(try job.decode(Int.self, at: 0) == 1, "the waits took no attempt")
+        let subscribes = (try f.meta.state()["calls"] as? [[String: Any]] ?? [])
+            .filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/v25.0/\(signup["wabaId"]!)/subscribed_apps" }
+        #expect(subscribes.count >= 7, "six throttled, then accepted")
+    }
+
     @Test func metaRefusalsEndInTheirReasonsAndATransientFailureIsRetried() throws {
         let f = try OnboardingFixture()
         defer { f.close() }

@@ -68,6 +68,17 @@ final class GraphStub: @unchecked Sendable {
             return .text(200, #"{"success":true}"#, contentType: "application/json")
         case ("GET", "/v25.0/busy"):
             return error(400, 4, "Application request limit reached")
+        case ("GET", "/v25.0/throttled"):
+            var answer = error(400, 80007, "(#80007) Rate limit hit")
+            answer.headers.append(("X-Business-Use-Case-Usage",
+                #"{"111":[{"type":"whatsapp_business_management","call_count":100,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":7}],"222":[{"type":"whatsapp_business_management","call_count":40,"estimated_time_to_regain_access":0}]}"#))
+            return answer
+        case ("GET", "/v25.0/denied"):
+            return error(500, 3, "(#3) Application does not have the capability to make this API call.")
+        case ("GET", "/v25.0/later"):
+            var answer = Response.text(429, "Too Many Requests", contentType: "text/plain")
+            answer.setHeader("Retry-After", "12")
+            return answer
         case ("GET", "/v25.0/broken"):
             return .text(502, "<html>Bad Gateway</html>", contentType: "text/html")
         default:
@@ -140,6 +151,14 @@ final class GraphStub: @unchecked Sendable {
         #expect(busy?.isRateLimited == true && busy?.isTransient == true)
         let broken = failure { _ = try graph.phoneNumber("broken", token: "EAAG-token", deadline: deadline) }
         #expect(broken?.httpStatus == 502 && broken?.isTransient == true)
+        // How long a throttle lasts comes from Meta's usage header (minutes, the largest entry)
+        // or a Retry-After (seconds); a permission refused is not retried though it comes as a 500.
+        let throttled = failure { _ = try graph.phoneNumber("throttled", token: "EAAG-token", deadline: deadline) }
+        #expect(throttled?.isRateLimited == true && throttled?.retryAfter == 420, "\(String(describing: throttled))")
+        let later = failure { _ = try graph.phoneNumber("later", token: "EAAG-token", deadline: deadline) }
+        #expect(later?.isRateLimited == true && later?.retryAfter == 12)
+        let denied = failure { _ = try graph.phoneNumber("denied", token: "EAAG-token", deadline: deadline) }
+        #expect(denied?.isPermission == true && denied?.isTransient == false)
         #expect(graph.appSecretProof("EAAG-token") == Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: Data("EAAG-token".utf8)).hexString)
     }
 }

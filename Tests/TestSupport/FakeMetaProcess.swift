@@ -43,6 +43,11 @@ public final class FakeMetaProcess: @unchecked Sendable {
     }
 
     /// Makes the next `times` calls whose "METHOD /path" starts with `match` fail that way.
+    /// One of the fake's canned Meta errors (`waba_rate_limit`, `app_rate_limit`) with its headers.
+    public func fault(_ match: String, preset: String, times: Int = 1, regainMinutes: Int = 0) throws {
+        try post("/_fake/faults", #"{"match":"\#(match)","preset":"\#(preset)","times":\#(times),"regainMinutes":\#(regainMinutes)}"#)
+    }
+
     public func fault(_ match: String, status: Int, body: String? = nil, times: Int = 1) throws {
         try post("/_fake/faults", #"{"match":"\#(match)","status":\#(status),"times":\#(times)\#(body.map { ",\"body\":\($0)" } ?? "")}"#)
     }

@@ -108,7 +108,9 @@ public struct ExchangeCode: JobKind {
     func exchange(_ args: Args, session: ProvisioningStore.Session, store: ProvisioningStore,
                   context: JobContext) throws -> (token: String, expiresAt: Date?) {
         let code = try vault.openText(args.sealedCode, associatedData: ExchangeCode.associatedData(sessionID: session.id))
-        let answer = try Provisioning.step("exchanging the code", context: context, failing: ProvisioningFailure.oauthExchangeFailed) {
+        // Meta's code lives 30 s: a throttled exchange cannot wait longer than that.
+        let answer = try Provisioning.step("exchanging the code", context: context, failing: ProvisioningFailure.oauthExchangeFailed,
+                                           patience: 25) {
             try graph.exchangeCode(code, deadline: context.deadline)
         }
         // `expires_in` is in seconds; business integration system user tokens usually have none

@@ -127,12 +127,27 @@ struct Provisioning {
         try Provisioning.step(name, context: context, failing: reason, body)
     }
 
+    /// A throttled step waits for Meta, its attempt not counted, while the job has waited less than
+    /// `patience` in all (an `exchanging` session is failed as lost after 15 minutes,
+    /// `ExpireSessions`); after that it fails as any transient error on the last attempt would.
     static func step<T>(_ name: String, context: JobContext, failing reason: String = ProvisioningFailure.metaError,
-                        _ body: () throws -> T) throws -> T {
+                        patience: TimeInterval = 600, _ body: () throws -> T) throws -> T {
         let retryDelay = ExchangeCode.retryPolicy.delay(afterAttempt: context.attempt)
         do {
             return try body()
         } catch let error as GraphError {
+            // Meta: "any subsequent requests made by your app will fail … until enough time has
+            // passed for the call count to drop below the limit"
+            // (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/). A retry
+            // a few seconds later fails again and spends the session's attempts, so the step
+            // waits as long as the answer's headers say (half a minute when they say nothing).
+            if error.isRateLimited {
+                let wait = max(error.retryAfter ?? 30, 1)
+                if Date().timeIntervalSince(context.createdAt) + wait <= patience {
+                    throw JobError.snooze(after: wait, "\(name): throttled by Meta: \(error)")
+                }
+                context.logger.warning("Meta's rate limit outlasts what onboarding can wait", ["step": name, "wait_s": Int(wait)])
+            }
             if error.isTransient && !context.isLastAttempt { throw JobError.retry(after: retryDelay, "\(name): \(error)") }
             throw ProvisioningFailure(reason: error.isTransient ? ProvisioningFailure.metaError : reason,
                                       message: "\(name): \(error)", graph: error)
