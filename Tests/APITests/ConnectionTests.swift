@@ -127,6 +127,25 @@ import Testing
         #expect(bad.status == 400 && bad.errorParam == "webhookOverrideUrl")
     }
 
+    /// A token Meta no longer accepts, found by a webhook change rather than a health poll: the
+    /// change fails saying so (not as Meta's refusal of the URL) and the connection is
+    /// disconnected at once, `token_revoked`.
+    @Test func aDeadTokenFoundByAWebhookChangeDisconnects() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let live = try onboard(f, tenant: "cust_a")
+        let next = try LoopbackServer.handshakeReceiver(token: "next-token")
+        defer { next.stop() }
+        try f.meta.post("/_fake/wabas/\(live.waba)/revoke", "{}")
+        #expect(try f.server.send("PATCH", "/api/v1/connections/\(live.connectionID)", key: f.key,
+                                  json: #"{"webhookOverrideUrl":"\#(next.base)/a","webhookVerifyToken":"next-token"}"#).status == 202)
+        #expect(eventually(timeout: 20) { (try? f.connection(live.connectionID)?.decode(String.self, "status")) == "disconnected" })
+        #expect(try f.events("connection.disconnected").last?["reason"] as? String == "token_revoked")
+        let update = try f.db.with { try $0.sql("SELECT status, error FROM webhook_updates WHERE waba_id = \(live.waba)")[0] }
+        #expect(try update.decode(String.self, at: 0) == "failed")
+        #expect(try update.decode(String.self, at: 1).contains("no longer accepted by Meta"))
+    }
+
     @Test func deletingASiblingKeepsTheWABAAndTheLastUnsubscribes() throws {
         let f = try OnboardingFixture()
         defer { f.close() }

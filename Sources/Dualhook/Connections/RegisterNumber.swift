@@ -36,14 +36,18 @@ public struct RegisterNumber: JobKind {
         }) else { return }
         let phoneID: String = try row.decode(at: 0)
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
-        let phone = try meta.graph.phoneNumber(phoneID, token: token, deadline: context.deadline)
+        guard let phone = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+            try meta.graph.phoneNumber(phoneID, token: token, deadline: context.deadline)
+        }) else { return }
         if ConnectionMode.needsRegistration(phone) {
             guard phone.isVerified else { throw JobError.snooze(after: 3600, "phone number \(phoneID) is not verified yet") }
             guard let pin = try row.decode(String?.self, at: 2).map({
                 try meta.vault.openText($0, associatedData: "connection:\(args.connectionId):pin")
             }) else { throw JobError.discard("no registration PIN was kept for \(args.connectionId)") }
             do {
-                try meta.graph.register(phone: phoneID, pin: pin, token: token, deadline: context.deadline)
+                guard try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+                    try meta.graph.register(phone: phoneID, pin: pin, token: token, deadline: context.deadline)
+                }) != nil else { return }
             } catch let error as GraphError where error.isRegisterLimit {
                 throw JobError.snooze(after: RegisterNumber.limitWindow, "Meta's registration limit: \(error)")
             }

@@ -33,7 +33,9 @@ public struct ResolveMode: JobKind {
         }) else { return }  // settled, or disconnected
         let phoneID: String = try row.decode(at: 0)
         let token = try vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
-        let phone = try graph.phoneNumber(phoneID, token: token, deadline: context.deadline)
+        guard let phone = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+            try graph.phoneNumber(phoneID, token: token, deadline: context.deadline)
+        }) else { return }
         let mode = ConnectionMode.of(phone)
         guard mode != .unknown else {
             throw JobError.retry(after: ResolveMode.retryPolicy.delay(afterAttempt: context.attempt), "Meta has not settled the number's mode yet")
@@ -51,7 +53,9 @@ public struct ResolveMode: JobKind {
                 try context.database.withConnection { try ConnectionStore.keepRegistrationPin(args.connectionId, sealed: sealed, on: $0) }
                 pin = fresh
             }
-            try graph.register(phone: phoneID, pin: pin!, token: token, deadline: context.deadline)
+            guard try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+                try graph.register(phone: phoneID, pin: pin!, token: token, deadline: context.deadline)
+            }) != nil else { return }
         }
         try context.database.transaction { tx in
             try ConnectionStore.settleMode(args.connectionId, mode: mode, on: tx)

@@ -72,6 +72,12 @@ public struct UpdateWebhook: JobKind {
                 } else {
                     try routing.setWABAOverride(waba: args.wabaId, url: url, verifyToken: verifyToken)
                 }
+            } catch let error as GraphError where error.isTokenInvalid {
+                // The token of the connection that speaks for the WABA is dead: it is disconnected,
+                // and the change is failed with what happened rather than as Meta's refusal.
+                try failed("the connection's access token is no longer accepted by Meta; it is being disconnected")
+                try Disconnect.disconnectForDeadToken(try holder.decode(String.self, at: 0), error, context: context, on: tx)
+                return
             } catch let error as GraphError where !error.isTransient || context.isLastAttempt {
                 context.logger.info("webhook update refused", ["waba": args.wabaId, "target": target, "error": "\(error)"])
                 try failed("Meta refused the override: \(error)")

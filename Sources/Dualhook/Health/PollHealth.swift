@@ -41,18 +41,10 @@ public struct PollHealth: JobKind {
             try $0.sql("SELECT phone_number_id, access_token FROM connections WHERE id = \(args.connectionId) AND status = 'active'").first
         }) else { return }
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
-        let phone: GraphClient.PhoneNumber
-        do {
-            phone = try meta.graph.phoneNumber(try row.decode(at: 0), fields: GraphClient.healthFields + ",webhook_configuration",
-                                               token: token, deadline: context.deadline)
-        } catch let error as GraphError where error.isTokenInvalid {
-            let reason: DisconnectReason = error.isTokenExpired ? .tokenExpired : .tokenRevoked
-            context.logger.info("token no longer accepted; disconnecting", ["connection": args.connectionId, "reason": reason.rawValue])
-            try context.database.withConnection {
-                try Disconnect.enqueue(args.connectionId, reason: reason, unsubscribe: false, on: $0)
-            }
-            return
-        }
+        let phoneID: String = try row.decode(at: 0)
+        guard let phone = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+            try meta.graph.phoneNumber(phoneID, fields: GraphClient.healthFields + ",webhook_configuration", token: token, deadline: context.deadline)
+        }) else { return }
         let issues = (phone.health_status?.entities ?? []).flatMap { entity in
             (entity.errors ?? []).map { problem in
                 HealthSnapshot.Issue(entity: entity.entity_type ?? "UNKNOWN", code: problem.error_code.map(String.init) ?? "unknown",

@@ -113,7 +113,9 @@ struct Provisioning {
         case .cloudAPI:
             number.registered = true
         case .coexistence:
-            number.syncRequests = RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
+            number.syncRequests = try step("requesting the app's syncs for \(phone.id)") {
+                try RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
+            }
         case .unknown:
             break
         }
