@@ -308,6 +308,20 @@ import Testing
         #expect(try f.connection(other.connection)?.decode(String.self, "status") == "active")
         #expect(eventually(timeout: 10) { tenant.requests.contains { $0.headers["x-dualhook-event"] == "account_update" } }, "forwarded too")
 
+        // Meta refusing to read the number (gone, or no longer the app's to read): said in its
+        // health at once, not retried; the next read that works clears it.
+        try f.meta.fault("GET /v25.0/\(other.phone)", status: 400, body: #"{"error":{"message":"Unsupported get request. Object with ID '\#(other.phone)' does not exist, cannot be loaded due to missing permissions, or does not support this operation.","type":"GraphMethodException","code":100,"error_subcode":33,"fbtrace_id":"AbC"}}"#)
+        #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)
+        func readIssues() -> [[String: Any]] {
+            (try? f.server.send("GET", "/api/v1/connections/\(other.connection)/health", key: f.key).json["issues"] as? [[String: Any]]) ?? []
+        }
+        #expect(eventually(timeout: 20) { readIssues().contains { $0["entity"] as? String == "HEALTH_READ" && $0["code"] as? String == "100" } },
+                "\(readIssues())")
+        #expect(try count(f, "SELECT count(*) FROM jobs WHERE kind = 'connections.health_poll' AND attempt > 1 AND args->>'connectionId' = \(other.connection)") == 0,
+                "not retried")
+        #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)
+        #expect(eventually(timeout: 20) { !readIssues().contains { $0["entity"] as? String == "HEALTH_READ" } })
+
         // A token Meta no longer accepts ends the connection at the next poll.
         try f.meta.post("/_fake/wabas/\(other.waba)/revoke", "{}")
         #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)

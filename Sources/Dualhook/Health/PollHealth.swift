@@ -18,6 +18,18 @@ public struct PollHealth: JobKind {
     public static let timeout: TimeInterval = 30
     public static let retryPolicy = RetryPolicy.exponential(base: 30, maximum: 1800, maxAttempts: 5, jitter: 0.2)
 
+    /// The entity of the issue a refused read records (Meta's own entities are `PHONE_NUMBER`,
+    /// `WABA`, `BUSINESS`, `APP`).
+    static let readEntity = "HEALTH_READ"
+
+    /// Meta's answers that stay the same on a retry: a permission the app lacks (3, 10,
+    /// 200–299), or a number that no longer exists (33; 100 with subcode 33, "Object with ID …
+    /// does not exist, cannot be loaded due to missing permissions",
+    /// https://developers.facebook.com/docs/graph-api/guides/error-handling).
+    static func isLasting(_ error: GraphError) -> Bool {
+        error.isPermission || error.code == 33 || (error.code == 100 && error.subcode == 33)
+    }
+
     /// One poll per connection waits at a time.
     static func uniqueKey(_ connectionID: String) -> String { "health:\(connectionID)" }
 
@@ -42,9 +54,25 @@ public struct PollHealth: JobKind {
         }) else { return }
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
         let phoneID: String = try row.decode(at: 0)
-        guard let phone = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
-            try meta.graph.phoneNumber(phoneID, fields: GraphClient.healthFields + ",webhook_configuration", token: token, deadline: context.deadline)
-        }) else { return }
+        let read: GraphClient.PhoneNumber?
+        do {
+            read = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+                try meta.graph.phoneNumber(phoneID, fields: GraphClient.healthFields + ",webhook_configuration", token: token, deadline: context.deadline)
+            })
+        } catch let error as GraphError where PollHealth.isLasting(error) {
+            // No retry reads it: the number is gone or the app may no longer read it. Said in
+            // the connection's health (and so in `connection.health_changed`), not dropped
+            // after five silent retries.
+            context.logger.warning("Meta refuses to read the number's health", ["connection": args.connectionId, "error": "\(error)"])
+            try context.database.transaction { tx in
+                try ConnectionStore.recordHealth(args.connectionId, reading: HealthReading(
+                    status: nil, qualityRating: nil, messagingLimitTier: nil, messagingLimit: nil,
+                    issues: [HealthSnapshot.Issue(entity: PollHealth.readEntity, code: "\(error.code)",
+                                                  description: "Meta refused to read the number: \(error.message)")]), on: tx)
+            }
+            return
+        }
+        guard let phone = read else { return }
         let issues = (phone.health_status?.entities ?? []).flatMap { entity in
             (entity.errors ?? []).map { problem in
                 HealthSnapshot.Issue(entity: entity.entity_type ?? "UNKNOWN", code: problem.error_code.map(String.init) ?? "unknown",
