@@ -40,6 +40,16 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Throttling: application (4), user (17), page (32), application limit (341), custom (613),
     /// WhatsApp business use case (80007), Cloud API (130429, 131056); a bare 429.
     public var isRateLimited: Bool { [4, 17, 32, 341, 613, 80007, 130429, 131056].contains(code) || (code == -1 && httpStatus == 429) }
+    /// How long to wait before the same call can work, when Meta's answer says it must wait: a
+    /// rate limit (its headers' wait, else 30 s), or 133015, a number deleted moments ago that
+    /// cannot be registered yet ("Wait 5 minutes before re-trying the request",
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes).
+    public var waitBeforeRetry: TimeInterval? {
+        if isRateLimited { return max(retryAfter ?? 30, 1) }
+        if code == 133015 { return 300 }
+        return nil
+    }
+
     /// A capability or permission Meta withholds (3, 10, 200–299): no retry changes it, whatever
     /// the HTTP status (code 3 comes with a 500).
     public var isPermission: Bool { code == 3 || code == 10 || (200...299).contains(code) }

@@ -143,12 +143,11 @@ struct Provisioning {
             // (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/). A retry
             // a few seconds later fails again and spends the session's attempts, so the step
             // waits as long as the answer's headers say (half a minute when they say nothing).
-            if error.isRateLimited {
-                let wait = max(error.retryAfter ?? 30, 1)
+            if let wait = error.waitBeforeRetry {
                 if Date().timeIntervalSince(context.createdAt) + wait <= patience {
-                    throw JobError.snooze(after: wait, "\(name): throttled by Meta: \(error)")
+                    throw JobError.snooze(after: wait, "\(name): Meta asks to wait: \(error)")
                 }
-                context.logger.warning("Meta's rate limit outlasts what onboarding can wait", ["step": name, "wait_s": Int(wait)])
+                context.logger.warning("Meta's wait outlasts what onboarding can wait", ["step": name, "wait_s": Int(wait)])
             }
             if error.isTransient && !context.isLastAttempt { throw JobError.retry(after: retryDelay, "\(name): \(error)") }
             throw ProvisioningFailure(reason: error.isTransient ? ProvisioningFailure.metaError : reason,
