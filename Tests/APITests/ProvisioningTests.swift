@@ -83,6 +83,25 @@ import Testing
         #expect(phone?["registered"] as? Bool == false)
         #expect(phone?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"])
 
+        // A number on the app for longer than Meta's 24 h: it connects without the syncs Meta no
+        // longer allows (2593108), and the sync job stops at Meta's word instead of retrying.
+        let old = try f.link(["coexistence": true], tenant: "cust_old")
+        let oldSignup = try f.meta.signup(mode: "coexistence")
+        try f.meta.post("/_fake/phones/\(oldSignup["phoneNumberId"]!)", #"{"onboardedSecondsAgo":90000}"#)
+        try f.complete(old, code: oldSignup["code"]!, waba: oldSignup["wabaId"]!, phone: oldSignup["phoneNumberId"]!,
+                       event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
+        let oldSession = try f.finished(old)
+        #expect(oldSession["status"] as? String == "completed", "\(oldSession)")
+        let oldConnection = try #require(oldSession["connectionId"] as? String)
+        #expect(try f.meta.phone(oldSignup["phoneNumberId"]!, waba: oldSignup["wabaId"]!)?["syncRequests"] as? [String] ?? [] == [])
+        let syncJobs = { try f.db.with { try $0.sql("""
+            SELECT state FROM jobs WHERE kind = 'connections.request_sync' AND args->>'connectionId' = \(oldConnection)
+            """).rows.map { try $0.decode(String.self, at: 0) } } }
+        if try syncJobs() == ["available"] {
+            try f.db.with { _ = try JobAdmin.runNow(kind: "connections.request_sync", on: $0) }
+        }
+        #expect(eventually(timeout: 20) { (try? syncJobs()) == ["completed"] || (try? syncJobs()) == [] }, "\((try? syncJobs()) ?? [])")
+
         // A Coexistence signup that names its number, which Meta has not settled yet: live as
         // `unknown`, polled until it is.
         let later = try f.link(["coexistence": true], tenant: "cust_43")

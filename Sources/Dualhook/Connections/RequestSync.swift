@@ -33,8 +33,9 @@ public struct RequestSync: JobKind {
 
     /// Requests, in order, each sync not in `done`; stops at the first that fails (history
     /// waits for contacts). Returns `done` with what Meta accepted: its `request_id`, or ""
-    /// for a sync Meta says was already requested. A token Meta no longer accepts is thrown:
-    /// no later request with it can work.
+    /// for a sync Meta says was already requested. A token Meta no longer accepts, or Meta
+    /// saying the 24 hours after onboarding have passed (2593108), is thrown: no later request
+    /// can work.
     static func request(phone: String, done: [String: String], graph: GraphClient, token: String, context: JobContext) throws -> [String: String] {
         var done = done
         for type in types where done[type] == nil {
@@ -42,7 +43,7 @@ public struct RequestSync: JobKind {
                 done[type] = try graph.requestSync(phone: phone, type: type, token: token, deadline: context.deadline) ?? ""
             } catch let error as GraphError where error.isSyncAlreadyRequested {
                 done[type] = ""
-            } catch let error as GraphError where error.isTokenInvalid {
+            } catch let error as GraphError where error.isTokenInvalid || error.isSyncWindowClosed {
                 throw error
             } catch {
                 context.logger.warning("coexistence sync request not accepted", ["phone_number_id": phone, "sync_type": type, "error": "\(error)"])
@@ -67,9 +68,17 @@ public struct RequestSync: JobKind {
         let before = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(String.self, at: 2).utf8))
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
         let phoneID: String = try row.decode(at: 0)
-        guard let after = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
-            try RequestSync.request(phone: phoneID, done: before, graph: meta.graph, token: token, context: context)
-        }) else { return }
+        let requested: [String: String]?
+        do {
+            requested = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+                try RequestSync.request(phone: phoneID, done: before, graph: meta.graph, token: token, context: context)
+            })
+        } catch let error as GraphError where error.isSyncWindowClosed {
+            // Meta counts the window from its own onboarding time, which may be earlier than ours.
+            context.logger.warning("coexistence sync window closed, Meta says", ["connection": args.connectionId, "error": "\(error)"])
+            return
+        }
+        guard let after = requested else { return }
         if after != before {
             let json = String(decoding: try JSONSerialization.data(withJSONObject: after, options: [.sortedKeys]), as: UTF8.self)
             try context.database.withConnection { try ConnectionStore.recordSync(args.connectionId, requestsJSON: json, on: $0) }

@@ -113,8 +113,15 @@ struct Provisioning {
         case .cloudAPI:
             number.registered = true
         case .coexistence:
-            number.syncRequests = try step("requesting the app's syncs for \(phone.id)") {
-                try RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
+            do {
+                number.syncRequests = try step("requesting the app's syncs for \(phone.id)") {
+                    try RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
+                }
+            } catch let failure as ProvisioningFailure where failure.graph?.isSyncWindowClosed == true {
+                // The number was on the app longer than Meta's 24 h before this signup: it connects
+                // without its history, as Meta allows no sync any more.
+                context.logger.warning("coexistence sync window closed, Meta says", ["phone_number_id": phone.id])
+                number.syncRequests = [:]
             }
         case .unknown:
             break
