@@ -254,9 +254,11 @@ import Testing
         // Meta answering 500 every time: retried, then `meta_error`.
         let down = try f.link()
         let downSignup = try f.meta.signup()
-        try f.meta.fault("POST /v25.0/\(downSignup["wabaId"]!)/subscribed_apps", status: 500, times: 10)
+        try f.meta.fault("POST /v25.0/\(downSignup["wabaId"]!)/subscribed_apps", status: 500, body: #"{"error":{"message":"(#131000) Something went wrong","type":"OAuthException","code":131000,"error_data":{"messaging_product":"whatsapp","details":"Internal error, retry later"},"fbtrace_id":"Az"}}"#, times: 10)
         try f.complete(down, code: downSignup["code"]!, waba: downSignup["wabaId"]!, phone: downSignup["phoneNumberId"]!)
         #expect(try failure(down) == "meta_error")
+        // Meta's own explanation travels with its code.
+        #expect((try f.events("onboarding.failed").last?["metaError"] as? [String: Any])?["details"] as? String == "Internal error, retry later")
         let attempts = try f.db.with { try $0.sql("SELECT attempt FROM jobs WHERE kind = 'onboarding.exchange_code' AND args->>'sessionId' = \(down.sessionID)").scalar(Int.self) }
         #expect(attempts == 5)
         #expect(try f.meta.waba(downSignup["wabaId"]!)?["subscribed"] as? Bool == false, "a WABA no connection holds is released")

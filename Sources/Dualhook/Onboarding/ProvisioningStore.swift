@@ -280,6 +280,8 @@ struct ProvisioningStore {
             var meta: [String: Any] = ["code": graph.code]
             if let subcode = graph.subcode { meta["subcode"] = subcode }
             if let trace = graph.fbtraceID { meta["fbtraceId"] = trace }
+            // Meta's own explanation (`error_data.details`), which it asks integrators to act on.
+            if let details = graph.details, !details.isEmpty { meta["details"] = details }
             data["metaError"] = meta
         }
         try Outbox.emit(type: .onboardingFailed, accountID: accountID,
