@@ -78,8 +78,8 @@ enum JobTransitions {
     /// transaction (`JobQueue.completing`).
     ///
     /// A cancelled job whose `attempt` and `locked_by` are still this attempt's was cancelled
-    /// while it ran: every other move from running (snooze, hand back) clears `locked_by` or
-    /// takes the attempt back, and a failed or reaped attempt has given its one outcome already.
+    /// while it ran: `cancel` keeps `locked_by` only then (a failed or reaped attempt leaves
+    /// the waiting job with its worker's name), and `retry` clears it.
     static func completing(ids: [Int64], attempts: [Int], workerIDs: [String]) -> PostgresQuery {
         """
         UPDATE jobs j SET state = 'completed', finalized_at = now(), locked_until = NULL
@@ -174,7 +174,7 @@ enum JobTransitions {
     /// one per job, to be woken.
     static func retry(matching: PostgresQuery, on connection: Connection) throws -> [String] {
         try connection.sql("""
-            UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL,
+            UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL, locked_until = NULL, locked_by = NULL,
                 max_attempts = GREATEST(max_attempts, attempt + 1)
             WHERE \(matching)
             RETURNING queue
@@ -188,6 +188,9 @@ enum JobTransitions {
     static func cancel(matching: PostgresQuery, on connection: Connection) throws -> Int {
         try connection.sql("""
             UPDATE jobs SET state = 'cancelled', finalized_at = now(), locked_until = NULL,
+                -- Kept only for a running job, whose attempt may still complete it (`completing`):
+                -- a waiting job keeps its last attempt's worker too, and that attempt has ended.
+                locked_by = CASE WHEN state = 'running' THEN locked_by END,
                 errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator'))
             WHERE (\(matching)) AND \(unescaped: JobAdmin.cancellable)
             """).affectedRows

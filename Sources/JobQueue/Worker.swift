@@ -295,10 +295,11 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func reap() {
+        // First and on its own: a slow reap must not make a live worker look silent.
+        do { try report() } catch { _ = health.failed(error, during: "report") }
         do {
             let reaped = try Reaper.reap(registry: registry, pool: pool)
             try JobCounts.fold(pool: pool)
-            try report()
             health.succeeded()
             if reaped > 0 { logger.warning("returned jobs of a lost worker", ["count": reaped]) }
         } catch {

@@ -45,7 +45,7 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     /// cannot be registered yet ("Wait 5 minutes before re-trying the request",
     /// https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes).
     public var waitBeforeRetry: TimeInterval? {
-        if isRateLimited { return max(retryAfter ?? 30, 1) }
+        if isRateLimited { return max(retryAfter ?? 30, 5) }
         if code == 133015 { return 300 }
         return nil
     }
@@ -111,9 +111,11 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
            let objects = (try? JSONSerialization.jsonObject(with: Data(usage.utf8))) as? [String: Any] {
             let minutes = objects.values.compactMap { $0 as? [[String: Any]] }.joined()
                 .compactMap { ($0["estimated_time_to_regain_access"] as? NSNumber)?.doubleValue }
-            if let most = minutes.max() { return most * 60 }
+            // Whole minutes: 0 is "less than one", not "now" (retrying every second while
+            // throttled keeps the caller throttled).
+            if let most = minutes.max() { return most > 0 ? most * 60 : 15 }
         }
-        if let seconds = headers["retry-after"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), seconds >= 0 { return seconds }
+        if let seconds = headers["retry-after"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), seconds > 0 { return seconds }
         return nil
     }
 }

@@ -184,6 +184,22 @@ import Testing
         #expect(started.all.count == 2)
     }
 
+    /// Only an attempt running when the job was cancelled may complete it: one that failed (or
+    /// was reaped) before an operator cancelled the waiting job, and came back late, may not.
+    @Test func aLateAttemptDoesNotCompleteAJobCancelledWhileWaiting() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        try db.with { connection throws in
+            let id = try JobQueue.enqueue(CountJob.self, .init(n: 1), on: connection)!
+            let claimed = try JobTransitions.claim(queue: "default", limit: 1, workerID: "w1", leaseMargin: 5, on: connection)
+            #expect(claimed.map(\.id) == [id])
+            try JobTransitions.fail(id: id, attempt: 1, workerID: "w1", .retry(after: 60), error: "timed out", on: connection)
+            #expect(try JobAdmin.cancel(id: id, on: connection) == .changed)
+            try connection.sql(JobQueue.completing([JobCompletion(id: id, attempt: 1, workerID: "w1")]))
+            #expect(try jobState(db, id) == "cancelled")
+        }
+    }
+
     /// The console's list of workers: a worker reports its queues when it starts and takes its
     /// row away when it stops cleanly.
     @Test func aWorkerReportsItselfAndSignsOffWhenItStops() throws {

@@ -60,6 +60,15 @@ extension ConnectionStore {
         }
     }
 
+    /// A health read Meta refused: `issue` replaces an earlier refusal's and joins the issues
+    /// last read (they still hold as far as anyone knows); said even at the first poll.
+    static func recordReadRefused(_ id: String, issue: HealthSnapshot.Issue, on tx: Connection) throws {
+        try changeHealth(id, on: tx) { previous in
+            (HealthSnapshot(status: previous.status, qualityRating: previous.qualityRating, messagingLimit: previous.messagingLimit,
+                            issues: previous.issues.filter { $0.entity != issue.entity } + [issue]), nil)
+        }
+    }
+
     /// The live connections of a WABA (those whose number matches `displayPhoneNumber`, when
     /// given).
     static func live(waba: String, displayPhoneNumber: String? = nil, on tx: Connection) throws -> [String] {

@@ -69,10 +69,8 @@ public struct PollHealth: JobKind {
             // after five silent retries.
             context.logger.warning("Meta refuses to read the number's health", ["connection": args.connectionId, "error": "\(error)"])
             try context.database.transaction { tx in
-                try ConnectionStore.recordHealth(args.connectionId, reading: HealthReading(
-                    status: nil, qualityRating: nil, messagingLimitTier: nil, messagingLimit: nil,
-                    issues: [HealthSnapshot.Issue(entity: PollHealth.readEntity, code: "\(error.code)",
-                                                  description: "Meta refused to read the number: \(error.message)")]), on: tx)
+                try ConnectionStore.recordReadRefused(args.connectionId, issue: HealthSnapshot.Issue(
+                    entity: PollHealth.readEntity, code: "\(error.code)", description: "Meta refused to read the number: \(error.message)"), on: tx)
             }
             return
         }

@@ -55,7 +55,9 @@ public struct AwaitNumber: JobKind {
                                  graph: meta.graph, context: context)
             return
         }
-        let provisioning = Provisioning(meta: meta, store: store, session: session, waba: args.wabaId, token: token, context: context)
+        var provisioning = Provisioning(meta: meta, store: store, session: session, waba: args.wabaId, token: token, context: context)
+        // Until the session's wait for a number ends (its link's expiry plus the grace).
+        provisioning.patience = session.expiresAt.addingTimeInterval(AwaitNumber.grace).timeIntervalSince(context.createdAt)
         let expected = ConnectionMode.expected(event: args.event, coexistenceSession: session.coexistence)
         do {
             let phones = try provisioning.usableNumbers(named: args.phoneNumberId, expected: expected)

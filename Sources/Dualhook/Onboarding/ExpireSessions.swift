@@ -5,8 +5,8 @@ import Postgres
 /// The `expire-sessions` sweep: sessions past their expiry that nobody finished become
 /// `expired`, each with an `onboarding.failed` event (reason `expired`) in the same transaction.
 /// A session `exchanging` for more than 15 minutes lost its exchange job (a worker killed during
-/// the last attempt; all five attempts end within about three minutes): it fails with
-/// `meta_error`.
+/// the last attempt; all five attempts end within about three minutes, plus at most eight of
+/// waiting for Meta's rate limits, `Provisioning.step`): it fails with `meta_error`.
 public struct ExpireSessions: JobKind {
     public struct Args: Codable, Sendable {
         public init() {}

@@ -15,6 +15,10 @@ struct Provisioning {
     let waba: String
     let token: String
     let context: JobContext
+    /// How long in all a job may wait for Meta's rate limits (`step`): an exchange must end before
+    /// its session is failed as lost (15 minutes); a session waiting for its number may wait as
+    /// long as it waits for the number.
+    var patience: TimeInterval = 480
 
     var graph: GraphClient { meta.graph }
     var routing: WebhookRouting { WebhookRouting(graph: graph, token: token, deadline: context.deadline) }
@@ -133,14 +137,14 @@ struct Provisioning {
     /// not show back) is retried while attempts remain and is `meta_error` after the last; a
     /// refusal is `reason` at once.
     func step<T>(_ name: String, failing reason: String = ProvisioningFailure.metaError, _ body: () throws -> T) throws -> T {
-        try Provisioning.step(name, context: context, failing: reason, body)
+        try Provisioning.step(name, context: context, failing: reason, patience: patience, body)
     }
 
     /// A throttled step waits for Meta, its attempt not counted, while the job has waited less than
     /// `patience` in all (an `exchanging` session is failed as lost after 15 minutes,
     /// `ExpireSessions`); after that it fails as any transient error on the last attempt would.
     static func step<T>(_ name: String, context: JobContext, failing reason: String = ProvisioningFailure.metaError,
-                        patience: TimeInterval = 600, _ body: () throws -> T) throws -> T {
+                        patience: TimeInterval = 480, _ body: () throws -> T) throws -> T {
         let retryDelay = ExchangeCode.retryPolicy.delay(afterAttempt: context.attempt)
         do {
             return try body()

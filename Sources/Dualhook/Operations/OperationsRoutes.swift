@@ -56,10 +56,11 @@ enum OperationsRoutes {
             text += "# HELP dualhook_queue_paused 1 while workers do not claim from the queue (paused in the console or with jobs pause).\n# TYPE dualhook_queue_paused gauge\n"
             for queue in stats { text += "dualhook_queue_paused{queue=\"\(queue.queue)\"} \(queue.pausedAt == nil ? 0 : 1)\n" }
         }
-        if let workers = try? app.pool.withConnection({ try JobAdmin.workers(on: $0) }) {
+        if let (workers, stats) = try? app.pool.withConnection({ (try JobAdmin.workers(on: $0), try JobAdmin.stats(on: $0)) }) {
             // An alert on no live worker of a queue needs the queue: one series per queue served.
             text += "# HELP dualhook_workers Worker processes by queue served: live (reported in the last 20 s) or silent (died, or cannot reach the database).\n# TYPE dualhook_workers gauge\n"
-            var counts: [String: (live: Int, silent: Int)] = [:]
+            // A queue with jobs and no worker at all is a series too (0 live), so an alert on it fires.
+            var counts: [String: (live: Int, silent: Int)] = Dictionary(stats.map { ($0.queue, (live: 0, silent: 0)) }, uniquingKeysWith: { first, _ in first })
             for worker in workers {
                 for queue in worker.queues.split(separator: ",").compactMap({ $0.split(separator: ":").first.map(String.init) }) {
                     var count = counts[queue] ?? (0, 0)
