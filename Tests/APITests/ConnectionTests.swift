@@ -130,6 +130,27 @@ import Testing
         #expect(bad.status == 400 && bad.errorParam == "webhookOverrideUrl")
     }
 
+    /// A signup with the WABA's override leaves a sibling that has its own number's override
+    /// as it is, at Meta and here (Meta routes that number by its own override).
+    @Test func aWABAScopedSignupLeavesANumberScopedSiblingItsOwnURL() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let own = try f.link(["webhookScope": "phone_number"], tenant: "cust_a")
+        let ownSignup = try f.meta.signup()
+        try f.complete(own, code: ownSignup["code"]!, waba: ownSignup["wabaId"]!, phone: ownSignup["phoneNumberId"]!)
+        let ownID = try #require(try f.finished(own)["connectionId"] as? String)
+        let tokenBefore = try verifyToken(f, ownID)
+        let next = try LoopbackServer.handshakeReceiver(token: "next-token")
+        defer { next.stop() }
+        let wide = try f.link(["webhookOverrideUrl": next.base + "/waba", "webhookVerifyToken": "next-token"], tenant: "cust_a")
+        let wideSignup = try f.meta.signup(wabaID: ownSignup["wabaId"]!)
+        try f.complete(wide, code: wideSignup["code"]!, waba: wideSignup["wabaId"]!, phone: wideSignup["phoneNumberId"]!)
+        let wideID = try #require(try f.finished(wide)["connectionId"] as? String)
+        #expect(try f.connection(wideID)?.decode(String.self, "webhook_override_url") == next.base + "/waba")
+        #expect(try f.connection(ownID)?.decode(String.self, "webhook_override_url") == f.hookURL, "the number-scoped sibling keeps its URL")
+        #expect(try verifyToken(f, ownID) == tokenBefore && tokenBefore != "next-token")
+    }
+
     /// A token Meta no longer accepts, found by a webhook change rather than a health poll: the
     /// change fails saying so (not as Meta's refusal of the URL) and the connection is
     /// disconnected at once, `token_revoked`.

@@ -158,13 +158,16 @@ struct ProvisioningStore {
                 stored.append((id, number))
             }
             // The override Meta just accepted is the WABA's, so every sibling routed by the WABA
-            // carries it; with per-number routing the siblings keep their own.
-            let siblings = try tx.sql("""
-                SELECT id FROM connections WHERE waba_id = \(waba) AND status = 'active' AND account_id = \(session.accountID) AND tenant_id = \(session.tenantID)
+            // carries it; a sibling with its own number's override keeps it (Meta routes that
+            // number by its own), and with per-number routing every sibling keeps its own.
+            let found = try tx.sql("""
+                SELECT id, webhook_scope = 'waba' FROM connections
+                WHERE waba_id = \(waba) AND status = 'active' AND account_id = \(session.accountID) AND tenant_id = \(session.tenantID)
                 ORDER BY created_at, id FOR UPDATE
-                """).rows.map { try $0.decode(String.self, at: 0) }
+                """).rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Bool.self, at: 1)) }
+            let siblings = found.map(\.0)
             if session.webhookScope == .waba {
-                try configure(siblings.filter { id in !stored.contains { $0.id == id } }, like: session, on: tx)
+                try configure(found.filter { id, routedByWABA in routedByWABA && !stored.contains { $0.id == id } }.map(\.0), like: session, on: tx)
             }
             let first = stored[0]
             try tx.sql("""
@@ -229,9 +232,12 @@ struct ProvisioningStore {
         }
     }
 
+    /// The tenant's siblings routed by the WABA (not those with their own number's override).
     private func configureSiblings(of session: Session, waba: String, on tx: Connection) throws {
         let siblings = try tx.sql("""
-            SELECT id FROM connections WHERE waba_id = \(waba) AND status = 'active' AND account_id = \(session.accountID) AND tenant_id = \(session.tenantID)
+            SELECT id FROM connections
+            WHERE waba_id = \(waba) AND status = 'active' AND account_id = \(session.accountID) AND tenant_id = \(session.tenantID)
+              AND webhook_scope = 'waba'
             ORDER BY id FOR UPDATE
             """).rows.map { try $0.decode(String.self, at: 0) }
         try configure(siblings, like: session, on: tx)
