@@ -142,6 +142,7 @@ import Testing
         let tokenBefore = try verifyToken(f, ownID)
         let next = try LoopbackServer.handshakeReceiver(token: "next-token")
         defer { next.stop() }
+        let signedUpAt = try #require(try f.db.with { try $0.sql("SELECT now()::text").scalar(String.self) })
         let wide = try f.link(["webhookOverrideUrl": next.base + "/waba", "webhookVerifyToken": "next-token"], tenant: "cust_a")
         let wideSignup = try f.meta.signup(wabaID: ownSignup["wabaId"]!)
         try f.complete(wide, code: wideSignup["code"]!, waba: wideSignup["wabaId"]!, phone: wideSignup["phoneNumberId"]!)
@@ -149,6 +150,12 @@ import Testing
         #expect(try f.connection(wideID)?.decode(String.self, "webhook_override_url") == next.base + "/waba")
         #expect(try f.connection(ownID)?.decode(String.self, "webhook_override_url") == f.hookURL, "the number-scoped sibling keeps its URL")
         #expect(try verifyToken(f, ownID) == tokenBefore && tokenBefore != "next-token")
+        // Where Meta routes the sibling is read back at once: still its own URL, not shadowed.
+        let readBack = { try f.db.with { try $0.sql("""
+            SELECT routing_effective_url FROM connections WHERE id = \(ownID) AND routing_checked_at > \(signedUpAt)::timestamptz
+            """).scalar(String.self) } }
+        #expect(eventually(timeout: 20) { (try? readBack()) != nil })
+        #expect(try readBack() == f.hookURL)
     }
 
     /// A token Meta no longer accepts, found by a webhook change rather than a health poll: the

@@ -169,6 +169,9 @@ struct ProvisioningStore {
             if session.webhookScope == .waba {
                 try configure(found.filter { id, routedByWABA in routedByWABA && !stored.contains { $0.id == id } }.map(\.0), like: session, on: tx)
             }
+            // Where Meta now routes each sibling's webhooks is read back by a health poll now,
+            // not at its next poll hours later (its routing read stale, and shadowed, meanwhile).
+            for id in siblings where !stored.contains(where: { $0.id == id }) { try PollHealth.bringForward(id, on: tx) }
             let first = stored[0]
             try tx.sql("""
                 UPDATE onboarding_sessions SET status = 'completed', connection_id = \(first.id), exchanged_token = NULL,
