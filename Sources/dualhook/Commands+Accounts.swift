@@ -44,8 +44,15 @@ extension Commands {
                 throw UsageError("--redirect-origins: \(origin) is not an origin (scheme://host[:port])")
             }
         }
-        for (flag, value) in [("logo-url", parsed.options["logo-url"]), ("event-url", parsed.options["event-url"])] {
-            if let value, URL(string: value)?.host == nil { throw UsageError("--\(flag) must be an absolute URL") }
+        if let logo = parsed.options["logo-url"], URL(string: logo)?.host == nil { throw UsageError("--logo-url must be an absolute URL") }
+        // The API's rules: a URL it would refuse in PATCH /api/v1/account fails here too, not as
+        // deliveries failing later.
+        if let eventURL = parsed.options["event-url"] {
+            do {
+                try AccountStore.checkEventURL(eventURL, allowPrivate: environment.allowPrivateTargets)
+            } catch let error as APIError {
+                throw UsageError("--event-url: \(error.message)")
+            }
         }
         let connection = try connect(environment)
         defer { connection.close() }

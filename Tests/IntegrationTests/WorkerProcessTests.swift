@@ -266,7 +266,10 @@ import Testing
         let db = try TestDatabase(label: "int")
         defer { db.drop() }
         for args in [["work", "--concurrency", "0"], ["work", "--queues", "nope"], ["jobs", "list", "--state", "weird"],
-                     ["frobnicate"], ["sweep", "no-such-sweep"], ["jobs", "retry", "abc"], ["work", "--bogus"]] {
+                     ["frobnicate"], ["sweep", "no-such-sweep"], ["jobs", "retry", "abc"], ["work", "--bogus"],
+                     // As PATCH /api/v1/account refuses them.
+                     ["accounts", "create", "--name", "X", "--event-url", "ftp://x"],
+                     ["accounts", "create", "--name", "X", "--event-url", "https://user:pass@hooks.example.com/x"]] {
             let (status, output) = try DualhookProcess.run(args, databaseURL: db.url)
             #expect(status == 2, "\(args)")
             let lines = output.split(separator: "\n")

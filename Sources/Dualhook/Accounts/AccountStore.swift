@@ -43,6 +43,13 @@ public enum AccountStore {
         public let revokedAt: Date?
     }
 
+    /// An `eventUrl` as the API checks it (`PATCH /api/v1/account`), for the command line: an
+    /// absolute http(s) URL without credentials, https and a public address unless private
+    /// targets are allowed.
+    public static func checkEventURL(_ url: String, allowPrivate: Bool) throws {
+        _ = try URLRules.outbound(url, param: "eventUrl", maxLength: 2048, allowPrivate: allowPrivate)
+    }
+
     public static func create(name: String, displayName: String?, logoURL: String?, eventURL: String?,
                               redirectOrigins: [String], vault: Vault, on connection: Connection) throws -> Created {
         try connection.transaction { tx in
