@@ -8,6 +8,8 @@ extension JobAdmin {
         public let id: String
         /// `queue:slots`, comma-separated, as the worker was started with.
         public let queues: String
+        /// The queues alone, without their slot counts.
+        public var queueNames: [String] { queues.split(separator: ",").compactMap { $0.split(separator: ":").first.map(String.init) } }
         /// Jobs it was running at its last report.
         public let running: Int
         public let startedAt: Date

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 
 /// Graph API's error envelope, `{"error":{"message","type","code","error_subcode","is_transient",
 /// "error_user_msg","error_data":{"details"},"fbtrace_id"}}`
@@ -37,8 +38,10 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     /// onboarding have passed.
     public var isSyncAlreadyRequested: Bool { code == 2593107 }
     public var isSyncWindowClosed: Bool { code == 2593108 }
-    /// Throttling: application (4), user (17), page (32), application limit (341), custom (613),
-    /// WhatsApp business use case (80007), Cloud API (130429, 131056); a bare 429.
+    /// Throttling: application (4), user (17), page (32), application limit (341), custom (613)
+    /// (https://developers.facebook.com/docs/graph-api/guides/error-handling), WhatsApp business
+    /// use case (80007), Cloud API (130429, 131056)
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes); a bare 429.
     public var isRateLimited: Bool { [4, 17, 32, 341, 613, 80007, 130429, 131056].contains(code) || (code == -1 && httpStatus == 429) }
     /// How long to wait before the same call can work, when Meta's answer says it must wait: a
     /// rate limit (its headers' wait, else 30 s), or 133015, a number deleted moments ago that
@@ -115,7 +118,7 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
             // throttled keeps the caller throttled).
             if let most = minutes.max() { return most > 0 ? most * 60 : 15 }
         }
-        if let seconds = headers["retry-after"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), seconds > 0 { return seconds }
+        if let seconds = headers["retry-after"].flatMap(HTTPClient.Response.retryAfter), seconds > 0 { return seconds }
         return nil
     }
 }

@@ -78,10 +78,10 @@ public struct UpdateWebhook: JobKind {
                 try failed("the connection's access token is no longer accepted by Meta; it is being disconnected")
                 try Disconnect.disconnectForDeadToken(try holder.decode(String.self, at: 0), error, context: context, on: tx)
                 return
-            } catch let error as GraphError where error.isRateLimited {
+            } catch let error as GraphError where error.waitBeforeRetry != nil {
                 // Throttled: tried again when Meta's window passes, the attempt not spent, rather
                 // than failed on the last attempt as a refusal of the URL.
-                throw JobError.snooze(after: error.waitBeforeRetry ?? 60, "throttled by Meta: \(error)")
+                throw JobError.waitingForMeta(error, "changing the webhook")!
             } catch let error as GraphError where !error.isTransient || context.isLastAttempt {
                 context.logger.info("webhook update refused", ["waba": args.wabaId, "target": target, "error": "\(error)"])
                 try failed("Meta refused the override: \(error)")

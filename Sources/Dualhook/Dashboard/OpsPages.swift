@@ -37,8 +37,7 @@ enum OpsPages {
                 """
         }
         // A queue no live worker serves: its jobs wait however healthy the rest looks.
-        let served = Set(reports.filter(\.isLive)
-            .flatMap { $0.queues.split(separator: ",").compactMap { $0.split(separator: ":").first.map(String.init) } })
+        let served = Set(reports.filter(\.isLive).flatMap(\.queueNames))
         let unserved = names.filter { !served.contains($0) }
         let warning: HTML = unserved.isEmpty ? "" : """
             <div class="problem" role="alert" id="unserved">No live worker serves \(unserved.joined(separator: ", ")): their jobs wait until one is started (<code>dualhook work --queues …</code>).</div>

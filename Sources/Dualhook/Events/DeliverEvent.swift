@@ -217,7 +217,7 @@ public struct DeliverEvent: JobKind {
             if !ok {
                 error = (300..<400).contains(response.status) ? "HTTP \(response.status): redirects are not followed" : "HTTP \(response.status)"
             }
-            let retryAfter = [429, 503].contains(response.status) ? response.header("Retry-After").flatMap(DeliverEvent.parseRetryAfter) : nil
+            let retryAfter = [429, 503].contains(response.status) ? response.retryAfter : nil
             return (.init(at: started, statusCode: response.status, durationMs: Date().timeIntervalSince(started) * 1000,
                           error: error, responseBody: body), retryAfter)
         } catch {
@@ -231,16 +231,5 @@ public struct DeliverEvent: JobKind {
     /// was 2.5 % of the worker's samples); bytes that are not UTF-8 become U+FFFD.
     static func storable(_ body: Data) -> String {
         String(decoding: body.contains(0) ? Data(body.filter { $0 != 0 }) : body, as: UTF8.self)
-    }
-
-    /// Seconds, or an HTTP date.
-    static func parseRetryAfter(_ value: String) -> TimeInterval? {
-        let text = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(text) { return max(0, seconds) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text).map { max(0, $0.timeIntervalSinceNow) }
     }
 }

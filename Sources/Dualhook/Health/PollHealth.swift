@@ -59,10 +59,10 @@ public struct PollHealth: JobKind {
             read = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
                 try meta.graph.phoneNumber(phoneID, fields: GraphClient.healthFields + ",webhook_configuration", token: token, deadline: context.deadline)
             })
-        } catch let error as GraphError where error.isRateLimited {
+        } catch let error as GraphError where error.waitBeforeRetry != nil {
             // Throttled: read again when Meta says its window passes, the attempt not spent (five
             // retries at 30 s, doubling, ran out within Meta's hourly windows and dropped the poll).
-            throw JobError.snooze(after: error.waitBeforeRetry ?? 60, "throttled by Meta: \(error)")
+            throw JobError.waitingForMeta(error, "reading health")!
         } catch let error as GraphError where PollHealth.isLasting(error) {
             // No retry reads it: the number is gone or the app may no longer read it. Said in
             // the connection's health (and so in `connection.health_changed`), not dropped

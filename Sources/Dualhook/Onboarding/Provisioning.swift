@@ -155,9 +155,7 @@ struct Provisioning {
             // a few seconds later fails again and spends the session's attempts, so the step
             // waits as long as the answer's headers say (half a minute when they say nothing).
             if let wait = error.waitBeforeRetry {
-                if Date().timeIntervalSince(context.createdAt) + wait <= patience {
-                    throw JobError.snooze(after: wait, "\(name): Meta asks to wait: \(error)")
-                }
+                if Date().timeIntervalSince(context.createdAt) + wait <= patience { throw JobError.waitingForMeta(error, name)! }
                 context.logger.warning("Meta's wait outlasts what onboarding can wait", ["step": name, "wait_s": Int(wait)])
             }
             if error.isTransient && !context.isLastAttempt { throw JobError.retry(after: retryDelay, "\(name): \(error)") }

@@ -43,8 +43,9 @@ enum OperationsRoutes {
         text += "# TYPE dualhook_db_pool_connections gauge\n"
         text += "dualhook_db_pool_connections{state=\"open\"} \(pool.open)\n"
         text += "dualhook_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
-        // Through the engine's stats API: the product does not read the engine's tables.
-        if let stats = try? app.pool.withConnection({ try JobAdmin.stats(on: $0) }) {
+        // Through the engine's stats API: the product does not read the engine's tables. One
+        // connection for both reads.
+        if let (stats, workers) = try? app.pool.withConnection({ (try JobAdmin.stats(on: $0), try JobAdmin.workers(on: $0)) }) {
             // As `jobs stats` counts them: `available` is due now, `scheduled` waits for its
             // time (a retry's backoff), so an alert on a backlog does not fire on retries.
             text += "# HELP dualhook_jobs Jobs by queue and state (available: due now; scheduled: due later).\n# TYPE dualhook_jobs gauge\n"
@@ -55,17 +56,12 @@ enum OperationsRoutes {
             }
             text += "# HELP dualhook_queue_paused 1 while workers do not claim from the queue (paused in the console or with jobs pause).\n# TYPE dualhook_queue_paused gauge\n"
             for queue in stats { text += "dualhook_queue_paused{queue=\"\(queue.queue)\"} \(queue.pausedAt == nil ? 0 : 1)\n" }
-        }
-        if let (workers, stats) = try? app.pool.withConnection({ (try JobAdmin.workers(on: $0), try JobAdmin.stats(on: $0)) }) {
-            // An alert on no live worker of a queue needs the queue: one series per queue served.
+            // Every queue is a series (0 live too), so an alert on a queue no worker serves fires.
             text += "# HELP dualhook_workers Worker processes by queue served: live (reported in the last 20 s) or silent (died, or cannot reach the database).\n# TYPE dualhook_workers gauge\n"
-            // A queue with jobs and no worker at all is a series too (0 live), so an alert on it fires.
-            var counts: [String: (live: Int, silent: Int)] = Dictionary(stats.map { ($0.queue, (live: 0, silent: 0)) }, uniquingKeysWith: { first, _ in first })
+            var counts = Dictionary(stats.map { ($0.queue, (live: 0, silent: 0)) }, uniquingKeysWith: { first, _ in first })
             for worker in workers {
-                for queue in worker.queues.split(separator: ",").compactMap({ $0.split(separator: ":").first.map(String.init) }) {
-                    var count = counts[queue] ?? (0, 0)
-                    if worker.isLive { count.live += 1 } else { count.silent += 1 }
-                    counts[queue] = count
+                for queue in worker.queueNames {
+                    if worker.isLive { counts[queue, default: (0, 0)].live += 1 } else { counts[queue, default: (0, 0)].silent += 1 }
                 }
             }
             for (queue, count) in counts.sorted(by: { $0.key < $1.key }) {
