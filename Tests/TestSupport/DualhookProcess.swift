@@ -76,13 +76,18 @@ public final class DualhookProcess: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. The pause
+/// starts at 20 ms and grows to 200 ms, so a condition read through the API does not spend the
+/// key's 600 requests a minute while it waits for something slow (a 15 s wait polled every 20 ms
+/// ran the key into 429s, and every read after it failed with them).
 @discardableResult
 public func eventually(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
+    var pause = 0.02
     while true {
         if try condition() { return true }
         if Date() >= deadline { return false }
-        Thread.sleep(forTimeInterval: 0.02)
+        Thread.sleep(forTimeInterval: min(pause, max(0, deadline.timeIntervalSinceNow)))
+        pause = min(pause * 1.25, 0.2)
     }
 }
