@@ -141,6 +141,8 @@ extension FakeMeta {
             if let mode = body["mode"] as? String { phone.mode = mode }
             if let verified = body["verified"] as? Bool { phone.verified = verified }
             if let limit = body["messagingLimit"] as? String { phone.messagingLimit = limit }
+            // The business turned on two-step verification with a PIN of its own.
+            if let pin = body["twoStepPin"] as? String { phone.pin = pin }
             if let errors = body["healthErrors"] as? [[String: Any]] {
                 phone.healthErrors = errors.map { .init(code: $0["code"] as? Int ?? 0, description: $0["description"] as? String ?? "") }
             }
@@ -218,6 +220,7 @@ extension FakeMeta {
                     [
                         "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode), "verified": AnyEncodable(phone.verified),
                         "registered": AnyEncodable(phone.registered), "registerCalls": AnyEncodable(phone.registerCalls.count),
+                        "twoStepPin": AnyEncodable(phone.pin),
                         "syncRequests": AnyEncodable(phone.syncRequests),
                         "qualityRating": AnyEncodable(phone.qualityRating), "healthStatus": AnyEncodable(phone.healthStatus),
                         "webhookConfiguration": AnyEncodable(phone.overrideCallbackURI.map { ["overrideCallbackUri": $0] }),

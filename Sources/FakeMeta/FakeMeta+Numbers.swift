@@ -90,6 +90,19 @@ extension FakeMeta {
         }) { _ in .json(200, ["success": true]) }
     }
 
+    /// `POST /{phone}` with `pin`: sets the number's two-step verification PIN, whatever it was
+    /// ("There is no endpoint to disable two-step verification",
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/two-step-verification/).
+    func setTwoStepPIN(_ id: String, tokenWABA: String, pin: String) -> Response {
+        withPhone(id, token: tokenWABA, change: { phone in
+            guard pin.count == 6, pin.allSatisfy(\.isNumber) else {
+                return FakeMeta.error(400, 100, "(#100) Param pin must be a 6-digit number")
+            }
+            phone.pin = pin
+            return nil
+        }) { _ in .json(200, ["success": true]) }
+    }
+
     /// `POST /{phone}/smb_app_data` for a Coexistence number
     /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/onboarding-business-app-users):
     /// each `sync_type` once ("You can only perform this step once"; again is 2593107), within

@@ -121,6 +121,8 @@ public final class FakeMeta: Sendable {
                 if let field = FakeMeta.unknownField(selected, in: s) { return FakeMeta.nonexisting(field) }
                 return .json(200, FakeMeta.fields(phone, in: s, selecting: selected))
             }
+        case ("POST", 1, _) where form["pin"] != nil:
+            return setTwoStepPIN(path[0], tokenWABA: tokenWABA, pin: form["pin"] ?? "")
         case ("POST", 1, _):
             return configurePhone(path[0], tokenWABA: tokenWABA, request: request)
         case ("POST", 2, "register"):

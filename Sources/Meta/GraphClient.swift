@@ -186,6 +186,13 @@ public struct GraphClient: Sendable {
                                   token: token, deadline: deadline)
     }
 
+    /// Sets the number's two-step verification PIN (`POST /{phone}` with `pin`). Meta: "There is
+    /// no endpoint to disable two-step verification"; a PIN that is not known can be updated
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/two-step-verification/).
+    public func setTwoStepPIN(phone: String, pin: String, token: String, deadline: Date) throws {
+        let _: Success = try call("POST", phone, form: [("pin", pin)], token: token, deadline: deadline)
+    }
+
     /// Coexistence: asks for the WhatsApp Business app's contacts (`smb_app_state_sync`) or
     /// message history (`history`) to be synchronised.
     public func requestSync(phone: String, type: String, token: String, deadline: Date) throws -> String? {

@@ -33,6 +33,9 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Meta refuses registration until the window has passed
     /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/registration).
     public var isRegisterLimit: Bool { code == 133016 }
+    /// The number has a two-step verification PIN of its own, not the one given (133005,
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes).
+    public var isTwoStepPINMismatch: Bool { code == 133005 }
     /// Coexistence sync (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes):
     /// 2593107, this sync was already requested (it works once); 2593108, the 24 hours after
     /// onboarding have passed.

@@ -7,6 +7,32 @@ import Testing
 
 /// From `complete` to a live connection, against the real worker and the fake Meta over HTTP.
 @Suite(.serialized) struct ProvisioningTests {
+    /// A number whose business set a two-step verification PIN of its own refuses Dualhook's
+    /// PIN (133005). Meta cannot turn the PIN off and says to update one that is not known: the
+    /// number's PIN becomes the kept one, and it connects registered instead of failing.
+    @Test func aNumberWithItsOwnTwoStepPINConnectsRegistered() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let link = try f.link()
+        let signup = try f.meta.signup(mode: "cloud_api")
+        let waba = signup["wabaId"]!, phone = signup["phoneNumberId"]!
+        try f.meta.post("/_fake/phones/\(phone)", #"{"twoStepPin":"111111"}"#)
+        #expect(try f.complete(link, code: signup["code"]!, waba: waba, phone: phone).status == 202)
+
+        let session = try f.finished(link)
+        #expect(session["status"] as? String == "completed", "\(session)")
+        let connectionID = try #require(session["connectionId"] as? String)
+        let row = try #require(try f.connection(connectionID))
+        #expect(try row.decode(Bool.self, "registered"))
+        let atMeta = try #require(try f.meta.phone(phone, waba: waba))
+        #expect(atMeta["registered"] as? Bool == true)
+        let pin = try TestEnvironment.vault.openText(try row.decode(String.self, "registration_pin"), associatedData: "connection:\(connectionID):pin")
+        #expect(atMeta["twoStepPin"] as? String == pin && pin != "111111", "the number's PIN is the one reveal-secrets gives")
+        let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
+        #expect(calls.filter { $0 == "POST /v25.0/\(phone)/register" }.count == 2, "refused once, then registered: \(calls)")
+        #expect(calls.contains("POST /v25.0/\(phone)"), "the PIN updated between the two")
+    }
+
     @Test func aCloudAPINumberEndsLiveSubscribedAndRegisteredWithItsTokenSealed() throws {
         let f = try OnboardingFixture()
         defer { f.close() }

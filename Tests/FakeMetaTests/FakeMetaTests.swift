@@ -40,6 +40,9 @@ import Testing
         try graph(sim).register(phone: phone, pin: "123456", token: token, deadline: deadline)  // again, same PIN: fine
         #expect(graphError { try graph(sim).register(phone: phone, pin: "654321", token: token, deadline: deadline) }?.code == 133005,
                 "registration set the two-step PIN")
+        #expect(graphError { try graph(sim).setTwoStepPIN(phone: phone, pin: "65432x", token: token, deadline: deadline) }?.code == 100)
+        try graph(sim).setTwoStepPIN(phone: phone, pin: "654321", token: token, deadline: deadline)
+        try graph(sim).register(phone: phone, pin: "654321", token: token, deadline: deadline)  // the PIN updated
         #expect(try graph(sim).phoneNumber(phone, token: token, deadline: deadline).platform_type == "CLOUD_API")
         // What a health poll asks for is served; Meta's deprecated tier field is refused by name.
         let health = try graph(sim).phoneNumber(phone, fields: GraphClient.healthFields, token: token, deadline: deadline)

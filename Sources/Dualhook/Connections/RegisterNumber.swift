@@ -46,7 +46,7 @@ public struct RegisterNumber: JobKind {
             }) else { throw JobError.discard("no registration PIN was kept for \(args.connectionId)") }
             do {
                 guard try Disconnect.unlessTokenDead(args.connectionId, context: context, {
-                    try meta.graph.register(phone: phoneID, pin: pin, token: token, deadline: context.deadline)
+                    try meta.graph.registerKeepingPIN(phone: phoneID, pin: pin, token: token, deadline: context.deadline, logger: context.logger)
                 }) != nil else { return }
             } catch let error as GraphError where error.isRegisterLimit {
                 throw JobError.snooze(after: RegisterNumber.limitWindow, "Meta's registration limit: \(error)")

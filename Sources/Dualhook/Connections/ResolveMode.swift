@@ -54,7 +54,7 @@ public struct ResolveMode: JobKind {
                 pin = fresh
             }
             guard try Disconnect.unlessTokenDead(args.connectionId, context: context, {
-                try graph.register(phone: phoneID, pin: pin!, token: token, deadline: context.deadline)
+                try graph.registerKeepingPIN(phone: phoneID, pin: pin!, token: token, deadline: context.deadline, logger: context.logger)
             }) != nil else { return }
         }
         try context.database.transaction { tx in

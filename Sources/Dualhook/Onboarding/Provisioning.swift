@@ -107,7 +107,7 @@ struct Provisioning {
             }
             do {
                 try step("registering phone number \(phone.id)") {
-                    try graph.register(phone: phone.id, pin: number.pin!, token: token, deadline: context.deadline)
+                    try graph.registerKeepingPIN(phone: phone.id, pin: number.pin!, token: token, deadline: context.deadline, logger: context.logger)
                 }
                 number.registered = true
             } catch let failure as ProvisioningFailure where failure.graph?.isRegisterLimit == true {

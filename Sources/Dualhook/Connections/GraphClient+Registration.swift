@@ -1,0 +1,27 @@
+import Foundation
+import Logging
+import Meta
+
+extension GraphClient {
+    /// Registers a Cloud API number with the PIN Dualhook keeps for it. A number whose business
+    /// turned on two-step verification with a PIN of its own refuses that PIN (133005). Meta, on
+    /// `pin`: "If your verified business phone number already has two-step verification enabled,
+    /// set this value to your number's 6-digit two-step verification PIN. If you cannot recall
+    /// your PIN, you can update it"
+    /// (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/registration), and
+    /// "There is no endpoint to disable two-step verification"
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/two-step-verification/).
+    /// The business's PIN cannot be known here, so the number's PIN is updated to the kept one
+    /// and registration tried again: the number connects instead of failing its onboarding, its
+    /// PIN is then the one `reveal-secrets` gives as `registration_pin`, and the business can
+    /// set another in WhatsApp Manager.
+    func registerKeepingPIN(phone: String, pin: String, token: String, deadline: Date, logger: Logger) throws {
+        do {
+            try register(phone: phone, pin: pin, token: token, deadline: deadline)
+        } catch let error as GraphError where error.isTwoStepPINMismatch {
+            logger.info("the number has a two-step verification PIN of its own: updated to the kept PIN", ["phone_number_id": phone])
+            try setTwoStepPIN(phone: phone, pin: pin, token: token, deadline: deadline)
+            try register(phone: phone, pin: pin, token: token, deadline: deadline)
+        }
+    }
+}
