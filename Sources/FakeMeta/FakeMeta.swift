@@ -135,8 +135,12 @@ public final class FakeMeta: Sendable {
     }
 
     func exchange(_ request: Request) -> Response {
-        guard request.query["client_id"] == configuration.appID, request.query["client_secret"] == configuration.appSecret else {
-            return FakeMeta.error(400, 101, "Error validating application. Invalid application ID or secret.")
+        // Graph's answers to a wrong app id and a wrong app secret (code 1, elsewhere a passing fault).
+        guard request.query["client_id"] == configuration.appID else {
+            return FakeMeta.error(400, 101, "Error validating application. Invalid application ID.")
+        }
+        guard request.query["client_secret"] == configuration.appSecret else {
+            return FakeMeta.error(400, 1, "Error validating client secret.")
         }
         let code = request.query["code"] ?? ""
         let lifetime = configuration.codeLifetime

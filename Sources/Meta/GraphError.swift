@@ -56,13 +56,20 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// The app's own id or secret refused at the code exchange: 101, "Error validating
+    /// application. Invalid application ID.", or code 1 with "Error validating client secret."
+    /// (code 1 is otherwise "possibly a temporary issue",
+    /// https://developers.facebook.com/docs/graph-api/guides/error-handling). No retry helps:
+    /// the configuration is wrong.
+    public var isAppRejected: Bool { code == 101 || (code == 1 && message.hasPrefix("Error validating client secret")) }
+
     /// A capability or permission Meta withholds (3, 10, 200–299): no retry changes it, whatever
     /// the HTTP status (code 3 comes with a 500).
     public var isPermission: Bool { code == 3 || code == 10 || (200...299).contains(code) }
     /// Worth retrying as is: an unknown or service error (1, 2), a rate limit, Meta's
     /// `is_transient`, or a 5xx that is not a permission refused.
     public var isTransient: Bool {
-        if isPermission || isTokenInvalid { return false }
+        if isPermission || isTokenInvalid || isAppRejected { return false }
         return code == 1 || code == 2 || isRateLimited || metaSaysTransient == true || httpStatus >= 500
     }
 

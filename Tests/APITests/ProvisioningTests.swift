@@ -252,6 +252,26 @@ import Testing
         #expect(subscribes.count >= 3, "two throttled, then accepted")
     }
 
+    /// A worker with a wrong app secret: Graph answers the exchange with code 1, which elsewhere
+    /// is a passing fault. Not retried (the code would be spent by then anyway), the session
+    /// fails as `oauth_exchange_failed`, and the log says what to mend without the secret.
+    @Test func aWrongAppSecretFailsTheExchangeAtOnceAndSaysWhatToMend() throws {
+        let f = try OnboardingFixture(workerEnvironment: ["META_APP_SECRET": "not-the-app-secret"])
+        defer { f.close() }
+        let link = try f.link()
+        let signup = try f.meta.signup()
+        try f.complete(link, code: signup["code"]!, waba: signup["wabaId"]!, phone: signup["phoneNumberId"]!)
+        let session = try f.finished(link)
+        #expect(session["status"] as? String == "failed" && session["failureReason"] as? String == "oauth_exchange_failed", "\(session)")
+        let attempts = try f.db.with {
+            try $0.sql("SELECT max(attempt) FROM jobs WHERE kind = 'onboarding.exchange_code'").scalar(Int.self)
+        }
+        #expect(attempts == 1, "not retried")
+        #expect(f.worker.log.contains("check META_APP_ID and META_APP_SECRET"))
+        #expect(!f.worker.log.contains("not-the-app-secret"))
+        #expect(try f.events("onboarding.failed").first?["metaError"] as? [String: Any] != nil)
+    }
+
     @Test func metaRefusalsEndInTheirReasonsAndATransientFailureIsRetried() throws {
         let f = try OnboardingFixture()
         defer { f.close() }

@@ -44,9 +44,10 @@ final class GraphStub: @unchecked Sendable {
     static func answer(_ request: Request) -> Response {
         let path = request.path
         if path == "/v25.0/oauth/access_token" {
-            guard request.query["client_id"] == "1234567890", request.query["client_secret"] == secret else {
-                return error(400, 101, "Error validating application.")
+            guard request.query["client_id"] == "1234567890" else {
+                return error(400, 101, "Error validating application. Invalid application ID.")
             }
+            guard request.query["client_secret"] == secret else { return error(400, 1, "Error validating client secret.") }
             return request.query["code"] == "good-code"
                 ? .text(200, #"{"access_token":"EAAG-token","token_type":"bearer"}"#, contentType: "application/json")
                 : error(400, 100, "Invalid verification code format.", subcode: 36007)
@@ -135,6 +136,16 @@ final class GraphStub: @unchecked Sendable {
                                                            appID: "1234567890", appSecret: "other"),
                                       http: HTTPClient(allowPrivateTargets: true))
         #expect(throws: GraphError.self) { try wrongSecret.phoneNumbers(waba: "111", token: "EAAG-token", deadline: deadline) }
+        // A wrong app secret at the code exchange is Graph's code 1, which elsewhere means a
+        // passing fault: here no retry helps.
+        var refused: GraphError?
+        do { _ = try wrongSecret.exchangeCode("good-code", deadline: deadline) } catch let error as GraphError { refused = error }
+        #expect(refused?.code == 1 && refused?.isAppRejected == true && refused?.isTransient == false)
+        let wrongID = GraphClient(configuration: .init(baseURL: "http://127.0.0.1:\(stub.port)", version: "v25.0",
+                                                       appID: "999", appSecret: GraphStub.secret),
+                                  http: HTTPClient(allowPrivateTargets: true))
+        do { _ = try wrongID.exchangeCode("good-code", deadline: deadline) } catch let error as GraphError { refused = error }
+        #expect(refused?.code == 101 && refused?.isAppRejected == true && refused?.isTransient == false)
     }
 
     @Test func classifiesRevokedTokensRateLimitsAndOutages() throws {

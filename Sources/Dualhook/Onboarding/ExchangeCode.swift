@@ -109,9 +109,18 @@ public struct ExchangeCode: JobKind {
                   context: JobContext) throws -> (token: String, expiresAt: Date?) {
         let code = try vault.openText(args.sealedCode, associatedData: ExchangeCode.associatedData(sessionID: session.id))
         // Meta's code lives 30 s: a throttled exchange cannot wait longer than that.
-        let answer = try Provisioning.step("exchanging the code", context: context, failing: ProvisioningFailure.oauthExchangeFailed,
+        let answer: GraphClient.AccessToken
+        do {
+            answer = try Provisioning.step("exchanging the code", context: context, failing: ProvisioningFailure.oauthExchangeFailed,
                                            patience: 25) {
-            try graph.exchangeCode(code, deadline: context.deadline)
+                try graph.exchangeCode(code, deadline: context.deadline)
+            }
+        } catch let failure as ProvisioningFailure where failure.graph?.isAppRejected == true {
+            // Every onboarding fails this way until the configuration is mended: said to the
+            // operator as what to mend, not only as one more failed session.
+            context.logger.error("Meta refused the app's id or secret at the code exchange: check META_APP_ID and META_APP_SECRET",
+                                 ["session": session.id, "meta_code": "\(failure.graph!.code)"])
+            throw failure
         }
         // `expires_in` is in seconds; business integration system user tokens usually have none
         // (https://developers.facebook.com/documentation/facebook-login/facebook-login-for-business).
