@@ -128,6 +128,18 @@ import Testing
         }
         let bad = try patch(first.connectionID, "ftp://nope", "t")
         #expect(bad.status == 400 && bad.errorParam == "webhookOverrideUrl")
+
+        // Only the URL: the connection's verify token goes with it to Meta.
+        #expect(try f.server.send("PATCH", "/api/v1/connections/\(first.connectionID)", key: f.key,
+                                  json: #"{"webhookOverrideUrl":"\#(next.base)/e"}"#).status == 202)
+        #expect(eventually(timeout: 30) {
+            guard let state = try? webhookUpdate(f, first.waba) else { return false }
+            return state.status == "applied" && state.applied == state.version
+        })
+        #expect(try f.meta.waba(first.waba)?["overrideCallbackUri"] as? String == next.base + "/e")
+        #expect(try f.meta.waba(first.waba)?["overrideVerifyToken"] as? String == "next-token")
+        let empty = try f.server.send("PATCH", "/api/v1/connections/\(first.connectionID)", key: f.key, json: "{}")
+        #expect(empty.status == 400 && empty.errorParam == "webhookOverrideUrl" && empty.text.contains("webhookVerifyToken"))
     }
 
     /// A signup with the WABA's override leaves a sibling that has its own number's override

@@ -286,6 +286,8 @@ public enum OpenAPIDocument {
     static var idParameter: [String: Any] { ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]] }
 
     static var nullableString: [String: Any] { ["type": ["string", "null"]] }
+    /// Text with something visible in it and no control characters (`SessionRequest.visible`).
+    static let visibleText = #"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"#
     /// `health.issues`: what limits the number, per entity, as Meta reports it.
     static var healthIssues: [String: Any] {
         ["type": "array", "items": ["type": "object", "required": ["entity", "code"], "properties": [
@@ -360,7 +362,7 @@ public enum OpenAPIDocument {
                 "issues": healthIssues]],
             "ConnectionPage": ["type": "object", "required": ["data", "nextCursor"], "properties": [
                 "data": ["type": "array", "items": ["$ref": "#/components/schemas/Connection"]], "nextCursor": nullableString]],
-            "ConnectionUpdate": ["type": "object", "additionalProperties": false, "required": ["webhookOverrideUrl", "webhookVerifyToken"],
+            "ConnectionUpdate": ["type": "object", "additionalProperties": false, "minProperties": 1,
                                  "properties": [
                 "webhookOverrideUrl": ["type": "string", "format": "uri", "maxLength": 200],
                 "webhookVerifyToken": ["type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"]]],
@@ -397,8 +399,8 @@ public enum OpenAPIDocument {
                               "required": ["tenantId", "successRedirectUrl", "failureRedirectUrl", "cancelRedirectUrl",
                                            "webhookOverrideUrl", "webhookVerifyToken"],
                               "properties": [
-                "tenantId": ["type": "string", "minLength": 1, "maxLength": 128],
-                "tenantName": ["type": "string", "minLength": 1, "maxLength": 200],
+                "tenantId": ["type": "string", "minLength": 1, "maxLength": 128, "pattern": visibleText],
+                "tenantName": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": visibleText],
                 "successRedirectUrl": ["type": "string", "format": "uri"],
                 "failureRedirectUrl": ["type": "string", "format": "uri"],
                 "cancelRedirectUrl": ["type": "string", "format": "uri"],

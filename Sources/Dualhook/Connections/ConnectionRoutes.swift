@@ -52,12 +52,16 @@ enum ConnectionRoutes {
     }
 
     /// Records the requested configuration for the connection's WABA (a new version) and queues
-    /// the job that sets it at Meta and then on every sibling.
+    /// the job that sets it at Meta and then on every sibling. Either field may be left out: the
+    /// connection's own value stands in for it (Meta takes both in one call).
     static func patch(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
         try body.rejectUnknown(allowed: ["webhookOverrideUrl", "webhookVerifyToken"])
-        let url = try body.string("webhookOverrideUrl", required: true)!
-        let token = try body.string("webhookVerifyToken", required: true, length: 1...128)!
+        let url = try body.string("webhookOverrideUrl")
+        let token = try body.string("webhookVerifyToken", length: 1...128)
+        guard url != nil || token != nil else {
+            throw APIError.validationFailed(param: "webhookOverrideUrl", "webhookOverrideUrl or webhookVerifyToken is required")
+        }
         let id = context.request.parameters["id"] ?? ""
         let (waba, version) = try requestWebhookChange(id, accountID: context.account.accountID, url: url, verifyToken: token,
                                                        configuration: context.configuration, on: context.connection)
@@ -65,21 +69,35 @@ enum ConnectionRoutes {
     }
 
     /// Checks and records a webhook change for the connection's WABA (or its number) and queues
-    /// the job that applies it at Meta; the API's PATCH and the dashboard share it.
-    static func requestWebhookChange(_ id: String, accountID: String, url: String, verifyToken token: String,
+    /// the job that applies it at Meta; the API's PATCH and the dashboard share it. A nil URL or
+    /// verify token keeps the connection's current one.
+    static func requestWebhookChange(_ id: String, accountID: String, url newURL: String?, verifyToken newToken: String?,
                                      configuration: AppConfiguration, on connection: Connection) throws -> (waba: String, version: Int) {
-        _ = try URLRules.outbound(url, param: "webhookOverrideUrl", maxLength: 200, allowPrivate: configuration.allowPrivateTargets)
-        guard (1...128).contains(token.count), token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
-            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be 1 to 128 printable ASCII characters without spaces")
+        if let newURL {
+            _ = try URLRules.outbound(newURL, param: "webhookOverrideUrl", maxLength: 200, allowPrivate: configuration.allowPrivateTargets)
+        }
+        if let newToken {
+            guard (1...128).contains(newToken.count), newToken.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) else {
+                throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken must be 1 to 128 printable ASCII characters without spaces")
+            }
         }
         guard let row = try connection.sql("""
-            SELECT waba_id, status, webhook_scope, phone_number_id FROM connections WHERE id = \(id) AND account_id = \(accountID)
+            SELECT waba_id, status, webhook_scope, phone_number_id, webhook_override_url, webhook_verify_token
+            FROM connections WHERE id = \(id) AND account_id = \(accountID)
             """).first else {
             throw APIError.notFound("connection \(id)")
         }
         let status: String = try row.decode(at: 1)
         guard status == ConnectionStatus.active.rawValue else {
             throw APIError(status: 409, code: "conflict", message: "connection \(id) is \(status)")
+        }
+        guard let url = try newURL ?? row.decode(String?.self, at: 4) else {
+            throw APIError.validationFailed(param: "webhookOverrideUrl", "webhookOverrideUrl is required: connection \(id) has none")
+        }
+        guard let token = try newToken ?? row.decode(String?.self, at: 5).map({
+            try configuration.vault.openText($0, associatedData: "connection:\(id):verify_token")
+        }) else {
+            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken is required: connection \(id) has none")
         }
         let waba: String = try row.decode(at: 0)
         // Per-number routing changes only this number's override; otherwise the WABA's.

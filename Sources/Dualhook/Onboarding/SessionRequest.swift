@@ -22,10 +22,22 @@ struct SessionRequest {
         "webhookOverrideUrl", "webhookVerifyToken", "metadata", "coexistence", "expiresInSeconds", "webhookScope", "locale",
     ]
 
+    /// A name a person reads and an id a SaaS looks up by: blank (only spaces) or holding control
+    /// characters is refused, rather than making a tenant no list shows legibly.
+    static func visible(_ text: String, param: String) throws -> String {
+        guard text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+            throw APIError.validationFailed(param: param, "\(param) must not be blank")
+        }
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.validationFailed(param: param, "\(param) must not contain control characters")
+        }
+        return text
+    }
+
     init(body: JSONObject, redirectOrigins: [String], allowPrivateTargets: Bool) throws {
         try body.rejectUnknown(allowed: SessionRequest.fields)
-        tenantId = try body.string("tenantId", required: true, length: 1...128)!
-        tenantName = try body.string("tenantName", length: 1...200)
+        tenantId = try SessionRequest.visible(body.string("tenantId", required: true, length: 1...128)!, param: "tenantId")
+        tenantName = try body.string("tenantName", length: 1...200).map { try SessionRequest.visible($0, param: "tenantName") }
         func redirect(_ name: String) throws -> String {
             let text = try body.string(name, required: true)!
             let url = try URLRules.absolute(text, param: name)
