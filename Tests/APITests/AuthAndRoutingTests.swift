@@ -17,7 +17,15 @@ import Testing
         let created = try f.server.send("POST", "/api/v1/onboarding/sessions", key: f.account.apiKey, json: sessionBody())
         #expect(created.status == 201)
         let id = created.json["sessionId"] as! String
-        #expect(try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey).status == 200)
+        let read = try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: f.account.apiKey)
+        #expect(read.status == 200)
+        // What it was created with reads back, the verify token aside.
+        #expect(read.json["webhookOverrideUrl"] as? String == "https://api.example.com/whatsapp")
+        #expect(read.json["successRedirectUrl"] as? String == "https://app.example.com/done"
+                && read.json["failureRedirectUrl"] as? String == "https://app.example.com/error"
+                && read.json["cancelRedirectUrl"] as? String == "https://app.example.com/cancel")
+        #expect(read.json["coexistence"] as? Bool == false && read.json["webhookScope"] as? String == "waba")
+        #expect(!read.text.contains("s3cret"))
 
         let other = try f.anotherAccount()
         let foreign = try f.server.send("GET", "/api/v1/onboarding/sessions/\(id)", key: other.apiKey)

@@ -438,6 +438,8 @@ public enum OpenAPIDocument {
                     "currentStep": nullableString, "errorMessage": nullableString, "errorId": nullableString,
                     "metaSessionId": nullableString]],
                 "webhookScope": ["type": "string", "enum": ["waba", "phone_number"]], "locale": nullableString,
+                "webhookOverrideUrl": ["type": "string"], "successRedirectUrl": ["type": "string"],
+                "failureRedirectUrl": ["type": "string"], "cancelRedirectUrl": ["type": "string"], "coexistence": ["type": "boolean"],
                 "createdAt": timestamp, "expiresAt": timestamp]],
             "OnboardingComplete": ["type": "object", "additionalProperties": false, "required": ["code", "wabaId"], "properties": [
                 "code": ["type": "string", "minLength": 1, "maxLength": 2048],

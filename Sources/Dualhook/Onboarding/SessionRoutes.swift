@@ -114,13 +114,20 @@ enum SessionRoutes {
         let metadata: RawJSON
         let webhookScope: String
         @Nullable var locale: String?
+        /// What the session was created with, read back (never the verify token).
+        let webhookOverrideUrl: String
+        let successRedirectUrl: String
+        let failureRedirectUrl: String
+        let cancelRedirectUrl: String
+        let coexistence: Bool
         let createdAt: Date
         let expiresAt: Date
     }
 
     static let columns = """
         id, tenant_id, status, webhook_check, failure_reason, connection_id, metadata::text, created_at, expires_at,
-        failure_detail::text, webhook_scope, locale, expires_at < now(), webhook_check_error
+        failure_detail::text, webhook_scope, locale, expires_at < now(), webhook_check_error,
+        webhook_override_url, success_redirect_url, failure_redirect_url, cancel_redirect_url, coexistence
         """
 
     /// A session as it is at read time: an unfinished one past its expiry is `expired`, with
@@ -132,6 +139,8 @@ enum SessionRoutes {
                 webhookCheck: try row.decode(at: 3), webhookCheckError: try row.decode(at: 13), failureReason: lapsed ? "expired" : try row.decode(at: 4),
                 failureDetail: try row.decode(String?.self, at: 9).map(RawJSON.init), connectionId: try row.decode(at: 5),
                 metadata: RawJSON(text: try row.decode(at: 6)), webhookScope: try row.decode(at: 10), locale: try row.decode(at: 11),
+                webhookOverrideUrl: try row.decode(at: 14), successRedirectUrl: try row.decode(at: 15),
+                failureRedirectUrl: try row.decode(at: 16), cancelRedirectUrl: try row.decode(at: 17), coexistence: try row.decode(at: 18),
                 createdAt: try row.decode(at: 7), expiresAt: try row.decode(at: 8))
     }
 
