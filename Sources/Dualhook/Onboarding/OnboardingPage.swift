@@ -5,8 +5,6 @@ import HTTPServer
 /// The co-branded page: the account's name and logo, the tenant's name, one button, and the
 /// script that runs Embedded Signup with Meta's SDK and reports back. No asset besides the SDK.
 enum OnboardingPage {
-    static func escape(_ text: String) -> String { HTML.escape(text) }
-
     /// JSON for a `<script>` block: `</` cannot close the element early.
     static func scriptJSON(_ value: [String: AnyJSON]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: value.mapValues(\.value), options: [.sortedKeys])) ?? Data("{}".utf8)
@@ -35,12 +33,9 @@ enum OnboardingPage {
     static func render(_ session: OnboardingSession, meta: AppConfiguration.MetaApp, token: String, language: PageLanguage,
                        connecting: Bool = false) -> Response {
         let text = PageText.of(language)
-        let brand = escape(session.displayName)
-        let tenant = escape(session.tenantName ?? session.tenantID)
-        func fill(_ template: String) -> String {
-            escape(template).replacingOccurrences(of: "{brand}", with: brand).replacingOccurrences(of: "{tenant}", with: tenant)
-        }
-        let logo = session.logoURL.map { #"<img src="\#(escape($0))" alt="">"# } ?? ""
+        let brand = session.displayName
+        func fill(_ template: String) -> HTML { HTML.filling(template, ["brand": brand, "tenant": session.tenantName ?? session.tenantID]) }
+        let logo: HTML = session.logoURL.map { "<img src=\"\($0)\" alt=\"\">" } ?? ""
         let sdkURL = language.sdkURL(meta.sdkURL)
         let config = scriptJSON([
             "appId": AnyJSON(meta.appID), "configId": AnyJSON(meta.configID), "version": AnyJSON(meta.graphVersion),
@@ -49,29 +44,32 @@ enum OnboardingPage {
             "webhookCheck": AnyJSON(session.webhookCheck), "connecting": AnyJSON(connecting),
         ])
         let nonce = SecureRandom.base62(24)
-        let html = """
+        let contact: HTML = session.branding.contact(help: text.help, privacyPolicy: text.privacyPolicy).map { "<p><small>\($0)</small></p>" } ?? ""
+        // Markup the program made itself goes in as it is: the style (its colours checked to be
+        // `#rrggbb` when stored), the configuration's JSON (`</` cannot end its element) and the script.
+        let html: HTML = """
             <!doctype html>
             <html lang="\(language.tag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
-            <title>\(escape(text.title)) · \(brand)</title><style nonce="\(nonce)">\(style)\(session.branding.buttonCSS)</style></head>
+            <title>\(text.title) · \(brand)</title><style nonce="\(nonce)">\(HTML(stringLiteral: style + session.branding.buttonCSS))</style></head>
             <body><main>
             <header>\(logo)<strong>\(brand)</strong></header>
             <h1>\(fill(text.heading))</h1>
             <p>\(fill(text.intro))</p>
-            <button id="connect" type="button">\(escape(text.button))</button>
+            <button id="connect" type="button">\(text.button)</button>
             <p id="message" role="status" aria-live="polite"></p>
             <p><small>\(fill(text.privacy))</small></p>
-            \(session.branding.contactHTML(help: text.help, privacyPolicy: text.privacyPolicy, escape: escape).map { "<p><small>\($0)</small></p>" } ?? "")
+            \(contact)
             </main>
-            <script id="dualhook-config" type="application/json">\(config)</script>
-            <script nonce="\(nonce)">\(script)</script>
+            <script id="dualhook-config" type="application/json">\(HTML(stringLiteral: config))</script>
+            <script nonce="\(nonce)">\(HTML(stringLiteral: script))</script>
             </body></html>
             """
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
                                                ("Content-Language", language.tag), ("Vary", "Accept-Language"),
                                                ("Content-Security-Policy", contentSecurityPolicy(nonce: nonce, sdkURL: sdkURL, logoURL: session.logoURL)),
                                                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")],
-                        body: Data(html.utf8))
+                        body: Data(html.rendered.utf8))
     }
 
     /// Nothing runs but the page's script and Meta's SDK. The SDK draws its frames from
@@ -222,26 +220,23 @@ enum OnboardingPage {
     static func gone(status: Int, _ page: ClosedPage, language: PageLanguage, branding: PageBranding? = nil, tenant: String? = nil) -> Response {
         let words = PageText.of(language)
         let (titleTemplate, detailTemplate) = page.text(language)
-        func fill(_ template: String) -> String {
-            escape(template).replacingOccurrences(of: "{brand}", with: escape(branding?.displayName ?? ""))
-                .replacingOccurrences(of: "{tenant}", with: escape(tenant ?? ""))
-        }
-        let (title, detail) = (fill(titleTemplate), fill(detailTemplate))
-        let header = branding.map { b in
-            "<header>" + (b.logoURL.map { #"<img src="\#(escape($0))" alt="">"# } ?? "") + "<strong>\(escape(b.displayName))</strong></header>"
+        let values = ["brand": branding?.displayName ?? "", "tenant": tenant ?? ""]
+        let (title, detail) = (HTML.filling(titleTemplate, values), HTML.filling(detailTemplate, values))
+        let header: HTML = branding.map { b in
+            let logo: HTML = b.logoURL.map { "<img src=\"\($0)\" alt=\"\">" } ?? ""
+            return "<header>\(logo)<strong>\(b.displayName)</strong></header>"
         } ?? ""
-        let contact = branding?.contactHTML(help: words.help, privacyPolicy: words.privacyPolicy, escape: escape)
-            .map { "<p><small>\($0)</small></p>" } ?? ""
-        let html = """
+        let contact: HTML = branding?.contact(help: words.help, privacyPolicy: words.privacyPolicy).map { "<p><small>\($0)</small></p>" } ?? ""
+        let html: HTML = """
             <!doctype html>
             <html lang="\(language.tag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
-            <title>\(title)</title><style>\(style)</style></head>
+            <title>\(title)</title><style>\(HTML(stringLiteral: style))</style></head>
             <body><main>\(header)<h1>\(title)</h1><p>\(detail)</p>\(contact)</main></body></html>
             """
         return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
                                                   ("Referrer-Policy", "no-referrer")],
-                        body: Data(html.utf8))
+                        body: Data(html.rendered.utf8))
     }
 
 }

@@ -47,17 +47,16 @@ struct PageBranding: Sendable {
         return "button{background:\(background);color:\(text)}button:focus-visible{outline-color:\(ring)}"
     }
 
-    /// The contact line's links (escaped HTML), or nil when the account gave none.
-    func contactHTML(help: String, privacyPolicy: String, escape: (String) -> String) -> String? {
-        let brand = escape(displayName)
-        var links: [String] = []
-        if let email = supportEmail { links.append(#"<a href="mailto:\#(escape(email))">\#(escape(email))</a>"#) }
-        if let url = supportURL { links.append(#"<a href="\#(escape(url))" rel="noopener noreferrer">\#(escape(url))</a>"#) }
-        var parts: [String] = []
-        if !links.isEmpty { parts.append(escape(help).replacingOccurrences(of: "{brand}", with: brand) + " " + links.joined(separator: " · ")) }
+    /// The contact line: whom to ask and the privacy policy, or nil when the account gave none.
+    func contact(help: String, privacyPolicy: String) -> HTML? {
+        var links: [HTML] = []
+        if let email = supportEmail { links.append("<a href=\"mailto:\(email)\">\(email)</a>") }
+        if let url = supportURL { links.append("<a href=\"\(url)\" rel=\"noopener noreferrer\">\(url)</a>") }
+        var parts: [HTML] = []
+        if !links.isEmpty { parts.append("\(HTML.filling(help, ["brand": displayName])) \(HTML.join(links, separator: " · "))") }
         if let policy = privacyPolicyURL {
-            parts.append(#"<a href="\#(escape(policy))" rel="noopener noreferrer">\#(escape(privacyPolicy).replacingOccurrences(of: "{brand}", with: brand))</a>"#)
+            parts.append("<a href=\"\(policy)\" rel=\"noopener noreferrer\">\(HTML.filling(privacyPolicy, ["brand": displayName]))</a>")
         }
-        return parts.isEmpty ? nil : parts.joined(separator: "<br>")
+        return parts.isEmpty ? nil : HTML.join(parts, separator: "<br>")
     }
 }

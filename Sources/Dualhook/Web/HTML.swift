@@ -34,6 +34,26 @@ struct HTML: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible
         return out
     }
 
+    /// A sentence with `{name}` placeholders (a translation): the sentence and each value are
+    /// escaped, and the values put in one pass, so neither brings markup and a value that
+    /// itself reads `{tenant}` stays as written.
+    static func filling(_ template: String, _ values: [String: String]) -> HTML {
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            out += escape(String(rest[..<open]))
+            guard let close = rest[open...].firstIndex(of: "}"), let value = values[String(rest[rest.index(after: open)..<close])] else {
+                out += "{"
+                rest = rest[rest.index(after: open)...]
+                continue
+            }
+            out += escape(value)
+            rest = rest[rest.index(after: close)...]
+        }
+        out += escape(String(rest))
+        return HTML(stringLiteral: out)
+    }
+
     static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
