@@ -73,8 +73,17 @@ public enum AccountStore {
         return (id, key)
     }
 
-    public static func revokeKey(_ keyID: String, on connection: Connection) throws -> Bool {
-        !(try connection.sql("UPDATE api_keys SET revoked_at = now() WHERE id = \(keyID) AND revoked_at IS NULL RETURNING 1").isEmpty)
+    /// Revokes a live key (only the account's own when `accountID` is given); false when there
+    /// is no such live key.
+    public static func revokeKey(_ keyID: String, accountID: String? = nil, on connection: Connection) throws -> Bool {
+        let ofAccount: PostgresQuery = accountID.map { "AND account_id = \($0)" } ?? ""
+        return !(try connection.sql("UPDATE api_keys SET revoked_at = now() WHERE id = \(keyID) \(ofAccount) AND revoked_at IS NULL RETURNING 1").isEmpty)
+    }
+
+    /// The account's default event URL, as its default event endpoint holds it (that endpoint's
+    /// store keeps the two the same).
+    static func setEventURL(_ url: String?, accountID: String, on connection: Connection) throws {
+        try connection.sql("UPDATE accounts SET event_url = \(url), updated_at = now() WHERE id = \(accountID)")
     }
 
     public static func listKeys(accountID: String, on connection: Connection) throws -> [KeySummary] {

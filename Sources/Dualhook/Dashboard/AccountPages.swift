@@ -267,7 +267,7 @@ enum AccountPages {
     static func revokeKey(_ context: APIContext) throws -> Response {
         let (session, account) = try DashboardAccess.member(context, changing: true)
         let id = context.request.parameters["id"] ?? ""
-        guard try context.connection.sql("UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND account_id = \(account) AND revoked_at IS NULL RETURNING 1").first != nil else {
+        guard try AccountStore.revokeKey(id, accountID: account, on: context.connection) else {
             throw APIError.notFound("live key")
         }
         try AuditTrail.record("api_key.revoke", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,

@@ -70,11 +70,9 @@ enum EventEndpointStore {
             UPDATE event_endpoints SET \(unescaped: column) = \(value)\(unescaped: cast), updated_at = now()
             WHERE id = \(id) AND account_id = \(accountID)
             """)
-        if column == "url" {
-            try connection.sql("""
-                UPDATE accounts a SET event_url = p.url, updated_at = now() FROM event_endpoints p
-                WHERE p.id = \(id) AND p.is_default AND a.id = p.account_id
-                """)
+        if column == "url", let url = value as? String,
+           try connection.sql("SELECT is_default FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID)").scalar(Bool.self) == true {
+            try AccountStore.setEventURL(url, accountID: accountID, on: connection)
         }
     }
 
@@ -84,15 +82,13 @@ enum EventEndpointStore {
         guard let wasDefault = try connection.sql("""
             DELETE FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID) RETURNING is_default
             """).scalar(Bool.self) else { return false }
-        if wasDefault {
-            try connection.sql("UPDATE accounts SET event_url = NULL, updated_at = now() WHERE id = \(accountID)")
-        }
+        if wasDefault { try AccountStore.setEventURL(nil, accountID: accountID, on: connection) }
         return true
     }
 
     /// The account's `eventUrl` as its default endpoint: made, moved, or (nil) removed.
     static func setDefault(accountID: String, url: String?, on connection: Connection) throws {
-        try connection.sql("UPDATE accounts SET event_url = \(url), updated_at = now() WHERE id = \(accountID)")
+        try AccountStore.setEventURL(url, accountID: accountID, on: connection)
         guard let url else {
             try connection.sql("DELETE FROM event_endpoints WHERE account_id = \(accountID) AND is_default")
             return

@@ -17,6 +17,21 @@ enum Outbox {
         return id
     }
 
+    /// One event of `type` for each row a statement's own change yields, in that statement:
+    /// `changes` are its `WITH` queries, `rows` selects `account_id` and `data` (jsonb) from
+    /// them. A sweep ends a batch of rows and says so in one round trip, and the events table
+    /// keeps one writer. Returns how many were emitted.
+    @discardableResult
+    static func emitAll(type: EventType, with changes: PostgresQuery, rows: PostgresQuery, on connection: Connection) throws -> Int {
+        let count = try connection.sql("""
+            \(changes)
+            INSERT INTO events (id, account_id, type, data)
+            SELECT dualhook_id('evt'), emitted.account_id, \(type.rawValue), emitted.data FROM (\(rows)) emitted
+            """).affectedRows
+        if count > 0 { JobQueue.wake(DeliverEvent.queue, after: connection) }
+        return count
+    }
+
     /// An event's `data` from an `Encodable` payload (account-level events have no tenant).
     static func json<T: Encodable>(_ payload: T) throws -> String {
         // The API's encoder: sorted keys, RFC 3339 times, as every answer prints them.

@@ -21,7 +21,7 @@ public struct ExpireSessions: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         let total = try context.inBatches(of: 500) {
             try context.database.transaction { tx in
-                let count = try tx.sql("""
+                let count = try Outbox.emitAll(type: .onboardingFailed, with: """
                     WITH due AS (
                         SELECT id FROM onboarding_sessions
                         WHERE status IN ('created', 'opened') AND expires_at < now()
@@ -30,19 +30,18 @@ public struct ExpireSessions: JobKind {
                         UPDATE onboarding_sessions s SET status = 'expired', failure_reason = 'expired'
                         FROM due WHERE s.id = due.id
                         RETURNING s.id, s.account_id, s.tenant_id, s.metadata)
-                    INSERT INTO events (id, account_id, type, data)
-                    SELECT dualhook_id('evt'), account_id, 'onboarding.failed',
-                           jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'expired', 'metadata', metadata)
+                    """, rows: """
+                    SELECT account_id,
+                           jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'expired', 'metadata', metadata) AS data
                     FROM expired
-                    """).affectedRows
-                JobQueue.wake(DeliverEvent.queue, after: tx)
+                    """, on: tx)
                 tx.afterCommit { Counters.shared.add("dualhook_onboarding_outcomes_total", [("outcome", "failed"), ("reason", "expired")], by: count) }
                 return count
             }
         }
         if total > 0 { context.logger.info("expired onboarding sessions", ["count": total]) }
         let stuck = try context.database.transaction { tx in
-            let count = try tx.sql("""
+            let count = try Outbox.emitAll(type: .onboardingFailed, with: """
                 WITH due AS (
                     SELECT id FROM onboarding_sessions
                     WHERE status = 'exchanging' AND exchanging_since < now() - interval '15 minutes'
@@ -52,16 +51,15 @@ public struct ExpireSessions: JobKind {
                         exchanged_token = NULL, registration_pins = '{}'
                     FROM due WHERE s.id = due.id
                     RETURNING s.id, s.account_id, s.tenant_id, s.metadata, s.waba_id)
+                """, rows: """
                 -- The WABA is named when the session had claimed one, as every event names it
                 -- when known (API.md).
-                INSERT INTO events (id, account_id, type, data)
-                SELECT dualhook_id('evt'), account_id, 'onboarding.failed',
+                SELECT account_id,
                        jsonb_build_object('tenantId', tenant_id, 'sessionId', id, 'reason', 'meta_error',
                                           'error', 'provisioning stopped without an outcome', 'metadata', metadata)
-                       || CASE WHEN waba_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('wabaId', waba_id) END
+                       || CASE WHEN waba_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('wabaId', waba_id) END AS data
                 FROM failed
-                """).affectedRows
-            JobQueue.wake(DeliverEvent.queue, after: tx)
+                """, on: tx)
             tx.afterCommit { Counters.shared.add("dualhook_onboarding_outcomes_total", [("outcome", "failed"), ("reason", "meta_error")], by: count) }
             return count
         }
