@@ -206,28 +206,31 @@ public final class FakeMeta: Sendable {
 
     static let faultPresets = ["waba_rate_limit", "app_rate_limit"]
 
-    /// Meta's throttling answers, with the usage header that says for how long: a WhatsApp
+    /// Meta's throttling answers, with the usage header Meta sends with each
+    /// (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/): a WhatsApp
     /// Business Account over its Business Management API limit (80007, HTTP 400,
-    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes),
-    /// and an app over its platform limit (4, "Application request limit reached"). The header is
-    /// `X-Business-Use-Case-Usage` (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/):
-    /// per business object, `call_count`, `total_cputime`, `total_time` (percentages) and
-    /// `estimated_time_to_regain_access` (minutes).
+    /// https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes)
+    /// with `X-Business-Use-Case-Usage`, per business object: `call_count`, `total_cputime`,
+    /// `total_time` (percentages) and `estimated_time_to_regain_access` (minutes); and an app over
+    /// its platform limit (4, "Application request limit reached") with `X-App-Usage`, the same
+    /// percentages for the app and no time to regain access.
     static func presetFault(_ name: String, match: String, times: Int, regainMinutes: Int) -> FakeMetaState.Fault? {
         let object = match.split(separator: "/").first { $0.allSatisfy(\.isNumber) && !$0.isEmpty }.map(String.init) ?? "0"
-        let usage = #"{"\#(object)":[{"type":"whatsapp_business_management","call_count":100,"total_cputime":4,"total_time":6,"estimated_time_to_regain_access":\#(regainMinutes)}]}"#
         let body: Data
+        let header: (String, String)
         switch name {
         case "waba_rate_limit":
             body = errorBody(80007, "(#80007) Rate limit hit: there have been too many calls to this WhatsApp Business account",
                              details: "The WhatsApp Business Account has reached its rate limit")
+            header = ("X-Business-Use-Case-Usage",
+                      #"{"\#(object)":[{"type":"whatsapp_business_management","call_count":100,"total_cputime":4,"total_time":6,"estimated_time_to_regain_access":\#(regainMinutes)}]}"#)
         case "app_rate_limit":
             body = errorBody(4, "(#4) Application request limit reached")
+            header = ("X-App-Usage", #"{"call_count":100,"total_time":12,"total_cputime":9}"#)
         default:
             return nil
         }
-        return FakeMetaState.Fault(match: match, status: 400, body: body, times: times, delayMs: 0,
-                                   headers: [("X-Business-Use-Case-Usage", usage)])
+        return FakeMetaState.Fault(match: match, status: 400, body: body, times: times, delayMs: 0, headers: [header])
     }
 
     /// Graph's error envelope; `details` as WhatsApp's errors carry it (`error_data`).

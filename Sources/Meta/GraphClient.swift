@@ -109,6 +109,8 @@ public struct GraphClient: Sendable {
 
     public let configuration: Configuration
     let http: HTTPClient
+    /// Shared by the copies of this client: one process, one app.
+    let appThrottle = AppThrottle()
 
     public init(configuration: Configuration, http: HTTPClient) {
         self.configuration = configuration
@@ -221,9 +223,12 @@ public struct GraphClient: Sendable {
         } else if method == "POST" {
             body = Data()
         }
+        try appThrottle.check()
         let response = try http.send(.init(method: method, url: url, headers: headers, body: body), deadline: deadline)
         guard (200..<300).contains(response.status) else {
-            throw GraphError.decode(status: response.status, body: response.body, headers: response.headers)
+            let error = GraphError.decode(status: response.status, body: response.body, headers: response.headers)
+            appThrottle.record(error)
+            throw error
         }
         do {
             return try JSONDecoder().decode(T.self, from: response.body)

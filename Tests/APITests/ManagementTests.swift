@@ -322,8 +322,8 @@ import Testing
         #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)
         #expect(eventually(timeout: 20) { !readIssues().contains { $0["entity"] as? String == "HEALTH_READ" } })
 
-        // Throttled by Meta: the poll waits for Meta's window (here under a minute: 15 s) without
-        // spending its attempt, then reads.
+        // The app throttled by Meta (4, whose answer names no wait: 30 s): the poll waits for
+        // Meta's window without spending its attempt, then reads.
         try f.meta.post("/_fake/phones/\(other.phone)", #"{"qualityRating":"YELLOW"}"#)
         try f.meta.fault("GET /v25.0/\(other.phone)", preset: "app_rate_limit", times: 1)
         #expect(try f.server.send("POST", "/api/v1/connections/\(other.connection)/health/refresh", key: f.key).status == 202)

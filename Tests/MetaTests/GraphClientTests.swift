@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import HTTPClient
 import HTTPServer
-import Meta
+@testable import Meta
 import TestSupport
 import Testing
 
@@ -158,8 +158,6 @@ final class GraphStub: @unchecked Sendable {
         }
         let revoked = failure { _ = try graph.phoneNumbers(waba: "111", token: "revoked", deadline: deadline) }
         #expect(revoked?.isTokenInvalid == true && revoked?.subcode == 460 && revoked?.isTransient == false)
-        let busy = failure { _ = try graph.phoneNumber("busy", token: "EAAG-token", deadline: deadline) }
-        #expect(busy?.isRateLimited == true && busy?.isTransient == true)
         let broken = failure { _ = try graph.phoneNumber("broken", token: "EAAG-token", deadline: deadline) }
         #expect(broken?.httpStatus == 502 && broken?.isTransient == true)
         // How long a throttle lasts comes from Meta's usage header (minutes, the largest entry)
@@ -171,5 +169,28 @@ final class GraphStub: @unchecked Sendable {
         let denied = failure { _ = try graph.phoneNumber("denied", token: "EAAG-token", deadline: deadline) }
         #expect(denied?.isPermission == true && denied?.isTransient == false)
         #expect(graph.appSecretProof("EAAG-token") == Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: Data("EAAG-token".utf8)).hexString)
+
+        // The app over its own limit (4): its other calls are held back for Meta's wait (30 s
+        // when the answer names none), answered with that error, without reaching Meta.
+        let busy = failure { _ = try graph.phoneNumber("busy", token: "EAAG-token", deadline: deadline) }
+        #expect(busy?.isRateLimited == true && busy?.isTransient == true)
+        let calls = stub.seen.count
+        let held = failure { _ = try graph.phoneNumbers(waba: "111", token: "EAAG-token", deadline: deadline) }
+        #expect(held?.code == 4 && (held?.retryAfter ?? 0) > 25 && (held?.retryAfter ?? 99) <= 30, "\(String(describing: held))")
+        #expect(stub.seen.count == calls, "not sent")
+        // A WABA's own limit (80007) holds back nothing else.
+        let other = client(stub)
+        _ = failure { _ = try other.phoneNumber("throttled", token: "EAAG-token", deadline: deadline) }
+        #expect(try other.phoneNumbers(waba: "111", token: "EAAG-token", deadline: deadline).map(\.id) == ["555"])
+    }
+
+    @Test func theAppThrottleEndsWhenItsWaitHasPassed() throws {
+        let throttle = AppThrottle()
+        let start = Date()
+        throttle.record(GraphError(httpStatus: 400, code: 4, subcode: nil, type: nil, message: "limit", fbtraceID: nil), now: start)
+        #expect(throws: GraphError.self) { try throttle.check(now: start.addingTimeInterval(29)) }
+        try throttle.check(now: start.addingTimeInterval(31))
+        throttle.record(GraphError(httpStatus: 400, code: 80007, subcode: nil, type: nil, message: "waba", fbtraceID: nil), now: start)
+        try throttle.check(now: start.addingTimeInterval(31))
     }
 }
