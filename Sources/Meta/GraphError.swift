@@ -60,8 +60,11 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     /// application. Invalid application ID.", or code 1 with "Error validating client secret."
     /// (code 1 is otherwise "possibly a temporary issue",
     /// https://developers.facebook.com/docs/graph-api/guides/error-handling). No retry helps:
-    /// the configuration is wrong.
-    public var isAppRejected: Bool { code == 101 || (code == 1 && message.hasPrefix("Error validating client secret")) }
+    /// the configuration is wrong. Meta's 101 "Cannot get application info due to a system
+    /// error" is a passing fault, not a refusal.
+    public var isAppRejected: Bool {
+        (code == 101 && !message.contains("system error")) || (code == 1 && message.hasPrefix("Error validating client secret"))
+    }
 
     /// A capability or permission Meta withholds (3, 10, 200–299): no retry changes it, whatever
     /// the HTTP status (code 3 comes with a 500).

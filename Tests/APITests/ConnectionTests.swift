@@ -140,6 +140,23 @@ import Testing
         #expect(try f.meta.waba(first.waba)?["overrideVerifyToken"] as? String == "next-token")
         let empty = try f.server.send("PATCH", "/api/v1/connections/\(first.connectionID)", key: f.key, json: "{}")
         #expect(empty.status == 400 && empty.errorParam == "webhookOverrideUrl" && empty.text.contains("webhookVerifyToken"))
+
+        // A URL still waiting for Meta, then only a token: the token goes with the waiting URL,
+        // not with the URL Meta shows now.
+        let third = try LoopbackServer.handshakeReceiver(token: "third-token")
+        defer { third.stop() }
+        #expect(try DualhookProcess.run(["jobs", "pause", "meta"], databaseURL: f.db.url).status == 0)
+        #expect(try f.server.send("PATCH", "/api/v1/connections/\(first.connectionID)", key: f.key,
+                                  json: #"{"webhookOverrideUrl":"\#(third.base)/f"}"#).status == 202)
+        #expect(try f.server.send("PATCH", "/api/v1/connections/\(sibling.connectionID)", key: f.key,
+                                  json: #"{"webhookVerifyToken":"third-token"}"#).status == 202)
+        #expect(try DualhookProcess.run(["jobs", "resume", "meta"], databaseURL: f.db.url).status == 0)
+        #expect(eventually(timeout: 30) {
+            guard let state = try? webhookUpdate(f, first.waba) else { return false }
+            return state.status == "applied" && state.applied == state.version
+        })
+        #expect(try f.meta.waba(first.waba)?["overrideCallbackUri"] as? String == third.base + "/f")
+        #expect(try f.meta.waba(first.waba)?["overrideVerifyToken"] as? String == "third-token")
     }
 
     /// A signup with the WABA's override leaves a sibling that has its own number's override

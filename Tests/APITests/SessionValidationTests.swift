@@ -12,6 +12,7 @@ import Testing
         ("tenantId", ["tenantId": "   "]),
         ("tenantId", ["tenantId": "cust\n42"]),
         ("tenantName", ["tenantName": "\u{3000}"]),
+        ("tenantId", ["tenantId": "\u{FEFF}"]),
         ("successRedirectUrl", ["successRedirectUrl": nil]),
         ("successRedirectUrl", ["successRedirectUrl": "/relative"]),
         ("failureRedirectUrl", ["failureRedirectUrl": "https://evil.example.net/x"]),

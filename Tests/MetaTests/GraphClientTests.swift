@@ -146,6 +146,9 @@ final class GraphStub: @unchecked Sendable {
                                   http: HTTPClient(allowPrivateTargets: true))
         do { _ = try wrongID.exchangeCode("good-code", deadline: deadline) } catch let error as GraphError { refused = error }
         #expect(refused?.code == 101 && refused?.isAppRejected == true && refused?.isTransient == false)
+        let systemError = GraphError(httpStatus: 500, code: 101, subcode: nil, type: "OAuthException",
+                                     message: "Error validating application. Cannot get application info due to a system error.", fbtraceID: nil)
+        #expect(!systemError.isAppRejected && systemError.isTransient, "a passing fault at Meta")
     }
 
     @Test func classifiesRevokedTokensRateLimitsAndOutages() throws {

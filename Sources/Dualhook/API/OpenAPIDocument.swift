@@ -428,7 +428,8 @@ public enum OpenAPIDocument {
                 "status": ["type": "string", "enum": ["created"]], "expiresAt": timestamp]],
             "Session": ["type": "object",
                         "required": ["sessionId", "tenantId", "status", "webhookCheck", "failureReason", "connectionId",
-                                     "metadata", "createdAt", "expiresAt"],
+                                     "metadata", "webhookScope", "webhookOverrideUrl", "successRedirectUrl", "failureRedirectUrl",
+                                     "cancelRedirectUrl", "coexistence", "createdAt", "expiresAt"],
                         "properties": [
                 "sessionId": ["type": "string"], "tenantId": ["type": "string"],
                 "status": ["type": "string", "enum": sessionStatuses],

@@ -91,18 +91,25 @@ enum ConnectionRoutes {
         guard status == ConnectionStatus.active.rawValue else {
             throw APIError(status: 409, code: "conflict", message: "connection \(id) is \(status)")
         }
-        guard let url = try newURL ?? row.decode(String?.self, at: 4) else {
-            throw APIError.validationFailed(param: "webhookOverrideUrl", "webhookOverrideUrl is required: connection \(id) has none")
-        }
-        guard let token = try newToken ?? row.decode(String?.self, at: 5).map({
-            try configuration.vault.openText($0, associatedData: "connection:\(id):verify_token")
-        }) else {
-            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken is required: connection \(id) has none")
-        }
         let waba: String = try row.decode(at: 0)
         // Per-number routing changes only this number's override; otherwise the WABA's.
         let phone: String? = try row.decode(String.self, at: 2) == WebhookScope.phoneNumber.rawValue ? try row.decode(String.self, at: 3) : nil
         let target = phone ?? waba
+        // A field left out keeps what was last asked for: a change still waiting for Meta (its
+        // row locked, so a PATCH racing this one waits for it), else what Meta shows now.
+        let pending = try connection.sql("""
+            SELECT webhook_override_url, webhook_verify_token FROM webhook_updates WHERE target = \(target) AND status = 'pending' FOR UPDATE
+            """).first
+        let currentURL: String? = try pending.map { try $0.decode(String.self, at: 0) } ?? row.decode(String?.self, at: 4)
+        guard let url = newURL ?? currentURL else {
+            throw APIError.validationFailed(param: "webhookOverrideUrl", "webhookOverrideUrl is required: connection \(id) has none")
+        }
+        let currentToken: String? = try newToken != nil ? nil : pending.map {
+            try configuration.vault.openText(try $0.decode(String.self, at: 1), associatedData: UpdateWebhook.associatedData(target: target))
+        } ?? row.decode(String?.self, at: 5).map { try configuration.vault.openText($0, associatedData: "connection:\(id):verify_token") }
+        guard let token = newToken ?? currentToken else {
+            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken is required: connection \(id) has none")
+        }
         let sealed = try configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(target: target))
         let version = try connection.sql("""
             INSERT INTO webhook_updates AS w (target, waba_id, account_id, version, webhook_override_url, webhook_verify_token, status)

@@ -19,8 +19,8 @@ extension GraphClient {
         do {
             try register(phone: phone, pin: pin, token: token, deadline: deadline)
         } catch let error as GraphError where error.isTwoStepPINMismatch {
-            logger.info("the number has a two-step verification PIN of its own: updated to the kept PIN", ["phone_number_id": phone])
             try setTwoStepPIN(phone: phone, pin: pin, token: token, deadline: deadline)
+            logger.info("the number had a two-step verification PIN of its own: it is now the kept PIN", ["phone_number_id": phone])
             try register(phone: phone, pin: pin, token: token, deadline: deadline)
         }
     }

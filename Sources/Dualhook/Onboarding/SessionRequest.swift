@@ -25,7 +25,8 @@ struct SessionRequest {
     /// A name a person reads and an id a SaaS looks up by: blank (only spaces) or holding control
     /// characters is refused, rather than making a tenant no list shows legibly.
     static func visible(_ text: String, param: String) throws -> String {
-        guard text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+        // U+FEFF (a byte-order mark) shows nothing either, and JSON Schema's `\s` counts it.
+        guard text.unicodeScalars.contains(where: { !$0.properties.isWhitespace && $0 != "\u{FEFF}" }) else {
             throw APIError.validationFailed(param: param, "\(param) must not be blank")
         }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
