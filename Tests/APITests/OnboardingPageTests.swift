@@ -91,6 +91,7 @@ import Testing
         #expect(status.json["redirectUrl"] as? String == "https://app.example.com/cancel?sessionId=\(id)&status=cancelled")
         let failed = try events(f, "onboarding.failed")
         #expect(failed.count == 1 && failed[0].contains("\"reason\": \"cancelled\"") && failed[0].contains("PHONE_NUMBER_SETUP"))
+        #expect(failed.count == 1 && failed[0].contains("\"cancelledBy\": \"end_user\""), "not final: the link still works")
 
         let (late, lateToken) = try link(f)
         try f.db.with { try $0.sql("UPDATE onboarding_sessions SET expires_at = now() - interval '1 second' WHERE id = \(late)") }

@@ -102,6 +102,7 @@ import Testing
         let failed = try events(f, "type=onboarding.failed")
         #expect(failed.count == 1)
         #expect((failed.first?["data"] as? [String: Any])?["reason"] as? String == "cancelled")
+        #expect((failed.first?["data"] as? [String: Any])?["cancelledBy"] as? String == "api")
         #expect(try f.server.send("POST", "/api/v1/onboarding/sessions/ses_nope/cancel", key: f.account.apiKey).status == 404)
         let other = try f.anotherAccount()
         #expect(try f.server.send("POST", base + "/link", key: other.apiKey).status == 404)

@@ -157,7 +157,9 @@ enum PageRoutes {
             try context.connection.sql("""
                 UPDATE onboarding_sessions SET status = 'cancelled', failure_reason = 'cancelled', cancelled_by = 'end_user' WHERE id = \(session.id)
                 """)
-            var extra = ["reason": "cancelled"]
+            // `end_user`: not final; the person may start again from the link while it lives,
+            // and the same session then completes or fails (the API's cancel says `api`).
+            var extra = ["reason": "cancelled", "cancelledBy": "end_user"]
             if let step { extra["currentStep"] = step }
             try Outbox.emit(type: .onboardingFailed, accountID: session.accountID, dataJSON: session.eventData(extra), on: context.connection)
             return .json(200, ["redirectUrl": OnboardingSession.url(session.cancelURL, ["sessionId": session.id, "status": "cancelled"])])
