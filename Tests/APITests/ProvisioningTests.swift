@@ -111,7 +111,7 @@ import Testing
         #expect(phone?["syncRequests"] as? [String] == ["smb_app_state_sync", "history"])
 
         // A number on the app for longer than Meta's 24 h: it connects without the syncs Meta no
-        // longer allows (2593108), and the sync job stops at Meta's word instead of retrying.
+        // longer allows (2593108), and no sync job asks again.
         let old = try f.link(["coexistence": true], tenant: "cust_old")
         let oldSignup = try f.meta.signup(mode: "coexistence")
         try f.meta.post("/_fake/phones/\(oldSignup["phoneNumberId"]!)", #"{"onboardedSecondsAgo":90000}"#)
@@ -124,10 +124,26 @@ import Testing
         let syncJobs = { try f.db.with { try $0.sql("""
             SELECT state FROM jobs WHERE kind = 'connections.request_sync' AND args->>'connectionId' = \(oldConnection)
             """).rows.map { try $0.decode(String.self, at: 0) } } }
-        if try syncJobs() == ["available"] {
-            try f.db.with { _ = try JobAdmin.runNow(kind: "connections.request_sync", on: $0) }
-        }
-        #expect(eventually(timeout: 20) { (try? syncJobs()) == ["completed"] || (try? syncJobs()) == [] }, "\((try? syncJobs()) ?? [])")
+        #expect(try syncJobs() == [], "Meta's word is final: nothing retries it")
+
+        // A sync Meta could not take at onboarding is asked again by a job; once Meta says the
+        // window has passed, the job ends instead of retrying.
+        let late = try f.link(["coexistence": true], tenant: "cust_late")
+        let lateSignup = try f.meta.signup(mode: "coexistence")
+        let latePhone = lateSignup["phoneNumberId"]!
+        // Refused at onboarding and by the job's first try.
+        try f.meta.fault("POST /v25.0/\(latePhone)/smb_app_data", status: 503, times: 2)
+        try f.complete(late, code: lateSignup["code"]!, waba: lateSignup["wabaId"]!, phone: latePhone,
+                       event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
+        let lateConnection = try #require(try f.finished(late)["connectionId"] as? String)
+        let lateJobs = { try f.db.with { try $0.sql("""
+            SELECT state || ':' || attempt FROM jobs WHERE kind = 'connections.request_sync' AND args->>'connectionId' = \(lateConnection)
+            """).rows.map { try $0.decode(String.self, at: 0) } } }
+        #expect(eventually(timeout: 20) { (try? lateJobs()) == ["available:1"] }, "asked again later: \((try? lateJobs()) ?? [])")
+        try f.meta.post("/_fake/phones/\(latePhone)", #"{"onboardedSecondsAgo":90000}"#)
+        try f.db.with { _ = try JobAdmin.runNow(kind: "connections.request_sync", on: $0) }
+        #expect(eventually(timeout: 20) { (try? lateJobs()) == ["completed:2"] }, "\((try? lateJobs()) ?? [])")
+        #expect(try f.meta.phone(latePhone, waba: lateSignup["wabaId"]!)?["syncRequests"] as? [String] ?? [] == [])
 
         // A Coexistence signup that names its number, which Meta has not settled yet: live as
         // `unknown`, polled until it is.

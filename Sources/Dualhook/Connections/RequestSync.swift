@@ -31,26 +31,36 @@ public struct RequestSync: JobKind {
                              options: JobOptions(uniqueKey: "sync:\(connectionID)", delay: delay), on: connection)
     }
 
+    /// What Meta accepted: each sync's `request_id` ("" for one Meta says was already
+    /// requested), and whether Meta said the 24 hours after onboarding have passed (2593108),
+    /// after which no request can work.
+    struct Outcome {
+        var done: [String: String]
+        var windowClosed = false
+    }
+
     /// Requests, in order, each sync not in `done`; stops at the first that fails (history
-    /// waits for contacts). Returns `done` with what Meta accepted: its `request_id`, or ""
-    /// for a sync Meta says was already requested. A token Meta no longer accepts, or Meta
-    /// saying the 24 hours after onboarding have passed (2593108), is thrown: no later request
-    /// can work.
-    static func request(phone: String, done: [String: String], graph: GraphClient, token: String, context: JobContext) throws -> [String: String] {
-        var done = done
-        for type in types where done[type] == nil {
+    /// waits for contacts). A sync accepted before Meta closed the window is kept in the
+    /// outcome. A token Meta no longer accepts is thrown.
+    static func request(phone: String, done: [String: String], graph: GraphClient, token: String, context: JobContext) throws -> Outcome {
+        var outcome = Outcome(done: done)
+        for type in types where outcome.done[type] == nil {
             do {
-                done[type] = try graph.requestSync(phone: phone, type: type, token: token, deadline: context.deadline) ?? ""
+                outcome.done[type] = try graph.requestSync(phone: phone, type: type, token: token, deadline: context.deadline) ?? ""
             } catch let error as GraphError where error.isSyncAlreadyRequested {
-                done[type] = ""
-            } catch let error as GraphError where error.isTokenInvalid || error.isSyncWindowClosed {
+                outcome.done[type] = ""
+            } catch let error as GraphError where error.isSyncWindowClosed {
+                context.logger.warning("coexistence sync window closed, Meta says", ["phone_number_id": phone, "sync_type": type])
+                outcome.windowClosed = true
+                break
+            } catch let error as GraphError where error.isTokenInvalid {
                 throw error
             } catch {
                 context.logger.warning("coexistence sync request not accepted", ["phone_number_id": phone, "sync_type": type, "error": "\(error)"])
                 break
             }
         }
-        return done
+        return outcome
     }
 
     public func perform(_ args: Args, context: JobContext) throws {
@@ -68,21 +78,16 @@ public struct RequestSync: JobKind {
         let before = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(String.self, at: 2).utf8))
         let token = try meta.vault.openText(try row.decode(at: 1), associatedData: args.connectionId)
         let phoneID: String = try row.decode(at: 0)
-        let requested: [String: String]?
-        do {
-            requested = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
-                try RequestSync.request(phone: phoneID, done: before, graph: meta.graph, token: token, context: context)
-            })
-        } catch let error as GraphError where error.isSyncWindowClosed {
-            // Meta counts the window from its own onboarding time, which may be earlier than ours.
-            context.logger.warning("coexistence sync window closed, Meta says", ["connection": args.connectionId, "error": "\(error)"])
-            return
-        }
-        guard let after = requested else { return }
+        guard let outcome = try Disconnect.unlessTokenDead(args.connectionId, context: context, {
+            try RequestSync.request(phone: phoneID, done: before, graph: meta.graph, token: token, context: context)
+        }) else { return }
+        let after = outcome.done
         if after != before {
             let json = String(decoding: try JSONSerialization.data(withJSONObject: after, options: [.sortedKeys]), as: UTF8.self)
             try context.database.withConnection { try ConnectionStore.recordSync(args.connectionId, requestsJSON: json, on: $0) }
         }
+        // Meta counts the window from its own onboarding time, which may be earlier than ours.
+        if outcome.windowClosed { return }
         guard RequestSync.types.allSatisfy({ after[$0] != nil }) else {
             throw JobError.retry(after: RequestSync.retryPolicy.delay(afterAttempt: context.attempt), "not every sync was accepted yet")
         }

@@ -117,16 +117,13 @@ struct Provisioning {
         case .cloudAPI:
             number.registered = true
         case .coexistence:
-            do {
-                number.syncRequests = try step("requesting the app's syncs for \(phone.id)") {
-                    try RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
-                }
-            } catch let failure as ProvisioningFailure where failure.graph?.isSyncWindowClosed == true {
-                // The number was on the app longer than Meta's 24 h before this signup: it connects
-                // without its history, as Meta allows no sync any more.
-                context.logger.warning("coexistence sync window closed, Meta says", ["phone_number_id": phone.id])
-                number.syncRequests = [:]
+            // Meta closing the window (the number was on the app longer than its 24 h before this
+            // signup) connects it without what was not synced yet, as Meta allows no more.
+            let outcome = try step("requesting the app's syncs for \(phone.id)") {
+                try RequestSync.request(phone: phone.id, done: [:], graph: graph, token: token, context: context)
             }
+            number.syncRequests = outcome.done
+            number.syncWindowClosed = outcome.windowClosed
         case .unknown:
             break
         }
@@ -184,6 +181,8 @@ struct ProvisionedNumber {
     var routing: String?
     /// Coexistence: `sync_type` → Meta's `request_id` for each sync done.
     var syncRequests: [String: String] = [:]
+    /// Meta said no sync can be asked for any more: none is retried.
+    var syncWindowClosed = false
 
     var syncDone: Bool { RequestSync.types.allSatisfy { syncRequests[$0] != nil } }
     var syncRequestsJSON: String {

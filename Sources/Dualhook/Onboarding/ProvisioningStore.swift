@@ -197,7 +197,7 @@ struct ProvisioningStore {
             for entry in stored where entry.number.registrationDeferred {
                 try RegisterNumber.enqueue(entry.id, after: RegisterNumber.limitWindow, on: tx)
             }
-            for entry in stored where entry.number.mode == .coexistence && !entry.number.syncDone {
+            for entry in stored where entry.number.mode == .coexistence && !entry.number.syncDone && !entry.number.syncWindowClosed {
                 try RequestSync.enqueue(entry.id, after: 0, on: tx)
             }
         }
