@@ -56,6 +56,7 @@ extension Commands {
         logger.info("stopping")
         http.stop()
         app.pool.shutdown()
+        Counters.shared.finish(databaseURL: environment.databaseURL)
         return 0
     }
 }

@@ -28,6 +28,7 @@ extension Commands {
         WakeUps.shared.start(databaseURL: environment.databaseURL)
         Counters.shared.start(databaseURL: environment.databaseURL)
         worker.run()
+        Counters.shared.finish(databaseURL: environment.databaseURL)
         return 0
     }
 

@@ -71,6 +71,22 @@ import Testing
         }
     }
 
+    /// A worker stopped cleanly flushes what it counted since its last flush (every 5 s): a
+    /// rolling restart does not lose deliveries from /metrics.
+    @Test func aCleanStopKeepsTheCountsSinceTheLastFlush() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        _ = try f.emit()
+        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
+        f.worker.stop()
+        let delivered = try f.api.db.with {
+            try $0.sql("SELECT COALESCE(sum(value), 0)::int FROM process_counters WHERE name = 'dualhook_event_deliveries_total'").scalar(Int.self)
+        }
+        #expect(delivered == 1, "counted before the worker exited")
+    }
+
     @Test func bothSignaturesVerifyWithTheSpecAloneAndTheTriggerEnqueuesTheKindAsDeclared() throws {
         let receiver = try EventReceiver()
         defer { receiver.stop() }

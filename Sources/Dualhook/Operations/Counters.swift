@@ -58,6 +58,12 @@ public final class Counters: Sendable {
         thread.start()
     }
 
+    /// A clean stop's last flush, on a connection of its own: what was counted since the last
+    /// flush is not lost with the process (only a killed one loses its last seconds).
+    public func finish(databaseURL: String) {
+        flush(url: databaseURL, nil)?.close()
+    }
+
     /// Adds what was counted since the last flush; on failure it is kept for the next one.
     @discardableResult
     func flush(url: String, _ reuse: Connection?) -> Connection? {
