@@ -1,3 +1,4 @@
+import Dualhook
 import Foundation
 import JobQueue
 import Postgres
@@ -51,6 +52,15 @@ extension Commands {
             guard let id = Int64(parsed.positionals[0]), id > 0 else { throw UsageError("job ID must be a positive number") }
             let connection = try connect(environment)
             defer { connection.close() }
+            // A delivery job finds its event delivered and sends nothing: say how to send it
+            // again instead of answering that it will run.
+            if sub == "retry", let job = try JobAdmin.detail(id: id, on: connection), job.summary.kind == DeliverEvent.kind,
+               job.summary.state == "completed" {
+                let event = ((try? JSONSerialization.jsonObject(with: Data(job.argsJSON.utf8))) as? [String: Any])?["eventId"] as? String ?? "ID"
+                fail("job \(id) delivered its event, so running it again sends nothing; send event \(event) again with "
+                     + "POST /api/v1/events/\(event)/redeliver or the dashboard's event page")
+                return 1
+            }
             let result = sub == "retry" ? try JobAdmin.retry(id: id, on: connection) : try JobAdmin.cancel(id: id, on: connection)
             switch result {
             case .changed:

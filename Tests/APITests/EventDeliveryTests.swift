@@ -87,6 +87,24 @@ import Testing
         #expect(delivered == 1, "counted before the worker exited")
     }
 
+    /// `jobs retry` of a delivery that succeeded would run a job that finds its event delivered
+    /// and sends nothing: refused, pointing at redeliver, instead of saying it will run.
+    @Test func retryingADeliveredEventsJobPointsAtRedeliver() throws {
+        let receiver = try EventReceiver()
+        defer { receiver.stop() }
+        let f = try Fixture(eventURL: receiver.url)
+        defer { f.close() }
+        let id = try f.emit()
+        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
+        let job = try #require(try f.api.db.with {
+            try $0.sql("SELECT id FROM jobs WHERE kind = 'events.deliver' AND state = 'completed' AND args->>'eventId' = \(id)").scalar(Int64.self)
+        })
+        let retried = try DualhookProcess.run(["jobs", "retry", String(job)], databaseURL: f.api.db.url)
+        #expect(retried.status == 1 && retried.output.contains("/api/v1/events/\(id)/redeliver"), "\(retried.output)")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(receiver.requests.count == 1)
+    }
+
     @Test func bothSignaturesVerifyWithTheSpecAloneAndTheTriggerEnqueuesTheKindAsDeclared() throws {
         let receiver = try EventReceiver()
         defer { receiver.stop() }
