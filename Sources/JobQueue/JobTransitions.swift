@@ -158,11 +158,11 @@ enum JobTransitions {
                 run_at = now() + make_interval(secs => r.delay),
                 finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
                 locked_until = NULL,
-                last_error = 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped without finishing the job',
+                last_error = 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' did not report the job''s end before its lease ran out (it stopped, or lost the database)',
                 errors = j.errors || jsonb_build_array(jsonb_build_object(
                     'attempt', j.attempt, 'at', now(), 'worker', j.locked_by,
                     'retry_at', CASE WHEN j.attempt < j.max_attempts THEN now() + make_interval(secs => r.delay) END,
-                    'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped without finishing the job'))
+                    'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' did not report the job''s end before its lease ran out (it stopped, or lost the database)'))
             FROM unnest(\(ids)::bigint[], \(delays)::float8[]) AS r(id, delay)
             WHERE j.id = r.id
             """)

@@ -205,11 +205,18 @@ public final class Worker: @unchecked Sendable {
         case .completed:
             completer.add(id: job.id, attempt: job.attempt)
         case .retry(let delay, let error):
-            logger.warning("job failed; will retry", [
-                "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
-                "retry_in_s": String(format: "%.1f", delay), "error": error,
-            ])
-            fail(job, .retry(after: delay), error: error)
+            // Said once it is recorded: unrecorded, the job comes back when its lease runs out,
+            // not after this delay.
+            if fail(job, .retry(after: delay), error: error) {
+                logger.warning("job failed; will retry", [
+                    "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
+                    "retry_in_s": String(format: "%.1f", delay), "error": error,
+                ])
+            } else {
+                logger.warning("job failed; not recorded (no database): it runs again once its lease has run out", [
+                    "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)", "error": error,
+                ])
+            }
         case .snooze(let delay):
             snooze(job, delay: delay)
         case .discard(let error):
@@ -220,17 +227,20 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Records a failed attempt. Should the database be down, the lease runs out and the reaper
-    /// returns the job instead: nothing is lost either way.
-    private func fail(_ job: ClaimedJob, _ failure: JobTransitions.Failure, error: String) {
+    /// Records a failed attempt; false when it could not. Should the database be down, the
+    /// lease runs out and the reaper returns the job instead: nothing is lost either way.
+    @discardableResult
+    private func fail(_ job: ClaimedJob, _ failure: JobTransitions.Failure, error: String) -> Bool {
         do {
             try pool.withConnection { connection in
                 try JobTransitions.fail(id: job.id, attempt: job.attempt, workerID: configuration.workerID, failure,
                                         error: error, on: connection)
             }
             health.succeeded()
+            return true
         } catch {
             _ = health.failed(error, during: "record failure")
+            return false
         }
     }
 
@@ -301,7 +311,7 @@ public final class Worker: @unchecked Sendable {
             let reaped = try Reaper.reap(registry: registry, pool: pool)
             try JobCounts.fold(pool: pool)
             health.succeeded()
-            if reaped > 0 { logger.warning("returned jobs of a lost worker", ["count": reaped]) }
+            if reaped > 0 { logger.warning("returned jobs whose lease ran out (their worker stopped or lost the database)", ["count": reaped]) }
         } catch {
             _ = health.failed(error, during: "reap")
         }
