@@ -33,10 +33,12 @@ extension JobAdmin {
         }
     }
 
-    /// This worker's report (and the end of reports silent for a day), in one statement.
+    /// This worker's report (and the end of reports silent for an hour: a killed worker's row
+    /// stays long enough to be seen, and its `silent` count in `/metrics` clears after that),
+    /// in one statement.
     static func report(workerID: String, queues: String, running: Int, on connection: Connection) throws {
         try connection.sql("""
-            WITH gone AS (DELETE FROM job_workers WHERE seen_at < now() - interval '1 day')
+            WITH gone AS (DELETE FROM job_workers WHERE seen_at < now() - interval '1 hour')
             INSERT INTO job_workers (id, queues, running) VALUES (\(workerID), \(queues), \(running))
             ON CONFLICT (id) DO UPDATE SET running = excluded.running, seen_at = now()
             """)
