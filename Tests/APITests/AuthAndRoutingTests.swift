@@ -76,6 +76,7 @@ import Testing
         #expect(metrics.text.contains("dualhook_http_request_duration_seconds_bucket"))
         #expect(metrics.text.contains("dualhook_jobs{queue=\"meta\",state=\"available\"} 1"), "\(metrics.text)")
         #expect(metrics.text.contains("dualhook_queue_paused{queue=\"meta\"} 0"))
+        #expect(metrics.text.contains("dualhook_database_up 1"))
 
         // A retry waiting for its time is `scheduled`, not due work; a paused queue says so.
         try f.db.with { connection throws in

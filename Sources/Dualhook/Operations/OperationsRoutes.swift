@@ -45,7 +45,12 @@ enum OperationsRoutes {
         text += "dualhook_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
         // Through the engine's stats API: the product does not read the engine's tables. One
         // connection for both reads.
-        if let (stats, workers) = try? app.pool.withConnection({ (try JobAdmin.stats(on: $0), try JobAdmin.workers(on: $0)) }) {
+        let read = try? app.pool.withConnection({ (try JobAdmin.stats(on: $0), try JobAdmin.workers(on: $0)) })
+        // The job and worker series need the database: without it they are missing, and this
+        // says why (an alert on a backlog would go quiet, not fire).
+        text += "# HELP dualhook_database_up 1 when this front could read the job and worker figures from the database for this scrape.\n"
+        text += "# TYPE dualhook_database_up gauge\ndualhook_database_up \(read == nil ? 0 : 1)\n"
+        if let (stats, workers) = read {
             // As `jobs stats` counts them: `available` is due now, `scheduled` waits for its
             // time (a retry's backoff), so an alert on a backlog does not fire on retries.
             text += "# HELP dualhook_jobs Jobs by queue and state (available: due now; scheduled: due later).\n# TYPE dualhook_jobs gauge\n"
