@@ -72,7 +72,7 @@ extension Commands {
                 fail("job \(id) cannot run again while job \(live), which holds its unique key, is waiting or running")
                 return 1
             case .wrongState(let state):
-                fail("job \(id) is \(state); \(sub == "retry" ? "a running job cannot be retried" : "only available or running jobs can be cancelled")")
+                fail("job \(id) is \(state); \(sub == "retry" ? "a running job cannot be retried" : "only a waiting (available or scheduled) or running job can be cancelled")")
                 return 1
             }
         case "pause", "resume":

@@ -72,11 +72,12 @@ enum Commands {
                 dualhook jobs list [--state S] [--kind K] [--queue Q] [--limit N] [--json]
                   --state  available (due now), scheduled (later), running, completed, discarded or cancelled
                 dualhook jobs show ID [--json]    its arguments (secrets hidden), attempts and errors
-                dualhook jobs retry ID
-                dualhook jobs cancel ID
+                dualhook jobs retry ID      not a completed event delivery: POST /api/v1/events/{id}/redeliver sends it again
+                dualhook jobs cancel ID     a waiting (available or scheduled) or running job
                 dualhook jobs pause QUEUE     workers finish running jobs and claim nothing more from it
                 dualhook jobs resume QUEUE
                 dualhook jobs enqueue KIND [--args JSON] [--queue Q] [--count N] [--unique-key K] [--timeout SECONDS] [--delay SECONDS]
+                                      [--spacing SECONDS]   one job per transaction, that far apart
                 """, run: jobs),
     ]
 

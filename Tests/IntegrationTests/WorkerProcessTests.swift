@@ -281,6 +281,7 @@ import Testing
         #expect(keyless.output.contains("export DUALHOOK_MASTER_KEYS="), "it says how to use the development key ring")
         #expect(try DualhookProcess.run(["migrate"], databaseURL: db.url).status == 0)
         #expect(try DualhookProcess.run(["work", "--help"], databaseURL: db.url).output.contains("--queues"))
+        #expect(try DualhookProcess.run(["jobs", "--help"], databaseURL: db.url).output.contains("--spacing"))
     }
 
     @Test func operatorsSeeJobsAndAccountsWithoutSecrets() throws {
