@@ -225,6 +225,10 @@ import Testing
         #expect(health?["lastError"] as? String == "HTTP 410", "\(String(describing: health))")
         let notice = watcher.requests.first { $0.json["type"] as? String == "endpoint.disabled" }
         #expect((notice?.json["data"] as? [String: Any])?["lastError"] as? String == "HTTP 410")
+        // The operator sees it without the account's key.
+        let metrics = try f.api.server.send("GET", "/metrics", key: APIServer.metricsToken).text
+        #expect(metrics.contains(#"dualhook_event_endpoints{state="disabled"} 1"#) && metrics.contains(#"dualhook_event_endpoints{state="failing"} 0"#),
+                "\(metrics.split(separator: "\n").filter { $0.contains("event_endpoints") })")
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(g.id)/enable", key: f.key).status == 200)
         let enabled = try f.api.server.send("GET", "/api/v1/event-endpoints/\(g.id)", key: f.key).json["health"] as? [String: Any]
         #expect(enabled?["lastError"] is NSNull && enabled?["status"] as? String == "healthy", "\(String(describing: enabled))")

@@ -150,4 +150,16 @@ enum EventEndpointStore {
         }
         return try find(id, accountID: accountID, on: connection)
     }
+
+    /// Every account's endpoints by health, for `/metrics`: `disabled` (its events held),
+    /// `failing` (deliveries failing since `failingSince`) or `healthy`; every state named, 0 too.
+    static func healthCounts(on connection: Connection) throws -> [(state: String, count: Int)] {
+        let rows = try connection.sql("""
+            SELECT CASE WHEN status = 'disabled' THEN 'disabled' WHEN failing_since IS NOT NULL THEN 'failing' ELSE 'healthy' END,
+                   count(*)::int
+            FROM event_endpoints GROUP BY 1
+            """).rows
+        let counted = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) })
+        return ["healthy", "failing", "disabled"].map { ($0, counted[$0] ?? 0) }
+    }
 }

@@ -74,6 +74,11 @@ enum OperationsRoutes {
                 text += "dualhook_workers{queue=\"\(queue)\",state=\"silent\"} \(count.silent)\n"
             }
         }
+        if let endpoints = try? app.pool.withConnection({ try EventEndpointStore.healthCounts(on: $0) }) {
+            text += "# HELP dualhook_event_endpoints Event endpoints of every account: healthy, failing (deliveries failing now) or disabled (events held).\n"
+            text += "# TYPE dualhook_event_endpoints gauge\n"
+            for (state, count) in endpoints { text += "dualhook_event_endpoints{state=\"\(state)\"} \(count)\n" }
+        }
         if let counted = try? app.pool.withConnection({ try Counters.render(on: $0) }) { text += counted }
         return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
