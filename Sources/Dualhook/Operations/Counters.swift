@@ -20,6 +20,9 @@ public final class Counters: Sendable {
     private let pending = Mutex<[Key: Int]>([:])
     private let process = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
     private let started = Mutex(false)
+    /// One flush at a time: a clean stop's last flush waits for one the flusher has under way,
+    /// whose rows would otherwise be lost with the process.
+    private let flushing = Mutex(())
     private let logger = Logger(label: "counters")
 
     /// Counts one (or `by`) of `name` with `labels` (names and values this program chose).
@@ -67,6 +70,10 @@ public final class Counters: Sendable {
     /// Adds what was counted since the last flush; on failure it is kept for the next one.
     @discardableResult
     func flush(url: String, _ reuse: Connection?) -> Connection? {
+        flushing.withLock { _ in flushPending(url: url, reuse) }
+    }
+
+    private func flushPending(url: String, _ reuse: Connection?) -> Connection? {
         let batch = pending.withLock { batch in defer { batch.removeAll() }; return batch }
         guard !batch.isEmpty else { return reuse }
         do {
