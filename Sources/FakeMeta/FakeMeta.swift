@@ -135,7 +135,8 @@ public final class FakeMeta: Sendable {
     }
 
     func exchange(_ request: Request) -> Response {
-        // Graph's answers to a wrong app id and a wrong app secret (code 1, elsewhere a passing fault).
+        // Graph's answers to a wrong app id and a wrong app secret (code 1, elsewhere a passing
+        // fault), as Graph's users report them (https://github.com/facebookarchive/php-graph-sdk/issues/538).
         guard request.query["client_id"] == configuration.appID else {
             return FakeMeta.error(400, 101, "Error validating application. Invalid application ID.")
         }

@@ -89,8 +89,11 @@ enum JobTransitions {
     }
 
     /// running → available (a retry) or discarded, with the error kept in `errors`.
+    /// False when the attempt is no longer this worker's to end (its lease ran out and the job
+    /// was returned, or it was cancelled): nothing is written.
+    @discardableResult
     static func fail(id: Int64, attempt: Int, workerID: String, _ failure: Failure, error: String,
-                     on connection: Connection) throws {
+                     on connection: Connection) throws -> Bool {
         let retrying: Bool
         let delay: TimeInterval
         switch failure {
@@ -98,7 +101,7 @@ enum JobTransitions {
         case .discard: (retrying, delay) = (false, 0)
         }
         let state = retrying ? JobState.available : JobState.discarded
-        try connection.sql("""
+        return try connection.sql("""
             UPDATE jobs SET
                 state = \(state.rawValue),
                 run_at = CASE WHEN \(retrying)::boolean THEN now() + make_interval(secs => \(delay)::float8) ELSE run_at END,
@@ -109,7 +112,7 @@ enum JobTransitions {
                     'attempt', attempt, 'at', now(), 'error', \(error)::text, 'worker', locked_by,
                     'retry_at', CASE WHEN \(retrying)::boolean THEN now() + make_interval(secs => \(delay)::float8) END))
             WHERE id = \(id) AND attempt = \(attempt) AND locked_by = \(workerID) AND state = 'running'
-            """)
+            """).affectedRows > 0
     }
 
     /// running → available after `delay`, the attempt not counted: the job stepped aside.

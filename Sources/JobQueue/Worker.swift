@@ -205,18 +205,13 @@ public final class Worker: @unchecked Sendable {
         case .completed:
             completer.add(id: job.id, attempt: job.attempt)
         case .retry(let delay, let error):
-            // Said once it is recorded: unrecorded, the job comes back when its lease runs out,
-            // not after this delay.
-            if fail(job, .retry(after: delay), error: error) {
-                logger.warning("job failed; will retry", [
-                    "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
-                    "retry_in_s": String(format: "%.1f", delay), "error": error,
-                ])
-            } else {
-                logger.warning("job failed; not recorded (no database): it runs again once its lease has run out", [
-                    "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)", "error": error,
-                ])
-            }
+            // The delay is said only when recorded: otherwise the job was returned when its lease
+            // ran out, or cancelled, or (no database) it is returned when its lease runs out.
+            let recorded = fail(job, .retry(after: delay), error: error)
+            logger.warning(recorded ? "job failed; will retry" : "job failed; its retry was not recorded: its lease decides when it runs again", [
+                "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
+                "retry_in_s": recorded ? String(format: "%.1f", delay) : "-", "error": error,
+            ])
         case .snooze(let delay):
             snooze(job, delay: delay)
         case .discard(let error):
@@ -227,17 +222,18 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Records a failed attempt; false when it could not. Should the database be down, the
-    /// lease runs out and the reaper returns the job instead: nothing is lost either way.
+    /// Records a failed attempt; false when nothing was written (no database, or the attempt is
+    /// no longer this worker's). Should the database be down, the lease runs out and the reaper
+    /// returns the job instead: nothing is lost either way.
     @discardableResult
     private func fail(_ job: ClaimedJob, _ failure: JobTransitions.Failure, error: String) -> Bool {
         do {
-            try pool.withConnection { connection in
+            let written = try pool.withConnection { connection in
                 try JobTransitions.fail(id: job.id, attempt: job.attempt, workerID: configuration.workerID, failure,
                                         error: error, on: connection)
             }
             health.succeeded()
-            return true
+            return written
         } catch {
             _ = health.failed(error, during: "record failure")
             return false

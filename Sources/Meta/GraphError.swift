@@ -58,8 +58,10 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The app's own id or secret refused at the code exchange: 101, "Error validating
     /// application. Invalid application ID.", or code 1 with "Error validating client secret."
-    /// (code 1 is otherwise "possibly a temporary issue",
-    /// https://developers.facebook.com/docs/graph-api/guides/error-handling). No retry helps:
+    /// Meta's pages do not list these answers; they are Graph's as its users report them
+    /// (https://github.com/facebookarchive/php-graph-sdk/issues/538). Code 1 is otherwise
+    /// "possibly a temporary issue"
+    /// (https://developers.facebook.com/docs/graph-api/guides/error-handling). No retry helps:
     /// the configuration is wrong. Meta's 101 "Cannot get application info due to a system
     /// error" is a passing fault, not a refusal.
     public var isAppRejected: Bool {

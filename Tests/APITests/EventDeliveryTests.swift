@@ -71,15 +71,28 @@ import Testing
         }
     }
 
+    /// A fixture whose account's event has reached `receiver` once; the event's id.
+    func deliveredOne(to receiver: EventReceiver) throws -> (Fixture, String) {
+        let f = try Fixture(eventURL: receiver.url)
+        do {
+            let id = try f.emit()
+            guard eventually(timeout: 15, { receiver.requests.count == 1 }) else {
+                throw SpawnError(message: "the event did not reach the receiver: \(receiver.requests.count) requests")
+            }
+            return (f, id)
+        } catch {
+            f.close()
+            throw error
+        }
+    }
+
     /// A worker stopped cleanly flushes what it counted since its last flush (every 5 s): a
     /// rolling restart does not lose deliveries from /metrics.
     @Test func aCleanStopKeepsTheCountsSinceTheLastFlush() throws {
         let receiver = try EventReceiver()
         defer { receiver.stop() }
-        let f = try Fixture(eventURL: receiver.url)
+        let (f, _) = try deliveredOne(to: receiver)
         defer { f.close() }
-        _ = try f.emit()
-        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
         f.worker.stop()
         let delivered = try f.api.db.with {
             try $0.sql("SELECT COALESCE(sum(value), 0)::int FROM process_counters WHERE name = 'dualhook_event_deliveries_total'").scalar(Int.self)
@@ -92,10 +105,8 @@ import Testing
     @Test func retryingADeliveredEventsJobPointsAtRedeliver() throws {
         let receiver = try EventReceiver()
         defer { receiver.stop() }
-        let f = try Fixture(eventURL: receiver.url)
+        let (f, id) = try deliveredOne(to: receiver)
         defer { f.close() }
-        let id = try f.emit()
-        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
         let job = try #require(try f.api.db.with {
             try $0.sql("SELECT id FROM jobs WHERE kind = 'events.deliver' AND state = 'completed' AND args->>'eventId' = \(id)").scalar(Int64.self)
         })
@@ -108,10 +119,8 @@ import Testing
     @Test func bothSignaturesVerifyWithTheSpecAloneAndTheTriggerEnqueuesTheKindAsDeclared() throws {
         let receiver = try EventReceiver()
         defer { receiver.stop() }
-        let f = try Fixture(eventURL: receiver.url)
+        let (f, id) = try deliveredOne(to: receiver)
         defer { f.close() }
-        let id = try f.emit()
-        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
         let request = try #require(receiver.requests.first)
         #expect(eventually(timeout: 15) {
             (try? f.api.server.send("GET", "/metrics", key: APIServer.metricsToken).text)?

@@ -53,7 +53,7 @@ enum ConnectionRoutes {
 
     /// Records the requested configuration for the connection's WABA (a new version) and queues
     /// the job that sets it at Meta and then on every sibling. Either field may be left out: the
-    /// connection's own value stands in for it (Meta takes both in one call).
+    /// one last asked for stands in for it (Meta takes both in one call).
     static func patch(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
         try body.rejectUnknown(allowed: ["webhookOverrideUrl", "webhookVerifyToken"])
@@ -70,7 +70,7 @@ enum ConnectionRoutes {
 
     /// Checks and records a webhook change for the connection's WABA (or its number) and queues
     /// the job that applies it at Meta; the API's PATCH and the dashboard share it. A nil URL or
-    /// verify token keeps the connection's current one.
+    /// verify token keeps the one last asked for.
     static func requestWebhookChange(_ id: String, accountID: String, url newURL: String?, verifyToken newToken: String?,
                                      configuration: AppConfiguration, on connection: Connection) throws -> (waba: String, version: Int) {
         if let newURL {
@@ -82,8 +82,7 @@ enum ConnectionRoutes {
             }
         }
         guard let row = try connection.sql("""
-            SELECT waba_id, status, webhook_scope, phone_number_id, webhook_override_url, webhook_verify_token
-            FROM connections WHERE id = \(id) AND account_id = \(accountID)
+            SELECT waba_id, status, webhook_scope, phone_number_id FROM connections WHERE id = \(id) AND account_id = \(accountID)
             """).first else {
             throw APIError.notFound("connection \(id)")
         }
@@ -95,21 +94,20 @@ enum ConnectionRoutes {
         // Per-number routing changes only this number's override; otherwise the WABA's.
         let phone: String? = try row.decode(String.self, at: 2) == WebhookScope.phoneNumber.rawValue ? try row.decode(String.self, at: 3) : nil
         let target = phone ?? waba
-        // A field left out keeps what was last asked for: a change still waiting for Meta (its
-        // row locked, so a PATCH racing this one waits for it), else what Meta shows now.
-        let pending = try connection.sql("""
-            SELECT webhook_override_url, webhook_verify_token FROM webhook_updates WHERE target = \(target) AND status = 'pending' FOR UPDATE
-            """).first
-        let currentURL: String? = try pending.map { try $0.decode(String.self, at: 0) } ?? row.decode(String?.self, at: 4)
-        guard let url = newURL ?? currentURL else {
-            throw APIError.validationFailed(param: "webhookOverrideUrl", "webhookOverrideUrl is required: connection \(id) has none")
-        }
-        let currentToken: String? = try newToken != nil ? nil : pending.map {
-            try configuration.vault.openText(try $0.decode(String.self, at: 1), associatedData: UpdateWebhook.associatedData(target: target))
-        } ?? row.decode(String?.self, at: 5).map { try configuration.vault.openText($0, associatedData: "connection:\(id):verify_token") }
-        guard let token = newToken ?? currentToken else {
-            throw APIError.validationFailed(param: "webhookVerifyToken", "webhookVerifyToken is required: connection \(id) has none")
-        }
+        // Requests for one target take turns, so a PATCH of one field cannot read what another
+        // is replacing and write it back. A field left out keeps what was last asked for: a
+        // change still waiting for Meta, else what Meta shows now, read in one statement so a
+        // change the job commits meanwhile is seen as waiting or as applied, never as neither.
+        _ = try connection.sql("SELECT pg_advisory_xact_lock(hashtextextended('webhook-request:' || \(target), 0))")
+        let current = try connection.sql("""
+            SELECT COALESCE(w.webhook_override_url, c.webhook_override_url), w.webhook_verify_token, c.webhook_verify_token
+            FROM connections c LEFT JOIN webhook_updates w ON w.target = \(target) AND w.status = 'pending'
+            WHERE c.id = \(id)
+            """)[0]
+        let url = try newURL ?? current.decode(String.self, at: 0)
+        let token = try newToken
+            ?? current.decode(String?.self, at: 1).map { try configuration.vault.openText($0, associatedData: UpdateWebhook.associatedData(target: target)) }
+            ?? configuration.vault.openText(try current.decode(String.self, at: 2), associatedData: "connection:\(id):verify_token")
         let sealed = try configuration.vault.seal(token, associatedData: UpdateWebhook.associatedData(target: target))
         let version = try connection.sql("""
             INSERT INTO webhook_updates AS w (target, waba_id, account_id, version, webhook_override_url, webhook_verify_token, status)

@@ -66,13 +66,12 @@ enum EventEndpointStore {
     /// Sets one column of an endpoint (the columns are this program's names, never input).
     static func update(_ id: String, accountID: String, column: String, to value: (any PostgresEncodable)?, cast: String = "",
                        on connection: Connection) throws {
-        try connection.sql("""
+        let changed = try connection.sql("""
             UPDATE event_endpoints SET \(unescaped: column) = \(value)\(unescaped: cast), updated_at = now()
-            WHERE id = \(id) AND account_id = \(accountID)
-            """)
-        if column == "url", let url = value as? String,
-           try connection.sql("SELECT is_default FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID)").scalar(Bool.self) == true {
-            try AccountStore.setEventURL(url, accountID: accountID, on: connection)
+            WHERE id = \(id) AND account_id = \(accountID) RETURNING is_default, url
+            """).first
+        if column == "url", let changed, try changed.decode(Bool.self, at: 0) {
+            try AccountStore.setEventURL(try changed.decode(String.self, at: 1), accountID: accountID, on: connection)
         }
     }
 

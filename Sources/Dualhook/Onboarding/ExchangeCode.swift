@@ -94,11 +94,8 @@ public struct ExchangeCode: JobKind {
                     overridden: Bool, store: ProvisioningStore, graph: GraphClient, context: JobContext) throws {
         // Meta failing (down, or refusing what it should take) is the operator's to look at;
         // the other reasons are the customer's or the tenant's.
-        if failure.reason == ProvisioningFailure.metaError {
-            context.logger.warning("onboarding failed", ["session": session.id, "reason": failure.reason, "error": failure.message])
-        } else {
-            context.logger.info("onboarding failed", ["session": session.id, "reason": failure.reason, "error": failure.message])
-        }
+        context.logger.log(failure.reason == ProvisioningFailure.metaError ? .warning : .info, "onboarding failed",
+                           ["session": session.id, "reason": failure.reason, "error": failure.message])
         try store.fail(session, failure, waba: waba, phone: phone, overrideAccepted: overridden)
         guard failure.reason != ProvisioningFailure.wabaWebhookConflict, let token,
               (try? store.holders(waba: waba, except: session.id)) == 0 else { return }

@@ -43,14 +43,18 @@ enum OperationsRoutes {
         text += "# TYPE dualhook_db_pool_connections gauge\n"
         text += "dualhook_db_pool_connections{state=\"open\"} \(pool.open)\n"
         text += "dualhook_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
-        // Through the engine's stats API: the product does not read the engine's tables. One
-        // connection for both reads.
-        let read = try? app.pool.withConnection({ (try JobAdmin.stats(on: $0), try JobAdmin.workers(on: $0)) })
-        // The job and worker series need the database: without it they are missing, and this
-        // says why (an alert on a backlog would go quiet, not fire).
-        text += "# HELP dualhook_database_up 1 when this front could read the job and worker figures from the database for this scrape.\n"
+        // Every database figure in one go on one connection: the engine's through its stats API
+        // (the product does not read the engine's tables), the endpoints' and the counters. A
+        // database that does not answer costs one wait, not one per read, and is said below.
+        let read = try? app.pool.withConnection({
+            (stats: try JobAdmin.stats(on: $0), workers: try JobAdmin.workers(on: $0),
+             endpoints: try EventEndpointStore.healthCounts(on: $0), counted: try Counters.render(on: $0))
+        })
+        // Without the database those series are missing, and this says why (an alert on a
+        // backlog would go quiet, not fire).
+        text += "# HELP dualhook_database_up 1 when this front could read its figures from the database for this scrape.\n"
         text += "# TYPE dualhook_database_up gauge\ndualhook_database_up \(read == nil ? 0 : 1)\n"
-        if let (stats, workers) = read {
+        if let (stats, workers, _, _) = read {
             // As `jobs stats` counts them: `available` is due now, `scheduled` waits for its
             // time (a retry's backoff), so an alert on a backlog does not fire on retries.
             text += "# HELP dualhook_jobs Jobs by queue and state (available: due now; scheduled: due later).\n# TYPE dualhook_jobs gauge\n"
@@ -74,12 +78,12 @@ enum OperationsRoutes {
                 text += "dualhook_workers{queue=\"\(queue)\",state=\"silent\"} \(count.silent)\n"
             }
         }
-        if let endpoints = try? app.pool.withConnection({ try EventEndpointStore.healthCounts(on: $0) }) {
+        if let endpoints = read?.endpoints {
             text += "# HELP dualhook_event_endpoints Event endpoints of every account: healthy, failing (deliveries failing now) or disabled (events held).\n"
             text += "# TYPE dualhook_event_endpoints gauge\n"
             for (state, count) in endpoints { text += "dualhook_event_endpoints{state=\"\(state)\"} \(count)\n" }
         }
-        if let counted = try? app.pool.withConnection({ try Counters.render(on: $0) }) { text += counted }
+        if let counted = read?.counted { text += counted }
         return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }
