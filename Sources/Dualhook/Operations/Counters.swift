@@ -62,9 +62,23 @@ public final class Counters: Sendable {
     }
 
     /// A clean stop's last flush, on a connection of its own: what was counted since the last
-    /// flush is not lost with the process (only a killed one loses its last seconds).
-    public func finish(databaseURL: String) {
-        flush(url: databaseURL, nil)?.close()
+    /// flush is not lost with the process (only a killed one loses its last seconds). It waits
+    /// `waiting` seconds at most for a flush the flusher has under way: one stuck on a database
+    /// that stopped answering would otherwise hold the stop until TCP gives up, minutes later.
+    public func finish(databaseURL: String, waiting: TimeInterval = 5) {
+        let until = Date().addingTimeInterval(waiting)
+        while true {
+            if let connection = flushing.withLockIfAvailable({ _ in flushPending(url: databaseURL, nil) }) {
+                connection?.close()
+                return
+            }
+            guard Date() < until else {
+                logger.warning("the counts since the last flush are not written: a flush to the database has not finished",
+                               ["waited_s": "\(Int(waiting))"])
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     /// Adds what was counted since the last flush; on failure it is kept for the next one.
