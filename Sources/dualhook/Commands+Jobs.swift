@@ -30,6 +30,7 @@ extension Commands {
             defer { connection.close() }
             let jobs = try JobAdmin.list(state: parsed.options["state"], kind: parsed.options["kind"], queue: parsed.options["queue"],
                                          limit: limit, on: connection)
+            if jobs.isEmpty { try hintUnknownFilters(queue: parsed.options["queue"], kind: parsed.options["kind"], environment) }
             if parsed.flags.contains("json") { return printJSON(jobs) }
             let formatter = ISO8601DateFormatter()
             printTable(["id", "queue", "kind", "state", "attempt", "run_at", "last_error"],
@@ -162,6 +163,19 @@ extension Commands {
         guard let data = try? encoder.encode(value) else { return 1 }
         print(String(decoding: data, as: UTF8.self))
         return 0
+    }
+
+    /// An empty list filtered by a queue or kind that no registered kind has: likely a typo,
+    /// said on stderr. Not refused: jobs enqueued by hand may use any queue or kind.
+    static func hintUnknownFilters(queue: String?, kind: String?, _ environment: Environment) throws {
+        guard queue != nil || kind != nil else { return }
+        let registry = try Catalog.registry(environment)
+        if let queue, !registry.queues.contains(queue) {
+            fail("no registered kind uses queue \(queue) (known: \(registry.queues.joined(separator: ", ")))")
+        }
+        if let kind, registry.queue(of: kind) == nil {
+            fail("no registered kind is called \(kind) (known: \(registry.kinds.joined(separator: ", ")))")
+        }
     }
 
     static func printTable(_ header: [String], _ rows: [[String]]) {

@@ -319,6 +319,13 @@ import Testing
         #expect(try run(["jobs", "enqueue", "diag.noop", "--queue", "later", "--delay", "3600"]).status == 0)
         let byQueue = try run(["jobs", "list", "--queue", "later", "--json"])
         #expect((try JSONSerialization.jsonObject(with: Data(byQueue.output.utf8)) as? [[String: Any]])?.count == 1)
+        // A misspelt queue or kind lists nothing, and says so: no registered kind has it.
+        let typo = try run(["jobs", "list", "--queue", "evnts"])
+        #expect(typo.status == 0 && typo.output.contains("(none)") && typo.output.contains("no registered kind uses queue evnts (known: "),
+                "\(typo.output)")
+        let typoKind = try run(["jobs", "list", "--kind", "events.delivr", "--json"])
+        #expect(typoKind.status == 0 && typoKind.output.contains("no registered kind is called events.delivr (known: "), "\(typoKind.output)")
+        #expect(try !run(["jobs", "list", "--queue", "later"]).output.contains("no registered kind"), "a hand-made queue with jobs lists them")
         let scheduled = try run(["jobs", "list", "--state", "scheduled", "--json"])
         let scheduledJobs = try JSONSerialization.jsonObject(with: Data(scheduled.output.utf8)) as? [[String: Any]]
         #expect(scheduledJobs?.map { $0["queue"] as? String } == ["later"])

@@ -4,8 +4,9 @@ import JobQueue
 import Meta
 
 /// Polls Meta for a number whose mode was `unknown` at onboarding until Meta settles it, then
-/// finishes what onboarding would have done for that mode (registration or the app's sync) and
-/// emits `connection.mode_resolved`.
+/// finishes what onboarding would have done for that mode and emits `connection.mode_resolved`.
+/// Meta settles a number as Cloud API only once it is registered (`platform_type` becomes
+/// `CLOUD_API`), so nothing is left to register then; a Coexistence number gets the app's sync.
 public struct ResolveMode: JobKind {
     public struct Args: Codable, Sendable {
         let connectionId: String
@@ -27,7 +28,7 @@ public struct ResolveMode: JobKind {
     public func perform(_ args: Args, context: JobContext) throws {
         guard let row = try context.database.withConnection({ connection in
             try connection.sql("""
-                SELECT phone_number_id, access_token, registration_pin FROM connections
+                SELECT phone_number_id, access_token FROM connections
                 WHERE id = \(args.connectionId) AND status = 'active' AND connection_mode = 'unknown'
                 """).first
         }) else { return }  // settled, or disconnected
@@ -39,23 +40,6 @@ public struct ResolveMode: JobKind {
         let mode = ConnectionMode.of(phone)
         guard mode != .unknown else {
             throw JobError.retry(after: ResolveMode.retryPolicy.delay(afterAttempt: context.attempt), "Meta has not settled the number's mode yet")
-        }
-        var pin = try row.decode(String?.self, at: 2).map { try vault.openText($0, associatedData: "connection:\(args.connectionId):pin") }
-        if mode == .cloudAPI && ConnectionMode.needsRegistration(phone) && !phone.isVerified {
-            // Only a number Meta shows verified can be registered.
-            throw JobError.retry(after: ResolveMode.retryPolicy.delay(afterAttempt: context.attempt), "phone number \(phoneID) is not verified yet")
-        }
-        if mode == .cloudAPI && ConnectionMode.needsRegistration(phone) {
-            if pin == nil {
-                // Kept before Meta sets it, so a retry registers with the same PIN.
-                let fresh = ConnectionMode.newPIN()
-                let sealed = try vault.seal(fresh, associatedData: "connection:\(args.connectionId):pin")
-                try context.database.withConnection { try ConnectionStore.keepRegistrationPin(args.connectionId, sealed: sealed, on: $0) }
-                pin = fresh
-            }
-            guard try Disconnect.unlessTokenDead(args.connectionId, context: context, {
-                try graph.registerKeepingPIN(phone: phoneID, pin: pin!, token: token, deadline: context.deadline, logger: context.logger)
-            }) != nil else { return }
         }
         try context.database.transaction { tx in
             try ConnectionStore.settleMode(args.connectionId, mode: mode, on: tx)
