@@ -415,7 +415,12 @@ import Testing
         #expect(eventually(timeout: 5) { text(browser).contains("expire-sessions queued as job") })
         scan.check(browser.source, "ops-sweeps")
         try screenshot(browser, "ops-sweeps")
+        // An endpoint whose deliveries fail, beside the default and the one enabled again above.
+        try f.db.with {
+            try $0.sql("UPDATE event_endpoints SET failing_since = now() - interval '2 hours', last_error = 'HTTP 500' WHERE id = \(endpointID)")
+        }
         try browser.open(f.server.baseURL + "/ops/accounts")
+        #expect((try? browser.script("return document.getElementById('endpoints-\(f.api.account.accountId)').textContent")) as? String == "2, 1 failing")
         scan.check(browser.source, "ops-accounts")
         try screenshot(browser, "ops-accounts")
         let audited = try f.db.with { try $0.sql("SELECT detail->>'count' FROM audit_events WHERE action = 'jobs.retry'").scalar(String.self) }

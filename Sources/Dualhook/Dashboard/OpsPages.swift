@@ -202,14 +202,28 @@ enum OpsPages {
 
     static func accounts(_ context: APIContext) throws -> Response {
         let session = try DashboardAccess.operator(context)
+        let endpoints = try EventEndpointStore.healthByAccount(on: context.connection)
         let rows = try AccountStore.list(on: context.connection).map { account -> HTML in
             """
             <tr><td>\(account.accountId)</td><td>\(account.name)</td><td>\(account.displayName ?? "")</td><td>\(account.liveKeys)</td>
-            <td>\(account.activeConnections)</td><td><a href="/ops/jobs?argName=accountId&amp;argValue=\(account.accountId)">jobs</a></td></tr>
+            <td>\(account.activeConnections)</td><td id="endpoints-\(account.accountId)">\(OpsPages.describe(endpoints[account.accountId]))</td>
+            <td><a href="/ops/jobs?argName=accountId&amp;argValue=\(account.accountId)">jobs</a></td></tr>
             """
         }
         return DashboardLayout.page("Accounts", session: session, here: "/ops/accounts", body: """
-            <section><div class="scroll"><table><tr><th>account</th><th>name</th><th>display name</th><th>live keys</th><th>active numbers</th><th></th></tr>\(rows)</table></div></section>
+            <section><div class="scroll"><table><tr><th>account</th><th>name</th><th>display name</th><th>live keys</th><th>active numbers</th>
+            <th>event endpoints</th><th></th></tr>\(rows)</table></div></section>
             """)
+    }
+
+    /// An account's endpoints in a few words: how many, and those failing now or disabled
+    /// (their events held), which an operator looks for first.
+    static func describe(_ health: EventEndpointStore.Health?) -> String {
+        guard let health, health.total > 0 else { return "none" }
+        var parts = ["\(health.total)"]
+        if health.failing > 0 { parts.append("\(health.failing) failing") }
+        if health.disabled > 0 { parts.append("\(health.disabled) disabled") }
+        if parts.count == 1 { parts.append("healthy") }
+        return parts.joined(separator: ", ")
     }
 }

@@ -150,6 +150,27 @@ enum EventEndpointStore {
         return try find(id, accountID: accountID, on: connection)
     }
 
+    /// One account's endpoints by health, as `/ops/accounts` shows them.
+    struct Health: Sendable {
+        var healthy = 0, failing = 0, disabled = 0
+        var total: Int { healthy + failing + disabled }
+    }
+
+    /// Each account's endpoints by health (accounts without endpoints are left out), for the
+    /// operator console: which account's receivers fail, which hold events.
+    static func healthByAccount(on connection: Connection) throws -> [String: Health] {
+        var byAccount: [String: Health] = [:]
+        for row in try connection.sql("""
+            SELECT account_id, count(*) FILTER (WHERE status = 'enabled' AND failing_since IS NULL)::int,
+                   count(*) FILTER (WHERE status = 'enabled' AND failing_since IS NOT NULL)::int, count(*) FILTER (WHERE status = 'disabled')::int
+            FROM event_endpoints GROUP BY account_id
+            """).rows {
+            byAccount[try row.decode(String.self, at: 0)] = Health(healthy: try row.decode(at: 1), failing: try row.decode(at: 2),
+                                                                   disabled: try row.decode(at: 3))
+        }
+        return byAccount
+    }
+
     /// Every account's endpoints by health, for `/metrics`: `disabled` (its events held),
     /// `failing` (deliveries failing since `failingSince`) or `healthy`; every state named, 0 too.
     static func healthCounts(on connection: Connection) throws -> [(state: String, count: Int)] {
