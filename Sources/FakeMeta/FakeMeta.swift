@@ -125,6 +125,11 @@ public final class FakeMeta: Sendable {
             return setTwoStepPIN(path[0], tokenWABA: tokenWABA, pin: form["pin"] ?? "")
         case ("POST", 1, _):
             return configurePhone(path[0], tokenWABA: tokenWABA, request: request)
+        case ("POST", 2, "register") where form["messaging_product"] != "whatsapp",
+             ("POST", 2, "smb_app_data") where form["messaging_product"] != "whatsapp":
+            // "messaging_product: Required. Messaging service used. Set this to whatsapp"
+            // (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/registration).
+            return FakeMeta.error(400, 100, "(#100) The parameter messaging_product is required")
         case ("POST", 2, "register"):
             return register(path[0], tokenWABA: tokenWABA, pin: form["pin"] ?? "")
         case ("POST", 2, "smb_app_data"):

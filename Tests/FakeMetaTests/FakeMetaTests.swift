@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPClient
 import Meta
@@ -172,6 +173,13 @@ import Testing
         #expect(try client.phoneNumber(phone, token: token, deadline: deadline).isVerified == false)
         #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }?.code == 133006)
         _ = try sim.post("/_fake/phones/\(phone)", #"{"verified":true}"#)
+        // Without `messaging_product`, which Meta requires: refused, and not counted.
+        let proof = Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: Data(token.utf8)).hexString
+        let bare = try HTTPClient(allowPrivateTargets: true).send(.init(
+            method: "POST", url: "\(sim.base)/v25.0/\(phone)/register?appsecret_proof=\(proof)",
+            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/x-www-form-urlencoded")],
+            body: Data("pin=123456".utf8)), deadline: deadline)
+        #expect(bare.status == 400 && String(decoding: bare.body, as: UTF8.self).contains("The parameter messaging_product is required"))
         for _ in 0..<9 { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }
         #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }?.isRegisterLimit == true,
                 "the eleventh request within 72 hours")
