@@ -69,20 +69,21 @@ extension FakeMeta {
             let window = Date().addingTimeInterval(-72 * 3600)
             phone.registerCalls.removeAll { $0 < window }
             guard phone.registerCalls.count < 10 else {
-                return FakeMeta.error(400, 133016, "Account register deregister rate limit exceeded: Registration or Deregistration failed because there were too many attempts for this phone number in a short period of time")
+                return FakeMeta.whatsappError(133016, "Account register deregister rate limit exceeded",
+                                              "Registration or Deregistration failed because there were too many attempts for this phone number in a short period of time")
             }
             phone.registerCalls.append(Date())
             guard phone.mode != "coexistence" else {
                 return FakeMeta.error(400, 100, "(#100) Phone numbers onboarded to the WhatsApp Business app are not registered")
             }
             guard phone.verified else {
-                return FakeMeta.error(400, 133006, "Phone number re-verification needed: the phone number needs to be verified before registering")
+                return FakeMeta.whatsappError(133006, "Phone number re-verification needed", "Phone number needs to be verified before registering.")
             }
             guard pin.count == 6, pin.allSatisfy(\.isNumber) else {
                 return FakeMeta.error(400, 100, "(#100) Param pin must be a 6-digit number")
             }
             if let existing = phone.pin, existing != pin {
-                return FakeMeta.error(400, 133005, "Two step verification PIN Mismatch")
+                return FakeMeta.whatsappError(133005, "Two step verification PIN Mismatch", "Two step verification PIN incorrect.")
             }
             phone.registered = true
             phone.pin = pin

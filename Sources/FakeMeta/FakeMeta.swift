@@ -256,6 +256,14 @@ public final class FakeMeta: Sendable {
     static func error(_ status: Int, _ code: Int, _ message: String, subcode: Int? = nil) -> Response {
         Response(status: status, headers: [("Content-Type", "application/json")], body: errorBody(code, message, subcode: subcode))
     }
+
+    /// A WhatsApp error as Cloud API answers it: "Code titles, which do not have a dedicated
+    /// property in API error response payloads, are included as part of the message value",
+    /// and the explanation is `error_data.details`
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/).
+    static func whatsappError(_ code: Int, _ title: String, _ details: String) -> Response {
+        Response(status: 400, headers: [("Content-Type", "application/json")], body: errorBody(code, "(#\(code)) \(title)", details: details))
+    }
 }
 
 /// A type-erased Encodable for mixed-type JSON objects.

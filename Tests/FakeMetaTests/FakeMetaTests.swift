@@ -171,7 +171,11 @@ import Testing
         let phone = unverified["phoneNumberId"] as! String
         let token = try client.exchangeCode(unverified["code"] as! String, deadline: deadline).access_token
         #expect(try client.phoneNumber(phone, token: token, deadline: deadline).isVerified == false)
-        #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }?.code == 133006)
+        let unverifiedError = graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }
+        #expect(unverifiedError?.code == 133006)
+        // Meta's shape: the code's title in the message, the explanation in error_data.details.
+        #expect(unverifiedError?.message == "(#133006) Phone number re-verification needed"
+                && unverifiedError?.details == "Phone number needs to be verified before registering.")
         _ = try sim.post("/_fake/phones/\(phone)", #"{"verified":true}"#)
         // Without `messaging_product`, which Meta requires: refused, and not counted.
         let proof = Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: Data(token.utf8)).hexString
