@@ -189,12 +189,43 @@ extension FakeMeta {
         let entryID = body["entryId"] as? String ?? wabaID
         let quote = { (text: String) in String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self) }
         let envelope = #"{"object":"whatsapp_business_account","entry":[{"id":\#(quote(entryID)),"time":\#(Int(Date().timeIntervalSince1970)),"changes":[{"value":\#(valueText),"field":\#(quote(field))}]}]}"#
+        let status: Int
+        var failure: String?
         do {
-            let status = try signedPost(Data(envelope.utf8), to: url)
-            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(status), "sent": AnyEncodable(envelope)])
+            status = try signedPost(Data(envelope.utf8), to: url)
         } catch {
-            return .json(200, ["target": AnyEncodable(url), "status": AnyEncodable(0), "error": AnyEncodable("\(error)")])
+            status = 0
+            failure = "\(error)"
         }
+        if status != 200 { redeliver(Data(envelope.utf8), to: url) }
+        var answer: [String: AnyEncodable] = ["target": AnyEncodable(url), "status": AnyEncodable(status), "sent": AnyEncodable(envelope),
+                                              "redelivering": AnyEncodable(status != 200)]
+        if let failure { answer["error"] = AnyEncodable(failure) }
+        return .json(200, answer)
+    }
+
+    /// Meta delivers a change again until it is answered 200: "If a notification isn't
+    /// delivered for any reason or if the webhook request returns a HTTP status code other than
+    /// 200, we retry delivery. We continue retrying delivery with increasing delays up to a
+    /// certain timeout (typically 24 hours, though this may vary), or until the delivery
+    /// succeeds" (https://developers.facebook.com/docs/whatsapp/api/webhooks). The same bytes,
+    /// signed the same, on a thread of their own; the delays are Meta's shape compressed into
+    /// `redeliveryDelays` (about two minutes in all), so a test sees them.
+    func redeliver(_ body: Data, to url: String) {
+        let delays = configuration.redeliveryDelays
+        guard !delays.isEmpty else { return }
+        state.withLock { $0.redeliveriesPending += 1 }
+        let thread = Thread { [self] in
+            defer { state.withLock { $0.redeliveriesPending -= 1 } }
+            for delay in delays {
+                Thread.sleep(forTimeInterval: delay)
+                let status = (try? signedPost(body, to: url)) ?? 0
+                state.withLock { $0.redeliveries += 1 }
+                if status == 200 { return }
+            }
+        }
+        thread.name = "redelivery"
+        thread.start()
     }
 
     /// POSTs a body as Meta delivers webhooks: signed with the app secret as
@@ -231,7 +262,8 @@ extension FakeMeta {
         let calls = s.calls.map { ["method": $0.method, "path": $0.path, "at": Response.timestamp($0.at)] }
         let received = s.received.map { ["path": $0.path, "at": Response.timestamp($0.at), "event": $0.event ?? "", "body": $0.body] }
         return .json(200, ["wabas": AnyEncodable(wabas), "calls": AnyEncodable(calls), "received": AnyEncodable(received),
-                           "appCallbackUrl": AnyEncodable(s.appCallbackURL), "sdkLocales": AnyEncodable(s.sdkLocales)])
+                           "appCallbackUrl": AnyEncodable(s.appCallbackURL), "sdkLocales": AnyEncodable(s.sdkLocales),
+                           "redeliveries": AnyEncodable(s.redeliveries), "redeliveriesPending": AnyEncodable(s.redeliveriesPending)])
     }
 }
 

@@ -18,6 +18,9 @@ public final class FakeMeta: Sendable {
         /// The app's own webhook callback (the App Dashboard's setting), where Meta sends what no
         /// override captures.
         public var appCallbackURL: String?
+        /// Seconds between a change's deliveries while it is not answered 200: Meta's increasing
+        /// delays over a day, compressed.
+        public var redeliveryDelays: [TimeInterval] = [1, 2, 4, 8, 16, 32, 64]
         public init() {}
     }
 

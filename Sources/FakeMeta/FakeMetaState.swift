@@ -82,6 +82,9 @@ struct FakeMetaState: Sendable {
     /// Where the app's own callback is (the App Dashboard's Webhooks setting): the last place
     /// Meta routes a change to.
     var appCallbackURL: String?
+    /// Changes delivered again after an answer other than 200, and those still being retried.
+    var redeliveries = 0
+    var redeliveriesPending = 0
     var wabas: [String: WABA] = [:]
     var phones: [String: Phone] = [:]
     var faults: [Fault] = []

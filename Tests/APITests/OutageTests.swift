@@ -32,4 +32,32 @@ import Testing
         #expect(back.status == 201)
         #expect(server.process.isRunning)
     }
+
+    /// A change Meta sends while the database is down is answered 503 and written nowhere;
+    /// Meta delivers it again until it is answered 200, so it arrives once Postgres is back,
+    /// once.
+    @Test func aChangeMetaSendsDuringAnOutageArrivesWhenMetaDeliversItAgain() throws {
+        let cluster = try PrivateCluster()
+        defer { cluster.stop() }
+        let setup = try Connection.connect(cluster.url)
+        try Migrator(directory: TestEnvironment.migrationsDirectory).migrate(setup)
+        setup.close()
+        let meta = try FakeMetaProcess()
+        defer { meta.stop() }
+        let server = try APIServer(databaseURL: cluster.url, environment: meta.environment)
+        defer { server.stop() }
+        try meta.post("/_fake/app", #"{"callbackUrl":"\#(server.baseURL)/meta/webhook"}"#)
+        let waba = try #require(try meta.signup()["wabaId"])
+
+        try cluster.kill()
+        let sent = try meta.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"account_update","value":{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"\#(waba)","owner_business_id":"4455","partner_app_id":"1234567890"}}}"#)
+        #expect(sent["status"] as? Int == 503 && sent["redelivering"] as? Bool == true, "\(sent)")
+        try cluster.start()
+        func recorded() -> Int? {
+            try? Connection.connect(cluster.url).sql("SELECT count(*) FROM management_changes WHERE waba_id = \(waba)").scalar(Int.self)
+        }
+        #expect(eventually(timeout: 90) { recorded() == 1 }, "delivered again and recorded")
+        #expect(eventually(timeout: 10) { (try? meta.state()["redeliveriesPending"] as? Int) == 0 }, "Meta stops once answered 200")
+        #expect(recorded() == 1)
+    }
 }
