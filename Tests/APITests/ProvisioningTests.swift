@@ -32,6 +32,7 @@ import Testing
         let registers = calls.indices.filter { calls[$0] == "POST /v25.0/\(phone)/register" }
         #expect(registers.count == 2, "refused once, then registered: \(calls)")
         #expect(registers.count == 2 && calls[registers[0]..<registers[1]].contains("POST /v25.0/\(phone)"), "the PIN updated between the two")
+        #expect(try f.events("onboarding.completed").last?["twoStepPinReplaced"] as? Bool == true, "the account is told")
     }
 
     @Test func aCloudAPINumberEndsLiveSubscribedAndRegisteredWithItsTokenSealed() throws {
@@ -58,6 +59,7 @@ import Testing
         #expect(try f.meta.phone(phone, waba: waba)?["registered"] as? Bool == true)
         let pin = try TestEnvironment.vault.openText(try row.decode(String.self, "registration_pin"), associatedData: "connection:\(connectionID):pin")
         #expect(pin.count == 6 && pin.allSatisfy(\.isNumber), "the PIN registration set is kept, sealed")
+        #expect(try f.events("onboarding.completed").last?["twoStepPinReplaced"] == nil, "no PIN of the business's was replaced")
         let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
         let subscribe = calls.firstIndex(of: "POST /v25.0/\(waba)/subscribed_apps")
         #expect(subscribe != nil && calls.lastIndex(of: "POST /v25.0/\(waba)/subscribed_apps")! > subscribe!,

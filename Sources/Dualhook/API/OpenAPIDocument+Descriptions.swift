@@ -202,8 +202,8 @@ extension OpenAPIDocument {
     /// Every event type: when it is sent and the fields of its `data` beyond `tenantId`.
     static let eventDescriptions: [EventType: (summary: String, fields: [String])] = [
         .onboardingStarted: ("A person opened the onboarding link (its page reported them).", ["sessionId", "metadata"]),
-        .onboardingCompleted: ("The number is connected, with its override set at Meta.",
-                               ["sessionId", "connectionId", "wabaId", "phoneNumberId", "connectionMode", "metadata"]),
+        .onboardingCompleted: ("The number is connected, with its override set at Meta. `twoStepPinReplaced: true` when the number had a two-step verification PIN of its own, which registration replaced with the one `reveal-secrets` gives as `registration_pin`.",
+                               ["sessionId", "connectionId", "wabaId", "phoneNumberId", "connectionMode", "twoStepPinReplaced", "metadata"]),
         .onboardingFailed: ("The session failed or was cancelled; `reason` says why.",
                             ["sessionId", "reason", "cancelledBy", "currentStep", "errorMessage", "errorId", "metaError", "error", "metadata"]),
         .onboardingAwaitingNumber: ("The WABA is subscribed but Meta shows no verified number yet.", ["sessionId", "wabaId", "metadata"]),

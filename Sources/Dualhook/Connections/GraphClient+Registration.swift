@@ -15,13 +15,18 @@ extension GraphClient {
     /// and registration tried again: the number connects instead of failing its onboarding, its
     /// PIN is then the one `reveal-secrets` gives as `registration_pin`, and the business can
     /// set another in WhatsApp Manager.
-    func registerKeepingPIN(phone: String, pin: String, token: String, deadline: Date, logger: Logger) throws {
+    /// Returns whether the number's own PIN was replaced, which the account is told
+    /// (`twoStepPinReplaced`): the business finds a PIN it did not choose in WhatsApp Manager.
+    @discardableResult
+    func registerKeepingPIN(phone: String, pin: String, token: String, deadline: Date, logger: Logger) throws -> Bool {
         do {
             try register(phone: phone, pin: pin, token: token, deadline: deadline)
+            return false
         } catch let error as GraphError where error.isTwoStepPINMismatch {
             try setTwoStepPIN(phone: phone, pin: pin, token: token, deadline: deadline)
             logger.info("the number had a two-step verification PIN of its own: it is now the kept PIN", ["phone_number_id": phone])
             try register(phone: phone, pin: pin, token: token, deadline: deadline)
+            return true
         }
     }
 }

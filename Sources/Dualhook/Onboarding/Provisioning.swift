@@ -106,7 +106,7 @@ struct Provisioning {
                 try store.keep(pin: number.pin!, phone: phone.id, for: session)
             }
             do {
-                try step("registering phone number \(phone.id)") {
+                number.pinReplaced = try step("registering phone number \(phone.id)") {
                     try graph.registerKeepingPIN(phone: phone.id, pin: number.pin!, token: token, deadline: context.deadline, logger: context.logger)
                 }
                 number.registered = true
@@ -177,6 +177,8 @@ struct ProvisionedNumber {
     var registered: Bool
     /// Meta's registration limit was reached: a job registers it when the window has passed.
     var registrationDeferred = false
+    /// The number had a two-step verification PIN of its own, now replaced by the kept one.
+    var pinReplaced = false
     /// Where Meta routes the number's webhooks, read back after routing.
     var routing: String?
     /// Coexistence: `sync_type` → Meta's `request_id` for each sync done.

@@ -184,9 +184,16 @@ struct ProvisioningStore {
                 "webhookOverrideUrl": session.webhookOverrideURL, "webhookScope": session.webhookScope.rawValue,
                 "siblingConnectionIds": siblings.filter { id in !stored.contains { $0.id == id } },
             ]
+            // Said only when it happened: the business's own two-step verification PIN is now
+            // the one `reveal-secrets` gives as `registration_pin`.
+            if first.number.pinReplaced { data["twoStepPinReplaced"] = true }
             if stored.count > 1 {
-                data["connections"] = stored.map { ["connectionId": $0.id, "phoneNumberId": $0.number.phone.id,
-                                                    "connectionMode": $0.number.mode.rawValue] }
+                data["connections"] = stored.map { entry -> [String: Any] in
+                    var item: [String: Any] = ["connectionId": entry.id, "phoneNumberId": entry.number.phone.id,
+                                               "connectionMode": entry.number.mode.rawValue]
+                    if entry.number.pinReplaced { item["twoStepPinReplaced"] = true }
+                    return item
+                }
             }
             try Outbox.emit(type: .onboardingCompleted, accountID: session.accountID,
                             dataJSON: Outbox.data(data, metadataJSON: session.metadataJSON), on: tx)
