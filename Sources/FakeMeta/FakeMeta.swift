@@ -58,7 +58,7 @@ public final class FakeMeta: Sendable {
         if !request.path.hasPrefix("/_fake/") {
             let fault = state.withLock { s -> FakeMetaState.Fault? in
                 s.recordCall(method: request.method, path: request.path)
-                guard let index = s.faults.firstIndex(where: { route.hasPrefix($0.match) && $0.times > 0 }) else { return nil }
+                guard let index = s.faults.firstIndex(where: { $0.matches(route) && $0.times > 0 }) else { return nil }
                 s.faults[index].times -= 1
                 return s.faults[index]
             }

@@ -59,6 +59,12 @@ struct FakeMetaState: Sendable {
         let delayMs: Int
         /// Sent with the answer (a rate limit's usage header, say).
         var headers: [(String, String)] = []
+
+        /// A prefix of the call's method and path; ending in `$`, the whole of it (so
+        /// `POST /v25.0/{phone}$` is the PIN update, not the number's `/register`).
+        func matches(_ route: String) -> Bool {
+            match.hasSuffix("$") ? route == match.dropLast() : route.hasPrefix(match)
+        }
     }
 
     struct Call: Sendable {

@@ -35,6 +35,23 @@ import Testing
         #expect(try f.events("onboarding.completed").last?["twoStepPinReplaced"] as? Bool == true, "the account is told")
     }
 
+    /// A passing fault on the PIN update is tried again in place: a retry of the whole job
+    /// would register again first, spending one of Meta's 10 registrations in 72 hours.
+    @Test func aBlipOnThePINUpdateSpendsNoFurtherRegistration() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let link = try f.link()
+        let signup = try f.meta.signup(mode: "cloud_api")
+        let waba = signup["wabaId"]!, phone = signup["phoneNumberId"]!
+        try f.meta.post("/_fake/phones/\(phone)", #"{"twoStepPin":"111111"}"#)
+        try f.meta.fault("POST /v25.0/\(phone)$", status: 500)
+        #expect(try f.complete(link, code: signup["code"]!, waba: waba, phone: phone).status == 202)
+        #expect(try f.finished(link)["status"] as? String == "completed")
+        let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
+        #expect(calls.filter { $0 == "POST /v25.0/\(phone)/register" }.count == 2, "refused once, then registered: \(calls)")
+        #expect(calls.filter { $0 == "POST /v25.0/\(phone)" }.count == 2, "the PIN update, failed once and tried again")
+    }
+
     @Test func aCloudAPINumberEndsLiveSubscribedAndRegisteredWithItsTokenSealed() throws {
         let f = try OnboardingFixture()
         defer { f.close() }
