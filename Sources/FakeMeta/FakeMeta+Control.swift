@@ -167,7 +167,7 @@ extension FakeMeta {
             }
             valueText = text
         } else if let value = body["value"], let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
-            valueText = String(decoding: data, as: UTF8.self)
+            valueText = FakeMeta.escapingNonASCII(String(decoding: data, as: UTF8.self))
         } else {
             return .json(400, ["error": "wabaId, field and value (or valueText) are required"])
         }
@@ -202,6 +202,20 @@ extension FakeMeta {
                                               "redelivering": AnyEncodable(status != 200)]
         if let failure { answer["error"] = AnyEncodable(failure) }
         return .json(200, answer)
+    }
+
+    /// JSON text as Meta writes a payload: every character beyond ASCII as `\uXXXX` (UTF-16
+    /// units), which is also what its signature covers: "the raw escaped unicode version of the
+    /// payload … äöå will be escaped to \u00e4\u00f6\u00e5"
+    /// (https://developers.facebook.com/docs/messenger-platform/webhook/#security). Outside
+    /// strings JSON has no such character, so the whole text is escaped as one.
+    static func escapingNonASCII(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII { out.unicodeScalars.append(scalar); continue }
+            for unit in String(scalar).utf16 { out += "\\u" + String(repeating: "0", count: 4 - String(unit, radix: 16).count) + String(unit, radix: 16) }
+        }
+        return out
     }
 
     /// Meta delivers a change again until it is answered 200: "If a notification isn't

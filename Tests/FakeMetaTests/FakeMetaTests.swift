@@ -141,8 +141,9 @@ import Testing
         let configuration = try client.webhookConfiguration(phone: phone, token: token, deadline: deadline)
         #expect(configuration.phone_number == endpoint.base + "/p" && configuration.whatsapp_business_account == endpoint.base + "/w")
         #expect(configuration.effective == endpoint.base + "/p")
-        let routed = try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","phoneNumberId":"\#(phone)","field":"messages","value":{}}"#)
+        let routed = try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","phoneNumberId":"\#(phone)","field":"messages","value":{"name":"Jürgen 😀"}}"#)
         #expect(routed["target"] as? String == endpoint.base + "/p")
+        #expect((routed["sent"] as? String)?.contains(#""name":"J\u00fcrgen \ud83d\ude00""#) == true, "escaped as Meta writes it: \(routed)")
         try client.overridePhoneCallback(phone: phone, callbackURI: "", verifyToken: nil, token: token, deadline: deadline)
         #expect(try client.webhookConfiguration(phone: phone, token: token, deadline: deadline).effective == endpoint.base + "/w")
         // Without an app callback configured, template fields go nowhere.
