@@ -265,6 +265,7 @@ extension FakeMeta {
                     [
                         "id": AnyEncodable(phone.id), "mode": AnyEncodable(phone.mode), "verified": AnyEncodable(phone.verified),
                         "registered": AnyEncodable(phone.registered), "registerCalls": AnyEncodable(phone.registerCalls.count),
+                        "registerBlockedUntil": AnyEncodable(phone.registerBlockedUntil.map { Int($0.timeIntervalSince1970) }),
                         "twoStepPin": AnyEncodable(phone.pin),
                         "syncRequests": AnyEncodable(phone.syncRequests),
                         "qualityRating": AnyEncodable(phone.qualityRating), "healthStatus": AnyEncodable(phone.healthStatus),

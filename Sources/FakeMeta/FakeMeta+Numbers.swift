@@ -63,12 +63,18 @@ extension FakeMeta {
     /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/registration):
     /// a six-digit PIN, which becomes the two-step PIN (another one later is 133005); the
     /// number's ownership verified first (133006); at most 10 requests per number in a moving
-    /// 72-hour window (133016). Coexistence numbers skip registration.
+    /// 72-hour window, then none for the 72 hours after the refusal (133016). Coexistence
+    /// numbers skip registration.
     func register(_ id: String, tokenWABA: String, pin: String) -> Response {
         withPhone(id, token: tokenWABA, change: { phone in
             let window = Date().addingTimeInterval(-72 * 3600)
             phone.registerCalls.removeAll { $0 < window }
-            guard phone.registerCalls.count < 10 else {
+            // "the number will be prevented from being registered for the next 72 hours"
+            // (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/registration):
+            // counted from the refusal, not from when the oldest call leaves the window.
+            if phone.registerBlockedUntil.map({ $0 <= Date() }) == true { phone.registerBlockedUntil = nil }
+            guard phone.registerCalls.count < 10, phone.registerBlockedUntil == nil else {
+                if phone.registerBlockedUntil == nil { phone.registerBlockedUntil = Date().addingTimeInterval(72 * 3600) }
                 return FakeMeta.whatsappError(133016, "Account register deregister rate limit exceeded",
                                               "Registration or Deregistration failed because there were too many attempts for this phone number in a short period of time")
             }

@@ -33,6 +33,8 @@ struct FakeMetaState: Sendable {
         var onboardedAt = Date()
         /// Register calls in Meta's 72-hour window (10 allowed).
         var registerCalls: [Date] = []
+        /// Refused registration until then: the 72 hours after the limit was hit.
+        var registerBlockedUntil: Date?
         /// The number's own override (`webhook_configuration`), which wins over the WABA's.
         var overrideCallbackURI: String?
         var overrideVerifyToken: String?

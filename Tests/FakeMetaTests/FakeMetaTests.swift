@@ -188,6 +188,9 @@ import Testing
         for _ in 0..<9 { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }
         #expect(graphError { try client.register(phone: phone, pin: "123456", token: token, deadline: deadline) }?.isRegisterLimit == true,
                 "the eleventh request within 72 hours")
+        let blocked = try #require(try sim.phone(phone, waba: unverified["wabaId"] as! String)?["registerBlockedUntil"] as? Int)
+        #expect(abs(Double(blocked) - Date().addingTimeInterval(72 * 3600).timeIntervalSince1970) < 60,
+                "refused for the 72 hours after the refusal")
 
         let app = try sim.post("/_fake/signup", #"{"mode":"coexistence","tokenExpiresIn":2}"#)
         let appPhone = app["phoneNumberId"] as! String
