@@ -62,4 +62,28 @@ import Testing
             #expect(try held() == "1:10,2:11")
         }
     }
+
+    /// More enabled endpoints than slots: each endpoint holding none takes a free slot, and
+    /// one that holds a slot leaves the rest to its siblings. The slots kept for siblings were
+    /// once counted against a taker holding none too, so with 10 endpoints and 8 slots one
+    /// delivery of the account ran at a time, held up by any slow endpoint.
+    @Test func withMoreEndpointsThanSlotsEachEndpointGetsOneAndNoneTakesTwoWhileOthersWait() throws {
+        let db = try TestDatabase(label: "api")
+        defer { db.drop() }
+        try db.with { c throws in
+            try c.execute("INSERT INTO accounts (id, name, display_name) VALUES ('acc_many', 'Many', 'Many')")
+            for i in 1...10 {
+                try c.sql("INSERT INTO event_endpoints (id, account_id, url) VALUES (\("ep_\(i)"), 'acc_many', \("https://\(i).example/hook"))")
+            }
+            func take(_ job: Int64, _ endpoint: Int) throws -> String {
+                try c.sql("SELECT event_slot_take(\(job), 'acc_many', \("ep_\(endpoint)"), 8, 30::float8, NULL)").scalar(String.self) ?? ""
+            }
+            #expect(try take(1, 1) == "ok", "the slow endpoint's first delivery")
+            #expect(try take(2, 1) == "slots", "not a second while 9 siblings hold none")
+            for i in 2...8 { #expect(try take(Int64(i + 10), i) == "ok", "endpoint \(i) gets a slot alongside") }
+            #expect(try take(30, 9) == "slots", "all 8 are in use")
+            try c.sql("UPDATE event_slots SET job_id = NULL, endpoint_id = NULL, held_until = NULL WHERE job_id = 12")
+            #expect(try take(30, 9) == "ok", "a freed slot goes to an endpoint waiting for one")
+        }
+    }
 }

@@ -14,8 +14,8 @@ import Synchronization
 /// logged in `event_attempts`.
 ///
 /// At most `slotsPerAccount` deliveries of one account are in flight across every worker
-/// process (`event_slots`), and one endpoint takes at most one fewer when the account
-/// has others, so a slow endpoint holds only its own slots; an endpoint's
+/// process (`event_slots`); an endpoint that holds one takes another only while a slot stays
+/// free for each sibling holding none, so a slow endpoint holds only its own slots; an endpoint's
 /// `rateLimitPerSecond` is counted the same way. A job that finds no slot steps aside (snoozes,
 /// its attempt not counted), and the queue's other slots keep serving everyone else.
 public struct DeliverEvent: JobKind {
