@@ -189,15 +189,16 @@ extension FakeMeta {
         let entryID = body["entryId"] as? String ?? wabaID
         let quote = { (text: String) in String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self) }
         let envelope = #"{"object":"whatsapp_business_account","entry":[{"id":\#(quote(entryID)),"time":\#(Int(Date().timeIntervalSince1970)),"changes":[{"value":\#(valueText),"field":\#(quote(field))}]}]}"#
+        let delivery = Data(envelope.utf8)
         let status: Int
         var failure: String?
         do {
-            status = try signedPost(Data(envelope.utf8), to: url)
+            status = try signedPost(delivery, to: url)
         } catch {
             status = 0
             failure = "\(error)"
         }
-        if status != 200 { redeliver(Data(envelope.utf8), to: url) }
+        if status != 200 { redeliver(delivery, to: url) }
         var answer: [String: AnyEncodable] = ["target": AnyEncodable(url), "status": AnyEncodable(status), "sent": AnyEncodable(envelope),
                                               "redelivering": AnyEncodable(status != 200)]
         if let failure { answer["error"] = AnyEncodable(failure) }
@@ -213,7 +214,10 @@ extension FakeMeta {
         var out = ""
         for scalar in text.unicodeScalars {
             if scalar.isASCII { out.unicodeScalars.append(scalar); continue }
-            for unit in String(scalar).utf16 { out += "\\u" + String(repeating: "0", count: 4 - String(unit, radix: 16).count) + String(unit, radix: 16) }
+            for unit in String(scalar).utf16 {
+                let hex = String(unit, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
         }
         return out
     }

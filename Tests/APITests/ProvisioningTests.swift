@@ -10,14 +10,28 @@ import Testing
     /// A number whose business set a two-step verification PIN of its own refuses Dualhook's
     /// PIN (133005). Meta cannot turn the PIN off and says to update one that is not known: the
     /// number's PIN becomes the kept one, and it connects registered instead of failing.
-    @Test func aNumberWithItsOwnTwoStepPINConnectsRegistered() throws {
-        let f = try OnboardingFixture()
-        defer { f.close() }
+    /// A Cloud API signup whose number has a two-step PIN of its own; `beforeComplete` runs
+    /// before the page completes it (a fault to inject, say).
+    func signupWithItsOwnPIN(_ f: OnboardingFixture, beforeComplete: (String) throws -> Void = { _ in })
+        throws -> (link: OnboardingFixture.Link, waba: String, phone: String) {
         let link = try f.link()
         let signup = try f.meta.signup(mode: "cloud_api")
         let waba = signup["wabaId"]!, phone = signup["phoneNumberId"]!
         try f.meta.post("/_fake/phones/\(phone)", #"{"twoStepPin":"111111"}"#)
+        try beforeComplete(phone)
         #expect(try f.complete(link, code: signup["code"]!, waba: waba, phone: phone).status == 202)
+        return (link, waba, phone)
+    }
+
+    /// The calls the fake Meta received, as `METHOD path`.
+    func calls(_ f: OnboardingFixture) throws -> [String] {
+        (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
+    }
+
+    @Test func aNumberWithItsOwnTwoStepPINConnectsRegistered() throws {
+        let f = try OnboardingFixture()
+        defer { f.close() }
+        let (link, waba, phone) = try signupWithItsOwnPIN(f)
 
         let session = try f.finished(link)
         #expect(session["status"] as? String == "completed", "\(session)")
@@ -28,7 +42,7 @@ import Testing
         #expect(atMeta["registered"] as? Bool == true)
         let pin = try TestEnvironment.vault.openText(try row.decode(String.self, "registration_pin"), associatedData: "connection:\(connectionID):pin")
         #expect(atMeta["twoStepPin"] as? String == pin && pin != "111111", "the number's PIN is the one reveal-secrets gives")
-        let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
+        let calls = try calls(f)
         let registers = calls.indices.filter { calls[$0] == "POST /v25.0/\(phone)/register" }
         #expect(registers.count == 2, "refused once, then registered: \(calls)")
         #expect(registers.count == 2 && calls[registers[0]..<registers[1]].contains("POST /v25.0/\(phone)"), "the PIN updated between the two")
@@ -40,14 +54,9 @@ import Testing
     @Test func aBlipOnThePINUpdateSpendsNoFurtherRegistration() throws {
         let f = try OnboardingFixture()
         defer { f.close() }
-        let link = try f.link()
-        let signup = try f.meta.signup(mode: "cloud_api")
-        let waba = signup["wabaId"]!, phone = signup["phoneNumberId"]!
-        try f.meta.post("/_fake/phones/\(phone)", #"{"twoStepPin":"111111"}"#)
-        try f.meta.fault("POST /v25.0/\(phone)$", status: 500)
-        #expect(try f.complete(link, code: signup["code"]!, waba: waba, phone: phone).status == 202)
+        let (link, _, phone) = try signupWithItsOwnPIN(f) { try f.meta.fault("POST /v25.0/\($0)$", status: 500) }
         #expect(try f.finished(link)["status"] as? String == "completed")
-        let calls = (try f.meta.state()["calls"] as? [[String: Any]] ?? []).map { "\($0["method"]!) \($0["path"]!)" }
+        let calls = try calls(f)
         #expect(calls.filter { $0 == "POST /v25.0/\(phone)/register" }.count == 2, "refused once, then registered: \(calls)")
         #expect(calls.filter { $0 == "POST /v25.0/\(phone)" }.count == 2, "the PIN update, failed once and tried again")
     }

@@ -150,6 +150,10 @@ enum EventEndpointStore {
         return try find(id, accountID: accountID, on: connection)
     }
 
+    /// An endpoint's health, in one place for `/metrics` and `/ops/accounts`: `disabled` (its
+    /// events held), `failing` (deliveries failing since `failingSince`) or `healthy`.
+    static let healthSQL = "CASE WHEN status = 'disabled' THEN 'disabled' WHEN failing_since IS NOT NULL THEN 'failing' ELSE 'healthy' END"
+
     /// One account's endpoints by health, as `/ops/accounts` shows them.
     struct Health: Sendable {
         var healthy = 0, failing = 0, disabled = 0
@@ -161,23 +165,22 @@ enum EventEndpointStore {
     static func healthByAccount(on connection: Connection) throws -> [String: Health] {
         var byAccount: [String: Health] = [:]
         for row in try connection.sql("""
-            SELECT account_id, count(*) FILTER (WHERE status = 'enabled' AND failing_since IS NULL)::int,
-                   count(*) FILTER (WHERE status = 'enabled' AND failing_since IS NOT NULL)::int, count(*) FILTER (WHERE status = 'disabled')::int
-            FROM event_endpoints GROUP BY account_id
+            SELECT account_id, \(unescaped: healthSQL), count(*)::int FROM event_endpoints GROUP BY 1, 2
             """).rows {
-            byAccount[try row.decode(String.self, at: 0)] = Health(healthy: try row.decode(at: 1), failing: try row.decode(at: 2),
-                                                                   disabled: try row.decode(at: 3))
+            let account = try row.decode(String.self, at: 0), count = try row.decode(Int.self, at: 2)
+            switch try row.decode(String.self, at: 1) {
+            case "disabled": byAccount[account, default: Health()].disabled = count
+            case "failing": byAccount[account, default: Health()].failing = count
+            default: byAccount[account, default: Health()].healthy = count
+            }
         }
         return byAccount
     }
 
-    /// Every account's endpoints by health, for `/metrics`: `disabled` (its events held),
-    /// `failing` (deliveries failing since `failingSince`) or `healthy`; every state named, 0 too.
+    /// Every account's endpoints by health (`healthSQL`), for `/metrics`; every state named, 0 too.
     static func healthCounts(on connection: Connection) throws -> [(state: String, count: Int)] {
         let rows = try connection.sql("""
-            SELECT CASE WHEN status = 'disabled' THEN 'disabled' WHEN failing_since IS NOT NULL THEN 'failing' ELSE 'healthy' END,
-                   count(*)::int
-            FROM event_endpoints GROUP BY 1
+            SELECT \(unescaped: healthSQL), count(*)::int FROM event_endpoints GROUP BY 1
             """).rows
         let counted = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) })
         return ["healthy", "failing", "disabled"].map { ($0, counted[$0] ?? 0) }
