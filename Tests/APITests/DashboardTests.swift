@@ -223,24 +223,29 @@ import Testing
             (try? browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")) != nil
                 && ((try? browser.script("return document.querySelectorAll('#attempts tr').length")) as? Int ?? 0) > before
         }, "a new attempt")
-        // An event endpoint that was disabled (as a 410 leaves it) is shown so and enabled from here.
+        // An event endpoint is paused from here, shown disabled, and enabled again from here.
         let created = try f.server.send("POST", "/api/v1/event-endpoints", key: f.key,
                                         json: #"{"url":"\#(receiver.url)","tenantIds":["cust_elsewhere"]}"#)
         let endpointID = try #require(created.json["endpointId"] as? String)
-        try f.db.with {
-            try $0.sql("UPDATE event_endpoints SET status = 'disabled', disabled_reason = 'gone', disabled_at = now() WHERE id = \(endpointID)")
-        }
+        try browser.open(f.server.baseURL + "/dashboard/events")
+        try browser.click("#disable-\(endpointID)")
+        #expect(eventually(timeout: 10) {
+            let shown = try? f.server.send("GET", "/api/v1/event-endpoints/\(endpointID)", key: f.key).json
+            return shown?["status"] as? String == "disabled" && shown?["disabledReason"] as? String == "manual"
+        })
         try browser.open(f.server.baseURL + "/dashboard/events")
         scan.check(browser.source, "events")
-        #expect(text(browser).contains("disabled (gone)") && text(browser).contains("(default)"))
+        #expect(text(browser).contains("disabled (manual)") && text(browser).contains("(default)"))
         try screenshot(browser, "events")
         try browser.click("#enable-\(endpointID)")
         #expect(eventually(timeout: 10) {
             (try? f.server.send("GET", "/api/v1/event-endpoints/\(endpointID)", key: f.key).json["status"] as? String) == "enabled"
         })
         #expect(try f.db.with {
-            try $0.sql("SELECT count(*) FROM audit_events WHERE action = 'event_endpoint.enable' AND target = \(endpointID)").scalar(Int.self)
-        } == 1)
+            try $0.sql("""
+                SELECT count(*) FROM audit_events WHERE action IN ('event_endpoint.disable', 'event_endpoint.enable') AND target = \(endpointID)
+                """).scalar(Int.self)
+        } == 2)
 
         // Create a key (shown once), use it, revoke it.
         try browser.open(f.server.baseURL + "/dashboard/keys")

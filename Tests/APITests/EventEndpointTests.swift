@@ -238,6 +238,59 @@ import Testing
         #expect(after?["lastError"] is NSNull && after?["status"] as? String == "healthy", "\(String(describing: after))")
     }
 
+    @Test func anAccountPausesAnEndpointItsEventsAreHeldAndGoOutWhenEnabled() throws {
+        let receiver = try EventReceiver(), watcher = try EventReceiver()
+        defer { receiver.stop(); watcher.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        let p = try f.endpoint(["url": receiver.url, "tenantIds": ["cust_p"]])
+        _ = try f.endpoint(["url": watcher.url, "eventTypes": ["endpoint.disabled", "endpoint.enabled"]])
+        let path = "/api/v1/event-endpoints/\(p.id)"
+
+        let paused = try f.api.server.send("POST", path + "/disable", key: f.key)
+        #expect(paused.status == 200 && paused.json["status"] as? String == "disabled" && paused.json["disabledReason"] as? String == "manual",
+                "\(paused.status) \(paused.text)")
+        // Again: answered as it is, no second notice.
+        let again = try f.api.server.send("POST", path + "/disable", key: f.key)
+        #expect(again.status == 200 && again.json["disabledAt"] as? String == paused.json["disabledAt"] as? String)
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/ep_nosuchendpoint/disable", key: f.key).status == 404)
+        #expect(eventually(timeout: 15) {
+            watcher.requests.contains { $0.json["type"] as? String == "endpoint.disabled"
+                && ($0.json["data"] as? [String: Any])?["reason"] as? String == "manual"
+                && ($0.json["data"] as? [String: Any])?["endpointId"] as? String == p.id }
+        })
+
+        let first = try f.started(tenant: "cust_p").event
+        let second = try f.started(tenant: "cust_p").event
+        #expect(eventually(timeout: 15) {
+            (try? f.deliveryStatus(event: first, endpoint: p.id)) == "held" && (try? f.deliveryStatus(event: second, endpoint: p.id)) == "held"
+        })
+
+        // A bad field anywhere in a PATCH changes nothing, and names itself.
+        for (body, param) in [(#"{"status":"paused"}"#, "status"), (#"{"status":null}"#, "status"), (#"{"url":null}"#, "url"),
+                              (#"{"tenantIds":null,"status":"sleeping"}"#, "status"), (#"{"status":"enabled","rateLimitPerSecond":0}"#, "rateLimitPerSecond")] {
+            let refused = try f.api.server.send("PATCH", path, key: f.key, json: body)
+            #expect(refused.status == 400 && refused.errorParam == param, "\(body): \(refused.status) \(refused.text)")
+        }
+        let unchanged = try f.api.server.send("GET", path, key: f.key).json
+        #expect(unchanged["status"] as? String == "disabled" && unchanged["tenantIds"] as? [String] == ["cust_p"])
+        #expect(receiver.requests.isEmpty, "a paused endpoint gets nothing")
+
+        // Enabled by PATCH, as `/enable` does: the held events go out, oldest first.
+        let enabled = try f.api.server.send("PATCH", path, key: f.key, json: #"{"status":"enabled"}"#)
+        #expect(enabled.status == 200 && enabled.json["status"] as? String == "enabled" && enabled.json["disabledReason"] is NSNull)
+        #expect(eventually(timeout: 15) { receiver.requests.count == 2 })
+        #expect(Set(receiver.requests.map(\.eventID)) == [first, second])
+        #expect(try f.deliveryStatus(event: first, endpoint: p.id) == "delivered" && f.deliveryStatus(event: second, endpoint: p.id) == "delivered")
+        #expect(eventually(timeout: 15) { watcher.requests.contains { $0.json["type"] as? String == "endpoint.enabled" } })
+        #expect(watcher.requests.filter { $0.json["type"] as? String == "endpoint.disabled" }.count == 1)
+
+        // `null` clears a filter, as `[]` does; PATCH to disabled pauses it again.
+        let cleared = try f.api.server.send("PATCH", path, key: f.key, json: #"{"tenantIds":null,"eventTypes":null,"status":"disabled"}"#)
+        #expect(cleared.status == 200 && cleared.json["tenantIds"] as? [String] == [] && cleared.json["eventTypes"] as? [String] == []
+                && cleared.json["status"] as? String == "disabled" && cleared.json["disabledReason"] as? String == "manual", "\(cleared.text)")
+    }
+
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {
         let gone = Atomic<Bool>(true), down = Atomic<Bool>(true)
         let goneReceiver = try EventReceiver { _ in gone.load(ordering: .relaxed) ? .text(410, "gone") : .text(200, "ok") }

@@ -28,8 +28,11 @@ extension OpenAPIDocument {
         "EventEndpointUpdate": ["type": "object", "additionalProperties": false, "properties": [
             "url": ["type": "string", "format": "uri", "maxLength": 2048],
             "description": ["type": ["string", "null"], "minLength": 1, "maxLength": 500],
-            "eventTypes": eventTypeList, "tenantIds": tenantList,
-            "rateLimitPerSecond": ["type": ["integer", "null"], "minimum": 1, "maximum": 1000]]],
+            // `null` clears a filter, as `[]` does.
+            "eventTypes": eventTypeList.merging(["type": ["array", "null"]]) { $1 },
+            "tenantIds": tenantList.merging(["type": ["array", "null"]]) { $1 },
+            "rateLimitPerSecond": ["type": ["integer", "null"], "minimum": 1, "maximum": 1000],
+            "status": ["type": "string", "enum": EventEndpoint.Status.allCases.map(\.rawValue)]]],
         "EventEndpointRotate": ["type": "object", "additionalProperties": false, "properties": [
             "overlapSeconds": ["type": "integer", "minimum": 0, "maximum": Int(EventEndpointRoutes.maxOverlap)]]],
         "EventEndpointRecover": ["type": "object", "additionalProperties": false, "required": ["since"], "properties": [

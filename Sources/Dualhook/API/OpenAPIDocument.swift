@@ -206,7 +206,7 @@ public enum OpenAPIDocument {
         "/api/v1/event-endpoints/{id}": [
             "get": operation("getEventEndpoint", "One event endpoint (never its secret)", ok: ("200", ref("EventEndpoint")),
                              parameters: [idParameter]),
-            "patch": operation("updateEventEndpoint", "Change an event endpoint's URL, description, filters or rate limit",
+            "patch": operation("updateEventEndpoint", "Change an event endpoint's URL, description, filters, rate limit or status",
                                ok: ("200", ref("EventEndpoint")), body: ref("EventEndpointUpdate"), parameters: [idParameter]),
             "delete": operation("deleteEventEndpoint", "Delete an event endpoint and its undelivered events for it",
                                 ok: ("200", ref("EventEndpointDeleted")), parameters: [idParameter]),
@@ -218,6 +218,10 @@ public enum OpenAPIDocument {
         ],
         "/api/v1/event-endpoints/{id}/enable": [
             "post": optionalBody(operation("enableEventEndpoint", "Enable a disabled endpoint; its held events go out in order",
+                                           ok: ("200", ref("EventEndpoint")), body: emptyObject, parameters: [idParameter], idempotent: true)),
+        ],
+        "/api/v1/event-endpoints/{id}/disable": [
+            "post": optionalBody(operation("disableEventEndpoint", "Pause an endpoint; its events are held until it is enabled",
                                            ok: ("200", ref("EventEndpoint")), body: emptyObject, parameters: [idParameter], idempotent: true)),
         ],
         "/api/v1/event-endpoints/{id}/recover": [

@@ -164,7 +164,8 @@ enum AccountPages {
             """
     }
 
-    /// The account's event endpoints as table rows, with Enable for a disabled one.
+    /// The account's event endpoints as table rows, with Enable for a disabled one and Disable
+    /// (pause: its events are held) for an enabled one.
     static func endpointRows(account: String, session: DashboardSessions.Session, on connection: Connection) throws -> [HTML] {
         let canChange = session.user.role?.canChange == true
         return try EventEndpointStore.list(accountID: account, page: try Pagination(query: ["limit": "100"]), on: connection).data.map { endpoint in
@@ -172,8 +173,9 @@ enum AccountPages {
                 : "<span class=\"bad\">disabled (\(endpoint.disabledReason?.rawValue ?? ""))</span>"
             let health: HTML = endpoint.health.status == "healthy" ? "healthy"
                 : "<span class=\"bad\">failing since \(endpoint.health.failingSince.map(Timestamps.short) ?? ""): \(endpoint.health.lastError ?? "")</span>"
-            let enable: HTML = canChange && endpoint.status == .disabled ? """
-                <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/enable">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="enable-\(endpoint.endpointId)">Enable</button></form>
+            let action = endpoint.status == .disabled ? "enable" : "disable"
+            let enable: HTML = canChange ? """
+                <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/\(action)">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="\(action)-\(endpoint.endpointId)">\(endpoint.status == .disabled ? "Enable" : "Disable")</button></form>
                 """ : ""
             return """
                 <tr><td>\(endpoint.url)\(endpoint.isDefault ? " (default)" : "")</td><td>\(endpoint.eventTypes.isEmpty ? "all" : endpoint.eventTypes.joined(separator: ", "))</td>
@@ -191,6 +193,18 @@ enum AccountPages {
         try AuditTrail.record("event_endpoint.enable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
                               on: context.connection)
         return DashboardLayout.redirect("/dashboard/events?done=enable")
+    }
+
+    static func disableEndpoint(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        guard try EventEndpointStore.find(id, accountID: account, on: context.connection) != nil else {
+            throw APIError.notFound("event endpoint")
+        }
+        try EventEndpointStore.disable(id, accountID: account, on: context.connection)
+        try AuditTrail.record("event_endpoint.disable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        return DashboardLayout.redirect("/dashboard/events?done=disable")
     }
 
     static func event(_ context: APIContext) throws -> Response {

@@ -70,7 +70,8 @@ enum DashboardLayout {
     static func notice(_ code: String?) -> HTML {
         let messages = ["health": "Health is being read from Meta.", "webhook": "The change is being applied at Meta.",
                         "heartbeat": "Heartbeat confirmed.", "disconnect": "Disconnecting.", "redeliver": "Delivering again.",
-                        "enable": "Enabled: its held events are going out."]
+                        "enable": "Enabled: its held events are going out.",
+                        "disable": "Disabled: its events are held until it is enabled."]
         guard let code, let message = messages[code] else { return "" }
         return "<div class=\"notice\" role=\"status\">\(message)</div>"
     }

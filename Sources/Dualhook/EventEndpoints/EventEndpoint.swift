@@ -14,6 +14,8 @@ struct EventEndpoint: Encodable, Sendable {
         case gone
         /// Every attempt failed for 5 days.
         case failing
+        /// The account disabled it (`POST …/{id}/disable`, `PATCH {"status":"disabled"}`, the dashboard).
+        case manual
     }
 
     /// How deliveries to it are going, as the latest attempts left it.
@@ -100,7 +102,7 @@ struct EventEndpoint: Encodable, Sendable {
 struct EndpointNotice: Encodable {
     let endpointId: String
     let url: String
-    /// `endpoint.disabled`: `gone` or `failing`.
+    /// `endpoint.disabled`: `gone`, `failing` or `manual`.
     var reason: EventEndpoint.DisabledReason?
     var failingSince: Date?
     /// `endpoint.warning`: the whole days it has been failing (1, then 3).

@@ -4,7 +4,7 @@ import JobQueue
 import Postgres
 
 /// `GET/POST /api/v1/event-endpoints`, `GET/PATCH/DELETE /api/v1/event-endpoints/{id}`,
-/// `POST …/{id}/rotate-secret`, `POST …/{id}/enable`, `POST …/{id}/recover`.
+/// `POST …/{id}/rotate-secret`, `POST …/{id}/enable`, `POST …/{id}/disable`, `POST …/{id}/recover`.
 enum EventEndpointRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("GET", "/api/v1/event-endpoints", RouteEntry(.api, query: ["limit", "cursor"], list))
@@ -14,12 +14,15 @@ enum EventEndpointRoutes {
         router.add("DELETE", "/api/v1/event-endpoints/{id}", RouteEntry(.api, delete))
         router.add("POST", "/api/v1/event-endpoints/{id}/rotate-secret", RouteEntry(.api, rotateSecret))
         router.add("POST", "/api/v1/event-endpoints/{id}/enable", RouteEntry(.api, enable))
+        router.add("POST", "/api/v1/event-endpoints/{id}/disable", RouteEntry(.api, disable))
         router.add("POST", "/api/v1/event-endpoints/{id}/recover", RouteEntry(.api, recover))
     }
 
     static let maxFilterEntries = 100
     /// What create and update take.
     static let fields: Set<String> = ["url", "description", "eventTypes", "tenantIds", "rateLimitPerSecond"]
+    /// What update takes besides: `status`, as `/enable` and `/disable` set it.
+    static let updateFields = fields.union(["status"])
     static let maxOverlap: TimeInterval = 7 * 86_400
 
     static func list(_ context: APIContext) throws -> Response {
@@ -69,29 +72,50 @@ enum EventEndpointRoutes {
 
     static func patch(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
-        try body.rejectUnknown(allowed: fields)
+        try body.rejectUnknown(allowed: updateFields)
         let id = id(context)
         let account = context.account.accountID
         let connection = context.connection
         _ = try EventEndpointStore.require(id, accountID: account, on: connection)
-        if body.has("url") {
-            let url = try body.string("url", length: 1...2048) ?? ""
-            _ = try URLRules.outbound(url, param: "url", maxLength: 2048, allowPrivate: context.configuration.allowPrivateTargets)
-            try EventEndpointStore.update(id, accountID: account, column: "url", to: url, on: connection)
+        // Every field is checked before any is written: a bad one leaves the endpoint as it was.
+        var status: EventEndpoint.Status?
+        if body.sent("status") {
+            guard let text = try body.string("status"), let parsed = EventEndpoint.Status(rawValue: text) else {
+                throw APIError.validationFailed(param: "status", "status must be enabled or disabled")
+            }
+            status = parsed
         }
-        if body.fields["description"] != nil {
-            try EventEndpointStore.update(id, accountID: account, column: "description",
-                                          to: try body.string("description", length: 1...500), on: connection)
+        var url: String?
+        if body.sent("url") {
+            guard let text = try body.string("url", length: 1...2048) else {
+                throw APIError.validationFailed(param: "url", "url cannot be null: an endpoint always has one (DELETE removes it)")
+            }
+            _ = try URLRules.outbound(text, param: "url", maxLength: 2048, allowPrivate: context.configuration.allowPrivateTargets)
+            url = text
         }
-        if let types = try eventTypes(body) {
+        let description = try body.string("description", length: 1...500)
+        // `null` clears a filter, as `[]` does: every type, every tenant.
+        let types = body.sent("eventTypes") ? try eventTypes(body) ?? [] : nil
+        let tenants = body.sent("tenantIds") ? try tenantIds(body) ?? [] : nil
+        let rateLimit = try body.integer("rateLimitPerSecond", range: 1...1000)
+
+        if let url { try EventEndpointStore.update(id, accountID: account, column: "url", to: url, on: connection) }
+        if body.sent("description") {
+            try EventEndpointStore.update(id, accountID: account, column: "description", to: description, on: connection)
+        }
+        if let types {
             try EventEndpointStore.update(id, accountID: account, column: "event_types", to: types, cast: "::text[]", on: connection)
         }
-        if let tenants = try tenantIds(body) {
+        if let tenants {
             try EventEndpointStore.update(id, accountID: account, column: "tenant_ids", to: tenants, cast: "::text[]", on: connection)
         }
-        if body.fields["rateLimitPerSecond"] != nil {
-            try EventEndpointStore.update(id, accountID: account, column: "rate_limit_per_second",
-                                          to: try body.integer("rateLimitPerSecond", range: 1...1000), on: connection)
+        if body.sent("rateLimitPerSecond") {
+            try EventEndpointStore.update(id, accountID: account, column: "rate_limit_per_second", to: rateLimit, on: connection)
+        }
+        switch status {
+        case .enabled?: _ = try EventEndpointStore.enable(id, accountID: account, on: connection)
+        case .disabled?: try EventEndpointStore.disable(id, accountID: account, on: connection)
+        case nil: break
         }
         return try get(context)
     }
@@ -119,6 +143,17 @@ enum EventEndpointRoutes {
             throw APIError.notFound("event endpoint \(id)")
         }
         return .json(200, endpoint)
+    }
+
+    /// The account pauses an endpoint itself (`disabledReason: manual`): its events are held
+    /// and go out when it is enabled, as for an endpoint Dualhook disabled. Unchanged when it
+    /// was disabled already.
+    static func disable(_ context: APIContext) throws -> Response {
+        let id = id(context)
+        let account = context.account.accountID
+        _ = try EventEndpointStore.require(id, accountID: account, on: context.connection)
+        try EventEndpointStore.disable(id, accountID: account, on: context.connection)
+        return .json(200, try EventEndpointStore.require(id, accountID: account, on: context.connection))
     }
 
     static func recover(_ context: APIContext) throws -> Response {

@@ -133,6 +133,16 @@ enum EventEndpointStore {
         return true
     }
 
+    /// The account disables its own endpoint (`manual`): as `disable(_:reason:on:)`, scoped to the
+    /// account. False when it was not enabled.
+    @discardableResult
+    static func disable(_ id: String, accountID: String, on connection: Connection) throws -> Bool {
+        guard try connection.sql("SELECT 1 FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID)").first != nil else {
+            return false
+        }
+        return try disable(id, reason: .manual, on: connection)
+    }
+
     /// Enables a disabled endpoint: its health starts afresh, its held events are released in
     /// order of creation by a job queued here, and the other endpoints are told. Nil when the
     /// endpoint does not exist; unchanged when it was enabled.
