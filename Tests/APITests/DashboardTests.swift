@@ -246,6 +246,18 @@ import Testing
                 SELECT count(*) FROM audit_events WHERE action IN ('event_endpoint.disable', 'event_endpoint.enable') AND target = \(endpointID)
                 """).scalar(Int.self)
         } == 2)
+        // Send test: the browser is shown the test event, and its attempt appears there.
+        let received = receiver.requests.count
+        try browser.open(f.server.baseURL + "/dashboard/events")
+        try browser.click("#test-\(endpointID)")
+        #expect(eventually(timeout: 10) { browser.currentURL.contains("done=test") }, "\(browser.currentURL)")
+        #expect(text(browser).contains("endpoint.test"))
+        #expect(eventually(timeout: 20) {
+            (try? browser.open(browser.currentURL)) != nil
+                && ((try? browser.script("return document.querySelectorAll('#attempts tr:not(:first-child)').length")) as? Int ?? 0) == 1
+        }, "the test's attempt")
+        // To the tested endpoint only: the default one, at the same receiver, takes every type but not this.
+        #expect(receiver.requests.dropFirst(received).filter { $0.json["type"] as? String == "endpoint.test" }.count == 1)
 
         // Create a key (shown once), use it, revoke it.
         try browser.open(f.server.baseURL + "/dashboard/keys")

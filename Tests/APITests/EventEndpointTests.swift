@@ -291,6 +291,44 @@ import Testing
                 && cleared.json["status"] as? String == "disabled" && cleared.json["disabledReason"] as? String == "manual", "\(cleared.text)")
     }
 
+    @Test func aTestEventGoesToItsEndpointOnlyWhateverItsFiltersSignedWithItsSecret() throws {
+        let tested = try EventReceiver(), other = try EventReceiver()
+        defer { tested.stop(); other.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        // Filters that would take no test: the test goes anyway. The other endpoint takes everything, and gets none.
+        let t = try f.endpoint(["url": tested.url, "eventTypes": ["onboarding.completed"], "tenantIds": ["cust_t"]])
+        let everything = try f.endpoint(["url": other.url])
+        let path = "/api/v1/event-endpoints/\(t.id)/test"
+        #expect(try f.api.server.send("POST", path, key: f.key, json: #"{"type":"onboarding.completed"}"#).errorParam == "type")
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/ep_nosuchendpoint/test", key: f.key).status == 404)
+
+        let sent = try f.api.server.send("POST", path, key: f.key)
+        let eventID = try #require(sent.json["eventId"] as? String, "\(sent.status) \(sent.text)")
+        #expect(sent.status == 202 && sent.json["endpointId"] as? String == t.id)
+        #expect(eventually(timeout: 15) { tested.requests.count == 1 })
+        let request = try #require(tested.requests.first)
+        #expect(request.eventID == eventID && request.json["type"] as? String == "endpoint.test" && request.headers["x-dualhook-event"] == "endpoint.test")
+        #expect((request.json["data"] as? [String: Any])?["endpointId"] as? String == t.id)
+        #expect(try OpenSSL.verifiesDualhook(header: try #require(request.headers["x-dualhook-signature"]), body: request.body, secret: t.secret))
+        #expect(eventually(timeout: 5) {
+            let event = (try? f.api.server.send("GET", "/api/v1/events/\(eventID)", key: f.key).json) ?? [:]
+            return event["deliveryStatus"] as? String == "delivered" && (event["deliveries"] as? [[String: Any]])?.map { $0["endpointId"] as? String } == [t.id]
+                && (event["attempts"] as? [[String: Any]])?.first?["statusCode"] as? Int == 200
+        })
+        // Sent again without naming an endpoint: still to its own endpoint only.
+        let again = try f.api.server.send("POST", "/api/v1/events/\(eventID)/redeliver", key: f.key)
+        #expect(again.status == 202 && again.json["endpointIds"] as? [String] == [t.id], "\(again.text)")
+        #expect(eventually(timeout: 15) { tested.requests.count == 2 })
+        // The other endpoint, which takes every type, never had it: no delivery, no request.
+        #expect(try f.deliveryStatus(event: eventID, endpoint: everything.id) == nil)
+        #expect(!other.requests.contains { $0.eventID == eventID })
+
+        #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(t.id)/disable", key: f.key).status == 200)
+        let refused = try f.api.server.send("POST", path, key: f.key)
+        #expect(refused.status == 409 && refused.errorCode == "conflict", "\(refused.text)")
+    }
+
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {
         let gone = Atomic<Bool>(true), down = Atomic<Bool>(true)
         let goneReceiver = try EventReceiver { _ in gone.load(ordering: .relaxed) ? .text(410, "gone") : .text(200, "ok") }

@@ -77,6 +77,7 @@ extension OpenAPIDocument {
         "rotateEventEndpointSecret": "A new `whsec_…` secret, answered once; the previous ones keep signing for `overlapSeconds` (default 86,400, at most 7 days). The default endpoint's secret is the account's signing secret.",
         "enableEventEndpoint": "Enables a disabled endpoint: its health starts afresh, the events held for it are queued in order of creation (with several in flight they can arrive interleaved: order by `createdAt`), and `endpoint.enabled` goes to the account's other endpoints.",
         "disableEventEndpoint": "Pauses an endpoint (`disabledReason: manual`): its undelivered events, and those created while it is disabled, are held and go out when it is enabled; `endpoint.disabled` goes to the account's other endpoints. An endpoint already disabled is answered as it is.",
+        "testEventEndpoint": "Sends the endpoint an `endpoint.test` event now, signed and retried like any other, whatever its filters; no other endpoint gets it. Its attempts show at `GET /api/v1/events/{eventId}`. A disabled endpoint answers 409: enable it first.",
         "recoverEventEndpoint": "Delivers again every event created in [`since`, `until`) (until: now) of the given `types` that the endpoint's filters take, once each, queued in order of creation (with several in flight they can arrive interleaved: order by `createdAt`), as a background job; answers how many (an event already waiting for the endpoint is sent once). A disabled endpoint answers 409.",
         "listConnections": "The account's connections, newest first, by tenant, WABA, phone number id and status.",
         "getConnection": "One connection: its number, mode, routing as Meta resolves it, health, heartbeat and token expiry. Never a token or verify token.",
@@ -229,6 +230,8 @@ extension OpenAPIDocument {
                             ["endpointId", "url", "reason", "failingSince", "lastError"]),
         .endpointEnabled: ("An event endpoint was enabled again; its held events are being sent. Sent to the account's other endpoints.",
                            ["endpointId", "url"]),
+        .endpointTest: ("A test the account asked for (`POST /api/v1/event-endpoints/{id}/test`). Sent to that endpoint only, whatever its filters.",
+                        ["endpointId", "url"]),
     ]
 
     /// One entry per event type, as OpenAPI 3.1 describes requests the API makes.

@@ -39,6 +39,8 @@ extension OpenAPIDocument {
             "since": timestamp, "until": timestamp, "types": eventTypeList]],
         "EventEndpointDeleted": ["type": "object", "required": ["endpointId", "deleted"], "properties": [
             "endpointId": ["type": "string"], "deleted": ["type": "boolean"]]],
+        "EndpointTest": ["type": "object", "required": ["endpointId", "eventId"], "properties": [
+            "endpointId": ["type": "string"], "eventId": ["type": "string"]]],
         "Recovery": ["type": "object", "required": ["endpointId", "queued"], "properties": [
             "endpointId": ["type": "string"], "queued": ["type": "integer"]]],
         "RedeliverRequest": ["type": "object", "additionalProperties": false, "properties": [

@@ -224,6 +224,11 @@ public enum OpenAPIDocument {
             "post": optionalBody(operation("disableEventEndpoint", "Pause an endpoint; its events are held until it is enabled",
                                            ok: ("200", ref("EventEndpoint")), body: emptyObject, parameters: [idParameter], idempotent: true)),
         ],
+        "/api/v1/event-endpoints/{id}/test": [
+            "post": conflict(optionalBody(operation("testEventEndpoint", "Send the endpoint a test event now",
+                                                    ok: ("202", ref("EndpointTest")), body: emptyObject, parameters: [idParameter],
+                                                    idempotent: true))),
+        ],
         "/api/v1/event-endpoints/{id}/recover": [
             "post": conflict(operation("recoverEventEndpoint", "Deliver a time range's events to the endpoint again",
                                        ok: ("202", ref("Recovery")), body: ref("EventEndpointRecover"), parameters: [idParameter],

@@ -164,8 +164,8 @@ enum AccountPages {
             """
     }
 
-    /// The account's event endpoints as table rows, with Enable for a disabled one and Disable
-    /// (pause: its events are held) for an enabled one.
+    /// The account's event endpoints as table rows, with Enable for a disabled one, and Disable
+    /// (pause: its events are held) and Send test for an enabled one.
     static func endpointRows(account: String, session: DashboardSessions.Session, on connection: Connection) throws -> [HTML] {
         let canChange = session.user.role?.canChange == true
         return try EventEndpointStore.list(accountID: account, page: try Pagination(query: ["limit": "100"]), on: connection).data.map { endpoint in
@@ -174,8 +174,11 @@ enum AccountPages {
             let health: HTML = endpoint.health.status == "healthy" ? "healthy"
                 : "<span class=\"bad\">failing since \(endpoint.health.failingSince.map(Timestamps.short) ?? ""): \(endpoint.health.lastError ?? "")</span>"
             let action = endpoint.status == .disabled ? "enable" : "disable"
+            let test: HTML = endpoint.status == .enabled ? """
+                <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/test">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="test-\(endpoint.endpointId)">Send test</button></form>
+                """ : ""
             let enable: HTML = canChange ? """
-                <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/\(action)">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="\(action)-\(endpoint.endpointId)">\(endpoint.status == .disabled ? "Enable" : "Disable")</button></form>
+                <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/\(action)">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="\(action)-\(endpoint.endpointId)">\(endpoint.status == .disabled ? "Enable" : "Disable")</button></form>\(test)
                 """ : ""
             return """
                 <tr><td>\(endpoint.url)\(endpoint.isDefault ? " (default)" : "")</td><td>\(endpoint.eventTypes.isEmpty ? "all" : endpoint.eventTypes.joined(separator: ", "))</td>
@@ -205,6 +208,20 @@ enum AccountPages {
         try AuditTrail.record("event_endpoint.disable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
                               on: context.connection)
         return DashboardLayout.redirect("/dashboard/events?done=disable")
+    }
+
+    /// Sends the endpoint `endpoint.test` and shows that event, where its attempt appears.
+    static func testEndpoint(_ context: APIContext) throws -> Response {
+        let (session, account) = try DashboardAccess.member(context, changing: true)
+        let id = context.request.parameters["id"] ?? ""
+        guard let endpoint = try EventEndpointStore.find(id, accountID: account, on: context.connection) else {
+            throw APIError.notFound("event endpoint")
+        }
+        guard endpoint.status == .enabled else { return DashboardLayout.redirect("/dashboard/events") }
+        let event = try EventEndpointStore.sendTest(endpoint, accountID: account, on: context.connection)
+        try AuditTrail.record("event_endpoint.test", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
+                              on: context.connection)
+        return DashboardLayout.redirect("/dashboard/events/\(event)?done=test")
     }
 
     static func event(_ context: APIContext) throws -> Response {

@@ -71,7 +71,8 @@ enum DashboardLayout {
         let messages = ["health": "Health is being read from Meta.", "webhook": "The change is being applied at Meta.",
                         "heartbeat": "Heartbeat confirmed.", "disconnect": "Disconnecting.", "redeliver": "Delivering again.",
                         "enable": "Enabled: its held events are going out.",
-                        "disable": "Disabled: its events are held until it is enabled."]
+                        "disable": "Disabled: its events are held until it is enabled.",
+                        "test": "Test event sent: its attempt shows below once it is made."]
         guard let code, let message = messages[code] else { return "" }
         return "<div class=\"notice\" role=\"status\">\(message)</div>"
     }

@@ -18,6 +18,7 @@ enum DashboardRoutes {
         router.add("POST", "/dashboard/events/{id}/redeliver", RouteEntry(.dashboard, AccountPages.redeliver))
         router.add("POST", "/dashboard/event-endpoints/{id}/enable", RouteEntry(.dashboard, AccountPages.enableEndpoint))
         router.add("POST", "/dashboard/event-endpoints/{id}/disable", RouteEntry(.dashboard, AccountPages.disableEndpoint))
+        router.add("POST", "/dashboard/event-endpoints/{id}/test", RouteEntry(.dashboard, AccountPages.testEndpoint))
         router.add("GET", "/dashboard/keys", RouteEntry(.dashboard) { try AccountPages.keys($0) })
         router.add("POST", "/dashboard/keys", RouteEntry(.dashboard, AccountPages.createKey))
         router.add("POST", "/dashboard/keys/{id}/revoke", RouteEntry(.dashboard, AccountPages.revokeKey))

@@ -96,9 +96,10 @@ struct EventEndpoint: Encodable, Sendable {
     }
 }
 
-/// `data` of `endpoint.warning`, `endpoint.disabled` and `endpoint.enabled`. These events go to
-/// the account's other endpoints; an account-level event has no tenant, so an endpoint filtered
-/// to some tenants does not take them.
+/// `data` of `endpoint.warning`, `endpoint.disabled`, `endpoint.enabled` and `endpoint.test`.
+/// The first three go to the account's other endpoints (an account-level event has no tenant,
+/// so an endpoint filtered to some tenants does not take them); the test goes to its own
+/// endpoint only, whatever its filters.
 struct EndpointNotice: Encodable {
     let endpointId: String
     let url: String

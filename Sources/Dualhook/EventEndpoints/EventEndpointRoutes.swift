@@ -4,7 +4,8 @@ import JobQueue
 import Postgres
 
 /// `GET/POST /api/v1/event-endpoints`, `GET/PATCH/DELETE /api/v1/event-endpoints/{id}`,
-/// `POST …/{id}/rotate-secret`, `POST …/{id}/enable`, `POST …/{id}/disable`, `POST …/{id}/recover`.
+/// `POST …/{id}/rotate-secret`, `POST …/{id}/enable`, `POST …/{id}/disable`, `POST …/{id}/test`,
+/// `POST …/{id}/recover`.
 enum EventEndpointRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
         router.add("GET", "/api/v1/event-endpoints", RouteEntry(.api, query: ["limit", "cursor"], list))
@@ -15,6 +16,7 @@ enum EventEndpointRoutes {
         router.add("POST", "/api/v1/event-endpoints/{id}/rotate-secret", RouteEntry(.api, rotateSecret))
         router.add("POST", "/api/v1/event-endpoints/{id}/enable", RouteEntry(.api, enable))
         router.add("POST", "/api/v1/event-endpoints/{id}/disable", RouteEntry(.api, disable))
+        router.add("POST", "/api/v1/event-endpoints/{id}/test", RouteEntry(.api, test))
         router.add("POST", "/api/v1/event-endpoints/{id}/recover", RouteEntry(.api, recover))
     }
 
@@ -154,6 +156,21 @@ enum EventEndpointRoutes {
         _ = try EventEndpointStore.require(id, accountID: account, on: context.connection)
         try EventEndpointStore.disable(id, accountID: account, on: context.connection)
         return .json(200, try EventEndpointStore.require(id, accountID: account, on: context.connection))
+    }
+
+    /// An `endpoint.test` event for this endpoint alone, delivered as any event is (signed,
+    /// retried, its attempts kept), so an integrator can try a receiver without waiting for a
+    /// real event. 409 for a disabled endpoint, as a redelivery to it is.
+    static func test(_ context: APIContext) throws -> Response {
+        let body = try JSONObject(body: context.request.body, allowEmpty: true)
+        try body.rejectUnknown(allowed: [])
+        let account = context.account.accountID
+        let endpoint = try EventEndpointStore.require(id(context), accountID: account, on: context.connection)
+        guard endpoint.status == .enabled else {
+            throw APIError(status: 409, code: "conflict", message: "event endpoint \(endpoint.endpointId) is disabled: enable it first")
+        }
+        let event = try EventEndpointStore.sendTest(endpoint, accountID: account, on: context.connection)
+        return JSONResponse.make(202, ["endpointId": endpoint.endpointId, "eventId": event])
     }
 
     static func recover(_ context: APIContext) throws -> Response {

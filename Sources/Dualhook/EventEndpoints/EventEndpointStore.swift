@@ -143,6 +143,13 @@ enum EventEndpointStore {
         return try disable(id, reason: .manual, on: connection)
     }
 
+    /// Writes `endpoint.test` for this endpoint; the events trigger sends it there and nowhere
+    /// else. Answers the event's id.
+    static func sendTest(_ endpoint: EventEndpoint, accountID: String, on connection: Connection) throws -> String {
+        try Outbox.emit(type: .endpointTest, accountID: accountID,
+                        dataJSON: try Outbox.json(EndpointNotice(endpointId: endpoint.endpointId, url: endpoint.url)), on: connection)
+    }
+
     /// Enables a disabled endpoint: its health starts afresh, its held events are released in
     /// order of creation by a job queued here, and the other endpoints are told. Nil when the
     /// endpoint does not exist; unchanged when it was enabled.

@@ -70,12 +70,14 @@ extension DeliveryStore {
     }
 
     /// SQL: endpoint `p` takes event `e` by its filters (empty: all); an `endpoint.*` event is
-    /// about one endpoint and goes to the others only. The events insert trigger
-    /// (sql/022_event_endpoints.sql) applies the same rule when it fans an event out.
+    /// about one endpoint and goes to the others only, but `endpoint.test` goes to the one it
+    /// names only, whatever its filters. The events insert trigger (sql/035_endpoint_test_event.sql)
+    /// applies the same rule when it fans an event out.
     static let takes = """
-        (cardinality(p.event_types) = 0 OR e.type = ANY (p.event_types))
-        AND (cardinality(p.tenant_ids) = 0 OR e.data->>'tenantId' = ANY (p.tenant_ids))
-        AND NOT (e.type LIKE 'endpoint.%' AND e.data->>'endpointId' = p.id)
+        CASE WHEN e.type = 'endpoint.test' THEN e.data->>'endpointId' = p.id
+        ELSE (cardinality(p.event_types) = 0 OR e.type = ANY (p.event_types))
+             AND (cardinality(p.tenant_ids) = 0 OR e.data->>'tenantId' = ANY (p.tenant_ids))
+             AND NOT (e.type LIKE 'endpoint.%' AND e.data->>'endpointId' = p.id) END
         """
 
     /// The events `recover` covers for an endpoint: the account's, created in [since, until), of

@@ -22,11 +22,13 @@ enum EventType: String, CaseIterable, Sendable, Encodable {
     /// An event endpoint answered `410 Gone`, or failed every attempt for 5 days.
     case endpointDisabled = "endpoint.disabled"
     case endpointEnabled = "endpoint.enabled"
+    /// Asked for by the account (`POST …/event-endpoints/{id}/test`): to that endpoint only.
+    case endpointTest = "endpoint.test"
 
     /// Whether `data` carries a `tenantId`: account-level events (plans, usage, endpoints) do not.
     var isAboutTenant: Bool {
         switch self {
-        case .accountTrialEnding, .usageThreshold, .endpointWarning, .endpointDisabled, .endpointEnabled: false
+        case .accountTrialEnding, .usageThreshold, .endpointWarning, .endpointDisabled, .endpointEnabled, .endpointTest: false
         default: true
         }
     }
