@@ -323,10 +323,29 @@ import Testing
         // The other endpoint, which takes every type, never had it: no delivery, no request.
         #expect(try f.deliveryStatus(event: eventID, endpoint: everything.id) == nil)
         #expect(!other.requests.contains { $0.eventID == eventID })
+        // Listed by endpoint, and by a time range that ends before or after it.
+        let listed = { (query: String) -> [String] in
+            ((try? f.api.server.send("GET", "/api/v1/events?\(query)", key: f.key).json["data"]) as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        }
+        #expect(listed("endpointId=\(t.id)") == [eventID])
+        let created = try #require(try f.api.server.send("GET", "/api/v1/events/\(eventID)", key: f.key).json["createdAt"] as? String)
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let at = try #require(iso.date(from: created))
+        let shifted = { (seconds: Double) in iso.string(from: at.addingTimeInterval(seconds)) }
+        #expect(!listed("until=\(shifted(-0.002))").contains(eventID))
+        #expect(listed("since=\(shifted(-0.002))&until=\(shifted(0.002))") == [eventID])
+        let unknown = try f.api.server.send("GET", "/api/v1/events?endpointId=ep_nosuchendpoint", key: f.key)
+        #expect(unknown.status == 404 && unknown.errorParam == "endpointId")
+        #expect(try f.api.server.send("GET", "/api/v1/events?until=yesterday", key: f.key).errorParam == "until")
 
         #expect(try f.api.server.send("POST", "/api/v1/event-endpoints/\(t.id)/disable", key: f.key).status == 200)
         let refused = try f.api.server.send("POST", path, key: f.key)
         #expect(refused.status == 409 && refused.errorCode == "conflict", "\(refused.text)")
+        // The other endpoint's events: the notice of that disabling, not the test.
+        #expect(eventually(timeout: 15) { other.requests.contains { $0.json["type"] as? String == "endpoint.disabled" } })
+        let others = listed("endpointId=\(everything.id)")
+        #expect(others.count == 1 && others.first == other.requests.first { $0.json["type"] as? String == "endpoint.disabled" }?.eventID, "\(others)")
     }
 
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {

@@ -66,7 +66,7 @@ extension OpenAPIDocument {
         "completeOnboarding": "The page reports a finished Embedded Signup with Meta's code and ids; the code exchange is queued at once (Meta's code lives 30 s).",
         "cancelOnboarding": "The person left Meta's window. Without an error it is their choice (`cancelled`, and the link can be started again while it lives); with an error they reported, the session fails with `signup_error`.",
         "onboardingStatus": "Where the session stands, where the browser goes next, and the webhook check; the page polls it.",
-        "listEvents": "Events sent to the account, newest first, by type, creation time, delivery status and tenant.",
+        "listEvents": "Events sent to the account, newest first, by type, creation time (`since` inclusive, `until` exclusive), delivery status, tenant, and endpoint (`endpointId`: the events that went or go to it; `deliveryStatus` stays the event's own, each endpoint's is in `deliveries`).",
         "getEvent": "One event with every delivery attempt: time, URL, status code, duration and error.",
         "redeliverEvent": "Delivers the event again now, whatever its status: to one endpoint (`endpointId`), or to every enabled endpoint whose filters take it. A disabled endpoint answers 409: enable it first; so does one whose filters do not take the event and that never had it.",
         "listEventEndpoints": "The account's event endpoints, newest first, with their filters, status and health. The account's `eventUrl` is the one with `isDefault`.",

@@ -187,8 +187,10 @@ public enum OpenAPIDocument {
             "get": operation("listEvents", "Lifecycle events sent to the account, newest first", ok: ("200", ref("EventPage")),
                              parameters: pageParameters + [query("type", ["type": "string", "enum": EventRoutes.types]),
                                                            query("since", ["type": "string", "format": "date-time"]),
+                                                           query("until", ["type": "string", "format": "date-time"]),
                                                            query("deliveryStatus", ["type": "string", "enum": EventRoutes.deliveryStatuses]),
-                                                           query("tenantId", ["type": "string", "minLength": 1, "maxLength": 128])]),
+                                                           query("tenantId", ["type": "string", "minLength": 1, "maxLength": 128]),
+                                                           query("endpointId", ["type": "string", "minLength": 1, "maxLength": 64])]),
         ],
         "/api/v1/events/{id}": [
             "get": operation("getEvent", "One event with every delivery attempt", ok: ("200", ref("Event")), parameters: [idParameter]),

@@ -11,10 +11,13 @@ enum Timestamps {
     }
 
     /// The `since` filter of a list: absent, or an RFC 3339 timestamp.
-    static func since(_ query: [String: String]) throws -> Date? {
-        guard let text = query["since"] else { return nil }
+    static func since(_ query: [String: String]) throws -> Date? { try time(query, "since") }
+
+    /// A time filter of a list (`since`, `until`): absent, or an RFC 3339 timestamp.
+    static func time(_ query: [String: String], _ name: String) throws -> Date? {
+        guard let text = query[name] else { return nil }
         guard let date = parse(text) else {
-            throw APIError.validationFailed(param: "since", "since must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
+            throw APIError.validationFailed(param: name, "\(name) must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
         }
         return date
     }

@@ -7,7 +7,8 @@ import Postgres
 /// `POST /api/v1/events/{id}/redeliver`.
 enum EventRoutes {
     static func register(_ router: inout Router<RouteEntry>) {
-        router.add("GET", "/api/v1/events", RouteEntry(.api, query: ["limit", "cursor", "type", "since", "deliveryStatus", "tenantId"], list))
+        router.add("GET", "/api/v1/events", RouteEntry(.api, query: ["limit", "cursor", "type", "since", "until", "deliveryStatus", "tenantId",
+                                                                    "endpointId"], list))
         router.add("GET", "/api/v1/events/{id}", RouteEntry(.api, get))
         router.add("POST", "/api/v1/events/{id}/redeliver", RouteEntry(.api, redeliver))
     }
@@ -70,12 +71,22 @@ enum EventRoutes {
             throw APIError.validationFailed(param: "tenantId", "tenantId must be 1 to 128 characters")
         }
         let since = try Timestamps.since(query)
+        let until = try Timestamps.time(query, "until")
+        if let endpoint = query["endpointId"],
+           try context.connection.sql("SELECT 1 FROM event_endpoints WHERE id = \(endpoint) AND account_id = \(context.account.accountID)").first == nil {
+            throw APIError.notFound("event endpoint \(endpoint)", param: "endpointId")
+        }
         var filter = SQLFilter()
         filter.add("account_id = \(context.account.accountID)")
         filter.add(ifGiven: query["type"]) { "type = \($0)" }
         filter.add(ifGiven: query["deliveryStatus"]) { "delivery_status = \($0)" }
         filter.add(ifGiven: query["tenantId"]) { "data->>'tenantId' = \($0)" }
         filter.add(ifGiven: since) { "created_at >= \($0)" }
+        filter.add(ifGiven: until) { "created_at < \($0)" }
+        // Events that went (or go) to this endpoint: its deliveries, by the endpoint's index.
+        filter.add(ifGiven: query["endpointId"]) {
+            "id IN (SELECT d.event_id FROM event_deliveries d WHERE d.endpoint_id = \($0))"
+        }
         filter.after(page, createdAt: "created_at", id: "id")
         let rows = try context.connection.sql("""
             SELECT \(unescaped: columns) FROM events WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(page.limit + 1)
