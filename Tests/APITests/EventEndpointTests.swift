@@ -346,6 +346,11 @@ import Testing
         #expect(eventually(timeout: 15) { other.requests.contains { $0.json["type"] as? String == "endpoint.disabled" } })
         let others = listed("endpointId=\(everything.id)")
         #expect(others.count == 1 && others.first == other.requests.first { $0.json["type"] as? String == "endpoint.disabled" }?.eventID, "\(others)")
+        // Deleted, the endpoint takes its deliveries along; the attempts made stay listed and counted.
+        #expect(try f.api.server.send("DELETE", "/api/v1/event-endpoints/\(t.id)", key: f.key).status == 200)
+        let orphan = try f.api.server.send("GET", "/api/v1/events/\(eventID)", key: f.key).json
+        #expect(orphan["deliveryStatus"] as? String == "no_endpoint" && (orphan["attempts"] as? [Any])?.count == 2
+                && orphan["attemptCount"] as? Int == 2, "\(orphan)")
     }
 
     @Test func goneDisablesAtOnceAFiveDayOutageAfterWarningsAndEnablingSendsTheHeldEventsInOrder() throws {

@@ -155,7 +155,7 @@ extension OpenAPIDocument {
         "errorCode": "The older name of `errorId`.", "metaSessionId": "Meta's id of the signup session the error was reported in.",
         "id": "The object's id.", "type": "The event type.", "data": "The event's payload; carries `tenantId` in every event about a tenant's session or connection (`endpoint.*` events are about the account's own endpoints and carry none).",
         "deliveryStatus": "Over all its deliveries: `failed` when one failed, `pending` while one is due or held, `delivered` when all were, `no_endpoint` when no endpoint took it.",
-        "attemptCount": "Delivery attempts so far.", "deliveredAt": "When it was delivered; for an event, when the last of its deliveries succeeded, once all have.",
+        "attemptCount": "Delivery attempts so far (for an event, every one it listed, those to endpoints since deleted too).", "deliveredAt": "When it was delivered; for an event, when the last of its deliveries succeeded, once all have.",
         "nextAttemptAt": "When the next attempt is due; for an event, the earliest of its pending deliveries'.",
         "attempts": "Every delivery attempt.", "attemptedAt": "When the attempt was made.", "url": "Where it was sent.",
         "statusCode": "The HTTP status answered, if any.", "durationMs": "How long it took.", "error": "What went wrong.",
