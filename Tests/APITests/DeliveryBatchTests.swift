@@ -253,12 +253,13 @@ import Testing
             #expect(try summary("evt_next") == "pending attempts 2 of 2: open 2 failed 0 next \(Int64(now) + 60) delivered false")
             try DeliveryStore.recordAll([attempt("evt_next", at: now + 1, error: nil, job: 918, status: .delivered, endpoint: "ep_a")], on: c)
             #expect(try summary("evt_next") == "pending attempts 3 of 2: open 1 failed 0 next \(Int64(now) + 900) delivered false")
-            // A delivery deleted (its endpoint removed) leaves the other's time.
+            // A delivery deleted (its endpoint removed) leaves the other's time; its attempt
+            // stays counted, as it stays listed.
             try c.execute("INSERT INTO events (id, account_id, type, data) VALUES ('evt_del', 'acc_batch', 'onboarding.started', '{}')")
             try DeliveryStore.recordAll([attempt("evt_del", at: now, error: "HTTP 500", job: 919, status: .pending, next: now + 60, endpoint: "ep_a")], on: c)
             try DeliveryStore.recordAll([attempt("evt_del", at: now, error: "HTTP 500", job: 920, status: .pending, next: now + 900, endpoint: "ep_b")], on: c)
             try c.execute("DELETE FROM event_deliveries WHERE event_id = 'evt_del' AND endpoint_id = 'ep_a'")
-            #expect(try summary("evt_del") == "pending attempts 1 of 1: open 1 failed 0 next \(Int64(now) + 900) delivered false")
+            #expect(try summary("evt_del") == "pending attempts 2 of 1: open 1 failed 0 next \(Int64(now) + 900) delivered false")
             try DeliveryStore.recordAll([attempt("evt_two", at: now + 1, error: nil, job: 915, status: .delivered, endpoint: "ep_b")], on: c)
             #expect(try summary("evt_two") == "delivered attempts 3 of 2: open 0 failed 0 next - delivered true")
         }

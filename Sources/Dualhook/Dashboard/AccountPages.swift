@@ -177,12 +177,12 @@ enum AccountPages {
             let test: HTML = endpoint.status == .enabled ? """
                 <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/test">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="test-\(endpoint.endpointId)">Send test</button></form>
                 """ : ""
-            let enable: HTML = canChange ? """
+            let actions: HTML = canChange ? """
                 <form class="inline" method="post" action="/dashboard/event-endpoints/\(endpoint.endpointId)/\(action)">\(DashboardLayout.csrfField(session.csrfToken))<button type="submit" id="\(action)-\(endpoint.endpointId)">\(endpoint.status == .disabled ? "Enable" : "Disable")</button></form>\(test)
                 """ : ""
             return """
                 <tr><td>\(endpoint.url)\(endpoint.isDefault ? " (default)" : "")</td><td>\(endpoint.eventTypes.isEmpty ? "all" : endpoint.eventTypes.joined(separator: ", "))</td>
-                <td>\(endpoint.tenantIds.isEmpty ? "all" : endpoint.tenantIds.joined(separator: ", "))</td><td>\(status)</td><td>\(health)</td><td>\(enable)</td></tr>
+                <td>\(endpoint.tenantIds.isEmpty ? "all" : endpoint.tenantIds.joined(separator: ", "))</td><td>\(status)</td><td>\(health)</td><td>\(actions)</td></tr>
                 """
         }
     }
@@ -204,7 +204,7 @@ enum AccountPages {
         guard try EventEndpointStore.find(id, accountID: account, on: context.connection) != nil else {
             throw APIError.notFound("event endpoint")
         }
-        try EventEndpointStore.disable(id, accountID: account, on: context.connection)
+        try EventEndpointStore.disable(id, reason: .manual, accountID: account, on: context.connection)
         try AuditTrail.record("event_endpoint.disable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
                               on: context.connection)
         return DashboardLayout.redirect("/dashboard/events?done=disable")

@@ -116,7 +116,7 @@ enum EventEndpointRoutes {
         }
         switch status {
         case .enabled?: _ = try EventEndpointStore.enable(id, accountID: account, on: connection)
-        case .disabled?: try EventEndpointStore.disable(id, accountID: account, on: connection)
+        case .disabled?: try EventEndpointStore.disable(id, reason: .manual, accountID: account, on: connection)
         case nil: break
         }
         return try get(context)
@@ -140,6 +140,7 @@ enum EventEndpointRoutes {
     }
 
     static func enable(_ context: APIContext) throws -> Response {
+        try JSONObject(body: context.request.body, allowEmpty: true).rejectUnknown(allowed: [])
         let id = id(context)
         guard let endpoint = try EventEndpointStore.enable(id, accountID: context.account.accountID, on: context.connection) else {
             throw APIError.notFound("event endpoint \(id)")
@@ -151,10 +152,10 @@ enum EventEndpointRoutes {
     /// and go out when it is enabled, as for an endpoint Dualhook disabled. Unchanged when it
     /// was disabled already.
     static func disable(_ context: APIContext) throws -> Response {
+        try JSONObject(body: context.request.body, allowEmpty: true).rejectUnknown(allowed: [])
         let id = id(context)
         let account = context.account.accountID
-        _ = try EventEndpointStore.require(id, accountID: account, on: context.connection)
-        try EventEndpointStore.disable(id, accountID: account, on: context.connection)
+        try EventEndpointStore.disable(id, reason: .manual, accountID: account, on: context.connection)
         return .json(200, try EventEndpointStore.require(id, accountID: account, on: context.connection))
     }
 

@@ -114,13 +114,13 @@ enum EventEndpointStore {
 
     /// Disables an enabled endpoint: its undelivered events are held (kept, sent when it is
     /// enabled again; those that failed during this stretch of failures too) by a job queued
-    /// here, and the account's other endpoints are told. False when it was not enabled. Runs in
-    /// the caller's transaction.
+    /// here, and the account's other endpoints are told. `accountID` scopes an account's own
+    /// request (`manual`). False when it was not enabled. Runs in the caller's transaction.
     @discardableResult
-    static func disable(_ id: String, reason: EventEndpoint.DisabledReason, on connection: Connection) throws -> Bool {
+    static func disable(_ id: String, reason: EventEndpoint.DisabledReason, accountID: String? = nil, on connection: Connection) throws -> Bool {
         guard let row = try connection.sql("""
             UPDATE event_endpoints SET status = 'disabled', disabled_reason = \(reason.rawValue), disabled_at = now(), updated_at = now()
-            WHERE id = \(id) AND status = 'enabled'
+            WHERE id = \(id) AND status = 'enabled' AND (\(accountID)::text IS NULL OR account_id = \(accountID))
             RETURNING account_id, url, failing_since, last_error
             """).first else { return false }
         let accountID: String = try row.decode(at: 0)
@@ -131,16 +131,6 @@ enum EventEndpointStore {
                                     lastError: try row.decode(at: 3))
         try Outbox.emit(type: .endpointDisabled, accountID: accountID, dataJSON: try Outbox.json(notice), on: connection)
         return true
-    }
-
-    /// The account disables its own endpoint (`manual`): as `disable(_:reason:on:)`, scoped to the
-    /// account. False when it was not enabled.
-    @discardableResult
-    static func disable(_ id: String, accountID: String, on connection: Connection) throws -> Bool {
-        guard try connection.sql("SELECT 1 FROM event_endpoints WHERE id = \(id) AND account_id = \(accountID)").first != nil else {
-            return false
-        }
-        return try disable(id, reason: .manual, on: connection)
     }
 
     /// Writes `endpoint.test` for this endpoint; the events trigger sends it there and nowhere

@@ -81,12 +81,15 @@ extension DeliveryStore {
         """
 
     /// The events `recover` covers for an endpoint: the account's, created in [since, until), of
-    /// the given types (all when empty), that the endpoint's filters take.
+    /// the given types, that the endpoint's filters take. With no types, every type but the
+    /// endpoint's own past tests: a recovery is for the events it missed.
     static func recoverable(endpointID: String, accountID: String, since: Date, until: Date, types: [String]) -> PostgresQuery {
         """
         FROM events e JOIN event_endpoints p ON p.id = \(endpointID)
         WHERE e.account_id = \(accountID) AND e.created_at >= \(since) AND e.created_at < \(until)
-          AND (cardinality(\(types)::text[]) = 0 OR e.type = ANY (\(types)::text[])) AND \(unescaped: takes)
+          AND CASE WHEN cardinality(\(types)::text[]) = 0 THEN e.type <> \(EventType.endpointTest.rawValue)
+                   ELSE e.type = ANY (\(types)::text[]) END
+          AND \(unescaped: takes)
         """
     }
 

@@ -6,8 +6,8 @@ import Postgres
 
 /// The `event_deliveries` and `event_attempts` tables: one delivery per (event, endpoint), and
 /// the only code that moves a delivery between `pending`, `delivered`, `failed` and `held`. The
-/// event's summary follows by the table's triggers (sql/022_event_endpoints.sql for inserted and
-/// deleted deliveries, sql/024_delivery_slot_rows.sql for updates).
+/// event's summary follows by the table's triggers (sql/036_event_attempts_outlive_endpoints.sql
+/// for inserted and deleted deliveries, sql/029_event_next_attempt.sql for updates).
 struct DeliveryStore {
     let database: JobDatabase
     let vault: Vault
