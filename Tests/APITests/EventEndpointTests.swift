@@ -268,7 +268,9 @@ import Testing
 
         // A bad field anywhere in a PATCH changes nothing, and names itself.
         for (body, param) in [(#"{"status":"paused"}"#, "status"), (#"{"status":null}"#, "status"), (#"{"url":null}"#, "url"),
-                              (#"{"tenantIds":null,"status":"sleeping"}"#, "status"), (#"{"status":"enabled","rateLimitPerSecond":0}"#, "rateLimitPerSecond")] {
+                              (#"{"tenantIds":null,"status":"sleeping"}"#, "status"), (#"{"status":"enabled","rateLimitPerSecond":0}"#, "rateLimitPerSecond"),
+                              // Tenant ids no session can have would filter out every event.
+                              (#"{"tenantIds":["   "]}"#, "tenantIds"), (#"{"tenantIds":["a\u0001b"]}"#, "tenantIds")] {
             let refused = try f.api.server.send("PATCH", path, key: f.key, json: body)
             #expect(refused.status == 400 && refused.errorParam == param, "\(body): \(refused.status) \(refused.text)")
         }
@@ -340,6 +342,8 @@ import Testing
         #expect(listed("since=\(shifted(-0.002))&until=\(shifted(0.002))") == [eventID])
         let unknown = try f.api.server.send("GET", "/api/v1/events?endpointId=ep_nosuchendpoint", key: f.key)
         #expect(unknown.status == 404 && unknown.errorParam == "endpointId")
+        let empty = try f.api.server.send("GET", "/api/v1/events?endpointId=", key: f.key)
+        #expect(empty.status == 400 && empty.errorParam == "endpointId")
         #expect(try f.api.server.send("GET", "/api/v1/events?until=yesterday", key: f.key).errorParam == "until")
 
         // A recover is for events the endpoint missed: its past tests only when asked for by type.

@@ -75,10 +75,10 @@ extension OpenAPIDocument {
         "updateEventEndpoint": "Changes the URL, description, filters, rate limit or status (`null` clears the description, the limit or a filter). Changing the default endpoint's URL changes the account's `eventUrl`. `status` does what `enable` and `disable` do. Every field is checked before any is changed.",
         "deleteEventEndpoint": "Deletes the endpoint with its undelivered events for it. Deleting the default endpoint clears the account's `eventUrl`.",
         "rotateEventEndpointSecret": "A new `whsec_…` secret, answered once; the previous ones keep signing for `overlapSeconds` (default 86,400, at most 7 days). The default endpoint's secret is the account's signing secret.",
-        "enableEventEndpoint": "Enables a disabled endpoint: its health starts afresh, the events held for it are queued in order of creation (with several in flight they can arrive interleaved: order by `createdAt`), and `endpoint.enabled` goes to the account's other endpoints.",
+        "enableEventEndpoint": "Enables a disabled endpoint: its health starts afresh, the events held for it are queued in order of creation (arrival order is not kept: a delivery that finds the account's slots taken steps aside and later ones overtake it; order by `createdAt`), and `endpoint.enabled` goes to the account's other endpoints.",
         "disableEventEndpoint": "Pauses an endpoint (`disabledReason: manual`): its undelivered events, and those created while it is disabled, are held and go out when it is enabled; `endpoint.disabled` goes to the account's other endpoints. An endpoint already disabled is answered as it is.",
         "testEventEndpoint": "Sends the endpoint an `endpoint.test` event now, signed and retried like any other, whatever its filters; no other endpoint gets it. Its attempts show at `GET /api/v1/events/{eventId}`. A disabled endpoint answers 409: enable it first.",
-        "recoverEventEndpoint": "Delivers again every event created in [`since`, `until`) (until: now) of the given `types` (none: every type but the endpoint's own past `endpoint.test`) that the endpoint's filters take, once each, queued in order of creation (with several in flight they can arrive interleaved: order by `createdAt`), as a background job; answers how many (an event already waiting for the endpoint is sent once). A disabled endpoint answers 409.",
+        "recoverEventEndpoint": "Delivers again every event created in [`since`, `until`) (until: now) of the given `types` (none: every type but the endpoint's own past `endpoint.test`) that the endpoint's filters take, once each, queued in order of creation (arrival order is not kept: order by `createdAt`), as a background job; answers how many (an event already waiting for the endpoint is sent once; one an earlier recover already delivered is delivered again). A disabled endpoint answers 409.",
         "listConnections": "The account's connections, newest first, by tenant, WABA, phone number id and status.",
         "getConnection": "One connection: its number, mode, routing as Meta resolves it, health, heartbeat and token expiry. Never a token or verify token.",
         "updateConnectionWebhook": "Changes the webhook override. Applied at Meta first (which checks the URL with its handshake), then on every sibling of the WABA (or only this number with `webhookScope: phone_number`); progress shows as `webhookUpdate`.",
@@ -224,15 +224,40 @@ extension OpenAPIDocument {
         .accountTrialEnding: ("The account's trial ends in 3 days and no plan is chosen.", ["trialEndsAt", "plan"]),
         .usageThreshold: ("Active connections reached 80% or 100% of the plan's included ones (once each per month).",
                           ["percent", "period", "activeConnections", "includedConnections"]),
-        .endpointWarning: ("An event endpoint has failed every attempt for a day (`days` 1) or three (`days` 3); at 5 it is disabled. Sent to the account's other endpoints.",
+        .endpointWarning: ("An event endpoint has failed every attempt for a day (`days` 1) or three (`days` 3); at 5 it is disabled.",
                            ["endpointId", "url", "failingSince", "days", "lastError"]),
-        .endpointDisabled: ("An event endpoint was disabled: it answered 410 (`reason` `gone`), failed for 5 days (`failing`), or the account disabled it (`manual`); its events are held. Sent to the account's other endpoints.",
+        .endpointDisabled: ("An event endpoint was disabled: it answered 410 (`reason` `gone`), failed for 5 days (`failing`), or the account disabled it (`manual`); its events are held. `failingSince` and `lastError` when it was failing.",
                             ["endpointId", "url", "reason", "failingSince", "lastError"]),
-        .endpointEnabled: ("An event endpoint was enabled again; its held events are being sent. Sent to the account's other endpoints.",
+        .endpointEnabled: ("An event endpoint was enabled again; its held events are being sent.",
                            ["endpointId", "url"]),
-        .endpointTest: ("A test the account asked for (`POST /api/v1/event-endpoints/{id}/test`). Sent to that endpoint only, whatever its filters.",
+        .endpointTest: ("A test the account asked for (`POST /api/v1/event-endpoints/{id}/test`).",
                         ["endpointId", "url"]),
     ]
+
+    /// Which endpoints an event of `type` goes to (the rule of `DeliveryStore.takes`).
+    static func recipients(_ type: EventType) -> String {
+        switch type {
+        case .endpointTest: "Sent to the endpoint tested only, whatever its filters."
+        case .endpointWarning, .endpointDisabled, .endpointEnabled:
+            "Sent to the account's other enabled endpoints whose `eventTypes` take it and that have no `tenantIds` filter (it is about no tenant)."
+        default:
+            type.isAboutTenant ? "Sent to every enabled endpoint of the account whose `eventTypes` and `tenantIds` take it (the account's `eventUrl` is one)."
+                : "Sent to every enabled endpoint of the account whose `eventTypes` take it and that has no `tenantIds` filter (it is about no tenant)."
+        }
+    }
+
+    /// The headers of every delivery; how each signature is keyed is what verifiers get wrong.
+    static var deliveryHeaders: [[String: Any]] { [
+        ["name": "X-Dualhook-Event", "in": "header", "required": true, "schema": ["type": "string"], "description": "The event type."],
+        ["name": "X-Dualhook-Event-Id", "in": "header", "required": true, "schema": ["type": "string"],
+         "description": "The event id, the same on every attempt: de-duplicate on it."],
+        ["name": "X-Dualhook-Signature", "in": "header", "required": true, "schema": ["type": "string"],
+         "description": "`t=<unix seconds>,v1=<hex>[,v1=<hex>]`: each hex is HMAC-SHA256 keyed with the whole secret string (`whsec_…`, as it is) over `<t>.<raw body>`, one `v1` per valid secret (two during a rotation's overlap). Refuse a `t` more than 5 minutes away."],
+        ["name": "webhook-id", "in": "header", "required": true, "schema": ["type": "string"], "description": "Standard Webhooks: the event id."],
+        ["name": "webhook-timestamp", "in": "header", "required": true, "schema": ["type": "string"], "description": "Standard Webhooks: unix seconds of this attempt."],
+        ["name": "webhook-signature", "in": "header", "required": true, "schema": ["type": "string"],
+         "description": "Standard Webhooks: `v1,<base64>` separated by spaces, each HMAC-SHA256 keyed with the base64-decoded part of the secret after `whsec_`, over `<webhook-id>.<webhook-timestamp>.<raw body>` (what the `standardwebhooks` and `svix` libraries check)."],
+    ] }
 
     /// One entry per event type, as OpenAPI 3.1 describes requests the API makes.
     static var webhooks: [String: Any] {
@@ -252,12 +277,8 @@ extension OpenAPIDocument {
             ]]
             out[type.rawValue] = ["post": [
                 "operationId": "event." + type.rawValue, "summary": summary,
-                "description": "\(summary) Sent to the account's event URL, signed with `X-Dualhook-Signature: t=…,v1=…` (HMAC-SHA256 of `<t>.<body>`) and Standard Webhooks headers. Any 2xx within 15 s is delivered; otherwise retried after 1 m, 5 m, 15 m, 1 h, 6 h and 24 h.",
-                "parameters": [
-                    ["name": "X-Dualhook-Event", "in": "header", "required": true, "schema": ["type": "string"], "description": "The event type."],
-                    ["name": "X-Dualhook-Signature", "in": "header", "required": true, "schema": ["type": "string"],
-                     "description": "`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`, one `v1` per valid secret."],
-                ],
+                "description": "\(summary) \(recipients(type)) Signed with each endpoint's own secret (the default endpoint's is the account's) in both header families below. Any 2xx within 15 s is delivered; otherwise retried after 1 m, 5 m, 15 m, 1 h, 6 h and 24 h. Delivery is at least once and order is not kept: de-duplicate on the id, order by `createdAt`. `data` fields other than `tenantId` are present when known.",
+                "parameters": deliveryHeaders,
                 "requestBody": ["required": true, "content": jsonContent(body)],
                 "responses": ["2XX": ["description": "Delivered."]],
             ]]

@@ -6,7 +6,8 @@ extension OpenAPIDocument {
         ["type": "array", "maxItems": EventEndpointRoutes.maxFilterEntries, "items": ["type": "string", "enum": EventRoutes.types]]
     }
     static var tenantList: [String: Any] {
-        ["type": "array", "maxItems": EventEndpointRoutes.maxFilterEntries, "items": ["type": "string", "minLength": 1, "maxLength": 128]]
+        ["type": "array", "maxItems": EventEndpointRoutes.maxFilterEntries,
+         "items": ["type": "string", "minLength": 1, "maxLength": 128, "pattern": visibleText]]
     }
 
     static var eventEndpointSchemas: [String: Any] { [

@@ -69,6 +69,8 @@ enum EventEndpointRoutes {
         guard tenants.allSatisfy({ (1...128).contains($0.count) }) else {
             throw APIError.validationFailed(param: "tenantIds", "each of tenantIds must be 1 to 128 characters")
         }
+        // A tenant id no session can have (blank, or with control characters) would filter out everything.
+        for tenant in tenants { _ = try SessionRequest.visible(tenant, param: "tenantIds") }
         return Array(Set(tenants)).sorted()
     }
 

@@ -140,7 +140,7 @@ extension DeliveryStore {
             }
             guard try endpoint.decode(Bool.self, at: 1) else {
                 throw APIError(status: 409, code: "conflict",
-                               message: "event endpoint \(endpointID) does not take event \(eventID) (its eventTypes or tenantIds filter it out)",
+                               message: "event endpoint \(endpointID) does not take event \(eventID) (its eventTypes or tenantIds filter it out, or the event is another endpoint's test or about this endpoint)",
                                param: "endpointId")
             }
             targets = "SELECT \(endpointID)::text AS id"

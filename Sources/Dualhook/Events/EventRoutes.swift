@@ -72,9 +72,15 @@ enum EventRoutes {
         }
         let since = try Timestamps.since(query)
         let until = try Timestamps.time(query, "until")
-        if let endpoint = query["endpointId"],
-           try context.connection.sql("SELECT 1 FROM event_endpoints WHERE id = \(endpoint) AND account_id = \(context.account.accountID)").first == nil {
-            throw APIError.notFound("event endpoint \(endpoint)", param: "endpointId")
+        if let endpoint = query["endpointId"] {
+            guard (1...64).contains(endpoint.count) else {
+                throw APIError.validationFailed(param: "endpointId", "endpointId must be 1 to 64 characters")
+            }
+            guard try context.connection.sql("""
+                SELECT 1 FROM event_endpoints WHERE id = \(endpoint) AND account_id = \(context.account.accountID)
+                """).first != nil else {
+                throw APIError.notFound("event endpoint \(endpoint)", param: "endpointId")
+            }
         }
         var filter = SQLFilter()
         filter.add("account_id = \(context.account.accountID)")
