@@ -106,7 +106,27 @@ extension FakeMeta {
             if let phoneID { out["phoneNumberId"] = phoneID }
             return out
         }
+        announceInstall(waba: result["wabaId"]!, business: result["businessId"]!)
         return .json(200, result)
+    }
+
+    /// Meta tells the app each time a business finishes Embedded Signup: "You must be subscribed
+    /// to the account_update webhook, as this webhook is triggered whenever a customer
+    /// successfully completes the Embedded Signup flow"
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/implementation/).
+    /// The business granted the app its WABA, so the event is `PARTNER_APP_INSTALLED` with the
+    /// customer's WABA, business and the app in `waba_info`
+    /// (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_update).
+    /// `account_update` no override captures: it goes to the app's callback, on its own thread
+    /// after the signup (Meta sends it in its own time, not within the flow), and again until
+    /// answered 200.
+    func announceInstall(waba: String, business: String) {
+        let value = #"{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"\#(waba)","owner_business_id":"\#(business)","partner_app_id":"\#(configuration.appID)"}}"#
+        let target = state.withLock { s in s.wabas[waba].flatMap { FakeMeta.route(field: "account_update", waba: $0, phone: nil, in: s) } }
+        guard let target else { return }
+        let thread = Thread { [self] in _ = deliver(entryID: waba, field: "account_update", valueText: value, to: target) }
+        thread.name = "install-webhook"
+        thread.start()
     }
 
     static func newPhone(_ id: String, waba: String, mode: String, verified: Bool) -> FakeMetaState.Phone {
@@ -186,7 +206,16 @@ extension FakeMeta {
         }
         // The entry's id is the WABA, except where Meta names another object (a partner's
         // business for some `account_update`s): `entryId`.
-        let entryID = body["entryId"] as? String ?? wabaID
+        let sent = deliver(entryID: body["entryId"] as? String ?? wabaID, field: field, valueText: valueText, to: url)
+        var answer: [String: AnyEncodable] = ["target": AnyEncodable(url), "status": AnyEncodable(sent.status), "sent": AnyEncodable(sent.envelope),
+                                              "redelivering": AnyEncodable(sent.status != 200)]
+        if let failure = sent.failure { answer["error"] = AnyEncodable(failure) }
+        return .json(200, answer)
+    }
+
+    /// One change in Meta's envelope, POSTed signed to `url`, and delivered again until
+    /// answered 200 (`redeliver`). Answers the status (0: no answer), why, and the envelope.
+    func deliver(entryID: String, field: String, valueText: String, to url: String) -> (status: Int, failure: String?, envelope: String) {
         let quote = { (text: String) in String(decoding: (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self) }
         let envelope = #"{"object":"whatsapp_business_account","entry":[{"id":\#(quote(entryID)),"time":\#(Int(Date().timeIntervalSince1970)),"changes":[{"value":\#(valueText),"field":\#(quote(field))}]}]}"#
         let delivery = Data(envelope.utf8)
@@ -199,10 +228,7 @@ extension FakeMeta {
             failure = "\(error)"
         }
         if status != 200 { redeliver(delivery, to: url) }
-        var answer: [String: AnyEncodable] = ["target": AnyEncodable(url), "status": AnyEncodable(status), "sent": AnyEncodable(envelope),
-                                              "redelivering": AnyEncodable(status != 200)]
-        if let failure { answer["error"] = AnyEncodable(failure) }
-        return .json(200, answer)
+        return (status, failure, envelope)
     }
 
     /// JSON text as Meta writes a payload: every character beyond ASCII as `\uXXXX` (UTF-16

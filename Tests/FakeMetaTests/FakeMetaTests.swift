@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
 import HTTPClient
+import HTTPServer
 import Meta
+import Synchronization
 import TestSupport
 import Testing
 
@@ -160,6 +162,39 @@ import Testing
         #expect(try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","phoneNumberId":"\#(phone)","field":"messages","value":{}}"#)["target"] is NSNull)
         #expect(try sim.post("/_fake/emit", #"{"wabaId":"\#(waba)","field":"account_update","value":{"event":"PARTNER_REMOVED"}}"#)["target"] as? String
                 == endpoint.base + "/app")
+    }
+
+    /// Meta tells the app's callback of each finished signup: `account_update` with
+    /// `PARTNER_APP_INSTALLED`, the customer's WABA and business in `waba_info`, signed with the
+    /// app secret; and again while the callback does not answer 200.
+    @Test func aFinishedSignupIsAnnouncedToTheAppsCallback() throws {
+        let sim = try Simulator()
+        defer { sim.process.stop() }
+        let answers = Mutex<[Int]>([503])
+        let received = Mutex<[(body: Data, signature: String?)]>([])
+        let app = try LoopbackServer { request in
+            received.withLock { $0.append((request.body, request.header("X-Hub-Signature-256"))) }
+            return Response(status: answers.withLock { $0.isEmpty ? 200 : $0.removeFirst() })
+        }
+        defer { app.stop() }
+        try sim.post("/_fake/app", #"{"callbackUrl":"\#(app.base)/app"}"#)
+        let signup = try sim.post("/_fake/signup", #"{}"#)
+        let waba = try #require(signup["wabaId"] as? String)
+        // Refused once (503), delivered again about a second later.
+        #expect(eventually(timeout: 10) { received.withLock { $0.count } == 2 })
+        let deliveries = received.withLock { $0 }
+        #expect(deliveries[0].body == deliveries[1].body)
+        let body = try #require(deliveries.last)
+        #expect(body.signature == "sha256=" + Digest.hmacSHA256(key: Data("dev-app-secret".utf8), message: body.body).hexString)
+        let envelope = try #require(try JSONSerialization.jsonObject(with: body.body) as? [String: Any])
+        let entry = try #require((envelope["entry"] as? [[String: Any]])?.first)
+        let change = try #require((entry["changes"] as? [[String: Any]])?.first)
+        let value = try #require(change["value"] as? [String: Any])
+        let info = try #require(value["waba_info"] as? [String: Any])
+        #expect(envelope["object"] as? String == "whatsapp_business_account" && entry["id"] as? String == waba)
+        #expect(change["field"] as? String == "account_update" && value["event"] as? String == "PARTNER_APP_INSTALLED")
+        #expect(info["waba_id"] as? String == waba && info["owner_business_id"] as? String == signup["businessId"] as? String
+                && info["partner_app_id"] as? String == "1234567890")
     }
 
     /// Registration only for verified numbers and at most 10 times in 72 hours; each
