@@ -55,7 +55,13 @@ import Testing
         // Installing is recorded and forwarded, and changes nothing.
         try emit(f, waba: other.waba, entryID: "998877665544", field: "account_update",
                  valueText: #"{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"\#(other.waba)","owner_business_id":"4455","partner_app_id":"1234567890"}}"#)
-        #expect(eventually(timeout: 10) { tenant.requests.contains { String(decoding: $0.body, as: UTF8.self).contains("PARTNER_APP_INSTALLED") } })
+        // This one (business 4455), not a signup's own notice.
+        #expect(eventually(timeout: 10) {
+            tenant.forwards("account_update").contains {
+                let body = String(decoding: $0.body, as: UTF8.self)
+                return body.contains("PARTNER_APP_INSTALLED") && body.contains(#""owner_business_id":"4455""#)
+            }
+        })
         #expect(status(f, other.connection) == "active")
     }
 

@@ -14,12 +14,16 @@ final class EventReceiver: Sendable {
     }
 
     let received = Mutex<[Received]>([])
-    /// Given the number of requests before this one, the answer.
-    let answer: Mutex<@Sendable (Int) -> Response>
+    /// Given the number of requests before this one and the request, the answer.
+    let answer: Mutex<@Sendable (Int, Received) -> Response>
     let server: Mutex<LoopbackServer?> = Mutex(nil)
     let port: UInt16
 
-    init(threads: Int = 4, answer: @escaping @Sendable (Int) -> Response = { _ in .text(200, "ok") }) throws {
+    convenience init(threads: Int = 4, answer: @escaping @Sendable (Int) -> Response = { _ in .text(200, "ok") }) throws {
+        try self.init(threads: threads, answering: { count, _ in answer(count) })
+    }
+
+    init(threads: Int = 4, answering answer: @escaping @Sendable (Int, Received) -> Response) throws {
         self.answer = Mutex(answer)
         let holder = Mutex<(@Sendable (Request) -> Response)?>(nil)
         let started = try LoopbackServer(threads: threads) { request in holder.withLock { $0 }!(request) }
@@ -35,14 +39,19 @@ final class EventReceiver: Sendable {
         if request.method == "GET", request.query["hub.mode"] == "subscribe", let challenge = request.query["hub.challenge"] {
             return .text(200, challenge)
         }
+        let this = Received(headers: request.headers, body: request.body, at: Date())
         let count = received.withLock { list -> Int in
-            list.append(Received(headers: request.headers, body: request.body, at: Date()))
+            list.append(this)
             return list.count - 1
         }
-        return answer.withLock { $0 }(count)
+        return answer.withLock { $0 }(count, this)
     }
 
     var requests: [Received] { received.withLock { $0 } }
+
+    /// The forwards of Meta's changes of `field` (`X-Dualhook-Event`), without the others Meta
+    /// sends meanwhile: each finished signup's `account_update`, say.
+    func forwards(_ field: String) -> [Received] { requests.filter { $0.headers["x-dualhook-event"] == field } }
 
     func stop() { server.withLock { $0?.stop(); $0 = nil } }
 
