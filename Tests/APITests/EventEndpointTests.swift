@@ -476,6 +476,40 @@ import Testing
         #expect(goneReceiver.requests.allSatisfy { ($0.json["type"] as? String)?.hasPrefix("endpoint.") == false })
     }
 
+    /// After an outage, a recover of what the endpoint missed: only the events not yet delivered
+    /// to it, brought forward from their retry schedule.
+    @Test func aRecoverOfTheUndeliveredSendsOnlyWhatFailed() throws {
+        // The first two deliveries fail (retried in a minute); everything after is taken.
+        let receiver = try EventReceiver { n in n < 2 ? .text(500, "down") : .text(200, "ok") }
+        defer { receiver.stop() }
+        let f = try Fixture()
+        defer { f.close() }
+        let u = try f.endpoint(["url": receiver.url, "eventTypes": ["onboarding.started"]])
+        let since = Date().addingTimeInterval(-1)
+        let missed = try f.started(tenant: "cust_u").event
+        #expect(eventually(timeout: 15) { receiver.requests.count == 1 })
+        let missedToo = try f.started(tenant: "cust_u").event
+        #expect(eventually(timeout: 15) { receiver.requests.count == 2 })
+        let delivered = try f.started(tenant: "cust_u").event
+        #expect(eventually(timeout: 15) { (try? f.deliveryStatus(event: delivered, endpoint: u.id)) == "delivered" })
+        #expect(try f.deliveryStatus(event: missed, endpoint: u.id) == "pending" && f.deliveryStatus(event: missedToo, endpoint: u.id) == "pending")
+
+        let path = "/api/v1/event-endpoints/\(u.id)/recover"
+        #expect(try f.api.server.send("POST", path, key: f.key, json: #"{"since":"\#(rfc3339(since))","onlyUndelivered":"yes"}"#)
+            .errorParam == "onlyUndelivered")
+        let recovered = try f.api.server.send("POST", path, key: f.key, json: #"{"since":"\#(rfc3339(since))","onlyUndelivered":true}"#)
+        #expect(recovered.status == 202 && recovered.json["queued"] as? Int == 2, "\(recovered.text)")
+        // Now, not in a minute: both delivered, the delivered one not sent again.
+        #expect(eventually(timeout: 15) {
+            (try? f.deliveryStatus(event: missed, endpoint: u.id)) == "delivered" && (try? f.deliveryStatus(event: missedToo, endpoint: u.id)) == "delivered"
+        })
+        Thread.sleep(forTimeInterval: 1)
+        #expect(receiver.requests.filter { $0.eventID == delivered }.count == 1)
+        #expect(receiver.requests.count == 5, "\(receiver.requests.map(\.eventID))")
+        #expect(try f.api.server.send("POST", path, key: f.key, json: #"{"since":"\#(rfc3339(since))","onlyUndelivered":true}"#)
+            .json["queued"] as? Int == 0)
+    }
+
     @Test func recoverRedeliversExactlyTheEventsOfTheRangeOnceEachAndOldEventsArePruned() throws {
         let receiver = try EventReceiver()
         defer { receiver.stop() }

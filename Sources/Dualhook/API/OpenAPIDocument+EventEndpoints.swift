@@ -37,7 +37,7 @@ extension OpenAPIDocument {
         "EventEndpointRotate": ["type": "object", "additionalProperties": false, "properties": [
             "overlapSeconds": ["type": "integer", "minimum": 0, "maximum": Int(EventEndpointRoutes.maxOverlap)]]],
         "EventEndpointRecover": ["type": "object", "additionalProperties": false, "required": ["since"], "properties": [
-            "since": timestamp, "until": timestamp, "types": eventTypeList]],
+            "since": timestamp, "until": timestamp, "types": eventTypeList, "onlyUndelivered": ["type": "boolean"]]],
         "EventEndpointDeleted": ["type": "object", "required": ["endpointId", "deleted"], "properties": [
             "endpointId": ["type": "string"], "deleted": ["type": "boolean"]]],
         "EndpointTest": ["type": "object", "required": ["endpointId", "eventId"], "properties": [

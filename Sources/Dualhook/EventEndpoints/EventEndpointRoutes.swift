@@ -178,7 +178,7 @@ enum EventEndpointRoutes {
 
     static func recover(_ context: APIContext) throws -> Response {
         let body = try JSONObject(body: context.request.body)
-        try body.rejectUnknown(allowed: ["since", "until", "types"])
+        try body.rejectUnknown(allowed: ["since", "until", "types", "onlyUndelivered"])
         let now = Date()
         guard let sinceText = try body.string("since", required: true, length: 1...40), let since = Timestamps.parse(sinceText) else {
             throw APIError.validationFailed(param: "since", "since must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z")
@@ -194,17 +194,20 @@ enum EventEndpointRoutes {
             throw APIError.validationFailed(param: "since", "since must be before until (and before now)")
         }
         let types = try eventTypes(body, field: "types") ?? []
+        let onlyUndelivered = try body.bool("onlyUndelivered") ?? false
         let account = context.account.accountID
         let endpoint = try EventEndpointStore.require(id(context), accountID: account, on: context.connection)
         guard endpoint.status == .enabled else {
             throw APIError(status: 409, code: "conflict",
                            message: "event endpoint \(endpoint.endpointId) is disabled: enable it first (its held events go out then)")
         }
-        let range = DeliveryStore.recoverable(endpointID: endpoint.endpointId, accountID: account, since: since, until: until, types: types)
+        let range = DeliveryStore.recoverable(endpointID: endpoint.endpointId, accountID: account, since: since, until: until, types: types,
+                                              onlyUndelivered: onlyUndelivered)
         let queued = try context.connection.sql("SELECT count(*) \(range)").scalar(Int.self) ?? 0
         if queued > 0 {
             try JobQueue.enqueue(RecoverEvents.self, .init(endpointId: endpoint.endpointId, accountId: account, since: since,
-                                                            until: until, types: types), on: context.connection)
+                                                            until: until, types: types, onlyUndelivered: onlyUndelivered),
+                                 on: context.connection)
         }
         return JSONResponse.make(202, ["endpointId": endpoint.endpointId, "queued": queued])
     }

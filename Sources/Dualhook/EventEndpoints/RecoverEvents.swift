@@ -2,7 +2,8 @@ import Foundation
 import JobQueue
 
 /// `POST /api/v1/event-endpoints/{id}/recover`: every event of a time range (and types) that
-/// the endpoint's filters take is delivered to it again, in batches, oldest first. The range's
+/// the endpoint's filters take, or only those not yet delivered to it, is delivered to it
+/// again, in batches, oldest first. The range's
 /// end is fixed when it is asked, so the count answered then is the count sent.
 public struct RecoverEvents: JobKind {
     public struct Args: Codable, Sendable {
@@ -13,16 +14,19 @@ public struct RecoverEvents: JobKind {
         let sinceMicros: Int64
         let untilMicros: Int64
         let types: [String]
+        /// Only the events not yet delivered to the endpoint (nil in jobs queued before it existed: all).
+        var onlyUndelivered: Bool?
         /// Where a continuation starts: the last event the job before it queued.
         var afterMicros: Int64?
         var afterId: String?
 
-        init(endpointId: String, accountId: String, since: Date, until: Date, types: [String]) {
+        init(endpointId: String, accountId: String, since: Date, until: Date, types: [String], onlyUndelivered: Bool) {
             self.endpointId = endpointId
             self.accountId = accountId
             self.sinceMicros = Args.micros(since)
             self.untilMicros = Args.micros(until)
             self.types = types
+            self.onlyUndelivered = onlyUndelivered
         }
 
         static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
@@ -42,7 +46,8 @@ public struct RecoverEvents: JobKind {
         let cursor: (Date, String)? = args.afterMicros.flatMap { at in args.afterId.map { (Args.date(at), $0) } }
         let count = try context.database.transaction { tx in
             let done = try DeliveryStore.recover(endpointID: args.endpointId, accountID: args.accountId, since: Args.date(args.sinceMicros),
-                                                 until: Args.date(args.untilMicros), types: args.types, after: cursor,
+                                                 until: Args.date(args.untilMicros), types: args.types,
+                                                 onlyUndelivered: args.onlyUndelivered == true, after: cursor,
                                                  limit: RecoverEvents.batch, on: tx)
             if done.count == RecoverEvents.batch, let last = done.last {
                 var next = args

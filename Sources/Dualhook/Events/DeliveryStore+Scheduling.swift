@@ -82,27 +82,33 @@ extension DeliveryStore {
 
     /// The events `recover` covers for an endpoint: the account's, created in [since, until), of
     /// the given types, that the endpoint's filters take. With no types, every type but the
-    /// endpoint's own past tests: a recovery is for the events it missed.
-    static func recoverable(endpointID: String, accountID: String, since: Date, until: Date, types: [String]) -> PostgresQuery {
+    /// endpoint's own past tests: a recovery is for the events it missed. `onlyUndelivered`
+    /// leaves out those already delivered to it (what is left: failed, still retrying, or
+    /// never sent to it).
+    static func recoverable(endpointID: String, accountID: String, since: Date, until: Date, types: [String],
+                            onlyUndelivered: Bool = false) -> PostgresQuery {
         """
         FROM events e JOIN event_endpoints p ON p.id = \(endpointID)
         WHERE e.account_id = \(accountID) AND e.created_at >= \(since) AND e.created_at < \(until)
           AND CASE WHEN cardinality(\(types)::text[]) = 0 THEN e.type <> \(EventType.endpointTest.rawValue)
                    ELSE e.type = ANY (\(types)::text[]) END
           AND \(unescaped: takes)
+          AND NOT (\(onlyUndelivered)::bool AND EXISTS (SELECT 1 FROM event_deliveries o
+                                                       WHERE o.event_id = e.id AND o.endpoint_id = p.id AND o.status = 'delivered'))
         """
     }
 
     /// The next `limit` recoverable events after the cursor made pending for the endpoint (a
     /// delivery made where there was none) and queued in order; answers how many and the last
     /// one's cursor.
-    static func recover(endpointID: String, accountID: String, since: Date, until: Date, types: [String],
+    static func recover(endpointID: String, accountID: String, since: Date, until: Date, types: [String], onlyUndelivered: Bool = false,
                         after cursor: (Date, String)?, limit: Int, on connection: Connection) throws -> (count: Int, last: (Date, String)?) {
         let after: PostgresQuery = cursor.map { "AND (e.created_at, e.id) > (\($0.0), \($0.1))" } ?? ""
         let rows = try connection.sql("""
             WITH batch AS (
                 SELECT e.id, e.created_at
-                \(recoverable(endpointID: endpointID, accountID: accountID, since: since, until: until, types: types)) \(after)
+                \(recoverable(endpointID: endpointID, accountID: accountID, since: since, until: until, types: types,
+                              onlyUndelivered: onlyUndelivered)) \(after)
                 ORDER BY e.created_at, e.id LIMIT \(limit))
             INSERT INTO event_deliveries AS d (event_id, endpoint_id, event_created_at, status, next_attempt_at)
             SELECT id, \(endpointID), created_at, 'pending', now() FROM batch
