@@ -28,6 +28,8 @@ public final class Worker: @unchecked Sendable {
     private let fetchCondition = NSCondition()
     private var fetchRequested = true
     private var stopping = false
+    /// Jobs this worker put off, claimed when they fall due.
+    private var dueTimes = DueTimes()
     /// What the other threads sleep on between rounds; broadcast on stop.
     private let pauseCondition = NSCondition()
 
@@ -116,18 +118,22 @@ public final class Worker: @unchecked Sendable {
         var nextPoll = Date().addingTimeInterval(configuration.pollInterval)
         while true {
             fetchCondition.lock()
-            while !fetchRequested && !stopping && Date() < nextPoll {
-                _ = fetchCondition.wait(until: nextPoll)
+            while !fetchRequested && !stopping {
+                let until = min(nextPoll, dueTimes.earliest ?? nextPoll)
+                guard Date() < until else { break }
+                _ = fetchCondition.wait(until: until)
             }
             if stopping {
                 fetchCondition.unlock()
                 return
             }
             fetchRequested = false
+            let due = dueTimes.takeDue()
             fetchCondition.unlock()
 
             let polling = Date() >= nextPoll
             if polling { nextPoll = Date().addingTimeInterval(configuration.pollInterval) }
+            for runner in runners where due.contains(runner.name) { runner.mayHaveMore = true }
             for runner in runners where polling || runner.mayHaveMore {
                 let free = runner.freeSlots
                 guard free > 0 else { continue }
@@ -208,6 +214,7 @@ public final class Worker: @unchecked Sendable {
             // The delay is said only when recorded: otherwise the job was returned when its lease
             // ran out, or cancelled, or (no database) it is returned when its lease runs out.
             let recorded = fail(job, .retry(after: delay), error: error)
+            if recorded { expectDue(job, after: delay) }
             logger.warning(recorded ? "job failed; will retry" : "job failed; its retry was not recorded: its lease decides when it runs again", [
                 "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)",
                 "retry_in_s": recorded ? String(format: "%.1f", delay) : "-", "error": error,
@@ -247,9 +254,18 @@ public final class Worker: @unchecked Sendable {
                                           on: connection)
             }
             health.succeeded()
+            expectDue(job, after: delay)
         } catch {
             _ = health.failed(error, during: "snooze")
         }
+    }
+
+    /// The fetcher claims from the job's queue when it falls due (`DueTimes`).
+    private func expectDue(_ job: ClaimedJob, after delay: TimeInterval) {
+        fetchCondition.lock()
+        dueTimes.add(queue: job.queue, after: delay)
+        fetchCondition.signal()
+        fetchCondition.unlock()
     }
 
     // MARK: Deadlines and the reaper
