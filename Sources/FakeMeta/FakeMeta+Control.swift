@@ -121,7 +121,10 @@ extension FakeMeta {
     /// after the signup (Meta sends it in its own time, not within the flow), and again until
     /// answered 200.
     func announceInstall(waba: String, business: String) {
-        let value = #"{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"\#(waba)","owner_business_id":"\#(business)","partner_app_id":"\#(configuration.appID)"}}"#
+        // Ids a test chose (`wabaId`) are written as JSON strings, whatever they hold.
+        let info = ["waba_id": waba, "owner_business_id": business, "partner_app_id": configuration.appID]
+        guard let infoJSON = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return }
+        let value = #"{"event":"PARTNER_APP_INSTALLED","waba_info":\#(FakeMeta.escapingNonASCII(String(decoding: infoJSON, as: UTF8.self)))}"#
         let target = state.withLock { s in s.wabas[waba].flatMap { FakeMeta.route(field: "account_update", waba: $0, phone: nil, in: s) } }
         guard let target else { return }
         let thread = Thread { [self] in _ = deliver(entryID: waba, field: "account_update", valueText: value, to: target) }

@@ -315,7 +315,10 @@ import Testing
         #expect(Set(ended.compactMap { $0["connectionId"] as? String }) == [first.connection, second.connection])
         #expect(ended.allSatisfy { $0["reason"] as? String == "account_banned" })
         #expect(try f.connection(other.connection)?.decode(String.self, "status") == "active")
-        #expect(eventually(timeout: 10) { tenant.requests.contains { $0.headers["x-dualhook-event"] == "account_update" } }, "forwarded too")
+        // The ban itself, not the second signup's PARTNER_APP_INSTALLED, also an account_update.
+        #expect(eventually(timeout: 10) {
+            tenant.forwards("account_update").contains { String(decoding: $0.body, as: UTF8.self).contains("DISABLED_UPDATE") }
+        }, "forwarded too")
 
         // Meta refusing to read the number (gone, or no longer the app's to read): said in its
         // health at once, not retried; the next read that works clears it.

@@ -3,8 +3,9 @@ import JobQueue
 
 /// `POST /api/v1/event-endpoints/{id}/recover`: every event of a time range (and types) that
 /// the endpoint's filters take, or only those not yet delivered to it, is delivered to it
-/// again, in batches, oldest first. The range's
-/// end is fixed when it is asked, so the count answered then is the count sent.
+/// again, in batches, oldest first. The range's end is fixed when it is asked, so the count
+/// answered then is the count sent (less, with `onlyUndelivered`, those a retry delivered
+/// meanwhile).
 public struct RecoverEvents: JobKind {
     public struct Args: Codable, Sendable {
         let endpointId: String
