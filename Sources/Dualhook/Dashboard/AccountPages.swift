@@ -188,40 +188,42 @@ enum AccountPages {
     }
 
     static func enableEndpoint(_ context: APIContext) throws -> Response {
-        let (session, account) = try DashboardAccess.member(context, changing: true)
-        let id = context.request.parameters["id"] ?? ""
-        guard try EventEndpointStore.enable(id, accountID: account, on: context.connection) != nil else {
-            throw APIError.notFound("event endpoint")
+        try endpointAction(context, "enable") { endpoint, account in
+            _ = try EventEndpointStore.enable(endpoint.endpointId, accountID: account, on: context.connection)
+            return "/dashboard/events?done=enable"
         }
-        try AuditTrail.record("event_endpoint.enable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
-                              on: context.connection)
-        return DashboardLayout.redirect("/dashboard/events?done=enable")
     }
 
     static func disableEndpoint(_ context: APIContext) throws -> Response {
-        let (session, account) = try DashboardAccess.member(context, changing: true)
-        let id = context.request.parameters["id"] ?? ""
-        guard try EventEndpointStore.find(id, accountID: account, on: context.connection) != nil else {
-            throw APIError.notFound("event endpoint")
+        try endpointAction(context, "disable") { endpoint, account in
+            try EventEndpointStore.disable(endpoint.endpointId, reason: .manual, accountID: account, on: context.connection)
+            return "/dashboard/events?done=disable"
         }
-        try EventEndpointStore.disable(id, reason: .manual, accountID: account, on: context.connection)
-        try AuditTrail.record("event_endpoint.disable", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
-                              on: context.connection)
-        return DashboardLayout.redirect("/dashboard/events?done=disable")
     }
 
     /// Sends the endpoint `endpoint.test` and shows that event, where its attempt appears.
     static func testEndpoint(_ context: APIContext) throws -> Response {
+        try endpointAction(context, "test") { endpoint, account in
+            guard endpoint.status == .enabled else { return "/dashboard/events" }
+            let event = try EventEndpointStore.sendTest(endpoint, accountID: account, on: context.connection)
+            return "/dashboard/events/\(event)?done=test"
+        }
+    }
+
+    /// A form's change to one of the account's endpoints: a member who may change things, the
+    /// endpoint found (404 otherwise), the change, its audit row (`event_endpoint.<action>`), and
+    /// the redirect the change names.
+    private static func endpointAction(_ context: APIContext, _ action: String,
+                                       _ change: (EventEndpoint, String) throws -> String) throws -> Response {
         let (session, account) = try DashboardAccess.member(context, changing: true)
         let id = context.request.parameters["id"] ?? ""
         guard let endpoint = try EventEndpointStore.find(id, accountID: account, on: context.connection) else {
             throw APIError.notFound("event endpoint")
         }
-        guard endpoint.status == .enabled else { return DashboardLayout.redirect("/dashboard/events") }
-        let event = try EventEndpointStore.sendTest(endpoint, accountID: account, on: context.connection)
-        try AuditTrail.record("event_endpoint.test", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
+        let next = try change(endpoint, account)
+        try AuditTrail.record("event_endpoint.\(action)", target: id, accountID: account, user: session.user, clientIP: context.request.clientIP,
                               on: context.connection)
-        return DashboardLayout.redirect("/dashboard/events/\(event)?done=test")
+        return DashboardLayout.redirect(next)
     }
 
     static func event(_ context: APIContext) throws -> Response {
