@@ -50,6 +50,20 @@ public struct HTTPClient: Sendable {
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
     public func send(_ request: Request, deadline: Date) throws -> Response {
+        let target = try check(request, deadline: deadline)
+        guard let handle = CurlHandle.forCurrentThread()?.handle else { throw HTTPClientError.transport("curl_easy_init failed") }
+        let transfer = Transfer(handle: handle, request: request, target: target, client: self)
+        return try withExtendedLifetime(transfer) { try transfer.finish(curl_easy_perform(handle)) }
+    }
+
+    /// Where a request may go and how long it may take: its URL and scheme checked, and unless
+    /// private targets are allowed, the address every resolved name must be and is pinned to.
+    struct Target {
+        let timeoutMs: Int
+        let pin: String?
+    }
+
+    func check(_ request: Request, deadline: Date) throws -> Target {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             throw HTTPClientError.invalidURL
         }
@@ -69,30 +83,32 @@ public struct HTTPClient: Sendable {
         }
         let remainingMs = Int(deadline.timeIntervalSinceNow * 1000)
         guard remainingMs > 0 else { throw HTTPClientError.timedOut }
-        return try perform(request, timeoutMs: remainingMs, pin: pin)
+        return Target(timeoutMs: remainingMs, pin: pin)
     }
 
-    private func perform(_ request: Request, timeoutMs: Int, pin: String?) throws -> Response {
-        guard let handle = CurlHandle.forCurrentThread()?.handle else { throw HTTPClientError.transport("curl_easy_init failed") }
-        let sink = ResponseSink(limit: maxResponseBytes)
-        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
-        var headerList: UnsafeMutablePointer<curl_slist>?
-        var resolveList: UnsafeMutablePointer<curl_slist>?
-        defer {
-            curl_slist_free_all(headerList)
-            curl_slist_free_all(resolveList)
-        }
+    /// One request set up on a curl handle, and the answer read from it when curl is done.
+    /// The body is copied into the handle (`CURLOPT_COPYPOSTFIELDS`), so a transfer run by a
+    /// multi handle outlives nothing it points to.
+    final class Transfer {
+        let handle: UnsafeMutableRawPointer
+        let sink: ResponseSink
+        private var headerList: UnsafeMutablePointer<curl_slist>?
+        private var resolveList: UnsafeMutablePointer<curl_slist>?
         let started = Date()
-        let code: CURLcode = withExtendedLifetime(sink) {
+
+        init(handle: UnsafeMutableRawPointer, request: Request, target: Target, client: HTTPClient) {
+            self.handle = handle
+            self.sink = ResponseSink(limit: client.maxResponseBytes)
+            let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
             _ = dh_curl_setopt_string(handle, CURLOPT_URL, request.url)
             _ = dh_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
             _ = dh_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-            _ = dh_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
-            _ = dh_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(timeoutMs, 10_000))
-            _ = dh_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, allowPrivateTargets ? "http,https" : "https")
-            _ = dh_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
+            _ = dh_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, target.timeoutMs)
+            _ = dh_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(target.timeoutMs, 10_000))
+            _ = dh_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, client.allowPrivateTargets ? "http,https" : "https")
+            _ = dh_curl_setopt_string(handle, CURLOPT_USERAGENT, client.userAgent)
             _ = dh_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-            if let pin {
+            if let pin = target.pin {
                 resolveList = curl_slist_append(nil, pin)
                 _ = dh_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList)
             }
@@ -111,39 +127,46 @@ public struct HTTPClient: Sendable {
             _ = dh_curl_setopt_header(handle, HTTPClient.writeHeader)
             _ = dh_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
             if let body = request.body {
-                return body.withUnsafeBytes { bytes -> CURLcode in
+                body.withUnsafeBytes { bytes in
                     _ = dh_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
-                    _ = dh_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
-                    if request.method == "GET" || request.method == "POST" { _ = dh_curl_setopt_long(handle, CURLOPT_POST, 1) }
-                    return curl_easy_perform(handle)
+                    _ = dh_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
                 }
+                if request.method == "GET" || request.method == "POST" { _ = dh_curl_setopt_long(handle, CURLOPT_POST, 1) }
             }
-            return curl_easy_perform(handle)
         }
-        let duration = Date().timeIntervalSince(started)
-        switch code {
-        case CURLE_OK:
-            break
-        case CURLE_WRITE_ERROR where sink.truncated:
-            break  // stopped at the capture bound: the answer so far is what we keep
-        case CURLE_OPERATION_TIMEDOUT:
-            throw HTTPClientError.timedOut
-        default:
-            throw HTTPClientError.transport(String(cString: curl_easy_strerror(code)))
+
+        deinit {
+            curl_slist_free_all(headerList)
+            curl_slist_free_all(resolveList)
         }
-        var status = 0
-        _ = dh_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return Response(status: status, headers: sink.headers, body: sink.body, truncated: sink.truncated, duration: duration)
+
+        /// The answer, once curl ended the transfer with `code`.
+        func finish(_ code: CURLcode) throws -> Response {
+            let duration = Date().timeIntervalSince(started)
+            switch code {
+            case CURLE_OK:
+                break
+            case CURLE_WRITE_ERROR where sink.truncated:
+                break  // stopped at the capture bound: the answer so far is what we keep
+            case CURLE_OPERATION_TIMEDOUT:
+                throw HTTPClientError.timedOut
+            default:
+                throw HTTPClientError.transport(String(cString: curl_easy_strerror(code)))
+            }
+            var status = 0
+            _ = dh_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            return Response(status: status, headers: sink.headers, body: sink.body, truncated: sink.truncated, duration: duration)
+        }
     }
 
-    private static let writeBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    fileprivate static let writeBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
         data, size, count, context in
         guard let data, let context else { return 0 }
         let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
         return sink.append(data, size * count)
     }
 
-    private static let writeHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    fileprivate static let writeHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
         data, size, count, context in
         guard let data, let context else { return 0 }
         let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()

@@ -10,7 +10,11 @@ public struct JobRegistry: Sendable {
         let timeout: TimeInterval
         let retryPolicy: RetryPolicy
         let priority: Int
-        let run: @Sendable (Data, JobContext) throws -> Void
+        /// At most this many of the kind's jobs run together on one slot thread (`BatchJobKind`).
+        let batchSize: Int
+        /// Runs jobs given as their stored arguments and contexts: one result per job, in order,
+        /// nil for success.
+        let run: @Sendable ([(Data, JobContext)]) -> [(any Error)?]
         let stopping: @Sendable (JobDatabase) -> Void
     }
 
@@ -21,18 +25,60 @@ public struct JobRegistry: Sendable {
     public mutating func register<K: JobKind>(_ handler: K) {
         precondition(entries[K.kind] == nil, "job kind \(K.kind) registered twice")
         entries[K.kind] = Entry(
-            kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy, priority: K.priority,
-            run: { data, context in
-                let args: K.Args
-                do {
-                    args = try K.decodeArgs(data)
-                } catch {
-                    throw JobError.discard("arguments do not decode as \(K.kind): \(JobRegistry.describe(error))")
+            kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy, priority: K.priority, batchSize: 1,
+            run: { jobs in
+                jobs.map { data, context in
+                    do {
+                        try handler.perform(try JobRegistry.decode(K.self, data), context: context)
+                        return nil
+                    } catch {
+                        return error
+                    }
                 }
-                try handler.perform(args, context: context)
             },
             stopping: { handler.workerStopping(database: $0) })
     }
+
+    /// A kind whose jobs may run several at a time on one thread (`BatchJobKind`); a job whose
+    /// arguments do not decode is discarded on its own, the others run.
+    public mutating func register<K: BatchJobKind>(_ handler: K) {
+        precondition(entries[K.kind] == nil, "job kind \(K.kind) registered twice")
+        precondition(K.batchSize >= 1, "job kind \(K.kind) has a batch size below 1")
+        entries[K.kind] = Entry(
+            kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy, priority: K.priority, batchSize: K.batchSize,
+            run: { jobs in
+                var results = [(any Error)?](repeating: nil, count: jobs.count)
+                var batch: [BatchJob<K.Args>] = []
+                var positions: [Int] = []
+                for (i, (data, context)) in jobs.enumerated() {
+                    do {
+                        batch.append(BatchJob(args: try JobRegistry.decode(K.self, data), context: context))
+                        positions.append(i)
+                    } catch {
+                        results[i] = error
+                    }
+                }
+                if !batch.isEmpty {
+                    let ran = handler.performBatch(batch)
+                    precondition(ran.count == batch.count, "job kind \(K.kind) answered \(ran.count) results for \(batch.count) jobs")
+                    for (i, result) in zip(positions, ran) { results[i] = result }
+                }
+                return results
+            },
+            stopping: { handler.workerStopping(database: $0) })
+    }
+
+    /// A job's stored arguments read as its kind's, or the discard that names the field at fault.
+    private static func decode<K: JobKind>(_: K.Type, _ data: Data) throws -> K.Args {
+        do {
+            return try K.decodeArgs(data)
+        } catch {
+            throw JobError.discard("arguments do not decode as \(K.kind): \(JobRegistry.describe(error))")
+        }
+    }
+
+    /// How many of a kind's jobs a slot runs together (1 for a kind this registry does not know).
+    func batchSize(of kind: String) -> Int { entries[kind]?.batchSize ?? 1 }
 
     /// Tells every kind the worker is stopping (`JobKind.workerStopping`).
     func workerStopping(database: JobDatabase) {

@@ -2,21 +2,39 @@ import Foundation
 
 /// A job this worker is running now.
 final class RunningJob: @unchecked Sendable {
-    // `@unchecked Sendable`: `job`, `context` and `startedAt` are immutable; `abandoned` is
-    // read and written only under the owning QueueRunner's lock.
+    // `@unchecked Sendable`: `job`, `context`, `startedAt` and `run` are immutable; `abandoned`
+    // is read and written only under the owning QueueRunner's lock.
     let job: ClaimedJob
     let context: JobContext
     let startedAt: Date
+    /// The slot thread's run this job is part of (with the rest of its batch).
+    let run: SlotRun
     var abandoned = false
 
-    init(job: ClaimedJob, context: JobContext, startedAt: Date) {
+    init(job: ClaimedJob, context: JobContext, startedAt: Date, run: SlotRun) {
         self.job = job
         self.context = context
         self.startedAt = startedAt
+        self.run = run
     }
 }
 
-/// The slots of one queue: `concurrency` threads that each run one claimed job at a time.
+/// One slot thread's run of a batch of jobs (one job unless the kind is a `BatchJobKind`).
+/// The watchdog abandons the thread once, however many of its jobs overran.
+///
+/// `@unchecked Sendable`: `jobs` is immutable; `abandoned` and `emptied` are read and written
+/// only under the owning QueueRunner's lock.
+final class SlotRun: @unchecked Sendable {
+    let jobs: Int
+    var abandoned = false
+    /// Slots left empty for this thread at the cap of stuck threads; it takes them back when it returns.
+    var emptied = 0
+
+    init(jobs: Int) { self.jobs = jobs }
+}
+
+/// The slots of one queue: `concurrency` threads that each run one claimed job at a time, or a
+/// batch of jobs of one `BatchJobKind`; `concurrency` counts jobs in flight either way.
 ///
 /// A slot whose handler overran its deadline is abandoned: its job is failed as timed out and
 /// a fresh thread takes the slot, so one stuck handler never shrinks the worker's capacity. The
@@ -40,15 +58,17 @@ final class QueueRunner: @unchecked Sendable {
     private var emptySlots = 0
 
     private var mayHaveMoreFlag = true
-    private let start: @Sendable (ClaimedJob) -> RunningJob
-    private let perform: @Sendable (RunningJob) -> JobOutcome
+    private let start: @Sendable (ClaimedJob, SlotRun) -> RunningJob
+    private let batchSize: @Sendable (String) -> Int
+    private let perform: @Sendable ([RunningJob]) -> [JobOutcome]
     private let record: @Sendable (RunningJob, JobOutcome) -> Void
     private let finished: @Sendable (QueueRunner) -> Void
     private let group: DispatchGroup
 
     init(name: String, concurrency: Int, maxStuckThreads: Int? = nil, group: DispatchGroup,
-         start: @escaping @Sendable (ClaimedJob) -> RunningJob,
-         perform: @escaping @Sendable (RunningJob) -> JobOutcome,
+         start: @escaping @Sendable (ClaimedJob, SlotRun) -> RunningJob,
+         batchSize: @escaping @Sendable (String) -> Int = { _ in 1 },
+         perform: @escaping @Sendable ([RunningJob]) -> [JobOutcome],
          record: @escaping @Sendable (RunningJob, JobOutcome) -> Void,
          finished: @escaping @Sendable (QueueRunner) -> Void) {
         self.name = name
@@ -56,6 +76,7 @@ final class QueueRunner: @unchecked Sendable {
         self.maxStuckThreads = maxStuckThreads ?? max(4, concurrency)
         self.group = group
         self.start = start
+        self.batchSize = batchSize
         self.perform = perform
         self.record = record
         self.finished = finished
@@ -81,8 +102,14 @@ final class QueueRunner: @unchecked Sendable {
         guard !jobs.isEmpty else { return }
         condition.lock()
         pending.append(contentsOf: jobs)
-        // One waiting slot per job: a broadcast would wake every idle slot for a few jobs.
-        for _ in jobs { condition.signal() }
+        // One waiting slot per batch the jobs make: a broadcast would wake every idle slot for a
+        // few jobs, and a signal per job would wake slots that find their jobs taken by a batch.
+        var perKind: [String: Int] = [:]
+        for job in jobs { perKind[job.kind, default: 0] += 1 }
+        for (kind, count) in perKind {
+            let size = max(1, batchSize(kind))
+            for _ in 0..<(count + size - 1) / size { condition.signal() }
+        }
         condition.unlock()
     }
 
@@ -103,9 +130,14 @@ final class QueueRunner: @unchecked Sendable {
         let overdue = running.values.filter { $0.context.deadline <= now }
         var replacements = 0
         for job in overdue {
-            abandon(job)
-            if stopping { continue }
-            if abandonedThreads <= maxStuckThreads { replacements += 1 } else { emptySlots += 1 }
+            // A thread is abandoned once, with the first of its batch's jobs that overran.
+            guard abandon(job), !stopping else { continue }
+            if abandonedThreads <= maxStuckThreads {
+                replacements += 1
+            } else {
+                job.run.emptied = job.run.jobs
+                emptySlots += job.run.jobs
+            }
         }
         condition.unlock()
         for _ in 0..<replacements { spawn() }
@@ -121,10 +153,15 @@ final class QueueRunner: @unchecked Sendable {
         return all
     }
 
-    private func abandon(_ job: RunningJob) {
+    /// Marks the job abandoned; true when this abandons its thread (the first of its batch).
+    @discardableResult
+    private func abandon(_ job: RunningJob) -> Bool {
         job.abandoned = true
         running[job.job.id] = nil
+        guard !job.run.abandoned else { return false }
+        job.run.abandoned = true
         abandonedThreads += 1
+        return true
     }
 
     /// Threads still running handlers past their deadlines, and slots left empty for them.
@@ -150,35 +187,53 @@ final class QueueRunner: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = pending.removeFirst()
-            let current = start(job)
-            running[job.id] = current
+            let batch = takeBatch()
+            let run = SlotRun(jobs: batch.count)
+            let current = batch.map { start($0, run) }
+            for job in current { running[job.job.id] = job }
             condition.unlock()
 
-            let outcome = perform(current)
+            let outcomes = perform(current)
 
-            // Leaving `running` under the lock decides who records the outcome: this thread,
+            // Leaving `running` under the lock decides who records each outcome: this thread,
             // or the watchdog that abandoned the job first.
             condition.lock()
-            if current.abandoned {
-                abandonedThreads -= 1
-                if emptySlots > 0 && !stopping {
-                    // Its slot was left empty at the cap: this thread takes an empty slot again.
-                    emptySlots -= 1
-                    condition.unlock()
-                    continue
-                }
-                // The watchdog already failed this job and put a fresh thread in this slot.
-                threads -= 1
-                condition.unlock()
-                return
+            var finished: [(RunningJob, JobOutcome)] = []
+            for (job, outcome) in zip(current, outcomes) where !job.abandoned {
+                running[job.job.id] = nil
+                finished.append((job, outcome))
             }
-            running[job.id] = nil
+            if run.abandoned {
+                abandonedThreads -= 1
+                // Slots left empty at the cap for this thread (or for another stuck one): taken again.
+                let retaken = stopping ? 0 : min(emptySlots, max(run.emptied, 1))
+                emptySlots -= retaken
+                if retaken == 0 { threads -= 1 }
+                condition.unlock()
+                // Jobs of its batch that had not overrun when the watchdog came are still this thread's.
+                for (job, outcome) in finished { record(job, outcome) }
+                if retaken == 0 { return }
+                continue
+            }
             let wantMore = mayHaveMoreFlag
             condition.unlock()
-            record(current, outcome)
-            if wantMore { finished(self) }
+            for (job, outcome) in finished { record(job, outcome) }
+            if wantMore { self.finished(self) }
         }
+    }
+
+    /// The first pending job and, when its kind runs in batches, the pending jobs of the same
+    /// kind after it, up to the kind's batch size. Called under the lock.
+    private func takeBatch() -> [ClaimedJob] {
+        let first = pending.removeFirst()
+        let size = batchSize(first.kind)
+        guard size > 1 else { return [first] }
+        var batch = [first]
+        var i = 0
+        while batch.count < size && i < pending.count {
+            if pending[i].kind == first.kind { batch.append(pending.remove(at: i)) } else { i += 1 }
+        }
+        return batch
     }
 
 }

@@ -55,7 +55,8 @@ public final class Worker: @unchecked Sendable {
         runners = configuration.queues.map { queue in
             QueueRunner(
                 name: queue.name, concurrency: queue.concurrency, maxStuckThreads: configuration.maxStuckThreads, group: slotThreads,
-                start: { [unowned self] job in self.begin(job) },
+                start: { [unowned self] job, run in self.begin(job, run: run) },
+                batchSize: { [registry] kind in registry.batchSize(of: kind) },
                 perform: { [unowned self] running in self.perform(running) },
                 record: { [unowned self] running, outcome in
                     // Completed in the handler's own committed transaction: nothing left to write.
@@ -184,25 +185,25 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: Running
 
-    private func begin(_ job: ClaimedJob) -> RunningJob {
+    private func begin(_ job: ClaimedJob, run: SlotRun) -> RunningJob {
         let now = Date()
         let context = JobContext(
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             deadline: now.addingTimeInterval(TimeInterval(job.timeoutSeconds)), createdAt: job.createdAt, workerID: configuration.workerID,
             logger: logger.with("job", job.id).with("kind", job.kind), database: pool)
-        return RunningJob(job: job, context: context, startedAt: now)
+        return RunningJob(job: job, context: context, startedAt: now, run: run)
     }
 
-    private func perform(_ running: RunningJob) -> JobOutcome {
-        let job = running.job
-        guard let entry = registry.entry(job.kind) else {
-            return .discard(error: "unknown job kind \(job.kind): no handler is registered for it in this worker")
+    /// Runs a slot's jobs (all of one kind: a batch, or one job) and answers their outcomes in order.
+    private func perform(_ running: [RunningJob]) -> [JobOutcome] {
+        guard let kind = running.first?.job.kind else { return [] }
+        guard let entry = registry.entry(kind) else {
+            return running.map { _ in .discard(error: "unknown job kind \(kind): no handler is registered for it in this worker") }
         }
-        do {
-            try entry.run(job.args, running.context)
-            return .completed
-        } catch {
-            return JobOutcome.failure(error, attempt: job.attempt, maxAttempts: job.maxAttempts, policy: entry.retryPolicy)
+        let errors = entry.run(running.map { ($0.job.args, $0.context) })
+        return zip(running, errors).map { job, error in
+            guard let error else { return .completed }
+            return JobOutcome.failure(error, attempt: job.job.attempt, maxAttempts: job.job.maxAttempts, policy: entry.retryPolicy)
         }
     }
 

@@ -22,6 +22,26 @@ enum Target {
     }
 }
 
+/// Lets requests through once `count` of them have arrived.
+final class Barrier: @unchecked Sendable {
+    // `@unchecked Sendable`: `arrived` is guarded by `condition`.
+    private let condition = NSCondition()
+    private var arrived = 0
+    let count: Int
+    init(count: Int) { self.count = count }
+
+    /// Whether `count` arrived within `seconds` of this one.
+    func arrive(waiting seconds: TimeInterval) -> Bool {
+        let until = Date().addingTimeInterval(seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        arrived += 1
+        condition.broadcast()
+        while arrived < count && condition.wait(until: until) {}
+        return arrived >= count
+    }
+}
+
 @Suite(.serialized) struct HTTPClientTests {
     let client = HTTPClient(allowPrivateTargets: true, maxResponseBytes: 1 << 20)
 
@@ -55,6 +75,46 @@ enum Target {
         #expect(throws: HTTPClientError.timedOut) { try client.send(.init(url: target.base + "/slow"), deadline: deadline(0.5)) }
         #expect(Date().timeIntervalSince(started) < 2)
         #expect(throws: HTTPClientError.timedOut) { try client.send(.init(url: target.base + "/ok"), deadline: Date()) }
+    }
+
+    @Test func aBatchIsSentAtOnceAndAnsweredInOrder() throws {
+        // Each `/together` answers "together" only once three requests are in at the same time.
+        let barrier = Barrier(count: 3)
+        let target = try LoopbackServer(threads: 8) { request in
+            request.path == "/together" ? .text(200, barrier.arrive(waiting: 3) ? "together" : "alone") : Target.handle(request)
+        }
+        defer { target.stop() }
+        let together = client.sendAll(Array(repeating: .init(url: target.base + "/together"), count: 3), deadline: deadline())
+        #expect(try together.map { String(decoding: try $0.get().body, as: UTF8.self) } == ["together", "together", "together"])
+        let started = Date()
+        let results = client.sendAll([
+            .init(url: target.base + "/slow"),
+            .init(method: "POST", url: target.base + "/echo", headers: [("X-Probe", "p2")], body: Data("batched".utf8)),
+            .init(url: "not a url"),
+            .init(url: target.base + "/slow"),
+            .init(url: target.base + "/redirect"),
+        ], deadline: deadline(1))
+        // Each slow answer stops at the deadline; the rest are answered meanwhile.
+        #expect(Date().timeIntervalSince(started) < 2.5)
+        #expect(results.count == 5)
+        #expect(throws: HTTPClientError.timedOut) { try results[0].get() }
+        #expect(String(decoding: try results[1].get().body, as: UTF8.self) == "POST p2 batched")
+        #expect(throws: HTTPClientError.invalidURL) { try results[2].get() }
+        #expect(throws: HTTPClientError.timedOut) { try results[3].get() }
+        #expect(try results[4].get().status == 302)
+        // The same handles again: nothing of the first batch's options carries over.
+        let again = client.sendAll([.init(url: target.base + "/echo"), .init(method: "DELETE", url: target.base + "/echo")],
+                                   deadline: deadline())
+        #expect(String(decoding: try again[0].get().body, as: UTF8.self) == "GET - ")
+        #expect(String(decoding: try again[1].get().body, as: UTF8.self) == "DELETE - ")
+        #expect(client.sendAll([], deadline: deadline()).isEmpty)
+    }
+
+    @Test func aBatchKeepsTheTargetRulesOfASingleCall() {
+        let strict = HTTPClient(allowPrivateTargets: false)
+        let results = strict.sendAll([.init(url: "http://example.com/"), .init(url: "https://127.0.0.1/")], deadline: deadline())
+        #expect(throws: HTTPClientError.schemeNotAllowed("http")) { try results[0].get() }
+        #expect(throws: HTTPClientError.blockedAddress(host: "127.0.0.1")) { try results[1].get() }
     }
 
     @Test func theBodyIsCapturedUpToTheBound() throws {

@@ -177,6 +177,32 @@ struct DeliveryStore {
         return found
     }
 
+    /// The loads of a batch of jobs (`DeliverEvent.performBatch`), read in one statement with
+    /// whatever other batches start at once; one result per request, in order. A read that
+    /// failed for a reason `retryAlone` says a retry cures is read again request by request.
+    func load(_ requests: [LoadRequest], loader: CommitBatcher<LoadRequest, Loaded?>,
+              retryAlone: (any Error) -> Bool) -> [Result<Delivery?, any Error>] {
+        let rows: [Loaded?]
+        do {
+            rows = try loader.submit(requests, lend: lendForBatch)
+        } catch where requests.count > 1 && retryAlone(error) {
+            return requests.map { request in Result { try load(request, loader: loader) } }
+        } catch {
+            return requests.map { _ in .failure(error) }
+        }
+        return zip(requests, rows).map { request, row in
+            Result {
+                guard let row else { return nil }
+                do {
+                    return try delivery(row, eventID: request.eventID)
+                } catch {
+                    try? releaseSlot(holder: request.holder ?? request.job, account: row.accountID)
+                    throw error
+                }
+            }
+        }
+    }
+
     private func delivery(_ row: Loaded, eventID: String) throws -> Delivery {
         let owner: SigningSecrets.Owner = row.isDefault ? .account(row.accountID) : .endpoint(row.endpointID)
         let secrets = row.slot == .ok ? try SigningSecrets.openAll(row.secrets, owner: owner, vault: vault, cache: openedSecrets) : []
@@ -260,13 +286,8 @@ struct DeliveryStore {
     func record(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64, keepSlot: Bool = false,
                 completion: JobCompletion? = nil, recorder: CommitBatcher<Recorded, Void>,
                 also: ((Connection) throws -> Void)? = nil) throws {
-        let row = Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
-                           url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
-                           responseBody: attempt.responseBody, status: status.rawValue,
-                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
-                           // A 410 disables the endpoint in this transaction: its row says why.
-                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held,
-                           completion: completion)
+        let row = recorded(delivery, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, slotHolder: slotHolder,
+                           keepSlot: keepSlot, completion: completion)
         if let also {
             try database.transaction { tx in
                 try DeliveryStore.recordAll([row], on: tx)
@@ -275,6 +296,33 @@ struct DeliveryStore {
         } else {
             try recorder.submit([row], lend: lendForBatch)
         }
+    }
+
+    /// The attempts of a batch of jobs, written in one transaction (with whatever other batches
+    /// finish at once); one result per row, in order. A failed write of several rows is written
+    /// again row by row, so one bad row fails only its job, unless the transaction may have
+    /// committed (`CommitBatcher.mayRetry`).
+    func record(_ rows: [Recorded], recorder: CommitBatcher<Recorded, Void>) -> [Result<Void, any Error>] {
+        do {
+            try recorder.submit(rows, lend: lendForBatch)
+            return rows.map { _ in .success(()) }
+        } catch where rows.count > 1 && CommitBatcher<Recorded, Void>.mayRetry(error) {
+            return rows.map { row in Result { try recorder.submit([row], lend: lendForBatch) } }
+        } catch {
+            return rows.map { _ in .failure(error) }
+        }
+    }
+
+    /// One attempt as `recordAll` writes it.
+    func recorded(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64, keepSlot: Bool = false,
+                  completion: JobCompletion? = nil) -> Recorded {
+        Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
+                           url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
+                           responseBody: attempt.responseBody, status: status.rawValue,
+                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
+                           // A 410 disables the endpoint in this transaction: its row says why.
+                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held,
+                           completion: completion)
     }
 
     /// How long a batch of reads or attempts may take in the database.

@@ -1,0 +1,61 @@
+import CCurl
+import Foundation
+
+extension HTTPClient {
+    /// Sends several requests at once from the calling thread (curl's multi interface) and
+    /// answers one result per request, in order, once every one has ended: each with its own
+    /// checks, deadline and bounds, exactly as `send` would run it alone. A worker delivering
+    /// many small requests spends one thread and one poll loop on a batch instead of a thread
+    /// and its wake-ups per request.
+    public func sendAll(_ requests: [Request], deadline: Date) -> [Result<Response, HTTPClientError>] {
+        var results = [Result<Response, HTTPClientError>?](repeating: nil, count: requests.count)
+        guard let multi = CurlMulti.forCurrentThread(), let handles = multi.easyHandles(requests.count) else {
+            return requests.map { _ in .failure(.transport("curl_multi_init failed")) }
+        }
+        var transfers: [Int: Transfer] = [:]
+        var index: [UnsafeMutableRawPointer: Int] = [:]
+        for (i, request) in requests.enumerated() {
+            do {
+                let target = try check(request, deadline: deadline)
+                let transfer = Transfer(handle: handles[i], request: request, target: target, client: self)
+                let added = curl_multi_add_handle(multi.multi, handles[i])
+                guard added == CURLM_OK else { throw HTTPClientError.transport(String(cString: curl_multi_strerror(added))) }
+                transfers[i] = transfer
+                index[handles[i]] = i
+            } catch {
+                results[i] = .failure(HTTPClientError.from(error))
+            }
+        }
+        var running: Int32 = Int32(transfers.count)
+        while !transfers.isEmpty {
+            let performed = curl_multi_perform(multi.multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi.multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                      let i = index.removeValue(forKey: easy), let transfer = transfers.removeValue(forKey: i) else { continue }
+                let code = message.pointee.data.result
+                curl_multi_remove_handle(multi.multi, easy)
+                results[i] = Result { try transfer.finish(code) }.mapError(HTTPClientError.from)
+            }
+            if performed != CURLM_OK || (running == 0 && left == 0 && !transfers.isEmpty) {
+                // The multi handle itself failed (out of memory, say), or curl runs nothing it has
+                // not reported: every transfer still open ends here rather than waiting forever.
+                let reason = performed != CURLM_OK ? String(cString: curl_multi_strerror(performed)) : "the transfer did not end"
+                for (i, transfer) in transfers {
+                    curl_multi_remove_handle(multi.multi, transfer.handle)
+                    results[i] = .failure(.transport(reason))
+                }
+                transfers.removeAll()
+            }
+            // Each transfer's own timeout ends it; the poll only waits for sockets or curl's timers.
+            if !transfers.isEmpty && running > 0 { _ = curl_multi_poll(multi.multi, nil, 0, 1000, nil) }
+        }
+        return results.map { $0 ?? .failure(.transport("the transfer did not end")) }
+    }
+}
+
+extension HTTPClientError {
+    static func from(_ error: any Error) -> HTTPClientError {
+        (error as? HTTPClientError) ?? .transport("\(type(of: error))")
+    }
+}
