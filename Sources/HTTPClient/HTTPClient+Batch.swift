@@ -9,9 +9,25 @@ extension HTTPClient {
     /// and its wake-ups per request.
     public func sendAll(_ requests: [Request], deadline: Date) -> [Result<Response, HTTPClientError>] {
         var results = [Result<Response, HTTPClientError>?](repeating: nil, count: requests.count)
-        guard let multi = CurlMulti.forCurrentThread(), let handles = multi.easyHandles(requests.count) else {
-            return requests.map { _ in .failure(.transport("curl_multi_init failed")) }
+        sendAll(requests, deadline: deadline) { answers in
+            for (i, result) in answers { results[i] = result }
         }
+        return results.map { $0 ?? .failure(.transport("the transfer did not end")) }
+    }
+
+    /// Sends several requests at once as `sendAll` does, and gives the answers to `answered` as
+    /// they come, in groups, each with its request's index: an answer waits at most `gather`
+    /// seconds for others to join its group (all of them when every request has ended), so a
+    /// caller acts on the quick answers while a slow one is still awaited, and on many together
+    /// when they all come quickly. Every request is answered once before this returns.
+    public func sendAll(_ requests: [Request], deadline: Date, gather: TimeInterval = 0,
+                        answered: ([(Int, Result<Response, HTTPClientError>)]) -> Void) {
+        guard !requests.isEmpty else { return }
+        guard let multi = CurlMulti.forCurrentThread(), let handles = multi.easyHandles(requests.count) else {
+            answered(requests.indices.map { ($0, .failure(.transport("curl_multi_init failed"))) })
+            return
+        }
+        var refused: [(Int, Result<Response, HTTPClientError>)] = []
         var transfers: [Int: Transfer] = [:]
         var index: [UnsafeMutableRawPointer: Int] = [:]
         for (i, request) in requests.enumerated() {
@@ -23,11 +39,15 @@ extension HTTPClient {
                 transfers[i] = transfer
                 index[handles[i]] = i
             } catch {
-                results[i] = .failure(HTTPClientError.from(error))
+                refused.append((i, .failure(HTTPClientError.from(error))))
             }
         }
+        if !refused.isEmpty { answered(refused) }
         var running: Int32 = Int32(transfers.count)
+        var held: [(Int, Result<Response, HTTPClientError>)] = []
+        var heldSince = Date()
         while !transfers.isEmpty {
+            var ended: [(Int, Result<Response, HTTPClientError>)] = []
             let performed = curl_multi_perform(multi.multi, &running)
             var left: Int32 = 0
             while let message = curl_multi_info_read(multi.multi, &left) {
@@ -35,7 +55,7 @@ extension HTTPClient {
                       let i = index.removeValue(forKey: easy), let transfer = transfers.removeValue(forKey: i) else { continue }
                 let code = message.pointee.data.result
                 curl_multi_remove_handle(multi.multi, easy)
-                results[i] = Result { try transfer.finish(code) }.mapError(HTTPClientError.from)
+                ended.append((i, Result { try transfer.finish(code) }.mapError(HTTPClientError.from)))
             }
             if performed != CURLM_OK || (running == 0 && left == 0 && !transfers.isEmpty) {
                 // The multi handle itself failed (out of memory, say), or curl runs nothing it has
@@ -43,14 +63,26 @@ extension HTTPClient {
                 let reason = performed != CURLM_OK ? String(cString: curl_multi_strerror(performed)) : "the transfer did not end"
                 for (i, transfer) in transfers {
                     curl_multi_remove_handle(multi.multi, transfer.handle)
-                    results[i] = .failure(.transport(reason))
+                    ended.append((i, .failure(.transport(reason))))
                 }
                 transfers.removeAll()
             }
-            // Each transfer's own timeout ends it; the poll only waits for sockets or curl's timers.
-            if !transfers.isEmpty && running > 0 { _ = curl_multi_poll(multi.multi, nil, 0, 1000, nil) }
+            if !ended.isEmpty {
+                if held.isEmpty { heldSince = Date() }
+                held += ended
+            }
+            let waited = Date().timeIntervalSince(heldSince)
+            if !held.isEmpty && (transfers.isEmpty || waited >= gather) {
+                answered(held)
+                held.removeAll()
+            }
+            // Each transfer's own timeout ends it; the poll waits for sockets or curl's timers,
+            // and no longer than the held answers may wait.
+            if !transfers.isEmpty && running > 0 {
+                let wait = held.isEmpty ? 1000 : max(1, Int32(((gather - waited) * 1000).rounded(.up)))
+                _ = curl_multi_poll(multi.multi, nil, 0, min(wait, 1000), nil)
+            }
         }
-        return results.map { $0 ?? .failure(.transport("the transfer did not end")) }
     }
 }
 

@@ -12,9 +12,9 @@ public struct JobRegistry: Sendable {
         let priority: Int
         /// At most this many of the kind's jobs run together on one slot thread (`BatchJobKind`).
         let batchSize: Int
-        /// Runs jobs given as their stored arguments and contexts: one result per job, in order,
-        /// nil for success.
-        let run: @Sendable ([(Data, JobContext)]) -> [(any Error)?]
+        /// Runs jobs given as their stored arguments and contexts, calling back with their
+        /// outcomes (each job's index, nil for success) as they end, once per job.
+        let run: @Sendable ([(Data, JobContext)], ([(Int, (any Error)?)]) -> Void) -> Void
         let stopping: @Sendable (JobDatabase) -> Void
     }
 
@@ -26,13 +26,13 @@ public struct JobRegistry: Sendable {
         precondition(entries[K.kind] == nil, "job kind \(K.kind) registered twice")
         entries[K.kind] = Entry(
             kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy, priority: K.priority, batchSize: 1,
-            run: { jobs in
-                jobs.map { data, context in
+            run: { jobs, finish in
+                for (i, (data, context)) in jobs.enumerated() {
                     do {
                         try handler.perform(try JobRegistry.decode(K.self, data), context: context)
-                        return nil
+                        finish([(i, nil)])
                     } catch {
-                        return error
+                        finish([(i, error)])
                     }
                 }
             },
@@ -46,24 +46,34 @@ public struct JobRegistry: Sendable {
         precondition(K.batchSize >= 1, "job kind \(K.kind) has a batch size below 1")
         entries[K.kind] = Entry(
             kind: K.kind, queue: K.queue, timeout: K.timeout, retryPolicy: K.retryPolicy, priority: K.priority, batchSize: K.batchSize,
-            run: { jobs in
-                var results = [(any Error)?](repeating: nil, count: jobs.count)
+            run: { jobs, finish in
                 var batch: [BatchJob<K.Args>] = []
                 var positions: [Int] = []
+                var undecodable: [(Int, (any Error)?)] = []
                 for (i, (data, context)) in jobs.enumerated() {
                     do {
                         batch.append(BatchJob(args: try JobRegistry.decode(K.self, data), context: context))
                         positions.append(i)
                     } catch {
-                        results[i] = error
+                        undecodable.append((i, error))
                     }
                 }
-                if !batch.isEmpty {
-                    let ran = handler.performBatch(batch)
-                    precondition(ran.count == batch.count, "job kind \(K.kind) answered \(ran.count) results for \(batch.count) jobs")
-                    for (i, result) in zip(positions, ran) { results[i] = result }
+                if !undecodable.isEmpty { finish(undecodable) }
+                guard !batch.isEmpty else { return }
+                // Each job finished once; those the kind left unfinished are failed after it returns.
+                var finished = [Bool](repeating: false, count: batch.count)
+                withoutActuallyEscaping(finish) { finish in
+                    handler.performBatch(batch, finish: BatchFinish { outcomes in
+                        var first: [(Int, (any Error)?)] = []
+                        for (n, error) in outcomes where batch.indices.contains(n) && !finished[n] {
+                            finished[n] = true
+                            first.append((positions[n], error))
+                        }
+                        if !first.isEmpty { finish(first) }
+                    })
                 }
-                return results
+                let unfinished = finished.indices.filter { !finished[$0] }.map { (positions[$0], BatchJobError.unfinished as (any Error)?) }
+                if !unfinished.isEmpty { finish(unfinished) }
             },
             stopping: { handler.workerStopping(database: $0) })
     }

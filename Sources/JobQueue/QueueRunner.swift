@@ -60,7 +60,7 @@ final class QueueRunner: @unchecked Sendable {
     private var mayHaveMoreFlag = true
     private let start: @Sendable (ClaimedJob, SlotRun) -> RunningJob
     private let batchSize: @Sendable (String) -> Int
-    private let perform: @Sendable ([RunningJob]) -> [JobOutcome]
+    private let perform: @Sendable ([RunningJob], ([(Int, JobOutcome)]) -> Void) -> Void
     private let record: @Sendable (RunningJob, JobOutcome) -> Void
     private let finished: @Sendable (QueueRunner) -> Void
     private let group: DispatchGroup
@@ -68,7 +68,7 @@ final class QueueRunner: @unchecked Sendable {
     init(name: String, concurrency: Int, maxStuckThreads: Int? = nil, group: DispatchGroup,
          start: @escaping @Sendable (ClaimedJob, SlotRun) -> RunningJob,
          batchSize: @escaping @Sendable (String) -> Int = { _ in 1 },
-         perform: @escaping @Sendable ([RunningJob]) -> [JobOutcome],
+         perform: @escaping @Sendable ([RunningJob], ([(Int, JobOutcome)]) -> Void) -> Void,
          record: @escaping @Sendable (RunningJob, JobOutcome) -> Void,
          finished: @escaping @Sendable (QueueRunner) -> Void) {
         self.name = name
@@ -193,16 +193,22 @@ final class QueueRunner: @unchecked Sendable {
             for job in current { running[job.job.id] = job }
             condition.unlock()
 
-            let outcomes = perform(current)
-
-            // Leaving `running` under the lock decides who records each outcome: this thread,
-            // or the watchdog that abandoned the job first.
-            condition.lock()
-            var finished: [(RunningJob, JobOutcome)] = []
-            for (job, outcome) in zip(current, outcomes) where !job.abandoned {
-                running[job.job.id] = nil
-                finished.append((job, outcome))
+            // Each outcome is recorded as it comes, and its slot serves the next job at once.
+            // Leaving `running` under the lock decides who records it: this thread, or the
+            // watchdog that abandoned the job first.
+            perform(current) { outcomes in
+                condition.lock()
+                let mine = outcomes.filter { i, _ in !current[i].abandoned && running.removeValue(forKey: current[i].job.id) != nil }
+                let wantMore = mayHaveMoreFlag && !run.abandoned && !mine.isEmpty
+                condition.unlock()
+                for (i, outcome) in mine { record(current[i], outcome) }
+                // One claim for the slots a group of outcomes freed.
+                if wantMore { finished(self) }
             }
+
+            condition.lock()
+            // A job given no outcome (a handler that broke its contract) leaves its slot free.
+            for job in current where !job.abandoned { running[job.job.id] = nil }
             if run.abandoned {
                 abandonedThreads -= 1
                 // Slots left empty at the cap for this thread (or for another stuck one): taken again.
@@ -210,15 +216,10 @@ final class QueueRunner: @unchecked Sendable {
                 emptySlots -= retaken
                 if retaken == 0 { threads -= 1 }
                 condition.unlock()
-                // Jobs of its batch that had not overrun when the watchdog came are still this thread's.
-                for (job, outcome) in finished { record(job, outcome) }
                 if retaken == 0 { return }
                 continue
             }
-            let wantMore = mayHaveMoreFlag
             condition.unlock()
-            for (job, outcome) in finished { record(job, outcome) }
-            if wantMore { self.finished(self) }
         }
     }
 

@@ -57,7 +57,7 @@ public final class Worker: @unchecked Sendable {
                 name: queue.name, concurrency: queue.concurrency, maxStuckThreads: configuration.maxStuckThreads, group: slotThreads,
                 start: { [unowned self] job, run in self.begin(job, run: run) },
                 batchSize: { [registry] kind in registry.batchSize(of: kind) },
-                perform: { [unowned self] running in self.perform(running) },
+                perform: { [unowned self] running, finished in self.perform(running, finished: finished) },
                 record: { [unowned self] running, outcome in
                     // Completed in the handler's own committed transaction: nothing left to write.
                     if case .completed = outcome, running.context.completedByHandler.load(ordering: .relaxed) { return }
@@ -194,16 +194,20 @@ public final class Worker: @unchecked Sendable {
         return RunningJob(job: job, context: context, startedAt: now, run: run)
     }
 
-    /// Runs a slot's jobs (all of one kind: a batch, or one job) and answers their outcomes in order.
-    private func perform(_ running: [RunningJob]) -> [JobOutcome] {
-        guard let kind = running.first?.job.kind else { return [] }
+    /// Runs a slot's jobs (all of one kind: a batch, or one job), giving their outcomes to
+    /// `finished` as they end (each job's index), in the groups the kind gives them.
+    private func perform(_ running: [RunningJob], finished: ([(Int, JobOutcome)]) -> Void) {
+        guard let kind = running.first?.job.kind else { return }
         guard let entry = registry.entry(kind) else {
-            return running.map { _ in .discard(error: "unknown job kind \(kind): no handler is registered for it in this worker") }
+            finished(running.indices.map { ($0, .discard(error: "unknown job kind \(kind): no handler is registered for it in this worker")) })
+            return
         }
-        let errors = entry.run(running.map { ($0.job.args, $0.context) })
-        return zip(running, errors).map { job, error in
-            guard let error else { return .completed }
-            return JobOutcome.failure(error, attempt: job.job.attempt, maxAttempts: job.job.maxAttempts, policy: entry.retryPolicy)
+        entry.run(running.map { ($0.job.args, $0.context) }) { outcomes in
+            finished(outcomes.map { i, error in
+                let job = running[i].job
+                return (i, error.map { JobOutcome.failure($0, attempt: job.attempt, maxAttempts: job.maxAttempts, policy: entry.retryPolicy) }
+                               ?? .completed)
+            })
         }
     }
 

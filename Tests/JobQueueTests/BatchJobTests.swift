@@ -30,20 +30,22 @@ struct TrioJob: BatchJobKind {
     let log: BatchLog
     let gate: DispatchSemaphore
 
-    func performBatch(_ jobs: [BatchJob<Args>]) -> [(any Error)?] {
+    /// Finishes the jobs that are not stuck first, then waits for the gate with the stuck ones.
+    func performBatch(_ jobs: [BatchJob<Args>], finish: BatchFinish) {
         log.record(jobs.map(\.context.jobID))
-        if jobs.contains(where: \.args.stuck) {
-            gate.wait()
-            gate.signal()
-        }
-        return jobs.map { job -> (any Error)? in
-            switch job.args.outcome {
+        func outcome(_ args: Args) -> (any Error)? {
+            switch args.outcome {
             case "retry": JobError.retry(after: 600, "asked to retry")
             case "discard": JobError.discard("asked to discard")
             case "throw": Refused()
             default: nil
             }
         }
+        finish(jobs.indices.filter { !jobs[$0].args.stuck }.map { ($0, outcome(jobs[$0].args)) })
+        guard jobs.contains(where: \.args.stuck) else { return }
+        gate.wait()
+        gate.signal()
+        for (i, job) in jobs.enumerated() where job.args.stuck { finish(i, outcome(job.args)) }
     }
 }
 
@@ -123,5 +125,36 @@ struct TrioJob: BatchJobKind {
         #expect(eventually(timeout: 10) { harness.worker.runners[0].stuck.threads == 0 })
         // The stuck batch came back with successes; its jobs stay as the watchdog left them.
         for id in stuck { #expect(try jobState(db, id) == "available") }
+    }
+
+    /// A job of a batch that ends first is recorded at once and its slot takes the next job,
+    /// while a job of the same batch still waits.
+    @Test func aJobThatEndsFirstIsRecordedAndItsSlotServesOthersWhileItsBatchWaits() throws {
+        let db = try TestDatabase(label: "jq")
+        defer { db.drop() }
+        let log = BatchLog()
+        let gate = DispatchSemaphore(value: 0)
+        var registry = JobRegistry()
+        registry.register(TrioJob(log: log, gate: gate))
+        let long = JobOptions(timeout: 60)
+        let (slow, quick) = try db.with { connection throws in
+            (try JobQueue.enqueue(TrioJob.self, .init(stuck: true), options: long, on: connection)!,
+             try (0..<2).map { _ in try JobQueue.enqueue(TrioJob.self, .init(), options: long, on: connection)! })
+        }
+        let harness = WorkerHarness(db, registry: registry, concurrency: 3)
+        defer {
+            gate.signal()
+            harness.stop()
+        }
+        #expect(eventually(timeout: 10) { quick.allSatisfy { (try? jobState(db, $0)) == "completed" } })
+        #expect(log.batches == [3])
+        // Two slots are free again although their batch has not returned: two more jobs run.
+        let next = try db.with { connection throws in
+            try (0..<2).map { _ in try JobQueue.enqueue(TrioJob.self, .init(), options: long, on: connection)! }
+        }
+        #expect(eventually(timeout: 10) { next.allSatisfy { (try? jobState(db, $0)) == "completed" } })
+        #expect(try jobState(db, slow) == "running")
+        gate.signal()
+        #expect(eventually(timeout: 10) { (try? jobState(db, slow)) == "completed" })
     }
 }
