@@ -116,16 +116,18 @@ enum JobTransitions {
     }
 
     /// running → available after `delay`, the attempt not counted: the job stepped aside.
-    static func snooze(id: Int64, attempt: Int, workerID: String, delay: TimeInterval, on connection: Connection) throws {
+    /// Puts running jobs of this worker back for later without counting their attempts, each
+    /// after its own delay, in one statement (the jobs a batch set aside together).
+    static func snooze(ids: [Int64], attempts: [Int], delays: [TimeInterval], workerID: String, on connection: Connection) throws {
         try connection.sql("""
-            UPDATE jobs SET state = 'available', run_at = now() + make_interval(secs => \(delay)::float8), attempt = attempt - 1,
+            UPDATE jobs j SET state = 'available', run_at = now() + make_interval(secs => s.delay), attempt = j.attempt - 1,
                 locked_until = NULL, locked_by = NULL
-            WHERE id = \(id) AND attempt = \(attempt) AND locked_by = \(workerID) AND state = 'running'
+            FROM unnest(\(ids)::bigint[], \(attempts)::int[], \(delays)::float8[]) AS s(id, attempt, delay)
+            WHERE j.id = ANY(\(ids)::bigint[]) AND j.id = s.id AND j.attempt = s.attempt AND j.locked_by = \(workerID)
+              AND j.state = 'running'
             """)
     }
 
-    /// running → available now, the attempt not counted: jobs this worker claimed and is
-    /// stopping without finishing. A non-empty `note` (an interrupted job) joins `errors`.
     static func handBack(ids: [Int64], workerID: String, note: String, on connection: Connection) throws {
         try connection.sql("""
             UPDATE jobs SET state = 'available', attempt = attempt - 1, locked_by = NULL,

@@ -61,7 +61,7 @@ final class QueueRunner: @unchecked Sendable {
     private let start: @Sendable (ClaimedJob, SlotRun) -> RunningJob
     private let batchSize: @Sendable (String) -> Int
     private let perform: @Sendable ([RunningJob], ([(Int, JobOutcome)]) -> Void) -> Void
-    private let record: @Sendable (RunningJob, JobOutcome) -> Void
+    private let record: @Sendable ([(RunningJob, JobOutcome)]) -> Void
     private let finished: @Sendable (QueueRunner) -> Void
     private let group: DispatchGroup
 
@@ -69,7 +69,7 @@ final class QueueRunner: @unchecked Sendable {
          start: @escaping @Sendable (ClaimedJob, SlotRun) -> RunningJob,
          batchSize: @escaping @Sendable (String) -> Int = { _ in 1 },
          perform: @escaping @Sendable ([RunningJob], ([(Int, JobOutcome)]) -> Void) -> Void,
-         record: @escaping @Sendable (RunningJob, JobOutcome) -> Void,
+         record: @escaping @Sendable ([(RunningJob, JobOutcome)]) -> Void,
          finished: @escaping @Sendable (QueueRunner) -> Void) {
         self.name = name
         self.concurrency = concurrency
@@ -201,7 +201,7 @@ final class QueueRunner: @unchecked Sendable {
                 let mine = outcomes.filter { i, _ in !current[i].abandoned && running.removeValue(forKey: current[i].job.id) != nil }
                 let wantMore = mayHaveMoreFlag && !run.abandoned && !mine.isEmpty
                 condition.unlock()
-                for (i, outcome) in mine { record(current[i], outcome) }
+                if !mine.isEmpty { record(mine.map { (current[$0.0], $0.1) }) }
                 // One claim for the slots a group of outcomes freed.
                 if wantMore { finished(self) }
             }

@@ -58,10 +58,16 @@ public final class Worker: @unchecked Sendable {
                 start: { [unowned self] job, run in self.begin(job, run: run) },
                 batchSize: { [registry] kind in registry.batchSize(of: kind) },
                 perform: { [unowned self] running, finished in self.perform(running, finished: finished) },
-                record: { [unowned self] running, outcome in
-                    // Completed in the handler's own committed transaction: nothing left to write.
-                    if case .completed = outcome, running.context.completedByHandler.load(ordering: .relaxed) { return }
-                    self.record(running.job, outcome)
+                record: { [unowned self] finished in
+                    var snoozed: [(ClaimedJob, TimeInterval)] = []
+                    for (running, outcome) in finished {
+                        // Completed in the handler's own committed transaction: nothing left to write.
+                        if case .completed = outcome, running.context.completedByHandler.load(ordering: .relaxed) { continue }
+                        // Set aside together (a batch's jobs that found their account busy): one statement.
+                        if case .snooze(let delay) = outcome { snoozed.append((running.job, delay)); continue }
+                        self.record(running.job, outcome)
+                    }
+                    self.snooze(snoozed)
                 },
                 finished: { [unowned self] _ in self.requestFetch() })
         }
@@ -225,7 +231,7 @@ public final class Worker: @unchecked Sendable {
                 "retry_in_s": recorded ? String(format: "%.1f", delay) : "-", "error": error,
             ])
         case .snooze(let delay):
-            snooze(job, delay: delay)
+            snooze([(job, delay)])
         case .discard(let error):
             logger.error("job discarded", [
                 "job": job.id, "kind": job.kind, "attempt": "\(job.attempt)/\(job.maxAttempts)", "error": error,
@@ -252,14 +258,15 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    private func snooze(_ job: ClaimedJob, delay: TimeInterval) {
+    private func snooze(_ jobs: [(ClaimedJob, TimeInterval)]) {
+        guard !jobs.isEmpty else { return }
         do {
             try pool.withConnection { connection in
-                try JobTransitions.snooze(id: job.id, attempt: job.attempt, workerID: configuration.workerID, delay: delay,
-                                          on: connection)
+                try JobTransitions.snooze(ids: jobs.map(\.0.id), attempts: jobs.map(\.0.attempt), delays: jobs.map(\.1),
+                                          workerID: configuration.workerID, on: connection)
             }
             health.succeeded()
-            expectDue(job, after: delay)
+            for (job, delay) in jobs { expectDue(job, after: delay) }
         } catch {
             _ = health.failed(error, during: "snooze")
         }

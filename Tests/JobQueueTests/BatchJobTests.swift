@@ -38,6 +38,7 @@ struct TrioJob: BatchJobKind {
             case "retry": JobError.retry(after: 600, "asked to retry")
             case "discard": JobError.discard("asked to discard")
             case "throw": Refused()
+            case "snooze": JobError.snooze(after: 600, "asked to step aside")
             default: nil
             }
         }
@@ -59,15 +60,17 @@ struct TrioJob: BatchJobKind {
         let log = BatchLog()
         var registry = JobRegistry()
         registry.register(TrioJob(log: log, gate: DispatchSemaphore(value: 1)))
-        let outcomes = ["ok", "retry", "ok", "discard", "ok", "throw", "ok"]
+        let outcomes = ["ok", "retry", "snooze", "ok", "discard", "ok", "snooze", "throw", "ok"]
         let (ids, undecodable) = try db.with { connection throws in
             (try outcomes.map { try JobQueue.enqueue(TrioJob.self, .init(outcome: $0), on: connection)! },
              try JobQueue.enqueueRaw(kind: "test.trio", queue: "default", argsJSON: #"{"outcome":7}"#, on: connection)!)
         }
-        let harness = WorkerHarness(db, registry: registry, concurrency: 8)
+        let harness = WorkerHarness(db, registry: registry, concurrency: 10)
         defer { harness.stop() }
         #expect(eventually(timeout: 10) {
-            (try? db.with { try $0.sql("SELECT count(*) FROM jobs WHERE state IN ('completed', 'discarded') OR errors <> '[]'").scalar(Int.self) }) == 8
+            log.ran.count == outcomes.count
+                && (try? db.with { try $0.sql("SELECT count(*) FROM jobs WHERE state = 'running'").scalar(Int.self) }) == 0
+                && (try? jobState(db, undecodable)) == "discarded"
         })
         let states = try db.with { connection throws in
             try connection.sql("SELECT id, state, attempt, COALESCE(last_error, '') FROM jobs ORDER BY id").rows.map {
@@ -81,13 +84,17 @@ struct TrioJob: BatchJobKind {
             switch outcome {
             case "ok": #expect(row.state == "completed", "job \(id)")
             case "discard": #expect(row.state == "discarded" && row.error.contains("asked to discard"))
+            case "snooze":
+                // Set aside without using an attempt, for its own delay.
+                let later = try db.with { try $0.sql("SELECT run_at > now() + interval '500 seconds' FROM jobs WHERE id = \(id)").scalar(Bool.self) }
+                #expect(row.state == "available" && row.attempt == 0 && later == true, "job \(id): \(row)")
             default: #expect(row.state == "available" && row.attempt == 1 && !row.error.isEmpty, "job \(id): \(row)")
             }
         }
         #expect(byID[undecodable]?.state == "discarded")
         #expect(byID[undecodable]?.error.contains("arguments do not decode as test.trio") == true)
-        // Seven jobs with good arguments ran once each, never more than three together, and
-        // not one by one: the eight claimed at once made batches.
+        // The jobs with good arguments ran once each, never more than three together, and not
+        // one by one: the ten claimed at once made batches.
         #expect(log.ran.sorted() == ids.sorted())
         #expect(log.batches.allSatisfy { $0 <= 3 })
         #expect(log.batches.contains { $0 > 1 }, "batches: \(log.batches)")
