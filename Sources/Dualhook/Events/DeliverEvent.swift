@@ -28,7 +28,7 @@ public struct DeliverEvent: BatchJobKind {
         /// A redelivery asked while an attempt was running: sent even if that attempt delivered.
         var again: Bool?
     }
-    // The `events` insert trigger (sql/035_endpoint_test_event.sql) enqueues this kind through
+    // The `events` insert trigger (sql/037_endpoint_takes_function.sql) enqueues this kind through
     // `job_enqueue`; EventDeliveryTests checks the kind's settings agree.
     public static let kind = "events.deliver"
     public static let queue = "events"

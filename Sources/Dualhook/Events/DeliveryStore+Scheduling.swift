@@ -69,16 +69,9 @@ extension DeliveryStore {
         }
     }
 
-    /// SQL: endpoint `p` takes event `e` by its filters (empty: all); an `endpoint.*` event is
-    /// about one endpoint and goes to the others only, but `endpoint.test` goes to the one it
-    /// names only, whatever its filters. The events insert trigger (sql/035_endpoint_test_event.sql)
-    /// applies the same rule when it fans an event out.
-    static let takes = """
-        CASE WHEN e.type = 'endpoint.test' THEN e.data->>'endpointId' = p.id
-        ELSE (cardinality(p.event_types) = 0 OR e.type = ANY (p.event_types))
-             AND (cardinality(p.tenant_ids) = 0 OR e.data->>'tenantId' = ANY (p.tenant_ids))
-             AND NOT (e.type LIKE 'endpoint.%' AND e.data->>'endpointId' = p.id) END
-        """
+    /// SQL: endpoint `p` takes event `e` (sql/037_endpoint_takes_function.sql, the rule the
+    /// events insert trigger fans events out by).
+    static let takes = "event_endpoint_takes(e.type, e.data, p.id, p.event_types, p.tenant_ids)"
 
     /// The events `recover` covers for an endpoint: the account's, created in [since, until), of
     /// the given types, that the endpoint's filters take. With no types, every type but the
