@@ -137,7 +137,8 @@ public struct DeliverEvent: BatchJobKind {
                     if let kept = step.kept { try? step.store.releaseSlot(holder: kept.holder, account: kept.account) }
                     throw error
                 }
-                if let found, let slot = try decide(step, found) {
+                // `decide` sees a read that found nothing too: a slot kept for the endpoint is kept on.
+                if let slot = try decide(step, found), let found {
                     sending.append(Sending(index: i, delivery: found, slot: slot))
                 } else {
                     ended.append((i, nil))
