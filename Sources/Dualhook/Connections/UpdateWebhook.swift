@@ -54,7 +54,12 @@ public struct UpdateWebhook: JobKind {
                 SELECT id, access_token FROM connections WHERE waba_id = \(args.wabaId) AND status = 'active'
                 ORDER BY id = \(args.connectionId) DESC, created_at DESC LIMIT 1
                 """).first else {
-                return try failed("the WABA has no active connection")
+                // A health poll may have found the token dead between the request and this job.
+                let revoked = try tx.sql("""
+                    SELECT true FROM connections WHERE id = \(args.connectionId) AND status = 'disconnected' AND disconnect_reason = 'token_revoked'
+                    """).first != nil
+                return try failed(revoked ? "the connection's access token is no longer accepted by Meta; it was disconnected"
+                                          : "the WABA has no active connection")
             }
             let token = try vault.openText(try holder.decode(at: 1), associatedData: try holder.decode(String.self, at: 0))
             let routing = WebhookRouting(graph: graph, token: token, deadline: context.deadline)
