@@ -162,6 +162,8 @@ import Testing
         scan.check(browser.source, "connection")
         try screenshot(browser, "connection")
         try browser.click("#refresh-health")
+        // Opening a page before the form's POST has gone out would cancel it: wait for its answer first.
+        #expect(eventually(timeout: 10) { browser.currentURL.hasSuffix("?done=health") }, "the refresh was asked")
         #expect(eventually(timeout: 30) {
             (try? browser.open(f.server.baseURL + "/dashboard/connections/\(number.connection)")) != nil
                 && text(browser).contains("connection.health_changed") && text(browser).contains("LIMITED")
@@ -219,6 +221,8 @@ import Testing
         scan.check(browser.source, "event")
         try screenshot(browser, "event")
         try browser.click("#redeliver")
+        // Opening a page before the form's POST has gone out would cancel it: wait for its answer first.
+        #expect(eventually(timeout: 10) { browser.currentURL.hasSuffix("?done=redeliver") }, "the redelivery was asked")
         #expect(eventually(timeout: 20) {
             (try? browser.open(f.server.baseURL + "/dashboard/events/\(eventID)")) != nil
                 && ((try? browser.script("return document.querySelectorAll('#attempts tr').length")) as? Int ?? 0) > before
