@@ -20,6 +20,11 @@ extension HTTPClient {
     /// seconds for others to join its group (all of them when every request has ended), so a
     /// caller acts on the quick answers while a slow one is still awaited, and on many together
     /// when they all come quickly. Every request is answered once before this returns.
+    ///
+    /// Curl runs on this thread, so nothing is read while `answered` runs: an answer that
+    /// arrives meanwhile is read when it returns (its `duration` counts the wait), and a request
+    /// whose deadline passes meanwhile has timed out. Requests refused before sending (a bad
+    /// URL, a blocked address) are answered with the first group, after every transfer started.
     public func sendAll(_ requests: [Request], deadline: Date, gather: TimeInterval = 0,
                         answered: ([(Int, Result<Response, HTTPClientError>)]) -> Void) {
         guard !requests.isEmpty else { return }
@@ -27,28 +32,34 @@ extension HTTPClient {
             answered(requests.indices.map { ($0, .failure(.transport("curl_multi_init failed"))) })
             return
         }
-        var refused: [(Int, Result<Response, HTTPClientError>)] = []
+        var held: [(Int, Result<Response, HTTPClientError>)] = []
+        // Every name is looked up first, so that each transfer's timeout is the deadline's time
+        // left when it starts, not when its name was checked.
+        var resolved: [String: Result<String, HTTPClientError>] = [:]
+        var targets: [(Int, Target)] = []
+        for (i, request) in requests.enumerated() {
+            do { targets.append((i, try check(request, deadline: deadline, resolved: &resolved))) } catch {
+                held.append((i, .failure(HTTPClientError.from(error))))
+            }
+        }
         var transfers: [Int: Transfer] = [:]
         var index: [UnsafeMutableRawPointer: Int] = [:]
-        for (i, request) in requests.enumerated() {
+        for (i, target) in targets {
             do {
-                let target = try check(request, deadline: deadline)
-                let transfer = Transfer(handle: handles[i], request: request, target: target, client: self)
+                let transfer = Transfer(handle: handles[i], request: requests[i], target: try target.started(deadline: deadline), client: self)
                 let added = curl_multi_add_handle(multi.multi, handles[i])
                 guard added == CURLM_OK else { throw HTTPClientError.transport(String(cString: curl_multi_strerror(added))) }
                 transfers[i] = transfer
                 index[handles[i]] = i
             } catch {
-                refused.append((i, .failure(HTTPClientError.from(error))))
+                held.append((i, .failure(HTTPClientError.from(error))))
             }
         }
-        if !refused.isEmpty { answered(refused) }
         var running: Int32 = Int32(transfers.count)
-        var held: [(Int, Result<Response, HTTPClientError>)] = []
         var heldSince = Date()
-        while !transfers.isEmpty {
+        while true {
             var ended: [(Int, Result<Response, HTTPClientError>)] = []
-            let performed = curl_multi_perform(multi.multi, &running)
+            let performed = transfers.isEmpty ? CURLM_OK : curl_multi_perform(multi.multi, &running)
             var left: Int32 = 0
             while let message = curl_multi_info_read(multi.multi, &left) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
@@ -76,18 +87,21 @@ extension HTTPClient {
                 answered(held)
                 held.removeAll()
             }
+            if transfers.isEmpty { return }
             // Each transfer's own timeout ends it; the poll waits for sockets or curl's timers,
             // and no longer than the held answers may wait.
-            if !transfers.isEmpty && running > 0 {
-                let wait = held.isEmpty ? 1000 : max(1, Int32(((gather - waited) * 1000).rounded(.up)))
-                _ = curl_multi_poll(multi.multi, nil, 0, min(wait, 1000), nil)
+            if running > 0 {
+                let wait = held.isEmpty ? 1.0 : min(1.0, max(0.001, gather - waited))
+                _ = curl_multi_poll(multi.multi, nil, 0, Int32((wait * 1000).rounded(.up)), nil)
             }
         }
     }
 }
 
 extension HTTPClientError {
+    /// The client's own errors as they are; anything else (which the client does not throw
+    /// today) as a transport error naming its type and message, never a request's URL or body.
     static func from(_ error: any Error) -> HTTPClientError {
-        (error as? HTTPClientError) ?? .transport("\(type(of: error))")
+        (error as? HTTPClientError) ?? .transport("\(type(of: error)): \(error.localizedDescription)")
     }
 }

@@ -50,40 +50,60 @@ public struct HTTPClient: Sendable {
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
     public func send(_ request: Request, deadline: Date) throws -> Response {
-        let target = try check(request, deadline: deadline)
+        var resolved: [String: Result<String, HTTPClientError>] = [:]
+        let target = try check(request, deadline: deadline, resolved: &resolved).started(deadline: deadline)
         guard let handle = CurlHandle.forCurrentThread()?.handle else { throw HTTPClientError.transport("curl_easy_init failed") }
         let transfer = Transfer(handle: handle, request: request, target: target, client: self)
         return try withExtendedLifetime(transfer) { try transfer.finish(curl_easy_perform(handle)) }
     }
 
-    /// Where a request may go and how long it may take: its URL and scheme checked, and unless
-    /// private targets are allowed, the address every resolved name must be and is pinned to.
+    /// Where a request may go: its URL and scheme checked, and unless private targets are
+    /// allowed, the address every resolved name must be and is pinned to.
     struct Target {
-        let timeoutMs: Int
         let pin: String?
+        /// Set when the transfer starts: the deadline's time left then.
+        var timeoutMs = 0
+
+        /// The target with its timeout taken from the deadline now, just before its transfer
+        /// starts (not when it was checked: a batch's checks resolve names one after another).
+        func started(deadline: Date) throws -> Target {
+            let remainingMs = Int(deadline.timeIntervalSinceNow * 1000)
+            guard remainingMs > 0 else { throw HTTPClientError.timedOut }
+            var target = self
+            target.timeoutMs = remainingMs
+            return target
+        }
     }
 
-    func check(_ request: Request, deadline: Date) throws -> Target {
+    /// `resolved` keeps what the names already looked up for the same call gave (a batch's
+    /// requests mostly go to a few hosts): one lookup per host and port, and one address for
+    /// all of its requests.
+    ///
+    /// A pin stays in the curl handle's DNS cache after its transfer (CURLOPT_RESOLVE entries do
+    /// not expire), but every request to a public target sets its own pin again, which replaces
+    /// it, so a stale one is never used for a checked request.
+    func check(_ request: Request, deadline: Date, resolved: inout [String: Result<String, HTTPClientError>]) throws -> Target {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             throw HTTPClientError.invalidURL
         }
         guard scheme == "https" || (scheme == "http" && allowPrivateTargets) else {
             throw HTTPClientError.schemeNotAllowed(scheme)
         }
+        guard deadline > Date() else { throw HTTPClientError.timedOut }
+        guard !allowPrivateTargets else { return Target(pin: nil) }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
         let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        var pin: String?
-        if !allowPrivateTargets {
+        let key = "\(bareHost):\(port)"
+        let pin = resolved[key] ?? Result {
             let addresses = try AddressPolicy.resolve(bareHost, port: port)
             guard !addresses.isEmpty, addresses.allSatisfy(AddressPolicy.isPublic) else {
                 throw HTTPClientError.blockedAddress(host: bareHost)
             }
             let first = addresses[0]
-            pin = "\(bareHost):\(port):\(first.contains(":") ? "[\(first)]" : first)"
-        }
-        let remainingMs = Int(deadline.timeIntervalSinceNow * 1000)
-        guard remainingMs > 0 else { throw HTTPClientError.timedOut }
-        return Target(timeoutMs: remainingMs, pin: pin)
+            return "\(key):\(first.contains(":") ? "[\(first)]" : first)"
+        }.mapError(HTTPClientError.from)
+        resolved[key] = pin
+        return Target(pin: try pin.get())
     }
 
     /// One request set up on a curl handle, and the answer read from it when curl is done.

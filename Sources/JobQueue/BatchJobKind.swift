@@ -35,6 +35,10 @@ public struct BatchJob<Args: Sendable>: Sendable {
 
 /// Gives the worker outcomes in the middle of a batch (`BatchJobKind.performBatch`). Outcomes
 /// given together are recorded together, and the slots they free are claimed for at once.
+///
+/// Valid only until `performBatch` returns: the worker runs it through
+/// `withoutActuallyEscaping`, so a kind that keeps it past the return stops the process with
+/// a runtime error rather than recording outcomes for jobs it no longer owns.
 public struct BatchFinish {
     let body: ([(Int, (any Error)?)]) -> Void
     public init(_ body: @escaping ([(Int, (any Error)?)]) -> Void) { self.body = body }

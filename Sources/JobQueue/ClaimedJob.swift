@@ -14,6 +14,19 @@ struct ClaimedJob: Sendable {
     /// Seconds from when it was due to its claim (the claim latency).
     let waited: Double
 
+    init(id: Int64, queue: String, kind: String, args: Data, attempt: Int, maxAttempts: Int, timeoutSeconds: Int,
+         createdAt: Date, waited: Double = 0) {
+        self.id = id
+        self.queue = queue
+        self.kind = kind
+        self.args = args
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.timeoutSeconds = timeoutSeconds
+        self.createdAt = createdAt
+        self.waited = waited
+    }
+
     init(row: Row) throws {
         id = try row.decode(at: 0)
         queue = try row.decode(at: 1)

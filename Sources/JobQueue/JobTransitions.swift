@@ -115,9 +115,8 @@ enum JobTransitions {
             """).affectedRows > 0
     }
 
-    /// running → available after `delay`, the attempt not counted: the job stepped aside.
-    /// Puts running jobs of this worker back for later without counting their attempts, each
-    /// after its own delay, in one statement (the jobs a batch set aside together).
+    /// running → available after its own delay, the attempt not counted: jobs of this worker
+    /// that stepped aside, in one statement (the jobs a batch set aside together).
     static func snooze(ids: [Int64], attempts: [Int], delays: [TimeInterval], workerID: String, on connection: Connection) throws {
         try connection.sql("""
             UPDATE jobs j SET state = 'available', run_at = now() + make_interval(secs => s.delay), attempt = j.attempt - 1,
@@ -128,6 +127,8 @@ enum JobTransitions {
             """)
     }
 
+    /// running → available now, the attempt not counted: jobs this worker claimed and is
+    /// stopping without finishing. A non-empty `note` (an interrupted job) joins `errors`.
     static func handBack(ids: [Int64], workerID: String, note: String, on connection: Connection) throws {
         try connection.sql("""
             UPDATE jobs SET state = 'available', attempt = attempt - 1, locked_by = NULL,

@@ -22,15 +22,9 @@ final class RunningJob: @unchecked Sendable {
 /// One slot thread's run of a batch of jobs (one job unless the kind is a `BatchJobKind`).
 /// The watchdog abandons the thread once, however many of its jobs overran.
 ///
-/// `@unchecked Sendable`: `jobs` is immutable; `abandoned` and `emptied` are read and written
-/// only under the owning QueueRunner's lock.
+/// `@unchecked Sendable`: `abandoned` is read and written only under the owning QueueRunner's lock.
 final class SlotRun: @unchecked Sendable {
-    let jobs: Int
     var abandoned = false
-    /// Slots left empty for this thread at the cap of stuck threads; it takes them back when it returns.
-    var emptied = 0
-
-    init(jobs: Int) { self.jobs = jobs }
 }
 
 /// The slots of one queue: `concurrency` threads that each run one claimed job at a time, or a
@@ -38,9 +32,10 @@ final class SlotRun: @unchecked Sendable {
 ///
 /// A slot whose handler overran its deadline is abandoned: its job is failed as timed out and
 /// a fresh thread takes the slot, so one stuck handler never shrinks the worker's capacity. The
-/// replacements are capped: with as many stuck threads as the queue has slots, an abandoned slot
-/// stays empty (and is reported) until a stuck thread comes back and takes it, so handlers that
-/// never return cannot grow the process's threads without bound.
+/// replacements are capped: past `maxStuckThreads`, an abandoned thread is not replaced and one
+/// slot stays empty for it (and is reported) until a stuck thread comes back and takes it, so
+/// handlers that never return cannot grow the process's threads without bound. A stuck thread
+/// that comes back when no slot is empty exits: its replacement already runs.
 ///
 /// `@unchecked Sendable`: all mutable state is guarded by `condition`.
 final class QueueRunner: @unchecked Sendable {
@@ -54,7 +49,9 @@ final class QueueRunner: @unchecked Sendable {
     private var stopping = false
     private var threads = 0
     private var abandonedThreads = 0
-    /// Slots left empty because the cap of stuck threads was reached.
+    /// Slots left empty because the cap of stuck threads was reached: one per stuck thread not
+    /// replaced, whatever the size of the batch it was running (the batch's jobs were failed and
+    /// the threads still running can take them on).
     private var emptySlots = 0
 
     private var mayHaveMoreFlag = true
@@ -132,12 +129,7 @@ final class QueueRunner: @unchecked Sendable {
         for job in overdue {
             // A thread is abandoned once, with the first of its batch's jobs that overran.
             guard abandon(job), !stopping else { continue }
-            if abandonedThreads <= maxStuckThreads {
-                replacements += 1
-            } else {
-                job.run.emptied = job.run.jobs
-                emptySlots += job.run.jobs
-            }
+            if abandonedThreads <= maxStuckThreads { replacements += 1 } else { emptySlots += 1 }
         }
         condition.unlock()
         for _ in 0..<replacements { spawn() }
@@ -167,6 +159,9 @@ final class QueueRunner: @unchecked Sendable {
     /// Threads still running handlers past their deadlines, and slots left empty for them.
     var stuck: (threads: Int, emptySlots: Int) { condition.withLock { (abandonedThreads, emptySlots) } }
 
+    /// Slot threads alive, stuck ones included.
+    var threadCount: Int { condition.withLock { threads } }
+
     private func spawn() {
         condition.withLock { threads += 1 }
         group.enter()
@@ -188,18 +183,19 @@ final class QueueRunner: @unchecked Sendable {
                 return
             }
             let batch = takeBatch()
-            let run = SlotRun(jobs: batch.count)
+            let run = SlotRun()
             let current = batch.map { start($0, run) }
             for job in current { running[job.job.id] = job }
             condition.unlock()
 
             // Each outcome is recorded as it comes, and its slot serves the next job at once.
             // Leaving `running` under the lock decides who records it: this thread, or the
-            // watchdog that abandoned the job first.
+            // watchdog that abandoned the job first. Jobs of an abandoned run that had not
+            // overrun are still this thread's to record, and their slots are claimed for.
             perform(current) { outcomes in
                 condition.lock()
                 let mine = outcomes.filter { i, _ in !current[i].abandoned && running.removeValue(forKey: current[i].job.id) != nil }
-                let wantMore = mayHaveMoreFlag && !run.abandoned && !mine.isEmpty
+                let wantMore = mayHaveMoreFlag && !mine.isEmpty
                 condition.unlock()
                 if !mine.isEmpty { record(mine.map { (current[$0.0], $0.1) }) }
                 // One claim for the slots a group of outcomes freed.
@@ -211,12 +207,15 @@ final class QueueRunner: @unchecked Sendable {
             for job in current where !job.abandoned { running[job.job.id] = nil }
             if run.abandoned {
                 abandonedThreads -= 1
-                // Slots left empty at the cap for this thread (or for another stuck one): taken again.
-                let retaken = stopping ? 0 : min(emptySlots, max(run.emptied, 1))
-                emptySlots -= retaken
-                if retaken == 0 { threads -= 1 }
+                // A slot left empty at the cap (for this thread or another stuck one) is taken
+                // again; with none, this thread's replacement already runs, so it exits.
+                guard !stopping, emptySlots > 0 else {
+                    threads -= 1
+                    condition.unlock()
+                    return
+                }
+                emptySlots -= 1
                 condition.unlock()
-                if retaken == 0 { return }
                 continue
             }
             condition.unlock()

@@ -102,12 +102,36 @@ final class Barrier: @unchecked Sendable {
         #expect(throws: HTTPClientError.invalidURL) { try results[2].get() }
         #expect(throws: HTTPClientError.timedOut) { try results[3].get() }
         #expect(try results[4].get().status == 302)
-        // The same handles again: nothing of the first batch's options carries over.
-        let again = client.sendAll([.init(url: target.base + "/echo"), .init(method: "DELETE", url: target.base + "/echo")],
-                                   deadline: deadline())
-        #expect(String(decoding: try again[0].get().body, as: UTF8.self) == "GET - ")
-        #expect(String(decoding: try again[1].get().body, as: UTF8.self) == "DELETE - ")
+        // The same handles again: nothing of an earlier batch's options carries over (a HEAD's
+        // no-body, a POST's body and method).
+        let first = client.sendAll([.init(method: "HEAD", url: target.base + "/echo"),
+                                    .init(method: "POST", url: target.base + "/echo", body: Data("kept?".utf8))], deadline: deadline())
+        #expect(try first[0].get().body.isEmpty && first[0].get().status == 200)
+        let again = client.sendAll([.init(url: target.base + "/echo"), .init(url: target.base + "/echo"),
+                                    .init(method: "DELETE", url: target.base + "/echo")], deadline: deadline())
+        #expect(try again.map { String(decoding: try $0.get().body, as: UTF8.self) } == ["GET - ", "GET - ", "DELETE - "])
         #expect(client.sendAll([], deadline: deadline()).isEmpty)
+    }
+
+    /// Answers come as their transfers end, in groups gathered for at most `gather`: the quick
+    /// ones and the refused one together, long before the slow one, which comes alone at the
+    /// deadline. One request at a time would answer the slow one first.
+    @Test func quickAnswersComeTogetherBeforeASlowOne() throws {
+        let target = try LoopbackServer(threads: 8) { Target.handle($0) }
+        defer { target.stop() }
+        let started = Date()
+        var groups: [(at: TimeInterval, indices: [Int])] = []
+        var results: [Int: Result<HTTPClient.Response, HTTPClientError>] = [:]
+        client.sendAll([.init(url: target.base + "/slow"), .init(url: target.base + "/echo"), .init(url: "not a url"),
+                        .init(url: target.base + "/ok")], deadline: deadline(2), gather: 0.5) { answers in
+            groups.append((Date().timeIntervalSince(started), answers.map(\.0).sorted()))
+            for (i, result) in answers { results[i] = result }
+        }
+        #expect(groups.map(\.indices) == [[1, 2, 3], [0]])
+        #expect(groups.count == 2 && groups[0].at >= 0.45 && groups[0].at < 1.5 && groups[1].at >= 1.9, "\(groups)")
+        #expect(String(decoding: try #require(results[1]).get().body, as: UTF8.self) == "GET - ")
+        #expect(throws: HTTPClientError.invalidURL) { try results[2]?.get() }
+        #expect(throws: HTTPClientError.timedOut) { try results[0]?.get() }
     }
 
     @Test func aBatchKeepsTheTargetRulesOfASingleCall() {

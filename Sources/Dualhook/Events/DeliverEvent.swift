@@ -54,7 +54,8 @@ public struct DeliverEvent: BatchJobKind {
     let loader = CommitBatcher<DeliveryStore.LoadRequest, DeliveryStore.Loaded?>(concurrency: 1,
         retryAlone: DeliverEvent.loadRetriesAlone, write: DeliveryStore.loadAll)
     /// Attempts of jobs finishing together, written in one transaction.
-    let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(concurrency: 1, write: DeliveryStore.recordAll)
+    let recorder = CommitBatcher<DeliveryStore.Recorded, Void>(concurrency: 1, retryAlone: DeliveryStore.recordRetriesAlone,
+                                                               write: DeliveryStore.recordAll)
     /// Endpoints whose last attempt here failed: a job that finds their slots taken stays away longer.
     let failing = FailingEndpoints()
     /// Delivery slots kept between deliveries to one endpoint.
@@ -103,8 +104,13 @@ public struct DeliverEvent: BatchJobKind {
         let index: Int
         let delivery: DeliveryStore.Delivery
         let slot: HeldSlots.Slot
-        var attempt: DeliveryStore.Attempt? = nil
-        var retryAfter: TimeInterval? = nil
+    }
+
+    /// A delivery sent, and its answer as the attempt it records.
+    private struct Answered {
+        let sent: Sending
+        let attempt: DeliveryStore.Attempt
+        let retryAfter: TimeInterval?
     }
 
     /// Each job is finished as soon as its outcome is known: one that sends nothing after its
@@ -153,12 +159,9 @@ public struct DeliverEvent: BatchJobKind {
         let deadline = sending.map { steps[$0.index].job.context.deadline }.min()!
         send(sending.map(\.delivery), deadline: min(deadline, Date().addingTimeInterval(DeliverEvent.requestTimeout))) { answers in
             let group = answers.map { n, answer in
-                var item = sending[n]
-                item.attempt = answer.attempt
-                item.retryAfter = answer.retryAfter
-                let endpoint = item.delivery.endpointID
+                let endpoint = sending[n].delivery.endpointID
                 failing.withLock { if answer.attempt.delivered { $0.remove(endpoint) } else { $0.insert(endpoint) } }
-                return item
+                return Answered(sent: sending[n], attempt: answer.attempt, retryAfter: answer.retryAfter)
             }
             record(group, steps: steps, finish: finish)
         }
@@ -210,20 +213,21 @@ public struct DeliverEvent: BatchJobKind {
     /// Writes the attempts: delivered ones and ordinary retries together in one transaction
     /// (a delivered job completed in it), a 410 or a last attempt each in its own. A slot whose
     /// attempt could not be written is given back.
-    private func record(_ sent: [Sending], steps: [Step], finish: BatchFinish) {
+    private func record(_ answered: [Answered], steps: [Step], finish: BatchFinish) {
         var ended: [(Int, (any Error)?)] = []
         defer { finish(ended) }
-        var together: [(Sending, DeliveryStore.Recorded, keeping: Bool, retry: TimeInterval?)] = []
-        for item in sent {
+        var together: [(Answered, DeliveryStore.Recorded, keeping: Bool, retry: TimeInterval?)] = []
+        for answer in answered {
+            let item = answer.sent, attempt = answer.attempt
             let step = steps[item.index]
             let context = step.job.context
-            let delivery = item.delivery, slot = item.slot, attempt = item.attempt!
+            let delivery = item.delivery, slot = item.slot
             // Kept for the endpoint's next delivery while another attempt fits in its lease.
             let keeping = slot.heldUntil - HeldSlots.now > DeliverEvent.timeout + 5 + 1
             if attempt.delivered {
                 Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "delivered")])
-                together.append((item, step.store.recorded(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil,
-                                                           slotHolder: slot.holder, keepSlot: keeping, completion: context.completion),
+                together.append((answer, step.store.recorded(delivery, attempt: attempt, status: .delivered, nextAttemptAt: nil,
+                                                             slotHolder: slot.holder, keepSlot: keeping, completion: context.completion),
                                  keeping, nil))
                 continue
             }
@@ -253,17 +257,17 @@ public struct DeliverEvent: BatchJobKind {
                 continue
             }
             var delay = DeliverEvent.retryPolicy.delay(afterAttempt: context.attempt)
-            if let retryAfter = item.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
+            if let retryAfter = answer.retryAfter { delay = min(max(delay, retryAfter), DeliverEvent.longestDelay) }
             Counters.shared.add("dualhook_event_deliveries_total", [("outcome", "retry")])
-            together.append((item, step.store.recorded(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay),
-                                                       slotHolder: slot.holder, keepSlot: keeping),
+            together.append((answer, step.store.recorded(delivery, attempt: attempt, status: .pending, nextAttemptAt: Date().addingTimeInterval(delay),
+                                                         slotHolder: slot.holder, keepSlot: keeping),
                              keeping, delay))
         }
         guard !together.isEmpty else { return }
         let written = steps[0].store.record(together.map(\.1), recorder: recorder)
-        for ((item, _, keeping, retry), outcome) in zip(together, written) {
-            let step = steps[item.index]
-            let message = "delivery failed: \(item.attempt?.error ?? "")"
+        for ((answer, _, keeping, retry), outcome) in zip(together, written) {
+            let item = answer.sent, step = steps[item.index]
+            let message = "delivery failed: \(answer.attempt.error ?? "")"
             switch outcome {
             case .success:
                 if retry == nil { step.job.context.completedInTransaction() }

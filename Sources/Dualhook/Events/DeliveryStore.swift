@@ -299,30 +299,42 @@ struct DeliveryStore {
     }
 
     /// The attempts of a batch of jobs, written in one transaction (with whatever other batches
-    /// finish at once); one result per row, in order. A failed write of several rows is written
-    /// again row by row, so one bad row fails only its job, unless the transaction may have
-    /// committed (`CommitBatcher.mayRetry`).
+    /// finish at once); one result per row, in order. A write of several rows that failed for a
+    /// reason `recordRetriesAlone` accepts is written again row by row.
     func record(_ rows: [Recorded], recorder: CommitBatcher<Recorded, Void>) -> [Result<Void, any Error>] {
         do {
             try recorder.submit(rows, lend: lendForBatch)
             return rows.map { _ in .success(()) }
-        } catch where rows.count > 1 && CommitBatcher<Recorded, Void>.mayRetry(error) {
+        } catch where rows.count > 1 && DeliveryStore.recordRetriesAlone(error) {
             return rows.map { row in Result { try recorder.submit([row], lend: lendForBatch) } }
         } catch {
             return rows.map { _ in .failure(error) }
         }
     }
 
+    /// Whether a failed write of several jobs' attempts is written again job by job (by the
+    /// recorder for each batch it joined, and by `record` for each row): for a deadlock or a
+    /// connection found broken, which a retry cures, and for an error in a row's own data (SQLSTATE
+    /// classes 22 and 23), so that one bad row fails only its job. Not when the COMMIT's outcome is
+    /// unknown (an attempt would be written twice), and not for a timeout or an overloaded
+    /// database: each row again, one after another, would hold every job of the batch, and its
+    /// account's slot, for as many timeouts as it has rows.
+    @Sendable static func recordRetriesAlone(_ error: any Error) -> Bool {
+        guard let error = error as? PostgresError, !error.commitOutcomeUnknown else { return false }
+        return error.isSerializationFailure || error.isConnectivity
+            || error.sqlState.map { $0.hasPrefix("22") || $0.hasPrefix("23") } == true
+    }
+
     /// One attempt as `recordAll` writes it.
     func recorded(_ delivery: Delivery, attempt: Attempt, status: Status, nextAttemptAt: Date?, slotHolder: Int64, keepSlot: Bool = false,
                   completion: JobCompletion? = nil) -> Recorded {
-        Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID, attemptedAt: attempt.at.timeIntervalSince1970,
-                           url: delivery.url, statusCode: attempt.statusCode, durationMs: attempt.durationMs, error: attempt.error,
-                           responseBody: attempt.responseBody, status: status.rawValue,
-                           nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
-                           // A 410 disables the endpoint in this transaction: its row says why.
-                           writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held,
-                           completion: completion)
+        Recorded(eventId: delivery.eventID, accountId: delivery.accountID, endpointId: delivery.endpointID,
+                 attemptedAt: attempt.at.timeIntervalSince1970, url: delivery.url, statusCode: attempt.statusCode,
+                 durationMs: attempt.durationMs, error: attempt.error, responseBody: attempt.responseBody, status: status.rawValue,
+                 nextAttemptAt: nextAttemptAt?.timeIntervalSince1970, slotHolder: slotHolder, keepSlot: keepSlot,
+                 // A 410 disables the endpoint in this transaction: its row says why.
+                 writeEndpoint: delivery.endpointStale || delivery.endpointFailing == attempt.delivered || status == .held,
+                 completion: completion)
     }
 
     /// How long a batch of reads or attempts may take in the database.
