@@ -79,17 +79,16 @@ enum Idempotency {
         case stored(Stored)
     }
 
-    /// Reserves (account, key) pairs in the open transaction, in one round trip (after `lead`),
-    /// and reads what is stored under each. The locks come first, in a statement of their own:
+    /// Reserves (account, key) pairs in the open transaction, in one round trip, and reads
+    /// what is stored under each. The locks come first, in a statement of their own:
     /// the read after them takes a snapshot from after the locks, so it sees the answer of a
     /// request that finished just before. An advisory lock is re-entrant within a transaction,
     /// so a pair named twice is the caller's to refuse.
-    static func reserve(_ pairs: [(accountID: String, key: String)], after lead: [PostgresQuery] = [],
-                        on connection: Connection) throws -> [Reservation] {
+    static func reserve(_ pairs: [(accountID: String, key: String)], on connection: Connection) throws -> [Reservation] {
         let accounts = pairs.map(\.accountID), keys = pairs.map(\.key)
-        let answers = try connection.pipeline(lead + [
+        let answers = try connection.pipeline([
             """
-            SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || a || ':' || k, 0))
+            SELECT \(unescaped: keyLock)
             FROM unnest(\(accounts)::text[], \(keys)::text[]) WITH ORDINALITY AS i(a, k, n) ORDER BY n
             """,
             """
@@ -113,6 +112,59 @@ enum Idempotency {
                 sealedBody: try row.decode(at: 4)))
         }
         return found
+    }
+
+    /// The reservation of key `k` of account `a`: a transaction-scoped advisory lock, taken
+    /// without waiting.
+    private static let keyLock = "pg_try_advisory_xact_lock(hashtextextended('idempotency:' || a || ':' || k, 0))"
+
+    /// Reserves the keys of a batch's requests in the open transaction (a request without a
+    /// key has the empty one) and leaves what it found in the transaction's setting
+    /// `dualhook.reserved`, one character per request in order: `1` reserved, `0` held by
+    /// another transaction, `-` no key. A later statement of the same transaction reads it
+    /// there (`SessionBatch.insert`), so the reservation and the writes it allows go to the
+    /// server together, in one round trip, and that statement's snapshot is taken after the
+    /// locks: it sees the answer of a request that finished just before.
+    static func reserving(_ pairs: [(accountID: String, key: String)]) -> PostgresQuery {
+        """
+        SELECT set_config('dualhook.reserved', coalesce(string_agg(
+                   CASE WHEN k = '' THEN '-'
+                        WHEN \(unescaped: keyLock) THEN '1'
+                        ELSE '0' END, '' ORDER BY n), ''), true)
+        FROM unnest(\(pairs.map(\.accountID))::text[], \(pairs.map(\.key))::text[]) WITH ORDINALITY AS i(a, k, n)
+        """
+    }
+
+    /// Two CTEs for a statement after `reserving` in its transaction, over the CTE `items`
+    /// (columns `n`, its position from 1, `account_id` and `idem_key`, empty for none):
+    /// `reserved` (its one column `flags`, as `reserving` left them) and `found`, what is
+    /// stored under each reserved key (`n`, `request_hash`, `state`, `response_status`,
+    /// `response_body`, `expired`), read with the statement's snapshot, taken after the locks.
+    static func reservedAndFound(in items: String) -> PostgresQuery {
+        """
+        reserved AS (SELECT coalesce(current_setting('dualhook.reserved', true), '') AS flags),
+        -- A lookup by key for each (OFFSET 0 keeps it one), as in `reserve`.
+        found AS (
+            SELECT r.n, s.request_hash, s.state, s.response_status, s.response_body, s.expired
+            FROM \(unescaped: items) r CROSS JOIN reserved
+            CROSS JOIN LATERAL (
+                SELECT request_hash, state, response_status, response_body,
+                       created_at < now() - make_interval(secs => \(window)) AS expired
+                FROM idempotency_keys WHERE account_id = r.account_id AND key = r.idem_key OFFSET 0) s
+            WHERE r.idem_key <> '' AND substr(reserved.flags, r.n::int, 1) = '1')
+        """
+    }
+
+    /// The body of a CTE that stores the answers of the keyed rows of the CTE `items` (columns
+    /// `account_id`, `idem_key`, `request_hash`, `answer_status`, `answer_body`), whose keys the
+    /// transaction reserved: an expired answer found under a key is replaced.
+    static func storingAnswers(of items: String) -> PostgresQuery {
+        """
+        INSERT INTO idempotency_keys (account_id, key, request_hash, state, response_status, response_body)
+        SELECT account_id, idem_key, request_hash, 'done', answer_status, answer_body FROM \(unescaped: items) WHERE idem_key <> ''
+        ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, state = excluded.state,
+            response_status = excluded.response_status, response_body = excluded.response_body, created_at = now()
+        """
     }
 
     /// A key as a client may send it: 1 to 255 characters.
