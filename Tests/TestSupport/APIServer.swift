@@ -65,6 +65,11 @@ public struct HTTPResult: Sendable {
         request.httpMethod = method
         request.httpBody = body
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        // A connection per exchange: one kept alive and reused after idling about as long as
+        // the server's idle timeout (30 s, the length of some tests' waits) could be closed by
+        // the server just as a request went out on it, and a POST is not sent again ("Empty
+        // reply from server").
+        request.setValue("close", forHTTPHeaderField: "Connection")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
