@@ -80,33 +80,25 @@ enum Idempotency {
     }
 
     /// Reserves (account, key) pairs in the open transaction, in one round trip, and reads
-    /// what is stored under each. The locks come first, in a statement of their own:
-    /// the read after them takes a snapshot from after the locks, so it sees the answer of a
-    /// request that finished just before. An advisory lock is re-entrant within a transaction,
-    /// so a pair named twice is the caller's to refuse.
+    /// what is stored under each: `reserving`, then a read over `reservedAndFound`, whose
+    /// snapshot is taken after the locks, so it sees the answer of a request that finished
+    /// just before. An advisory lock is re-entrant within a transaction, so a pair named twice
+    /// is the caller's to refuse.
     static func reserve(_ pairs: [(accountID: String, key: String)], on connection: Connection) throws -> [Reservation] {
-        let accounts = pairs.map(\.accountID), keys = pairs.map(\.key)
         let answers = try connection.pipeline([
+            reserving(pairs),
             """
-            SELECT \(unescaped: keyLock)
-            FROM unnest(\(accounts)::text[], \(keys)::text[]) WITH ORDINALITY AS i(a, k, n) ORDER BY n
+            WITH items AS (SELECT * FROM unnest(\(pairs.map(\.accountID))::text[], \(pairs.map(\.key))::text[])
+                           WITH ORDINALITY AS i(account_id, idem_key, n)),
+            \(reservedAndFound(in: "items"))
+            SELECT n, request_hash, state, response_status, response_body, expired FROM found
             """,
-            """
-            SELECT i.n, s.request_hash, s.state, s.response_status, s.response_body, s.expired
-            FROM unnest(\(accounts)::text[], \(keys)::text[]) WITH ORDINALITY AS i(a, k, n)
-            -- A lookup by key for each (OFFSET 0 keeps it one): as a join, a batch's generic plan
-            -- scanned the whole table, 1.8 ms a batch under ops/bench/api.
-            CROSS JOIN LATERAL (
-                SELECT request_hash, state, response_status, response_body,
-                       created_at < now() - make_interval(secs => \(window)) AS expired
-                FROM idempotency_keys WHERE account_id = i.a AND key = i.k OFFSET 0) s
-            """,
-        ]).suffix(2)
-        var found = try answers.first!.rows.map { try $0.decode(Bool.self, at: 0) ? Reservation.free : .inUse }
-        for row in answers.last!.rows {
-            // WITH ORDINALITY counts from 1; a key another transaction holds keeps `inUse`.
+        ])
+        let flags = Array(try answers[0].rows.first?.decode(String.self, at: 0) ?? "")
+        var found = pairs.indices.map { flags.indices.contains($0) && flags[$0] == "1" ? Reservation.free : .inUse }
+        for row in answers[1].rows {
+            // WITH ORDINALITY counts from 1; `found` holds only the keys this transaction took.
             let position = try row.decode(Int.self, at: 0) - 1
-            guard case .free = found[position] else { continue }
             found[position] = try row.decode(Bool.self, at: 5) ? .expired : .stored(Stored(
                 requestHash: try row.decode(at: 1), state: try row.decode(at: 2), status: try row.decode(at: 3),
                 sealedBody: try row.decode(at: 4)))
@@ -114,12 +106,8 @@ enum Idempotency {
         return found
     }
 
-    /// The reservation of key `k` of account `a`: a transaction-scoped advisory lock, taken
-    /// without waiting.
-    private static let keyLock = "pg_try_advisory_xact_lock(hashtextextended('idempotency:' || a || ':' || k, 0))"
-
-    /// Reserves the keys of a batch's requests in the open transaction (a request without a
-    /// key has the empty one) and leaves what it found in the transaction's setting
+    /// Reserves keys in the open transaction, each with a transaction-scoped advisory lock
+    /// taken without waiting (a request without a key has the empty one) and leaves what it found in the transaction's setting
     /// `dualhook.reserved`, one character per request in order: `1` reserved, `0` held by
     /// another transaction, `-` no key. A later statement of the same transaction reads it
     /// there (`SessionBatch.insert`), so the reservation and the writes it allows go to the
@@ -129,7 +117,7 @@ enum Idempotency {
         """
         SELECT set_config('dualhook.reserved', coalesce(string_agg(
                    CASE WHEN k = '' THEN '-'
-                        WHEN \(unescaped: keyLock) THEN '1'
+                        WHEN pg_try_advisory_xact_lock(hashtextextended('idempotency:' || a || ':' || k, 0)) THEN '1'
                         ELSE '0' END, '' ORDER BY n), ''), true)
         FROM unnest(\(pairs.map(\.accountID))::text[], \(pairs.map(\.key))::text[]) WITH ORDINALITY AS i(a, k, n)
         """
@@ -143,7 +131,8 @@ enum Idempotency {
     static func reservedAndFound(in items: String) -> PostgresQuery {
         """
         reserved AS (SELECT coalesce(current_setting('dualhook.reserved', true), '') AS flags),
-        -- A lookup by key for each (OFFSET 0 keeps it one), as in `reserve`.
+        -- A lookup by key for each (OFFSET 0 keeps it one): as a join, a batch's generic plan
+        -- scanned the whole table, 1.8 ms a batch under ops/bench/api.
         found AS (
             SELECT r.n, s.request_hash, s.state, s.response_status, s.response_body, s.expired
             FROM \(unescaped: items) r CROSS JOIN reserved

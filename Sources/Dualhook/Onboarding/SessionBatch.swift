@@ -70,20 +70,21 @@ enum SessionBatch {
         }
         statements.append(insert(batch))
         let rows = try connection.commit(with: statements).last!.rows
+        var created = false
         for row in rows {
             // WITH ORDINALITY counts from 1.
             let index = writing[try row.decode(Int.self, at: 0) - 1]
             switch try row.decode(String.self, at: 1) {
-            case "created": outcomes[index] = .created
+            case "created":
+                outcomes[index] = .created
+                created = true
             case "stored":
                 outcomes[index] = .stored(Idempotency.Stored(requestHash: try row.decode(at: 2), state: try row.decode(at: 3),
                                                              status: try row.decode(at: 4), sealedBody: try row.decode(at: 5)))
             default: outcomes[index] = .keyInUse
             }
         }
-        if outcomes.contains(where: { if case .created = $0 { true } else { false } }) {
-            JobQueue.wake(WebhookCheck.queue, after: connection)
-        }
+        if created { JobQueue.wake(WebhookCheck.queue, after: connection) }
         return try outcomes.map { outcome in
             guard let outcome else { throw PostgresError(.server, "the session batch's statement answered no row for a request") }
             return outcome
